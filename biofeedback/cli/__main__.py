@@ -1,0 +1,5 @@
+import sys
+
+from biofeedback.cli.main import main
+
+sys.exit(main())

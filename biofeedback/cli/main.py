@@ -1,0 +1,133 @@
+"""The ``biofeedback`` console script: a thin dispatcher over one module per command.
+
+Each command lives in ``biofeedback/cli/cmd_<name>.py`` and exposes
+
+- ``HELP``: a one-line summary shown in ``biofeedback --help``;
+- ``register(parser)``: add the command's arguments (and an epilog with examples);
+- ``run(args) -> int``: do the work, return the exit status.
+
+Command modules import only the standard library at module level, so ``biofeedback --help`` stays
+fast; heavy libraries (numpy, scipy, bleak, matplotlib...) are imported inside ``run``.
+Errors: a :class:`~biofeedback.errors.BiofeedbackError` is printed as one line on stderr and the
+process exits with its status (2 bad input, 1 failure); argparse usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+
+# name -> module; the order is the order in --help.
+COMMANDS: dict[str, str] = {
+    "demo": "biofeedback.cli.cmd_demo",
+    "session": "biofeedback.cli.cmd_session",
+    "analyze": "biofeedback.cli.cmd_analyze",
+    "scan": "biofeedback.cli.cmd_scan",
+    "pair": "biofeedback.cli.cmd_pair",
+    "devices": "biofeedback.cli.cmd_devices",
+    "sessions": "biofeedback.cli.cmd_sessions",
+    "show": "biofeedback.cli.cmd_show",
+    "delete": "biofeedback.cli.cmd_delete",
+    "compare": "biofeedback.cli.cmd_compare",
+    "trends": "biofeedback.cli.cmd_trends",
+    "replay": "biofeedback.cli.cmd_replay",
+    "import": "biofeedback.cli.cmd_import",
+    "export": "biofeedback.cli.cmd_export",
+    "report": "biofeedback.cli.cmd_report",
+    "practices": "biofeedback.cli.cmd_practices",
+}
+
+DESCRIPTION = """\
+Heart-rate-variability biofeedback: watch your body settle while you practise slow breathing or
+soothing touch. Works with any Bluetooth LE chest strap that has the standard Heart Rate Service
+(Polar H10, Garmin HRM, Wahoo TICKR...), or with the built-in simulator.
+"""
+
+EPILOG = """\
+examples:
+  biofeedback demo                       a 3-minute guided session on the simulator
+  biofeedback demo --speed max           the same, as fast as possible
+  biofeedback scan                       find heart-rate straps in range
+  biofeedback session --practice resonance --lang nl
+  biofeedback analyze recording.txt --json
+  biofeedback compare last
+
+Your recordings stay on this machine (see --home); files are created private (0600).
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> "NoReturn":  # type: ignore[name-defined]  # noqa: F821
+        # One line, naming the command, exit status 2.
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from biofeedback import __version__
+
+    parser = _Parser(
+        prog="biofeedback",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"biofeedback {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, module_name in COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue  # command not built yet
+            raise
+        p = sub.add_parser(
+            name,
+            help=module.HELP,
+            description=getattr(module, "DESCRIPTION", module.HELP),
+            epilog=getattr(module, "EPILOG", None),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.register(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from biofeedback.errors import BiofeedbackError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except BiofeedbackError as exc:
+        print(f"biofeedback {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        print(f"biofeedback {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # e.g. `biofeedback analyze x --per-beat --jsonl | head`: not an error.
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
+    except Exception as exc:  # a bug: still one line, unless the user asks for the traceback
+        if os.environ.get("BIOFEEDBACK_DEBUG"):
+            traceback.print_exc()
+        print(
+            f"biofeedback {args.command}: internal error: {type(exc).__name__}: {exc} "
+            "(set BIOFEEDBACK_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

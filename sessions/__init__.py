@@ -1,0 +1,1 @@
+"""Sessions: recording in SQLite, comparison, replay, import and export."""

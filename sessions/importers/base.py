@@ -1,0 +1,57 @@
+"""What every RR-file reader returns, and the rules they share.
+
+A reader takes a path (and options) and returns an :class:`RRRecording`, or raises
+:class:`biofeedback.errors.InputError` naming the file, the 1-based line and the problem. Readers
+never guess units silently: when a format leaves the unit open, the guess and its reason go into
+:attr:`RRRecording.notes`, which the CLI prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+# Physiological limits used to reject absurd values (not artifacts: impossible numbers).
+MIN_RR_MS = 200.0  # 300 bpm
+MAX_RR_MS = 3000.0  # 20 bpm; longer is a pause/gap, not an RR interval
+
+
+@dataclass(frozen=True)
+class RRRecording:
+    """RR intervals read from a file.
+
+    Attributes
+    ----------
+    rr_ms:
+        float64 array of intervals in milliseconds, in file order, exactly as in the file
+        (converted from seconds or ticks when the file used those units).
+    t_s:
+        Beat times in seconds from the first beat of the file when the file has its own times,
+        else ``None`` (then times are the cumulative sum of ``rr_ms``).
+    format:
+        The reader's format name (e.g. ``"plain"``, ``"csv"``, ``"kubios"``).
+    path:
+        The file read.
+    start_wall:
+        Wall time of the recording's start when the file says it (timezone-aware if known).
+    notes:
+        Human-readable lines the CLI prints (e.g. the inferred unit and why).
+    rr_ticks_1024:
+        Raw 1/1024 s ticks when the file has them, else ``None``.
+    """
+
+    rr_ms: np.ndarray
+    t_s: np.ndarray | None
+    format: str
+    path: str
+    start_wall: datetime | None = None
+    notes: tuple[str, ...] = field(default=())
+    rr_ticks_1024: np.ndarray | None = None
+
+    def beat_times_s(self) -> np.ndarray:
+        """Beat times: the file's own, else the cumulative sum of the intervals (first beat at rr[0])."""
+        if self.t_s is not None:
+            return self.t_s
+        return np.cumsum(self.rr_ms) / 1000.0
