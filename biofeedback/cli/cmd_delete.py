@@ -1,0 +1,41 @@
+"""``biofeedback delete SESSION``: delete one session and everything recorded in it."""
+
+from __future__ import annotations
+
+import argparse
+
+from biofeedback.cli.common import add_home_option
+
+HELP = "delete one session (its beats, phases, gaps, events) from the store"
+
+DESCRIPTION = """\
+Delete one session and everything recorded in it, in one step, and print what was deleted. It asks
+no question (so scripts can use it): check the id first with `biofeedback show SESSION`, and export
+what you want to keep with `biofeedback export`. SESSION is an id, a unique prefix of one, or `last`.
+A session that is being recorded right now cannot be deleted.
+"""
+
+EPILOG = """\
+examples:
+  biofeedback show 3fa2 && biofeedback delete 3fa2
+  biofeedback export last --format json --out backup.json && biofeedback delete last
+"""
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("session", metavar="SESSION", help="an id, a unique prefix of one, or 'last'")
+    add_home_option(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from biofeedback.cli.cmd_show import open_store_or_fail
+
+    with open_store_or_fail(args) as store:
+        sid = store.resolve_session(args.session)
+        info = store.get_session(sid)
+        deleted = store.delete_session(sid)
+    print(
+        f"deleted session {sid} ({info.source_kind}, started {info.start_wall}): {deleted.beats} beats, "
+        f"{deleted.phases} phases, {deleted.gaps} gaps, {deleted.events} events, {deleted.indices} live indices"
+    )
+    return 0

@@ -1,0 +1,58 @@
+"""``biofeedback export SESSION``: write a session's beats (rr, csv) or everything (json)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from biofeedback.cli.common import add_home_option
+
+HELP = "export a session as RR intervals (Kubios), a CSV of every beat, or JSON"
+
+DESCRIPTION = """\
+Write one session to a file (--out, created private: mode 0600) or to standard output.
+  rr    one RR interval in milliseconds a line, full precision (705.078125): opens in Kubios HRV
+  csv   every beat: seq,t_s,arrival_s,rr_ms,rr_ticks_1024,contact,artifact,phase
+  json  the whole session: metadata, phases, beats, gaps, events and the indices shown live
+SESSION is an id, a unique prefix of one, or `last`.
+"""
+
+EPILOG = """\
+examples:
+  biofeedback export last --format rr --out last_rr.txt      for Kubios HRV
+  biofeedback export 3fa2 --format csv > beats.csv
+  biofeedback export last --format json --out session.json
+"""
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("session", metavar="SESSION", help="an id, a unique prefix of one, or 'last'")
+    parser.add_argument("--format", choices=("rr", "csv", "json"), required=True, help="what to write")
+    parser.add_argument("--out", metavar="FILE", default=None, help="write here (mode 0600) instead of stdout")
+    add_home_option(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from biofeedback.cli.cmd_show import open_store_or_fail
+    from biofeedback.errors import InputError
+    from sessions.exporting import export_session, open_private_output
+
+    with open_store_or_fail(args) as store:
+        sid = store.resolve_session(args.session)
+        if args.out is None:
+            export_session(store, sid, args.format, sys.stdout)
+            return 0
+        out = Path(args.out)
+        if out.is_dir():
+            raise InputError("is a directory; --out takes a file name", path=out)
+        if not out.parent.is_dir():
+            raise InputError("no such directory for the output file", path=out)
+        try:
+            with open_private_output(out) as f:
+                n = export_session(store, sid, args.format, f)
+        except PermissionError:
+            raise InputError("permission denied", path=out) from None
+    print(f"wrote {n} beats of session {sid} to {out} ({args.format})", file=sys.stderr)
+    return 0

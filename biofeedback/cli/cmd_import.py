@@ -1,0 +1,86 @@
+"""``biofeedback import FILE``: store an RR file from another app as a session."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from biofeedback.cli.common import add_home_option, require_file, resolve_home
+
+HELP = "import an RR file (Kubios, Polar Sensor Logger, HRV Logger, Elite HRV, CSV, plain) as a session"
+
+FORMAT_NAMES = ("plain", "csv", "kubios", "polar-sensor-logger", "hrv-logger", "elite-hrv")
+
+DESCRIPTION = """\
+Read RR intervals from a file and store them as a new session (source "import"), so that `show`,
+`export`, `analyze` and `replay` work on it like on a recorded one. The format is detected from the
+file's first lines and printed; choose it with --format when detection is not what you want.
+Every bad line is reported as FILE:LINE: problem, and then nothing is stored.
+Importing the same file (same sha256) twice is refused, naming the existing session; --force
+imports it again. An imported session has no phases (baseline/practice/recovery).
+"""
+
+EPILOG = """\
+formats:
+  plain                one interval a line, ms or s (--units to say which)
+  csv                  a CSV column of intervals (--column NAME, else a column named rr/ibi/...)
+  kubios               Kubios HRV RR series export (# SIGNAL/SERIES EXPORT) or results report
+  polar-sensor-logger  Polar Sensor Logger *_RR.txt (Phone timestamp;RR-interval [ms])
+  hrv-logger           HRV Logger *_RR.csv (date,rr,since start)
+  elite-hrv            Elite HRV export (ms one a line, or comma separated)
+
+examples:
+  biofeedback import night.txt                          detect the format
+  biofeedback import rr.txt --units s                   a plain file in seconds
+  biofeedback import data.csv --format csv --column IBI
+  biofeedback import Polar_H10_20260301_RR.txt --force  import again although imported before
+"""
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", help="the RR file")
+    parser.add_argument("--format", choices=FORMAT_NAMES, default=None, help="the file's format (default: detect)")
+    parser.add_argument("--units", choices=("ms", "s"), default=None, help="unit of plain/csv values (default: infer)")
+    parser.add_argument("--column", metavar="NAME", default=None, help="csv: the column with the intervals")
+    parser.add_argument("--skip-lines", type=int, metavar="N", default=None, help="plain: ignore the first N lines")
+    parser.add_argument("--force", action="store_true", help="import even if this file was imported before")
+    add_home_option(parser)
+
+
+class _Bar:
+    """A one-line progress bar on stderr (only used when stderr is a terminal)."""
+
+    def __init__(self) -> None:
+        self.shown = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        pct = 100 * done // max(total, 1)
+        if pct != self.shown:
+            self.shown = pct
+            filled = pct * 30 // 100
+            sys.stderr.write(f"\rimporting [{'#' * filled}{'.' * (30 - filled)}] {pct:3d}% ({done}/{total} beats)")
+            if done >= total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    from sessions.importers import read_recording
+    from sessions.importing import check_not_imported, file_sha256, import_recording, session_start
+    from sessions.store import Store
+
+    path = require_file(args.file)
+    options = {"units": args.units, "column": args.column, "skip_lines": args.skip_lines}
+    with Store.open_home(resolve_home(args)) as store:
+        sha256 = file_sha256(path)
+        if not args.force:
+            check_not_imported(store, sha256, path)
+        recording = read_recording(path, args.format, **options)
+        start_note = session_start(recording)[1]
+        for note in recording.notes + ((start_note,) if start_note else ()):
+            print(f"note: {note}", file=sys.stderr)
+        progress = _Bar() if sys.stderr.isatty() and len(recording.rr_ms) >= 20_000 else None
+        sid = import_recording(store, recording, sha256=sha256, force=args.force, progress=progress)
+        info = store.get_session(sid)
+    print(f"imported {info.n_beats} beats ({recording.format}) as session {sid}")
+    return 0

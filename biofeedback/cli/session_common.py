@@ -1,0 +1,89 @@
+"""What `biofeedback session` and `biofeedback demo` share: practice options, outputs, the ending.
+
+Standard library only at module level (imported while building ``--help``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from biofeedback.cli.common import add_home_option, parse_duration_s, parse_speed
+
+FRAME_INTERVAL_S = 1 / 15  # the live screen redraws 15 times a second (the pacer needs >= 10)
+
+
+def add_practice_options(parser: argparse.ArgumentParser, *, default_practice: str = "resonance") -> None:
+    g = parser.add_argument_group("practice")
+    g.add_argument("--practice", metavar="NAME", default=default_practice,
+                   help=f"the practice (default: {default_practice}; see `biofeedback practices`)")
+    g.add_argument("--pattern", metavar="IN-HOLD-OUT-HOLD",
+                   help="custom breathing pattern in seconds, e.g. 4-0-6-0 (overrides the practice's pacer)")
+    g.add_argument("--rate", metavar="BREATHS_PER_MIN", type=float,
+                   help="custom breathing rate, e.g. 5.5 (inhale 40%% of each breath unless --ratio)")
+    g.add_argument("--ratio", metavar="IN:OUT", help="inhale:exhale ratio with --rate, e.g. 40:60 or 1:1.5")
+    g.add_argument("--spell", metavar="DURATION", type=parse_duration_s,
+                   help="length of each soothing-touch spell (default 20s)")
+    g.add_argument("--lang", choices=("en", "nl"), default="en", help="language of the prompts (default: en)")
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--jsonl", action="store_true",
+                        help="print one JSON object per beat and per event instead of the live screen "
+                             "(the default when standard output is not a terminal)")
+    add_home_option(parser)
+
+
+def build_practice(args: argparse.Namespace, home: Any) -> tuple[Any, dict[str, Any]]:
+    """The practice with --pattern/--rate/--ratio/--spell applied, and those settings as data."""
+    from biofeedback.practices import customize, get_practice, parse_pattern, parse_ratio, practice_dirs
+
+    practice = get_practice(args.practice, practice_dirs(home))
+    settings: dict[str, Any] = {}
+    pattern = parse_pattern(args.pattern) if args.pattern else None
+    ratio = parse_ratio(args.ratio) if args.ratio else None
+    if args.pattern:
+        settings["pattern"] = args.pattern
+    if args.rate is not None:
+        settings["rate_bpm"] = args.rate
+    if args.ratio:
+        settings["ratio"] = args.ratio
+    if args.spell is not None:
+        settings["spell_s"] = args.spell
+    practice = customize(practice, pattern=pattern, rate_bpm=args.rate, inhale_fraction=ratio, spell_s=args.spell)
+    if practice.pattern is not None:
+        settings.setdefault("pattern", practice.pattern.label)
+    return practice, settings
+
+
+def wants_jsonl(args: argparse.Namespace) -> bool:
+    return bool(args.jsonl) or not sys.stdout.isatty()
+
+
+def print_ending(store: Any, outcome: Any, *, as_json: bool, out: Any = None) -> None:
+    """After a session: the before/after comparison and where the session is stored."""
+    out = out or (sys.stderr if as_json else sys.stdout)
+    try:
+        from sessions.compare import compare_phases, render_phase_comparison
+    except ImportError:  # pragma: no cover - comparison not built
+        compare_phases = None
+    if compare_phases is not None and outcome.n_beats:
+        comparison = compare_phases(store, outcome.session_id)
+        if as_json:
+            import json
+
+            out.write(json.dumps({"type": "comparison", **comparison.to_json_dict()}, allow_nan=False) + "\n")
+        else:
+            render_phase_comparison(comparison, out)
+    where = f"session {outcome.session_id} ({outcome.status}, {outcome.n_beats} beats) stored in {store.path}"
+    if as_json:
+        import json
+
+        (out if out is not sys.stderr else sys.stdout).write(
+            json.dumps({"type": "stored", "session_id": outcome.session_id, "status": outcome.status,
+                        "end_reason": outcome.end_reason, "n_beats": outcome.n_beats,
+                        "store": str(store.path)}) + "\n")
+        print(where, file=sys.stderr)
+    else:
+        print(where, file=out)

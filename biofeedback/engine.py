@@ -1,0 +1,511 @@
+"""The streaming HRV engine: one :class:`BeatIndices` per beat, from the batch kernels.
+
+:class:`HRVEngine` is a pure object: no I/O, no clock reads, no randomness, no asyncio. Feed it
+:class:`~biofeedback.beat.Beat` and :class:`~biofeedback.beat.Gap` items with :meth:`HRVEngine.push`;
+it returns the beats *settled* by that push, each with every index computed over time windows
+that end at that beat's ``t_s``:
+
+- time domain (mean RR/HR, SDNN, RMSSD, ln RMSSD, pNN50/20, SD1/SD2, stress index, PNS/SNS
+  index): the last ``time_window_s`` (60 s);
+- coherence: the last ``coherence_window_s`` (64 s);
+- frequency domain (VLF/LF/HF, LF/HF, n.u., peaks) and the resonance frequency: the last
+  ``frequency_window_s`` (120 s).
+
+A window holds the settled beats with ``t_end - window <= t_s <= t_end`` (as
+:func:`biofeedback.hrv.coherence.last_window`). The indices are the
+batch kernels (:mod:`biofeedback.hrv`) called on exactly those beats, so streaming equals batch
+on the same window (tested to a relative difference of 1e-9).
+
+Look-ahead. With artifact detection on (the default) the causal Lipponen & Tarvainen detector
+(:class:`biofeedback.hrv.artifacts.CausalArtifactDetector`) needs two beats after a beat to
+classify it: ``push(beat n)`` returns beat ``n - 2`` (nothing for the first two beats of a run).
+A :class:`~biofeedback.beat.Gap` settles the beats still pending (classified with the reflected
+neighbours of the paper, as at the end of a recording) and restarts the detector; so does
+:meth:`HRVEngine.flush` at the end of a session. Artifact beats stay in the windows with
+``valid=False``: they are excluded from every index, never paired into a difference, and the
+spectral kernels bridge them. With detection off, every beat settles at once.
+
+Gaps. No successive difference is formed across a gap (the beat after it carries
+``breaks=True``); the spectral kernels bridge gaps like removed beats (their
+``longest_bridge_s`` says how far). Windows stay time-based, so a long gap simply empties them.
+
+Memory. The ring buffers hold only the beats of the longest window (plus the pending
+look-ahead): memory does not grow with session length.
+
+Relaxation. The relaxation index needs the user's baseline: pass a
+:class:`~biofeedback.hrv.relaxation.Baseline`, or call :meth:`HRVEngine.end_baseline` after the
+baseline rest to freeze one from the beats settled since the start (or since
+:meth:`HRVEngine.start_baseline`). Until then ``relaxation`` is ``None``.
+
+Determinism. The output depends only on the items pushed and the :class:`EngineSettings`
+(stored with each session), so replaying stored beats reproduces the live indices bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from biofeedback.beat import Beat, Gap
+from biofeedback.hrv.artifacts import LABELS, ArtifactSettings, CausalArtifactDetector
+from biofeedback.hrv.autonomic import pns_index, sns_index
+from biofeedback.hrv.coherence import coherence
+from biofeedback.hrv.constants import (
+    COHERENCE_WINDOW_S,
+    RESAMPLE_HZ,
+    SI_BIN_MS,
+    SMOOTHNESS_LAMBDA,
+    WELCH_OVERLAP,
+    WELCH_SEGMENT_S,
+)
+from biofeedback.hrv.frequency_domain import indices_from_spectrum, power_spectrum
+from biofeedback.hrv.relaxation import Baseline, relaxation_index
+from biofeedback.hrv.resonance import resonance, resonance_from_spectrum
+from biofeedback.hrv.time_domain import time_domain
+
+__all__ = ["EngineSettings", "BeatIndices", "HRVEngine", "SETTINGS_VERSION"]
+
+SETTINGS_VERSION = 1
+_DETRENDS = ("mean", "smoothness_priors")
+_METHODS = ("welch", "lomb")
+_LABEL_CODE = {lab: i for i, lab in enumerate(LABELS)}
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Everything that determines the engine's output; stored with every session for replay.
+
+    Windows are durations in seconds; spectral options are those of
+    :func:`biofeedback.hrv.frequency_domain.power_spectrum`.
+    """
+
+    time_window_s: float = 60.0
+    coherence_window_s: float = COHERENCE_WINDOW_S
+    frequency_window_s: float = 120.0
+    method: str = "welch"
+    detrend: str = "mean"
+    fs_hz: float = RESAMPLE_HZ
+    segment_s: float = WELCH_SEGMENT_S
+    overlap: float = WELCH_OVERLAP
+    smoothness_lambda: float = SMOOTHNESS_LAMBDA
+    si_bin_ms: float = SI_BIN_MS
+    artifact_detection: bool = True
+    artifacts: ArtifactSettings = field(default_factory=ArtifactSettings)
+
+    def __post_init__(self) -> None:
+        for name in ("time_window_s", "coherence_window_s", "frequency_window_s"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ValueError(f"{name} must be a positive number of seconds, got {v!r}")
+        if self.method not in _METHODS:
+            raise ValueError(f"method must be one of {_METHODS}, got {self.method!r}")
+        if self.detrend not in _DETRENDS:
+            raise ValueError(f"detrend must be one of {_DETRENDS}, got {self.detrend!r}")
+
+    @property
+    def longest_window_s(self) -> float:
+        return max(self.time_window_s, self.coherence_window_s, self.frequency_window_s)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (with ``"version"``); :meth:`from_dict` reverses it exactly."""
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "artifacts"}
+        d["artifacts"] = self.artifacts.to_dict()
+        d["version"] = SETTINGS_VERSION
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "EngineSettings":
+        version = d.get("version", SETTINGS_VERSION)
+        if version != SETTINGS_VERSION:
+            raise ValueError(f"engine settings version {version} is not supported (expected {SETTINGS_VERSION})")
+        kwargs: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "artifacts":
+                if "artifacts" in d:
+                    kwargs["artifacts"] = ArtifactSettings.from_dict(d["artifacts"])
+            elif f.name in d:
+                kwargs[f.name] = d[f.name]
+        unknown = set(d) - {f.name for f in fields(cls)} - {"version"}
+        if unknown:
+            raise ValueError(f"unknown engine settings: {', '.join(sorted(unknown))}")
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class BeatIndices:
+    """The indices of one settled beat (units in the names; windows in :class:`EngineSettings`).
+
+    ``index`` counts beats pushed since the engine started (0-based); ``artifact`` is the beat's
+    label (``"normal"``, ``"ectopic"``, ``"missed"``, ``"extra"``, ``"long"``, ``"short"``),
+    ``valid`` False when the beat is excluded from the indices; ``gap_before`` True when a gap
+    preceded the beat. ``n_beats`` is the number of valid beats in the time-domain window.
+    ``artifacts_pct`` is the share of settled beats of the session so far that are not
+    ``"normal"``. ``relaxation`` is ``None`` until a baseline exists. NaN = undefined (too few
+    beats in the window).
+    """
+
+    index: int
+    t_s: float
+    rr_ms: float
+    hr_bpm: float
+    artifact: str
+    valid: bool
+    gap_before: bool
+    n_beats: int
+    mean_rr_ms: float
+    mean_hr_bpm: float
+    sdnn_ms: float
+    rmssd_ms: float
+    ln_rmssd: float
+    pnn50_pct: float
+    pnn20_pct: float
+    sd1_ms: float
+    sd2_ms: float
+    stress_index: float
+    vlf_ms2: float
+    lf_ms2: float
+    hf_ms2: float
+    total_power_ms2: float
+    lf_hf: float
+    lf_nu: float
+    hf_nu: float
+    lf_peak_hz: float
+    hf_peak_hz: float
+    coherence: float
+    coherence_peak_hz: float
+    resonance_hz: float
+    pns_index: float
+    sns_index: float
+    relaxation: float | None
+    artifacts_pct: float
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """Field name -> value, floats as Python floats, NaN/inf/None as ``None`` (JSON null)."""
+        out: dict[str, Any] = {}
+        for name in _FIELD_NAMES:
+            v = getattr(self, name)
+            if isinstance(v, bool) or v is None or isinstance(v, str):
+                out[name] = v
+            elif isinstance(v, (int, np.integer)):
+                out[name] = int(v)
+            else:
+                fv = float(v)
+                out[name] = fv if math.isfinite(fv) else None
+        return out
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(BeatIndices))
+
+
+class _Ring:
+    """Column buffers of the settled beats, trimmed to the longest window (amortised O(1))."""
+
+    __slots__ = ("t", "rr", "valid", "breaks", "code", "start", "end")
+
+    def __init__(self, capacity: int = 1024):
+        self.t = np.empty(capacity)
+        self.rr = np.empty(capacity)
+        self.valid = np.empty(capacity, dtype=bool)
+        self.breaks = np.empty(capacity, dtype=bool)
+        self.code = np.empty(capacity, dtype=np.int8)
+        self.start = 0
+        self.end = 0
+
+    @property
+    def capacity(self) -> int:
+        return self.t.size
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+    def append(self, t: float, rr: float, valid: bool, brk: bool, code: int, keep_from_s: float) -> None:
+        if self.end == self.t.size:
+            # drop what no window needs any more, then compact (or grow if still full)
+            lo = self.start + int(np.searchsorted(self.t[self.start:self.end], keep_from_s, side="left"))
+            n = self.end - lo
+            cap = self.t.size if n < self.t.size // 2 else self.t.size * 2
+            for name in ("t", "rr", "valid", "breaks", "code"):
+                old = getattr(self, name)
+                new = old if cap == old.size else np.empty(cap, dtype=old.dtype)
+                new[:n] = old[lo:self.end]
+                setattr(self, name, new)
+            self.start, self.end = 0, n
+        i = self.end
+        self.t[i] = t
+        self.rr[i] = rr
+        self.valid[i] = valid
+        self.breaks[i] = brk
+        self.code[i] = code
+        self.end = i + 1
+
+    def window_start(self, from_s: float) -> int:
+        """First buffer position with ``t >= from_s``."""
+        return self.start + int(np.searchsorted(self.t[self.start:self.end], from_s, side="left"))
+
+    def state(self) -> dict[str, list]:
+        s, e = self.start, self.end
+        return {
+            "t_s": self.t[s:e].tolist(),
+            "rr_ms": self.rr[s:e].tolist(),
+            "valid": self.valid[s:e].tolist(),
+            "breaks": self.breaks[s:e].tolist(),
+            "code": self.code[s:e].tolist(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    t_s: float
+    rr_ms: float
+    gap_before: bool
+
+
+class HRVEngine:
+    """Per-beat HRV indices over sliding time windows (see the module docstring).
+
+    Parameters
+    ----------
+    settings:
+        Windows, spectral method, artifact detection; default :class:`EngineSettings`.
+    baseline:
+        The user's baseline for the relaxation index, if already known.
+
+    Examples
+    --------
+    >>> from biofeedback.beat import Beat
+    >>> eng = HRVEngine(EngineSettings(artifact_detection=False))
+    >>> out = eng.push(Beat(rr_ms=800.0, t_s=0.8))
+    >>> out[0].t_s, out[0].hr_bpm
+    (0.8, 75.0)
+    """
+
+    def __init__(self, settings: EngineSettings | None = None, *, baseline: Baseline | None = None):
+        self.settings = settings or EngineSettings()
+        self._baseline = baseline
+        self._detector = CausalArtifactDetector(self.settings.artifacts) if self.settings.artifact_detection else None
+        self._ring = _Ring()
+        st = self.settings
+        self._spectrum_is_default = (
+            st.method == "welch" and st.detrend == "mean" and st.segment_s == WELCH_SEGMENT_S
+            and st.overlap == WELCH_OVERLAP
+        )
+        self._pending: list[_Pending] = []
+        self._gap_pending = False  # the next beat pushed comes after a gap
+        self._last_t: float | None = None
+        self._n_pushed = 0
+        self._n_settled = 0
+        self._n_artifacts = 0
+        self._reset_baseline_acc()
+
+    # -- public API ---------------------------------------------------------------------------
+    @property
+    def lookahead_beats(self) -> int:
+        """How many beats a beat's output lags behind its push (2 with artifact detection, else 0)."""
+        return self._detector.lookahead_beats if self._detector is not None else 0
+
+    @property
+    def baseline(self) -> Baseline | None:
+        return self._baseline
+
+    def push(self, item: Beat | Gap) -> list[BeatIndices]:
+        """Feed one beat or gap; return the beats settled by it (oldest first)."""
+        if isinstance(item, Gap):
+            out = self._settle_remaining()
+            if self._n_pushed:
+                self._gap_pending = True
+            return out
+        if not isinstance(item, Beat):
+            raise TypeError(f"push() takes a Beat or a Gap, got {type(item).__name__}")
+        rr = float(item.rr_ms)
+        t = float(item.t_s)
+        if not (math.isfinite(rr) and rr > 0):
+            raise ValueError(f"beat {self._n_pushed}: rr_ms must be finite and > 0, got {item.rr_ms!r}")
+        if not math.isfinite(t) or (self._last_t is not None and not t > self._last_t):
+            raise ValueError(f"beat {self._n_pushed}: t_s must increase, got {item.t_s!r} after {self._last_t!r}")
+        self._last_t = t
+        self._n_pushed += 1
+        gap = self._gap_pending
+        self._gap_pending = False
+        det = self._detector
+        if det is None:
+            return [self._emit(t, rr, gap, 0, True)]
+        self._pending.append(_Pending(t, rr, gap))
+        return [self._emit_settled(s.label, s.valid) for s in det.push(rr)]
+
+    def flush(self) -> list[BeatIndices]:
+        """Settle the beats still waiting for look-ahead (end of session). The engine stays usable."""
+        return self._settle_remaining()
+
+    def start_baseline(self) -> None:
+        """Start (or restart) accumulating the baseline from the next settled beat."""
+        self._reset_baseline_acc()
+
+    def end_baseline(self) -> Baseline:
+        """Freeze the baseline from the beats settled since the start / :meth:`start_baseline`.
+
+        ``ln_rmssd`` = ln RMSSD over every successive pair of valid beats (no pair across a gap or a
+        removed beat); ``mean_hr_bpm`` = mean of 60000/RR over the valid beats; ``coherence`` =
+        mean of the per-beat coherence ratios that were defined. Raises ``ValueError`` when fewer
+        than two successive valid pairs were seen.
+        """
+        a = self._acc
+        if a["n_pairs"] < 2 or a["n_valid"] < 2:
+            raise ValueError("not enough valid beats for a baseline (need at least 3 successive valid beats)")
+        rmssd = math.sqrt(a["sum_sq_diff"] / a["n_pairs"])
+        coh = a["sum_coh"] / a["n_coh"] if a["n_coh"] else math.nan
+        self._baseline = Baseline(
+            ln_rmssd=math.log(rmssd) if rmssd > 0 else -math.inf,
+            mean_hr_bpm=a["sum_hr"] / a["n_valid"],
+            coherence=coh,
+        )
+        return self._baseline
+
+    def set_baseline(self, baseline: Baseline | None) -> None:
+        self._baseline = baseline
+
+    def buffer_sizes(self) -> dict[str, int]:
+        """Sizes of the internal buffers (capacity and live beats), for memory-bound checks."""
+        return {
+            "ring_capacity": self._ring.capacity,
+            "ring_beats": len(self._ring),
+            "pending": len(self._pending),
+        }
+
+    # -- snapshot / restore -------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """The complete state as a JSON-able dict; :meth:`restore` continues bit for bit."""
+        return {
+            "settings": self.settings.to_dict(),
+            "baseline": None if self._baseline is None else asdict(self._baseline),
+            "ring": self._ring.state(),
+            "pending": [[p.t_s, p.rr_ms, p.gap_before] for p in self._pending],
+            "gap_pending": self._gap_pending,
+            "last_t": self._last_t,
+            "n_pushed": self._n_pushed,
+            "n_settled": self._n_settled,
+            "n_artifacts": self._n_artifacts,
+            "acc": dict(self._acc),
+            "detector": None if self._detector is None else self._detector.snapshot(),
+        }
+
+    @classmethod
+    def restore(cls, state: dict[str, Any]) -> "HRVEngine":
+        eng = cls(EngineSettings.from_dict(state["settings"]))
+        if state["baseline"] is not None:
+            eng._baseline = Baseline(**state["baseline"])
+        r = state["ring"]
+        for t, rr, v, b, c in zip(r["t_s"], r["rr_ms"], r["valid"], r["breaks"], r["code"]):
+            eng._ring.append(float(t), float(rr), bool(v), bool(b), int(c), -math.inf)
+        eng._pending = [_Pending(float(t), float(rr), bool(g)) for t, rr, g in state["pending"]]
+        eng._gap_pending = bool(state["gap_pending"])
+        eng._last_t = state["last_t"]
+        eng._n_pushed = int(state["n_pushed"])
+        eng._n_settled = int(state["n_settled"])
+        eng._n_artifacts = int(state["n_artifacts"])
+        eng._acc = dict(state["acc"])
+        if state["detector"] is not None:
+            eng._detector = CausalArtifactDetector.restore(state["detector"])
+        return eng
+
+    # -- internals ----------------------------------------------------------------------------
+    def _reset_baseline_acc(self) -> None:
+        self._acc: dict[str, Any] = {
+            "n_valid": 0, "sum_hr": 0.0, "n_pairs": 0, "sum_sq_diff": 0.0,
+            "n_coh": 0, "sum_coh": 0.0, "prev_rr": None,
+        }
+
+    def _settle_remaining(self) -> list[BeatIndices]:
+        if self._detector is None:
+            return []
+        return [self._emit_settled(s.label, s.valid) for s in self._detector.end_run()]
+
+    def _emit_settled(self, label: str, valid: bool) -> BeatIndices:
+        p = self._pending.pop(0)
+        return self._emit(p.t_s, p.rr_ms, p.gap_before, _LABEL_CODE[label], valid)
+
+    def _emit(self, t: float, rr: float, gap: bool, code: int, valid: bool) -> BeatIndices:
+        st = self.settings
+        ring = self._ring
+        ring.append(t, rr, valid, gap, code, t - st.longest_window_s)
+        index = self._n_settled
+        self._n_settled += 1
+        if code:
+            self._n_artifacts += 1
+        e = ring.end
+        tt, rrs, vv = ring.t, ring.rr, ring.valid
+
+        s = ring.window_start(t - st.time_window_s)
+        td = time_domain(rrs[s:e], vv[s:e], ring.breaks[s:e], si_bin_ms=st.si_bin_ms)
+
+        s = ring.window_start(t - st.frequency_window_s)
+        ft, frr, fv = tt[s:e], rrs[s:e], vv[s:e]
+        sp = power_spectrum(
+            ft, frr, fv, method=st.method, fs_hz=st.fs_hz, segment_s=st.segment_s, overlap=st.overlap,
+            detrend=st.detrend, smoothness_lambda=st.smoothness_lambda,
+        )
+        fd = indices_from_spectrum(sp)
+        # resonance() is the default Welch spectrum of the window: reuse ours when it is that one
+        res = resonance_from_spectrum(sp) if self._spectrum_is_default else resonance(ft, frr, fv, fs_hz=st.fs_hz)
+
+        s = ring.window_start(t - st.coherence_window_s)
+        coh = coherence(tt[s:e], rrs[s:e], vv[s:e], window_s=st.coherence_window_s)
+
+        self._accumulate_baseline(rr, valid, gap, coh.ratio)
+        relax = None
+        if self._baseline is not None:
+            relax = relaxation_index(td.ln_rmssd, td.mean_hr_bpm, coh.ratio, self._baseline)
+        return BeatIndices(
+            index=index,
+            t_s=t,
+            rr_ms=rr,
+            hr_bpm=60000.0 / rr,
+            artifact=LABELS[code],
+            valid=valid,
+            gap_before=gap,
+            n_beats=td.n_beats,
+            mean_rr_ms=td.mean_rr_ms,
+            mean_hr_bpm=td.mean_hr_bpm,
+            sdnn_ms=td.sdnn_ms,
+            rmssd_ms=td.rmssd_ms,
+            ln_rmssd=td.ln_rmssd,
+            pnn50_pct=td.pnn50_pct,
+            pnn20_pct=td.pnn20_pct,
+            sd1_ms=td.sd1_ms,
+            sd2_ms=td.sd2_ms,
+            stress_index=td.stress_index,
+            vlf_ms2=fd.vlf_ms2,
+            lf_ms2=fd.lf_ms2,
+            hf_ms2=fd.hf_ms2,
+            total_power_ms2=fd.total_power_ms2,
+            lf_hf=fd.lf_hf,
+            lf_nu=fd.lf_nu,
+            hf_nu=fd.hf_nu,
+            lf_peak_hz=fd.lf_peak_hz,
+            hf_peak_hz=fd.hf_peak_hz,
+            coherence=coh.ratio,
+            coherence_peak_hz=coh.peak_hz,
+            resonance_hz=res.peak_hz,
+            pns_index=pns_index(td.mean_rr_ms, td.rmssd_ms, td.sd1_ms),
+            sns_index=sns_index(td.mean_hr_bpm, td.stress_index, td.sd2_ms),
+            relaxation=relax,
+            artifacts_pct=100.0 * self._n_artifacts / self._n_settled,
+        )
+
+    def _accumulate_baseline(self, rr: float, valid: bool, gap: bool, coh: float) -> None:
+        a = self._acc
+        if valid:
+            a["n_valid"] += 1
+            a["sum_hr"] += 60000.0 / rr
+            prev = a["prev_rr"]
+            if prev is not None and not gap:
+                a["n_pairs"] += 1
+                a["sum_sq_diff"] += (rr - prev) ** 2
+            a["prev_rr"] = rr
+        else:
+            a["prev_rr"] = None
+        if coh == coh and math.isfinite(coh):
+            a["n_coh"] += 1
+            a["sum_coh"] += coh

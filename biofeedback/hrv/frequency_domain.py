@@ -1,0 +1,589 @@
+r"""Frequency-domain HRV indices, Kubios-compatible by default.
+
+Pipeline (defaults = Kubios HRV; Tarvainen et al. 2014, doi:10.1016/j.cmpb.2013.07.024):
+
+1. **Knots.** Each *valid* beat contributes the knot ``(t_s[i], rr_ms[i])`` (its RR interval placed
+   at the time of the beat that ends it). Invalid beats are dropped as knots; the spline bridges
+   them, and any gap, smoothly. How much was bridged is reported: ``Spectrum.longest_bridge_s``
+   is the longest spacing between consecutive knots (about one RR when nothing was removed), so a
+   caller can refuse a window with, say, a 5 s hole. ``breaks`` are not needed here: a gap is just
+   a long knot spacing.
+2. **Resampling.** Not-a-knot cubic spline (:mod:`biofeedback.hrv.interpolation`) at
+   ``fs_hz = 4`` Hz from the first to the last knot.
+3. **Detrending.** ``"mean"`` (default, Kubios' default): subtract the mean, nothing else.
+   ``"smoothness_priors"``: subtract the smoothness-priors trend of the 4 Hz series (Tarvainen,
+   Ranta-aho & Karjalainen 2002, IEEE TBME 49(2):172-175, doi:10.1109/10.979357),
+   :math:`z_{stat} = (I - (I + \lambda^2 D_2^T D_2)^{-1}) z`, λ = 500 by default; at 4 Hz its
+   −3 dB cut-off is ≈ 0.035 Hz, as in Kubios.
+4. **PSD.** ``"welch"``: Welch's method (Welch 1967, doi:10.1109/TAU.1967.1161901), Hann window
+   (periodic, as ``scipy.signal.get_window("hann", n)``), segments of ``segment_s`` = 300 s with
+   ``overlap`` = 50 %, one segment spanning the whole series when it is shorter than 300 s,
+   ``nfft`` = segment length (no zero padding), no per-segment detrending, one-sided density
+   scaling :math:`P(f) = \frac{c}{f_s \sum w_n^2}\,\overline{|X(f)|^2}` with c = 2 except at 0 Hz
+   and Nyquist: **ms²/Hz, absolute, not normalised**. Equal to ``scipy.signal.welch(x, fs,
+   window="hann", nperseg, noverlap, nfft=nperseg, detrend=False, scaling="density")``.
+   ``"lomb"``: Lomb-Scargle periodogram of the (mean-removed or detrended) knots themselves,
+   no resampling (Lomb 1976, doi:10.1007/BF00648343; Scargle 1982, doi:10.1086/160554), with
+   :func:`scipy.signal.lombscargle` (``normalize=False``), scaled to a one-sided density in
+   ms²/Hz by :math:`P(f) = 2\,P_{LS}(f)\,T/N` (N knots spanning T = N·mean spacing): for evenly
+   spaced data at the Fourier frequencies this is exactly the one-sided boxcar periodogram, so its
+   integral is the variance. Segments and overlap as for Welch; the grid step is 1/(4·segment
+   length) Hz (4× oversampled) from 0 to 0.5 Hz, the value at 0 Hz copied from the first bin.
+5. **Band powers** (ms²): trapezoid rule over the PSD, with the PSD linearly interpolated at the
+   exact band edges (:func:`band_power_ms2`). Bands (Task Force 1996, doi:10.1161/01.CIR.93.5.1043):
+   VLF 0-0.04, LF 0.04-0.15, HF 0.15-0.40 Hz; total power = VLF + LF + HF (0-0.4 Hz).
+   LF/HF; normalised units LF_nu = 100·LF/(LF+HF), HF_nu = 100·HF/(LF+HF) (= Kubios' 100·LF/(TP−VLF));
+   peak frequencies: the grid frequency of the largest PSD value in [lo, hi).
+
+Windows shorter than ~2 minutes give coarse spectra (resolution 1/window, e.g. 0.008 Hz at 120 s)
+and VLF is meaningless below ~5 minutes (Task Force 1996).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.linalg import solveh_banded
+from scipy.signal import lombscargle
+
+from .constants import (
+    HF_BAND_HZ,
+    LF_BAND_HZ,
+    RESAMPLE_HZ,
+    SMOOTHNESS_LAMBDA,
+    VLF_BAND_HZ,
+    WELCH_OVERLAP,
+    WELCH_SEGMENT_S,
+)
+from .interpolation import evaluate_spline, even_grid_s, spline_slopes
+
+__all__ = [
+    "Spectrum",
+    "FrequencyDomain",
+    "power_spectrum",
+    "band_power_ms2",
+    "peak_frequency_hz",
+    "frequency_domain",
+    "welch_psd",
+    "smoothness_priors_trend",
+    "knots",
+    "psd_integrator",
+    "indices_from_spectrum",
+]
+
+Method = Literal["welch", "lomb"]
+Detrend = Literal["mean", "smoothness_priors"]
+NAN = float("nan")
+MIN_KNOTS = 4
+LOMB_OVERSAMPLING = 4
+LOMB_MAX_HZ = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Spectrum:
+    """A one-sided power spectral density of the RR series.
+
+    Attributes
+    ----------
+    freq_hz:
+        Frequencies (Hz), increasing, starting at 0. Empty when there were too few beats.
+    psd_ms2_per_hz:
+        PSD in absolute units ms²/Hz (density scaling, not normalised).
+    method:
+        ``"welch"`` or ``"lomb"``.
+    n_knots:
+        Number of valid beats used as spline knots / Lomb samples.
+    longest_bridge_s:
+        Longest spacing between consecutive knots (s): about one RR when no beat was removed,
+        longer where removed beats or gaps were bridged. ``nan`` with fewer than 2 knots.
+    """
+
+    freq_hz: NDArray[np.float64]
+    psd_ms2_per_hz: NDArray[np.float64]
+    method: str
+    n_knots: int
+    longest_bridge_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class FrequencyDomain:
+    """Frequency-domain indices of one window (formulas in the module docstring).
+
+    Powers in ms², ``lf_hf`` dimensionless, ``lf_nu``/``hf_nu`` in normalised units (%), peaks in Hz.
+    All ``nan`` when the window had too few beats for a spectrum.
+    """
+
+    vlf_ms2: float
+    lf_ms2: float
+    hf_ms2: float
+    total_power_ms2: float
+    lf_hf: float
+    lf_nu: float
+    hf_nu: float
+    lf_peak_hz: float
+    hf_peak_hz: float
+    method: str
+    n_knots: int
+    longest_bridge_s: float
+
+
+@lru_cache(maxsize=64)
+def _hann(n: int) -> tuple[NDArray[np.float64], float]:
+    """Periodic Hann window of length ``n`` and the sum of its squares (cached by length)."""
+    w = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)
+    w.setflags(write=False)
+    return w, float(np.dot(w, w))
+
+
+@lru_cache(maxsize=64)
+def _rfft_freqs(n: int, fs_hz: float) -> NDArray[np.float64]:
+    f = np.fft.rfftfreq(n, 1.0 / fs_hz)
+    f.setflags(write=False)
+    return f
+
+
+def welch_psd(
+    x: NDArray[np.float64], fs_hz: float, nperseg: int, noverlap: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Welch PSD of an evenly sampled, already detrended signal (Hann, density, one-sided).
+
+    Same as ``scipy.signal.welch(x, fs_hz, window="hann", nperseg=nperseg, noverlap=noverlap,
+    nfft=nperseg, detrend=False, scaling="density")`` for ``nperseg <= len(x)``, without its
+    per-call validation. Units: (units of x)²/Hz.
+
+    Examples
+    --------
+    >>> f, p = welch_psd(np.array([1.0, -1.0] * 8), 4.0, 16, 8)
+    >>> float(f[-1]), round(float(p.sum() * (f[1] - f[0])), 3)  # a tone at Nyquist; variance 1
+    (2.0, 1.0)
+    """
+    w, wss = _hann(nperseg)
+    step = nperseg - noverlap
+    if x.size == nperseg:
+        spec = np.fft.rfft(x * w)
+        p = spec.real**2 + spec.imag**2
+    else:
+        segs = np.lib.stride_tricks.sliding_window_view(x, nperseg)[::step]
+        spec = np.fft.rfft(segs * w, axis=1)
+        p = (spec.real**2 + spec.imag**2).mean(axis=0)
+    p *= 2.0 / (fs_hz * wss)
+    p[0] *= 0.5
+    if nperseg % 2 == 0:
+        p[-1] *= 0.5
+    return _rfft_freqs(nperseg, fs_hz), p
+
+
+@lru_cache(maxsize=16)
+def _sp_banded(n: int, lam: float) -> NDArray[np.float64]:
+    """Upper banded form of I + λ² D2ᵀ D2 (n × n, bandwidth 2) for scipy.linalg.solveh_banded."""
+    ab = np.zeros((3, n))
+    main = np.full(n, 6.0)
+    main[[0, -1]] = 1.0
+    main[[1, -2]] = 5.0
+    off1 = np.full(n - 1, -4.0)
+    off1[[0, -1]] = -2.0
+    ab[2] = 1.0 + lam * lam * main
+    ab[1, 1:] = lam * lam * off1
+    ab[0, 2:] = lam * lam
+    ab.setflags(write=False)
+    return ab
+
+
+def smoothness_priors_trend(z: ArrayLike, lam: float = SMOOTHNESS_LAMBDA) -> NDArray[np.float64]:
+    r"""Smoothness-priors trend :math:`(I + \lambda^2 D_2^T D_2)^{-1} z` of an evenly sampled series.
+
+    :math:`D_2` is the (n−2)×n second-difference matrix. Subtract the trend to detrend
+    (Tarvainen, Ranta-aho & Karjalainen 2002, IEEE TBME 49(2):172-175, doi:10.1109/10.979357).
+    Solved as a symmetric pentadiagonal system. Series shorter than 3 samples: the trend is the mean.
+
+    Examples
+    --------
+    >>> z = np.arange(10.0)  # a straight line is its own trend
+    >>> np.allclose(smoothness_priors_trend(z, 500.0), z)
+    True
+    """
+    za = np.asarray(z, dtype=np.float64)
+    n = za.size
+    if n < 3:
+        return np.full(n, za.mean() if n else 0.0)
+    return solveh_banded(_sp_banded(n, float(lam)), za, check_finite=False)
+
+
+def knots(
+    t_s: ArrayLike | None, rr_ms: ArrayLike, valid: ArrayLike | None = None
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Knot times (s) and values (ms): the valid beats, times from ``t_s`` or ``cumsum(rr_ms)/1000``.
+
+    Raises ``ValueError`` if shapes differ or the knot times are not strictly increasing.
+
+    Examples
+    --------
+    >>> x, y = knots(None, [1000.0, 500.0, 800.0], [True, False, True])
+    >>> x.tolist(), y.tolist()
+    ([1.0, 2.3], [1000.0, 800.0])
+    """
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    if rr.ndim != 1:
+        raise ValueError(f"rr_ms must be one-dimensional, got shape {rr.shape}")
+    t = np.cumsum(rr) / 1000.0 if t_s is None else np.asarray(t_s, dtype=np.float64)
+    if t.shape != rr.shape:
+        raise ValueError(f"t_s has shape {t.shape}, expected {rr.shape} like rr_ms")
+    if valid is not None:
+        v = np.asarray(valid, dtype=bool)
+        if v.shape != rr.shape:
+            raise ValueError(f"valid has shape {v.shape}, expected {rr.shape} like rr_ms")
+        t = t[v]
+        rr = rr[v]
+    if t.size > 1 and not np.all(t[1:] > t[:-1]):
+        raise ValueError("beat times t_s of the valid beats must be strictly increasing")
+    return t, rr
+
+
+def _segments(n: int, nperseg: int, noverlap: int) -> int:
+    return 1 + (n - nperseg) // (nperseg - noverlap)
+
+
+def _lomb(
+    x: NDArray[np.float64], y: NDArray[np.float64], segment_s: float, overlap: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    span = x[-1] - x[0]
+    seg = min(segment_s, span)
+    df = 1.0 / (LOMB_OVERSAMPLING * seg)
+    f = np.arange(int(math.floor(LOMB_MAX_HZ / df)) + 1) * df
+    w = 2.0 * np.pi * f[1:]
+    step = seg * (1.0 - overlap)
+    if seg >= span:
+        starts = [x[0]]
+    else:
+        starts = list(x[0] + step * np.arange(int(math.floor((span - seg) / step + 1e-9)) + 1))
+    acc = np.zeros(f.size - 1)
+    used = 0
+    for s0 in starts:
+        lo = np.searchsorted(x, s0, side="left")
+        hi = np.searchsorted(x, s0 + seg + 1e-9, side="right")
+        xs, ys = x[lo:hi], y[lo:hi]
+        if xs.size < MIN_KNOTS:
+            continue
+        ys = ys - ys.mean()
+        n = xs.size
+        t_total = n * (xs[-1] - xs[0]) / (n - 1)
+        acc += 2.0 * lombscargle(xs, ys, w, normalize=False) * t_total / n
+        used += 1
+    p = np.empty(f.size)
+    p[1:] = acc / max(used, 1)
+    p[0] = p[1]
+    return f, p
+
+
+def power_spectrum(
+    t_s: ArrayLike | None,
+    rr_ms: ArrayLike,
+    valid: ArrayLike | None = None,
+    *,
+    method: Method = "welch",
+    fs_hz: float = RESAMPLE_HZ,
+    segment_s: float = WELCH_SEGMENT_S,
+    overlap: float = WELCH_OVERLAP,
+    detrend: Detrend = "mean",
+    smoothness_lambda: float = SMOOTHNESS_LAMBDA,
+) -> Spectrum:
+    """One-sided PSD (ms²/Hz) of the RR series of one window (pipeline in the module docstring).
+
+    Parameters
+    ----------
+    t_s:
+        Beat times (s); ``None`` = ``cumsum(rr_ms) / 1000``.
+    rr_ms:
+        RR intervals (ms).
+    valid:
+        False = removed beat (dropped as a knot and bridged by the spline). ``None`` = all valid.
+    method:
+        ``"welch"`` (default, Kubios) or ``"lomb"`` (Lomb-Scargle, no resampling).
+    fs_hz:
+        Resampling rate for Welch (default 4 Hz).
+    segment_s, overlap:
+        Welch/Lomb segment length (300 s) and overlap fraction (0.5).
+    detrend:
+        ``"mean"`` (default) or ``"smoothness_priors"``.
+    smoothness_lambda:
+        λ of the smoothness-priors detrending (default 500).
+
+    Returns
+    -------
+    Spectrum
+        Empty arrays when fewer than 4 valid beats (no spectrum can be estimated).
+
+    Examples
+    --------
+    >>> t = np.arange(1, 121) * 1.0                 # 120 beats, 1 s apart
+    >>> rr = 1000.0 + 50.0 * np.sin(2 * np.pi * 0.1 * t)
+    >>> sp = power_spectrum(t, rr)
+    >>> round(float(sp.freq_hz[np.argmax(sp.psd_ms2_per_hz)]), 2)
+    0.1
+    """
+    if method not in ("welch", "lomb"):
+        raise ValueError(f"method must be 'welch' or 'lomb', got {method!r}")
+    if detrend not in ("mean", "smoothness_priors"):
+        raise ValueError(f"detrend must be 'mean' or 'smoothness_priors', got {detrend!r}")
+    x, y = knots(t_s, rr_ms, valid)
+    n = x.size
+    bridge = float(np.max(x[1:] - x[:-1])) if n >= 2 else NAN
+    empty = np.zeros(0)
+    if n < MIN_KNOTS:
+        return Spectrum(empty, empty, method, n, bridge)
+    slopes = spline_slopes(x, y)
+    grid = even_grid_s(x[0], x[-1], fs_hz)
+    if grid.size < MIN_KNOTS:
+        return Spectrum(empty, empty, method, n, bridge)
+    z = evaluate_spline(x, y, slopes, grid)
+    if method == "welch":
+        if detrend == "smoothness_priors":
+            z = z - smoothness_priors_trend(z, smoothness_lambda)
+        z = z - z.mean()
+        nperseg = min(z.size, int(round(segment_s * fs_hz)))
+        noverlap = int(nperseg * overlap)
+        f, p = welch_psd(z, fs_hz, nperseg, noverlap)
+        return Spectrum(f, p, method, n, bridge)
+    if detrend == "smoothness_priors":
+        y = y - np.interp(x, grid, smoothness_priors_trend(z, smoothness_lambda))
+    f, p = _lomb(x, y - y.mean(), segment_s, overlap)
+    return Spectrum(f, p, method, n, bridge)
+
+
+def band_power_ms2(spectrum: Spectrum, lo_hz: float, hi_hz: float) -> float:
+    r"""Power (ms²) in ``[lo_hz, hi_hz]``: trapezoid rule with the PSD interpolated at the edges.
+
+    :math:`\int_{lo}^{hi} P(f)\,df` where P is the PSD linearly interpolated between grid points; the
+    band is clipped to the spectrum's frequency range. ``nan`` for an empty spectrum.
+
+    Examples
+    --------
+    >>> sp = Spectrum(np.array([0.0, 0.1, 0.2]), np.array([0.0, 10.0, 10.0]), "welch", 4, 1.0)
+    >>> round(band_power_ms2(sp, 0.05, 0.15), 12)  # 0.05·(5 + 10)/2 + 0.05·(10 + 10)/2
+    0.875
+    """
+    return _band(spectrum.freq_hz, spectrum.psd_ms2_per_hz, lo_hz, hi_hz)
+
+
+def _band(f: NDArray[np.float64], p: NDArray[np.float64], lo: float, hi: float) -> float:
+    if f.size < 2:
+        return NAN
+    lo = max(lo, float(f[0]))
+    hi = min(hi, float(f[-1]))
+    if hi <= lo:
+        return 0.0
+    i = int(np.searchsorted(f, lo, side="right"))  # first grid point > lo
+    j = int(np.searchsorted(f, hi, side="left"))  # first grid point >= hi
+    p_lo = p[i - 1] + (p[i] - p[i - 1]) * (lo - f[i - 1]) / (f[i] - f[i - 1]) if i < f.size else p[-1]
+    p_hi = p[j - 1] + (p[j] - p[j - 1]) * (hi - f[j - 1]) / (f[j] - f[j - 1]) if j > 0 else p[0]
+    if j <= i:  # no grid point strictly inside
+        return float(0.5 * (p_lo + p_hi) * (hi - lo))
+    fi = f[i:j]
+    pi = p[i:j]
+    inner = float(np.dot(fi[1:] - fi[:-1], pi[1:] + pi[:-1])) * 0.5
+    return float(inner + 0.5 * (p_lo + pi[0]) * (fi[0] - lo) + 0.5 * (pi[-1] + p_hi) * (hi - fi[-1]))
+
+
+def peak_frequency_hz(spectrum: Spectrum, lo_hz: float, hi_hz: float) -> float:
+    """Grid frequency (Hz) of the largest PSD value with ``lo_hz <= f < hi_hz``; ``nan`` if none.
+
+    Examples
+    --------
+    >>> sp = Spectrum(np.array([0.0, 0.05, 0.1, 0.2]), np.array([9.0, 1.0, 3.0, 2.0]), "welch", 4, 1.0)
+    >>> peak_frequency_hz(sp, 0.04, 0.15)
+    0.1
+    """
+    return _peak(spectrum.freq_hz, spectrum.psd_ms2_per_hz, lo_hz, hi_hz)
+
+
+def _peak(f: NDArray[np.float64], p: NDArray[np.float64], lo: float, hi: float) -> float:
+    i = int(np.searchsorted(f, lo, side="left"))
+    j = int(np.searchsorted(f, hi, side="left"))
+    if j <= i:
+        return NAN
+    return float(f[i + int(np.argmax(p[i:j]))])
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b > 0 else NAN
+
+
+def _is_uniform_from_zero(f: NDArray[np.float64]) -> bool:
+    n = f.size
+    if n < 2 or f[0] != 0.0:
+        return False
+    df = float(f[1])
+    return df > 0 and abs(float(f[-1]) - (n - 1) * df) <= 1e-9 * df * n
+
+
+class _UniformPSD:
+    """Fast scalar band integrals and peaks on a grid ``f_k = k·df`` (Welch and Lomb grids).
+
+    Same arithmetic as :func:`band_power_ms2` / :func:`peak_frequency_hz` (equal to ~1e-12): the
+    trapezoid integral from 0 to ``f_k`` is ``df·(Σ_{i≤k} p_i − (p_0 + p_k)/2)``, plus the partial
+    trapezoid up to the edge with the PSD linearly interpolated there. Only frequencies up to
+    ``max_hz`` are kept.
+    """
+
+    __slots__ = ("df", "pl", "cum", "n", "top")
+
+    def __init__(self, df: float, p: NDArray[np.float64], max_hz: float) -> None:
+        p = p[: int(max_hz / df) + 3]
+        self.df = df
+        self.pl: list[float] = p.tolist()
+        self.cum: list[float] = np.cumsum(p).tolist()
+        self.n = len(self.pl)
+        self.top = (self.n - 1) * df
+
+    def integral_to(self, x: float) -> float:
+        df, pl = self.df, self.pl
+        x = min(max(x, 0.0), self.top)
+        k = min(int(x / df), self.n - 2)
+        while k > 0 and k * df > x:
+            k -= 1
+        pk = pl[k]
+        dx = x - k * df
+        px = pk + (pl[k + 1] - pk) * dx / df
+        return df * (self.cum[k] - 0.5 * (pl[0] + pk)) + 0.5 * dx * (pk + px)
+
+    def band(self, lo: float, hi: float) -> float:
+        return self.integral_to(hi) - self.integral_to(lo) if hi > lo else 0.0
+
+    def _first_at_or_above(self, x: float) -> int:
+        df = self.df
+        k = max(int(x / df), 0)
+        while k * df < x:
+            k += 1
+        while k > 0 and (k - 1) * df >= x:
+            k -= 1
+        return min(k, self.n)
+
+    def peak(self, lo: float, hi: float) -> tuple[float, float]:
+        """(frequency, PSD) of the largest PSD value with lo <= f < hi; (nan, nan) if none."""
+        i, j = self._first_at_or_above(lo), self._first_at_or_above(hi)
+        if j <= i:
+            return NAN, NAN
+        seg = self.pl[i:j]
+        top = max(seg)
+        return (i + seg.index(top)) * self.df, top
+
+
+class _GeneralPSD:
+    """The same interface as :class:`_UniformPSD` for any increasing grid (numpy path)."""
+
+    __slots__ = ("f", "p")
+
+    def __init__(self, f: NDArray[np.float64], p: NDArray[np.float64]) -> None:
+        self.f, self.p = f, p
+
+    def band(self, lo: float, hi: float) -> float:
+        return _band(self.f, self.p, lo, hi)
+
+    def peak(self, lo: float, hi: float) -> tuple[float, float]:
+        i = int(np.searchsorted(self.f, lo, side="left"))
+        j = int(np.searchsorted(self.f, hi, side="left"))
+        if j <= i:
+            return NAN, NAN
+        k = i + int(np.argmax(self.p[i:j]))
+        return float(self.f[k]), float(self.p[k])
+
+
+def psd_integrator(spectrum: Spectrum, max_hz: float = 0.5) -> _UniformPSD | _GeneralPSD:
+    """An object with ``band(lo, hi) -> ms²`` and ``peak(lo, hi) -> (Hz, ms²/Hz)`` for ``spectrum``.
+
+    Uses the fast scalar path when the grid is ``k·df`` (always, for spectra made here). ``band``
+    is :func:`band_power_ms2`; ``peak`` is the largest PSD value with ``lo <= f < hi``.
+
+    Examples
+    --------
+    >>> sp = Spectrum(np.arange(0, 1.0, 0.01), np.ones(100), "welch", 9, 1.0)
+    >>> integ = psd_integrator(sp)
+    >>> round(integ.band(0.04, 0.15), 12), integ.peak(0.04, 0.15)[0]
+    (0.11, 0.04)
+    """
+    f = spectrum.freq_hz
+    if _is_uniform_from_zero(f):
+        return _UniformPSD(float(f[1]), spectrum.psd_ms2_per_hz, max_hz)
+    return _GeneralPSD(f, spectrum.psd_ms2_per_hz)
+
+
+def indices_from_spectrum(spectrum: Spectrum) -> FrequencyDomain:
+    """The :class:`FrequencyDomain` indices of an already computed spectrum.
+
+    Examples
+    --------
+    >>> f = np.arange(0, 2.001, 0.01); sp = Spectrum(f, np.where(f < 0.15, 2.0, 1.0), "welch", 9, 1.0)
+    >>> fd = indices_from_spectrum(sp)
+    >>> round(fd.lf_ms2, 6), round(fd.hf_ms2, 6)  # 0.11·2 − ½·0.01·1 (the ramp 0.14-0.15); 0.25·1
+    (0.215, 0.25)
+    """
+    f, p = spectrum.freq_hz, spectrum.psd_ms2_per_hz
+    if f.size < 2:
+        return FrequencyDomain(
+            NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, spectrum.method, spectrum.n_knots, spectrum.longest_bridge_s
+        )
+    integ = psd_integrator(spectrum, HF_BAND_HZ[1])
+    vlf = integ.band(*VLF_BAND_HZ)
+    lf = integ.band(*LF_BAND_HZ)
+    hf = integ.band(*HF_BAND_HZ)
+    lf_peak = integ.peak(*LF_BAND_HZ)[0]
+    hf_peak = integ.peak(*HF_BAND_HZ)[0]
+    return FrequencyDomain(
+        vlf_ms2=vlf,
+        lf_ms2=lf,
+        hf_ms2=hf,
+        total_power_ms2=vlf + lf + hf,
+        lf_hf=_ratio(lf, hf),
+        lf_nu=_ratio(100.0 * lf, lf + hf),
+        hf_nu=_ratio(100.0 * hf, lf + hf),
+        lf_peak_hz=lf_peak,
+        hf_peak_hz=hf_peak,
+        method=spectrum.method,
+        n_knots=spectrum.n_knots,
+        longest_bridge_s=spectrum.longest_bridge_s,
+    )
+
+
+def frequency_domain(
+    t_s: ArrayLike | None,
+    rr_ms: ArrayLike,
+    valid: ArrayLike | None = None,
+    *,
+    method: Method = "welch",
+    fs_hz: float = RESAMPLE_HZ,
+    segment_s: float = WELCH_SEGMENT_S,
+    overlap: float = WELCH_OVERLAP,
+    detrend: Detrend = "mean",
+    smoothness_lambda: float = SMOOTHNESS_LAMBDA,
+) -> FrequencyDomain:
+    """VLF, LF, HF, total power (ms²), LF/HF, LF/HF in n.u., LF and HF peak (Hz) of one window.
+
+    Parameters are those of :func:`power_spectrum`; formulas, bands and references in the module
+    docstring. All indices are ``nan`` with fewer than 4 valid beats.
+
+    Examples
+    --------
+    >>> t = np.arange(1, 301) * 1.0                 # 300 beats, 1 s apart
+    >>> rr = 1000.0 + 40.0 * np.sin(2 * np.pi * 0.1 * t) + 20.0 * np.sin(2 * np.pi * 0.25 * t)
+    >>> fd = frequency_domain(t, rr)
+    >>> round(fd.lf_peak_hz, 2), round(fd.hf_peak_hz, 2), round(fd.lf_nu)  # power 40² : 20² = 80 : 20
+    (0.1, 0.25, 80)
+    """
+    return indices_from_spectrum(
+        power_spectrum(
+            t_s,
+            rr_ms,
+            valid,
+            method=method,
+            fs_hz=fs_hz,
+            segment_s=segment_s,
+            overlap=overlap,
+            detrend=detrend,
+            smoothness_lambda=smoothness_lambda,
+        )
+    )

@@ -1,0 +1,235 @@
+"""Whole-recording summary: every key of ``biofeedback analyze --json``, in a fixed order.
+
+The summary applies the batch kernels to the whole recording (the window is the recording):
+
+* time domain (:func:`biofeedback.hrv.time_domain.time_domain`) over all valid beats, differences
+  only between successive valid beats of one run;
+* frequency domain (:func:`biofeedback.hrv.frequency_domain.frequency_domain`), Kubios defaults
+  (4 Hz not-a-knot spline, mean removed, Welch 300 s Hann segments with 50 % overlap; one segment
+  when the recording is shorter);
+* ``coherence``: the mean HeartMath-style coherence ratio (:func:`biofeedback.hrv.coherence.coherence`)
+  over 64 s windows ending every ``coherence_step_s`` = 5 s (HeartMath updates its score every
+  5 s), from the first full 64 s on; ``nan`` for recordings shorter than 64 s;
+* ``n_beats`` counts every beat recorded (valid or not); ``duration_s`` is the time from the start of
+  the first RR interval to the last beat, ``t_s[-1] - t_s[0] + rr_ms[0]/1000`` (gaps included);
+* ``artifacts_pct``: as passed in (the artifact stage's percentage of corrected/removed beats),
+  else ``100 · (number of invalid beats) / n_beats`` from ``valid``, else 0.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .coherence import coherence_from_spectrum
+from .constants import COHERENCE_WINDOW_S, RESAMPLE_HZ, SI_BIN_MS
+from .frequency_domain import Detrend, Method, frequency_domain, power_spectrum
+from .time_domain import time_domain
+
+__all__ = ["SUMMARY_KEYS", "Summary", "summarize", "mean_coherence"]
+
+SUMMARY_KEYS: tuple[str, ...] = (
+    "n_beats",
+    "duration_s",
+    "mean_rr_ms",
+    "mean_hr_bpm",
+    "sdnn_ms",
+    "rmssd_ms",
+    "ln_rmssd",
+    "pnn50_pct",
+    "pnn20_pct",
+    "sd1_ms",
+    "sd2_ms",
+    "stress_index",
+    "vlf_ms2",
+    "lf_ms2",
+    "hf_ms2",
+    "total_power_ms2",
+    "lf_hf",
+    "lf_nu",
+    "hf_nu",
+    "lf_peak_hz",
+    "hf_peak_hz",
+    "coherence",
+    "artifacts_pct",
+)
+COHERENCE_STEP_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The indices of one recording; units in the names, formulas in :mod:`biofeedback.hrv`.
+
+    ``stress_index`` is Kubios' square-root form; ``coherence`` the mean coherence ratio
+    (dimensionless); ``lf_nu``/``hf_nu`` and ``*_pct`` in percent. ``nan`` = undefined.
+    """
+
+    n_beats: int
+    duration_s: float
+    mean_rr_ms: float
+    mean_hr_bpm: float
+    sdnn_ms: float
+    rmssd_ms: float
+    ln_rmssd: float
+    pnn50_pct: float
+    pnn20_pct: float
+    sd1_ms: float
+    sd2_ms: float
+    stress_index: float
+    vlf_ms2: float
+    lf_ms2: float
+    hf_ms2: float
+    total_power_ms2: float
+    lf_hf: float
+    lf_nu: float
+    hf_nu: float
+    lf_peak_hz: float
+    hf_peak_hz: float
+    coherence: float
+    artifacts_pct: float
+
+    def to_json_dict(self) -> dict[str, float | int | None]:
+        """The fields in ``SUMMARY_KEYS`` order; ``nan`` and ``±inf`` become ``None`` (JSON null).
+
+        Examples
+        --------
+        >>> s = summarize([800.0, 810.0])
+        >>> list(s.to_json_dict())[:3], s.to_json_dict()["sdnn_ms"], s.to_json_dict()["lf_ms2"]
+        (['n_beats', 'duration_s', 'mean_rr_ms'], 7.0710678118654755, None)
+        """
+        out: dict[str, float | int | None] = {}
+        for key in SUMMARY_KEYS:
+            v = getattr(self, key)
+            if isinstance(v, float) and not math.isfinite(v):
+                out[key] = None
+            else:
+                out[key] = v
+        return out
+
+
+assert tuple(f.name for f in fields(Summary)) == SUMMARY_KEYS
+
+
+def mean_coherence(
+    t_s: ArrayLike,
+    rr_ms: ArrayLike,
+    valid: ArrayLike | None = None,
+    *,
+    window_s: float = COHERENCE_WINDOW_S,
+    step_s: float = COHERENCE_STEP_S,
+    fs_hz: float = RESAMPLE_HZ,
+) -> float:
+    """Mean coherence ratio over ``window_s`` windows ending every ``step_s`` seconds.
+
+    Windows end at ``t_s[0] - rr_ms[0]/1000 + window_s + k·step_s`` (the first full window, then
+    every step) up to the last beat; a window holds the beats with ``end − window_s <= t <= end``.
+    Windows without a defined ratio are skipped; ``nan`` if none.
+
+    Examples
+    --------
+    >>> t = np.arange(1, 200) * 0.9
+    >>> round(mean_coherence(t, 900.0 + 60.0 * np.sin(2 * np.pi * 0.09375 * t)), 1)
+    4.3
+    """
+    t = np.asarray(t_s, dtype=np.float64)
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    v = None if valid is None else np.asarray(valid, dtype=bool)
+    if t.size < 2:
+        return float("nan")
+    start = float(t[0] - rr[0] / 1000.0)
+    ends = np.arange(start + window_s, float(t[-1]) + 1e-9, step_s)
+    if not ends.size:
+        return float("nan")
+    lo = np.searchsorted(t, ends - window_s, side="left")
+    hi = np.searchsorted(t, ends, side="right")
+    total = 0.0
+    count = 0
+    for a, b in zip(lo.tolist(), hi.tolist()):
+        sp = power_spectrum(t[a:b], rr[a:b], None if v is None else v[a:b], fs_hz=fs_hz, segment_s=window_s)
+        r = coherence_from_spectrum(sp).ratio
+        if math.isfinite(r):
+            total += r
+            count += 1
+    return total / count if count else float("nan")
+
+
+def summarize(
+    rr_ms: ArrayLike,
+    t_s: ArrayLike | None = None,
+    valid: ArrayLike | None = None,
+    breaks: ArrayLike | None = None,
+    *,
+    artifacts_pct: float | None = None,
+    method: Method = "welch",
+    detrend: Detrend = "mean",
+    si_bin_ms: float = SI_BIN_MS,
+    coherence_step_s: float = COHERENCE_STEP_S,
+) -> Summary:
+    """All indices of one recording (see the module docstring for what each key means).
+
+    Parameters
+    ----------
+    rr_ms:
+        RR intervals (ms) of every recorded beat.
+    t_s:
+        Beat times (s); ``None`` = ``cumsum(rr_ms) / 1000``.
+    valid:
+        False = removed/artifact beat. ``None`` = all valid.
+    breaks:
+        True at beat ``i`` = a gap right before it. ``None`` = no gaps.
+    artifacts_pct:
+        Percentage of beats the artifact stage corrected or removed; default from ``valid``.
+    method, detrend:
+        Spectrum options of :func:`biofeedback.hrv.frequency_domain.power_spectrum`.
+    si_bin_ms:
+        Stress-index histogram bin (50 ms).
+    coherence_step_s:
+        Step between the 64 s coherence windows (5 s).
+
+    Examples
+    --------
+    >>> rr = 1000.0 + 50.0 * np.sin(2 * np.pi * 0.1 * np.arange(300))
+    >>> s = summarize(rr)
+    >>> s.n_beats, round(s.duration_s, 9), round(s.lf_peak_hz, 2), s.artifacts_pct
+    (300, 300.0, 0.1, 0.0)
+    """
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    if rr.ndim != 1:
+        raise ValueError(f"rr_ms must be one-dimensional, got shape {rr.shape}")
+    t = np.cumsum(rr) / 1000.0 if t_s is None else np.asarray(t_s, dtype=np.float64)
+    v = None if valid is None else np.asarray(valid, dtype=bool)
+    n = int(rr.size)
+    if artifacts_pct is None:
+        artifacts_pct = 0.0 if (v is None or n == 0) else 100.0 * float(np.count_nonzero(~v)) / n
+    td = time_domain(rr, v, breaks, si_bin_ms=si_bin_ms)
+    fd = frequency_domain(t, rr, v, method=method, detrend=detrend)
+    coh = mean_coherence(t, rr, v, step_s=coherence_step_s) if n >= 2 else float("nan")
+    duration = float(t[-1] - t[0] + rr[0] / 1000.0) if n else 0.0
+    return Summary(
+        n_beats=n,
+        duration_s=duration,
+        mean_rr_ms=td.mean_rr_ms,
+        mean_hr_bpm=td.mean_hr_bpm,
+        sdnn_ms=td.sdnn_ms,
+        rmssd_ms=td.rmssd_ms,
+        ln_rmssd=td.ln_rmssd,
+        pnn50_pct=td.pnn50_pct,
+        pnn20_pct=td.pnn20_pct,
+        sd1_ms=td.sd1_ms,
+        sd2_ms=td.sd2_ms,
+        stress_index=td.stress_index,
+        vlf_ms2=fd.vlf_ms2,
+        lf_ms2=fd.lf_ms2,
+        hf_ms2=fd.hf_ms2,
+        total_power_ms2=fd.total_power_ms2,
+        lf_hf=fd.lf_hf,
+        lf_nu=fd.lf_nu,
+        hf_nu=fd.hf_nu,
+        lf_peak_hz=fd.lf_peak_hz,
+        hf_peak_hz=fd.hf_peak_hz,
+        coherence=coh,
+        artifacts_pct=float(artifacts_pct),
+    )

@@ -1,0 +1,91 @@
+"""The shape of a guided session: baseline rest, practice, recovery rest (pure; no clock reads).
+
+Times ``t_s`` are seconds since the session started. Phases are half-open intervals
+``[start_s, end_s)``; at ``t_s >= total_s`` the session is ``"done"``. A phase of length 0 is skipped.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from biofeedback.errors import InputError
+
+PhaseName = Literal["baseline", "practice", "recovery", "done"]
+
+#: Session phases in order (``"done"`` follows the last one).
+PHASES: tuple[PhaseName, ...] = ("baseline", "practice", "recovery")
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseSpan:
+    """One phase of the protocol: ``[start_s, end_s)`` seconds since session start."""
+
+    name: PhaseName
+    start_s: float
+    end_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseState:
+    """Where the session is: the phase ``name``, seconds ``elapsed_s`` since it began and ``remaining_s``
+    until it ends (for ``"done"``: seconds since the end, and 0). ``start_s`` is when the phase began,
+    seconds since session start."""
+
+    name: PhaseName
+    elapsed_s: float
+    remaining_s: float
+    start_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Protocol:
+    """Baseline rest, practice, recovery rest, in seconds (each may be 0)."""
+
+    baseline_s: float = 120.0
+    practice_s: float = 600.0
+    recovery_s: float = 120.0
+
+    def __post_init__(self) -> None:
+        for name in ("baseline_s", "practice_s", "recovery_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise InputError(f"session protocol: {name} must be a number of seconds >= 0, got {value!r}")
+            object.__setattr__(self, name, float(value))
+
+    @property
+    def total_s(self) -> float:
+        return self.baseline_s + self.practice_s + self.recovery_s
+
+    @property
+    def practice_start_s(self) -> float:
+        """When the practice (and the pacer, whose time is ``t_s - practice_start_s``) begins."""
+        return self.baseline_s
+
+    @property
+    def recovery_start_s(self) -> float:
+        return self.baseline_s + self.practice_s
+
+    def phase_boundaries(self) -> tuple[PhaseSpan, ...]:
+        """The non-empty phases in order, each ``[start_s, end_s)``; together they cover ``[0, total_s)``."""
+        spans = []
+        start = 0.0
+        for name, duration in zip(PHASES, (self.baseline_s, self.practice_s, self.recovery_s)):
+            if duration > 0:
+                spans.append(PhaseSpan(name=name, start_s=start, end_s=start + duration))
+            start += duration
+        return tuple(spans)
+
+    def phase_at(self, t_s: float) -> PhaseState:
+        """The phase at ``t_s`` seconds since session start (times before 0 count as 0)."""
+        t = max(0.0, t_s)
+        for span in self.phase_boundaries():
+            if span.start_s <= t < span.end_s:
+                return PhaseState(span.name, elapsed_s=t - span.start_s, remaining_s=span.end_s - t, start_s=span.start_s)
+        total = self.total_s
+        return PhaseState("done", elapsed_s=t - total, remaining_s=0.0, start_s=total)

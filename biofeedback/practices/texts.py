@@ -1,0 +1,81 @@
+"""Prompt and label texts in English and Dutch, from ``biofeedback/practices/prompts/{en,nl}.toml``.
+
+Keys are dotted names (``cue.inhale``, ``touch.heart.place``); nested TOML tables are flattened
+(``[practice.resonance] title = ...`` is the key ``practice.resonance.title``). Every shipped key exists
+in every language (tested). A text may contain ``{inhale_s}``, ``{hold_in_s}``, ``{exhale_s}``,
+``{hold_out_s}``, ``{rate_bpm}``, ``{spell_s}`` which are filled from the practice.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from biofeedback.errors import InputError
+
+#: Languages with a complete set of texts; the first is the fallback.
+LANGS: tuple[str, ...] = ("en", "nl")
+DEFAULT_LANG = "en"
+
+PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
+
+
+def check_lang(lang: str) -> str:
+    """Return ``lang`` if supported, else raise :class:`InputError` listing the supported ones."""
+    if lang not in LANGS:
+        raise InputError(f"unknown language {lang!r} (choose from: {', '.join(LANGS)})")
+    return lang
+
+
+def flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": "x"}}`` -> ``{"a.b": "x"}``."""
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, full + "."))
+        else:
+            out[full] = value
+    return out
+
+
+@functools.cache
+def shipped_texts(lang: str) -> Mapping[str, str]:
+    """All shipped texts of ``lang`` (read once), key -> text."""
+    check_lang(lang)
+    path = PROMPTS_DIR / f"{lang}.toml"
+    with open(path, "rb") as f:
+        data = flatten(tomllib.load(f))
+    bad = [k for k, v in data.items() if not isinstance(v, str)]
+    if bad:  # pragma: no cover - shipped files are tested
+        raise InputError(f"prompt {bad[0]!r} is not a string", path=path)
+    return MappingProxyType(data)
+
+
+def lookup(key: str, lang: str, extra: Mapping[str, Mapping[str, str]] | None = None) -> str | None:
+    """The text of ``key`` in ``lang``: a practice's own texts (``extra[lang]``) first, then the shipped
+    texts, then the same in English; ``None`` when no text exists."""
+    for lng in (lang, DEFAULT_LANG) if lang != DEFAULT_LANG else (lang,):
+        if extra is not None and key in extra.get(lng, {}):
+            return extra[lng][key]
+        text = shipped_texts(lng).get(key)
+        if text is not None:
+            return text
+    return None
+
+
+class _Keep(dict[str, object]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def fill(text: str, values: Mapping[str, object]) -> str:
+    """Replace ``{name}`` placeholders present in ``values``; unknown placeholders are left as they are."""
+    try:
+        return text.format_map(_Keep(values))
+    except (ValueError, IndexError):  # stray braces in a user's text: show it as written
+        return text

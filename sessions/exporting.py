@@ -1,0 +1,130 @@
+"""Export a recorded session: ``rr`` (one interval a line), ``csv`` (every beat) or ``json`` (everything).
+
+- ``rr``: one RR interval in milliseconds a line, written with Python's shortest exact float text
+  (``705.078125``, ``800.0``), so reading it back gives the very same float64. Kubios HRV and
+  ``biofeedback import`` read it as a plain millisecond file. Gaps cannot be written in this format.
+- ``csv``: a header ``seq,t_s,arrival_s,rr_ms,rr_ticks_1024,contact,artifact,phase`` and one row per
+  beat; empty cells where a value is unknown; ``contact`` is 1/0; ``phase`` is the phase the beat
+  falls in (by ``t_s``), empty outside any phase.
+- ``json``: one object with ``session`` (metadata), ``phases``, ``beats``, ``gaps``, ``events`` and
+  ``indices`` (what was shown live, by seq). Floats are exact; a non-finite float becomes ``null``.
+
+:func:`export_session` writes to a text stream; :func:`open_private_output` creates the output file
+with mode 0600 (written under a temporary name and renamed when complete).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from sessions.store import StoredPhase, Store
+
+FORMATS = ("rr", "csv", "json")
+CSV_HEADER = "seq,t_s,arrival_s,rr_ms,rr_ticks_1024,contact,artifact,phase"
+JSON_FORMAT_NAME = "biofeedback-session"
+JSON_FORMAT_VERSION = 1
+
+
+def _num(value: float | int | None) -> str:
+    return "" if value is None else repr(value)
+
+
+def _csv_text(value: str | None) -> str:
+    if value is None:
+        return ""
+    if any(c in value for c in ',"\n\r'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def phase_at(phases: list[StoredPhase], t_s: float) -> str | None:
+    """Name of the phase containing ``t_s`` (the latest one begun at or before it, if not yet ended)."""
+    name = None
+    for p in phases:
+        if p.start_s <= t_s and (p.end_s is None or t_s < p.end_s):
+            name = p.name
+    return name
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def export_session(store: Store, session_id: str, fmt: str, out: TextIO) -> int:
+    """Write session ``session_id`` to ``out`` in ``fmt``; return the number of beats written."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+    info = store.get_session(session_id)
+    beats = store.beats(session_id)
+    if fmt == "rr":
+        out.writelines(f"{b.rr_ms!r}\n" for b in beats)
+    elif fmt == "csv":
+        phases = store.phases(session_id)
+        out.write(CSV_HEADER + "\n")
+        for b in beats:
+            contact = None if b.contact is None else int(b.contact)
+            out.write(
+                f"{b.seq},{_num(b.t_s)},{_num(b.arrival_s)},{_num(b.rr_ms)},{_num(b.rr_ticks_1024)},"
+                f"{_num(contact)},{_csv_text(b.artifact)},{_csv_text(phase_at(phases, b.t_s))}\n"
+            )
+    else:
+        document = {
+            "format": JSON_FORMAT_NAME,
+            "format_version": JSON_FORMAT_VERSION,
+            "session": info.to_json_dict(),
+            "phases": [{"name": p.name, "start_s": p.start_s, "end_s": p.end_s} for p in store.phases(session_id)],
+            "beats": [
+                {
+                    "seq": b.seq,
+                    "t_s": b.t_s,
+                    "arrival_s": b.arrival_s,
+                    "rr_ms": b.rr_ms,
+                    "rr_ticks_1024": b.rr_ticks_1024,
+                    "contact": b.contact,
+                    "artifact": b.artifact,
+                }
+                for b in beats
+            ],
+            "gaps": [
+                {"next_seq": g.next_seq, "start_s": g.gap.start_s, "end_s": g.gap.end_s, "reason": g.gap.reason}
+                for g in store.gaps(session_id)
+            ],
+            "events": [
+                {"next_seq": e.next_seq, "t_s": e.t_s, "kind": e.kind, "data": e.data} for e in store.events(session_id)
+            ],
+            "indices": {str(seq): d for seq, d in store.beat_indices(session_id).items()},
+        }
+        json.dump(_finite(document), out, indent=1, allow_nan=False)
+        out.write("\n")
+    return len(beats)
+
+
+@contextlib.contextmanager
+def open_private_output(path: str | Path) -> Iterator[TextIO]:
+    """A text file at ``path`` created 0600, written under a temporary name and renamed into place
+    only if the ``with`` block succeeds (a failed export never leaves a half-written file)."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    try:
+        os.fchmod(fd, 0o600) if hasattr(os, "fchmod") else None
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            yield f
+        os.replace(tmp, target)
+        os.chmod(target, 0o600)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise

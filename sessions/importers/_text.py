@@ -1,0 +1,98 @@
+"""Shared, strict helpers for the text-based RR readers of this package.
+
+Every problem becomes :class:`~biofeedback.errors.InputError` naming the file and the 1-based line:
+binary content, undecodable UTF-8 (a truncated multi-byte character), over-long lines, numbers that are
+not numbers, impossible intervals. Nothing here guesses silently.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+from pathlib import Path
+
+from biofeedback.errors import InputError
+from sessions.importers.base import MAX_RR_MS, MIN_RR_MS
+
+MAX_FILE_BYTES = 256 * 1024 * 1024  # a 24 h Holter RR file is ~1 MB
+MAX_LINE_CHARS = 10_000
+
+
+def read_lines(path: str | Path) -> list[str]:
+    """The file's lines (without line endings, BOM removed), or :class:`InputError`."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise InputError("is a directory, expected a file", path=p)
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputError(f"file too large for an RR file ({size} bytes)", path=p)
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError("no such file", path=p) from None
+    except PermissionError:
+        raise InputError("permission denied", path=p) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, expected a file", path=p) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path=p) from exc
+    if not data.strip():
+        raise InputError("empty file (no RR intervals)", path=p)
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise InputError("binary data (NUL byte), not a text RR file", path=p, line=line)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(f"not valid UTF-8 text (byte 0x{data[exc.start]:02x})", path=p, line=line) from None
+    if not text.strip():
+        raise InputError("empty file (no RR intervals)", path=p)
+    lines = text.splitlines()
+    for i, line_text in enumerate(lines, start=1):
+        if len(line_text) > MAX_LINE_CHARS:
+            raise InputError(f"line too long ({len(line_text)} characters)", path=p, line=i)
+    return lines
+
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def parse_number(text: str, *, what: str, path: str | Path, line: int) -> float:
+    """A decimal number (no inf/nan, no thousands separators); else InputError."""
+    s = text.strip()
+    if not _NUMBER.match(s):
+        shown = s if len(s) <= 40 else s[:37] + "..."
+        raise InputError(f"{what}: not a number: {shown!r}", path=path, line=line)
+    value = float(s)
+    if not math.isfinite(value):
+        raise InputError(f"{what}: number out of range: {s[:40]!r}", path=path, line=line)
+    return value
+
+
+def check_rr_ms(rr_ms: float, *, path: str | Path, line: int) -> float:
+    """Reject impossible intervals (not artifacts: numbers no heart produces)."""
+    if rr_ms <= 0:
+        raise InputError(f"RR interval must be positive, got {rr_ms:g} ms", path=path, line=line)
+    if not MIN_RR_MS <= rr_ms <= MAX_RR_MS:
+        raise InputError(
+            f"absurd RR interval {rr_ms:g} ms (allowed {MIN_RR_MS:g}-{MAX_RR_MS:g} ms; wrong unit or wrong column?)",
+            path=path,
+            line=line,
+        )
+    return rr_ms
+
+
+def parse_wall_time(text: str) -> datetime | None:
+    """A phone/app timestamp (``2026-04-24T14:10:16.752``, ``2025-03-15 09:00:15.123``,
+    ``2013-12-10 00:48:03 +0000``); timezone-aware only when the text has an offset. None if not a time."""
+    s = re.sub(r"\s+([+-]\d{2}:?\d{2})$", r"\1", text.strip())
+    if not re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", s):
+        return None
+    try:
+        return datetime.fromisoformat(s)
+    except ValueError:
+        return None

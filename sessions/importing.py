@@ -1,0 +1,176 @@
+"""Import an RR file as a session, in one transaction.
+
+:func:`import_file` reads the file with :func:`sessions.importers.read_recording`, then writes a
+session with ``source_kind="import"`` and ``status="complete"``, its beats, its gaps and one
+``import`` event (format, file name, the reader's notes), all in ONE transaction: on any error the
+store is exactly as before.
+
+Decisions (documented in ``docs/storage.md``):
+
+- **No phases.** An imported file has no protocol; calling the whole file a "baseline" would let
+  ``compare`` treat an arbitrary recording (a 22 h Holter, an exercise test) as rest. Commands that
+  need phases say the session has none.
+- **Beat times** are the file's own when it has them, else the cumulative sum of the intervals
+  (first beat at ``rr_ms[0] / 1000``). Where the times jump by more than the next interval plus
+  :data:`GAP_THRESHOLD_S` (a pause the reader left out, e.g. a value longer than ``MAX_RR_MS``), a
+  :class:`~biofeedback.beat.Gap` with reason ``"import_gap"`` is recorded, so no successive
+  difference is formed across it.
+- **Start time**: the file's own when it states one (a time without zone is taken as this machine's
+  local time, and a note says so); else the file's modification time, with a note.
+- **Re-import**: the sha256 of the file's bytes is stored; importing a file with the same sha256
+  again is an :class:`InputError` naming the existing session, unless ``force=True``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from biofeedback.errors import InputError
+from sessions.importers import read_recording
+from sessions.importers.base import RRRecording
+from sessions.store import NewSession, Store
+
+GAP_THRESHOLD_S = 1.0
+BATCH = 20_000  # beats per executemany (and per progress report)
+
+Progress = Callable[[int, int], None]  # (beats written, total beats)
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of the file's bytes (:class:`InputError` if unreadable)."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    except FileNotFoundError:
+        raise InputError("no such file", path=path) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, expected a file", path=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path=path) from exc
+    return h.hexdigest()
+
+
+def check_not_imported(store: Store, sha256: str, path: str | Path) -> None:
+    """:class:`InputError` naming the session(s) already imported from a file with this sha256."""
+    existing = store.find_by_sha256(sha256)
+    if existing:
+        raise InputError(
+            f"already imported as session {', '.join(existing)} (same sha256); use --force to import it again",
+            path=path,
+        )
+
+
+def session_start(recording: RRRecording) -> tuple[datetime, str | None]:
+    """The session's start wall time (timezone-aware) for an imported recording, and a note saying how
+    it was chosen when the file does not state it fully (``None`` when it does)."""
+    start_wall = recording.start_wall
+    if start_wall is None:
+        path = Path(recording.path)
+        mtime = datetime.fromtimestamp(os.stat(path).st_mtime).astimezone() if path.exists() else None
+        return (mtime or datetime.now().astimezone(),
+                "the file states no start time: the session starts at the file's modification time")
+    if start_wall.tzinfo is None:
+        aware = start_wall.astimezone()
+        return aware, f"the file's start time has no time zone: taken as this machine's ({aware.tzname()})"
+    return start_wall, None
+
+
+def import_file(
+    store: Store,
+    path: str | Path,
+    format: str | None = None,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+    **options: Any,
+) -> str:
+    """Import ``path`` as a new complete session and return its id (see the module docstring).
+
+    ``options`` go to the reader (``units``, ``column``, ``skip_lines``).
+    """
+    sha256 = file_sha256(path)
+    if not force:
+        check_not_imported(store, sha256, path)
+    recording = read_recording(path, format, **options)
+    return import_recording(store, recording, sha256=sha256, force=force, progress=progress)
+
+
+def import_recording(
+    store: Store,
+    recording: RRRecording,
+    *,
+    sha256: str,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> str:
+    """Write an already-read recording as a session, in one transaction; return the session id."""
+    path = Path(recording.path)
+    rr_ms = [float(v) for v in recording.rr_ms]
+    t_s = [float(v) for v in recording.beat_times_s()]
+    if len(rr_ms) != len(t_s) or not rr_ms:
+        raise InputError("the reader returned no beats, or times that do not match the intervals", path=path)
+    ticks = getattr(recording, "rr_ticks_1024", None)
+    ticks_list = [None] * len(rr_ms) if ticks is None else [int(v) for v in ticks]
+    for i, (rr, t) in enumerate(zip(rr_ms, t_s)):
+        if not (math.isfinite(rr) and rr > 0 and math.isfinite(t)):
+            raise InputError(f"beat {i + 1}: impossible value (rr_ms={rr!r}, t_s={t!r})", path=path)
+        if i and t < t_s[i - 1]:
+            raise InputError(f"beat {i + 1}: beat times go backwards ({t!r} s after {t_s[i - 1]!r} s)", path=path)
+    gaps = []
+    for i in range(1, len(rr_ms)):
+        jump_s = t_s[i] - rr_ms[i] / 1000.0 - t_s[i - 1]
+        if jump_s > GAP_THRESHOLD_S:
+            gaps.append((i, t_s[i - 1], t_s[i] - rr_ms[i] / 1000.0))
+
+    start_wall, start_note = session_start(recording)
+    notes = list(recording.notes) + ([start_note] if start_note else [])
+
+    new = NewSession(
+        source_kind="import",
+        start_wall=start_wall,
+        device_name=path.name,
+        device_kind="import",
+        device_info={"kind": "import", "format": recording.format, "file": path.name},
+        import_sha256=sha256,
+        import_path=str(path.resolve()),
+        import_format=recording.format,
+    )
+    total = len(rr_ms)
+    conn = store.conn
+    with store.transaction():
+        if not force:
+            check_not_imported(store, sha256, path)  # again, inside the write lock
+        session_id = store.create_session(new, status="complete")
+        end_wall = start_wall + timedelta(seconds=t_s[-1])
+        conn.execute("UPDATE sessions SET end_wall = ? WHERE id = ?", (end_wall.isoformat(), session_id))
+        for lo in range(0, total, BATCH):
+            hi = min(total, lo + BATCH)
+            conn.executemany(
+                "INSERT INTO beats (session_id, seq, rr_ticks_1024, rr_ms, arrival_s, t_s, contact) "
+                "VALUES (?, ?, ?, ?, NULL, ?, NULL)",
+                ((session_id, i, ticks_list[i], rr_ms[i], t_s[i]) for i in range(lo, hi)),
+            )
+            if progress is not None:
+                progress(hi, total)
+        conn.executemany(
+            "INSERT INTO gaps (session_id, ordinal, next_seq, start_s, end_s, reason) VALUES (?, ?, ?, ?, ?, ?)",
+            [(session_id, k, i, start, end, "import_gap") for k, (i, start, end) in enumerate(gaps)],
+        )
+        events = [(0, 0, t_s[0] - rr_ms[0] / 1000.0, "import",
+                   json.dumps({"format": recording.format, "file": path.name, "sha256": sha256, "notes": notes}))]
+        events += [(k + 1, i, start, "gap", json.dumps({"reason": "import_gap", "start_s": start, "end_s": end}))
+                   for k, (i, start, end) in enumerate(gaps)]
+        conn.executemany(
+            "INSERT INTO events (session_id, ordinal, next_seq, t_s, kind, data_json) VALUES (?, ?, ?, ?, ?, ?)",
+            [(session_id, *e) for e in events],
+        )
+    return session_id

@@ -1,0 +1,288 @@
+"""Run a guided session live: source -> pipeline -> store, screen and JSON lines.
+
+:func:`run_session` is the whole of a session, used by ``biofeedback session`` (a BLE strap) and
+``biofeedback demo`` (the simulator, or the simulator behind the virtual BLE strap). It
+
+1. creates the session in the store with everything needed to replay it exactly (device, practice,
+   protocol, engine settings);
+2. records every raw beat, gap and device event the moment it arrives (the recorder commits at least
+   once a second, so a killed process loses at most the last second);
+3. pushes beats and gaps through :class:`~sessions.pipeline.SessionPipeline` (the code path replay
+   uses too) and stores the indices shown for every beat;
+4. turns phase changes and prompts of the :class:`~sessions.timeline.Timeline` into events, exactly
+   once each, from beat times and, in real time, from screen frames;
+5. ends when the protocol is over, when the user presses ``q`` or Ctrl-C (the session is kept and
+   marked complete), or when the source ends; an exception marks it incomplete.
+
+Outputs go to *sinks* (the rich live screen, a JSON-lines stream); the runner holds no display logic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol as TypingProtocol
+
+from biofeedback.beat import Beat, Gap
+from biofeedback.engine import BeatIndices, EngineSettings
+from biofeedback.practices import Practice, Prompt, Protocol
+from devices.clock import Clock, RealClock
+from devices.source import DeviceEvent, HeartRateSource
+from sessions.pipeline import SessionPipeline
+from sessions.recorder import PROMPT_SHOWN, USER_MARKER, Recorder
+from sessions.store import NewSession, Store
+from sessions.timeline import PhaseChange, Timeline
+
+SESSION_END = "session_end"  # event: data reason = finished | quit | interrupted | source_ended
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    """What the user asked for: the practice, the protocol, the prompt language, the engine settings."""
+
+    practice: Practice
+    protocol: Protocol
+    lang: str = "en"
+    engine_settings: EngineSettings = field(default_factory=EngineSettings)
+    practice_settings: dict[str, Any] = field(default_factory=dict)
+    source_kind: str = "live"  # stored as the session's source kind: live | simulator | virtual-ble
+
+
+class Sink(TypingProtocol):
+    """Receives what a session shows. Every method must be quick and must not raise."""
+
+    def on_beat(self, indices: BeatIndices, phase: str | None) -> None: ...
+
+    def on_event(self, t_s: float, kind: str, data: dict[str, Any], phase: str | None) -> None: ...
+
+    def on_frame(self, now_s: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class SessionOutcome:
+    session_id: str
+    status: str  # complete | incomplete
+    end_reason: str
+    n_beats: int
+    duration_s: float
+
+
+class _Run:
+    """The state of one running session (not reusable)."""
+
+    def __init__(self, source: HeartRateSource, plan: SessionPlan, store: Store, clock: Clock,
+                 sinks: Sequence[Sink], commit_clock: Clock):
+        self.source = source
+        self.plan = plan
+        self.clock = clock
+        self.sinks = list(sinks)
+        self.timeline = Timeline(plan.practice, plan.protocol, plan.lang)
+        baseline_end = plan.protocol.baseline_s if plan.protocol.baseline_s > 0 else None
+        self.pipeline = SessionPipeline(plan.engine_settings, baseline_end)
+        self.session_id = store.create_session(
+            NewSession.from_device(
+                plan.source_kind,
+                clock.wall_now(),
+                source.info,
+                practice=plan.practice.name,
+                practice_settings={"lang": plan.lang, **plan.practice_settings},
+                protocol={
+                    "baseline_s": plan.protocol.baseline_s,
+                    "practice_s": plan.protocol.practice_s,
+                    "recovery_s": plan.protocol.recovery_s,
+                },
+                engine_settings=plan.engine_settings.to_dict(),
+            )
+        )
+        self.recorder = Recorder(store, self.session_id, clock=commit_clock)
+        self.open_phases: list[str] = []
+        self.now_s = 0.0
+        self.last_beat_s = 0.0
+        self.n_beats = 0
+        self.end_reason: str | None = None
+        self.stop_requested = asyncio.Event()
+
+    # -- what happens ----------------------------------------------------------------------------
+    def phase(self) -> str | None:
+        return self.open_phases[-1] if self.open_phases else None
+
+    def advance(self, now_s: float) -> None:
+        """Bring the timeline up to ``now_s``: record and show the phase changes and prompts due."""
+        if now_s > self.now_s:
+            self.now_s = now_s
+        for item in self.timeline.advance(now_s):
+            if isinstance(item, PhaseChange):
+                if item.begin:
+                    self.recorder.begin_phase(item.name, item.t_s)
+                    self.open_phases.append(item.name)
+                    self._show_event(item.t_s, "phase_begin", {"phase": item.name})
+                else:
+                    self.recorder.end_phase(item.name, item.t_s)
+                    self.open_phases.remove(item.name)
+                    self._show_event(item.t_s, "phase_end", {"phase": item.name})
+            else:
+                self._prompt(item)
+        if now_s >= self.plan.protocol.total_s and self.end_reason is None:
+            self.request_stop("finished")
+
+    def _prompt(self, prompt: Prompt) -> None:
+        data = {"key": prompt.key, "text": prompt.text, "lang": self.plan.lang}
+        self.recorder.add_event(prompt.t_s, PROMPT_SHOWN, data)
+        self._show_event(prompt.t_s, PROMPT_SHOWN, data)
+
+    def _show_event(self, t_s: float, kind: str, data: dict[str, Any]) -> None:
+        for sink in self.sinks:
+            sink.on_event(t_s, kind, data, self.phase())
+
+    def take(self, item: Beat | Gap | DeviceEvent) -> None:
+        """Record one item from the source the moment it arrives, then compute and show."""
+        if isinstance(item, Beat):
+            if item.t_s >= self.plan.protocol.total_s:
+                self.advance(item.t_s)
+                return  # after the end of the protocol: not part of this session
+            self.advance(item.t_s)
+            self.recorder.add_beat(item)
+            self.n_beats += 1
+            self.last_beat_s = item.t_s
+            self._show_indices(self.pipeline.push(item))
+        elif isinstance(item, Gap):
+            self.recorder.add_gap(item)
+            self._show_event(item.start_s, "gap", {"reason": item.reason, "start_s": item.start_s, "end_s": item.end_s})
+            self._show_indices(self.pipeline.push(item))
+        else:
+            data = dict(item.data)
+            self.recorder.add_event(item.t_s, item.kind, data)
+            self._show_event(item.t_s, item.kind, data)
+
+    def _show_indices(self, settled: list[BeatIndices]) -> None:
+        for indices in settled:
+            self.recorder.add_indices(indices.index, indices.to_json_dict())
+            self.recorder.set_artifact_label(indices.index, indices.artifact)
+            phase = self.timeline.protocol.phase_at(indices.t_s).name
+            for sink in self.sinks:
+                sink.on_beat(indices, phase)
+
+    def marker(self, label: str = "") -> None:
+        data = {"label": label} if label else {}
+        self.recorder.add_event(self.now_s, USER_MARKER, data)
+        self._show_event(self.now_s, USER_MARKER, data)
+
+    def request_stop(self, reason: str) -> None:
+        if self.end_reason is None:
+            self.end_reason = reason
+        self.stop_requested.set()
+        self.source.stop()
+
+    def finish(self) -> float:
+        """Settle the last beats, close the open phases, record why the session ended."""
+        self._show_indices(self.pipeline.flush())
+        end_s = max(self.now_s, self.last_beat_s)
+        if self.end_reason == "finished":
+            end_s = max(end_s, self.plan.protocol.total_s)
+            self.advance(end_s)  # the last phase end and the closing prompt
+        for name in reversed(self.open_phases):
+            self.recorder.end_phase(name, end_s)
+            self._show_event(end_s, "phase_end", {"phase": name})
+        self.open_phases.clear()
+        reason = self.end_reason or "source_ended"
+        self.recorder.add_event(end_s, SESSION_END, {"reason": reason})
+        self._show_event(end_s, SESSION_END, {"reason": reason})
+        return end_s
+
+
+async def run_session(
+    source: HeartRateSource,
+    plan: SessionPlan,
+    store: Store,
+    *,
+    clock: Clock,
+    sinks: Sequence[Sink] = (),
+    keys: AsyncIterator[str] | None = None,
+    frame_interval_s: float | None = None,
+    frame_clock: Clock | None = None,
+    commit_clock: Clock | None = None,
+    on_started: Callable[[str], None] | None = None,
+) -> SessionOutcome:
+    """Run one guided session from ``source`` to the end; return where it was stored and how it ended.
+
+    Parameters
+    ----------
+    clock:
+        Session time (the same clock the source stamps its items with).
+    sinks:
+        Receivers of beats, events and frames (screen, JSON lines).
+    keys:
+        Key presses: ``" "`` sets a marker, ``"q"`` ends the session early (it is kept).
+    frame_interval_s:
+        When set, a frame task advances the timeline on ``frame_clock`` time and calls
+        ``on_frame`` this often (real-time sessions: the pacer and prompts move between beats).
+        ``None`` (as fast as possible) lets beat times alone drive the timeline.
+    frame_clock:
+        What paces the frames (default real time, whatever the session clock's speed).
+    commit_clock:
+        The recorder's commit clock (default real time, so a simulated session at full speed still
+        commits once per real second).
+    """
+    run = _Run(source, plan, store, clock, sinks, commit_clock or RealClock())
+    if on_started is not None:
+        on_started(run.session_id)
+    status = "incomplete"
+    try:
+        async with source:
+            t0 = clock.monotonic_s()
+            run.advance(0.0)
+            tasks = [asyncio.create_task(_consume(run))]
+            if frame_interval_s is not None:
+                tasks.append(asyncio.create_task(_frames(run, t0, frame_interval_s, frame_clock or RealClock())))
+            if keys is not None:
+                tasks.append(asyncio.create_task(_keys(run, keys)))
+            try:
+                await tasks[0]
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                run.request_stop("interrupted")
+                raise
+            finally:
+                for task in tasks[1:]:
+                    task.cancel()
+                await asyncio.gather(*tasks[1:], return_exceptions=True)
+        end_s = run.finish()
+        status = "complete"
+    finally:
+        run.recorder.finish(status)
+    return SessionOutcome(run.session_id, status, run.end_reason or "source_ended", run.n_beats, end_s)
+
+
+async def _consume(run: _Run) -> None:
+    async for item in run.source.stream():
+        run.take(item)
+        if run.stop_requested.is_set() and isinstance(item, DeviceEvent):
+            continue  # let the source say goodbye (disconnected) before it ends
+        if run.stop_requested.is_set():
+            run.source.stop()
+
+
+async def _frames(run: _Run, t0: float, interval_s: float, frame_clock: Clock) -> None:
+    # Session time comes from the session clock; frames are paced in real time (>= 10 per second).
+    while not run.stop_requested.is_set():
+        now = run.clock.monotonic_s() - t0
+        run.advance(now)
+        run.recorder.poll()
+        for sink in run.sinks:
+            sink.on_frame(now)
+        await frame_clock.sleep(interval_s)
+
+
+async def _keys(run: _Run, keys: AsyncIterator[str]) -> None:
+    async for key in keys:
+        if key == " ":
+            run.marker()
+        elif key in ("q", "Q", "\x1b"):
+            run.request_stop("quit")
+            return
+
+
+def session_time_until_end(protocol: Protocol, now_s: float) -> float:
+    """Seconds left in the whole session (for progress displays)."""
+    return max(0.0, protocol.total_s - now_s) if math.isfinite(protocol.total_s) else math.inf

@@ -1,0 +1,191 @@
+"""Named schema migrations for the session store, recorded in a ``migrations`` table.
+
+Each migration is a name and a list of SQL statements. :func:`apply_migrations` applies, in order,
+every migration whose name is not yet in ``migrations(name, applied_at)``, each inside its own
+transaction together with the row that records it: a migration is either fully applied and recorded,
+or not at all. Names never change once released; a schema change is always a new migration appended
+to :data:`MIGRATIONS` (the pattern of sqlite-utils' ``migrations.py``, written here without it).
+
+A store that records a migration this program does not know was written by a newer version:
+:func:`apply_migrations` refuses it rather than guess (:class:`~biofeedback.errors.BiofeedbackError`).
+
+The resulting schema is described in ``docs/storage.md``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from biofeedback.errors import BiofeedbackError
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema change: a unique ``name`` and the SQL statements (no transaction control) it runs."""
+
+    name: str
+    statements: tuple[str, ...]
+
+
+_M0001 = Migration(
+    "0001_initial",
+    (
+        # One row per recorded or imported session. JSON columns hold text written by json.dumps.
+        """
+        CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,
+            start_wall TEXT NOT NULL,            -- ISO 8601 with UTC offset
+            end_wall TEXT,                       -- set by finish(); NULL while recording / if it crashed
+            status TEXT NOT NULL CHECK (status IN ('recording', 'complete', 'incomplete')),
+            source_kind TEXT NOT NULL,           -- 'live', 'simulator', 'import', 'replay'
+            device_name TEXT,
+            device_address TEXT,
+            device_kind TEXT,
+            device_info_json TEXT NOT NULL DEFAULT '{}',
+            practice TEXT,
+            practice_settings_json TEXT NOT NULL DEFAULT '{}',
+            protocol_json TEXT NOT NULL DEFAULT '{}',  -- planned phase lengths, e.g. {"baseline_s": 60}
+            engine_settings_json TEXT,           -- EngineSettings.to_dict(), for exact replay
+            software_version TEXT NOT NULL,
+            pid INTEGER,                         -- recording process, for orphan detection
+            hostname TEXT
+        )
+        """,
+        "CREATE INDEX sessions_start ON sessions(start_wall)",
+        """
+        CREATE TABLE phases (
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            ordinal INTEGER NOT NULL,
+            name TEXT NOT NULL,                  -- 'baseline', 'practice', 'recovery'
+            start_s REAL NOT NULL,
+            end_s REAL,                          -- NULL until the phase ends
+            PRIMARY KEY (session_id, ordinal)
+        ) WITHOUT ROWID
+        """,
+        # Raw beats, exactly as the source gave them. Only `artifact` is ever updated (trigger below).
+        """
+        CREATE TABLE beats (
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,                -- 0, 1, 2... in arrival order
+            rr_ticks_1024 INTEGER,               -- raw 1/1024 s value from the strap, if any
+            rr_ms REAL NOT NULL,                 -- exact float64, never rounded
+            arrival_s REAL,                      -- notification arrival, s since session start
+            t_s REAL NOT NULL,                   -- reconstructed beat time, s since session start
+            contact INTEGER,                     -- 1/0/NULL
+            artifact TEXT,                       -- label settled by the engine, NULL until then
+            PRIMARY KEY (session_id, seq)
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TRIGGER beats_raw_columns_immutable
+        BEFORE UPDATE OF session_id, seq, rr_ticks_1024, rr_ms, arrival_s, t_s, contact ON beats
+        BEGIN
+            SELECT RAISE(ABORT, 'raw beat columns are never updated');
+        END
+        """,
+        """
+        CREATE TABLE gaps (
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            ordinal INTEGER NOT NULL,
+            next_seq INTEGER NOT NULL,           -- beats recorded before the gap (seq of the next beat)
+            start_s REAL NOT NULL,
+            end_s REAL NOT NULL,
+            reason TEXT NOT NULL,
+            PRIMARY KEY (session_id, ordinal)
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE events (
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            ordinal INTEGER NOT NULL,
+            next_seq INTEGER NOT NULL,           -- beats recorded before the event
+            t_s REAL NOT NULL,
+            kind TEXT NOT NULL,
+            data_json TEXT NOT NULL DEFAULT '{}',
+            PRIMARY KEY (session_id, ordinal)
+        ) WITHOUT ROWID
+        """,
+    ),
+)
+
+_M0002 = Migration(
+    "0002_import_fingerprint",
+    (
+        "ALTER TABLE sessions ADD COLUMN import_sha256 TEXT",  # sha256 of the imported file's bytes
+        "ALTER TABLE sessions ADD COLUMN import_path TEXT",
+        "ALTER TABLE sessions ADD COLUMN import_format TEXT",
+        "CREATE INDEX sessions_import_sha256 ON sessions(import_sha256) WHERE import_sha256 IS NOT NULL",
+    ),
+)
+
+_M0003 = Migration(
+    "0003_beat_indices",
+    (
+        # What the screen showed for each settled beat: BeatIndices.to_json_dict() as JSON text,
+        # so a replay can be compared bit for bit (json round-trips float64 exactly).
+        """
+        CREATE TABLE beat_indices (
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            indices_json TEXT NOT NULL,
+            PRIMARY KEY (session_id, seq)
+        ) WITHOUT ROWID
+        """,
+    ),
+)
+
+#: Every migration, in the order applied. Append only.
+MIGRATIONS: tuple[Migration, ...] = (_M0001, _M0002, _M0003)
+
+_CREATE_TABLE = "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+
+
+def applied_migrations(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """``(name, applied_at)`` of every migration recorded in the store, in the order applied."""
+    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'").fetchone()
+    if not exists:
+        return []
+    return [(r[0], r[1]) for r in conn.execute("SELECT name, applied_at FROM migrations ORDER BY rowid")]
+
+
+def apply_migrations(
+    conn: sqlite3.Connection, *, upto: str | None = None, migrations: tuple[Migration, ...] = MIGRATIONS
+) -> list[str]:
+    """Apply every pending migration (or those up to and including ``upto``); return the names applied.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``): each migration runs in its own
+    ``BEGIN IMMEDIATE ... COMMIT`` and is rolled back entirely if any statement fails.
+    """
+    if upto is not None and upto not in {m.name for m in migrations}:
+        raise ValueError(f"unknown migration {upto!r}")
+    conn.execute(_CREATE_TABLE)
+    done = {name for name, _ in applied_migrations(conn)}
+    unknown = done - {m.name for m in migrations}
+    if unknown:
+        raise BiofeedbackError(
+            f"the session store has schema migrations this version does not know ({', '.join(sorted(unknown))}); "
+            "it was written by a newer biofeedback: upgrade"
+        )
+    applied: list[str] = []
+    for migration in migrations:
+        if migration.name not in done:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # Re-check inside the write lock: another process may have migrated meanwhile.
+                if conn.execute("SELECT 1 FROM migrations WHERE name = ?", (migration.name,)).fetchone() is None:
+                    for statement in migration.statements:
+                        conn.execute(statement)
+                    conn.execute(
+                        "INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
+                        (migration.name, datetime.now(timezone.utc).isoformat(timespec="seconds")),
+                    )
+                    applied.append(migration.name)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        if migration.name == upto:
+            break
+    return applied

@@ -1,0 +1,87 @@
+"""The one code path from a session's beats and gaps to its indices, shared by live and replay.
+
+Everything that changes the indices is a pure function of the items pushed and of the session's
+stored settings: the :class:`~biofeedback.engine.HRVEngine` settings, and the end of the baseline
+phase, at which the user's baseline (for the relaxation index) is frozen. The pipeline ends the
+baseline just before the first beat at or after ``baseline_end_s``: that rule reads only beat
+times, so a replay of the stored beats with the stored phase end reproduces the live indices bit for
+bit. Prompts, markers and connection events never touch the indices.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from biofeedback.beat import Beat, Gap
+from biofeedback.engine import BeatIndices, EngineSettings, HRVEngine
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseSpan:
+    """A recorded phase: ``name`` over ``[start_s, end_s)`` (``end_s`` may be ``inf`` while open)."""
+
+    name: str
+    start_s: float
+    end_s: float
+
+
+def phase_name_at(phases: Sequence[PhaseSpan], t_s: float) -> str | None:
+    """The name of the phase containing ``t_s`` (the last one wins at a shared boundary), else None."""
+    name = None
+    for span in phases:
+        if span.start_s <= t_s < span.end_s:
+            name = span.name
+    return name
+
+
+class SessionPipeline:
+    """Push beats and gaps in recorded order; get :class:`BeatIndices` for the settled beats.
+
+    Parameters
+    ----------
+    settings:
+        The engine settings stored with the session.
+    baseline_end_s:
+        When the baseline rest ended (seconds since session start), or ``None`` when the session
+        has no baseline; until then, and without a baseline, ``relaxation`` is ``None``.
+    """
+
+    def __init__(self, settings: EngineSettings, baseline_end_s: float | None):
+        self.settings = settings
+        self.engine = HRVEngine(settings)
+        self.baseline_end_s = baseline_end_s
+        self._baseline_closed = baseline_end_s is None
+
+    def push(self, item: Beat | Gap) -> list[BeatIndices]:
+        if not self._baseline_closed and isinstance(item, Beat) and item.t_s >= self.baseline_end_s:  # type: ignore[operator]
+            self._close_baseline()
+        return self.engine.push(item)
+
+    def flush(self) -> list[BeatIndices]:
+        """Settle the beats still waiting for look-ahead (the end of the session)."""
+        return self.engine.flush()
+
+    def _close_baseline(self) -> None:
+        self._baseline_closed = True
+        try:
+            self.engine.end_baseline()
+        except ValueError:
+            pass  # too few clean beats in the baseline: relaxation stays None for this session
+
+    def run(self, items: Iterable[Beat | Gap]) -> list[BeatIndices]:
+        """Push every item, then flush; the indices of every beat in order (for replay and tests)."""
+        out: list[BeatIndices] = []
+        for item in items:
+            out.extend(self.push(item))
+        out.extend(self.flush())
+        return out
+
+
+def baseline_end_of(phases: Sequence[PhaseSpan]) -> float | None:
+    """The end of the recorded baseline phase, ``None`` when the session had none."""
+    for span in phases:
+        if span.name == "baseline":
+            return span.end_s if math.isfinite(span.end_s) else None
+    return None

@@ -1,0 +1,306 @@
+"""Crash-safe recording of one session into the store.
+
+Typical use by the session runner::
+
+    store = Store.open_home(home)
+    sid = store.create_session(NewSession.from_device("live", clock.wall_now(), source.info,
+                                                      practice="resonance", engine_settings=s.to_dict()))
+    with Recorder(store, sid, clock=clock) as rec:      # exception inside -> status 'incomplete'
+        rec.begin_phase("baseline", 0.0)
+        async for item in source.stream():
+            if isinstance(item, Beat):
+                seq = rec.add_beat(item)                 # remember seq: engine output lags
+            elif isinstance(item, Gap):
+                rec.add_gap(item)
+            else:
+                rec.add_event(item.t_s, item.kind, item.data)
+            ...
+            rec.add_indices(seq_of_settled_beat, indices.to_json_dict())
+            rec.set_artifact_label(seq_of_settled_beat, indices.artifact)
+            rec.poll()                                   # also call ~every second when no beats come
+        rec.end_phase("recovery", t_end)
+    # leaving the block normally calls finish("complete")
+
+Commit policy: every call buffers rows in memory; the buffer is written in ONE transaction
+(``executemany`` per table) when at least ``commit_interval_s`` of the injected clock has passed
+since the last commit (checked on every ``add_*``/``set_*``/``poll`` call), and on :meth:`flush` and
+:meth:`finish`. With WAL + ``synchronous=NORMAL`` a committed transaction survives a crash of the
+process, so a killed recorder loses at most the rows of the last ``commit_interval_s`` (plus the
+time since the last call, if the caller stops calling: call :meth:`poll` from a periodic task).
+
+Raw beat columns are written once and never updated (a trigger enforces it); the engine's artifact
+label is a separate ``UPDATE`` of the ``artifact`` column only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+from biofeedback.beat import Beat, Gap
+from devices.clock import Clock, RealClock
+from sessions.store import Store
+
+PHASE_CHANGE = "phase_change"  # event kind recorded by begin_phase/end_phase; data: phase, action
+USER_MARKER = "user_marker"
+PROMPT_SHOWN = "prompt_shown"
+GAP = "gap"  # event kind recorded by add_gap; data: reason, start_s, end_s
+
+
+class Recorder:
+    """Records beats, gaps, events, phases and live indices of session ``session_id``.
+
+    Parameters
+    ----------
+    store:
+        An open :class:`~sessions.store.Store`; the session must have been created by this store
+        with status ``recording`` (so the store holds its recording lock).
+    session_id:
+        The id returned by :meth:`Store.create_session`.
+    clock:
+        Decides when to commit (``monotonic_s``) and stamps the end time (``wall_now``); default
+        :class:`~devices.clock.RealClock`.
+    commit_interval_s:
+        Longest time, on ``clock``, between commits while calls keep coming (default 1 s).
+
+    Every ``add_*`` raises :class:`ValueError` for a value that cannot be a recording (non-finite
+    or non-positive ``rr_ms``, non-finite times); nothing of that call is buffered then.
+    """
+
+    def __init__(self, store: Store, session_id: str, *, clock: Clock | None = None, commit_interval_s: float = 1.0):
+        if not commit_interval_s > 0:
+            raise ValueError(f"commit_interval_s must be > 0, got {commit_interval_s!r}")
+        self.store = store
+        self.session_id = session_id
+        self.clock: Clock = clock or RealClock()
+        self.commit_interval_s = float(commit_interval_s)
+        conn = store.conn
+        row = conn.execute("SELECT status FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None:
+            raise ValueError(f"no session {session_id!r} in {store.path}")
+        if row[0] != "recording":
+            raise ValueError(f"session {session_id} is {row[0]!r}, not 'recording'")
+
+        def next_of(sql: str) -> int:
+            value = conn.execute(sql, (session_id,)).fetchone()[0]
+            return 0 if value is None else int(value) + 1
+
+        self._next_seq = next_of("SELECT max(seq) FROM beats WHERE session_id = ?")
+        self._next_gap = next_of("SELECT max(ordinal) FROM gaps WHERE session_id = ?")
+        self._next_event = next_of("SELECT max(ordinal) FROM events WHERE session_id = ?")
+        self._next_phase = next_of("SELECT max(ordinal) FROM phases WHERE session_id = ?")
+        self._open_phases: dict[str, int] = {}  # name -> ordinal of a begun, not yet ended phase
+        self._beats: list[tuple[Any, ...]] = []
+        self._labels: list[tuple[str | None, str, int]] = []
+        self._gaps: list[tuple[Any, ...]] = []
+        self._events: list[tuple[Any, ...]] = []
+        self._phase_inserts: list[tuple[Any, ...]] = []
+        self._phase_ends: list[tuple[float, str, int]] = []
+        self._indices: list[tuple[str, int, str]] = []
+        self._last_commit_s = self.clock.monotonic_s()
+        self.commits = 0  # number of transactions written (for tests and benchmarks)
+        self.finished_status: str | None = None
+
+    # -- recording -------------------------------------------------------------------------------
+
+    @property
+    def n_beats(self) -> int:
+        """Beats recorded so far (committed or buffered); the next beat's seq."""
+        return self._next_seq
+
+    def add_beat(self, beat: Beat) -> int:
+        """Record one raw beat; return its ``seq`` (0, 1, 2... in call order)."""
+        self._check_open()
+        rr = float(beat.rr_ms)
+        if not (math.isfinite(rr) and rr > 0):
+            raise ValueError(f"rr_ms must be finite and > 0, got {beat.rr_ms!r}")
+        t_s = _finite("t_s", beat.t_s)
+        arrival_s = None if beat.arrival_s is None else _finite("arrival_s", beat.arrival_s)
+        ticks = None if beat.rr_ticks_1024 is None else int(beat.rr_ticks_1024)
+        seq = self._next_seq
+        self._beats.append(
+            (
+                self.session_id,
+                seq,
+                ticks,
+                rr,
+                arrival_s,
+                t_s,
+                None if beat.contact is None else int(bool(beat.contact)),
+            )
+        )
+        self._next_seq += 1
+        self.poll()
+        return seq
+
+    def set_artifact_label(self, seq: int, label: str | None) -> None:
+        """Set the engine's artifact label of beat ``seq`` (only the ``artifact`` column changes)."""
+        self._check_open()
+        if not 0 <= seq < self._next_seq:
+            raise ValueError(f"no beat with seq {seq} (recorded: {self._next_seq})")
+        self._labels.append((label, self.session_id, int(seq)))
+        self.poll()
+
+    def add_gap(self, gap: Gap) -> None:
+        """Record a gap (also recorded as a ``gap`` event), placed after the beats recorded so far."""
+        self._check_open()
+        start_s = _finite("start_s", gap.start_s)
+        end_s = _finite("end_s", gap.end_s)
+        self._gaps.append((self.session_id, self._next_gap, self._next_seq, start_s, end_s, str(gap.reason)))
+        self._next_gap += 1
+        self.add_event(gap.start_s, GAP, {"reason": gap.reason, "start_s": gap.start_s, "end_s": gap.end_s})
+
+    def add_event(self, t_s: float, kind: str, data: Mapping[str, Any] | None = None) -> None:
+        """Record an event (connect, disconnect, contact lost, prompt shown, user marker...).
+
+        ``data`` must be JSON-serialisable (values that are not are stored as their ``str``).
+        """
+        self._check_open()
+        _finite("t_s", t_s)
+        text = json.dumps(dict(data or {}), default=str)
+        self._events.append((self.session_id, self._next_event, self._next_seq, float(t_s), str(kind), text))
+        self._next_event += 1
+        self.poll()
+
+    def begin_phase(self, name: str, t_s: float) -> None:
+        """Start phase ``name`` (``baseline``, ``practice``, ``recovery``) at ``t_s``."""
+        self._check_open()
+        _finite("t_s", t_s)
+        if name in self._open_phases:
+            raise ValueError(f"phase {name!r} already begun")
+        ordinal = self._next_phase
+        self._next_phase += 1
+        self._open_phases[name] = ordinal
+        self._phase_inserts.append((self.session_id, ordinal, name, float(t_s)))
+        self.add_event(t_s, PHASE_CHANGE, {"phase": name, "action": "begin"})
+
+    def end_phase(self, name: str, t_s: float) -> None:
+        """End phase ``name`` at ``t_s``."""
+        self._check_open()
+        _finite("t_s", t_s)
+        ordinal = self._open_phases.pop(name, None)
+        if ordinal is None:
+            raise ValueError(f"phase {name!r} was not begun (or already ended)")
+        self._phase_ends.append((float(t_s), self.session_id, ordinal))
+        self.add_event(t_s, PHASE_CHANGE, {"phase": name, "action": "end"})
+
+    def add_indices(self, seq: int, indices: Mapping[str, Any]) -> None:
+        """Record what was shown for beat ``seq``: ``BeatIndices.to_json_dict()``, stored as JSON text."""
+        self._check_open()
+        if not 0 <= seq < self._next_seq:
+            raise ValueError(f"no beat with seq {seq} (recorded: {self._next_seq})")
+        self._indices.append((self.session_id, int(seq), json.dumps(dict(indices))))
+        self.poll()
+
+    # -- committing ------------------------------------------------------------------------------
+
+    def poll(self) -> bool:
+        """Commit if ``commit_interval_s`` has passed since the last commit; True if it committed."""
+        if self.clock.monotonic_s() - self._last_commit_s >= self.commit_interval_s:
+            self.flush()
+            return True
+        return False
+
+    @property
+    def pending(self) -> int:
+        """Rows buffered and not yet committed."""
+        return (
+            len(self._beats)
+            + len(self._labels)
+            + len(self._gaps)
+            + len(self._events)
+            + len(self._phase_inserts)
+            + len(self._phase_ends)
+            + len(self._indices)
+        )
+
+    def flush(self) -> None:
+        """Write everything buffered in one transaction now."""
+        self._last_commit_s = self.clock.monotonic_s()
+        if not self.pending:
+            return
+        conn = self.store.conn
+        with self.store.transaction():
+            if self._beats:
+                conn.executemany(
+                    "INSERT INTO beats (session_id, seq, rr_ticks_1024, rr_ms, arrival_s, t_s, contact) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    self._beats,
+                )
+            if self._labels:
+                conn.executemany("UPDATE beats SET artifact = ? WHERE session_id = ? AND seq = ?", self._labels)
+            if self._gaps:
+                conn.executemany(
+                    "INSERT INTO gaps (session_id, ordinal, next_seq, start_s, end_s, reason) VALUES (?, ?, ?, ?, ?, ?)",
+                    self._gaps,
+                )
+            if self._events:
+                conn.executemany(
+                    "INSERT INTO events (session_id, ordinal, next_seq, t_s, kind, data_json) VALUES (?, ?, ?, ?, ?, ?)",
+                    self._events,
+                )
+            if self._phase_inserts:
+                conn.executemany(
+                    "INSERT INTO phases (session_id, ordinal, name, start_s) VALUES (?, ?, ?, ?)", self._phase_inserts
+                )
+            if self._phase_ends:
+                conn.executemany(
+                    "UPDATE phases SET end_s = ? WHERE session_id = ? AND ordinal = ?", self._phase_ends
+                )
+            if self._indices:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO beat_indices (session_id, seq, indices_json) VALUES (?, ?, ?)",
+                    self._indices,
+                )
+        for buffer in (
+            self._beats,
+            self._labels,
+            self._gaps,
+            self._events,
+            self._phase_inserts,
+            self._phase_ends,
+            self._indices,
+        ):
+            buffer.clear()
+        self.commits += 1
+
+    def finish(self, status: str = "complete") -> None:
+        """Flush, then mark the session ``complete`` or ``incomplete`` with its end time and release
+        the recording lock. Idempotent: later calls do nothing."""
+        if self.finished_status is not None:
+            return
+        if status not in ("complete", "incomplete"):
+            raise ValueError(f"status must be 'complete' or 'incomplete', got {status!r}")
+        try:
+            self.flush()
+        except BaseException:
+            self.finished_status = "incomplete"
+            self.store.finish_session(self.session_id, "incomplete", self.clock.wall_now())
+            raise
+        self.finished_status = status
+        self.store.finish_session(self.session_id, status, self.clock.wall_now())
+
+    def __enter__(self) -> "Recorder":
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.finish("complete" if exc_type is None else "incomplete")
+
+    def _check_open(self) -> None:
+        if self.finished_status is not None:
+            raise ValueError(f"session {self.session_id} is finished ({self.finished_status}); nothing more is recorded")
+
+
+def _finite(name: str, value: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, bool) or not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return number

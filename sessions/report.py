@@ -1,0 +1,373 @@
+"""The session report: one figure (PNG) or a self-contained HTML page with the figure and the
+comparison tables.
+
+:func:`render_report` draws a :class:`ReportData` (plain arrays and values, prepared by the caller from a
+stored session) with matplotlib's Agg backend, imported inside the functions so importing this module stays
+light. Four panels:
+
+1. Tachogram: RR intervals (ms) against time, the session phases shaded, beats labelled as artifacts
+   marked, events (markers, reconnects...) as vertical lines.
+2. Rolling RMSSD (ms, left axis) and coherence (right axis) against time.
+3. Power spectral density of the RR series per phase (baseline, practice, recovery) overlaid,
+   ms²/Hz against Hz, with the LF (0.04-0.15 Hz) and HF (0.15-0.4 Hz) bands marked.
+4. Poincaré plot: RR(n+1) against RR(n), ms, with the identity line.
+
+Files are written privately (mode 0600) and atomically (temporary file, then rename). Nothing leaves
+the machine: the HTML embeds the PNG as base64 and links to nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from biofeedback.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+#: Figure size in inches and resolution: the PNG is FIGURE_WIDTH_PX x FIGURE_HEIGHT_PX pixels.
+FIGURE_SIZE_IN = (12.0, 11.0)
+FIGURE_DPI = 100
+FIGURE_WIDTH_PX = int(FIGURE_SIZE_IN[0] * FIGURE_DPI)
+FIGURE_HEIGHT_PX = int(FIGURE_SIZE_IN[1] * FIGURE_DPI)
+
+#: Panel titles, in order.
+PANEL_TITLES = (
+    "Tachogram (RR intervals)",
+    "Rolling RMSSD and coherence",
+    "Spectrum per phase",
+    "Poincaré plot",
+)
+
+PHASE_COLOURS = {"baseline": "#9e9e9e", "practice": "#4a90c2", "recovery": "#4caf7d"}
+PHASE_SHADES = {"baseline": "#ececec", "practice": "#dcebf6", "recovery": "#dff1e5"}
+LF_BAND_HZ = (0.04, 0.15)
+HF_BAND_HZ = (0.15, 0.40)
+
+
+def _array(values: Any, name: str) -> np.ndarray:
+    a = np.array(values, dtype=float, copy=True).reshape(-1)
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True, slots=True)
+class ReportPhase:
+    """A phase of the session: ``name`` over ``[start_s, end_s)`` seconds since session start."""
+
+    name: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReportEvent:
+    """Something that happened at ``t_s``: ``kind`` (e.g. "marker", "reconnect", "gap"), ``label`` to show."""
+
+    t_s: float
+    kind: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Series:
+    """A time series: ``values`` at ``t_s`` (seconds since session start), same length; NaN = undefined."""
+
+    t_s: np.ndarray
+    values: np.ndarray
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "t_s", _array(self.t_s, "t_s"))
+        object.__setattr__(self, "values", _array(self.values, "values"))
+        if self.t_s.shape != self.values.shape:
+            raise ValueError(f"Series: {self.t_s.size} times but {self.values.size} values")
+
+
+@dataclass(frozen=True)
+class PhaseSpectrum:
+    """The power spectral density of one phase: ``psd_ms2_hz`` (ms²/Hz) at ``freq_hz``."""
+
+    phase: str
+    freq_hz: np.ndarray
+    psd_ms2_hz: np.ndarray
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "freq_hz", _array(self.freq_hz, "freq_hz"))
+        object.__setattr__(self, "psd_ms2_hz", _array(self.psd_ms2_hz, "psd_ms2_hz"))
+        if self.freq_hz.shape != self.psd_ms2_hz.shape:
+            raise ValueError(f"PhaseSpectrum {self.phase}: {self.freq_hz.size} frequencies but {self.psd_ms2_hz.size} values")
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """A comparison table as plain data: ``columns`` headers and ``rows`` of cells (str, number or None)."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str | float | int | None, ...], ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "columns", tuple(self.columns))
+        object.__setattr__(self, "rows", tuple(tuple(r) for r in self.rows))
+        for i, row in enumerate(self.rows):
+            if len(row) != len(self.columns):
+                raise ValueError(f"table {self.title!r}: row {i} has {len(row)} cells, expected {len(self.columns)}")
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the report draws. Arrays are copied and made read-only.
+
+    beat_t_s, rr_ms: beat times (s since session start) and raw RR intervals (ms), one per beat.
+    artifacts: per-beat label; ``"normal"`` (or ``""``) for clean beats, anything else is marked.
+    phases: the session's phases; events: markers and device events.
+    rmssd, coherence: rolling series (``None`` if not available).
+    spectra: one spectrum per phase (any subset of baseline / practice / recovery).
+    poincare_x_ms, poincare_y_ms: RR(n) and RR(n+1) of successive valid beats (see :func:`poincare_points`).
+    tables: comparison tables (shown in the HTML report).
+    """
+
+    title: str
+    beat_t_s: np.ndarray
+    rr_ms: np.ndarray
+    artifacts: tuple[str, ...] = ()
+    phases: tuple[ReportPhase, ...] = ()
+    events: tuple[ReportEvent, ...] = ()
+    rmssd: Series | None = None
+    coherence: Series | None = None
+    spectra: tuple[PhaseSpectrum, ...] = ()
+    poincare_x_ms: np.ndarray = field(default_factory=lambda: np.empty(0))
+    poincare_y_ms: np.ndarray = field(default_factory=lambda: np.empty(0))
+    tables: tuple[ReportTable, ...] = ()
+    subtitle: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("beat_t_s", "rr_ms", "poincare_x_ms", "poincare_y_ms"):
+            object.__setattr__(self, name, _array(getattr(self, name), name))
+        for name in ("artifacts", "phases", "events", "spectra", "tables"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if self.beat_t_s.shape != self.rr_ms.shape:
+            raise ValueError(f"ReportData: {self.beat_t_s.size} beat times but {self.rr_ms.size} RR intervals")
+        if self.artifacts and len(self.artifacts) != self.rr_ms.size:
+            raise ValueError(f"ReportData: {len(self.artifacts)} artifact labels for {self.rr_ms.size} beats")
+        if self.poincare_x_ms.shape != self.poincare_y_ms.shape:
+            raise ValueError("ReportData: Poincaré x and y differ in length")
+
+    def artifact_mask(self) -> np.ndarray:
+        """True for beats labelled as anything but ``"normal"``/``""``."""
+        if not self.artifacts:
+            return np.zeros(self.rr_ms.size, dtype=bool)
+        return np.array([a not in ("normal", "") for a in self.artifacts], dtype=bool)
+
+
+def poincare_points(
+    rr_ms: Sequence[float] | np.ndarray,
+    valid: Sequence[bool] | np.ndarray | None = None,
+    breaks: Sequence[bool] | np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(RR(n), RR(n+1))`` for successive pairs of valid beats (ms); a pair is skipped when either beat is
+    invalid or a gap came right before beat n+1 (``breaks[n+1]``)."""
+    rr = np.asarray(rr_ms, dtype=float)
+    if rr.size < 2:
+        return np.empty(0), np.empty(0)
+    ok = np.ones(rr.size - 1, dtype=bool)
+    if valid is not None:
+        v = np.asarray(valid, dtype=bool)
+        ok &= v[:-1] & v[1:]
+    if breaks is not None:
+        ok &= ~np.asarray(breaks, dtype=bool)[1:]
+    return rr[:-1][ok], rr[1:][ok]
+
+
+@dataclass(frozen=True)
+class ReportFigure:
+    """The drawn figure and its panels (so tests and callers can check what was drawn)."""
+
+    figure: Figure
+    tachogram: Axes
+    trend: Axes
+    trend_coherence: Axes
+    spectra: Axes
+    poincare: Axes
+
+    @property
+    def panels(self) -> tuple[Axes, Axes, Axes, Axes]:
+        return (self.tachogram, self.trend, self.spectra, self.poincare)
+
+
+def build_figure(data: ReportData) -> ReportFigure:
+    """Draw the four panels for ``data`` on a new matplotlib Figure (Agg canvas; pyplot is not used, so
+    no global state is touched)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=FIGURE_SIZE_IN, dpi=FIGURE_DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    grid = fig.add_gridspec(3, 2, height_ratios=(1.2, 1.0, 1.2))
+    tach = fig.add_subplot(grid[0, :])
+    trend = fig.add_subplot(grid[1, :], sharex=tach)
+    spectra = fig.add_subplot(grid[2, 0])
+    poincare = fig.add_subplot(grid[2, 1])
+    fig.suptitle(data.title + (f"\n{data.subtitle}" if data.subtitle else ""), fontsize=13)
+
+    # 1. Tachogram.
+    for phase in data.phases:
+        for ax in (tach, trend):
+            ax.axvspan(phase.start_s, phase.end_s, color=PHASE_SHADES.get(phase.name, "#f3f3f3"), zorder=0,
+                       label=phase.name if ax is tach else None)
+    tach.plot(data.beat_t_s, data.rr_ms, color="#2f4f6f", linewidth=0.8, label="RR")
+    mask = data.artifact_mask()
+    if mask.any():
+        tach.plot(data.beat_t_s[mask], data.rr_ms[mask], linestyle="none", marker="x", color="#d0533f",
+                  markersize=5, label=f"artifacts ({int(mask.sum())})")
+    for ev in data.events:
+        tach.axvline(ev.t_s, color="#7a5c99", linewidth=0.8, linestyle="--")
+        tach.annotate(ev.label, xy=(ev.t_s, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -2),
+                      textcoords="offset points", fontsize=7, color="#7a5c99", va="top", rotation=90)
+    tach.set_title(PANEL_TITLES[0])
+    tach.set_ylabel("RR (ms)")
+    tach.legend(loc="lower right", fontsize=8, ncols=5, framealpha=0.85)
+
+    # 2. Rolling RMSSD and coherence.
+    coh_ax = trend.twinx()
+    if data.rmssd is not None:
+        trend.plot(data.rmssd.t_s, data.rmssd.values, color="#2e7d8c", linewidth=1.2, label="RMSSD (ms)")
+    if data.coherence is not None:
+        coh_ax.plot(data.coherence.t_s, data.coherence.values, color="#c28a2e", linewidth=1.2, label="coherence")
+    trend.set_title(PANEL_TITLES[1])
+    trend.set_xlabel("time (s)")
+    trend.set_ylabel("RMSSD (ms)", color="#2e7d8c")
+    coh_ax.set_ylabel("coherence", color="#c28a2e")
+    handles = trend.get_legend_handles_labels()[0] + coh_ax.get_legend_handles_labels()[0]
+    if handles:
+        trend.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.85)
+
+    # 3. Spectra per phase.
+    spectra.axvspan(*LF_BAND_HZ, color="#f4f4f4", zorder=0)
+    for spectrum in data.spectra:
+        spectra.plot(spectrum.freq_hz, spectrum.psd_ms2_hz, color=PHASE_COLOURS.get(spectrum.phase),
+                     linewidth=1.3, label=spectrum.phase)
+    for edge in (*LF_BAND_HZ, HF_BAND_HZ[1]):
+        spectra.axvline(edge, color="#bbbbbb", linewidth=0.6)
+    for name, (lo_hz, hi_hz) in (("LF", LF_BAND_HZ), ("HF", HF_BAND_HZ)):
+        spectra.annotate(name, xy=((lo_hz + hi_hz) / 2, 1.0), xycoords=("data", "axes fraction"), xytext=(0, -3),
+                         textcoords="offset points", ha="center", va="top", fontsize=8, color="#888888")
+    spectra.set_xlim(0.0, 0.5)
+    spectra.set_title(PANEL_TITLES[2])
+    spectra.set_xlabel("frequency (Hz)")
+    spectra.set_ylabel("PSD (ms²/Hz)")
+    if data.spectra:
+        spectra.legend(fontsize=8)
+
+    # 4. Poincaré.
+    poincare.plot(data.poincare_x_ms, data.poincare_y_ms, linestyle="none", marker=".", markersize=3,
+                  color="#4a90c2", alpha=0.6)
+    if data.poincare_x_ms.size:
+        lo = float(min(data.poincare_x_ms.min(), data.poincare_y_ms.min()))
+        hi = float(max(data.poincare_x_ms.max(), data.poincare_y_ms.max()))
+        poincare.plot([lo, hi], [lo, hi], color="#bbbbbb", linewidth=0.8)
+    poincare.set_aspect("equal", adjustable="datalim")
+    poincare.set_title(PANEL_TITLES[3])
+    poincare.set_xlabel("RR(n) (ms)")
+    poincare.set_ylabel("RR(n+1) (ms)")
+    return ReportFigure(fig, tach, trend, coh_ax, spectra, poincare)
+
+
+def figure_png(data: ReportData) -> bytes:
+    """The report figure as PNG bytes, ``FIGURE_WIDTH_PX`` x ``FIGURE_HEIGHT_PX`` pixels."""
+    drawn = build_figure(data)
+    buf = io.BytesIO()
+    drawn.figure.savefig(buf, format="png", dpi=FIGURE_DPI)
+    return buf.getvalue()
+
+
+def report_html(data: ReportData, png: bytes) -> str:
+    """A self-contained HTML page: the title, the figure (base64 PNG) and the tables."""
+    e = html.escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{e(data.title)}</title>",
+        "<style>body{font-family:sans-serif;margin:2em;color:#223}"
+        "table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccd;padding:.3em .7em;text-align:right}"
+        "th:first-child,td:first-child{text-align:left}img{max-width:100%}</style>",
+        "</head><body>",
+        f"<h1>{e(data.title)}</h1>",
+    ]
+    if data.subtitle:
+        parts.append(f"<p>{e(data.subtitle)}</p>")
+    if data.phases:
+        spans = ", ".join(f"{e(p.name)} {p.start_s:g}-{p.end_s:g} s" for p in data.phases)
+        parts.append(f"<p>Phases: {spans}</p>")
+    parts.append(f'<img alt="{e(data.title)}" src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">')
+    for table in data.tables:
+        parts.append(f"<h2>{e(table.title)}</h2>")
+        parts.append("<table><thead><tr>" + "".join(f"<th>{e(c)}</th>" for c in table.columns) + "</tr></thead><tbody>")
+        for row in table.rows:
+            parts.append("<tr>" + "".join(f"<td>{e(format_cell(c))}</td>" for c in row) + "</tr>")
+        parts.append("</tbody></table>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def format_cell(value: str | float | int | None) -> str:
+    """A table cell as text: numbers with up to 4 significant digits, ``None``/NaN as "—"."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return "—"
+        return f"{value:.4g}"
+    return str(value)
+
+
+def render_report(data: ReportData, out_path: str | Path) -> Path:
+    """Write the report to ``out_path``: ``.png`` (the figure) or ``.html`` (figure + tables).
+
+    The file is created with mode 0600, atomically. Returns the path. :class:`InputError` for another
+    suffix or a directory that does not exist.
+    """
+    path = Path(out_path)
+    suffix = path.suffix.lower()
+    if suffix not in (".png", ".html", ".htm"):
+        raise InputError("report must be a .png or .html file", path=path)
+    if not path.parent.is_dir():
+        raise InputError("directory does not exist", path=path.parent)
+    png = figure_png(data)
+    content = png if suffix == ".png" else report_html(data, png).encode("utf-8")
+    write_private(path, content)
+    return path
+
+
+def write_private(path: Path, content: bytes) -> None:
+    """Write ``content`` to ``path`` with mode 0600: a temporary file in the same directory, then rename."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

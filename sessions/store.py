@@ -1,0 +1,579 @@
+"""The session store: one SQLite file, ``<home>/biofeedback.sqlite``, through the standard ``sqlite3``.
+
+Opening a :class:`Store`
+
+- creates the home directory (0700) and the database file (0600; SQLite gives the ``-wal`` and
+  ``-shm`` files the database file's permissions) when they do not exist;
+- switches to WAL journalling with ``synchronous=NORMAL`` and applies pending migrations
+  (:mod:`sessions.migrations`);
+- marks ``incomplete`` every session still ``recording`` whose recorder is gone: a recorder holds an
+  exclusive ``flock`` on ``<db>.locks/<session id>.lock`` for as long as it records, and the kernel
+  releases that lock when the process dies, however it dies (SIGKILL, power loss). An incomplete
+  session stays readable and analysable; nothing recorded is deleted.
+
+Writes during a recording go through :class:`sessions.recorder.Recorder`; this module creates,
+reads, resolves and deletes sessions. Session references given by a user (``SESSION`` in the CLI)
+are resolved by :meth:`Store.resolve_session`: a full id, a unique id prefix, or ``last``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from biofeedback.beat import Beat, Gap
+from biofeedback.errors import BiofeedbackError, InputError
+from sessions.migrations import apply_migrations
+
+try:  # POSIX; elsewhere orphan detection falls back to pid + hostname
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+DB_FILENAME = "biofeedback.sqlite"
+SOURCE_KINDS = ("live", "simulator", "import", "replay")
+STATUSES = ("recording", "complete", "incomplete")
+
+
+class StoreError(BiofeedbackError):
+    """The store file cannot be used (not a database, locked, unwritable...). Exit status 1."""
+
+
+def db_path(home: str | Path) -> Path:
+    """The store file inside a data directory."""
+    return Path(home) / DB_FILENAME
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """What is known when a session starts; given to :meth:`Store.create_session`.
+
+    ``protocol`` holds the planned phase lengths (e.g. ``{"baseline_s": 60, "practice_s": 300,
+    "recovery_s": 60}``); ``engine_settings`` is ``EngineSettings.to_dict()`` so a replay uses the
+    same settings; ``device_info`` the :class:`devices.source.DeviceInfo` fields as a dict.
+    """
+
+    source_kind: str
+    start_wall: datetime
+    device_name: str | None = None
+    device_address: str | None = None
+    device_kind: str | None = None
+    device_info: Mapping[str, Any] = field(default_factory=dict)
+    practice: str | None = None
+    practice_settings: Mapping[str, Any] = field(default_factory=dict)
+    protocol: Mapping[str, Any] = field(default_factory=dict)
+    engine_settings: Mapping[str, Any] | None = None
+    software_version: str | None = None  # default: biofeedback.__version__
+    import_sha256: str | None = None
+    import_path: str | None = None
+    import_format: str | None = None
+
+    @classmethod
+    def from_device(cls, source_kind: str, start_wall: datetime, info: Any, **kwargs: Any) -> "NewSession":
+        """Build from a :class:`devices.source.DeviceInfo` (any dataclass with ``name``/``address``/``kind``)."""
+        from dataclasses import asdict, is_dataclass
+
+        data = asdict(info) if is_dataclass(info) else dict(info)
+        return cls(
+            source_kind=source_kind,
+            start_wall=start_wall,
+            device_name=data.get("name"),
+            device_address=data.get("address"),
+            device_kind=data.get("kind"),
+            device_info=data,
+            **kwargs,
+        )
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """One session's metadata as stored (JSON columns decoded), plus beat count and duration."""
+
+    id: str
+    start_wall: str
+    end_wall: str | None
+    status: str
+    source_kind: str
+    device_name: str | None
+    device_address: str | None
+    device_kind: str | None
+    device_info: dict[str, Any]
+    practice: str | None
+    practice_settings: dict[str, Any]
+    protocol: dict[str, Any]
+    engine_settings: dict[str, Any] | None
+    software_version: str
+    import_sha256: str | None
+    import_path: str | None
+    import_format: str | None
+    n_beats: int
+    duration_s: float | None  # t_s of the last beat, None when there is none
+
+    def to_json_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBeat:
+    """A beat row: the raw :class:`~biofeedback.beat.Beat` fields plus ``seq`` and the artifact label."""
+
+    seq: int
+    rr_ms: float
+    t_s: float
+    rr_ticks_1024: int | None
+    arrival_s: float | None
+    contact: bool | None
+    artifact: str | None
+
+    def to_beat(self) -> Beat:
+        return Beat(
+            rr_ms=self.rr_ms,
+            t_s=self.t_s,
+            rr_ticks_1024=self.rr_ticks_1024,
+            arrival_s=self.arrival_s,
+            contact=self.contact,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPhase:
+    name: str
+    start_s: float
+    end_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredGap:
+    """A gap and its place in the stream: ``next_seq`` beats were recorded before it."""
+
+    next_seq: int
+    gap: Gap
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event and its place in the stream: ``next_seq`` beats were recorded before it."""
+
+    next_seq: int
+    t_s: float
+    kind: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """What :meth:`Store.delete_session` removed."""
+
+    session_id: str
+    beats: int
+    gaps: int
+    events: int
+    phases: int
+    indices: int
+
+
+def new_session_id() -> str:
+    """12 random hex digits (48 bits): short to type, and any 4-6 leading digits are usually unique."""
+    return secrets.token_hex(6)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(dict(value) if isinstance(value, Mapping) else value, default=str)
+
+
+def _create_private_dir(path: Path) -> None:
+    if not path.is_dir():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(path, 0o700)  # mkdir's mode is masked by the umask
+
+
+def _create_private_file(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 (never wider, whatever the umask) if it does not exist."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.fchmod(fd, 0o600) if hasattr(os, "fchmod") else None
+    os.close(fd)
+
+
+class Store:
+    """A session store file. Use as a context manager, or call :meth:`close`.
+
+    ``Store(path)`` opens (creating if needed) the SQLite file at ``path``; see the module docstring
+    for what opening does. ``Store.open_home(home)`` opens ``<home>/biofeedback.sqlite``.
+    """
+
+    def __init__(self, path: str | Path, *, migrate: bool = True, recover: bool = True):
+        self.path = Path(path)
+        _create_private_dir(self.path.parent)
+        _create_private_file(self.path)
+        self.locks_dir = self.path.with_name(self.path.name + ".locks")
+        self._held: dict[str, int] = {}  # session id -> fd of its lock file
+        try:
+            # Autocommit mode: transactions are explicit (BEGIN ... COMMIT), see transaction().
+            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            # synchronous=NORMAL in WAL mode: a commit is appended to the WAL without fsync, so it
+            # survives any crash of this process (the OS has the data), and is atomic either way:
+            # the database is never corrupted. Only an OS crash or power loss may lose the last
+            # commits since the last checkpoint fsync. With the recorder committing at least once a
+            # second, a killed recorder loses at most the beats of the last second.
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+            if mode.lower() != "wal":
+                raise StoreError(f"{self.path}: cannot switch the store to WAL mode (got {mode!r})")
+            if migrate:
+                apply_migrations(self.conn)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a usable session store: {exc}") from exc
+        for suffix in ("-wal", "-shm"):
+            side = self.path.with_name(self.path.name + suffix)
+            if side.exists() and (side.stat().st_mode & 0o077):
+                os.chmod(side, 0o600)
+        if recover:
+            self.recover_orphans()
+
+    @classmethod
+    def open_home(cls, home: str | Path, **kwargs: Any) -> "Store":
+        """Open ``<home>/biofeedback.sqlite``, creating the directory (0700) and the file (0600)."""
+        return cls(db_path(home), **kwargs)
+
+    @classmethod
+    def open_existing(cls, home: str | Path, **kwargs: Any) -> "Store | None":
+        """Open ``<home>/biofeedback.sqlite`` if it exists, else ``None`` (read commands create nothing)."""
+        path = db_path(home)
+        return cls(path, **kwargs) if path.exists() else None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection and release any recording lock still held (its session stays
+        ``recording`` until some store opening notices the lock is free and marks it incomplete)."""
+        for session_id in list(self._held):
+            self._release_lock(session_id)
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def transaction(self) -> "_Transaction":
+        """``with store.transaction():`` one ``BEGIN IMMEDIATE ... COMMIT``, rolled back on any exception."""
+        return _Transaction(self.conn)
+
+    # -- recording locks -------------------------------------------------------------------------
+
+    def _lock_path(self, session_id: str) -> Path:
+        return self.locks_dir / f"{session_id}.lock"
+
+    def _acquire_lock(self, session_id: str) -> bool:
+        """Take the recording lock of ``session_id`` (non-blocking); True if now held by this store."""
+        if fcntl is None:  # pragma: no cover
+            return True
+        _create_private_dir(self.locks_dir)
+        fd = os.open(self._lock_path(session_id), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._held[session_id] = fd
+        return True
+
+    def _release_lock(self, session_id: str, *, remove: bool = True) -> None:
+        fd = self._held.pop(session_id, None)
+        if fd is None:
+            return
+        if remove:
+            try:
+                self._lock_path(session_id).unlink()
+            except FileNotFoundError:
+                pass
+        os.close(fd)  # closing releases the flock
+
+    def holds_lock(self, session_id: str) -> bool:
+        return session_id in self._held
+
+    def recover_orphans(self) -> list[str]:
+        """Mark ``incomplete`` every ``recording`` session whose recorder is gone; return their ids."""
+        rows = self.conn.execute("SELECT id, pid, hostname FROM sessions WHERE status = 'recording'").fetchall()
+        recovered: list[str] = []
+        for session_id, pid, hostname in rows:
+            if session_id in self._held:
+                continue
+            if fcntl is not None:
+                if not self._acquire_lock(session_id):
+                    continue  # a live recorder holds it
+            elif hostname == socket.gethostname() and pid and _pid_alive(pid):  # pragma: no cover
+                continue
+            try:
+                with self.transaction():
+                    self.conn.execute(
+                        "UPDATE sessions SET status = 'incomplete' WHERE id = ? AND status = 'recording'",
+                        (session_id,),
+                    )
+                recovered.append(session_id)
+            finally:
+                self._release_lock(session_id)
+        return recovered
+
+    # -- creating and finishing ------------------------------------------------------------------
+
+    def create_session(self, new: NewSession, *, status: str = "recording", session_id: str | None = None) -> str:
+        """Insert a session and return its id.
+
+        With ``status="recording"`` (a live recording) this store takes the session's recording lock
+        first and keeps it until :meth:`finish_session`; with ``"complete"`` (an import, inside the
+        caller's transaction) no lock is taken.
+        """
+        if new.source_kind not in SOURCE_KINDS:
+            raise ValueError(f"source_kind must be one of {SOURCE_KINDS}, got {new.source_kind!r}")
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
+        if new.start_wall.tzinfo is None:
+            raise ValueError("start_wall must be timezone-aware")
+        if new.software_version is None:
+            from biofeedback import __version__ as version
+        else:
+            version = new.software_version
+        session_id = session_id or new_session_id()
+        if status == "recording" and not self._acquire_lock(session_id):
+            raise StoreError(f"session {session_id} is locked by another recorder")
+        row = (
+            session_id,
+            new.start_wall.isoformat(),
+            status,
+            new.source_kind,
+            new.device_name,
+            new.device_address,
+            new.device_kind,
+            _json(new.device_info),
+            new.practice,
+            _json(new.practice_settings),
+            _json(new.protocol),
+            None if new.engine_settings is None else _json(new.engine_settings),
+            version,
+            os.getpid(),
+            socket.gethostname(),
+            new.import_sha256,
+            new.import_path,
+            new.import_format,
+        )
+        sql = (
+            "INSERT INTO sessions (id, start_wall, status, source_kind, device_name, device_address, device_kind, "
+            "device_info_json, practice, practice_settings_json, protocol_json, engine_settings_json, "
+            "software_version, pid, hostname, import_sha256, import_path, import_format) "
+            "VALUES (" + ", ".join("?" * len(row)) + ")"
+        )
+        try:
+            if self.conn.in_transaction:
+                self.conn.execute(sql, row)
+            else:
+                with self.transaction():
+                    self.conn.execute(sql, row)
+        except BaseException:
+            self._release_lock(session_id)
+            raise
+        return session_id
+
+    def finish_session(self, session_id: str, status: str, end_wall: datetime | None) -> None:
+        """Set the final status (``complete`` or ``incomplete``) and end time; release the lock."""
+        if status not in ("complete", "incomplete"):
+            raise ValueError(f"a finished session is 'complete' or 'incomplete', not {status!r}")
+        try:
+            with self.transaction():
+                self.conn.execute(
+                    "UPDATE sessions SET status = ?, end_wall = ? WHERE id = ?",
+                    (status, None if end_wall is None else end_wall.isoformat(), session_id),
+                )
+        finally:
+            self._release_lock(session_id)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    _INFO_SQL = (
+        "SELECT s.id, s.start_wall, s.end_wall, s.status, s.source_kind, s.device_name, s.device_address, "
+        "s.device_kind, s.device_info_json, s.practice, s.practice_settings_json, s.protocol_json, "
+        "s.engine_settings_json, s.software_version, s.import_sha256, s.import_path, s.import_format, "
+        "(SELECT count(*) FROM beats b WHERE b.session_id = s.id), "
+        "(SELECT b.t_s FROM beats b WHERE b.session_id = s.id ORDER BY b.seq DESC LIMIT 1) "
+        "FROM sessions s"
+    )
+
+    @staticmethod
+    def _info(row: tuple[Any, ...]) -> SessionInfo:
+        return SessionInfo(
+            id=row[0],
+            start_wall=row[1],
+            end_wall=row[2],
+            status=row[3],
+            source_kind=row[4],
+            device_name=row[5],
+            device_address=row[6],
+            device_kind=row[7],
+            device_info=json.loads(row[8]),
+            practice=row[9],
+            practice_settings=json.loads(row[10]),
+            protocol=json.loads(row[11]),
+            engine_settings=None if row[12] is None else json.loads(row[12]),
+            software_version=row[13],
+            import_sha256=row[14],
+            import_path=row[15],
+            import_format=row[16],
+            n_beats=row[17],
+            duration_s=row[18],
+        )
+
+    def list_sessions(self) -> list[SessionInfo]:
+        """Every session, oldest first (by start time, then id)."""
+        rows = self.conn.execute(self._INFO_SQL + " ORDER BY s.start_wall, s.id").fetchall()
+        return [self._info(r) for r in rows]
+
+    def get_session(self, session_id: str) -> SessionInfo:
+        """The session with exactly this id (:class:`InputError` if there is none)."""
+        row = self.conn.execute(self._INFO_SQL + " WHERE s.id = ?", (session_id,)).fetchone()
+        if row is None:
+            raise InputError(f"no session {session_id!r}")
+        return self._info(row)
+
+    def resolve_session(self, ref: str) -> str:
+        """A user's session reference -> a session id.
+
+        ``ref`` is a full id, a unique prefix of one (case-insensitive), or ``last`` (the session that
+        started most recently). Unknown or ambiguous references raise :class:`InputError` (exit 2),
+        listing the candidates when ambiguous.
+        """
+        text = ref.strip().lower()
+        if not text:
+            raise InputError("empty session reference (give an id, a unique prefix of one, or 'last')")
+        if text == "last":
+            row = self.conn.execute("SELECT id FROM sessions ORDER BY start_wall DESC, rowid DESC LIMIT 1").fetchone()
+            if row is None:
+                raise InputError("no sessions recorded yet, so there is no 'last' session")
+            return str(row[0])
+        exact = self.conn.execute("SELECT id FROM sessions WHERE id = ?", (text,)).fetchone()
+        if exact is not None:
+            return str(exact[0])
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        ids = [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT id FROM sessions WHERE id LIKE ? ESCAPE '\\' ORDER BY start_wall", (escaped + "%",)
+            )
+        ]
+        if not ids:
+            raise InputError(f"no session matches {ref!r} (see `biofeedback sessions`)")
+        if len(ids) > 1:
+            shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+            raise InputError(f"session reference {ref!r} is ambiguous: {len(ids)} sessions match ({shown})")
+        return str(ids[0])
+
+    def beats(self, session_id: str) -> list[StoredBeat]:
+        """Every beat of a session in ``seq`` order."""
+        rows = self.conn.execute(
+            "SELECT seq, rr_ms, t_s, rr_ticks_1024, arrival_s, contact, artifact FROM beats "
+            "WHERE session_id = ? ORDER BY seq",
+            (session_id,),
+        )
+        return [
+            StoredBeat(r[0], r[1], r[2], r[3], r[4], None if r[5] is None else bool(r[5]), r[6]) for r in rows
+        ]
+
+    def phases(self, session_id: str) -> list[StoredPhase]:
+        rows = self.conn.execute(
+            "SELECT name, start_s, end_s FROM phases WHERE session_id = ? ORDER BY ordinal", (session_id,)
+        )
+        return [StoredPhase(*r) for r in rows]
+
+    def gaps(self, session_id: str) -> list[StoredGap]:
+        rows = self.conn.execute(
+            "SELECT next_seq, start_s, end_s, reason FROM gaps WHERE session_id = ? ORDER BY ordinal", (session_id,)
+        )
+        return [StoredGap(r[0], Gap(r[1], r[2], r[3])) for r in rows]
+
+    def events(self, session_id: str) -> list[StoredEvent]:
+        rows = self.conn.execute(
+            "SELECT next_seq, t_s, kind, data_json FROM events WHERE session_id = ? ORDER BY ordinal", (session_id,)
+        )
+        return [StoredEvent(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    def beat_indices(self, session_id: str) -> dict[int, dict[str, Any]]:
+        """``seq -> BeatIndices.to_json_dict()`` as shown live (decoded; floats exact)."""
+        rows = self.conn.execute(
+            "SELECT seq, indices_json FROM beat_indices WHERE session_id = ? ORDER BY seq", (session_id,)
+        )
+        return {r[0]: json.loads(r[1]) for r in rows}
+
+    def items(self, session_id: str) -> Iterable[Beat | Gap]:
+        """Beats and gaps in the order the source produced them (what a replay feeds the engine)."""
+        gaps = self.gaps(session_id)
+        g = 0
+        for b in self.beats(session_id):
+            while g < len(gaps) and gaps[g].next_seq <= b.seq:
+                yield gaps[g].gap
+                g += 1
+            yield b.to_beat()
+        for rest in gaps[g:]:
+            yield rest.gap
+
+    def find_by_sha256(self, sha256: str) -> list[str]:
+        """Ids of sessions imported from a file with this sha256."""
+        return [r[0] for r in self.conn.execute("SELECT id FROM sessions WHERE import_sha256 = ?", (sha256,))]
+
+    # -- deleting --------------------------------------------------------------------------------
+
+    def delete_session(self, session_id: str) -> Deleted:
+        """Delete a session and everything recorded in it, in one transaction. Refuses a session
+        that a live recorder is writing."""
+        if session_id not in self._held and self._lock_path(session_id).exists() and fcntl is not None:
+            if not self._acquire_lock(session_id):
+                raise InputError(f"session {session_id} is being recorded right now; stop it first")
+            self._release_lock(session_id)
+        with self.transaction():
+            if self.conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+                raise InputError(f"no session {session_id!r}")
+            counts = {}
+            for table in ("beats", "gaps", "events", "phases", "beat_indices"):
+                counts[table] = self.conn.execute(f"DELETE FROM {table} WHERE session_id = ?", (session_id,)).rowcount
+            self.conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+        return Deleted(
+            session_id, counts["beats"], counts["gaps"], counts["events"], counts["phases"], counts["beat_indices"]
+        )
+
+
+class _Transaction:
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")
+
+
+def _pid_alive(pid: int) -> bool:  # pragma: no cover - used only without fcntl
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,172 @@
+"""The recorder's commit policy (injected VirtualClock, no sleeps) and what it writes."""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from biofeedback.beat import Beat, Gap
+from devices.clock import VirtualClock
+from sessions.recorder import PHASE_CHANGE, Recorder
+from sessions.store import NewSession, Store
+
+WALL = datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)
+
+
+def _committed_beats(path: Path) -> int:
+    """Beats visible to another connection, i.e. committed."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT count(*) FROM beats").fetchone()[0]
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def store(home: Path):
+    with Store.open_home(home) as s:
+        yield s
+
+
+def test_commits_once_the_interval_has_passed_on_the_injected_clock(store: Store) -> None:
+    clock = VirtualClock()
+    sid = store.create_session(NewSession("simulator", WALL))
+    rec = Recorder(store, sid, clock=clock, commit_interval_s=1.0)
+    for i in range(4):  # 0.0, 0.3, 0.6, 0.9 s: nothing committed yet
+        rec.add_beat(Beat(300.0, 0.3 * (i + 1)))
+        assert _committed_beats(store.path) == 0
+        clock.advance(0.3)
+    assert clock.monotonic_s() == pytest.approx(1.2)
+    rec.add_beat(Beat(300.0, 1.5))  # 1.2 s since the last commit: this call commits all five
+    assert _committed_beats(store.path) == 5 and rec.commits == 1 and rec.pending == 0
+    clock.advance(0.5)
+    rec.add_beat(Beat(300.0, 1.8))
+    assert _committed_beats(store.path) == 5
+    assert rec.poll() is False
+    clock.advance(0.5)
+    assert rec.poll() is True  # a periodic poll commits with no new beat
+    assert _committed_beats(store.path) == 6
+    rec.add_beat(Beat(300.0, 2.1))
+    rec.flush()  # flush commits at once
+    assert _committed_beats(store.path) == 7 and rec.commits == 3
+    rec.finish()
+    assert store.get_session(sid).status == "complete"
+
+
+def test_one_transaction_per_commit(store: Store) -> None:
+    clock = VirtualClock()
+    sid = store.create_session(NewSession("simulator", WALL))
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)
+    with Recorder(store, sid, clock=clock) as rec:
+        for i in range(50):
+            seq = rec.add_beat(Beat(800.0, 0.8 * (i + 1), rr_ticks_1024=819))
+            rec.set_artifact_label(seq, "normal")
+            rec.add_indices(seq, {"rmssd_ms": 12.5 + i})
+            clock.advance(0.1)  # 5 s in all -> commits at 1.0, 2.0, 3.0, 4.0 s, and on finish
+    store.conn.set_trace_callback(None)
+    begins = [s for s in statements if s.startswith("BEGIN")]
+    commits = [s for s in statements if s == "COMMIT"]
+    assert len(begins) == len(commits) == rec.commits + 1  # + the final status update
+    assert rec.commits == 5
+    beats = store.beats(sid)
+    assert [b.seq for b in beats] == list(range(50))
+    assert all(b.artifact == "normal" for b in beats)
+
+
+def test_values_are_stored_exactly(store: Store) -> None:
+    clock = VirtualClock(start_wall=WALL)
+    sid = store.create_session(NewSession("live", WALL, engine_settings={"window_s": 60.0}))
+    tricky = [705.078125, 0.1 + 0.2, 1000 / 3, math.nextafter(800.0, 900.0)]
+    indices = {"t_s": 0.1 + 0.2, "rmssd_ms": 1 / 3, "lf_hf": None, "artifact": "normal", "coherence": 5e-324}
+    with Recorder(store, sid, clock=clock) as rec:
+        t = 0.0
+        for i, rr in enumerate(tricky):
+            t += rr / 1000
+            rec.add_beat(Beat(rr, t, rr_ticks_1024=None if i else 722, arrival_s=t + 1e-3, contact=bool(i % 2)))
+        rec.add_indices(2, indices)
+        rec.add_event(0.5, "user_marker", {"note": "eyes closed", "n": 1})
+        rec.add_event(0.6, "prompt_shown", {"text": datetime(2026, 1, 1)})  # not JSON: stored as str
+        clock.advance(42.0)
+    got = store.beats(sid)
+    assert [b.rr_ms for b in got] == tricky
+    assert got[0].rr_ticks_1024 == 722 and got[1].rr_ticks_1024 is None
+    assert [b.contact for b in got] == [False, True, False, True]
+    assert store.beat_indices(sid) == {2: indices}
+    raw = store.conn.execute("SELECT indices_json FROM beat_indices").fetchone()[0]
+    assert json.loads(raw) == indices
+    events = store.events(sid)
+    assert [(e.kind, e.data) for e in events] == [
+        ("user_marker", {"note": "eyes closed", "n": 1}),
+        ("prompt_shown", {"text": "2026-01-01 00:00:00"}),
+    ]
+    info = store.get_session(sid)
+    assert info.engine_settings == {"window_s": 60.0}
+    assert info.end_wall == "2026-03-01T09:30:42+00:00"
+
+
+def test_phases_gaps_and_stream_order(store: Store) -> None:
+    clock = VirtualClock()
+    sid = store.create_session(NewSession("simulator", WALL))
+    with Recorder(store, sid, clock=clock) as rec:
+        rec.begin_phase("baseline", 0.0)
+        rec.add_beat(Beat(800.0, 0.8))
+        rec.add_gap(Gap(0.8, 4.0, "disconnect"))
+        rec.add_beat(Beat(900.0, 4.9))
+        rec.end_phase("baseline", 5.0)
+        rec.begin_phase("practice", 5.0)
+        with pytest.raises(ValueError, match="already begun"):
+            rec.begin_phase("practice", 6.0)
+        with pytest.raises(ValueError, match="not begun"):
+            rec.end_phase("recovery", 6.0)
+    phases = store.phases(sid)
+    assert [(p.name, p.start_s, p.end_s) for p in phases] == [("baseline", 0.0, 5.0), ("practice", 5.0, None)]
+    items = list(store.items(sid))
+    assert [type(i).__name__ for i in items] == ["Beat", "Gap", "Beat"]
+    kinds = [(e.kind, e.data.get("phase"), e.next_seq) for e in store.events(sid)]
+    assert kinds == [
+        (PHASE_CHANGE, "baseline", 0),
+        ("gap", None, 1),
+        (PHASE_CHANGE, "baseline", 2),
+        (PHASE_CHANGE, "practice", 2),
+    ]
+
+
+def test_leaving_by_an_exception_marks_incomplete_and_keeps_the_data(store: Store) -> None:
+    clock = VirtualClock()
+    sid = store.create_session(NewSession("simulator", WALL))
+    with pytest.raises(RuntimeError, match="strap fell off"):
+        with Recorder(store, sid, clock=clock) as rec:
+            rec.add_beat(Beat(800.0, 0.8))
+            raise RuntimeError("strap fell off")
+    info = store.get_session(sid)
+    assert (info.status, info.n_beats) == ("incomplete", 1)
+    assert not store.holds_lock(sid)
+    with pytest.raises(ValueError, match="finished"):
+        rec.add_beat(Beat(800.0, 1.6))
+
+
+@pytest.mark.parametrize(
+    "beat",
+    [Beat(0.0, 1.0), Beat(-5.0, 1.0), Beat(float("nan"), 1.0), Beat(800.0, float("inf")), Beat(800.0, 1.0, arrival_s=float("nan"))],
+)
+def test_impossible_beats_are_refused_and_nothing_is_buffered(store: Store, beat: Beat) -> None:
+    sid = store.create_session(NewSession("simulator", WALL))
+    with Recorder(store, sid, clock=VirtualClock()) as rec:
+        with pytest.raises(ValueError):
+            rec.add_beat(beat)
+        assert rec.pending == 0 and rec.n_beats == 0
+        with pytest.raises(ValueError, match="no beat with seq 0"):
+            rec.set_artifact_label(0, "ectopic")
+
+
+def test_recorder_refuses_a_finished_session(store: Store) -> None:
+    sid = store.create_session(NewSession("simulator", WALL))
+    Recorder(store, sid, clock=VirtualClock()).finish()
+    with pytest.raises(ValueError, match="not 'recording'"):
+        Recorder(store, sid)
