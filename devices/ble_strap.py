@@ -274,6 +274,20 @@ class BleStrap:
         backend, kwargs = ble_backend_for(spec)
         return cls(identifier, clock=clock, backend=backend, backend_kwargs=kwargs, owns_backend=True, **options)
 
+    @classmethod
+    def for_cli(
+        cls, identifier: str | None, *, transport: str | None, clock: Clock, home: Any = None, **options: Any
+    ) -> "BleStrap":
+        """What ``biofeedback session`` uses: ``identifier`` (a name or address), else the default
+        strap remembered by ``biofeedback pair`` in ``home`` (when given), else the first heart-rate
+        device heard; on the stack named by ``transport`` (``--ble-transport``)."""
+        if identifier is None and home is not None:
+            from devices.paired import default_device
+
+            remembered = default_device(home)
+            identifier = remembered.address if remembered is not None else None
+        return cls.from_spec(identifier, transport, clock=clock, **options)
+
     def _now_s(self) -> float:
         return self.clock.monotonic_s() - self._t0
 
@@ -301,6 +315,8 @@ class BleStrap:
             except asyncio.CancelledError:
                 if (current := asyncio.current_task()) is not None and current.cancelling():
                     raise
+            except Exception as exc:  # already raised to the consumer by stream()
+                logger.debug("BLE connection task ended with %r", exc)
 
     # The consumer side
 
@@ -501,3 +517,7 @@ class BleStrap:
                     await client.disconnect()
         except (BleakError, OSError, TimeoutError) as exc:
             logger.info("disconnect failed: %s", exc)
+
+
+#: The name ``biofeedback/cli/run_session.py`` imports.
+BleStrapSource = BleStrap

@@ -121,7 +121,7 @@ class _Run:
                 else:
                     self.recorder.end_phase(item.name, item.t_s)
                     self.open_phases.remove(item.name)
-                    self._show_event(item.t_s, "phase_end", {"phase": item.name})
+                    self._show_event(item.t_s, "phase_end", {"phase": item.name}, item.name)
             else:
                 self._prompt(item)
         if now_s >= self.plan.protocol.total_s and self.end_reason is None:
@@ -132,9 +132,9 @@ class _Run:
         self.recorder.add_event(prompt.t_s, PROMPT_SHOWN, data)
         self._show_event(prompt.t_s, PROMPT_SHOWN, data)
 
-    def _show_event(self, t_s: float, kind: str, data: dict[str, Any]) -> None:
+    def _show_event(self, t_s: float, kind: str, data: dict[str, Any], phase: str | None = None) -> None:
         for sink in self.sinks:
-            sink.on_event(t_s, kind, data, self.phase())
+            sink.on_event(t_s, kind, data, phase or self.phase())
 
     def take(self, item: Beat | Gap | DeviceEvent) -> None:
         """Record one item from the source the moment it arrives, then compute and show."""
@@ -148,12 +148,14 @@ class _Run:
             self.last_beat_s = item.t_s
             self._show_indices(self.pipeline.push(item))
         elif isinstance(item, Gap):
+            self.advance(item.end_s)
             self.recorder.add_gap(item)
             self._show_event(item.start_s, "gap", {"reason": item.reason, "start_s": item.start_s, "end_s": item.end_s})
             self._show_indices(self.pipeline.push(item))
         else:
             data = dict(item.data)
             self.recorder.add_event(item.t_s, item.kind, data)
+            self.advance(item.t_s)
             self._show_event(item.t_s, item.kind, data)
 
     def _show_indices(self, settled: list[BeatIndices]) -> None:
@@ -184,7 +186,7 @@ class _Run:
             self.advance(end_s)  # the last phase end and the closing prompt
         for name in reversed(self.open_phases):
             self.recorder.end_phase(name, end_s)
-            self._show_event(end_s, "phase_end", {"phase": name})
+            self._show_event(end_s, "phase_end", {"phase": name}, name)
         self.open_phases.clear()
         reason = self.end_reason or "source_ended"
         self.recorder.add_event(end_s, SESSION_END, {"reason": reason})
@@ -251,6 +253,10 @@ async def run_session(
         status = "complete"
     finally:
         run.recorder.finish(status)
+        if status != "complete" and run.n_beats == 0:
+            # The source failed before a single beat (no strap found, no adapter): the empty session
+            # holds nothing recorded, so it is removed rather than left as an "incomplete" session.
+            store.delete_session(run.session_id)
     return SessionOutcome(run.session_id, status, run.end_reason or "source_ended", run.n_beats, end_s)
 
 

@@ -60,7 +60,7 @@ from .constants import (
     WELCH_OVERLAP,
     WELCH_SEGMENT_S,
 )
-from .interpolation import evaluate_spline, even_grid_s, spline_slopes
+from .interpolation import even_grid_s, resample_knots
 
 __all__ = [
     "Spectrum",
@@ -215,11 +215,11 @@ def smoothness_priors_trend(z: ArrayLike, lam: float = SMOOTHNESS_LAMBDA) -> NDA
 
 
 def knots(
-    t_s: ArrayLike | None, rr_ms: ArrayLike, valid: ArrayLike | None = None
+    t_s: ArrayLike | None, rr_ms: ArrayLike, valid: ArrayLike | None = None, *, check: bool = True
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Knot times (s) and values (ms): the valid beats, times from ``t_s`` or ``cumsum(rr_ms)/1000``.
 
-    Raises ``ValueError`` if shapes differ or the knot times are not strictly increasing.
+    Raises ``ValueError`` if shapes differ or (``check``) the knot times are not strictly increasing.
 
     Examples
     --------
@@ -239,7 +239,7 @@ def knots(
             raise ValueError(f"valid has shape {v.shape}, expected {rr.shape} like rr_ms")
         t = t[v]
         rr = rr[v]
-    if t.size > 1 and not np.all(t[1:] > t[:-1]):
+    if check and t.size > 1 and not (t[1:] > t[:-1]).all():
         raise ValueError("beat times t_s of the valid beats must be strictly increasing")
     return t, rr
 
@@ -330,21 +330,25 @@ def power_spectrum(
         raise ValueError(f"method must be 'welch' or 'lomb', got {method!r}")
     if detrend not in ("mean", "smoothness_priors"):
         raise ValueError(f"detrend must be 'mean' or 'smoothness_priors', got {detrend!r}")
-    x, y = knots(t_s, rr_ms, valid)
+    x, y = knots(t_s, rr_ms, valid, check=False)
     n = x.size
-    bridge = float(np.max(x[1:] - x[:-1])) if n >= 2 else NAN
     empty = np.zeros(0)
+    if n < 2:
+        return Spectrum(empty, empty, method, n, NAN)
+    dx = x[1:] - x[:-1]
+    if not (dx > 0).all():
+        raise ValueError("beat times t_s of the valid beats must be strictly increasing")
+    bridge = float(dx.max())
     if n < MIN_KNOTS:
         return Spectrum(empty, empty, method, n, bridge)
-    slopes = spline_slopes(x, y)
-    grid = even_grid_s(x[0], x[-1], fs_hz)
+    grid = even_grid_s(float(x[0]), float(x[-1]), fs_hz)
     if grid.size < MIN_KNOTS:
         return Spectrum(empty, empty, method, n, bridge)
-    z = evaluate_spline(x, y, slopes, grid)
+    z = resample_knots(x, y, dx, grid)
     if method == "welch":
         if detrend == "smoothness_priors":
             z = z - smoothness_priors_trend(z, smoothness_lambda)
-        z = z - z.mean()
+        z -= z.mean()
         nperseg = min(z.size, int(round(segment_s * fs_hz)))
         noverlap = int(nperseg * overlap)
         f, p = welch_psd(z, fs_hz, nperseg, noverlap)

@@ -29,7 +29,7 @@ from scipy.linalg.lapack import dgtsv
 
 from .constants import RESAMPLE_HZ
 
-__all__ = ["spline_slopes", "evaluate_spline", "resample_not_a_knot", "even_grid_s"]
+__all__ = ["spline_slopes", "evaluate_spline", "resample_not_a_knot", "resample_knots", "even_grid_s"]
 
 
 def spline_slopes(x: ArrayLike, y: ArrayLike) -> NDArray[np.float64]:
@@ -70,6 +70,12 @@ def spline_slopes(x: ArrayLike, y: ArrayLike) -> NDArray[np.float64]:
         # not-a-knot at both ends of 3 knots: the parabola through the 3 points
         c = (m[1] - m[0]) / (xa[2] - xa[0])
         return m[0] + c * (2.0 * xa - xa[0] - xa[1])
+    return _not_a_knot_slopes(dx, m)
+
+
+def _not_a_knot_slopes(dx: NDArray[np.float64], m: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Knot slopes for >= 4 knots from the spacings ``dx`` (> 0) and secant slopes ``m``."""
+    n = dx.size + 1
     dx0, dx1, dxl, dxp = float(dx[0]), float(dx[1]), float(dx[-1]), float(dx[-2])
     m0, m1, ml, mp = float(m[0]), float(m[1]), float(m[-1]), float(m[-2])
     d = np.empty(n)
@@ -98,6 +104,39 @@ def spline_slopes(x: ArrayLike, y: ArrayLike) -> NDArray[np.float64]:
     if info != 0:  # pragma: no cover - the matrix is diagonally dominant for increasing knots
         raise np.linalg.LinAlgError(f"spline system is singular (dgtsv info={info})")
     return s
+
+
+def resample_knots(
+    x: NDArray[np.float64], y: NDArray[np.float64], dx: NDArray[np.float64], grid: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """The not-a-knot spline of >= 4 validated knots evaluated on ``grid`` (no checks; fast path).
+
+    ``dx = x[1:] - x[:-1]`` must be > 0 (the caller has checked it). Used per beat by
+    :func:`biofeedback.hrv.frequency_domain.power_spectrum`.
+    """
+    m = (y[1:] - y[:-1]) / dx
+    sl = _not_a_knot_slopes(dx, m)
+    s0 = sl[:-1]
+    e0 = s0 - m
+    e1 = sl[1:] - m
+    c3 = e0 + e1
+    c2 = c3 + e0
+    c2 /= dx
+    c2 *= -1.0
+    c3 /= dx
+    c3 /= dx
+    i = np.searchsorted(x, grid, side="right")
+    i -= 1
+    np.minimum(i, x.size - 2, out=i)
+    t = grid - x[i]
+    r = c3[i]
+    r *= t
+    r += c2[i]
+    r *= t
+    r += s0[i]
+    r *= t
+    r += y[i]
+    return r
 
 
 def evaluate_spline(

@@ -8,8 +8,9 @@ same as on Linux. bumble errors are translated here into bleak's exceptions (``B
 
 Known limits of bumble 0.0.236's virtual controller that shape :meth:`BumbleClient.connect`:
 it acknowledges "LE Create Connection Cancel" without cancelling, so a connection attempt is only
-started once the peer has just been seen advertising (a pending connection then completes on
-its next advert); the wait for that advert is bounded by ``timeout`` and is safe to abandon.
+started once the peer has been heard advertising *after* ``connect()`` was called (a pending
+connection then completes on its next advert); the wait for that advert is bounded by
+``timeout`` and is safe to abandon, unlike a pending connection.
 """
 
 from __future__ import annotations
@@ -35,9 +36,6 @@ from devices.bumble_backend.scanner import bleak_uuid
 from devices.bumble_backend.stack import BumbleStack
 
 logger = logging.getLogger(__name__)
-
-#: An advert at most this old (loop seconds) counts as "just seen" when connecting.
-RECENTLY_SEEN_S = 0.5
 
 
 class BumbleClient(BaseBleakClient):
@@ -88,9 +86,8 @@ class BumbleClient(BaseBleakClient):
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self._timeout):
-                peer_address = await self._stack.wait_advertising(
-                    self.address, since_s=loop.time() - RECENTLY_SEEN_S
-                )
+                # a fresh advert, heard after this call began: the peer is there right now
+                peer_address = await self._stack.wait_advertising(self.address, since_s=loop.time())
         except TimeoutError:
             raise BleakDeviceNotFoundError(
                 self.address, f"device {self.address} not advertising (waited {self._timeout:g} s)"
@@ -99,6 +96,11 @@ class BumbleClient(BaseBleakClient):
             async with asyncio.timeout(self._timeout):
                 connection = await device.connect(peer_address, timeout=None)
         except TimeoutError:
+            # Real controllers cancel the pending connection; bumble's virtual one ignores the cancel
+            # (see the module docstring), which is why we only got here after a fresh advert.
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(1.0):
+                    await device.send_sync_command(hci.HCI_LE_Create_Connection_Cancel_Command())
             raise BleakError(f"connection to {self.address} timed out after {self._timeout:g} s") from None
         except core.BaseBumbleError as exc:
             raise BleakError(f"connection to {self.address} failed: {exc}") from exc

@@ -1,0 +1,60 @@
+"""``biofeedback demo``: a complete guided session on the simulator, no hardware, no set-up."""
+
+from __future__ import annotations
+
+import argparse
+
+from biofeedback.cli.common import parse_speed
+from biofeedback.cli.session_common import add_output_options, add_practice_options
+
+HELP = "a complete guided session on the simulator (no strap needed)"
+
+DESCRIPTION = """\
+Run a complete guided session on the built-in simulator: baseline rest, practice, recovery rest.
+The simulated person follows the pacer and relaxes during the practice (heart rate falls a few
+beats per minute, RMSSD and coherence rise), like a real person does over a few minutes. The
+session is recorded in your store like any other and ends with the before/after comparison.
+
+Keys: space sets a marker, q ends early (the session is kept and compared), Ctrl-C the same.
+"""
+
+EPILOG = """\
+examples:
+  biofeedback demo                          3 minutes at real time: 45 s rest, 90 s practice, 45 s rest
+  biofeedback demo --speed max              the same session, computed as fast as possible
+  biofeedback demo --speed 10 --minutes 10  10 simulated minutes in 1 real minute
+  biofeedback demo --practice 4-7-8 --lang nl
+  biofeedback demo --practice self-hug --spell 20s
+  biofeedback demo --ble                    the same demo through a virtual strap and the full BLE path
+  biofeedback demo --speed max --jsonl      one JSON object per beat and per event, for scripts
+"""
+
+DEFAULT_MINUTES = 3.0
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--speed", type=parse_speed, default=1.0, metavar="X|max",
+                        help="simulated time runs X times faster than real time, or as fast as possible "
+                             "with 'max' (default: 1)")
+    parser.add_argument("--minutes", type=float, default=DEFAULT_MINUTES,
+                        help=f"session length in minutes, split 1/4 rest, 1/2 practice, 1/4 rest "
+                             f"(default: {DEFAULT_MINUTES:g})")
+    parser.add_argument("--seed", type=int, default=7, help="the simulated person's seed (default: 7)")
+    parser.add_argument("--profile", choices=("rest", "anxious", "athlete"), default="rest",
+                        help="the simulated person (default: rest)")
+    parser.add_argument("--ble", action="store_true",
+                        help="run through a virtual BLE strap over bleak and the bumble stack (no hardware)")
+    add_practice_options(parser)
+    add_output_options(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from biofeedback.cli.run_session import run_guided_session
+    from biofeedback.errors import InputError
+    from biofeedback.practices import Protocol
+
+    if not 0 < args.minutes <= 24 * 60:
+        raise InputError(f"--minutes must be > 0 and at most 1440, got {args.minutes:g}")
+    total_s = args.minutes * 60.0
+    protocol = Protocol(baseline_s=total_s / 4, practice_s=total_s / 2, recovery_s=total_s / 4)
+    return run_guided_session(args, protocol, source_kind="virtual-ble" if args.ble else "simulator")

@@ -1,0 +1,130 @@
+"""Wire a guided session together for the CLI: store, clock, source, outputs, keys, the ending.
+
+`biofeedback demo` and `biofeedback session` differ only in the source they build; everything else
+(recording, the pipeline, the screen or JSON lines, the comparison at the end) is this one path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import math
+import signal
+import sys
+from typing import Any
+
+from biofeedback.cli.common import resolve_ble_transport, resolve_home
+from biofeedback.cli.session_common import FRAME_INTERVAL_S, build_practice, print_ending, wants_jsonl
+
+
+def make_clock(speed: float) -> Any:
+    from devices.clock import RealClock, ScaledClock, VirtualClock
+
+    if math.isinf(speed):
+        from datetime import datetime
+
+        return VirtualClock(start_wall=datetime.now().astimezone())
+    return RealClock() if speed == 1.0 else ScaledClock(speed)
+
+
+def run_guided_session(args: argparse.Namespace, protocol: Any, *, source_kind: str) -> int:
+    from biofeedback.practices.texts import check_lang
+    from sessions.live import SessionPlan
+    from sessions.store import Store
+
+    home = resolve_home(args)
+    lang = check_lang(args.lang)
+    practice, practice_settings = build_practice(args, home)
+    speed = float(getattr(args, "speed", 1.0))
+    if source_kind in ("simulator", "virtual-ble"):
+        practice_settings = {**practice_settings, "seed": args.seed, "profile": args.profile,
+                             "speed": "max" if math.isinf(speed) else speed}
+    plan = SessionPlan(practice=practice, protocol=protocol, lang=lang,
+                       practice_settings=practice_settings, source_kind=source_kind)
+    as_json = wants_jsonl(args)
+    with Store.open_home(home) as store:
+        outcome = asyncio.run(_run(args, plan, store, speed=speed, as_json=as_json))
+        print_ending(store, outcome, as_json=as_json)
+    return 0 if outcome.status == "complete" else 1
+
+
+async def _run(args: argparse.Namespace, plan: Any, store: Any, *, speed: float, as_json: bool) -> Any:
+    from biofeedback.cli.keys import terminal_keys
+    from biofeedback.cli.live_output import JsonlSink, ScreenSink
+    from sessions.live import run_session
+
+    clock = make_clock(speed)
+    async with _source(args, plan, clock) as source:
+        loop = asyncio.get_running_loop()
+        holder: dict[str, Any] = {}
+
+        def stop_on_signal() -> None:
+            source.stop()  # the session ends at the next beat and is kept (Ctrl-C = q)
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop_on_signal)
+        try:
+            if as_json:
+                return await run_session(source, plan, store, clock=clock, sinks=[JsonlSink(sys.stdout)],
+                                         frame_interval_s=None if math.isinf(speed) else FRAME_INTERVAL_S)
+            if math.isinf(speed):
+                return await _run_with_progress(source, plan, store, clock)
+            with terminal_keys() as keys, ScreenSink(plan.practice, plan.protocol, plan.lang,
+                                                     source.info.name) as screen:
+                holder["screen"] = screen
+                return await run_session(source, plan, store, clock=clock, sinks=[screen], keys=keys,
+                                         frame_interval_s=FRAME_INTERVAL_S)
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+
+
+async def _run_with_progress(source: Any, plan: Any, store: Any, clock: Any) -> Any:
+    """As fast as possible: no live screen, a progress bar of simulated time on stderr."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from sessions.live import run_session
+
+    class ProgressSink:
+        def __init__(self, progress: Progress, task: Any):
+            self.progress, self.task = progress, task
+
+        def on_beat(self, indices: Any, phase: str | None) -> None:
+            self.progress.update(self.task, completed=min(indices.t_s, plan.protocol.total_s),
+                                 description=f"{phase or '':9s}")
+
+        def on_event(self, *a: Any) -> None:
+            pass
+
+        def on_frame(self, now_s: float) -> None:
+            pass
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeElapsedColumn(), transient=True, disable=not sys.stderr.isatty()) as progress:
+        task = progress.add_task("baseline", total=plan.protocol.total_s)
+        return await run_session(source, plan, store, clock=clock, sinks=[ProgressSink(progress, task)])
+
+
+@contextlib.asynccontextmanager
+async def _source(args: argparse.Namespace, plan: Any, clock: Any):
+    """The heart-rate source the command asked for (entered by run_session itself)."""
+    kind = plan.source_kind
+    if kind == "simulator":
+        from sessions.simulated import simulated_source
+
+        yield simulated_source(plan.practice, plan.protocol, seed=args.seed, clock=clock, profile=args.profile)
+    elif kind == "virtual-ble":
+        from sessions.simulated import simulated_person
+        from devices.virtual_demo import virtual_strap_source
+
+        person = simulated_person(plan.practice, plan.protocol, seed=args.seed, profile=args.profile)
+        async with virtual_strap_source(person, clock=clock, duration_s=plan.protocol.total_s) as source:
+            yield source
+    else:
+        from devices.ble_strap import BleStrap
+
+        yield BleStrap.for_cli(args.device, transport=resolve_ble_transport(args), clock=clock,
+                               home=resolve_home(args))

@@ -1,0 +1,281 @@
+"""The streaming engine equals the batch kernels on the same windows; bounded, deterministic."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from biofeedback.beat import Beat, Gap
+from biofeedback.engine import BeatIndices, EngineSettings, HRVEngine
+from biofeedback.hrv.artifacts import ArtifactSettings, detect_artifacts
+from biofeedback.hrv.autonomic import pns_index, sns_index
+from biofeedback.hrv.coherence import coherence
+from biofeedback.hrv.frequency_domain import frequency_domain
+from biofeedback.hrv.relaxation import Baseline, relaxation_index
+from biofeedback.hrv.resonance import resonance
+from biofeedback.hrv.time_domain import rmssd_ms, time_domain
+
+REL = 1e-9
+
+
+def _close(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, float) and math.isnan(a):
+        return isinstance(b, float) and math.isnan(b)
+    if isinstance(a, (bool, str, int)) and not isinstance(a, float):
+        return a == b
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    return abs(a - b) <= REL * max(abs(a), abs(b)) or abs(a - b) < 1e-300
+
+
+def _series(seed: int, n: int, n_artifacts: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    k = np.arange(n)
+    rr = 850.0 + 60.0 * np.sin(2 * np.pi * k * 0.85 / 6.0) + rng.normal(0, 15.0, n)
+    for i in rng.integers(0, max(n, 1), n_artifacts if n else 0):
+        rr[i] *= rng.choice([0.55, 1.6])
+    return rr, np.cumsum(rr) / 1000.0
+
+
+def _run(engine: HRVEngine, items) -> list[BeatIndices]:
+    out: list[BeatIndices] = []
+    for it in items:
+        out += engine.push(it)
+    out += engine.flush()
+    return out
+
+
+def _items(rr: np.ndarray, t: np.ndarray, gaps_before: set[int]):
+    for i, (r, ti) in enumerate(zip(rr.tolist(), t.tolist())):
+        if i in gaps_before:
+            yield Gap(start_s=t[i - 1], end_s=ti - r / 1000.0, reason="test")
+        yield Beat(rr_ms=r, t_s=ti)
+
+
+def _check_against_batch(out, rr, t, breaks, s: EngineSettings) -> None:
+    """Recompute every index of every settled beat with the batch kernels and compare."""
+    if s.artifact_detection:
+        res = detect_artifacts(rr, t, breaks, settings=s.artifacts, mode="causal")
+        valid, labels = res.valid, res.labels
+    else:
+        valid, labels = np.ones(rr.size, dtype=bool), ("normal",) * rr.size
+    assert [b.index for b in out] == list(range(rr.size))
+    for b in out:
+        j = b.index
+        assert b.t_s == t[j] and b.rr_ms == rr[j]
+        assert b.artifact == labels[j] and b.valid == bool(valid[j]) and b.gap_before == bool(breaks[j])
+        w = slice(int(np.searchsorted(t, t[j] - s.time_window_s, side="left")), j + 1)
+        td = time_domain(rr[w], valid[w], breaks[w], si_bin_ms=s.si_bin_ms)
+        f = slice(int(np.searchsorted(t, t[j] - s.frequency_window_s, side="left")), j + 1)
+        fd = frequency_domain(t[f], rr[f], valid[f], method=s.method, detrend=s.detrend)
+        res_ = resonance(t[f], rr[f], valid[f])
+        # coherence gets the whole history: the kernel cuts its own last window
+        coh = coherence(t[: j + 1], rr[: j + 1], valid[: j + 1], window_s=s.coherence_window_s)
+        expect = {
+            "n_beats": td.n_beats, "mean_rr_ms": td.mean_rr_ms, "mean_hr_bpm": td.mean_hr_bpm,
+            "sdnn_ms": td.sdnn_ms, "rmssd_ms": td.rmssd_ms, "ln_rmssd": td.ln_rmssd,
+            "pnn50_pct": td.pnn50_pct, "pnn20_pct": td.pnn20_pct, "sd1_ms": td.sd1_ms, "sd2_ms": td.sd2_ms,
+            "stress_index": td.stress_index, "vlf_ms2": fd.vlf_ms2, "lf_ms2": fd.lf_ms2, "hf_ms2": fd.hf_ms2,
+            "total_power_ms2": fd.total_power_ms2, "lf_hf": fd.lf_hf, "lf_nu": fd.lf_nu, "hf_nu": fd.hf_nu,
+            "lf_peak_hz": fd.lf_peak_hz, "hf_peak_hz": fd.hf_peak_hz, "coherence": coh.ratio,
+            "coherence_peak_hz": coh.peak_hz,
+            "pns_index": pns_index(td.mean_rr_ms, td.rmssd_ms, td.sd1_ms),
+            "sns_index": sns_index(td.mean_hr_bpm, td.stress_index, td.sd2_ms),
+        }
+        if s.method == "welch" and s.detrend == "mean":
+            expect["resonance_hz"] = res_.peak_hz
+        for key, value in expect.items():
+            assert _close(getattr(b, key), value), (j, key, getattr(b, key), value)
+        n_art = sum(1 for lab in labels[: j + 1] if lab != "normal")
+        assert _close(b.artifacts_pct, 100.0 * n_art / (j + 1))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(0, 160),
+    n_artifacts=st.integers(0, 6),
+    gaps=st.lists(st.integers(1, 159), max_size=3),
+    windows=st.tuples(st.sampled_from([5.0, 20.0, 60.0]), st.sampled_from([16.0, 64.0]), st.sampled_from([30.0, 120.0])),
+    detection=st.booleans(),
+    method=st.sampled_from(["welch", "lomb"]),
+)
+def test_streaming_equals_batch_on_the_same_windows(seed, n, n_artifacts, gaps, windows, detection, method) -> None:
+    rr, t = _series(seed, n, n_artifacts)
+    gap_set = {g for g in gaps if g < n}
+    # a gap also moves the clock on: shift later beats by 5 s
+    for g in sorted(gap_set):
+        t[g:] += 5.0
+    breaks = np.zeros(n, dtype=bool)
+    breaks[list(gap_set)] = True
+    s = EngineSettings(
+        time_window_s=windows[0], coherence_window_s=windows[1], frequency_window_s=windows[2],
+        artifact_detection=detection, method=method,
+    )
+    out = _run(HRVEngine(s), _items(rr, t, gap_set))
+    _check_against_batch(out, rr, t, breaks, s)
+
+
+@pytest.mark.shared_data
+def test_streaming_equals_batch_on_a_real_recording(shared_data: Path) -> None:
+    rr = np.loadtxt(shared_data / "one-hour" / "pyhrv_series_1_rr_ms.txt")[:700]
+    t = np.cumsum(rr) / 1000.0
+    s = EngineSettings()
+    out = _run(HRVEngine(s), _items(rr, t, set()))
+    _check_against_batch(out, rr, t, np.zeros(rr.size, dtype=bool), s)
+    assert math.isfinite(out[-1].lf_ms2) and math.isfinite(out[-1].coherence)
+
+
+def test_push_lags_two_beats_with_detection_and_none_without() -> None:
+    rr, t = _series(3, 30)
+    eng = HRVEngine()
+    assert eng.lookahead_beats == 2
+    for i, (r, ti) in enumerate(zip(rr.tolist(), t.tolist())):
+        got = [b.index for b in eng.push(Beat(r, ti))]
+        assert got == ([i - 2] if i >= 2 else [])
+    assert [b.index for b in eng.flush()] == [28, 29]
+    assert eng.flush() == []
+    eng = HRVEngine(EngineSettings(artifact_detection=False))
+    assert eng.lookahead_beats == 0
+    assert [b.index for b in eng.push(Beat(800.0, 0.8))] == [0]
+
+
+def test_a_gap_settles_pending_beats_and_restarts_the_detector() -> None:
+    rr, t = _series(4, 40)
+    t[20:] += 30.0
+    eng = HRVEngine()
+    out = []
+    for i in range(20):
+        out += eng.push(Beat(float(rr[i]), float(t[i])))
+    settled = eng.push(Gap(start_s=float(t[19]), end_s=float(t[20] - rr[20] / 1000), reason="disconnect"))
+    assert [b.index for b in settled] == [18, 19]
+    assert eng.push(Beat(float(rr[20]), float(t[20]))) == []  # the detector restarted: lag again
+    assert eng.push(Beat(float(rr[21]), float(t[21]))) == []
+    first = eng.push(Beat(float(rr[22]), float(t[22])))
+    assert [b.index for b in first] == [20] and first[0].gap_before
+    # no difference across the gap: RMSSD equals the batch value with the break
+    valid = np.array([b.valid for b in out + settled + first])
+    breaks = np.zeros(21, dtype=bool)
+    breaks[20] = True
+    w = int(np.searchsorted(t[:21], t[20] - 60.0))
+    assert first[0].rmssd_ms == pytest.approx(rmssd_ms(rr[w:21], valid[w:], breaks[w:21]), rel=1e-12)
+    assert first[0].rmssd_ms != pytest.approx(rmssd_ms(rr[w:21], valid[w:]), rel=1e-6)
+
+
+def test_buffers_stay_bounded_over_a_long_run() -> None:
+    s = EngineSettings(time_window_s=10.0, coherence_window_s=8.0, frequency_window_s=15.0)
+    eng = HRVEngine(s)
+    rng = np.random.default_rng(5)
+    t = 0.0
+    biggest = 0
+    for i in range(6000):
+        r = float(rng.uniform(300.0, 1200.0))
+        t += r / 1000.0
+        if i % 1000 == 999:
+            eng.push(Gap(start_s=t - r / 1000, end_s=t, reason="test"))
+        eng.push(Beat(r, t))
+        sizes = eng.buffer_sizes()
+        biggest = max(biggest, sizes["ring_capacity"])
+        assert sizes["ring_beats"] <= sizes["ring_capacity"]
+        assert sizes["pending"] <= 2
+    assert biggest == 1024  # never grew beyond its first allocation
+
+
+def test_baseline_and_relaxation_index() -> None:
+    rr, t = _series(6, 200)
+    eng = HRVEngine()
+    out = []
+    for r, ti in zip(rr[:100].tolist(), t[:100].tolist()):
+        out += eng.push(Beat(r, ti))
+    assert out and all(b.relaxation is None for b in out)
+    assert all(b.to_json_dict()["relaxation"] is None for b in out)
+    base = eng.end_baseline()
+    # baseline = all settled beats so far (98: two wait for look-ahead), all valid here
+    settled = rr[:98]
+    assert all(b.valid for b in out)
+    assert base.ln_rmssd == pytest.approx(math.log(rmssd_ms(settled)), rel=1e-12)
+    assert base.mean_hr_bpm == pytest.approx(float(np.mean(60000.0 / settled)), rel=1e-12)
+    assert base.coherence == pytest.approx(np.nanmean([b.coherence for b in out]), rel=1e-12)
+    later = []
+    for r, ti in zip(rr[100:].tolist(), t[100:].tolist()):
+        later += eng.push(Beat(r, ti))
+    b = later[-1]
+    assert b.relaxation == pytest.approx(relaxation_index(b.ln_rmssd, b.mean_hr_bpm, b.coherence, base), rel=1e-12)
+    assert 0.0 <= b.relaxation <= 100.0
+    given_base = Baseline(ln_rmssd=3.0, mean_hr_bpm=80.0, coherence=0.2)
+    eng2 = HRVEngine(baseline=given_base)
+    assert eng2.baseline == given_base
+    with pytest.raises(ValueError):
+        HRVEngine().end_baseline()
+
+
+def test_json_dict_has_python_floats_and_nulls() -> None:
+    eng = HRVEngine(EngineSettings(artifact_detection=False))
+    b = eng.push(Beat(800.0, 0.8))[0]
+    d = b.to_json_dict()
+    for key in ("t_s", "rr_ms", "hr_bpm", "rmssd_ms", "sdnn_ms", "lf_ms2", "hf_ms2", "lf_hf", "coherence", "artifact"):
+        assert key in d
+    assert d["rmssd_ms"] is None and d["lf_ms2"] is None and d["relaxation"] is None  # NaN / None -> null
+    assert type(d["t_s"]) is float and type(d["mean_rr_ms"]) is float and type(d["index"]) is int
+    assert d["artifact"] == "normal"
+    json.dumps(d, allow_nan=False)
+    rr, t = _series(8, 120)
+    out = _run(HRVEngine(), _items(rr, t, set()))
+    for b in out:
+        dd = b.to_json_dict()
+        assert all(v is None or type(v) in (float, int, bool, str) for v in dd.values())
+        json.dumps(dd, allow_nan=False)
+
+
+def test_settings_round_trip() -> None:
+    s = EngineSettings(
+        time_window_s=90.0, coherence_window_s=32.0, frequency_window_s=300.0, method="lomb",
+        detrend="smoothness_priors", artifacts=ArtifactSettings(alpha=4.5, max_threshold_frac=0.0),
+    )
+    d = s.to_dict()
+    assert EngineSettings.from_dict(json.loads(json.dumps(d))) == s
+    assert EngineSettings.from_dict(EngineSettings().to_dict()) == EngineSettings()
+    with pytest.raises(ValueError):
+        EngineSettings.from_dict({**d, "bogus": 1})
+    with pytest.raises(ValueError):
+        EngineSettings(time_window_s=0.0)
+    with pytest.raises(ValueError):
+        EngineSettings(method="fft")
+
+
+def test_replay_is_bit_for_bit_and_snapshot_restore_continues() -> None:
+    rr, t = _series(9, 260, n_artifacts=4)
+    items = list(_items(rr, t, {130}))
+    a = [b.to_json_dict() for b in _run(HRVEngine(), items)]
+    b = [b.to_json_dict() for b in _run(HRVEngine(), items)]
+    assert json.dumps(a) == json.dumps(b)
+    eng = HRVEngine()
+    first = []
+    for it in items[:150]:
+        first += eng.push(it)
+    eng.end_baseline()
+    state = json.loads(json.dumps(eng.snapshot()))  # JSON-able
+    twin = HRVEngine.restore(state)
+    rest_a = [x.to_json_dict() for x in _run(eng, items[150:])]
+    rest_b = [x.to_json_dict() for x in _run(twin, items[150:])]
+    assert json.dumps(rest_a) == json.dumps(rest_b)
+    assert rest_a[-1]["relaxation"] is not None
+
+
+def test_bad_beats_are_rejected() -> None:
+    eng = HRVEngine()
+    eng.push(Beat(800.0, 10.0))
+    with pytest.raises(ValueError, match="t_s must increase"):
+        eng.push(Beat(800.0, 10.0))
+    with pytest.raises(ValueError, match="rr_ms"):
+        eng.push(Beat(-5.0, 11.0))
+    with pytest.raises(TypeError):
+        eng.push("beat")  # type: ignore[arg-type]
