@@ -91,3 +91,32 @@ class VirtualClock:
     async def sleep(self, seconds: float) -> None:
         self.advance(max(0.0, seconds))
         await asyncio.sleep(0)
+
+
+class LoopClock:
+    """The running event loop's own clock, ``loop.time()``; ``sleep`` is ``asyncio.sleep``.
+
+    Under :class:`devices.bumble_backend.virtual_time.VirtualTimeEventLoop` this is virtual time
+    that jumps only when every task waits, so a simulated BLE link delivers each notification
+    before time moves on: as fast as possible, and deterministic. On a normal loop it is real time.
+    """
+
+    def __init__(self, *, start_wall: datetime | None = None):
+        self._start_wall = start_wall
+        self._origin: float | None = None
+
+    def monotonic_s(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    def wall_now(self) -> datetime:
+        from datetime import timedelta
+
+        now = self.monotonic_s()
+        if self._origin is None:
+            self._origin = now
+            self._start_wall = self._start_wall or datetime.now().astimezone()
+        assert self._start_wall is not None
+        return self._start_wall + timedelta(seconds=now - self._origin)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))

@@ -40,11 +40,19 @@ def run_guided_session(args: argparse.Namespace, protocol: Any, *, source_kind: 
     if source_kind in ("simulator", "virtual-ble"):
         practice_settings = {**practice_settings, "seed": args.seed, "profile": args.profile,
                              "speed": "max" if math.isinf(speed) else speed}
-    plan = SessionPlan(practice=practice, protocol=protocol, lang=lang,
-                       practice_settings=practice_settings, source_kind=source_kind)
+    if source_kind == "virtual-ble":
+        practice_settings["path"] = "virtual-ble"  # the simulator, heard through the full BLE path
+    plan = SessionPlan(practice=practice, protocol=protocol, lang=lang, practice_settings=practice_settings,
+                       source_kind="simulator" if source_kind == "virtual-ble" else source_kind)
     as_json = wants_jsonl(args)
     with Store.open_home(home) as store:
-        outcome = asyncio.run(_run(args, plan, store, speed=speed, as_json=as_json))
+        if source_kind == "virtual-ble" and math.isinf(speed):
+            # As fast as possible through the BLE stack: virtual loop time, see devices.clock.LoopClock.
+            from devices.bumble_backend.virtual_time import run_virtual
+
+            outcome = run_virtual(_run(args, plan, store, speed=speed, as_json=as_json))
+        else:
+            outcome = asyncio.run(_run(args, plan, store, speed=speed, as_json=as_json))
         print_ending(store, outcome, as_json=as_json)
     return 0 if outcome.status == "complete" else 1
 
@@ -55,6 +63,11 @@ async def _run(args: argparse.Namespace, plan: Any, store: Any, *, speed: float,
     from sessions.live import run_session
 
     clock = make_clock(speed)
+    virtual_ble = plan.practice_settings.get("path") == "virtual-ble"
+    if virtual_ble and math.isinf(speed):
+        from devices.clock import LoopClock
+
+        clock = LoopClock()
     async with _source(args, plan, clock) as source:
         loop = asyncio.get_running_loop()
         holder: dict[str, Any] = {}
@@ -111,14 +124,14 @@ async def _run_with_progress(source: Any, plan: Any, store: Any, clock: Any) -> 
 @contextlib.asynccontextmanager
 async def _source(args: argparse.Namespace, plan: Any, clock: Any):
     """The heart-rate source the command asked for (entered by run_session itself)."""
-    kind = plan.source_kind
+    kind = "virtual-ble" if plan.practice_settings.get("path") == "virtual-ble" else plan.source_kind
     if kind == "simulator":
         from sessions.simulated import simulated_source
 
         yield simulated_source(plan.practice, plan.protocol, seed=args.seed, clock=clock, profile=args.profile)
     elif kind == "virtual-ble":
-        from sessions.simulated import simulated_person
         from devices.virtual_demo import virtual_strap_source
+        from sessions.simulated import simulated_person
 
         person = simulated_person(plan.practice, plan.protocol, seed=args.seed, profile=args.profile)
         async with virtual_strap_source(person, clock=clock, duration_s=plan.protocol.total_s) as source:

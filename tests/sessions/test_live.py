@@ -1,0 +1,150 @@
+"""The live runner end to end on the simulator: a real SQLite file, a virtual clock, no sleeps."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from biofeedback.cli.live_output import JsonlSink
+from biofeedback.practices import Protocol, get_practice, prompt_schedule
+from devices.clock import VirtualClock
+from devices.errors import DeviceError
+from devices.source import DeviceInfo
+from sessions.live import SessionPlan, run_session
+from sessions.simulated import simulated_source
+from sessions.store import Store
+
+PROTOCOL = Protocol(baseline_s=60, practice_s=120, recovery_s=60)
+
+
+def _run(store: Store, *, keys: AsyncIterator[str] | None = None, sinks=(), seed: int = 3, protocol=PROTOCOL,
+         practice: str = "resonance", lang: str = "en"):
+    plan = SessionPlan(practice=get_practice(practice), protocol=protocol, lang=lang, source_kind="simulator")
+    clock = VirtualClock()
+    source = simulated_source(plan.practice, protocol, seed=seed, clock=clock)
+    return asyncio.run(run_session(source, plan, store, clock=clock, sinks=sinks, keys=keys))
+
+
+def _lines(buf: io.StringIO) -> list[dict]:
+    return [json.loads(line) for line in buf.getvalue().splitlines()]
+
+
+def test_every_beat_is_recorded_shown_once_and_stored_with_its_indices(tmp_path):
+    buf = io.StringIO()
+    with Store.open_home(tmp_path) as store:
+        outcome = _run(store, sinks=[JsonlSink(buf)])
+        beats = store.beats(outcome.session_id)
+        stored_indices = store.beat_indices(outcome.session_id)
+        info = store.get_session(outcome.session_id)
+        phases = store.phases(outcome.session_id)
+    lines = _lines(buf)
+    shown = [o for o in lines if o["type"] == "beat"]
+    assert outcome.status == "complete" and outcome.end_reason == "finished"
+    assert info.status == "complete"
+    assert len(beats) == outcome.n_beats == len(shown) > 200
+    assert [o["index"] for o in shown] == list(range(len(beats)))  # each beat once, in order
+    assert [o["t_s"] for o in shown] == [b.t_s for b in beats]
+    # What was shown is what was stored, exactly (JSON floats round-trip).
+    for o in shown:
+        stored = stored_indices[o["index"]]
+        assert {k: v for k, v in o.items() if k not in ("type", "phase")} == stored
+    # The engine's artifact label was written back to every beat.
+    assert all(b.artifact == o["artifact"] for b, o in zip(beats, shown))
+    assert [(p.name, p.start_s, p.end_s) for p in phases] == [
+        ("baseline", 0.0, 60.0), ("practice", 60.0, 180.0), ("recovery", 180.0, 240.0)]
+    # Phases of the beats follow the protocol.
+    assert {o["phase"] for o in shown if o["t_s"] < 60} == {"baseline"}
+    assert {o["phase"] for o in shown if 60 <= o["t_s"] < 180} == {"practice"}
+
+
+def test_every_prompt_becomes_one_event_in_order(tmp_path):
+    buf = io.StringIO()
+    with Store.open_home(tmp_path) as store:
+        outcome = _run(store, sinks=[JsonlSink(buf)], lang="nl")
+        events = store.events(outcome.session_id)
+    expected = [(p.t_s, p.key) for p in prompt_schedule(get_practice("resonance"), PROTOCOL, "nl")]
+    recorded = [(e.t_s, e.data["key"]) for e in events if e.kind == "prompt_shown"]
+    assert recorded == expected
+    assert all(e.data["lang"] == "nl" for e in events if e.kind == "prompt_shown")
+    shown = [(o["t_s"], o["data"]["key"]) for o in _lines(buf) if o["type"] == "event" and o["kind"] == "prompt_shown"]
+    assert shown == expected
+    kinds = [e.kind for e in events]
+    assert kinds[-1] == "session_end" and events[-1].data == {"reason": "finished"}
+
+
+class _After:
+    """Key presses sent once the session has shown ``n`` beats (no sleeping, no timing)."""
+
+    def __init__(self, n: int, keys: str):
+        self.n, self.keys, self.seen = n, keys, 0
+        self.ready = asyncio.Event()
+
+    def on_beat(self, indices, phase):
+        self.seen += 1
+        if self.seen >= self.n:
+            self.ready.set()
+
+    def on_event(self, *args):
+        pass
+
+    def on_frame(self, now_s):
+        pass
+
+    async def __aiter__(self):
+        await self.ready.wait()
+        for key in self.keys:
+            yield key
+
+
+def test_space_sets_a_marker_and_q_ends_early_keeping_the_session(tmp_path):
+    keys = _After(100, " q")
+    with Store.open_home(tmp_path) as store:
+        outcome = _run(store, keys=keys.__aiter__(), sinks=[keys])
+        info = store.get_session(outcome.session_id)
+        events = store.events(outcome.session_id)
+        phases = store.phases(outcome.session_id)
+    assert outcome.end_reason == "quit" and info.status == "complete"
+    assert 100 <= outcome.n_beats < 200  # ended in the practice, long before the 240 s protocol
+    assert [e.kind for e in events].count("user_marker") == 1
+    assert events[-1].kind == "session_end" and events[-1].data == {"reason": "quit"}
+    # Every phase that began was closed at the end.
+    assert all(p.end_s is not None for p in phases)
+    assert phases[-1].name == "practice" and phases[-1].end_s < 180
+
+
+class _NoStrap:
+    info = DeviceInfo(name="missing strap")
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        pass
+
+    def stop(self):
+        pass
+
+    async def stream(self):
+        raise DeviceError("no Bluetooth adapter found")
+        yield  # pragma: no cover
+
+
+def test_a_source_that_fails_before_any_beat_leaves_no_empty_session(tmp_path):
+    plan = SessionPlan(practice=get_practice("resonance"), protocol=PROTOCOL)
+    with Store.open_home(tmp_path) as store:
+        with pytest.raises(DeviceError):
+            asyncio.run(run_session(_NoStrap(), plan, store, clock=VirtualClock()))
+        assert store.list_sessions() == []
+
+
+def test_same_seed_same_session(tmp_path):
+    a, b = io.StringIO(), io.StringIO()
+    with Store.open_home(tmp_path / "a") as store:
+        _run(store, sinks=[JsonlSink(a)])
+    with Store.open_home(tmp_path / "b") as store:
+        _run(store, sinks=[JsonlSink(b)])
+    assert a.getvalue() == b.getvalue()
