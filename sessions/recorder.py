@@ -36,18 +36,20 @@ from __future__ import annotations
 
 import json
 import math
+from collections import deque
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
 from biofeedback.beat import Beat, Gap
 from devices.clock import Clock, RealClock
-from sessions.store import Store
+from sessions.store import NewSession, Store
 
 PHASE_CHANGE = "phase_change"  # event kind recorded by begin_phase/end_phase; data: phase, action
 USER_MARKER = "user_marker"
 PROMPT_SHOWN = "prompt_shown"
 GAP = "gap"  # event kind recorded by add_gap; data: reason, start_s, end_s
+RECENT_BEATS = 256  # beats remembered by seq_for_t
 
 
 class Recorder:
@@ -83,6 +85,11 @@ class Recorder:
             raise ValueError(f"no session {session_id!r} in {store.path}")
         if row[0] != "recording":
             raise ValueError(f"session {session_id} is {row[0]!r}, not 'recording'")
+        if not store.holds_lock(session_id):
+            raise ValueError(
+                f"session {session_id} was not created by this store (its recording lock is not held here); "
+                "create it with store.create_session() on the same Store, or use Recorder.create()"
+            )
 
         def next_of(sql: str) -> int:
             value = conn.execute(sql, (session_id,)).fetchone()[0]
@@ -100,9 +107,18 @@ class Recorder:
         self._phase_inserts: list[tuple[Any, ...]] = []
         self._phase_ends: list[tuple[float, str, int]] = []
         self._indices: list[tuple[str, int, str]] = []
+        self._recent: deque[tuple[float, int]] = deque(maxlen=RECENT_BEATS)  # (t_s, seq)
         self._last_commit_s = self.clock.monotonic_s()
         self.commits = 0  # number of transactions written (for tests and benchmarks)
         self.finished_status: str | None = None
+
+    @classmethod
+    def create(
+        cls, store: Store, new: NewSession, *, clock: Clock | None = None, commit_interval_s: float = 1.0
+    ) -> "Recorder":
+        """Create a ``recording`` session from ``new`` and return its recorder (``.session_id``)."""
+        session_id = store.create_session(new)
+        return cls(store, session_id, clock=clock, commit_interval_s=commit_interval_s)
 
     # -- recording -------------------------------------------------------------------------------
 
@@ -133,8 +149,17 @@ class Recorder:
             )
         )
         self._next_seq += 1
+        self._recent.append((t_s, seq))
         self.poll()
         return seq
+
+    def seq_for_t(self, t_s: float) -> int:
+        """The seq of the recent beat (one of the last ``RECENT_BEATS``) whose ``t_s`` equals ``t_s``
+        exactly: maps an engine output (which lags by its look-ahead) back to its beat."""
+        for t, seq in reversed(self._recent):
+            if t == t_s:
+                return seq
+        raise KeyError(f"no recent beat at t_s={t_s!r}")
 
     def set_artifact_label(self, seq: int, label: str | None) -> None:
         """Set the engine's artifact label of beat ``seq`` (only the ``artifact`` column changes)."""

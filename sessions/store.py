@@ -281,7 +281,8 @@ class Store:
 
     def _acquire_lock(self, session_id: str) -> bool:
         """Take the recording lock of ``session_id`` (non-blocking); True if now held by this store."""
-        if fcntl is None:  # pragma: no cover
+        if fcntl is None:  # pragma: no cover - no flock: pid + hostname are the evidence
+            self._held[session_id] = -1
             return True
         _create_private_dir(self.locks_dir)
         fd = os.open(self._lock_path(session_id), os.O_RDWR | os.O_CREAT, 0o600)
@@ -302,7 +303,8 @@ class Store:
                 self._lock_path(session_id).unlink()
             except FileNotFoundError:
                 pass
-        os.close(fd)  # closing releases the flock
+        if fd >= 0:
+            os.close(fd)  # closing releases the flock
 
     def holds_lock(self, session_id: str) -> bool:
         return session_id in self._held

@@ -170,3 +170,23 @@ def test_recorder_refuses_a_finished_session(store: Store) -> None:
     Recorder(store, sid, clock=VirtualClock()).finish()
     with pytest.raises(ValueError, match="not 'recording'"):
         Recorder(store, sid)
+
+
+def test_create_and_seq_for_t_maps_lagging_engine_output_back(store: Store) -> None:
+    clock = VirtualClock()
+    rec = Recorder.create(store, NewSession("simulator", WALL), clock=clock)
+    times = [0.8 * (i + 1) for i in range(10)]
+    seqs = [rec.add_beat(Beat(800.0, t)) for t in times]
+    assert [rec.seq_for_t(t) for t in times] == seqs == list(range(10))
+    with pytest.raises(KeyError):
+        rec.seq_for_t(0.81)
+    rec.finish()
+    assert store.get_session(rec.session_id).n_beats == 10
+
+
+def test_a_session_whose_lock_another_store_holds_cannot_be_recorded_here(store: Store) -> None:
+    sid = store.create_session(NewSession("simulator", WALL))
+    with Store(store.path) as other:
+        with pytest.raises(ValueError, match="recording lock is not held here"):
+            Recorder(other, sid)
+    Recorder(store, sid).finish()

@@ -1,0 +1,248 @@
+"""Engine benchmark sections: per-beat latency, 22 h throughput, comparators, ``--help`` time.
+
+Each ``section_*`` function takes the shared options and returns a list of :class:`Row`
+(printed by ``run.py``). Recordings come from ``../shared/data`` (never copied into the repo).
+
+Targets (from the project brief):
+
+- per-beat update of all indices: p99 <= 1 ms;
+- the 22 h recording (nsr2db nsr001, 106 459 beats) beat by beat in <= 20 s;
+- per window, >= 5x faster than hrv-analysis and >= 100x faster than NeuroKit2;
+- ``biofeedback --help`` in <= 0.5 s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import venv
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+ONE_HOUR = SHARED / "one-hour" / "pyhrv_series_1_rr_ms.txt"
+HOLTER_22H = SHARED / "holter" / "nsr2db_nsr001_rr_secs.txt"
+COMPARATOR_VENV = Path(__file__).resolve().parent / ".venv-comparators"
+# hrv-analysis calls np.trapz (removed in NumPy 2.4); nolds 0.6 (hrv-analysis' dependency) fails to
+# import on Python 3.11 (importlib.resources), 0.5.2 works: installed in a second step, no deps.
+COMPARATOR_PACKAGES = (["numpy<2.4", "neurokit2", "hrv-analysis"], ["--no-deps", "nolds<0.6"])
+
+
+@dataclass(frozen=True)
+class Row:
+    section: str
+    metric: str
+    value: str
+    target: str = ""
+    ok: bool | None = None
+
+    def cells(self) -> list[str]:
+        flag = "" if self.ok is None else ("ok" if self.ok else "MISSED")
+        return [self.section, self.metric, self.value, self.target, flag]
+
+
+@dataclass
+class Options:
+    quick: bool = False  # fewer windows, 1 h only: a smoke run
+    windows_1h: int = 100
+    windows_22h: int = 50
+
+
+# --- recordings -----------------------------------------------------------------------------
+
+
+def load_recording(path: Path):
+    """(rr_ms, t_s, breaks) read with the project's own plain-text reader (pauses become gaps)."""
+    import numpy as np
+
+    from sessions.importers.plain_text import read_plain_text
+
+    skip = 1 if path == HOLTER_22H else 0  # first line of the PhysioNet export = start time
+    rec = read_plain_text(path, skip_lines=skip)
+    t = rec.beat_times_s()
+    breaks = np.zeros(rec.rr_ms.size, dtype=bool)
+    if rec.t_s is not None:
+        breaks[1:] = np.diff(t) * 1000.0 > rec.rr_ms[1:] * (1 + 1e-9) + 1e-6
+    return rec.rr_ms, t, breaks
+
+
+def _need(path: Path) -> None:
+    if not path.exists():
+        raise SystemExit(f"benchmark needs {path} (public reference recordings, see MANIFEST.md)")
+
+
+# --- per-beat engine ------------------------------------------------------------------------
+
+
+def run_engine(rr, t, breaks) -> tuple[list[float], float, int]:
+    """Push every beat through a default :class:`HRVEngine`; per-push latencies (s), total (s)."""
+    from biofeedback.beat import Beat, Gap
+    from biofeedback.engine import HRVEngine
+
+    engine = HRVEngine()
+    beats = [Beat(r, ti) for r, ti in zip(rr.tolist(), t.tolist())]
+    gaps = {int(i) for i in breaks.nonzero()[0]}
+    lat: list[float] = []
+    settled = 0
+    clock = time.perf_counter
+    start = clock()
+    for i, b in enumerate(beats):
+        if i in gaps:
+            settled += len(engine.push(Gap(beats[i - 1].t_s, b.t_s - b.rr_ms / 1000.0, "file")))
+        t0 = clock()
+        settled += len(engine.push(b))
+        lat.append(clock() - t0)
+    settled += len(engine.flush())
+    total = clock() - start
+    return lat, total, settled
+
+
+def _pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(q / 100.0 * (len(s) - 1))))]
+
+
+def section_engine(opts: Options) -> list[Row]:
+    rows: list[Row] = []
+    recordings = [("1 h", ONE_HOUR)] + ([] if opts.quick else [("22 h", HOLTER_22H)])
+    for name, path in recordings:
+        _need(path)
+        rr, t, breaks = load_recording(path)
+        lat, total, settled = run_engine(rr, t, breaks)
+        assert settled == rr.size, (settled, rr.size)
+        med, p99, p999 = statistics.median(lat), _pct(lat, 99), _pct(lat, 99.9)
+        sec = f"engine {name}"
+        rows.append(Row(sec, "beats", f"{rr.size}"))
+        rows.append(Row(sec, "beats/s", f"{rr.size / total:,.0f}"))
+        rows.append(Row(sec, "per-beat median", f"{med * 1e3:.3f} ms"))
+        rows.append(Row(sec, "per-beat p99", f"{p99 * 1e3:.3f} ms", "<= 1 ms", p99 <= 1e-3))
+        rows.append(Row(sec, "per-beat p99.9 / max", f"{p999 * 1e3:.3f} / {max(lat) * 1e3:.3f} ms"))
+        if name == "22 h":
+            rows.append(Row(sec, "total", f"{total:.1f} s", "<= 20 s", total <= 20.0))
+        else:
+            rows.append(Row(sec, "total", f"{total:.2f} s"))
+    return rows
+
+
+# --- comparators ----------------------------------------------------------------------------
+
+
+def ensure_comparator_venv() -> Path:
+    """Create ``benchmarks/.venv-comparators`` on first use; return its python."""
+    py = COMPARATOR_VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    marker = COMPARATOR_VENV / ".ready"
+    if marker.exists() and py.exists():
+        return py
+    print(f"creating {COMPARATOR_VENV} (NeuroKit2, hrv-analysis, numpy<2.4) ...", file=sys.stderr)
+    venv.EnvBuilder(with_pip=True, clear=True).create(COMPARATOR_VENV)
+    for args in COMPARATOR_PACKAGES:
+        subprocess.run([str(py), "-m", "pip", "install", "--quiet", *args], check=True)
+    marker.write_text("ok\n")
+    return py
+
+
+def sample_windows(rr, t, n_windows: int, time_window_s: float = 60.0, freq_window_s: float = 120.0):
+    """``n_windows`` evenly spaced window ends; for each the 60 s and 120 s windows ending there."""
+    import numpy as np
+
+    first = int(np.searchsorted(t, t[0] + freq_window_s))
+    ends = np.linspace(first, rr.size - 1, n_windows).astype(int)
+    out = []
+    for j in ends.tolist():
+        a = int(np.searchsorted(t, t[j] - time_window_s, side="left"))
+        b = int(np.searchsorted(t, t[j] - freq_window_s, side="left"))
+        out.append((slice(a, j + 1), slice(b, j + 1)))
+    return out
+
+
+def time_ours(rr, t, windows) -> list[float]:
+    """Seconds per window for our batch kernels (time domain on 60 s + frequency domain on 120 s)."""
+    from biofeedback.hrv.frequency_domain import frequency_domain
+    from biofeedback.hrv.time_domain import time_domain
+
+    time_domain(rr[windows[0][0]])
+    frequency_domain(t[windows[0][1]], rr[windows[0][1]])
+    out = []
+    for w_t, w_f in windows:
+        t0 = time.perf_counter()
+        time_domain(rr[w_t])
+        frequency_domain(t[w_f], rr[w_f])
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def time_comparators(rr, windows) -> dict:
+    import numpy as np
+
+    py = ensure_comparator_venv()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "windows.npz"
+        arrays = {"n": np.array(len(windows))}
+        for k, (w_t, w_f) in enumerate(windows):
+            arrays[f"time_rr_{k}"] = rr[w_t]
+            arrays[f"freq_rr_{k}"] = rr[w_f]
+        np.savez(path, **arrays)
+        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+        proc = subprocess.run(
+            [str(py), str(Path(__file__).with_name("comparators.py")), str(path)],
+            check=True, capture_output=True, text=True, env=env,
+        )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def section_comparators(opts: Options) -> list[Row]:
+    import numpy as np
+
+    from biofeedback.hrv.time_domain import rmssd_ms
+
+    rows: list[Row] = []
+    recordings = [("1 h", ONE_HOUR, opts.windows_1h)]
+    if not opts.quick:
+        recordings.append(("22 h", HOLTER_22H, opts.windows_22h))
+    for name, path, n_windows in recordings:
+        _need(path)
+        rr, t, _ = load_recording(path)
+        windows = sample_windows(rr, t, n_windows if not opts.quick else 20)
+        ours = time_ours(rr, t, windows)
+        res = time_comparators(rr, windows)
+        # same windows, same data: RMSSD must agree (hrv-analysis/NeuroKit2 differ from ours
+        # only by the 1 ms peak rounding NeuroKit2 needs)
+        ref = np.array([rmssd_ms(rr[w_t]) for w_t, _ in windows])
+        ha = np.array(res["check"]["hrv_analysis_rmssd"])
+        assert np.allclose(ha, ref, rtol=1e-6), "hrv-analysis saw different windows"
+        sec = f"per window {name}"
+        med_ours = statistics.median(ours)
+        rows.append(Row(sec, f"ours (time 60 s + freq 120 s), {len(windows)} windows", f"{med_ours * 1e3:.3f} ms"))
+        for lib, target in (("hrv_analysis", 5.0), ("neurokit2", 100.0)):
+            med = statistics.median(res["seconds"][lib])
+            ratio = med / med_ours
+            rows.append(Row(sec, f"{lib.replace('_', '-')} median", f"{med * 1e3:.2f} ms"))
+            rows.append(Row(sec, f"{lib.replace('_', '-')} / ours", f"{ratio:.0f}x", f">= {target:.0f}x", ratio >= target))
+        rows.append(Row(sec, "comparator versions", ", ".join(f"{k} {v}" for k, v in res["versions"].items())))
+    return rows
+
+
+# --- CLI start-up ---------------------------------------------------------------------------
+
+
+def section_help(opts: Options) -> list[Row]:
+    times = []
+    for _ in range(7):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "biofeedback.cli", "--help"], check=True, capture_output=True)
+        times.append(time.perf_counter() - t0)
+    med = statistics.median(times)
+    return [Row("cli", "biofeedback --help (median of 7)", f"{med:.3f} s", "<= 0.5 s", med <= 0.5)]
+
+
+SECTIONS = {
+    "help": section_help,
+    "engine": section_engine,
+    "comparators": section_comparators,
+}

@@ -1,0 +1,107 @@
+"""`biofeedback demo` and `biofeedback session` through the real CLI, in subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+CLI = [sys.executable, "-m", "biofeedback.cli"]
+
+
+def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONWARNINGS": "error"}
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def _jsonl(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    proc = _run("demo", "--speed", "max", "--minutes", "12", "--seed", "11", "--home", str(home))
+    return home, proc
+
+
+def test_demo_at_max_speed_streams_every_beat_and_event_in_order(demo_run):
+    home, proc = demo_run
+    assert proc.returncode == 0, proc.stderr
+    objs = _jsonl(proc.stdout)  # stdout is not a terminal: JSON lines, not the screen
+    beats = [o for o in objs if o["type"] == "beat"]
+    events = [o for o in objs if o["type"] == "event"]
+    assert [b["index"] for b in beats] == list(range(len(beats)))
+    assert 12 * 60 * 0.9 < len(beats) < 12 * 60 * 1.6  # ~60-90 bpm for 12 minutes
+    for key in ("t_s", "rr_ms", "hr_bpm", "rmssd_ms", "sdnn_ms", "lf_ms2", "hf_ms2", "lf_hf", "coherence",
+                "artifact", "phase"):
+        assert key in beats[0], key
+    assert [b["t_s"] for b in beats] == sorted(b["t_s"] for b in beats)
+    kinds = [e["kind"] for e in events]
+    assert kinds.count("phase_begin") == 3 and kinds.count("phase_end") == 3
+    assert [e["data"]["phase"] for e in events if e["kind"] == "phase_begin"] == ["baseline", "practice", "recovery"]
+    assert kinds[-1] == "session_end" and events[-1]["data"]["reason"] == "finished"
+    stored = [o for o in objs if o["type"] == "stored"]
+    assert len(stored) == 1 and stored[0]["status"] == "complete" and stored[0]["n_beats"] == len(beats)
+    assert (home / "biofeedback.sqlite").exists()
+    assert (home / "biofeedback.sqlite").stat().st_mode & 0o777 == 0o600
+
+
+def test_demo_comparison_shows_the_relaxation_response(demo_run):
+    home, proc = demo_run
+    comparison = [o for o in _jsonl(proc.stdout) if o["type"] == "comparison"]
+    assert len(comparison) == 1, "the demo ends with the before/after comparison"
+    change = comparison[0]["changes"]["practice"]
+    assert change["mean_hr_bpm"]["abs"] < 0  # the heart settles during the practice
+    assert change["rmssd_ms"]["abs"] > 0
+    assert change["mean_hr_bpm"]["beyond_noise"] is True
+
+
+def test_demo_through_the_full_ble_path(tmp_path):
+    proc = _run("demo", "--ble", "--speed", "max", "--minutes", "2", "--home", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    objs = _jsonl(proc.stdout)
+    events = [o for o in objs if o["type"] == "event"]
+    info = [e for e in events if e["kind"] == "device_info"]
+    assert info and info[0]["data"]["manufacturer"] == "Polar Electro Oy"
+    beats = [o for o in objs if o["type"] == "beat"]
+    assert len(beats) > 100 and all(b["t_s"] < 120 for b in beats)
+
+
+def test_bad_flags_are_one_line_and_exit_2(tmp_path):
+    for args in (["demo", "--speed", "fast"], ["demo", "--practice", "nope", "--home", str(tmp_path)],
+                 ["demo", "--minutes", "-1", "--home", str(tmp_path)], ["session", "--baseline", "soon"]):
+        proc = _run(*args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
+def test_session_without_a_bluetooth_adapter_fails_in_one_line_and_keeps_no_empty_session(tmp_path):
+    proc = _run("session", "--home", str(tmp_path), "--jsonl", timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1].startswith("biofeedback session: error:")
+    listing = _run("sessions", "--json", "--home", str(tmp_path))
+    assert json.loads(listing.stdout) == []
+
+
+def test_the_live_screen_renders_and_quits_on_q(tmp_path):
+    pexpect = pytest.importorskip("pexpect", reason="pexpect (test extra) absent")
+    child = pexpect.spawn(CLI[0], [*CLI[1:], "demo", "--speed", "20", "--minutes", "4", "--home", str(tmp_path)],
+                          dimensions=(30, 100), encoding="utf-8", timeout=60)
+    try:
+        child.expect("Baseline")  # the phase line of the live screen
+        child.expect("Heart rate")
+        child.expect("bpm")  # a number arrived
+        child.send("q")
+        child.expect("stored in")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+    listing = _run("sessions", "--json", "--home", str(tmp_path))
+    sessions = json.loads(listing.stdout)
+    assert len(sessions) == 1 and sessions[0]["status"] == "complete"
