@@ -142,7 +142,10 @@ def ensure_comparator_venv() -> Path:
     print(f"creating {COMPARATOR_VENV} (NeuroKit2, hrv-analysis, numpy<2.4) ...", file=sys.stderr)
     venv.EnvBuilder(with_pip=True, clear=True).create(COMPARATOR_VENV)
     for args in COMPARATOR_PACKAGES:
-        subprocess.run([str(py), "-m", "pip", "install", "--quiet", *args], check=True)
+        proc = subprocess.run([str(py), "-m", "pip", "install", "--quiet", *args], capture_output=True, text=True)
+        if proc.returncode:
+            sys.stderr.write(proc.stdout + proc.stderr)
+            raise SystemExit(f"could not install {' '.join(args)} into {COMPARATOR_VENV}")
     marker.write_text("ok\n")
     return py
 

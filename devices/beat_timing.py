@@ -77,6 +77,10 @@ __all__ = [
     "BeatTimerStats",
 ]
 
+#: A burst is squeezed between the last beat and its arrival only when that leaves the beats at least
+#: half their RR apart; with less room (notifications delivered at one instant) spacing by RR wins.
+MIN_SQUEEZE = 0.5
+
 #: A strap notifies about once a second (Polar H10, Garmin HRM, Wahoo TICKR: 1 Hz).
 NOTIFICATION_PERIOD_S = 1.0
 #: Delivery jitter: a notification waits for the next BLE connection event (intervals 7.5-50 ms on
@@ -231,15 +235,24 @@ class BeatTimer:
                 pulled += self._offset_s - o_k
                 self._offset_s = o_k
             times = self._times(rr_s, a)
-            if times[0] <= self._last_t_s:  # burst: more RR time than elapsed; squeeze
+            if times[0] <= self._last_t_s:  # burst: more RR time than elapsed
                 compressed += 1
                 room = a - self._last_t_s
-                acc = 0.0
-                times = []
-                for r in rr_s:
-                    acc += r
-                    times.append(self._last_t_s + room * acc / total_s)
-                times[-1] = a
+                if room >= MIN_SQUEEZE * total_s:  # squeeze between the last beat and the arrival
+                    acc = 0.0
+                    times = []
+                    for r in rr_s:
+                        acc += r
+                        times.append(self._last_t_s + room * acc / total_s)
+                    times[-1] = a
+                else:
+                    # Notifications delivered together (no room between arrivals): the arrival times
+                    # say nothing, so the beat clock stays continuous, even past this arrival; the
+                    # next notifications pull it back in steps.
+                    times = self._continuous(rr_s)
+                    self._offset_s = times[-1] - (self._cum_s + total_s)
+        if st.beats and times[0] <= self._last_t_s:  # re-anchored onto beats already timed: never go back
+            times = self._continuous(rr_s)
         self._cum_s += total_s
         self._window.append((a, a - self._cum_s))
 
@@ -255,6 +268,14 @@ class BeatTimer:
             compressed=compressed,
         )
         return out
+
+    def _continuous(self, rr_s: list[float]) -> list[float]:
+        """Times spaced exactly by RR after the last timed beat."""
+        times, t = [], self._last_t_s
+        for r in rr_s:
+            t += r
+            times.append(t)
+        return times
 
     def _times(self, rr_s: list[float], a: float) -> list[float]:
         times = []

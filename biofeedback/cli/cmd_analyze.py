@@ -73,10 +73,18 @@ def _read(args: argparse.Namespace):
     from sessions.importers.csv_column import read_csv_column
     from sessions.importers.plain_text import read_plain_text
 
+    from biofeedback.errors import InputError
+
     path = require_file(args.file)
     if args.column is not None:
         return read_csv_column(path, args.column, units=args.units)
-    return read_plain_text(path, units=args.units, skip_lines=args.skip_lines)
+    try:
+        return read_plain_text(path, units=args.units, skip_lines=args.skip_lines)
+    except InputError as exc:
+        if path.suffix.lower() in (".csv", ".tsv") and exc.problem.startswith("not a number"):
+            raise InputError(exc.problem + " (a CSV file? name the RR column with --column NAME)",
+                             path=exc.path, line=exc.line) from None
+        raise
 
 
 def _breaks(rec):
@@ -176,8 +184,10 @@ def _print_table(rec, d: dict, args) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    title = f"{rec.path} ({'raw' if args.no_correction else 'artifact-corrected'}, {args.method})"
-    table = Table(title=title)
+    from pathlib import Path
+
+    title = f"{Path(rec.path).name}: {'raw' if args.no_correction else 'artifact-corrected'}, {args.method}"
+    table = Table(title=title, title_justify="left")
     table.add_column("index")
     table.add_column("value", justify="right")
     table.add_column("unit")

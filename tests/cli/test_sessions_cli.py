@@ -77,24 +77,32 @@ def test_import_list_show_export_delete(home: Path, tmp_path: Path) -> None:
     assert json.loads(cli("sessions", "--json", home=home).stdout) == []
 
 
-@pytest.mark.parametrize(
-    ("name", "where"),
-    [
-        ("broken_negative.txt", "broken_negative.txt:3: "),
-        ("broken_truncated_utf8.txt", "broken_truncated_utf8.txt:4: "),
-        ("broken_binary.bin", "broken_binary.bin:1: "),
-        ("broken_polar_sensor_logger_RR.txt", "broken_polar_sensor_logger_RR.txt:3: "),
-        ("broken_empty.txt", "broken_empty.txt: "),
-    ],
-)
-def test_a_broken_file_is_one_line_exit_2_and_nothing_stored(home: Path, name: str, where: str) -> None:
+BROKEN = sorted(p.name for p in FIXTURES.glob("broken_*"))
+
+
+@pytest.fixture(scope="module")
+def home_with_one_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("cli") / "home"
+    home.mkdir()
     assert cli("import", str(FIXTURES / "plain_ms.txt"), home=home).returncode == 0
+    return home
+
+
+@pytest.mark.parametrize("name", BROKEN)
+def test_a_broken_file_is_one_line_exit_2_and_nothing_stored(home_with_one_session: Path, name: str) -> None:
+    home = home_with_one_session
     before = dump(home)
     r = cli("import", str(FIXTURES / name), home=home)
     assert r.returncode == 2
     errors = [ln for ln in r.stderr.splitlines() if not ln.startswith("note: ")]
-    assert len(errors) == 1 and errors[0].startswith("biofeedback import: error: ") and where in errors[0]
+    assert len(errors) == 1, r.stderr
+    assert errors[0].startswith(f"biofeedback import: error: {FIXTURES / name}")
+    assert r.stdout == ""
     assert dump(home) == before
+
+
+def test_broken_fixtures_are_all_there() -> None:
+    assert len(BROKEN) >= 14
 
 
 def test_reimport_names_the_session_and_force_imports_again(home: Path) -> None:

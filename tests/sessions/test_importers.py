@@ -205,3 +205,9 @@ def test_fuzz_any_bytes_never_crash(tmp_path: Path, fmt: str | None, data: bytes
     f = tmp_path / "fuzz.txt"
     f.write_bytes(data)
     _check_any(f, fmt)
+
+
+def test_the_cli_offers_exactly_the_registered_formats() -> None:
+    from biofeedback.cli.cmd_import import FORMAT_NAMES
+
+    assert set(FORMAT_NAMES) == set(FORMATS)

@@ -112,3 +112,22 @@ def test_long_intervals_become_recorded_gaps(store: Store, tmp_path: Path) -> No
     assert gaps[0].gap == Gap(pytest.approx(1.81), pytest.approx(6.81), "import_gap")
     items = list(store.items(sid))
     assert [type(i).__name__ for i in items] == ["Beat", "Beat", "Gap", "Beat", "Beat"]
+
+
+@pytest.mark.shared_data
+def test_a_22_hour_holter_file_imports_and_round_trips(store: Store, shared_data: Path, tmp_path: Path) -> None:
+    import io
+
+    from sessions.exporting import export_session
+
+    src = shared_data / "holter" / "nsr2db_nsr001_rr_secs.txt"
+    sid = import_file(store, src, units="s", skip_lines=1)
+    info = store.get_session(sid)
+    assert info.n_beats > 100_000 and info.duration_s > 22 * 3600
+    assert len(store.gaps(sid)) >= 1  # the pauses longer than 3 s the reader left out
+    out = io.StringIO()
+    export_session(store, sid, "rr", out)
+    f = tmp_path / "rr.txt"
+    f.write_text(out.getvalue())
+    again = import_file(store, f, units="ms")
+    assert [b.rr_ms for b in store.beats(again)] == [b.rr_ms for b in store.beats(sid)]

@@ -1,0 +1,911 @@
+r"""Before / after: the indices of a session's phases side by side, and whether a change beats the noise.
+
+:func:`compare_phases` compares baseline rest, practice and recovery rest of one session;
+:func:`compare_sessions` compares two sessions phase by phase (B − A). Both use the stored raw
+beats only (never the indices shown live), through the batch kernels of :mod:`biofeedback.hrv`.
+
+Per phase
+---------
+1. **Beats.** Artifact detection and correction (Lipponen & Tarvainen 2019,
+   :func:`biofeedback.hrv.artifacts.detect_artifacts`, offline, the session's stored
+   :class:`~biofeedback.engine.EngineSettings` ``artifacts`` parameters) run once on the *whole*
+   session (the classifier's 91-beat windows need context at the phase edges), each run between
+   gaps separately; the corrected series is then split by phase. A beat belongs to the phase in
+   which it ends (``start_s <= t_s < end_s``; the last phase includes its end). A session recorded
+   with artifact detection off is analysed raw. The raw beats are never changed.
+2. **Indices** (units, formulas and references: ``docs/indices.md`` and the kernels' docstrings),
+   each over the whole phase:
+
+   ==================  ===========================================================  ==========
+   key                 kernel                                                        minimum
+   ==================  ===========================================================  ==========
+   ``mean_hr_bpm``     mean of 60000/RR (:func:`~biofeedback.hrv.time_domain.time_domain`)  10 s
+   ``rmssd_ms``        RMSSD, successive pairs of one run only                       30 s
+   ``ln_rmssd``        ln(RMSSD/ms)                                                  30 s
+   ``sdnn_ms``         SD of the NN intervals                                        60 s
+   ``lf_ms2``          LF power 0.04-0.15 Hz, ms² (Welch, 4 Hz spline; stored method)  120 s
+   ``hf_ms2``          HF power 0.15-0.40 Hz, ms²                                    60 s
+   ``lf_hf``           LF/HF                                                         120 s
+   ``coherence``       mean HeartMath-style coherence ratio of 64 s windows, 5 s step 64 s
+   ``relaxation``      :func:`~biofeedback.hrv.relaxation.relaxation_index` of the
+                       phase's lnRMSSD, mean HR and coherence against the *baseline
+                       phase's* values (so the baseline is 50 by construction)      64 s
+   ``artifacts_pct``   100 · raw beats labelled as artifacts / raw beats             1 beat
+   ==================  ===========================================================  ==========
+
+   The minimum is the data a phase must hold (the sum of its beats' RR intervals, so gaps do not
+   count). Below it the value is ``None`` with a reason instead of a number that looks meaningful.
+   Derivations: mean HR should average over at least one slow breath (10 s at 6/min) so the
+   respiratory swing of HR cancels; RMSSD is valid from about 30 s (ultra-short recordings:
+   Munoz et al. 2015, doi:10.1371/journal.pone.0138921; Shaffer & Ginsberg 2017,
+   doi:10.3389/fpubh.2017.00258); SDNN grows with the recording length and needs the ~0.1 Hz
+   (Mayer, 6/min breathing) oscillation several times over: 60 s; LF's lowest frequency 0.04 Hz
+   completes one cycle in 25 s and a spectrum needs several cycles of it with bins inside the band
+   (resolution 1/T): Kubios recommends ≥ 2 min for LF and ≥ 1 min for HF (its lowest frequency
+   0.15 Hz: 6.7 s a cycle); coherence is defined on 64 s windows (McCraty 2022,
+   doi:10.1007/s10484-022-09554-2); the relaxation index uses the phase's coherence, hence 64 s.
+
+Is a change beyond the noise?
+-----------------------------
+Method: a seeded, deterministic **bootstrap over sub-windows**. Each phase is cut into
+consecutive, non-overlapping sub-windows aligned at the phase start, of a length per index
+(:data:`SUBWINDOW_S`: 30 s for mean HR, RMSSD, lnRMSSD and artifacts; 60 s for SDNN and HF;
+64 s for coherence and relaxation; 120 s for LF and LF/HF: each index's own minimum, or 30 s). A
+sub-window is used when its beats cover at least 80 % of it (gaps, removed beats). The index is
+computed on every sub-window; the spread of these values within a phase is the index's
+moment-to-moment noise. ``B`` = 2000 times, the sub-windows of each phase are resampled with
+replacement and the difference of their means taken; the 2.5th and 97.5th percentiles of these
+differences, shifted so that they are centred on the whole-phase difference, give ``ci95``. A
+change is ``beyond_noise`` when ``ci95`` excludes 0. Each phase needs at least
+:data:`MIN_SUBWINDOWS` = 3 usable sub-windows for a verdict, else ``ci95`` and ``beyond_noise`` are
+``None`` with a reason (e.g. a 2-minute baseline holds only one 120 s sub-window, so LF cannot be
+judged). The random generator is seeded from a constant and the index, so the same data always
+give the same interval.
+
+Limits (what this does not tell):
+
+* Sub-windows are treated as independent. Neighbouring sub-windows are correlated (slow drifts,
+  Mayer waves), which makes the interval too narrow; a trend within a phase (the relaxation
+  response building up during practice) makes it wider. With 3-5 sub-windows the bootstrap
+  underestimates the spread by about ``sqrt((n-1)/n)`` and has few distinct values.
+* The interval describes noise within *this* session (is the practice different from this
+  baseline?), not day-to-day variation (would it happen again tomorrow?). For that, see
+  :mod:`sessions.trends`.
+* For indices that depend on the window length (SDNN, LF, LF/HF) the sub-window values are
+  smaller or noisier than the whole-phase value; only their spread is used, centred on the
+  whole-phase difference, which makes the verdict conservative for them.
+* Ten indices are tested at once without correction for multiple comparisons: about one in
+  twenty "beyond noise" flags can be chance even when nothing changed.
+* Phases of different length are compared as they are (SDNN and LF grow with length).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TextIO
+
+import numpy as np
+
+from biofeedback.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from biofeedback.engine import EngineSettings
+    from sessions.store import Store
+
+__all__ = [
+    "INDEX_KEYS",
+    "PHASE_NAMES",
+    "MIN_DATA_S",
+    "SUBWINDOW_S",
+    "MIN_SUBWINDOWS",
+    "BOOTSTRAP_RESAMPLES",
+    "IndexValue",
+    "Change",
+    "PhaseBeats",
+    "SessionBeats",
+    "PhaseIndices",
+    "PhaseComparison",
+    "SessionComparison",
+    "load_session_beats",
+    "phase_indices",
+    "compare_phases",
+    "compare_sessions",
+    "render_phase_comparison",
+    "render_session_comparison",
+    "bootstrap_difference_ci",
+]
+
+INDEX_KEYS: tuple[str, ...] = (
+    "mean_hr_bpm",
+    "rmssd_ms",
+    "ln_rmssd",
+    "sdnn_ms",
+    "lf_ms2",
+    "hf_ms2",
+    "lf_hf",
+    "coherence",
+    "relaxation",
+    "artifacts_pct",
+)
+PHASE_NAMES: tuple[str, ...] = ("baseline", "practice", "recovery")
+WHOLE = "whole"  # the pseudo-phase of a session recorded without phases (an import)
+
+#: Data (s, sum of RR intervals) a phase must hold for each index; derivations in the module docstring.
+MIN_DATA_S: Mapping[str, float] = {
+    "mean_hr_bpm": 10.0,
+    "rmssd_ms": 30.0,
+    "ln_rmssd": 30.0,
+    "sdnn_ms": 60.0,
+    "lf_ms2": 120.0,
+    "hf_ms2": 60.0,
+    "lf_hf": 120.0,
+    "coherence": 64.0,
+    "relaxation": 64.0,
+    "artifacts_pct": 0.0,
+}
+_WHY_MIN: Mapping[str, str] = {
+    "mean_hr_bpm": "one slow breath (10 s at 6/min) so the breathing swing of HR averages out",
+    "rmssd_ms": "RMSSD is valid from about 30 s of beats",
+    "ln_rmssd": "RMSSD is valid from about 30 s of beats",
+    "sdnn_ms": "SDNN needs the ~0.1 Hz oscillation several times over",
+    "lf_ms2": "LF's lowest frequency 0.04 Hz takes 25 s a cycle; Kubios recommends >= 2 min",
+    "hf_ms2": "Kubios recommends >= 1 min for HF",
+    "lf_hf": "LF needs >= 2 min (0.04 Hz takes 25 s a cycle)",
+    "coherence": "coherence is defined on 64 s windows",
+    "relaxation": "the relaxation index uses the phase's coherence (64 s windows)",
+    "artifacts_pct": "no beats",
+}
+#: Sub-window length (s) of each index for the noise estimate.
+SUBWINDOW_S: Mapping[str, float] = {
+    "mean_hr_bpm": 30.0,
+    "rmssd_ms": 30.0,
+    "ln_rmssd": 30.0,
+    "sdnn_ms": 60.0,
+    "lf_ms2": 120.0,
+    "hf_ms2": 60.0,
+    "lf_hf": 120.0,
+    "coherence": 64.0,
+    "relaxation": 64.0,
+    "artifacts_pct": 30.0,
+}
+LABELS: Mapping[str, tuple[str, str]] = {  # key -> (label, unit)
+    "mean_hr_bpm": ("heart rate", "bpm"),
+    "rmssd_ms": ("RMSSD", "ms"),
+    "ln_rmssd": ("ln RMSSD", "ln ms"),
+    "sdnn_ms": ("SDNN", "ms"),
+    "lf_ms2": ("LF power", "ms²"),
+    "hf_ms2": ("HF power", "ms²"),
+    "lf_hf": ("LF/HF", ""),
+    "coherence": ("coherence", ""),
+    "relaxation": ("relaxation", "0-100"),
+    "artifacts_pct": ("artifacts", "%"),
+}
+MIN_SUBWINDOWS = 3
+MIN_SUBWINDOW_COVERAGE = 0.8
+BOOTSTRAP_RESAMPLES = 2000
+CONFIDENCE = 0.95
+BOOTSTRAP_SEED = 20190603  # any constant: the intervals are reproducible, not tuned
+COHERENCE_WINDOW_S = 64.0
+
+
+def _clean(x: float | None) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+@dataclass(frozen=True, slots=True)
+class IndexValue:
+    """One index of one phase: ``value``, or ``None`` and the ``reason`` why there is none."""
+
+    value: float | None
+    reason: str | None = None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {"value": _clean(self.value), "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """The change of one index from phase (or session) A to B.
+
+    ``abs`` = B − A in the index's unit; ``rel_pct`` = 100·(B − A)/|A| (``None`` for ``ln_rmssd``,
+    already a log ratio, and when A is 0); ``ci95`` = bootstrap 95 % interval of B − A over
+    sub-windows; ``beyond_noise`` = ``ci95`` excludes 0. ``None`` values carry a ``reason``.
+    ``n_subwindows`` = usable sub-windows in A and B.
+    """
+
+    abs: float | None
+    rel_pct: float | None
+    ci95: tuple[float, float] | None
+    beyond_noise: bool | None
+    reason: str | None = None
+    n_subwindows: tuple[int, int] = (0, 0)
+
+    @property
+    def verdict(self) -> str:
+        """``"higher (beyond noise)"``, ``"lower (beyond noise)"``, ``"no clear change"``, ``"not judged"``
+        or ``"not available"``."""
+        if self.abs is None:
+            return "not available"
+        if self.beyond_noise is None:
+            return "not judged"
+        if self.beyond_noise:
+            return ("higher" if self.abs > 0 else "lower") + " (beyond noise)"
+        return "no clear change"
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "abs": _clean(self.abs),
+            "rel_pct": _clean(self.rel_pct),
+            "ci95": None if self.ci95 is None else [_clean(self.ci95[0]), _clean(self.ci95[1])],
+            "beyond_noise": self.beyond_noise,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "n_subwindows": list(self.n_subwindows),
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Beats of a session, corrected and split by phase.
+
+
+@dataclass(frozen=True, eq=False)
+class PhaseBeats:
+    """The beats of one phase. ``t_s``/``rr_ms``/``breaks`` are the artifact-corrected series
+    (``breaks`` True = a gap right before that beat); ``raw_*`` the stored beats (``raw_labels`` the
+    offline detector's labels). ``end_s`` is the stored phase end, or the last beat for a phase
+    that was never closed."""
+
+    name: str
+    start_s: float
+    end_s: float
+    t_s: np.ndarray
+    rr_ms: np.ndarray
+    breaks: np.ndarray
+    raw_t_s: np.ndarray
+    raw_rr_ms: np.ndarray
+    raw_labels: tuple[str, ...]
+
+    @property
+    def n_beats(self) -> int:
+        return int(self.raw_rr_ms.size)
+
+    @property
+    def n_artifacts(self) -> int:
+        return sum(1 for lab in self.raw_labels if lab != "normal")
+
+    @property
+    def data_s(self) -> float:
+        """Seconds of data: the sum of the raw RR intervals that end in this phase (gaps excluded)."""
+        return float(self.raw_rr_ms.sum()) / 1000.0
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True, eq=False)
+class SessionBeats:
+    """A session's beats, corrected once, split by phase (or one ``"whole"`` pseudo-phase)."""
+
+    session_id: str
+    start_wall: str
+    settings: EngineSettings
+    phases: tuple[PhaseBeats, ...]
+    has_phases: bool
+
+    def phase(self, name: str) -> PhaseBeats | None:
+        for p in self.phases:
+            if p.name == name:
+                return p
+        return None
+
+
+def _engine_settings(info: Any) -> EngineSettings:
+    from biofeedback.engine import EngineSettings
+
+    if info.engine_settings is None:
+        return EngineSettings()
+    try:
+        return EngineSettings.from_dict(info.engine_settings)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"session {info.id}: its stored engine settings cannot be read ({exc})") from exc
+
+
+def load_session_beats(store: Store, session_id: str) -> SessionBeats:
+    """Read a session's raw beats, gaps and phases; correct artifacts once; split by phase."""
+    from biofeedback.hrv.artifacts import detect_artifacts
+
+    info = store.get_session(session_id)
+    settings = _engine_settings(info)
+    beats = store.beats(session_id)
+    n = len(beats)
+    raw_t = np.array([b.t_s for b in beats], dtype=np.float64)
+    raw_rr = np.array([b.rr_ms for b in beats], dtype=np.float64)
+    breaks = np.zeros(n, dtype=bool)
+    for g in store.gaps(session_id):
+        if 0 < g.next_seq < n:
+            breaks[g.next_seq] = True
+    if settings.artifact_detection and n:
+        res = detect_artifacts(raw_rr, raw_t, breaks, settings=settings.artifacts, mode="offline")
+        labels = res.labels
+        t_c = np.asarray(res.t_s_corrected)
+        rr_c = np.asarray(res.rr_ms_corrected)
+        b_c = np.asarray(res.breaks_corrected)
+        src = np.asarray(res.source_index)
+    else:
+        labels = ("normal",) * n
+        t_c, rr_c, b_c, src = raw_t, raw_rr, breaks, np.arange(n)
+    src_t = raw_t[src] if n else np.zeros(0)
+
+    stored = store.phases(session_id)
+    last_t = float(raw_t[-1]) if n else 0.0
+    spans: list[tuple[str, float, float]] = []
+    for p in stored:
+        end = p.end_s if p.end_s is not None else max(last_t, p.start_s)
+        spans.append((p.name, float(p.start_s), float(end)))
+    has_phases = bool(spans)
+    if not has_phases:
+        first = float(raw_t[0] - raw_rr[0] / 1000.0) if n else 0.0
+        spans = [(WHOLE, first, last_t)]
+    phases = []
+    for i, (name, start, end) in enumerate(spans):
+        last = i == len(spans) - 1
+        raw_sel = (raw_t >= start) & ((raw_t <= end) if last else (raw_t < end))
+        sel = (src_t >= start) & ((src_t <= end) if last else (src_t < end))
+        b = b_c[sel].copy()
+        if b.size:
+            b[0] = False
+        phases.append(
+            PhaseBeats(
+                name=name,
+                start_s=start,
+                end_s=end,
+                t_s=t_c[sel].copy(),
+                rr_ms=rr_c[sel].copy(),
+                breaks=b,
+                raw_t_s=raw_t[raw_sel].copy(),
+                raw_rr_ms=raw_rr[raw_sel].copy(),
+                raw_labels=tuple(lab for lab, s in zip(labels, raw_sel.tolist()) if s),
+            )
+        )
+    return SessionBeats(session_id, info.start_wall, settings, tuple(phases), has_phases)
+
+
+# ---------------------------------------------------------------------------------------------
+# Indices of a phase and of its sub-windows.
+
+
+@dataclass(frozen=True)
+class PhaseIndices:
+    """The indices of one phase (``indices[key]``) and, per index, its sub-window values."""
+
+    name: str
+    start_s: float
+    end_s: float
+    duration_s: float
+    data_s: float
+    n_beats: int
+    n_artifacts: int
+    indices: Mapping[str, IndexValue]
+    subwindows: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+
+    def value(self, key: str) -> float | None:
+        return self.indices[key].value
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "start_s": self.start_s,
+            "end_s": self.end_s,
+            "duration_s": self.duration_s,
+            "data_s": self.data_s,
+            "n_beats": self.n_beats,
+            "n_artifacts": self.n_artifacts,
+            "indices": {k: self.indices[k].to_json_dict() for k in INDEX_KEYS},
+        }
+
+
+def _baseline_of(p: PhaseIndices | None):
+    """The :class:`~biofeedback.hrv.relaxation.Baseline` of a baseline phase's indices, or None."""
+    from biofeedback.hrv.relaxation import Baseline
+
+    if p is None:
+        return None
+    ln, hr = p.value("ln_rmssd"), p.value("mean_hr_bpm")
+    if ln is None or hr is None:
+        return None
+    coh = p.value("coherence")
+    return Baseline(ln_rmssd=ln, mean_hr_bpm=hr, coherence=math.nan if coh is None else coh)
+
+
+def _raw_indices(
+    t: np.ndarray, rr: np.ndarray, breaks: np.ndarray, n_raw: int, n_art: int, settings: EngineSettings,
+    baseline: Any, *, whole: bool,
+) -> dict[str, float]:
+    """Every index of one stretch of corrected beats (NaN = undefined)."""
+    from biofeedback.hrv.coherence import coherence
+    from biofeedback.hrv.frequency_domain import frequency_domain
+    from biofeedback.hrv.relaxation import relaxation_index
+    from biofeedback.hrv.summary import mean_coherence
+    from biofeedback.hrv.time_domain import time_domain
+
+    td = time_domain(rr, None, breaks, si_bin_ms=settings.si_bin_ms)
+    fd = frequency_domain(
+        t, rr, None, method=settings.method, detrend=settings.detrend,  # type: ignore[arg-type]
+        fs_hz=settings.fs_hz, smoothness_lambda=settings.smoothness_lambda,
+    )
+    if whole:
+        coh = mean_coherence(t, rr, None, fs_hz=settings.fs_hz) if rr.size >= 2 else math.nan
+    else:
+        coh = coherence(t, rr, None, window_s=COHERENCE_WINDOW_S).ratio if rr.size >= 4 else math.nan
+    relax = math.nan
+    if baseline is not None:
+        relax = relaxation_index(td.ln_rmssd, td.mean_hr_bpm, coh, baseline)
+    return {
+        "mean_hr_bpm": td.mean_hr_bpm,
+        "rmssd_ms": td.rmssd_ms,
+        "ln_rmssd": td.ln_rmssd,
+        "sdnn_ms": td.sdnn_ms,
+        "lf_ms2": fd.lf_ms2,
+        "hf_ms2": fd.hf_ms2,
+        "lf_hf": fd.lf_hf,
+        "coherence": coh,
+        "relaxation": relax,
+        "artifacts_pct": 100.0 * n_art / n_raw if n_raw else math.nan,
+    }
+
+
+def _subwindow_values(p: PhaseBeats, key: str, settings: EngineSettings, baseline: Any) -> tuple[float, ...]:
+    """The index ``key`` on each usable sub-window of the phase (see the module docstring)."""
+    w = SUBWINDOW_S[key]
+    out: list[float] = []
+    k = 0
+    while p.start_s + (k + 1) * w <= p.end_s + 1e-9:
+        lo, hi = p.start_s + k * w, p.start_s + (k + 1) * w
+        k += 1
+        sel = (p.t_s >= lo) & (p.t_s < hi)
+        if float(p.rr_ms[sel].sum()) / 1000.0 < MIN_SUBWINDOW_COVERAGE * w:
+            continue
+        rsel = (p.raw_t_s >= lo) & (p.raw_t_s < hi)
+        n_raw = int(rsel.sum())
+        n_art = sum(1 for lab, s in zip(p.raw_labels, rsel.tolist()) if s and lab != "normal")
+        b = p.breaks[sel].copy()
+        b[:1] = False
+        vals = _raw_indices(p.t_s[sel], p.rr_ms[sel], b, n_raw, n_art, settings, baseline, whole=False)
+        v = vals[key]
+        if math.isfinite(v):
+            out.append(float(v))
+    return tuple(out)
+
+
+def phase_indices(p: PhaseBeats, settings: EngineSettings, baseline: Any = None, *,
+                  subwindows: bool = True, baseline_reason: str | None = None) -> PhaseIndices:
+    """The indices of one phase (``baseline``: the relaxation index's reference, or None).
+
+    An index is ``None`` with a reason when the phase holds less data than :data:`MIN_DATA_S`
+    says, when the kernel finds it undefined, or (relaxation) when there is no baseline.
+    """
+    values = _raw_indices(p.t_s, p.rr_ms, p.breaks, p.n_beats, p.n_artifacts, settings, baseline, whole=True)
+    data_s = p.data_s
+    indices: dict[str, IndexValue] = {}
+    for key in INDEX_KEYS:
+        label = LABELS[key][0]
+        need = MIN_DATA_S[key]
+        if p.n_beats == 0:
+            indices[key] = IndexValue(None, "no beats in this phase")
+        elif data_s < need:
+            indices[key] = IndexValue(
+                None, f"too short: {label} needs >= {need:g} s of beats ({_WHY_MIN[key]}); this phase has {data_s:.1f} s"
+            )
+        elif key == "relaxation" and baseline is None:
+            indices[key] = IndexValue(None, baseline_reason or "no baseline to relate to")
+        elif not math.isfinite(values[key]):
+            indices[key] = IndexValue(None, f"undefined: too few valid beats for {label}")
+        else:
+            indices[key] = IndexValue(float(values[key]))
+    subs: dict[str, tuple[float, ...]] = {}
+    if subwindows:
+        for key in INDEX_KEYS:
+            if indices[key].value is not None:
+                subs[key] = _subwindow_values(p, key, settings, baseline)
+    return PhaseIndices(
+        name=p.name,
+        start_s=p.start_s,
+        end_s=p.end_s,
+        duration_s=p.duration_s,
+        data_s=data_s,
+        n_beats=p.n_beats,
+        n_artifacts=p.n_artifacts,
+        indices=indices,
+        subwindows=subs,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The noise verdict.
+
+
+def bootstrap_difference_ci(
+    a: Sequence[float], b: Sequence[float], *, seed: Sequence[int] = (),
+    n_resamples: int = BOOTSTRAP_RESAMPLES, confidence: float = CONFIDENCE,
+) -> tuple[float, float, float]:
+    """Percentile bootstrap of ``mean(b) − mean(a)``: ``(lo, hi, observed)``.
+
+    ``a`` and ``b`` (sub-window values) are resampled independently with replacement
+    ``n_resamples`` times; ``lo``/``hi`` are the ``(1 ± confidence)/2`` quantiles of the resampled
+    differences, ``observed`` the difference of the sample means. Deterministic: the generator is
+    PCG64 seeded with ``[BOOTSTRAP_SEED, *seed]``.
+
+    Examples
+    --------
+    >>> lo, hi, d = bootstrap_difference_ci([1.0, 1.1, 0.9, 1.0], [2.0, 2.1, 1.9, 2.0])
+    >>> round(d, 6), lo > 0
+    (1.0, True)
+    """
+    xa = np.asarray(a, dtype=np.float64)
+    xb = np.asarray(b, dtype=np.float64)
+    if xa.size < 1 or xb.size < 1:
+        raise ValueError("need at least one value on each side")
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([BOOTSTRAP_SEED, *seed])))
+    ia = rng.integers(0, xa.size, size=(n_resamples, xa.size))
+    ib = rng.integers(0, xb.size, size=(n_resamples, xb.size))
+    d = xb[ib].mean(axis=1) - xa[ia].mean(axis=1)
+    alpha = (1.0 - confidence) / 2.0
+    lo, hi = np.quantile(d, [alpha, 1.0 - alpha])
+    return float(lo), float(hi), float(xb.mean() - xa.mean())
+
+
+def _change(a: PhaseIndices, b: PhaseIndices, key: str, seed: Sequence[int], a_name: str) -> Change:
+    va, vb = a.value(key), b.value(key)
+    if va is None or vb is None:
+        which = a_name if va is None else b.name
+        reason = (a.indices[key].reason if va is None else b.indices[key].reason) or "not available"
+        return Change(None, None, None, None, f"{which}: {reason}")
+    d = vb - va
+    rel = None if (key == "ln_rmssd" or va == 0) else 100.0 * d / abs(va)
+    sa, sb = a.subwindows.get(key, ()), b.subwindows.get(key, ())
+    counts = (len(sa), len(sb))
+    if min(counts) < MIN_SUBWINDOWS:
+        w = SUBWINDOW_S[key]
+        return Change(
+            d, rel, None, None,
+            f"not judged: needs >= {MIN_SUBWINDOWS} usable {w:g} s sub-windows in each phase "
+            f"({a_name} has {counts[0]}, {b.name} has {counts[1]})",
+            counts,
+        )
+    lo, hi, observed = bootstrap_difference_ci(sa, sb, seed=seed)
+    ci = (d + lo - observed, d + hi - observed)
+    beyond = bool(ci[0] > 0 or ci[1] < 0)
+    return Change(d, rel, ci, beyond, None, counts)
+
+
+def _changes(a: PhaseIndices, b: PhaseIndices, seed_base: int, a_name: str | None = None) -> dict[str, Change]:
+    return {
+        key: _change(a, b, key, (seed_base, i), a_name or a.name) for i, key in enumerate(INDEX_KEYS)
+    }
+
+
+def _noise_method() -> dict[str, Any]:
+    return {
+        "correction": "Lipponen & Tarvainen 2019, offline, on the whole session",
+        "noise": "bootstrap of the difference of sub-window means, centred on the whole-phase difference",
+        "bootstrap_resamples": BOOTSTRAP_RESAMPLES,
+        "confidence": CONFIDENCE,
+        "seed": BOOTSTRAP_SEED,
+        "min_subwindows": MIN_SUBWINDOWS,
+        "min_subwindow_coverage": MIN_SUBWINDOW_COVERAGE,
+        "subwindow_s": dict(SUBWINDOW_S),
+        "min_data_s": dict(MIN_DATA_S),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# One session: baseline vs practice vs recovery.
+
+
+@dataclass(frozen=True)
+class PhaseComparison:
+    """Baseline vs practice vs recovery of one session (see the module docstring).
+
+    ``phases`` in recorded order; ``changes[phase][key]`` is the change from the baseline phase
+    for every other phase. ``note`` says why there is nothing to compare, when so.
+    """
+
+    session_id: str
+    start_wall: str
+    phases: tuple[PhaseIndices, ...]
+    changes: Mapping[str, Mapping[str, Change]]
+    note: str | None = None
+
+    def phase(self, name: str) -> PhaseIndices | None:
+        for p in self.phases:
+            if p.name == name:
+                return p
+        return None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The documented structure (``docs/comparison.md``)::
+
+            {"session_id": ..., "start_wall": ..., "note": null,
+             "phases": {"baseline": {"start_s", "end_s", "duration_s", "data_s", "n_beats", "n_artifacts",
+                                     "indices": {"mean_hr_bpm": {"value": 66.1, "reason": null}, ...}}, ...},
+             "changes": {"practice": {"mean_hr_bpm": {"abs", "rel_pct", "ci95": [lo, hi], "beyond_noise",
+                                                      "verdict", "reason", "n_subwindows": [na, nb]}, ...},
+                         "recovery": {...}},
+             "method": {...}}
+        """
+        return {
+            "session_id": self.session_id,
+            "start_wall": self.start_wall,
+            "note": self.note,
+            "phases": {p.name: p.to_json_dict() for p in self.phases},
+            "changes": {
+                name: {k: ch[k].to_json_dict() for k in INDEX_KEYS} for name, ch in self.changes.items()
+            },
+            "method": _noise_method(),
+        }
+
+
+def _session_indices(beats: SessionBeats) -> list[PhaseIndices]:
+    base_beats = beats.phase("baseline")
+    out: list[PhaseIndices] = []
+    baseline = None
+    reason = "no baseline phase in this session to relate to" if beats.has_phases else (
+        "no phases in this session (an import): no baseline to relate to")
+    if base_beats is not None:
+        # First the baseline without relaxation, to get its reference values.
+        first = phase_indices(base_beats, beats.settings, None, subwindows=False)
+        baseline = _baseline_of(first)
+        if baseline is None:
+            reason = "the baseline phase has no lnRMSSD or heart rate to relate to"
+    for p in beats.phases:
+        out.append(phase_indices(p, beats.settings, baseline, baseline_reason=reason))
+    return out
+
+
+def compare_phases(store: Store, session_id: str) -> PhaseComparison:
+    """Compare the baseline, practice and recovery phases of one stored session.
+
+    Every phase's indices come from its stored raw beats (artifact-corrected); each phase after the
+    baseline gets the change from the baseline with a bootstrap 95 % interval and a verdict. A
+    session without phases (an import) gives its whole recording as the phase ``"whole"`` and no
+    changes; a session without a baseline phase gives no changes (``note`` says why).
+    """
+    beats = load_session_beats(store, session_id)
+    phases = _session_indices(beats)
+    base = next((p for p in phases if p.name == "baseline"), None)
+    changes: dict[str, dict[str, Change]] = {}
+    note = None
+    if not beats.has_phases:
+        note = "this session has no phases (an import): nothing to compare within it"
+    elif base is None:
+        note = "this session has no baseline phase: nothing to compare against"
+    else:
+        for p in phases:
+            if p.name != "baseline":
+                changes[p.name] = _changes(base, p, _phase_seed(p.name))
+    return PhaseComparison(session_id, beats.start_wall, tuple(phases), changes, note)
+
+
+def _phase_seed(name: str) -> int:
+    return (PHASE_NAMES + (WHOLE,)).index(name) + 1 if name in PHASE_NAMES + (WHOLE,) else 99
+
+
+# ---------------------------------------------------------------------------------------------
+# Two sessions side by side.
+
+
+@dataclass(frozen=True)
+class SessionComparison:
+    """Sessions A and B phase by phase: ``a[phase]``, ``b[phase]`` and ``changes[phase]`` (B − A)."""
+
+    session_a: str
+    session_b: str
+    start_wall_a: str
+    start_wall_b: str
+    phase_names: tuple[str, ...]
+    a: Mapping[str, PhaseIndices]
+    b: Mapping[str, PhaseIndices]
+    changes: Mapping[str, Mapping[str, Change]]
+    notes: tuple[str, ...] = ()
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """``{"session_a", "session_b", "start_wall_a", "start_wall_b", "notes": [...],
+        "phases": {phase: {"a": <phase>, "b": <phase>, "changes": {key: <change B − A>}}}, "method"}``
+        with ``<phase>`` and ``<change>`` as in :meth:`PhaseComparison.to_json_dict`."""
+        return {
+            "session_a": self.session_a,
+            "session_b": self.session_b,
+            "start_wall_a": self.start_wall_a,
+            "start_wall_b": self.start_wall_b,
+            "notes": list(self.notes),
+            "phases": {
+                name: {
+                    "a": self.a[name].to_json_dict(),
+                    "b": self.b[name].to_json_dict(),
+                    "changes": {k: self.changes[name][k].to_json_dict() for k in INDEX_KEYS},
+                }
+                for name in self.phase_names
+            },
+            "method": _noise_method(),
+        }
+
+
+def compare_sessions(store: Store, id_a: str, id_b: str) -> SessionComparison:
+    """Compare two stored sessions phase by phase: the same indices, and B − A with its noise verdict.
+
+    Phases present in both sessions are compared; when either session has no phases (an import)
+    the whole recordings are compared as the phase ``"whole"``. The relaxation index of each
+    session is relative to its own baseline.
+    """
+    ba = load_session_beats(store, id_a)
+    bb = load_session_beats(store, id_b)
+    notes: list[str] = []
+    if ba.has_phases and bb.has_phases:
+        pa = {p.name: p for p in _session_indices(ba)}
+        pb = {p.name: p for p in _session_indices(bb)}
+    else:
+        which = [s.session_id for s in (ba, bb) if not s.has_phases]
+        notes.append(f"no phases in {', '.join(which)}: the whole recordings are compared")
+        pa = {WHOLE: _whole(ba)}
+        pb = {WHOLE: _whole(bb)}
+    names = tuple(n for n in (*PHASE_NAMES, WHOLE) if n in pa and n in pb)
+    for n in sorted(set(pa) ^ set(pb)):
+        notes.append(f"phase {n} is only in session {id_a if n in pa else id_b}: not compared")
+    changes = {n: _changes(pa[n], pb[n], _phase_seed(n) + 10, a_name=n) for n in names}
+    return SessionComparison(id_a, id_b, ba.start_wall, bb.start_wall, names,
+                             {n: pa[n] for n in names}, {n: pb[n] for n in names}, changes, tuple(notes))
+
+
+def _whole(beats: SessionBeats) -> PhaseIndices:
+    """A session as one stretch: its phases' beats joined (a gap-free session stays gap-free)."""
+    if not beats.has_phases:
+        return phase_indices(beats.phases[0], beats.settings, None,
+                             baseline_reason="compared as a whole recording: no baseline")
+    ps = beats.phases
+    joined = PhaseBeats(
+        name=WHOLE,
+        start_s=ps[0].start_s,
+        end_s=ps[-1].end_s,
+        t_s=np.concatenate([p.t_s for p in ps]),
+        rr_ms=np.concatenate([p.rr_ms for p in ps]),
+        breaks=np.concatenate([p.breaks for p in ps]),
+        raw_t_s=np.concatenate([p.raw_t_s for p in ps]),
+        raw_rr_ms=np.concatenate([p.raw_rr_ms for p in ps]),
+        raw_labels=tuple(lab for p in ps for lab in p.raw_labels),
+    )
+    return phase_indices(joined, beats.settings, None, baseline_reason="compared as a whole recording: no baseline")
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering.
+
+
+def _fmt(v: float | None, key: str) -> str:
+    if v is None or not math.isfinite(v):
+        return "—"
+    if key in ("lf_ms2", "hf_ms2"):
+        return f"{v:.0f}"
+    if key in ("ln_rmssd", "lf_hf", "coherence"):
+        return f"{v:.2f}"
+    return f"{v:.1f}"
+
+
+def _fmt_change(ch: Change, key: str) -> str:
+    if ch.abs is None:
+        return "—"
+    sign = "+" if ch.abs > 0 else ("−" if ch.abs < 0 else "±")
+    text = sign + _fmt(abs(ch.abs), key)
+    if ch.rel_pct is not None and math.isfinite(ch.rel_pct):
+        text += f" ({ch.rel_pct:+.0f}%)".replace("-", "−")
+    arrow = ""
+    if ch.beyond_noise:
+        arrow = "↑ " if ch.abs > 0 else "↓ "
+    return f"{text}  {arrow}{ch.verdict}"
+
+
+def _console(out: TextIO):
+    from rich.console import Console
+
+    is_tty = bool(getattr(out, "isatty", lambda: False)())
+    if is_tty:
+        return Console(file=out, highlight=False)
+    return Console(file=out, force_terminal=False, no_color=True, color_system=None, width=140,
+                   highlight=False, emoji=False)
+
+
+def _footnotes(items: list[tuple[str, str]]) -> list[str]:
+    seen: list[str] = []
+    for who, reason in items:
+        line = f"{who}: {reason}"
+        if line not in seen:
+            seen.append(line)
+    return seen
+
+
+def render_phase_comparison(comparison: PhaseComparison, out: TextIO) -> None:
+    """Print the comparison as a table (colour only when ``out`` is a terminal)."""
+    from rich import box
+    from rich.table import Table
+
+    console = _console(out)
+    phases = comparison.phases
+    title = f"Session {comparison.session_id}: " + " vs ".join(p.name for p in phases)
+    table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left")
+    table.add_column("index")
+    table.add_column("unit")
+    for p in phases:
+        table.add_column(f"{p.name}\n{p.data_s / 60:.1f} min", justify="right")
+    change_names = list(comparison.changes)
+    for name in change_names:
+        table.add_column(f"{name} vs baseline", justify="left")
+    notes: list[tuple[str, str]] = []
+    for key in INDEX_KEYS:
+        label, unit = LABELS[key]
+        row = [label, unit]
+        for p in phases:
+            iv = p.indices[key]
+            row.append(_fmt(iv.value, key))
+            if iv.value is None and iv.reason:
+                notes.append((f"{label}, {p.name}", iv.reason))
+        for name in change_names:
+            ch = comparison.changes[name][key]
+            cell = _fmt_change(ch, key)
+            if ch.abs is not None and ch.beyond_noise and console.is_terminal:
+                cell = f"[bold]{cell}[/bold]"
+            row.append(cell)
+            if ch.abs is not None and ch.beyond_noise is None and ch.reason:
+                notes.append((f"{label}, {name}", ch.reason))
+        table.add_row(*row)
+    console.print(table)
+    if comparison.note:
+        console.print(comparison.note)
+    lines = _footnotes(notes)
+    if lines:
+        console.print("— = not available; not judged = too little data for a noise estimate:")
+        for line in lines:
+            console.print("  " + line, markup=False)
+    console.print(
+        "beyond noise = the bootstrap 95% interval of the change over sub-windows excludes 0 "
+        "(method and limits: docs/comparison.md)", markup=False,
+    )
+
+
+def render_session_comparison(comparison: SessionComparison, out: TextIO) -> None:
+    """Print two sessions side by side, phase by phase, with B − A and its verdict."""
+    from rich import box
+    from rich.table import Table
+
+    console = _console(out)
+    a, b = comparison.session_a, comparison.session_b
+    notes: list[tuple[str, str]] = []
+    for name in comparison.phase_names:
+        pa, pb = comparison.a[name], comparison.b[name]
+        table = Table(title=f"{name}: A = {a} ({pa.data_s / 60:.1f} min)  vs  B = {b} ({pb.data_s / 60:.1f} min)",
+                      box=box.SIMPLE_HEAVY, title_justify="left")
+        for col, just in (("index", "left"), ("unit", "left"), ("A", "right"), ("B", "right"), ("B − A", "left")):
+            table.add_column(col, justify=just)  # type: ignore[arg-type]
+        for key in INDEX_KEYS:
+            label, unit = LABELS[key]
+            ch = comparison.changes[name][key]
+            table.add_row(label, unit, _fmt(pa.value(key), key), _fmt(pb.value(key), key), _fmt_change(ch, key))
+            for who, p in (("A", pa), ("B", pb)):
+                if p.value(key) is None and p.indices[key].reason:
+                    notes.append((f"{label}, {name}, {who}", p.indices[key].reason or ""))
+            if ch.abs is not None and ch.beyond_noise is None and ch.reason:
+                notes.append((f"{label}, {name}", ch.reason))
+        console.print(table)
+    for note in comparison.notes:
+        console.print(note, markup=False)
+    if not comparison.phase_names:
+        console.print("no phase in common: nothing to compare", markup=False)
+    for line in _footnotes(notes):
+        console.print("  " + line, markup=False)
+    console.print(
+        "beyond noise = the bootstrap 95% interval of B − A over sub-windows excludes 0 "
+        "(method and limits: docs/comparison.md)", markup=False,
+    )
