@@ -3,20 +3,21 @@
 Typical use by the session runner::
 
     store = Store.open_home(home)
-    sid = store.create_session(NewSession.from_device("live", clock.wall_now(), source.info,
-                                                      practice="resonance", engine_settings=s.to_dict()))
-    with Recorder(store, sid, clock=clock) as rec:      # exception inside -> status 'incomplete'
+    new = NewSession.from_device("live", clock.wall_now(), source.info,
+                                 practice="resonance", engine_settings=settings.to_dict())
+    with Recorder.create(store, new, clock=clock) as rec:   # exception inside -> status 'incomplete'
         rec.begin_phase("baseline", 0.0)
         async for item in source.stream():
             if isinstance(item, Beat):
-                seq = rec.add_beat(item)                 # remember seq: engine output lags
+                rec.add_beat(item)                       # returns the beat's seq
             elif isinstance(item, Gap):
                 rec.add_gap(item)
             else:
                 rec.add_event(item.t_s, item.kind, item.data)
-            ...
-            rec.add_indices(seq_of_settled_beat, indices.to_json_dict())
-            rec.set_artifact_label(seq_of_settled_beat, indices.artifact)
+            for indices in engine.push(item):            # settled beats lag by the look-ahead
+                seq = rec.seq_for_t(indices.t_s)
+                rec.add_indices(seq, indices.to_json_dict())
+                rec.set_artifact_label(seq, indices.artifact)
             rec.poll()                                   # also call ~every second when no beats come
         rec.end_phase("recovery", t_end)
     # leaving the block normally calls finish("complete")

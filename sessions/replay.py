@@ -104,6 +104,8 @@ class ReplayOutcome:
     n_compared: int
     n_identical: int
     first_difference: Difference | None
+    recorded_version: str = ""
+    replay_version: str = ""
 
     @property
     def matches(self) -> bool | None:
@@ -129,8 +131,10 @@ class ReplayOutcome:
         if d is None:
             return (f"replay differs from live: only {self.n_compared} of {self.n_live} beats with live indices "
                     f"were replayed ({self.n_identical} identical)")
+        versions = (f" (recorded with biofeedback {self.recorded_version}, replayed with {self.replay_version})"
+                    if self.recorded_version != self.replay_version else "")
         return (f"replay differs from live: {self.n_identical}/{self.n_live} beats identical; first difference at "
-                f"beat {d.seq} (t = {d.t_s:.3f} s): {d.key} live {d.live!r}, replay {d.replay!r}")
+                f"beat {d.seq} (t = {d.t_s:.3f} s): {d.key} live {d.live!r}, replay {d.replay!r}{versions}")
 
     def to_json_dict(self) -> dict[str, Any]:
         d = self.first_difference
@@ -146,6 +150,8 @@ class ReplayOutcome:
             "first_difference": None if d is None else {
                 "seq": d.seq, "t_s": d.t_s, "key": d.key, "live": d.live, "replay": d.replay},
             "settings": self.settings,
+            "recorded_version": self.recorded_version,
+            "replay_version": self.replay_version,
             "summary": self.summary_line(),
         }
 
@@ -283,7 +289,15 @@ class SessionReplay:
             n_compared=0 if self.reanalysis else n_compared,
             n_identical=0 if self.reanalysis else n_identical,
             first_difference=None if self.reanalysis else first,
+            recorded_version=self.info.software_version,
+            replay_version=_version(),
         )
+
+
+def _version() -> str:
+    from biofeedback import __version__
+
+    return __version__
 
 
 def replay_baseline_end(phases: list[Any], protocol: Mapping[str, Any], last_beat_s: float) -> float | None:

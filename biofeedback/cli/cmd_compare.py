@@ -1,0 +1,79 @@
+"""``biofeedback compare SESSION [SESSION_B]``: before/after within a session, or two sessions side by side.
+
+Standard library only at module level (``biofeedback --help`` stays fast).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from biofeedback.cli.common import add_home_option, resolve_home
+
+HELP = "compare baseline, practice and recovery of a session, or two sessions"
+
+DESCRIPTION = """\
+With one SESSION: its baseline rest, practice and recovery rest side by side (heart rate, RMSSD,
+ln RMSSD, SDNN, LF and HF power, LF/HF, coherence, relaxation index, artifacts), computed from the
+stored raw beats after artifact correction, with the change from the baseline and whether it is
+beyond the noise: a bootstrap 95% interval of the change over 30-120 s sub-windows of each phase
+that excludes 0. A phase too short for an index shows "—" and says why.
+
+With two sessions A and B: the same indices per phase, and B − A.
+
+SESSION is an id, a unique prefix of one, or `last`. Method and limits: docs/comparison.md.
+"""
+
+EPILOG = """\
+examples:
+  biofeedback compare last                    the most recent session: before vs during vs after
+  biofeedback compare 3fa2 --json             as JSON (keys: session_id phases changes method)
+  biofeedback compare 3fa2 last               two sessions, phase by phase, B − A
+  biofeedback compare 3fa2 9c01 --json        keys: session_a session_b phases{a b changes} method
+
+--json: phases.<phase>.indices.<key> = {"value", "reason"} and changes.<phase>.<key> =
+{"abs", "rel_pct", "ci95", "beyond_noise", "verdict", "reason", "n_subwindows"}; keys: mean_hr_bpm
+rmssd_ms ln_rmssd sdnn_ms lf_ms2 hf_ms2 lf_hf coherence relaxation artifacts_pct (null = not
+available, with the reason).
+Exit status: 0 ok, 2 unknown session or no store.
+"""
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("session", metavar="SESSION", help="an id, a unique prefix of one, or 'last'")
+    parser.add_argument("session_b", metavar="SESSION_B", nargs="?", default=None,
+                        help="a second session: compare the two side by side (B − A)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    add_home_option(parser)
+
+
+def open_store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The store of --home, or InputError when there is none (read commands create nothing)."""
+    from biofeedback.errors import InputError
+    from sessions.store import Store, db_path
+
+    home = resolve_home(args)
+    store = Store.open_existing(home)
+    if store is None:
+        raise InputError(f"no sessions recorded yet (no store at {db_path(home)})")
+    return store
+
+
+def run(args: argparse.Namespace) -> int:
+    from sessions.compare import compare_phases, compare_sessions, render_phase_comparison, render_session_comparison
+
+    with open_store(args) as store:
+        id_a = store.resolve_session(args.session)
+        if args.session_b is None:
+            comparison = compare_phases(store, id_a)
+            render = render_phase_comparison
+        else:
+            id_b = store.resolve_session(args.session_b)
+            comparison = compare_sessions(store, id_a, id_b)
+            render = render_session_comparison
+    if args.json:
+        sys.stdout.write(json.dumps(comparison.to_json_dict(), allow_nan=False) + "\n")
+    else:
+        render(comparison, sys.stdout)  # type: ignore[arg-type]
+    return 0

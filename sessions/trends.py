@@ -1,0 +1,233 @@
+r"""Day-by-day trends: resting lnRMSSD, its 7-day rolling mean and variation, and practice minutes.
+
+:func:`daily_trends` is a pure function of the store's data and the ``today`` it is given (it never
+reads a clock), one row per calendar day of the last ``days`` days ending ``today``:
+
+``baseline_ln_rmssd``
+    ln(RMSSD/ms) of the baseline rest phase of each session started that day, computed as in
+    :mod:`sessions.compare` (stored raw beats, Lipponen & Tarvainen artifact correction, RMSSD over
+    successive pairs of one run, :func:`biofeedback.hrv.time_domain.time_domain`); the mean when
+    there were several sessions. A baseline with less than 30 s of beats (RMSSD's minimum) does
+    not count. ``None`` on a day without such a baseline.
+``rolling_mean_7d``, ``cv_7d_pct``
+    Over the days ``d-6 .. d`` that have a value (``n_days_7d`` of them): the mean of the daily
+    values, and their coefficient of variation ``100 · SD / mean`` (sample SD, n − 1), in %.
+    Resting lnRMSSD is commonly followed this way: the 7-day rolling mean for the trend and its
+    CV for how settled the autonomic state is (Plews, Laursen, Stanley, Kilding & Buchheit 2013,
+    Sports Med 43:773-781, doi:10.1007/s40279-013-0071-8). With fewer than 3 days in the window
+    both are ``None`` with a reason: Plews et al. (2014, IJSPP 9:783-790,
+    doi:10.1123/ijspp.2013-0455) found that 3 randomly chosen days a week are the fewest that
+    still give a valid weekly mean.
+``practice_min``, ``goal_met``
+    The sum of the durations of the practice phases of that day's sessions, in minutes, against
+    the goal of :data:`DAILY_GOAL_MIN` = 20 minutes a day (resonance-breathing protocols prescribe
+    home practice of about 20 minutes, often twice a day; Lehrer, Vaschillo & Vaschillo 2000,
+    Appl Psychophysiol Biofeedback 25:177-191, doi:10.1023/A:1009554825745). Imported recordings have no phases and do not count. A practice
+    phase that was never closed (an interrupted recording) counts until its last beat.
+
+Days are calendar dates on the clock where the session was recorded (the UTC offset stored with
+its start time), so a session keeps its day when the machine changes time zone.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sessions.store import Store
+
+__all__ = ["DAILY_GOAL_MIN", "ROLLING_DAYS", "MIN_ROLLING_DAYS", "DayTrend", "Trends", "daily_trends", "session_date"]
+
+DAILY_GOAL_MIN = 20.0
+ROLLING_DAYS = 7
+MIN_ROLLING_DAYS = 3
+MIN_BASELINE_S = 30.0
+
+
+def _clean(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+@dataclass(frozen=True, slots=True)
+class DayTrend:
+    """One calendar day (see the module docstring for every field)."""
+
+    day: date
+    n_sessions: int
+    baseline_ln_rmssd: float | None
+    n_baselines: int
+    rolling_mean_7d: float | None
+    cv_7d_pct: float | None
+    n_days_7d: int
+    rolling_reason: str | None
+    practice_min: float
+    goal_met: bool
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "date": self.day.isoformat(),
+            "n_sessions": self.n_sessions,
+            "baseline_ln_rmssd": _clean(self.baseline_ln_rmssd),
+            "n_baselines": self.n_baselines,
+            "rolling_mean_7d": _clean(self.rolling_mean_7d),
+            "cv_7d_pct": _clean(self.cv_7d_pct),
+            "n_days_7d": self.n_days_7d,
+            "rolling_reason": self.rolling_reason,
+            "practice_min": self.practice_min,
+            "goal_met": self.goal_met,
+        }
+
+
+@dataclass(frozen=True)
+class Trends:
+    """The rows of :func:`daily_trends`, oldest day first, and the totals."""
+
+    today: date
+    days: int
+    goal_min: float
+    rows: tuple[DayTrend, ...]
+
+    @property
+    def days_goal_met(self) -> int:
+        return sum(1 for r in self.rows if r.goal_met)
+
+    @property
+    def practice_min_total(self) -> float:
+        return sum(r.practice_min for r in self.rows)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """``{"today", "days", "goal_min", "days_goal_met", "practice_min_total", "rows": [...]}``,
+        each row as :meth:`DayTrend.to_json_dict` (``date`` ISO 8601)."""
+        return {
+            "today": self.today.isoformat(),
+            "days": self.days,
+            "goal_min": self.goal_min,
+            "days_goal_met": self.days_goal_met,
+            "practice_min_total": self.practice_min_total,
+            "rows": [r.to_json_dict() for r in self.rows],
+        }
+
+
+def session_date(start_wall: str) -> date:
+    """The calendar date of a stored start time, on the clock where it was recorded."""
+    return datetime.fromisoformat(start_wall).date()
+
+
+def _baseline_ln_rmssd(store: Store, session_id: str) -> float | None:
+    from biofeedback.hrv.time_domain import time_domain
+    from sessions.compare import load_session_beats
+
+    beats = load_session_beats(store, session_id)
+    base = beats.phase("baseline") if beats.has_phases else None
+    if base is None or base.data_s < MIN_BASELINE_S:
+        return None
+    td = time_domain(base.rr_ms, None, base.breaks, si_bin_ms=beats.settings.si_bin_ms)
+    return _clean(td.ln_rmssd)
+
+
+def _practice_s(store: Store, session_id: str, last_beat_s: float | None) -> float:
+    total = 0.0
+    for p in store.phases(session_id):
+        if p.name != "practice":
+            continue
+        end = p.end_s if p.end_s is not None else (last_beat_s if last_beat_s is not None else p.start_s)
+        total += max(0.0, end - p.start_s)
+    return total
+
+
+def daily_trends(store: Store, days: int, today: date | None = None) -> Trends:
+    """One :class:`DayTrend` per day of the ``days`` days ending ``today`` (oldest first).
+
+    ``today`` defaults to the date of the most recent session (this function never reads the
+    clock; the CLI passes the current date). Sessions up to 6 days before the first row are read
+    too, for the rolling window.
+    """
+    if days < 1:
+        raise ValueError(f"days must be >= 1, got {days}")
+    infos = store.list_sessions()
+    by_day: dict[date, list[Any]] = {}
+    for info in infos:
+        by_day.setdefault(session_date(info.start_wall), []).append(info)
+    if today is None:
+        today = max(by_day) if by_day else date(1970, 1, 1)
+    first = today - timedelta(days=days - 1)
+    read_from = first - timedelta(days=ROLLING_DAYS - 1)
+
+    daily_ln: dict[date, tuple[float | None, int]] = {}
+    practice_s: dict[date, float] = {}
+    for day, sessions in by_day.items():
+        if not read_from <= day <= today:
+            continue
+        values = []
+        for info in sessions:
+            v = _baseline_ln_rmssd(store, info.id)
+            if v is not None:
+                values.append(v)
+            practice_s[day] = practice_s.get(day, 0.0) + _practice_s(store, info.id, info.duration_s)
+        daily_ln[day] = (sum(values) / len(values) if values else None, len(values))
+
+    rows = []
+    for k in range(days):
+        day = first + timedelta(days=k)
+        window = [daily_ln[d][0] for d in (day - timedelta(days=j) for j in range(ROLLING_DAYS))
+                  if d in daily_ln and daily_ln[d][0] is not None]
+        mean = cv = None
+        reason = None
+        if len(window) >= MIN_ROLLING_DAYS:
+            mean = sum(window) / len(window)
+            sd = math.sqrt(sum((x - mean) ** 2 for x in window) / (len(window) - 1))
+            cv = 100.0 * sd / mean if mean != 0 else None
+            if cv is None:
+                reason = "mean lnRMSSD is 0: no coefficient of variation"
+        else:
+            reason = (f"{len(window)} day(s) with a baseline in the 7 days ending here; "
+                      f"a rolling mean needs >= {MIN_ROLLING_DAYS}")
+        value, n_base = daily_ln.get(day, (None, 0))
+        minutes = practice_s.get(day, 0.0) / 60.0
+        rows.append(DayTrend(
+            day=day,
+            n_sessions=len(by_day.get(day, ())),
+            baseline_ln_rmssd=value,
+            n_baselines=n_base,
+            rolling_mean_7d=mean,
+            cv_7d_pct=cv,
+            n_days_7d=len(window),
+            rolling_reason=reason,
+            practice_min=minutes,
+            goal_met=minutes >= DAILY_GOAL_MIN,
+        ))
+    return Trends(today=today, days=days, goal_min=DAILY_GOAL_MIN, rows=tuple(rows))
+
+
+def render_trends(trends: Trends, out: Any) -> None:
+    """Print the trends as a table (colour only when ``out`` is a terminal)."""
+    from rich import box
+    from rich.table import Table
+
+    from sessions.compare import _console
+
+    console = _console(out)
+    table = Table(title=f"Last {trends.days} days (to {trends.today.isoformat()})", box=box.SIMPLE_HEAVY,
+                  title_justify="left")
+    for col, just in (("date", "left"), ("sessions", "right"), ("rest lnRMSSD", "right"),
+                      ("7-day mean", "right"), ("7-day CV %", "right"), ("practice min", "right"),
+                      (f"goal {trends.goal_min:g} min", "left")):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+
+    def f(x: float | None, spec: str) -> str:
+        return "—" if x is None or not math.isfinite(x) else format(x, spec)
+
+    for r in trends.rows:
+        goal = "met" if r.goal_met else ("—" if r.practice_min == 0 else f"{r.practice_min / trends.goal_min:.0%}")
+        table.add_row(r.day.isoformat(), str(r.n_sessions) if r.n_sessions else "", f(r.baseline_ln_rmssd, ".2f"),
+                      f(r.rolling_mean_7d, ".2f"), f(r.cv_7d_pct, ".1f"), f(r.practice_min, ".1f") if r.practice_min
+                      else "", goal)
+    console.print(table)
+    console.print(
+        f"practice: {trends.practice_min_total:.0f} min in all; goal met on {trends.days_goal_met} of "
+        f"{trends.days} days. 7-day mean and CV need >= {MIN_ROLLING_DAYS} days with a baseline in the window "
+        "(— otherwise).", markup=False,
+    )

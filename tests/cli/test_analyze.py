@@ -1,0 +1,173 @@
+"""`biofeedback analyze` run as a real subprocess on files written here and on ../shared/data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from biofeedback.hrv.summary import SUMMARY_KEYS
+
+KEYS = (
+    "n_beats duration_s mean_rr_ms mean_hr_bpm sdnn_ms rmssd_ms ln_rmssd pnn50_pct pnn20_pct sd1_ms sd2_ms "
+    "stress_index vlf_ms2 lf_ms2 hf_ms2 total_power_ms2 lf_hf lf_nu hf_nu lf_peak_hz hf_peak_hz coherence "
+    "artifacts_pct"
+).split()
+PER_BEAT_KEYS = {"t_s", "rr_ms", "hr_bpm", "rmssd_ms", "sdnn_ms", "lf_ms2", "hf_ms2", "lf_hf", "coherence", "artifact"}
+
+
+def analyze(*args: str | Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "biofeedback.cli", "analyze", *map(str, args)],
+        capture_output=True, text=True, timeout=300,
+    )
+
+
+def _rr(n: int = 400, seed: int = 0, ectopic: bool = False) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    rr = 850.0 + 50.0 * np.sin(2 * np.pi * np.arange(n) * 0.85 / 6.0) + rng.normal(0, 10.0, n)
+    rr = np.round(rr)
+    if ectopic:
+        rr[200] -= 300.0
+        rr[201] += 300.0
+    return rr
+
+
+def _write_lines(path: Path, values, fmt: str = "{:g}") -> Path:
+    path.write_text("".join(fmt.format(v) + "\n" for v in values))
+    return path
+
+
+def test_json_has_exactly_the_documented_keys(tmp_path: Path) -> None:
+    f = _write_lines(tmp_path / "rr.txt", _rr())
+    proc = analyze(f, "--json")
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(proc.stdout)
+    assert list(d) == KEYS == list(SUMMARY_KEYS)
+    assert d["n_beats"] == 400
+    assert d["mean_rr_ms"] == pytest.approx(float(np.mean(_rr())), rel=1e-9)
+    assert all(v is None or isinstance(v, (int, float)) for v in d.values())
+    # the unit was inferred, and the inference was said on stderr (never silently)
+    assert "units inferred as milliseconds" in proc.stderr
+
+
+def test_seconds_file_matches_the_ms_file(tmp_path: Path) -> None:
+    rr = _rr()
+    ms = json.loads(analyze(_write_lines(tmp_path / "ms.txt", rr), "--json").stdout)
+    proc = analyze(_write_lines(tmp_path / "s.txt", rr / 1000.0, "{:.4f}"), "--json", "--units", "s")
+    assert proc.returncode == 0 and "inferred" not in proc.stderr
+    s = json.loads(proc.stdout)
+    for k in ("mean_rr_ms", "sdnn_ms", "rmssd_ms", "lf_ms2", "hf_ms2"):
+        assert s[k] == pytest.approx(ms[k], rel=1e-9)
+
+
+def test_correction_is_on_by_default_and_can_be_turned_off(tmp_path: Path) -> None:
+    f = _write_lines(tmp_path / "rr.txt", _rr(ectopic=True))
+    fixed = json.loads(analyze(f, "--json").stdout)
+    raw = json.loads(analyze(f, "--json", "--no-correction").stdout)
+    assert fixed["artifacts_pct"] == pytest.approx(100.0 / 400)
+    assert raw["rmssd_ms"] > 1.3 * fixed["rmssd_ms"]  # the ectopic pair inflates raw RMSSD (50 vs 34 ms)
+
+
+def test_csv_column(tmp_path: Path) -> None:
+    rr = _rr()
+    f = tmp_path / "strap.csv"
+    f.write_text("time_s,hr,RR\n" + "".join(f"{t:.3f},{60000 / r:.0f},{r:g}\n" for t, r in zip(np.cumsum(rr) / 1000, rr)))
+    proc = analyze(f, "--column", "RR", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["n_beats"] == 400
+
+
+def test_per_beat_jsonl_one_object_per_beat(tmp_path: Path) -> None:
+    f = _write_lines(tmp_path / "rr.txt", _rr(300, ectopic=False))
+    proc = analyze(f, "--per-beat", "--jsonl", "--time-window", "2m", "--frequency-window", "90s",
+                   "--coherence-window", "32s", "--method", "lomb", "--detrend", "smoothness-priors")
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(rows) == 300
+    assert all(PER_BEAT_KEYS <= set(r) for r in rows)
+    assert [r["index"] for r in rows] == list(range(300))
+    # the 2 min time window holds every beat up to ~120 s
+    last = rows[-1]
+    assert last["n_beats"] == sum(1 for r in rows if r["t_s"] >= last["t_s"] - 120.0 and r["valid"])
+    assert "NaN" not in proc.stdout
+
+
+def test_per_beat_text_table(tmp_path: Path) -> None:
+    f = _write_lines(tmp_path / "rr.txt", _rr(50))
+    proc = analyze(f, "--per-beat", "--units", "ms")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].split("\t")[:3] == ["t_s", "rr_ms", "hr_bpm"]
+    assert len(lines) == 51
+
+
+def test_table_output(tmp_path: Path) -> None:
+    proc = analyze(_write_lines(tmp_path / "rr.txt", _rr()), "--units", "ms")
+    assert proc.returncode == 0, proc.stderr
+    for key in ("rmssd_ms", "lf_ms2", "artifacts_pct"):
+        assert key in proc.stdout
+    assert proc.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("content", "extra", "where", "fragment"),
+    [
+        (b"", (), "", "empty file"),
+        (b"800\n810\nabc\n", (), ":3:", "not a number"),
+        (b"800\n-5\n", (), ":2:", "negative interval"),
+        (b"800\n0\n", (), ":2:", "zero interval"),
+        (b"800\n900\n120\n", (), ":3:", "impossible RR interval 120 ms"),
+        (b"800\n810\n0.79\n", (), ":3:", "mixed units"),
+        (b"800\n\x00\x00\x07", (), ":2:", "binary data"),
+        (b"800\n\xff810\n", (), ":2:", "undecodable byte"),
+        (b"t,rr\n1,800\n", ("--column", "ibi"), ":1:", "no column 'ibi'"),
+    ],
+)
+def test_bad_file_one_line_exit_2(tmp_path: Path, content: bytes, extra, where: str, fragment: str) -> None:
+    f = tmp_path / "bad.txt"
+    f.write_bytes(content)
+    proc = analyze(f, *extra)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("biofeedback analyze: error: ")
+    assert str(f) + where in lines[0] and fragment in lines[0]
+
+
+def test_missing_file_and_bad_options(tmp_path: Path) -> None:
+    proc = analyze(tmp_path / "nope.txt")
+    assert proc.returncode == 2 and "no such file" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    f = _write_lines(tmp_path / "rr.txt", _rr(20))
+    proc = analyze(f, "--jsonl")
+    assert proc.returncode == 2 and "--jsonl needs --per-beat" in proc.stderr
+    proc = analyze(f, "--time-window", "soon")
+    assert proc.returncode == 2 and "not a duration" in proc.stderr
+
+
+def test_help_has_examples() -> None:
+    proc = analyze("--help")
+    assert proc.returncode == 0
+    assert "examples:" in proc.stdout and "--per-beat --jsonl" in proc.stdout and "--column" in proc.stdout
+
+
+@pytest.mark.shared_data
+def test_reference_recordings(shared_data: Path) -> None:
+    proc = analyze(shared_data / "one-hour" / "pyhrv_series_1_rr_ms.txt", "--json")
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(proc.stdout)
+    assert list(d) == KEYS and d["n_beats"] == 4684 and 3500 < d["duration_s"] < 3700
+    proc = analyze(shared_data / "real-strap" / "polar_h10_pvc_rr.csv", "--column", "rr", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["artifacts_pct"] > 30.0
+    proc = analyze(shared_data / "real-strap" / "polar_h10_pvc_rr.csv")
+    assert proc.returncode == 2 and "--column" in proc.stderr
+    proc = analyze(shared_data / "holter" / "nsr2db_nsr001_rr_secs.txt", "--skip-lines", "1", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert abs(json.loads(proc.stdout)["n_beats"] - 106456) < 500  # corrected series: inserted/removed beats
+    assert "treated as gaps" in proc.stderr and "inferred as seconds" in proc.stderr
