@@ -2,7 +2,7 @@
 
 Runs INSIDE ``benchmarks/.venv-comparators`` (numpy < 2.4: hrv-analysis still calls
 ``np.trapz``), never in the project's environment. Reads an ``.npz`` with the windows, prints one
-JSON object with the seconds each library took per window. Usage (done by ``run.py``)::
+JSON object with the seconds each library took per window (best of ``repeats`` runs). Usage (done by ``run.py``)::
 
     benchmarks/.venv-comparators/bin/python benchmarks/comparators.py WINDOWS.npz
 """
@@ -15,7 +15,7 @@ import time
 import warnings
 
 
-def main(path: str) -> None:
+def main(path: str, repeats: int = 3) -> None:
     warnings.simplefilter("ignore")
     import numpy as np
     import neurokit2 as nk
@@ -29,21 +29,23 @@ def main(path: str) -> None:
         i = max(k, 0)
         rr_t = data[f"time_rr_{i}"]
         rr_f = data[f"freq_rr_{i}"]
-        # hrv-analysis: lists of NN intervals in ms (its defaults: Welch, 4 Hz, linear interpolation)
-        t0 = time.perf_counter()
-        td = get_time_domain_features(rr_t.tolist())
-        get_frequency_domain_features(rr_f.tolist())
-        t1 = time.perf_counter()
-        # NeuroKit2: R-peak positions in samples at 1000 Hz
+        # NeuroKit2 wants R-peak positions: samples at 1000 Hz
         peaks_t = np.concatenate([[0], np.round(np.cumsum(rr_t)).astype(np.int64)])
         peaks_f = np.concatenate([[0], np.round(np.cumsum(rr_f)).astype(np.int64)])
-        t2 = time.perf_counter()
-        nt = nk.hrv_time(peaks_t, sampling_rate=1000)
-        nk.hrv_frequency(peaks_f, sampling_rate=1000)
-        t3 = time.perf_counter()
+        best_ha = best_nk = float("inf")
+        for _ in range(repeats):
+            # hrv-analysis: lists of NN intervals in ms (its defaults: Welch, 4 Hz, linear)
+            t0 = time.perf_counter()
+            td = get_time_domain_features(rr_t.tolist())
+            get_frequency_domain_features(rr_f.tolist())
+            t1 = time.perf_counter()
+            nt = nk.hrv_time(peaks_t, sampling_rate=1000)
+            nk.hrv_frequency(peaks_f, sampling_rate=1000)
+            t2 = time.perf_counter()
+            best_ha, best_nk = min(best_ha, t1 - t0), min(best_nk, t2 - t1)
         if k >= 0:
-            out["hrv_analysis"].append(t1 - t0)
-            out["neurokit2"].append(t3 - t2)
+            out["hrv_analysis"].append(best_ha)
+            out["neurokit2"].append(best_nk)
             check["hrv_analysis_rmssd"].append(float(td["rmssd"]))
             check["neurokit2_rmssd"].append(float(nt["HRV_RMSSD"].iloc[0]))
     versions = {"numpy": np.__version__, "neurokit2": nk.__version__}
@@ -57,4 +59,4 @@ def main(path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 3)

@@ -6,32 +6,38 @@ beats only (never the indices shown live), through the batch kernels of :mod:`bi
 
 Per phase
 ---------
-1. **Beats.** Artifact detection and correction (Lipponen & Tarvainen 2019,
-   :func:`biofeedback.hrv.artifacts.detect_artifacts`, offline, the session's stored
-   :class:`~biofeedback.engine.EngineSettings` ``artifacts`` parameters) run once on the *whole*
+1. **Beats.** Artifact detection (Lipponen & Tarvainen 2019,
+   :func:`biofeedback.hrv.artifacts.detect_artifacts`, offline, with the session's stored
+   :class:`~biofeedback.engine.EngineSettings` ``artifacts`` parameters) runs once on the *whole*
    session (the classifier's 91-beat windows need context at the phase edges), each run between
-   gaps separately; the corrected series is then split by phase. A beat belongs to the phase in
-   which it ends (``start_s <= t_s < end_s``; the last phase includes its end). A session recorded
-   with artifact detection off is analysed raw. The raw beats are never changed.
+   gaps separately. Flagged beats, and the beat after one whose interval its correction would
+   rewrite (``ArtifactResult.valid`` False), are then *removed*, as the live engine does: no
+   successive difference is formed across them or across a gap, and the spectral kernels bridge
+   them with the spline. They are not replaced by the interpolated values of the corrected series,
+   because next to each other (a premature beat beside a missed one) the interpolation leaves
+   intervals of the wrong length: on a simulated session with 2 % ectopic and 1 % missed beats the
+   corrected series gave a recovery RMSSD of 64 ms where the clean beats give 35 ms. A session
+   recorded with artifact detection off is analysed raw. The stored beats are never changed. A
+   beat belongs to the phase in which it ends (``start_s <= t_s < end_s``; the last phase
+   includes its end).
 2. **Indices** (units, formulas and references: ``docs/indices.md`` and the kernels' docstrings),
    each over the whole phase:
 
-   ==================  ===========================================================  ==========
-   key                 kernel                                                        minimum
-   ==================  ===========================================================  ==========
-   ``mean_hr_bpm``     mean of 60000/RR (:func:`~biofeedback.hrv.time_domain.time_domain`)  10 s
-   ``rmssd_ms``        RMSSD, successive pairs of one run only                       30 s
-   ``ln_rmssd``        ln(RMSSD/ms)                                                  30 s
-   ``sdnn_ms``         SD of the NN intervals                                        60 s
-   ``lf_ms2``          LF power 0.04-0.15 Hz, ms² (Welch, 4 Hz spline; stored method)  120 s
-   ``hf_ms2``          HF power 0.15-0.40 Hz, ms²                                    60 s
-   ``lf_hf``           LF/HF                                                         120 s
-   ``coherence``       mean HeartMath-style coherence ratio of 64 s windows, 5 s step 64 s
-   ``relaxation``      :func:`~biofeedback.hrv.relaxation.relaxation_index` of the
-                       phase's lnRMSSD, mean HR and coherence against the *baseline
-                       phase's* values (so the baseline is 50 by construction)      64 s
-   ``artifacts_pct``   100 · raw beats labelled as artifacts / raw beats             1 beat
-   ==================  ===========================================================  ==========
+   - ``mean_hr_bpm`` (beats/min): mean of 60000/RR over valid beats
+     (:func:`~biofeedback.hrv.time_domain.time_domain`); minimum 10 s.
+   - ``rmssd_ms`` (ms), ``ln_rmssd`` (ln ms): RMSSD over successive pairs of valid beats of one
+     run, and its natural log; minimum 30 s.
+   - ``sdnn_ms`` (ms): SD of the valid NN intervals; minimum 60 s.
+   - ``lf_ms2``, ``hf_ms2`` (ms², absolute): power in 0.04-0.15 Hz and 0.15-0.40 Hz of the 4 Hz
+     spline, Welch (or the session's stored method and detrending)
+     (:func:`~biofeedback.hrv.frequency_domain.frequency_domain`); minimum 120 s and 60 s.
+   - ``lf_hf``: LF/HF; minimum 120 s.
+   - ``coherence``: the mean HeartMath-style coherence ratio of 64 s windows every 5 s
+     (:func:`~biofeedback.hrv.summary.mean_coherence`); minimum 64 s.
+   - ``relaxation`` (0-100): :func:`~biofeedback.hrv.relaxation.relaxation_index` of the phase's
+     lnRMSSD, mean HR and coherence against the *baseline phase's* values (the baseline is 50 by
+     construction); minimum 64 s.
+   - ``artifacts_pct`` (%): 100 · raw beats labelled as artifacts / raw beats; minimum 1 beat.
 
    The minimum is the data a phase must hold (the sum of its beats' RR intervals, so gaps do not
    count). Below it the value is ``None`` with a reason instead of a number that looks meaningful.
@@ -150,9 +156,9 @@ _WHY_MIN: Mapping[str, str] = {
     "rmssd_ms": "RMSSD is valid from about 30 s of beats",
     "ln_rmssd": "RMSSD is valid from about 30 s of beats",
     "sdnn_ms": "SDNN needs the ~0.1 Hz oscillation several times over",
-    "lf_ms2": "LF's lowest frequency 0.04 Hz takes 25 s a cycle; Kubios recommends >= 2 min",
+    "lf_ms2": "its lowest frequency 0.04 Hz takes 25 s a cycle; Kubios recommends >= 2 min",
     "hf_ms2": "Kubios recommends >= 1 min for HF",
-    "lf_hf": "LF needs >= 2 min (0.04 Hz takes 25 s a cycle)",
+    "lf_hf": "its LF part needs >= 2 min: 0.04 Hz takes 25 s a cycle, Kubios recommends >= 2 min",
     "coherence": "coherence is defined on 64 s windows",
     "relaxation": "the relaxation index uses the phase's coherence (64 s windows)",
     "artifacts_pct": "no beats",
@@ -255,42 +261,47 @@ class Change:
 
 @dataclass(frozen=True, eq=False)
 class PhaseBeats:
-    """The beats of one phase. ``t_s``/``rr_ms``/``breaks`` are the artifact-corrected series
-    (``breaks`` True = a gap right before that beat); ``raw_*`` the stored beats (``raw_labels`` the
-    offline detector's labels). ``end_s`` is the stored phase end, or the last beat for a phase
-    that was never closed."""
+    """The stored beats of one phase: times ``t_s``, raw intervals ``rr_ms``, the offline detector's
+    ``labels`` and ``valid`` flags (False = the beat is an artifact, or its interval would be
+    rewritten by the correction of the beat before it) and ``breaks`` (True = a gap right before
+    that beat). ``end_s`` is the stored phase end, or the last beat for a phase never closed."""
 
     name: str
     start_s: float
     end_s: float
     t_s: np.ndarray
     rr_ms: np.ndarray
+    valid: np.ndarray
     breaks: np.ndarray
-    raw_t_s: np.ndarray
-    raw_rr_ms: np.ndarray
-    raw_labels: tuple[str, ...]
+    labels: tuple[str, ...]
 
     @property
     def n_beats(self) -> int:
-        return int(self.raw_rr_ms.size)
+        return int(self.rr_ms.size)
 
     @property
     def n_artifacts(self) -> int:
-        return sum(1 for lab in self.raw_labels if lab != "normal")
+        return sum(1 for lab in self.labels if lab != "normal")
 
     @property
     def data_s(self) -> float:
-        """Seconds of data: the sum of the raw RR intervals that end in this phase (gaps excluded)."""
-        return float(self.raw_rr_ms.sum()) / 1000.0
+        """Seconds of data: the sum of the RR intervals that end in this phase (gaps excluded)."""
+        return float(self.rr_ms.sum()) / 1000.0
 
     @property
     def duration_s(self) -> float:
         return self.end_s - self.start_s
 
+    def select(self, lo_s: float, hi_s: float) -> "PhaseBeats":
+        """The beats with ``lo_s <= t_s < hi_s`` (a sub-window)."""
+        sel = (self.t_s >= lo_s) & (self.t_s < hi_s)
+        return PhaseBeats(self.name, lo_s, hi_s, self.t_s[sel], self.rr_ms[sel], self.valid[sel], self.breaks[sel],
+                          tuple(lab for lab, s in zip(self.labels, sel.tolist()) if s))
+
 
 @dataclass(frozen=True, eq=False)
 class SessionBeats:
-    """A session's beats, corrected once, split by phase (or one ``"whole"`` pseudo-phase)."""
+    """A session's beats, classified once, split by phase (or one ``"whole"`` pseudo-phase)."""
 
     session_id: str
     start_wall: str
@@ -317,62 +328,43 @@ def _engine_settings(info: Any) -> EngineSettings:
 
 
 def load_session_beats(store: Store, session_id: str) -> SessionBeats:
-    """Read a session's raw beats, gaps and phases; correct artifacts once; split by phase."""
+    """Read a session's raw beats, gaps and phases; classify artifacts once (offline); split by phase."""
     from biofeedback.hrv.artifacts import detect_artifacts
 
     info = store.get_session(session_id)
     settings = _engine_settings(info)
     beats = store.beats(session_id)
     n = len(beats)
-    raw_t = np.array([b.t_s for b in beats], dtype=np.float64)
-    raw_rr = np.array([b.rr_ms for b in beats], dtype=np.float64)
+    t = np.array([b.t_s for b in beats], dtype=np.float64)
+    rr = np.array([b.rr_ms for b in beats], dtype=np.float64)
     breaks = np.zeros(n, dtype=bool)
     for g in store.gaps(session_id):
         if 0 < g.next_seq < n:
             breaks[g.next_seq] = True
     if settings.artifact_detection and n:
-        res = detect_artifacts(raw_rr, raw_t, breaks, settings=settings.artifacts, mode="offline")
+        res = detect_artifacts(rr, t, breaks, settings=settings.artifacts, mode="offline")
         labels = res.labels
-        t_c = np.asarray(res.t_s_corrected)
-        rr_c = np.asarray(res.rr_ms_corrected)
-        b_c = np.asarray(res.breaks_corrected)
-        src = np.asarray(res.source_index)
+        valid = np.asarray(res.valid, dtype=bool)
     else:
         labels = ("normal",) * n
-        t_c, rr_c, b_c, src = raw_t, raw_rr, breaks, np.arange(n)
-    src_t = raw_t[src] if n else np.zeros(0)
+        valid = np.ones(n, dtype=bool)
 
     stored = store.phases(session_id)
-    last_t = float(raw_t[-1]) if n else 0.0
+    last_t = float(t[-1]) if n else 0.0
     spans: list[tuple[str, float, float]] = []
     for p in stored:
         end = p.end_s if p.end_s is not None else max(last_t, p.start_s)
         spans.append((p.name, float(p.start_s), float(end)))
     has_phases = bool(spans)
     if not has_phases:
-        first = float(raw_t[0] - raw_rr[0] / 1000.0) if n else 0.0
+        first = float(t[0] - rr[0] / 1000.0) if n else 0.0
         spans = [(WHOLE, first, last_t)]
     phases = []
     for i, (name, start, end) in enumerate(spans):
         last = i == len(spans) - 1
-        raw_sel = (raw_t >= start) & ((raw_t <= end) if last else (raw_t < end))
-        sel = (src_t >= start) & ((src_t <= end) if last else (src_t < end))
-        b = b_c[sel].copy()
-        if b.size:
-            b[0] = False
-        phases.append(
-            PhaseBeats(
-                name=name,
-                start_s=start,
-                end_s=end,
-                t_s=t_c[sel].copy(),
-                rr_ms=rr_c[sel].copy(),
-                breaks=b,
-                raw_t_s=raw_t[raw_sel].copy(),
-                raw_rr_ms=raw_rr[raw_sel].copy(),
-                raw_labels=tuple(lab for lab, s in zip(labels, raw_sel.tolist()) if s),
-            )
-        )
+        sel = (t >= start) & ((t <= end) if last else (t < end))
+        phases.append(PhaseBeats(name, start, end, t[sel].copy(), rr[sel].copy(), valid[sel].copy(), breaks[sel].copy(),
+                                 tuple(lab for lab, s in zip(labels, sel.tolist()) if s)))
     return SessionBeats(session_id, info.start_wall, settings, tuple(phases), has_phases)
 
 
@@ -422,26 +414,25 @@ def _baseline_of(p: PhaseIndices | None):
     return Baseline(ln_rmssd=ln, mean_hr_bpm=hr, coherence=math.nan if coh is None else coh)
 
 
-def _raw_indices(
-    t: np.ndarray, rr: np.ndarray, breaks: np.ndarray, n_raw: int, n_art: int, settings: EngineSettings,
-    baseline: Any, *, whole: bool,
-) -> dict[str, float]:
-    """Every index of one stretch of corrected beats (NaN = undefined)."""
+def _indices_of(p: PhaseBeats, settings: EngineSettings, baseline: Any, *, whole: bool) -> dict[str, float]:
+    """Every index of one stretch of beats (NaN = undefined); artifacts excluded by ``p.valid``."""
     from biofeedback.hrv.coherence import coherence
     from biofeedback.hrv.frequency_domain import frequency_domain
     from biofeedback.hrv.relaxation import relaxation_index
     from biofeedback.hrv.summary import mean_coherence
     from biofeedback.hrv.time_domain import time_domain
 
-    td = time_domain(rr, None, breaks, si_bin_ms=settings.si_bin_ms)
+    td = time_domain(p.rr_ms, p.valid, p.breaks, si_bin_ms=settings.si_bin_ms)
     fd = frequency_domain(
-        t, rr, None, method=settings.method, detrend=settings.detrend,  # type: ignore[arg-type]
+        p.t_s, p.rr_ms, p.valid, method=settings.method, detrend=settings.detrend,  # type: ignore[arg-type]
         fs_hz=settings.fs_hz, smoothness_lambda=settings.smoothness_lambda,
     )
-    if whole:
-        coh = mean_coherence(t, rr, None, fs_hz=settings.fs_hz) if rr.size >= 2 else math.nan
+    if p.n_beats < 4:
+        coh = math.nan
+    elif whole:
+        coh = mean_coherence(p.t_s, p.rr_ms, p.valid, fs_hz=settings.fs_hz)
     else:
-        coh = coherence(t, rr, None, window_s=COHERENCE_WINDOW_S).ratio if rr.size >= 4 else math.nan
+        coh = coherence(p.t_s, p.rr_ms, p.valid, window_s=COHERENCE_WINDOW_S).ratio
     relax = math.nan
     if baseline is not None:
         relax = relaxation_index(td.ln_rmssd, td.mean_hr_bpm, coh, baseline)
@@ -455,7 +446,7 @@ def _raw_indices(
         "lf_hf": fd.lf_hf,
         "coherence": coh,
         "relaxation": relax,
-        "artifacts_pct": 100.0 * n_art / n_raw if n_raw else math.nan,
+        "artifacts_pct": 100.0 * p.n_artifacts / p.n_beats if p.n_beats else math.nan,
     }
 
 
@@ -465,18 +456,11 @@ def _subwindow_values(p: PhaseBeats, key: str, settings: EngineSettings, baselin
     out: list[float] = []
     k = 0
     while p.start_s + (k + 1) * w <= p.end_s + 1e-9:
-        lo, hi = p.start_s + k * w, p.start_s + (k + 1) * w
+        sub = p.select(p.start_s + k * w, p.start_s + (k + 1) * w)
         k += 1
-        sel = (p.t_s >= lo) & (p.t_s < hi)
-        if float(p.rr_ms[sel].sum()) / 1000.0 < MIN_SUBWINDOW_COVERAGE * w:
+        if float(sub.rr_ms[sub.valid].sum()) / 1000.0 < MIN_SUBWINDOW_COVERAGE * w:
             continue
-        rsel = (p.raw_t_s >= lo) & (p.raw_t_s < hi)
-        n_raw = int(rsel.sum())
-        n_art = sum(1 for lab, s in zip(p.raw_labels, rsel.tolist()) if s and lab != "normal")
-        b = p.breaks[sel].copy()
-        b[:1] = False
-        vals = _raw_indices(p.t_s[sel], p.rr_ms[sel], b, n_raw, n_art, settings, baseline, whole=False)
-        v = vals[key]
+        v = _indices_of(sub, settings, baseline, whole=False)[key]
         if math.isfinite(v):
             out.append(float(v))
     return tuple(out)
@@ -489,7 +473,7 @@ def phase_indices(p: PhaseBeats, settings: EngineSettings, baseline: Any = None,
     An index is ``None`` with a reason when the phase holds less data than :data:`MIN_DATA_S`
     says, when the kernel finds it undefined, or (relaxation) when there is no baseline.
     """
-    values = _raw_indices(p.t_s, p.rr_ms, p.breaks, p.n_beats, p.n_artifacts, settings, baseline, whole=True)
+    values = _indices_of(p, settings, baseline, whole=True)
     data_s = p.data_s
     indices: dict[str, IndexValue] = {}
     for key in INDEX_KEYS:
@@ -591,7 +575,7 @@ def _changes(a: PhaseIndices, b: PhaseIndices, seed_base: int, a_name: str | Non
 
 def _noise_method() -> dict[str, Any]:
     return {
-        "correction": "Lipponen & Tarvainen 2019, offline, on the whole session",
+        "artifacts": "Lipponen & Tarvainen 2019 offline detection on the whole session; flagged beats removed",
         "noise": "bootstrap of the difference of sub-window means, centred on the whole-phase difference",
         "bootstrap_resamples": BOOTSTRAP_RESAMPLES,
         "confidence": CONFIDENCE,
@@ -773,10 +757,9 @@ def _whole(beats: SessionBeats) -> PhaseIndices:
         end_s=ps[-1].end_s,
         t_s=np.concatenate([p.t_s for p in ps]),
         rr_ms=np.concatenate([p.rr_ms for p in ps]),
+        valid=np.concatenate([p.valid for p in ps]),
         breaks=np.concatenate([p.breaks for p in ps]),
-        raw_t_s=np.concatenate([p.raw_t_s for p in ps]),
-        raw_rr_ms=np.concatenate([p.raw_rr_ms for p in ps]),
-        raw_labels=tuple(lab for p in ps for lab in p.raw_labels),
+        labels=tuple(lab for p in ps for lab in p.labels),
     )
     return phase_indices(joined, beats.settings, None, baseline_reason="compared as a whole recording: no baseline")
 
@@ -795,7 +778,7 @@ def _fmt(v: float | None, key: str) -> str:
     return f"{v:.1f}"
 
 
-def _fmt_change(ch: Change, key: str) -> str:
+def _fmt_change(ch: Change, key: str, sep: str = "  ") -> str:
     if ch.abs is None:
         return "—"
     sign = "+" if ch.abs > 0 else ("−" if ch.abs < 0 else "±")
@@ -805,17 +788,35 @@ def _fmt_change(ch: Change, key: str) -> str:
     arrow = ""
     if ch.beyond_noise:
         arrow = "↑ " if ch.abs > 0 else "↓ "
-    return f"{text}  {arrow}{ch.verdict}"
+    return f"{text}{sep}{arrow}{ch.verdict}"
 
 
-def _console(out: TextIO):
-    from rich.console import Console
+class _Output:
+    """A rich console for ``out``: colour on a terminal; plain text (no escape codes, 140 columns,
+    no trailing spaces) otherwise. Use as a context manager; the text is written on exit."""
 
-    is_tty = bool(getattr(out, "isatty", lambda: False)())
-    if is_tty:
-        return Console(file=out, highlight=False)
-    return Console(file=out, force_terminal=False, no_color=True, color_system=None, width=140,
-                   highlight=False, emoji=False)
+    def __init__(self, out: TextIO):
+        import io
+
+        from rich.console import Console
+
+        self.out = out
+        self.tty = bool(getattr(out, "isatty", lambda: False)())
+        if self.tty:
+            self.console = Console(file=out, highlight=False)
+            self.buffer = None
+        else:
+            self.buffer = io.StringIO()
+            self.console = Console(file=self.buffer, force_terminal=False, no_color=True, color_system=None,
+                                   width=140, highlight=False, emoji=False)
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        return self.console
+
+    def __exit__(self, *exc: object) -> None:
+        if self.buffer is not None:
+            text = "\n".join(line.rstrip() for line in self.buffer.getvalue().splitlines())
+            self.out.write(text + "\n")
 
 
 def _footnotes(items: list[tuple[str, str]]) -> list[str]:
@@ -829,10 +830,14 @@ def _footnotes(items: list[tuple[str, str]]) -> list[str]:
 
 def render_phase_comparison(comparison: PhaseComparison, out: TextIO) -> None:
     """Print the comparison as a table (colour only when ``out`` is a terminal)."""
+    with _Output(out) as console:
+        _phase_table(comparison, console)
+
+
+def _phase_table(comparison: PhaseComparison, console: Any) -> None:
     from rich import box
     from rich.table import Table
 
-    console = _console(out)
     phases = comparison.phases
     title = f"Session {comparison.session_id}: " + " vs ".join(p.name for p in phases)
     table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left")
@@ -854,7 +859,7 @@ def render_phase_comparison(comparison: PhaseComparison, out: TextIO) -> None:
                 notes.append((f"{label}, {p.name}", iv.reason))
         for name in change_names:
             ch = comparison.changes[name][key]
-            cell = _fmt_change(ch, key)
+            cell = _fmt_change(ch, key, "  " if console.width >= 130 else "\n")
             if ch.abs is not None and ch.beyond_noise and console.is_terminal:
                 cell = f"[bold]{cell}[/bold]"
             row.append(cell)
@@ -877,18 +882,23 @@ def render_phase_comparison(comparison: PhaseComparison, out: TextIO) -> None:
 
 def render_session_comparison(comparison: SessionComparison, out: TextIO) -> None:
     """Print two sessions side by side, phase by phase, with B − A and its verdict."""
+    with _Output(out) as console:
+        _session_tables(comparison, console)
+
+
+def _session_tables(comparison: SessionComparison, console: Any) -> None:
     from rich import box
     from rich.table import Table
 
-    console = _console(out)
     a, b = comparison.session_a, comparison.session_b
     notes: list[tuple[str, str]] = []
     for name in comparison.phase_names:
         pa, pb = comparison.a[name], comparison.b[name]
         table = Table(title=f"{name}: A = {a} ({pa.data_s / 60:.1f} min)  vs  B = {b} ({pb.data_s / 60:.1f} min)",
                       box=box.SIMPLE_HEAVY, title_justify="left")
-        for col, just in (("index", "left"), ("unit", "left"), ("A", "right"), ("B", "right"), ("B − A", "left")):
+        for col, just in (("index", "left"), ("unit", "left"), ("A", "right"), ("B", "right")):
             table.add_column(col, justify=just)  # type: ignore[arg-type]
+        table.add_column("B − A", justify="left")
         for key in INDEX_KEYS:
             label, unit = LABELS[key]
             ch = comparison.changes[name][key]

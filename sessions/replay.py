@@ -106,6 +106,7 @@ class ReplayOutcome:
     first_difference: Difference | None
     recorded_version: str = ""
     replay_version: str = ""
+    imported: bool = False
 
     @property
     def matches(self) -> bool | None:
@@ -121,8 +122,11 @@ class ReplayOutcome:
             return (f"re-analysis of session {self.session_id} with changed settings: {self.n_beats} beats; "
                     "not compared with the live indices")
         if self.n_live == 0:
-            return (f"replayed {self.n_beats} beats of session {self.session_id}; no live indices were recorded "
-                    "(an imported session): nothing to compare")
+            if self.n_beats == 0:
+                return f"session {self.session_id} has no beats: nothing to replay"
+            why = " (an imported session)" if self.imported else ""
+            return (f"replayed {self.n_beats} beats of session {self.session_id}; no live indices were "
+                    f"recorded{why}: nothing to compare")
         if self.first_difference is None and self.n_compared == self.n_live:
             extra = self.n_beats - self.n_compared
             tail = f" ({extra} more beats replayed that had no live indices)" if extra else ""
@@ -206,14 +210,14 @@ class SessionReplay:
 
     def __init__(self, store: Store, session_id: str, *, overrides: Mapping[str, Any] | None = None):
         from biofeedback.beat import Beat
-        from biofeedback.engine import EngineSettings
+        from biofeedback.engine import EngineSettings as Settings
         from sessions.pipeline import PhaseSpan
 
         self.info = store.get_session(session_id)
         self.session_id = session_id
         try:
-            stored = (EngineSettings.from_dict(self.info.engine_settings) if self.info.engine_settings is not None
-                      else EngineSettings())
+            stored = (Settings.from_dict(self.info.engine_settings) if self.info.engine_settings is not None
+                      else Settings())
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError(f"session {session_id}: its stored engine settings cannot be read ({exc})") from exc
         self.stored_settings: EngineSettings = stored
@@ -291,6 +295,7 @@ class SessionReplay:
             first_difference=None if self.reanalysis else first,
             recorded_version=self.info.software_version,
             replay_version=_version(),
+            imported=self.info.source_kind == "import",
         )
 
 

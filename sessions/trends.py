@@ -5,8 +5,8 @@ reads a clock), one row per calendar day of the last ``days`` days ending ``toda
 
 ``baseline_ln_rmssd``
     ln(RMSSD/ms) of the baseline rest phase of each session started that day, computed as in
-    :mod:`sessions.compare` (stored raw beats, Lipponen & Tarvainen artifact correction, RMSSD over
-    successive pairs of one run, :func:`biofeedback.hrv.time_domain.time_domain`); the mean when
+    :mod:`sessions.compare` (stored raw beats, Lipponen & Tarvainen artifact detection, flagged
+    beats removed, RMSSD over successive pairs of valid beats of one run, :func:`biofeedback.hrv.time_domain.time_domain`); the mean when
     there were several sessions. A baseline with less than 30 s of beats (RMSSD's minimum) does
     not count. ``None`` on a day without such a baseline.
 ``rolling_mean_7d``, ``cv_7d_pct``
@@ -124,7 +124,7 @@ def _baseline_ln_rmssd(store: Store, session_id: str) -> float | None:
     base = beats.phase("baseline") if beats.has_phases else None
     if base is None or base.data_s < MIN_BASELINE_S:
         return None
-    td = time_domain(base.rr_ms, None, base.breaks, si_bin_ms=beats.settings.si_bin_ms)
+    td = time_domain(base.rr_ms, base.valid, base.breaks, si_bin_ms=beats.settings.si_bin_ms)
     return _clean(td.ln_rmssd)
 
 
@@ -204,12 +204,16 @@ def daily_trends(store: Store, days: int, today: date | None = None) -> Trends:
 
 def render_trends(trends: Trends, out: Any) -> None:
     """Print the trends as a table (colour only when ``out`` is a terminal)."""
+    from sessions.compare import _Output
+
+    with _Output(out) as console:
+        _trends_table(trends, console)
+
+
+def _trends_table(trends: Trends, console: Any) -> None:
     from rich import box
     from rich.table import Table
 
-    from sessions.compare import _console
-
-    console = _console(out)
     table = Table(title=f"Last {trends.days} days (to {trends.today.isoformat()})", box=box.SIMPLE_HEAVY,
                   title_justify="left")
     for col, just in (("date", "left"), ("sessions", "right"), ("rest lnRMSSD", "right"),

@@ -82,7 +82,7 @@ def overrides_of(args: argparse.Namespace) -> dict:
 
 def _text_line(rec) -> str:  # type: ignore[no-untyped-def]
     def f(v, spec: str) -> str:  # type: ignore[no-untyped-def]
-        return "-" if v is None else format(v, spec)
+        return "-".rjust(int(spec.split(".")[0])) if v is None else format(v, spec)
 
     if hasattr(rec, "indices"):
         d = rec.indices

@@ -110,7 +110,7 @@ def report_data(store: Any, session_id: str):  # type: ignore[no-untyped-def]
     spectra = []
     for p in session_beats.phases:
         if p.rr_ms.size >= 4:
-            sp = power_spectrum(p.t_s, p.rr_ms, None, method=st.method, detrend=st.detrend,  # type: ignore[arg-type]
+            sp = power_spectrum(p.t_s, p.rr_ms, p.valid, method=st.method, detrend=st.detrend,  # type: ignore[arg-type]
                                 fs_hz=st.fs_hz, smoothness_lambda=st.smoothness_lambda)
             if sp.freq_hz.size:
                 spectra.append(PhaseSpectrum(p.name, sp.freq_hz, sp.psd_ms2_per_hz))
@@ -126,7 +126,7 @@ def report_data(store: Any, session_id: str):  # type: ignore[no-untyped-def]
         row += [comparison.phases[i].indices[key].value for i in range(len(names))]
         for c in changes:
             ch = comparison.changes[c][key]
-            row.append("—" if ch.abs is None else f"{format_cell(ch.abs)} ({ch.verdict})")
+            row.append("—" if ch.abs is None else f"{format_cell(ch.abs)}, {ch.verdict}")
         rows.append(tuple(row))
     title = "Before and after" if changes else "Indices"
     tables = (ReportTable(title, ("index", "unit", *names, *(f"{c} vs baseline" for c in changes)), tuple(rows)),)

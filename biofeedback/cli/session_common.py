@@ -61,29 +61,29 @@ def wants_jsonl(args: argparse.Namespace) -> bool:
     return bool(args.jsonl) or not sys.stdout.isatty()
 
 
-def print_ending(store: Any, outcome: Any, *, as_json: bool, out: Any = None) -> None:
-    """After a session: the before/after comparison and where the session is stored."""
-    out = out or (sys.stderr if as_json else sys.stdout)
-    try:
-        from sessions.compare import compare_phases, render_phase_comparison
-    except ImportError:  # pragma: no cover - comparison not built
-        compare_phases = None
-    if compare_phases is not None and outcome.n_beats:
-        comparison = compare_phases(store, outcome.session_id)
-        if as_json:
-            import json
+def print_ending(store: Any, outcome: Any, *, as_json: bool) -> None:
+    """After a session: the before/after comparison and where the session is stored.
 
-            out.write(json.dumps({"type": "comparison", **comparison.to_json_dict()}, allow_nan=False) + "\n")
-        else:
-            render_phase_comparison(comparison, out)
+    In JSON-lines mode both go to standard output as objects (``{"type": "comparison", ...}``,
+    ``{"type": "stored", ...}``) after the beat and event lines, and a one-line summary to stderr;
+    otherwise the comparison table and the location are printed for people.
+    """
+    import json
+
+    from sessions.compare import compare_phases, render_phase_comparison
+
+    comparison = compare_phases(store, outcome.session_id) if outcome.n_beats else None
     where = f"session {outcome.session_id} ({outcome.status}, {outcome.n_beats} beats) stored in {store.path}"
     if as_json:
-        import json
-
-        (out if out is not sys.stderr else sys.stdout).write(
-            json.dumps({"type": "stored", "session_id": outcome.session_id, "status": outcome.status,
-                        "end_reason": outcome.end_reason, "n_beats": outcome.n_beats,
-                        "store": str(store.path)}) + "\n")
+        if comparison is not None:
+            sys.stdout.write(json.dumps({"type": "comparison", **comparison.to_json_dict()}, allow_nan=False) + "\n")
+        sys.stdout.write(json.dumps({"type": "stored", "session_id": outcome.session_id, "status": outcome.status,
+                                     "end_reason": outcome.end_reason, "n_beats": outcome.n_beats,
+                                     "store": str(store.path)}) + "\n")
+        sys.stdout.flush()
         print(where, file=sys.stderr)
-    else:
-        print(where, file=out)
+        return
+    if comparison is not None:
+        print()
+        render_phase_comparison(comparison, sys.stdout)
+    print(where)

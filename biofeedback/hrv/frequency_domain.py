@@ -48,6 +48,7 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.fft import rfft
 from scipy.linalg import solveh_banded
 from scipy.signal import lombscargle
 
@@ -162,20 +163,28 @@ def welch_psd(
     >>> float(f[-1]), round(float(p.sum() * (f[1] - f[0])), 3)  # a tone at Nyquist; variance 1
     (2.0, 1.0)
     """
-    w, wss = _hann(nperseg)
-    step = nperseg - noverlap
+    w = _scaled_hann(nperseg, fs_hz)
     if x.size == nperseg:
-        spec = np.fft.rfft(x * w)
-        p = spec.real**2 + spec.imag**2
+        spec = rfft(x * w)
+        p = (spec * spec.conj()).real
     else:
+        step = nperseg - noverlap
         segs = np.lib.stride_tricks.sliding_window_view(x, nperseg)[::step]
-        spec = np.fft.rfft(segs * w, axis=1)
-        p = (spec.real**2 + spec.imag**2).mean(axis=0)
-    p *= 2.0 / (fs_hz * wss)
+        spec = rfft(segs * w, axis=1)
+        p = (spec * spec.conj()).real.mean(axis=0)
     p[0] *= 0.5
     if nperseg % 2 == 0:
         p[-1] *= 0.5
     return _rfft_freqs(nperseg, fs_hz), p
+
+
+@lru_cache(maxsize=64)
+def _scaled_hann(n: int, fs_hz: float) -> NDArray[np.float64]:
+    """Hann window times sqrt(2 / (fs · Σw²)), so |rfft(x·w)|² is the one-sided density directly."""
+    w, wss = _hann(n)
+    ws = w * math.sqrt(2.0 / (fs_hz * wss))
+    ws.setflags(write=False)
+    return ws
 
 
 @lru_cache(maxsize=16)
@@ -348,7 +357,7 @@ def power_spectrum(
     if method == "welch":
         if detrend == "smoothness_priors":
             z = z - smoothness_priors_trend(z, smoothness_lambda)
-        z -= z.mean()
+        z -= np.add.reduce(z) / z.size
         nperseg = min(z.size, int(round(segment_s * fs_hz)))
         noverlap = int(nperseg * overlap)
         f, p = welch_psd(z, fs_hz, nperseg, noverlap)
@@ -526,7 +535,7 @@ def indices_from_spectrum(spectrum: Spectrum) -> FrequencyDomain:
     >>> round(fd.lf_ms2, 6), round(fd.hf_ms2, 6)  # 0.11·2 − ½·0.01·1 (the ramp 0.14-0.15); 0.25·1
     (0.215, 0.25)
     """
-    f, p = spectrum.freq_hz, spectrum.psd_ms2_per_hz
+    f = spectrum.freq_hz
     if f.size < 2:
         return FrequencyDomain(
             NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, spectrum.method, spectrum.n_knots, spectrum.longest_bridge_s

@@ -128,12 +128,13 @@ def hr_turning_points(hr_bpm: ArrayLike, min_swing_bpm: float = MIN_SWING_BPM) -
     """Indices of alternating HR troughs and peaks, with hysteresis ``min_swing_bpm``.
 
     A candidate extremum is confirmed once HR has moved at least ``min_swing_bpm`` back from it
-    (a "zigzag" filter). The last candidate, never confirmed, is not returned.
+    (a "zigzag" filter). The last candidate, never confirmed, is not returned, nor is the first
+    sample (the series edge is not a turn).
 
     Examples
     --------
     >>> hr_turning_points([60, 65, 70, 69.5, 70.2, 62, 61, 68, 66], 2.0)
-    [0, 4, 6, 7]
+    [4, 6, 7]
     """
     hr = np.asarray(hr_bpm, dtype=np.float64).tolist()
     n = len(hr)
@@ -169,7 +170,7 @@ def hr_turning_points(hr_bpm: ArrayLike, min_swing_bpm: float = MIN_SWING_BPM) -
             elif v - hr[cand] >= min_swing_bpm:
                 out.append(cand)
                 direction, cand = 1, i
-    return out
+    return [i for i in out if i > 0]
 
 
 def rsa_amplitude(
@@ -194,13 +195,13 @@ def rsa_amplitude(
 
     Examples
     --------
-    >>> t = np.array([0.5, 1.5, 2.5, 3.5, 4.5, 5.5])
-    >>> rr = np.array([1000, 750, 1000, 1000, 800, 1000])     # HR 60, 80, 60, 60, 75, 60
+    >>> t = np.array([0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5])
+    >>> rr = np.array([1000, 750, 1000, 1000, 800, 1000, 750])  # HR 60, 80, 60, 60, 75, 60, 80
     >>> rsa = rsa_amplitude(t, rr, breath_boundaries_s=[0.0, 3.0, 6.0])
     >>> rsa.amplitude_bpm.tolist(), rsa.mean_amplitude_bpm     # 80 − 60, 75 − 60
     ([20.0, 15.0], 17.5)
-    >>> rsa_amplitude(t, rr).amplitude_bpm.tolist()            # trough 60 → peak 80 → trough 60
-    [20.0]
+    >>> rsa_amplitude(t, rr).amplitude_bpm.tolist()  # troughs at 2.5 s and 5.5 s, peak 75 between
+    [15.0]
     """
     rr = np.asarray(rr_ms, dtype=np.float64)
     t = np.cumsum(rr) / 1000.0 if t_s is None else np.asarray(t_s, dtype=np.float64)

@@ -35,9 +35,9 @@ def read_csv_column(path: str | Path, column: str, *, units: str | None = None) 
 
     Examples
     --------
-    >>> import tempfile, os
-    >>> d = tempfile.mkdtemp(); f = os.path.join(d, "rr.csv")
-    >>> _ = open(f, "w").write("time,RR\\n0.8,800\\n1.61,810\\n")
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "rr.csv"
+    >>> _ = f.write_text("time,RR\\n0.8,800\\n1.61,810\\n")
     >>> read_csv_column(f, "rr", units="ms").rr_ms.tolist()
     [800.0, 810.0]
     """

@@ -142,9 +142,9 @@ def read_plain_text(path: str | Path, *, units: str | None = None, skip_lines: i
 
     Examples
     --------
-    >>> import tempfile, os
-    >>> d = tempfile.mkdtemp(); f = os.path.join(d, "rr.txt")
-    >>> _ = open(f, "w").write("0.8\\n0.81\\n\\n0.79\\n")
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "rr.txt"
+    >>> _ = f.write_text("0.8\\n0.81\\n\\n0.79\\n")
     >>> rec = read_plain_text(f)
     >>> rec.rr_ms.tolist(), rec.notes[0].split(" (")[0]
     ([800.0, 810.0, 790.0], 'units inferred as seconds')

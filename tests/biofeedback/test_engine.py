@@ -90,8 +90,7 @@ def _check_against_batch(out, rr, t, breaks, s: EngineSettings) -> None:
             "pns_index": pns_index(td.mean_rr_ms, td.rmssd_ms, td.sd1_ms),
             "sns_index": sns_index(td.mean_hr_bpm, td.stress_index, td.sd2_ms),
         }
-        if s.method == "welch" and s.detrend == "mean":
-            expect["resonance_hz"] = res_.peak_hz
+        expect["resonance_hz"] = res_.peak_hz
         for key, value in expect.items():
             assert _close(getattr(b, key), value), (j, key, getattr(b, key), value)
         n_art = sum(1 for lab in labels[: j + 1] if lab != "normal")
@@ -104,7 +103,9 @@ def _check_against_batch(out, rr, t, breaks, s: EngineSettings) -> None:
     n=st.integers(0, 160),
     n_artifacts=st.integers(0, 6),
     gaps=st.lists(st.integers(1, 159), max_size=3),
-    windows=st.tuples(st.sampled_from([5.0, 20.0, 60.0]), st.sampled_from([16.0, 64.0]), st.sampled_from([30.0, 120.0])),
+    windows=st.tuples(
+        st.sampled_from([5.0, 20.0, 60.0]), st.sampled_from([16.0, 64.0]), st.sampled_from([30.0, 120.0])
+    ),
     detection=st.booleans(),
     method=st.sampled_from(["welch", "lomb"]),
 )

@@ -76,7 +76,8 @@ def test_correction_is_on_by_default_and_can_be_turned_off(tmp_path: Path) -> No
 def test_csv_column(tmp_path: Path) -> None:
     rr = _rr()
     f = tmp_path / "strap.csv"
-    f.write_text("time_s,hr,RR\n" + "".join(f"{t:.3f},{60000 / r:.0f},{r:g}\n" for t, r in zip(np.cumsum(rr) / 1000, rr)))
+    rows = "".join(f"{t:.3f},{60000 / r:.0f},{r:g}\n" for t, r in zip(np.cumsum(rr) / 1000, rr))
+    f.write_text("time_s,hr,RR\n" + rows)
     proc = analyze(f, "--column", "RR", "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["n_beats"] == 400
@@ -95,6 +96,18 @@ def test_per_beat_jsonl_one_object_per_beat(tmp_path: Path) -> None:
     last = rows[-1]
     assert last["n_beats"] == sum(1 for r in rows if r["t_s"] >= last["t_s"] - 120.0 and r["valid"])
     assert "NaN" not in proc.stdout
+
+
+def test_a_pause_in_the_file_becomes_a_gap(tmp_path: Path) -> None:
+    rr = _rr(120).tolist()
+    f = _write_lines(tmp_path / "rr.txt", rr[:60] + [4500.0] + rr[60:])
+    proc = analyze(f, "--per-beat", "--jsonl")
+    assert proc.returncode == 0, proc.stderr
+    assert "1 interval(s) longer than 3000 ms treated as gaps" in proc.stderr and ":" in proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(rows) == 120
+    assert [r["index"] for r in rows if r["gap_before"]] == [60]
+    assert rows[60]["t_s"] == pytest.approx(sum(rr[:61]) / 1000.0 + 4.5)
 
 
 def test_per_beat_text_table(tmp_path: Path) -> None:

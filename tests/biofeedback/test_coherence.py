@@ -1,0 +1,84 @@
+"""HeartMath-style coherence: hand-computed ratio, window, search band, invalid beats."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from biofeedback.hrv.coherence import Coherence, coherence, coherence_from_spectrum, last_window
+from biofeedback.hrv.frequency_domain import Spectrum, power_spectrum
+
+
+def _sine_beats(freq_hz: float, n: int = 200, rr0: float = 900.0, amp: float = 60.0) -> tuple[np.ndarray, np.ndarray]:
+    t = np.arange(1, n + 1) * rr0 / 1000.0
+    return t, rr0 + amp * np.sin(2 * np.pi * freq_hz * t)
+
+
+def test_hand_computed_ratio() -> None:
+    # Flat PSD 1 ms²/Hz on a 1/64 Hz grid with 100 ms²/Hz at 6/64 = 0.09375 Hz.
+    f = np.arange(0, 2.0, 1 / 64)
+    p = np.where(f == 6 / 64, 100.0, 1.0)
+    c = coherence_from_spectrum(Spectrum(f, p, "welch", 80, 1.0))
+    # peak band 0.07875-0.10875 Hz; PSD at each edge: 1 + 99 · (0.000625 / 0.015625) = 4.96
+    peak = 2 * 0.015 * (4.96 + 100.0) / 2  # 1.5744
+    # total 0.0033-0.4 Hz: 1 · 0.3967 plus the triangle 99 · (1/64) under the spike
+    total = 0.3967 + 99 / 64  # 1.943575
+    assert c.peak_hz == 0.09375
+    assert c.peak_power_ms2 == pytest.approx(peak, rel=1e-12)
+    assert c.total_power_ms2 == pytest.approx(total, rel=1e-12)
+    assert c.ratio == pytest.approx(peak / (total - peak), rel=1e-12)  # 4.2646
+    assert c.ratio_squared == pytest.approx(c.ratio**2, rel=1e-12)
+
+
+def test_peak_is_searched_only_in_004_026_hz() -> None:
+    f = np.arange(0, 2.0, 1 / 64)
+    p = np.ones_like(f)
+    p[f == 20 / 64] = 500.0  # 0.3125 Hz: outside the search band
+    p[f == 5 / 64] = 50.0  # 0.078 Hz: the largest inside
+    p[f == 2 / 64] = 900.0  # 0.031 Hz: below the band
+    c = coherence_from_spectrum(Spectrum(f, p, "welch", 80, 1.0))
+    assert c.peak_hz == 5 / 64
+
+
+def test_pure_rhythm_is_coherent_and_noise_is_not() -> None:
+    t, rr = _sine_beats(6 / 64)  # on a bin of the 64 s spectrum
+    c = coherence(t, rr)
+    assert c.peak_hz == pytest.approx(6 / 64)
+    # Hann leakage spreads a pure tone over 3 bins: ratio ≈ 4.5 on a bin
+    assert c.ratio == pytest.approx(4.53, abs=0.02)
+    noise = 900.0 + 30.0 * np.random.default_rng(0).standard_normal(200)
+    assert coherence(None, noise).ratio < 1.0
+
+
+def test_only_the_last_64_s_count() -> None:
+    t, rr = _sine_beats(6 / 64, n=300)
+    junk = rr.copy()
+    junk[:150] = 900.0 + 200.0 * np.random.default_rng(1).standard_normal(150)  # beats older than 64 s
+    assert t[-1] - t[150] > 64.0
+    assert coherence(t, junk) == coherence(t, rr)
+    tw, rw, vw = last_window(t, rr, None, 64.0)
+    assert tw[0] >= t[-1] - 64.0 and tw[-1] == t[-1] and vw is None
+    c = coherence(t, rr, window_s=100.0)  # a longer window is allowed
+    assert isinstance(c, Coherence) and c != coherence(t, rr)
+
+
+def test_invalid_beats_are_dropped() -> None:
+    t, rr = _sine_beats(6 / 64)
+    bad = rr.copy()
+    bad[-30] = 2000.0
+    valid = np.ones(rr.size, dtype=bool)
+    valid[-30] = False
+    kept = np.arange(rr.size) != rr.size - 30
+    assert coherence(t, bad, valid) == coherence(t[kept], rr[kept])
+
+
+def test_too_few_beats_give_nan() -> None:
+    c = coherence([1.0, 2.0, 3.0], [1000.0, 1000.0, 1000.0])
+    assert math.isnan(c.ratio) and math.isnan(c.peak_hz)
+    empty = coherence_from_spectrum(power_spectrum(None, []))
+    assert math.isnan(empty.ratio_squared)
+    # no grid point inside the search band (a spectrum too coarse): nan, not an error
+    coarse = Spectrum(np.array([0.0, 0.5, 1.0]), np.ones(3), "welch", 5, 1.0)
+    assert math.isnan(coherence_from_spectrum(coarse).ratio)

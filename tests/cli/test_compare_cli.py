@@ -1,0 +1,211 @@
+"""`compare`, `trends`, `replay` and `report` through the real CLI, in subprocesses, on sessions
+recorded by `biofeedback demo` (the simulator through the live runner) into a real store."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+from datetime import date, datetime
+
+import pytest
+
+CLI = [sys.executable, "-m", "biofeedback.cli"]
+INDEX_KEYS = ["mean_hr_bpm", "rmssd_ms", "ln_rmssd", "sdnn_ms", "lf_ms2", "hf_ms2", "lf_hf", "coherence",
+              "relaxation", "artifacts_pct"]
+
+
+def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONWARNINGS": "error"}
+    env.pop("BIOFEEDBACK_HOME", None)
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def _ok(*args: str) -> subprocess.CompletedProcess[str]:
+    proc = _run(*args)
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+@pytest.fixture(scope="module")
+def store_home(tmp_path_factory):
+    """Two 8-minute demo sessions of the same simulated person (same seed) in one store."""
+    home = tmp_path_factory.mktemp("home")
+    ids = []
+    for _ in range(2):
+        proc = _ok("demo", "--speed", "max", "--minutes", "8", "--seed", "5", "--jsonl", "--home", str(home))
+        stored = [json.loads(line) for line in proc.stdout.splitlines() if '"type": "stored"' in line]
+        ids.append(stored[0]["session_id"])
+    return home, ids
+
+
+def test_compare_one_session_json_has_the_documented_keys(store_home):
+    home, (a, b) = store_home
+    d = json.loads(_ok("compare", b, "--json", "--home", str(home)).stdout)
+    assert d["session_id"] == b
+    assert list(d["phases"]) == ["baseline", "practice", "recovery"]
+    for phase in d["phases"].values():
+        assert {"duration_s", "n_beats", "indices"} <= set(phase)
+        assert list(phase["indices"]) == INDEX_KEYS
+        assert all(set(v) == {"value", "reason"} for v in phase["indices"].values())
+    assert list(d["changes"]) == ["practice", "recovery"]
+    hr = d["changes"]["practice"]["mean_hr_bpm"]
+    assert {"abs", "rel_pct", "ci95", "beyond_noise"} <= set(hr)
+    assert hr["abs"] < 0  # the simulated person relaxes during the practice
+    rmssd = d["changes"]["practice"]["rmssd_ms"]
+    assert rmssd["abs"] > 0 and rmssd["beyond_noise"] is True
+    # A 2-minute baseline is too short for LF and says so.
+    lf = d["phases"]["baseline"]["indices"]["lf_ms2"]
+    assert lf["value"] is None and lf["reason"].startswith("too short")
+
+
+def test_compare_table_and_prefix_and_last(store_home):
+    home, (a, b) = store_home
+    text = _ok("compare", "last", "--home", str(home)).stdout
+    assert f"Session {b}" in text and "practice vs baseline" in text and "\x1b[" not in text
+    assert "(beyond noise)" in text
+    assert f"Session {a}" in _ok("compare", a[:6], "--home", str(home)).stdout
+
+
+def test_compare_two_sessions_of_the_same_person(store_home):
+    home, (a, b) = store_home
+    d = json.loads(_ok("compare", a, b, "--json", "--home", str(home)).stdout)
+    assert d["session_a"] == a and d["session_b"] == b
+    assert list(d["phases"]) == ["baseline", "practice", "recovery"]
+    for phase in d["phases"].values():
+        assert set(phase) == {"a", "b", "changes"}
+        assert list(phase["changes"]) == INDEX_KEYS
+        for ch in phase["changes"].values():
+            assert ch["beyond_noise"] is not True  # same seed: the same beats
+            assert ch["abs"] in (0.0, None)
+    text = _ok("compare", a, b, "--home", str(home)).stdout
+    assert "B − A" in text
+
+
+def test_unknown_session_and_missing_store_exit_2_with_one_line(store_home, tmp_path):
+    home, _ = store_home
+    for args in (("compare", "zzzz", "--home", str(home)), ("replay", "zzzz", "--home", str(home)),
+                 ("report", "zzzz", "--out", str(tmp_path / "r.png"), "--home", str(home)),
+                 ("compare", "last", "--home", str(tmp_path / "empty")), ("trends", "--home", str(tmp_path / "empty"))):
+        proc = _run(*args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert len(proc.stderr.strip().splitlines()) == 1 and "error" in proc.stderr
+        assert "Traceback" not in proc.stderr
+    assert "zzzz" in _run("compare", "zzzz", "--home", str(home)).stderr
+    assert not (tmp_path / "empty").exists()  # reading commands create nothing
+
+
+def test_trends_json_counts_todays_practice(store_home):
+    home, _ = store_home
+    recorded = datetime.fromisoformat(json.loads(_ok("compare", "last", "--json", "--home", str(home)).stdout)
+                                      ["start_wall"]).date().isoformat()
+    d = json.loads(_ok("trends", "--days", "7", "--json", "--home", str(home)).stdout)
+    assert d["days"] == 7 and len(d["rows"]) == 7 and d["goal_min"] == 20
+    assert {"today", "days_goal_met", "practice_min_total"} <= set(d)
+    assert d["rows"][-1]["date"] == d["today"]
+    assert date.fromisoformat(d["today"]) >= date.fromisoformat(recorded)  # the CLI passes today's date
+    today = next(r for r in d["rows"] if r["date"] == recorded)
+    assert today["n_sessions"] == 2
+    assert today["practice_min"] == pytest.approx(8.0, abs=0.01)  # two practices of 4 minutes
+    assert today["goal_met"] is False
+    assert today["baseline_ln_rmssd"] is not None
+    assert today["rolling_mean_7d"] is None and "needs >= 3" in today["rolling_reason"]
+    assert "practice" in _ok("trends", "--home", str(home)).stdout
+    bad = _run("trends", "--days", "0", "--home", str(home))
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_replay_matches_live_and_prints_per_beat_jsonl(store_home):
+    home, (a, _) = store_home
+    proc = _ok("replay", a, "--home", str(home))
+    line = proc.stdout.strip().splitlines()[-1]
+    assert line.startswith("replay matches live: ") and line.endswith(" beats identical")
+    n, m = line.split(": ")[1].split()[0].split("/")
+    assert n == m and int(n) > 400
+    proc = _ok("replay", a, "--jsonl", "--home", str(home))
+    objs = [json.loads(x) for x in proc.stdout.splitlines()]
+    beats = [o for o in objs if o["type"] == "beat"]
+    events = [o for o in objs if o["type"] == "event"]
+    assert len(beats) == int(n) and [b["index"] for b in beats] == list(range(len(beats)))
+    for key in ("t_s", "rr_ms", "hr_bpm", "rmssd_ms", "sdnn_ms", "lf_ms2", "hf_ms2", "lf_hf", "coherence",
+                "artifact", "phase"):
+        assert key in beats[0], key
+    assert {b["phase"] for b in beats} == {"baseline", "practice", "recovery"}
+    assert [e["kind"] for e in events].count("prompt_shown") >= 3
+    assert "replay matches live" in proc.stderr
+    paced = _ok("replay", a, "--jsonl", "--speed", "5000", "--home", str(home))  # 8 min in ~0.1 s
+    assert paced.stdout == proc.stdout
+    text = _ok("replay", a, "--speed", "5000", "--home", str(home)).stdout.splitlines()
+    assert len(text) == len(objs) + 1 and text[-1].startswith("replay matches live")
+    assert sum(" HR " in line for line in text) == len(beats)
+
+
+def test_replay_reanalysis_says_so_and_does_not_compare(store_home):
+    home, (a, _) = store_home
+    proc = _ok("replay", a, "--time-window", "90s", "--frequency-window", "180s", "--method", "lomb",
+               "--home", str(home))
+    assert "re-analysis" in proc.stdout and "not compared" in proc.stdout
+    assert "matches" not in proc.stdout
+    live = [json.loads(x) for x in _ok("replay", a, "--jsonl", "--home", str(home)).stdout.splitlines()]
+    re = [json.loads(x) for x in _ok("replay", a, "--jsonl", "--time-window", "90s", "--no-correction",
+                                     "--home", str(home)).stdout.splitlines()]
+    live_rmssd = [o["rmssd_ms"] for o in live if o["type"] == "beat"]
+    re_rmssd = [o["rmssd_ms"] for o in re if o["type"] == "beat"]
+    assert len(live_rmssd) == len(re_rmssd) and live_rmssd != re_rmssd
+    bad = _run("replay", a, "--time-window", "0s", "--home", str(home))
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_report_png_and_html_private_and_unknown_extension(store_home, tmp_path):
+    home, (a, _) = store_home
+    png = tmp_path / "r.png"
+    _ok("report", a, "--out", str(png), "--home", str(home))
+    assert _png_size(png.read_bytes()) == (1200, 1100)
+    assert png.stat().st_mode & 0o777 == 0o600
+    html = tmp_path / "r.html"
+    _ok("report", "last", "--out", str(html), "--home", str(home))
+    text = html.read_text(encoding="utf-8")
+    assert "<table" in text and "heart rate" in text and "data:image/png;base64," in text
+    assert "http://" not in text and "https://" not in text
+    assert html.stat().st_mode & 0o777 == 0o600
+    bad = _run("report", a, "--out", str(tmp_path / "r.pdf"), "--home", str(home))
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "r.pdf" in bad.stderr
+    assert not (tmp_path / "r.pdf").exists()
+
+
+def test_help_has_examples():
+    for cmd in ("compare", "trends", "replay", "report"):
+        out = _ok(cmd, "--help").stdout
+        assert "examples:" in out and f"biofeedback {cmd}" in out, cmd
+
+
+def test_an_imported_recording_is_compared_replayed_and_drawn(tmp_path):
+    import numpy as np
+
+    home = tmp_path / "home"
+    rng = np.random.default_rng(3)
+    rr = 880.0 + 45.0 * np.sin(2 * np.pi * np.arange(400) / 4.7) + rng.uniform(-6, 6, 400)
+    f = tmp_path / "rr.txt"
+    f.write_text("\n".join(f"{x:.0f}" for x in rr) + "\n")
+    _ok("import", str(f), "--units", "ms", "--home", str(home))
+    d = json.loads(_ok("compare", "last", "--json", "--home", str(home)).stdout)
+    assert list(d["phases"]) == ["whole"] and d["changes"] == {} and "no phases" in d["note"]
+    assert d["phases"]["whole"]["n_beats"] == 400
+    assert d["phases"]["whole"]["indices"]["relaxation"]["value"] is None
+    out = _ok("replay", "last", "--home", str(home)).stdout
+    assert "nothing to compare" in out and "imported" in out
+    png = tmp_path / "imp.png"
+    _ok("report", "last", "--out", str(png), "--home", str(home))
+    assert _png_size(png.read_bytes()) == (1200, 1100)
+    day = datetime.fromisoformat(d["start_wall"]).date().isoformat()  # the file's time: just now
+    t = json.loads(_ok("trends", "--json", "--days", "7", "--home", str(home)).stdout)
+    row = next(r for r in t["rows"] if r["date"] == day)
+    assert row["n_sessions"] == 1  # counted as a session, but
+    assert row["practice_min"] == 0.0 and row["baseline_ln_rmssd"] is None  # imports have no phases
