@@ -13,9 +13,13 @@ from datetime import datetime
 
 import numpy as np
 
-# Physiological limits used to reject absurd values (not artifacts: impossible numbers).
-MIN_RR_MS = 200.0  # 300 bpm
+# Limits used to reject impossible numbers (not artifacts). The QRS complex alone lasts 80-120 ms,
+# so no detector reports two beats closer than ~100 ms: a shorter value is a wrong unit or a corrupt
+# file. 100-300 ms is a detection artifact (e.g. a double-counted T wave): kept as recorded and
+# labelled by the artifact stage, never refused (a 21 h Holter file with one such beat must load).
+MIN_RR_MS = 100.0
 MAX_RR_MS = 3000.0  # 20 bpm; longer is a pause/gap, not an RR interval
+ABSURD_RR_MS = 86_400_000.0  # one day: no RR file holds a pause that long; a corrupt value
 
 
 @dataclass(frozen=True)

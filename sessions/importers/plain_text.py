@@ -20,7 +20,7 @@ import numpy as np
 
 from biofeedback.errors import InputError
 
-from .base import MAX_RR_MS, MIN_RR_MS, RRRecording
+from .base import ABSURD_RR_MS, MAX_RR_MS, MIN_RR_MS, RRRecording
 
 __all__ = ["read_plain_text", "decode_text", "intervals_to_ms", "UNITS"]
 
@@ -111,6 +111,11 @@ def intervals_to_ms(
             path=p,
             line=pairs[i][0],
         )
+    absurd = np.flatnonzero(rr_ms > ABSURD_RR_MS)
+    if absurd.size:
+        i = int(absurd[0])
+        raise InputError(f"absurd RR interval {rr_ms[i]:g} ms (longer than a day; units: {units})",
+                         path=p, line=pairs[i][0])
     t_s = None
     long_ = rr_ms > MAX_RR_MS
     if long_.any():

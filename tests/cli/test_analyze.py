@@ -134,7 +134,7 @@ def test_table_output(tmp_path: Path) -> None:
         (b"800\n810\nabc\n", (), ":3:", "not a number"),
         (b"800\n-5\n", (), ":2:", "negative interval"),
         (b"800\n0\n", (), ":2:", "zero interval"),
-        (b"800\n900\n120\n", (), ":3:", "impossible RR interval 120 ms"),
+        (b"800\n900\n12\n", ("--units", "ms"), ":3:", "impossible RR interval 12 ms"),
         (b"800\n810\n0.79\n", (), ":3:", "mixed units"),
         (b"800\n\x00\x00\x07", (), ":2:", "binary data"),
         (b"800\n\xff810\n", (), ":2:", "undecodable byte"),
