@@ -231,8 +231,10 @@ class SessionReplay:
         self.reanalysis = self.settings != stored
         self.items = list(store.items(session_id))
         self.events = store.events(session_id)
-        self.live = {} if self.reanalysis else store.beat_indices(session_id)
-        self.n_live = len(store.beat_indices(session_id)) if self.reanalysis else len(self.live)
+        self._store = store
+        # The live indices are streamed in seq order while replaying (memory stays flat for a 24 h
+        # session), not loaded whole.
+        self.n_live = store.count_beat_indices(session_id)
         phases = store.phases(session_id)
         beat_times = [it.t_s for it in self.items if isinstance(it, Beat)]
         last_t = beat_times[-1] if beat_times else 0.0
@@ -257,6 +259,23 @@ class SessionReplay:
         n_beats = n_compared = n_identical = 0
         first: Difference | None = None
 
+        live_rows = iter(()) if self.reanalysis else self._store.iter_beat_indices(self.session_id)
+        pending_live: list[tuple[int, dict[str, Any]]] = []
+
+        def live_for(seq: int) -> dict[str, Any] | None:
+            while True:
+                if not pending_live:
+                    row = next(live_rows, None)
+                    if row is None:
+                        return None
+                    pending_live.append(row)
+                live_seq, values = pending_live[0]
+                if live_seq > seq:
+                    return None
+                pending_live.pop()
+                if live_seq == seq:
+                    return values
+
         def settle(settled: list[Any]) -> Iterator[ReplayBeat | ReplayEvent]:
             nonlocal e, n_beats, n_compared, n_identical, first
             for bi in settled:
@@ -267,7 +286,7 @@ class SessionReplay:
                     e += 1
                 d = bi.to_json_dict()
                 n_beats += 1
-                live = self.live.get(seq)
+                live = live_for(seq)
                 if live is not None:
                     n_compared += 1
                     key = _first_difference(live, d)

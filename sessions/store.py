@@ -23,7 +23,7 @@ import os
 import secrets
 import socket
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -518,6 +518,17 @@ class Store:
             "SELECT seq, indices_json FROM beat_indices WHERE session_id = ? ORDER BY seq", (session_id,)
         )
         return {r[0]: json.loads(r[1]) for r in rows}
+
+    def iter_beat_indices(self, session_id: str) -> Iterator[tuple[int, dict[str, Any]]]:
+        """``(seq, indices)`` in seq order, read as iterated (memory does not grow with the session)."""
+        rows = self.conn.execute(
+            "SELECT seq, indices_json FROM beat_indices WHERE session_id = ? ORDER BY seq", (session_id,)
+        )
+        for seq, text in rows:
+            yield seq, json.loads(text)
+
+    def count_beat_indices(self, session_id: str) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM beat_indices WHERE session_id = ?", (session_id,)).fetchone()[0])
 
     def items(self, session_id: str) -> Iterable[Beat | Gap]:
         """Beats and gaps in the order the source produced them (what a replay feeds the engine)."""

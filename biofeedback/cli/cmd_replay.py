@@ -103,27 +103,27 @@ def run(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         sid = store.resolve_session(args.session)
         replay = SessionReplay(store, sid, overrides=overrides)
-    out = sys.stdout
-    show = args.jsonl or math.isfinite(args.speed)
+        out = sys.stdout
+        show = args.jsonl or math.isfinite(args.speed)
 
-    def emit(rec) -> None:  # type: ignore[no-untyped-def]
-        if args.jsonl:
-            out.write(json.dumps(rec.to_json_dict(), allow_nan=False, default=str) + "\n")
+        def emit(rec) -> None:  # type: ignore[no-untyped-def]
+            if args.jsonl:
+                out.write(json.dumps(rec.to_json_dict(), allow_nan=False, default=str) + "\n")
+            else:
+                out.write(_text_line(rec) + "\n")
+            if math.isfinite(args.speed):
+                out.flush()
+
+        if show and math.isfinite(args.speed):
+            async def go() -> None:
+                async for rec in paced(replay.records(), speed=args.speed, clock=RealClock()):
+                    emit(rec)
+
+            asyncio.run(go())
         else:
-            out.write(_text_line(rec) + "\n")
-        if math.isfinite(args.speed):
-            out.flush()
-
-    if show and math.isfinite(args.speed):
-        async def go() -> None:
-            async for rec in paced(replay.records(), speed=args.speed, clock=RealClock()):
-                emit(rec)
-
-        asyncio.run(go())
-    else:
-        for rec in replay.records():
-            if show:
-                emit(rec)
+            for rec in replay.records():
+                if show:
+                    emit(rec)
     outcome = replay.outcome
     assert outcome is not None
     line = outcome.summary_line()

@@ -143,8 +143,8 @@ def test_an_imported_session_has_nothing_to_compare(tmp_path):
 
 def test_paced_output_follows_the_recorded_times_on_an_injected_clock(artifact_session):
     home, sid = artifact_session
-    with Store.open_home(home) as store:
-        replay = SessionReplay(store, sid)
+    store = Store.open_home(home)
+    replay = SessionReplay(store, sid)  # reads the stored live indices as it goes: keep the store open
     clock = VirtualClock(start_s=100.0)
 
     async def collect(speed: float):
@@ -153,14 +153,17 @@ def test_paced_output_follows_the_recorded_times_on_an_injected_clock(artifact_s
             out.append((clock.monotonic_s() - 100.0, rec))
         return out
 
-    out = asyncio.run(collect(10.0))
-    for at, rec in out:
-        assert at >= rec.t_s / 10.0 - 1e-9
-    assert [r for _, r in out if isinstance(r, ReplayBeat)] and len(out) > 100
-    assert out[-1][0] == pytest.approx(max(r.t_s for _, r in out) / 10.0, abs=1e-6)
-    assert replay.outcome is not None and replay.outcome.matches is True
-    before = clock.monotonic_s()
-    fast = asyncio.run(collect(float("inf")))
-    assert clock.monotonic_s() == before and len(fast) == len(out)
-    with pytest.raises(ValueError):
-        asyncio.run(collect(0.0))
+    try:
+        out = asyncio.run(collect(10.0))
+        for at, rec in out:
+            assert at >= rec.t_s / 10.0 - 1e-9
+        assert [r for _, r in out if isinstance(r, ReplayBeat)] and len(out) > 100
+        assert out[-1][0] == pytest.approx(max(r.t_s for _, r in out) / 10.0, abs=1e-6)
+        assert replay.outcome is not None and replay.outcome.matches is True
+        before = clock.monotonic_s()
+        fast = asyncio.run(collect(float("inf")))
+        assert clock.monotonic_s() == before and len(fast) == len(out)
+        with pytest.raises(ValueError):
+            asyncio.run(collect(0.0))
+    finally:
+        store.close()
