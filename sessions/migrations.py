@@ -136,8 +136,26 @@ _M0003 = Migration(
     ),
 )
 
+_M0004 = Migration(
+    "0004_beat_indices_rowid",
+    (
+        # A WITHOUT ROWID table keeps at most ~1 KB of a row in its b-tree page (4 KB pages); the
+        # ~1.2 KB of JSON per beat spilled into one 4 KB overflow page per row (about 4 KB per beat,
+        # 370 MB for a day). An ordinary rowid table packs several rows per page.
+        "CREATE TABLE beat_indices_new ("
+        " session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+        " seq INTEGER NOT NULL,"
+        " indices_json TEXT NOT NULL,"
+        " PRIMARY KEY (session_id, seq))",
+        "INSERT INTO beat_indices_new (session_id, seq, indices_json) "
+        "SELECT session_id, seq, indices_json FROM beat_indices ORDER BY session_id, seq",
+        "DROP TABLE beat_indices",
+        "ALTER TABLE beat_indices_new RENAME TO beat_indices",
+    ),
+)
+
 #: Every migration, in the order applied. Append only.
-MIGRATIONS: tuple[Migration, ...] = (_M0001, _M0002, _M0003)
+MIGRATIONS: tuple[Migration, ...] = (_M0001, _M0002, _M0003, _M0004)
 
 _CREATE_TABLE = "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
 
