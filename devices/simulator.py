@@ -27,7 +27,6 @@ IEEE TBME 50(3):289, doi:10.1109/TBME.2003.808805.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass

@@ -25,7 +25,7 @@ import socket
 import sqlite3
 from collections.abc import Iterator, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 

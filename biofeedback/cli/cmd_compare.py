@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from biofeedback.cli.common import add_home_option, resolve_home
+from biofeedback.cli.common import add_home_option, open_existing_store
 
 HELP = "compare baseline, practice and recovery of a session, or two sessions"
 
@@ -48,22 +48,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     add_home_option(parser)
 
 
-def open_store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    """The store of --home, or InputError when there is none (read commands create nothing)."""
-    from biofeedback.errors import InputError
-    from sessions.store import Store, db_path
-
-    home = resolve_home(args)
-    store = Store.open_existing(home)
-    if store is None:
-        raise InputError(f"no sessions recorded yet (no store at {db_path(home)})")
-    return store
-
 
 def run(args: argparse.Namespace) -> int:
     from sessions.compare import compare_phases, compare_sessions, render_phase_comparison, render_session_comparison
 
-    with open_store(args) as store:
+    with open_existing_store(args) as store:
         id_a = store.resolve_session(args.session)
         if args.session_b is None:
             comparison = compare_phases(store, id_a)

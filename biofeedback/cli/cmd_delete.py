@@ -28,9 +28,9 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from biofeedback.cli.cmd_show import open_store_or_fail
+    from biofeedback.cli.common import open_existing_store
 
-    with open_store_or_fail(args) as store:
+    with open_existing_store(args) as store:
         sid = store.resolve_session(args.session)
         info = store.get_session(sid)
         deleted = store.delete_session(sid)

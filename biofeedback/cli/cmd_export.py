@@ -35,11 +35,11 @@ def register(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from biofeedback.cli.cmd_show import open_store_or_fail
+    from biofeedback.cli.common import open_existing_store
     from biofeedback.errors import InputError
     from sessions.exporting import export_session, open_private_output
 
-    with open_store_or_fail(args) as store:
+    with open_existing_store(args) as store:
         sid = store.resolve_session(args.session)
         if args.out is None:
             export_session(store, sid, args.format, sys.stdout)

@@ -95,12 +95,12 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
     import math
 
-    from biofeedback.cli.cmd_compare import open_store
+    from biofeedback.cli.common import open_existing_store
     from devices.clock import RealClock
     from sessions.replay import SessionReplay, paced
 
     overrides = overrides_of(args)
-    with open_store(args) as store:
+    with open_existing_store(args) as store:
         sid = store.resolve_session(args.session)
         replay = SessionReplay(store, sid, overrides=overrides)
         out = sys.stdout

@@ -154,7 +154,7 @@ def report_data(store: Any, session_id: str):  # type: ignore[no-untyped-def]
 
 
 def run(args: argparse.Namespace) -> int:
-    from biofeedback.cli.cmd_compare import open_store
+    from biofeedback.cli.common import open_existing_store
     from biofeedback.errors import InputError
 
     out = Path(args.out).expanduser()
@@ -162,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("the report must be a .png or .html file", path=out)
     if not out.parent.is_dir():
         raise InputError("directory does not exist", path=out.parent)
-    with open_store(args) as store:
+    with open_existing_store(args) as store:
         sid = store.resolve_session(args.session)
         if not store.get_session(sid).n_beats:
             raise InputError(f"session {sid} has no beats: nothing to draw")

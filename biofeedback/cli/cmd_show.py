@@ -7,7 +7,7 @@ import json
 import sys
 from collections import Counter
 
-from biofeedback.cli.common import add_home_option, resolve_home
+from biofeedback.cli.common import add_home_option, open_existing_store
 
 HELP = "show one session: times, device, practice, phases, gaps and events"
 
@@ -31,22 +31,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     add_home_option(parser)
 
 
-def open_store_or_fail(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    """The store of --home, or InputError when there is none yet (read commands create nothing)."""
-    from biofeedback.errors import InputError
-    from sessions.store import Store, db_path
-
-    home = resolve_home(args)
-    store = Store.open_existing(home)
-    if store is None:
-        raise InputError(f"no sessions recorded yet (no store at {db_path(home)})")
-    return store
-
 
 def run(args: argparse.Namespace) -> int:
     from biofeedback.cli.cmd_sessions import describe, format_duration
 
-    with open_store_or_fail(args) as store:
+    with open_existing_store(args) as store:
         sid = store.resolve_session(args.session)
         info = store.get_session(sid)
         phases = store.phases(sid)

@@ -51,11 +51,11 @@ def register(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from datetime import date
 
-    from biofeedback.cli.cmd_compare import open_store
+    from biofeedback.cli.common import open_existing_store
     from sessions.trends import daily_trends, render_trends
 
     today = date.today()  # the CLI reads the clock; daily_trends never does
-    with open_store(args) as store:
+    with open_existing_store(args) as store:
         trends = daily_trends(store, args.days, today=today)
     if args.json:
         sys.stdout.write(json.dumps(trends.to_json_dict(), allow_nan=False) + "\n")

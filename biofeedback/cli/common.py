@@ -80,3 +80,18 @@ def require_file(path: str) -> Path:
     if p.is_dir():
         raise InputError("is a directory, expected a file", path=p)
     return p
+
+
+def open_existing_store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The store of ``--home`` for commands that only read or change recorded sessions.
+
+    Raises :class:`InputError` (exit 2, one line) when nothing was recorded there yet: reading
+    commands never create a store.
+    """
+    from sessions.store import Store, db_path
+
+    home = resolve_home(args)
+    store = Store.open_existing(home)
+    if store is None:
+        raise InputError(f"no sessions recorded yet (no store at {db_path(home)})")
+    return store

@@ -19,6 +19,7 @@ import importlib
 import os
 import sys
 import traceback
+from typing import NoReturn
 
 # name -> module; the order is the order in --help.
 COMMANDS: dict[str, str] = {
@@ -60,7 +61,7 @@ Your recordings stay on this machine (see --home); files are created private (06
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> "NoReturn":  # type: ignore[name-defined]  # noqa: F821
+    def error(self, message: str) -> NoReturn:
         # One line, naming the command, exit status 2.
         self.exit(2, f"{self.prog}: error: {message}\n")
 

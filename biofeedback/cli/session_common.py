@@ -9,7 +9,7 @@ import argparse
 import sys
 from typing import Any
 
-from biofeedback.cli.common import add_home_option, parse_duration_s, parse_speed
+from biofeedback.cli.common import add_home_option, parse_duration_s
 
 FRAME_INTERVAL_S = 1 / 15  # the live screen redraws 15 times a second (the pacer needs >= 10)
 

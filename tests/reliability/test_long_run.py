@@ -38,7 +38,6 @@ def test_a_day_at_full_speed_keeps_memory_flat_and_matches_batch():
     engine = HRVEngine(settings)
     # A day of a person at rest with a few artifacts and contact losses (gaps).
     sim = RRSimulator(24, "rest", ectopic_rate=0.002, missed_rate=0.001, contact_loss_per_hour=2)
-    rng = np.random.default_rng(24)
     keep_s = settings.longest_window_s + 5
     window: deque[tuple[float, float, bool, bool]] = deque()  # t, rr, valid, break of settled beats
     rss_at_hour: dict[int, int] = {}
