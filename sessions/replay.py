@@ -209,7 +209,6 @@ class SessionReplay:
     """
 
     def __init__(self, store: Store, session_id: str, *, overrides: Mapping[str, Any] | None = None):
-        from biofeedback.beat import Beat
         from biofeedback.engine import EngineSettings as Settings
         from sessions.pipeline import PhaseSpan
 
@@ -229,15 +228,15 @@ class SessionReplay:
         except ValueError as exc:
             raise InputError(f"re-analysis settings: {exc}") from exc
         self.reanalysis = self.settings != stored
-        self.items = list(store.items(session_id))
+        self._items_of = lambda: store.items(session_id)  # streamed from the store while replaying
         self.events = store.events(session_id)
         self._store = store
         # The live indices are streamed in seq order while replaying (memory stays flat for a 24 h
         # session), not loaded whole.
         self.n_live = store.count_beat_indices(session_id)
         phases = store.phases(session_id)
-        beat_times = [it.t_s for it in self.items if isinstance(it, Beat)]
-        last_t = beat_times[-1] if beat_times else 0.0
+        last = store.last_beat_s(session_id)
+        last_t = 0.0 if last is None else last
         spans = [(p.name, p.start_s, p.end_s if p.end_s is not None else max(last_t, p.start_s)) for p in phases]
         self.phases = _Phases(spans)
         self.baseline_end_s = replay_baseline_end(
@@ -296,7 +295,7 @@ class SessionReplay:
                         first = Difference(seq, bi.t_s, key, live.get(key), d.get(key))
                 yield ReplayBeat(seq, bi.t_s, self.phases.at(bi.t_s), d)
 
-        for item in self.items:
+        for item in self._items_of():
             yield from settle(pipeline.push(item))
         yield from settle(pipeline.flush())
         while e < len(events):

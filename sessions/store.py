@@ -485,14 +485,24 @@ class Store:
 
     def beats(self, session_id: str) -> list[StoredBeat]:
         """Every beat of a session in ``seq`` order."""
+        return list(self.iter_beats(session_id))
+
+    def iter_beats(self, session_id: str) -> Iterator[StoredBeat]:
+        """The beats of a session in ``seq`` order, read as iterated (memory stays flat)."""
         rows = self.conn.execute(
             "SELECT seq, rr_ms, t_s, rr_ticks_1024, arrival_s, contact, artifact FROM beats "
             "WHERE session_id = ? ORDER BY seq",
             (session_id,),
         )
-        return [
-            StoredBeat(r[0], r[1], r[2], r[3], r[4], None if r[5] is None else bool(r[5]), r[6]) for r in rows
-        ]
+        for r in rows:
+            yield StoredBeat(r[0], r[1], r[2], r[3], r[4], None if r[5] is None else bool(r[5]), r[6])
+
+    def last_beat_s(self, session_id: str) -> float | None:
+        """``t_s`` of the last beat, ``None`` when the session has none."""
+        row = self.conn.execute(
+            "SELECT t_s FROM beats WHERE session_id = ? ORDER BY seq DESC LIMIT 1", (session_id,)
+        ).fetchone()
+        return None if row is None else float(row[0])
 
     def phases(self, session_id: str) -> list[StoredPhase]:
         rows = self.conn.execute(
@@ -534,7 +544,7 @@ class Store:
         """Beats and gaps in the order the source produced them (what a replay feeds the engine)."""
         gaps = self.gaps(session_id)
         g = 0
-        for b in self.beats(session_id):
+        for b in self.iter_beats(session_id):
             while g < len(gaps) and gaps[g].next_seq <= b.seq:
                 yield gaps[g].gap
                 g += 1
