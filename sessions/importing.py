@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from biofeedback.errors import InputError
+from sessions.importers._text import unreadable
 from sessions.importers import read_recording
 from sessions.importers.base import RRRecording
 from sessions.store import NewSession, Store
@@ -50,12 +51,8 @@ def file_sha256(path: str | Path) -> str:
         with open(path, "rb") as f:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 h.update(chunk)
-    except FileNotFoundError:
-        raise InputError("no such file", path=path) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, expected a file", path=path) from None
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", path=path) from exc
+        raise unreadable(exc, path) from exc
     return h.hexdigest()
 
 

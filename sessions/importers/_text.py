@@ -19,36 +19,44 @@ MAX_FILE_BYTES = 256 * 1024 * 1024  # a 24 h Holter RR file is ~1 MB
 MAX_LINE_CHARS = 10_000
 
 
-def read_lines(path: str | Path) -> list[str]:
-    """The file's lines (without line endings, BOM removed), or :class:`InputError`."""
+def unreadable(exc: OSError, path: str | Path) -> InputError:
+    """The one-line error for a file the OS would not give us (missing, a directory, no permission)."""
+    if isinstance(exc, FileNotFoundError):
+        return InputError("no such file", path=path)
+    if isinstance(exc, IsADirectoryError):
+        return InputError("is a directory, expected a file", path=path)
+    if isinstance(exc, PermissionError):
+        return InputError("permission denied", path=path)
+    return InputError(f"cannot read: {exc.strerror or exc}", path=path)
+
+
+def read_text(path: str | Path) -> str:
+    """The file's text: UTF-8 with an optional BOM, at most ``MAX_FILE_BYTES``; binary content or
+    undecodable bytes (a truncated multi-byte character) are an :class:`InputError` naming the line."""
     p = Path(path)
     try:
         if p.is_dir():
-            raise InputError("is a directory, expected a file", path=p)
+            raise IsADirectoryError(str(p))
         size = p.stat().st_size
         if size > MAX_FILE_BYTES:
             raise InputError(f"file too large for an RR file ({size} bytes)", path=p)
         data = p.read_bytes()
-    except FileNotFoundError:
-        raise InputError("no such file", path=p) from None
-    except PermissionError:
-        raise InputError("permission denied", path=p) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, expected a file", path=p) from None
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", path=p) from exc
-    if not data.strip():
-        raise InputError("empty file (no RR intervals)", path=p)
-    if b"\x00" in data:
-        line = data[: data.index(b"\x00")].count(b"\n") + 1
-        raise InputError("binary data (NUL byte), not a text RR file", path=p, line=line)
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+        raise unreadable(exc, p) from (None if isinstance(exc, (FileNotFoundError, IsADirectoryError)) else exc)
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise InputError("binary data (NUL byte), not a text file", path=p, line=data[:nul].count(b"\n") + 1)
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise InputError(f"not valid UTF-8 text (byte 0x{data[exc.start]:02x})", path=p, line=line) from None
+        raise InputError(f"undecodable byte 0x{data[exc.start]:02x} (not valid UTF-8 text)", path=p, line=line) from None
+
+
+def read_lines(path: str | Path) -> list[str]:
+    """The file's lines (without line endings, BOM removed), or :class:`InputError`."""
+    p = Path(path)
+    text = read_text(p)
     if not text.strip():
         raise InputError("empty file (no RR intervals)", path=p)
     lines = text.splitlines()

@@ -20,6 +20,7 @@ import numpy as np
 
 from biofeedback.errors import InputError
 
+from ._text import read_text as decode_text
 from .base import ABSURD_RR_MS, MAX_RR_MS, MIN_RR_MS, RRRecording
 
 __all__ = ["read_plain_text", "decode_text", "intervals_to_ms", "UNITS"]
@@ -27,27 +28,6 @@ __all__ = ["read_plain_text", "decode_text", "intervals_to_ms", "UNITS"]
 UNITS = ("ms", "s")
 # Median below this -> the file is in seconds (RR of 10 s is impossible; 10 ms too).
 _UNIT_SPLIT = 10.0
-
-
-def decode_text(path: str | Path) -> str:
-    """The file's text (UTF-8, BOM allowed); binary or undecodable bytes are an :class:`InputError`."""
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise InputError("no such file", path=p) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, expected a file", path=p) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", path=p) from exc
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        raise InputError("binary data (NUL byte), expected text", path=p, line=data[:nul].count(b"\n") + 1)
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(f"undecodable byte 0x{data[exc.start]:02x} (expected UTF-8 text)", path=p, line=line) from None
 
 
 def _number(text: str, path: Path, line: int) -> float:
