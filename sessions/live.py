@@ -20,7 +20,6 @@ Outputs go to *sinks* (the rich live screen, a JSON-lines stream); the runner ho
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol as TypingProtocol
@@ -47,7 +46,7 @@ class SessionPlan:
     lang: str = "en"
     engine_settings: EngineSettings = field(default_factory=EngineSettings)
     practice_settings: dict[str, Any] = field(default_factory=dict)
-    source_kind: str = "live"  # stored as the session's source kind: live | simulator | virtual-ble
+    source_kind: str = "live"  # stored as the session's source kind: live | simulator
 
 
 class Sink(TypingProtocol):
@@ -288,7 +287,3 @@ async def _keys(run: _Run, keys: AsyncIterator[str]) -> None:
             run.request_stop("quit")
             return
 
-
-def session_time_until_end(protocol: Protocol, now_s: float) -> float:
-    """Seconds left in the whole session (for progress displays)."""
-    return max(0.0, protocol.total_s - now_s) if math.isfinite(protocol.total_s) else math.inf

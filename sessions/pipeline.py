@@ -11,29 +11,11 @@ bit. Prompts, markers and connection events never touch the indices.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from biofeedback.beat import Beat, Gap
 from biofeedback.engine import BeatIndices, EngineSettings, HRVEngine
-
-
-@dataclass(frozen=True, slots=True)
-class PhaseSpan:
-    """A recorded phase: ``name`` over ``[start_s, end_s)`` (``end_s`` may be ``inf`` while open)."""
-
-    name: str
-    start_s: float
-    end_s: float
-
-
-def phase_name_at(phases: Sequence[PhaseSpan], t_s: float) -> str | None:
-    """The name of the phase containing ``t_s`` (the last one wins at a shared boundary), else None."""
-    name = None
-    for span in phases:
-        if span.start_s <= t_s < span.end_s:
-            name = span.name
-    return name
+from biofeedback.practices import PhaseSpan
 
 
 class SessionPipeline:
@@ -70,17 +52,10 @@ class SessionPipeline:
         except ValueError:
             pass  # too few clean beats in the baseline: relaxation stays None for this session
 
-    def run(self, items: Iterable[Beat | Gap]) -> list[BeatIndices]:
-        """Push every item, then flush; the indices of every beat in order (for replay and tests)."""
-        out: list[BeatIndices] = []
-        for item in items:
-            out.extend(self.push(item))
-        out.extend(self.flush())
-        return out
-
 
 def baseline_end_of(phases: Sequence[PhaseSpan]) -> float | None:
-    """The end of the recorded baseline phase, ``None`` when the session had none."""
+    """The end of the recorded baseline phase (a :class:`~biofeedback.practices.PhaseSpan`, ``end_s``
+    may be ``inf`` while open), ``None`` when the session had none or it never ended."""
     for span in phases:
         if span.name == "baseline":
             return span.end_s if math.isfinite(span.end_s) else None

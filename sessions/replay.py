@@ -210,7 +210,7 @@ class SessionReplay:
 
     def __init__(self, store: Store, session_id: str, *, overrides: Mapping[str, Any] | None = None):
         from biofeedback.engine import EngineSettings as Settings
-        from sessions.pipeline import PhaseSpan
+        from biofeedback.practices import PhaseSpan
 
         self.info = store.get_session(session_id)
         self.session_id = session_id

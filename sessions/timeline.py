@@ -36,10 +36,6 @@ class Timeline:
         self._now: float | None = None
         self._next_change = 0
 
-    @property
-    def now_s(self) -> float | None:
-        return self._now
-
     def advance(self, now_s: float) -> list[PhaseChange | Prompt]:
         """Every phase change and prompt due in ``(previous now, now_s]`` (from 0 on the first call).
 

@@ -57,4 +57,4 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--minutes must be > 0 and at most 1440, got {args.minutes:g}")
     total_s = args.minutes * 60.0
     protocol = Protocol(baseline_s=total_s / 4, practice_s=total_s / 2, recovery_s=total_s / 4)
-    return run_guided_session(args, protocol, source_kind="virtual-ble" if args.ble else "simulator")
+    return run_guided_session(args, protocol, source="virtual-ble" if args.ble else "simulator")

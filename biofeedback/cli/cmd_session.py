@@ -52,4 +52,4 @@ def run(args: argparse.Namespace) -> int:
     from biofeedback.practices import Protocol
 
     protocol = Protocol(baseline_s=args.baseline, practice_s=args.practice_time, recovery_s=args.recovery)
-    return run_guided_session(args, protocol, source_kind="live")
+    return run_guided_session(args, protocol, source="strap")

@@ -76,8 +76,8 @@ class ScreenSink:
 
     def on_beat(self, indices: BeatIndices, phase: str | None) -> None:
         self.latest = indices
-        value = indices.relaxation if indices.relaxation is not None else None
-        self.trend.append(value if value is not None else _clean(indices.rmssd_ms))
+        # The trend shows relaxation once a baseline exists, RMSSD before that.
+        self.trend.append(indices.relaxation if indices.relaxation is not None else _clean(indices.rmssd_ms))
 
     def on_event(self, t_s: float, kind: str, data: dict[str, Any], phase: str | None) -> None:
         if kind == "prompt_shown":

@@ -18,9 +18,18 @@ from biofeedback.cli.common import resolve_ble_transport, resolve_home
 from biofeedback.cli.session_common import FRAME_INTERVAL_S, build_practice, print_ending, wants_jsonl
 
 
-def make_clock(speed: float) -> Any:
-    from devices.clock import RealClock, ScaledClock, VirtualClock
+#: Where the beats come from: your strap, the simulator, or the simulator behind a virtual BLE strap.
+SOURCES = ("strap", "simulator", "virtual-ble")
 
+
+def make_clock(speed: float, source: str) -> Any:
+    """Session time: real, scaled by ``speed``, or as fast as possible (``inf``). Through the
+    virtual BLE strap "as fast as possible" is the virtual loop's own time
+    (:class:`devices.clock.LoopClock` under :func:`~devices.bumble_backend.virtual_time.run_virtual`)."""
+    from devices.clock import LoopClock, RealClock, ScaledClock, VirtualClock
+
+    if math.isinf(speed) and source == "virtual-ble":
+        return LoopClock()
     if math.isinf(speed):
         from datetime import datetime
 
@@ -28,7 +37,7 @@ def make_clock(speed: float) -> Any:
     return RealClock() if speed == 1.0 else ScaledClock(speed)
 
 
-def run_guided_session(args: argparse.Namespace, protocol: Any, *, source_kind: str) -> int:
+def run_guided_session(args: argparse.Namespace, protocol: Any, *, source: str) -> int:
     from biofeedback.practices.texts import check_lang
     from sessions.live import SessionPlan
     from sessions.store import Store
@@ -37,57 +46,50 @@ def run_guided_session(args: argparse.Namespace, protocol: Any, *, source_kind: 
     lang = check_lang(args.lang)
     practice, practice_settings = build_practice(args, home)
     speed = float(getattr(args, "speed", 1.0))
-    if source_kind in ("simulator", "virtual-ble"):
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+    if source != "strap":
         practice_settings = {**practice_settings, "seed": args.seed, "profile": args.profile,
-                             "speed": "max" if math.isinf(speed) else speed}
-    if source_kind == "virtual-ble":
-        practice_settings["path"] = "virtual-ble"  # the simulator, heard through the full BLE path
+                             "speed": "max" if math.isinf(speed) else speed, "path": source}
     plan = SessionPlan(practice=practice, protocol=protocol, lang=lang, practice_settings=practice_settings,
-                       source_kind="simulator" if source_kind == "virtual-ble" else source_kind)
+                       source_kind="live" if source == "strap" else "simulator")
     as_json = wants_jsonl(args)
     with Store.open_home(home) as store:
-        if source_kind == "virtual-ble" and math.isinf(speed):
-            # As fast as possible through the BLE stack: virtual loop time, see devices.clock.LoopClock.
+        main = _run(args, plan, store, source=source, speed=speed, as_json=as_json)
+        if source == "virtual-ble" and math.isinf(speed):
             from devices.bumble_backend.virtual_time import run_virtual
 
-            outcome = run_virtual(_run(args, plan, store, speed=speed, as_json=as_json))
+            outcome = run_virtual(main)  # as fast as possible through the BLE stack: virtual loop time
         else:
-            outcome = asyncio.run(_run(args, plan, store, speed=speed, as_json=as_json))
+            outcome = asyncio.run(main)
         print_ending(store, outcome, as_json=as_json)
     return 0 if outcome.status == "complete" else 1
 
 
-async def _run(args: argparse.Namespace, plan: Any, store: Any, *, speed: float, as_json: bool) -> Any:
+async def _run(args: argparse.Namespace, plan: Any, store: Any, *, source: str, speed: float, as_json: bool) -> Any:
     from biofeedback.cli.keys import terminal_keys
     from biofeedback.cli.live_output import JsonlSink, ScreenSink
     from sessions.live import run_session
 
-    clock = make_clock(speed)
-    virtual_ble = plan.practice_settings.get("path") == "virtual-ble"
-    if virtual_ble and math.isinf(speed):
-        from devices.clock import LoopClock
-
-        clock = LoopClock()
-    async with _source(args, plan, clock) as source:
+    clock = make_clock(speed, source)
+    async with _source(args, plan, clock, source) as hr_source:
         loop = asyncio.get_running_loop()
-        holder: dict[str, Any] = {}
 
         def stop_on_signal() -> None:
-            source.stop()  # the session ends at the next beat and is kept (Ctrl-C = q)
+            hr_source.stop()  # the session ends at the next beat and is kept (Ctrl-C = q)
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop_on_signal)
         try:
             if as_json:
-                return await run_session(source, plan, store, clock=clock, sinks=[JsonlSink(sys.stdout)],
+                return await run_session(hr_source, plan, store, clock=clock, sinks=[JsonlSink(sys.stdout)],
                                          frame_interval_s=None if math.isinf(speed) else FRAME_INTERVAL_S)
             if math.isinf(speed):
-                return await _run_with_progress(source, plan, store, clock)
+                return await _run_with_progress(hr_source, plan, store, clock)
             with terminal_keys() as keys, ScreenSink(plan.practice, plan.protocol, plan.lang,
-                                                     source.info.name) as screen:
-                holder["screen"] = screen
-                return await run_session(source, plan, store, clock=clock, sinks=[screen], keys=keys,
+                                                     hr_source.info.name) as screen:
+                return await run_session(hr_source, plan, store, clock=clock, sinks=[screen], keys=keys,
                                          frame_interval_s=FRAME_INTERVAL_S)
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -122,14 +124,13 @@ async def _run_with_progress(source: Any, plan: Any, store: Any, clock: Any) -> 
 
 
 @contextlib.asynccontextmanager
-async def _source(args: argparse.Namespace, plan: Any, clock: Any):
+async def _source(args: argparse.Namespace, plan: Any, clock: Any, source: str):
     """The heart-rate source the command asked for (entered by run_session itself)."""
-    kind = "virtual-ble" if plan.practice_settings.get("path") == "virtual-ble" else plan.source_kind
-    if kind == "simulator":
+    if source == "simulator":
         from sessions.simulated import simulated_source
 
         yield simulated_source(plan.practice, plan.protocol, seed=args.seed, clock=clock, profile=args.profile)
-    elif kind == "virtual-ble":
+    elif source == "virtual-ble":
         from devices.virtual_demo import virtual_strap_source
         from sessions.simulated import simulated_person
 
