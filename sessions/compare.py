@@ -95,6 +95,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import numpy as np
 
 from biofeedback.errors import InputError
+from biofeedback.hrv.constants import COHERENCE_WINDOW_S
 
 if TYPE_CHECKING:  # pragma: no cover
     from biofeedback.engine import EngineSettings
@@ -138,62 +139,44 @@ INDEX_KEYS: tuple[str, ...] = (
 PHASE_NAMES: tuple[str, ...] = ("baseline", "practice", "recovery")
 WHOLE = "whole"  # the pseudo-phase of a session recorded without phases (an import)
 
-#: Data (s, sum of RR intervals) a phase must hold for each index; derivations in the module docstring.
-MIN_DATA_S: Mapping[str, float] = {
-    "mean_hr_bpm": 10.0,
-    "rmssd_ms": 30.0,
-    "ln_rmssd": 30.0,
-    "sdnn_ms": 60.0,
-    "lf_ms2": 120.0,
-    "hf_ms2": 60.0,
-    "lf_hf": 120.0,
-    "coherence": 64.0,
-    "relaxation": 64.0,
-    "artifacts_pct": 0.0,
+@dataclass(frozen=True, slots=True)
+class IndexSpec:
+    """How one index is shown and judged: label and unit; the data (s, sum of RR intervals) a phase
+    must hold for it and why (derivations in the module docstring); its sub-window length (s) for the
+    noise estimate."""
+
+    label: str
+    unit: str
+    min_data_s: float
+    why_min: str
+    subwindow_s: float
+
+
+_RMSSD_WHY = "RMSSD is valid from about 30 s of beats"
+_LF_WHY = "0.04 Hz takes 25 s a cycle; Kubios recommends >= 2 min"
+#: One row per compared index (the single source of the tables below).
+INDEX_SPECS: Mapping[str, IndexSpec] = {
+    "mean_hr_bpm": IndexSpec("heart rate", "bpm", 10.0,
+                             "one slow breath (10 s at 6/min) so the breathing swing of HR averages out", 30.0),
+    "rmssd_ms": IndexSpec("RMSSD", "ms", 30.0, _RMSSD_WHY, 30.0),
+    "ln_rmssd": IndexSpec("ln RMSSD", "ln ms", 30.0, _RMSSD_WHY, 30.0),
+    "sdnn_ms": IndexSpec("SDNN", "ms", 60.0, "SDNN needs the ~0.1 Hz oscillation several times over", 60.0),
+    "lf_ms2": IndexSpec("LF power", "ms²", 120.0, f"its lowest frequency {_LF_WHY}", 120.0),
+    "hf_ms2": IndexSpec("HF power", "ms²", 60.0, "Kubios recommends >= 1 min for HF", 60.0),
+    "lf_hf": IndexSpec("LF/HF", "", 120.0, f"its LF part needs >= 2 min: {_LF_WHY}", 120.0),
+    "coherence": IndexSpec("coherence", "", 64.0, "coherence is defined on 64 s windows", 64.0),
+    "relaxation": IndexSpec("relaxation", "0-100", 64.0,
+                            "the relaxation index uses the phase's coherence (64 s windows)", 64.0),
+    "artifacts_pct": IndexSpec("artifacts", "%", 0.0, "no beats", 30.0),
 }
-_WHY_MIN: Mapping[str, str] = {
-    "mean_hr_bpm": "one slow breath (10 s at 6/min) so the breathing swing of HR averages out",
-    "rmssd_ms": "RMSSD is valid from about 30 s of beats",
-    "ln_rmssd": "RMSSD is valid from about 30 s of beats",
-    "sdnn_ms": "SDNN needs the ~0.1 Hz oscillation several times over",
-    "lf_ms2": "its lowest frequency 0.04 Hz takes 25 s a cycle; Kubios recommends >= 2 min",
-    "hf_ms2": "Kubios recommends >= 1 min for HF",
-    "lf_hf": "its LF part needs >= 2 min: 0.04 Hz takes 25 s a cycle, Kubios recommends >= 2 min",
-    "coherence": "coherence is defined on 64 s windows",
-    "relaxation": "the relaxation index uses the phase's coherence (64 s windows)",
-    "artifacts_pct": "no beats",
-}
-#: Sub-window length (s) of each index for the noise estimate.
-SUBWINDOW_S: Mapping[str, float] = {
-    "mean_hr_bpm": 30.0,
-    "rmssd_ms": 30.0,
-    "ln_rmssd": 30.0,
-    "sdnn_ms": 60.0,
-    "lf_ms2": 120.0,
-    "hf_ms2": 60.0,
-    "lf_hf": 120.0,
-    "coherence": 64.0,
-    "relaxation": 64.0,
-    "artifacts_pct": 30.0,
-}
-LABELS: Mapping[str, tuple[str, str]] = {  # key -> (label, unit)
-    "mean_hr_bpm": ("heart rate", "bpm"),
-    "rmssd_ms": ("RMSSD", "ms"),
-    "ln_rmssd": ("ln RMSSD", "ln ms"),
-    "sdnn_ms": ("SDNN", "ms"),
-    "lf_ms2": ("LF power", "ms²"),
-    "hf_ms2": ("HF power", "ms²"),
-    "lf_hf": ("LF/HF", ""),
-    "coherence": ("coherence", ""),
-    "relaxation": ("relaxation", "0-100"),
-    "artifacts_pct": ("artifacts", "%"),
-}
+MIN_DATA_S: Mapping[str, float] = {k: v.min_data_s for k, v in INDEX_SPECS.items()}
+SUBWINDOW_S: Mapping[str, float] = {k: v.subwindow_s for k, v in INDEX_SPECS.items()}
+LABELS: Mapping[str, tuple[str, str]] = {k: (v.label, v.unit) for k, v in INDEX_SPECS.items()}  # key -> (label, unit)
 MIN_SUBWINDOWS = 3
 MIN_SUBWINDOW_COVERAGE = 0.8
 BOOTSTRAP_RESAMPLES = 2000
 CONFIDENCE = 0.95
 BOOTSTRAP_SEED = 20190603  # any constant: the intervals are reproducible, not tuned
-COHERENCE_WINDOW_S = 64.0
 
 
 def _clean(x: float | None) -> float | None:
@@ -483,7 +466,7 @@ def phase_indices(p: PhaseBeats, settings: EngineSettings, baseline: Any = None,
             indices[key] = IndexValue(None, "no beats in this phase")
         elif data_s < need:
             indices[key] = IndexValue(
-                None, f"too short: {label} needs >= {need:g} s of beats ({_WHY_MIN[key]}); this phase has {data_s:.1f} s"
+                None, f"too short: {label} needs >= {need:g} s of beats ({INDEX_SPECS[key].why_min}); this phase has {data_s:.1f} s"
             )
         elif key == "relaxation" and baseline is None:
             indices[key] = IndexValue(None, baseline_reason or "no baseline to relate to")
