@@ -52,18 +52,20 @@ import numpy as np
 from biofeedback.beat import Beat, Gap
 from biofeedback.hrv.artifacts import LABELS, ArtifactSettings, CausalArtifactDetector
 from biofeedback.hrv.autonomic import pns_index, sns_index
-from biofeedback.hrv.coherence import coherence
+from biofeedback.hrv.coherence import coherence_from_spectrum
 from biofeedback.hrv.constants import (
     COHERENCE_WINDOW_S,
+    LF_BAND_HZ,
     RESAMPLE_HZ,
+    RESONANCE_BAND_HZ,
     SI_BIN_MS,
     SMOOTHNESS_LAMBDA,
     WELCH_OVERLAP,
     WELCH_SEGMENT_S,
 )
-from biofeedback.hrv.frequency_domain import indices_from_spectrum, power_spectrum
+from biofeedback.hrv.frequency_domain import indices_from_spectrum, power_spectrum, psd_integrator, welch_spectra
 from biofeedback.hrv.relaxation import Baseline, relaxation_index
-from biofeedback.hrv.resonance import resonance, resonance_from_spectrum
+from biofeedback.hrv.resonance import resonance
 from biofeedback.hrv.time_domain import time_domain
 
 __all__ = ["EngineSettings", "BeatIndices", "HRVEngine", "SETTINGS_VERSION"]
@@ -203,7 +205,7 @@ _FIELD_NAMES = tuple(f.name for f in fields(BeatIndices))
 class _Ring:
     """Column buffers of the settled beats, trimmed to the longest window (amortised O(1))."""
 
-    __slots__ = ("t", "rr", "valid", "breaks", "code", "start", "end")
+    __slots__ = ("t", "rr", "valid", "breaks", "code", "start", "end", "irregular_t", "_from")
 
     def __init__(self, capacity: int = 1024):
         self.t = np.empty(capacity)
@@ -213,6 +215,8 @@ class _Ring:
         self.code = np.empty(capacity, dtype=np.int8)
         self.start = 0
         self.end = 0
+        self.irregular_t = -math.inf  # time of the newest beat that is invalid or follows a gap
+        self._from: dict[float, int] = {}  # window length -> its first position at the last call
 
     @property
     def capacity(self) -> int:
@@ -233,6 +237,7 @@ class _Ring:
                 new[:n] = old[lo:self.end]
                 setattr(self, name, new)
             self.start, self.end = 0, n
+            self._from = {w: max(pos - lo, 0) for w, pos in self._from.items()}
         i = self.end
         self.t[i] = t
         self.rr[i] = rr
@@ -240,10 +245,26 @@ class _Ring:
         self.breaks[i] = brk
         self.code[i] = code
         self.end = i + 1
+        if brk or not valid:
+            self.irregular_t = t
 
     def window_start(self, from_s: float) -> int:
         """First buffer position with ``t >= from_s``."""
         return self.start + int(np.searchsorted(self.t[self.start:self.end], from_s, side="left"))
+
+    def window_from(self, window_s: float, from_s: float) -> int:
+        """:meth:`window_start` for a sliding window whose ``from_s`` never decreases (amortised O(1)).
+
+        Each window length keeps its position from the previous call and steps forward from there.
+        """
+        pos = self._from.get(window_s, self.start)
+        end, t = self.end, self.t
+        if pos < self.start:
+            pos = self.start
+        while pos < end and t.item(pos) < from_s:
+            pos += 1
+        self._from[window_s] = pos
+        return pos
 
     def state(self) -> dict[str, list]:
         s, e = self.start, self.end
@@ -292,6 +313,8 @@ class HRVEngine:
             st.method == "welch" and st.detrend == "mean" and st.segment_s == WELCH_SEGMENT_S
             and st.overlap == WELCH_OVERLAP
         )
+        # the coherence spectrum always uses 50 % overlap (one segment spans its window anyway)
+        self._welch_mean = st.method == "welch" and st.detrend == "mean" and st.overlap == WELCH_OVERLAP
         self._pending: list[_Pending] = []
         self._gap_pending = False  # the next beat pushed comes after a gap
         self._last_t: float | None = None
@@ -436,22 +459,44 @@ class HRVEngine:
             self._n_artifacts += 1
         e = ring.end
         tt, rrs, vv = ring.t, ring.rr, ring.valid
+        # A window without removed beats or gaps is passed without masks (the kernels' fast path;
+        # same values, since an all-valid mask selects every beat and pair).
+        irregular_t = ring.irregular_t
 
-        s = ring.window_start(t - st.time_window_s)
-        td = time_domain(rrs[s:e], vv[s:e], ring.breaks[s:e], si_bin_ms=st.si_bin_ms)
+        from_s = t - st.time_window_s
+        s = ring.window_from(st.time_window_s, from_s)
+        if irregular_t < from_s:
+            td = time_domain(rrs[s:e], si_bin_ms=st.si_bin_ms)
+        else:
+            td = time_domain(rrs[s:e], vv[s:e], ring.breaks[s:e], si_bin_ms=st.si_bin_ms)
 
-        s = ring.window_start(t - st.frequency_window_s)
-        ft, frr, fv = tt[s:e], rrs[s:e], vv[s:e]
-        sp = power_spectrum(
-            ft, frr, fv, method=st.method, fs_hz=st.fs_hz, segment_s=st.segment_s, overlap=st.overlap,
-            detrend=st.detrend, smoothness_lambda=st.smoothness_lambda,
-        )
-        fd = indices_from_spectrum(sp)
-        # resonance() is the default Welch spectrum of the window: reuse ours when it is that one
-        res = resonance_from_spectrum(sp) if self._spectrum_is_default else resonance(ft, frr, fv, fs_hz=st.fs_hz)
-
-        s = ring.window_start(t - st.coherence_window_s)
-        coh = coherence(tt[s:e], rrs[s:e], vv[s:e], window_s=st.coherence_window_s)
+        f_from = t - st.frequency_window_s
+        fs_ = ring.window_from(st.frequency_window_s, f_from)
+        ft, frr, fv = tt[fs_:e], rrs[fs_:e], (None if irregular_t < f_from else vv[fs_:e])
+        c_from = t - st.coherence_window_s
+        cs_ = ring.window_from(st.coherence_window_s, c_from)
+        cwin = (tt[cs_:e], rrs[cs_:e], None if irregular_t < c_from else vv[cs_:e])
+        if self._welch_mean:
+            # both default Welch spectra from one spline fit (each equals power_spectrum alone)
+            sp, csp = welch_spectra(
+                [(ft, frr, fv), cwin], [st.segment_s, st.coherence_window_s], fs_hz=st.fs_hz, overlap=st.overlap
+            )
+        else:
+            sp = power_spectrum(
+                ft, frr, fv, method=st.method, fs_hz=st.fs_hz, segment_s=st.segment_s, overlap=st.overlap,
+                detrend=st.detrend, smoothness_lambda=st.smoothness_lambda,
+            )
+            # coherence() of the window: its default spectrum of the last coherence_window_s
+            csp = power_spectrum(*cwin, fs_hz=st.fs_hz, segment_s=st.coherence_window_s)
+        integ = psd_integrator(sp)
+        fd = indices_from_spectrum(sp, integ)
+        # The resonance frequency is the LF peak of the default Welch spectrum of the window
+        # (resonance() with RESONANCE_BAND_HZ == LF_BAND_HZ): reuse it when ours is that spectrum.
+        if self._spectrum_is_default and RESONANCE_BAND_HZ == LF_BAND_HZ:
+            resonance_hz = fd.lf_peak_hz
+        else:
+            resonance_hz = resonance(ft, frr, fv, fs_hz=st.fs_hz).peak_hz
+        coh = coherence_from_spectrum(csp)
 
         self._accumulate_baseline(rr, valid, gap, coh.ratio)
         relax = None
@@ -487,7 +532,7 @@ class HRVEngine:
             hf_peak_hz=fd.hf_peak_hz,
             coherence=coh.ratio,
             coherence_peak_hz=coh.peak_hz,
-            resonance_hz=res.peak_hz,
+            resonance_hz=resonance_hz,
             pns_index=pns_index(td.mean_rr_ms, td.rmssd_ms, td.sd1_ms),
             sns_index=sns_index(td.mean_hr_bpm, td.stress_index, td.sd2_ms),
             relaxation=relax,

@@ -44,6 +44,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 from typing import Literal
 
 import numpy as np
@@ -61,7 +62,8 @@ from .constants import (
     WELCH_OVERLAP,
     WELCH_SEGMENT_S,
 )
-from .interpolation import even_grid_s, resample_knots
+from ._numeric import ones
+from .interpolation import _grid_size, even_grid_s, resample_knots, resample_knots_blocks
 
 __all__ = [
     "Spectrum",
@@ -75,12 +77,14 @@ __all__ = [
     "knots",
     "psd_integrator",
     "indices_from_spectrum",
+    "welch_spectra",
 ]
 
 Method = Literal["welch", "lomb"]
 Detrend = Literal["mean", "smoothness_priors"]
 NAN = float("nan")
 MIN_KNOTS = 4
+_min, _max = np.minimum.reduce, np.maximum.reduce  # the ufuncs themselves: no method wrapper
 LOMB_OVERSAMPLING = 4
 LOMB_MAX_HZ = 0.5
 
@@ -165,8 +169,10 @@ def welch_psd(
     """
     w = _scaled_hann(nperseg, fs_hz)
     if x.size == nperseg:
-        spec = rfft(x * w)
-        p = (spec * spec.conj()).real
+        # |X|² as re² + im² on the interleaved (re, im) view of the transform
+        v = rfft(x * w).view(np.float64)
+        v *= v
+        p = v[0::2] + v[1::2]
     else:
         step = nperseg - noverlap
         segs = np.lib.stride_tricks.sliding_window_view(x, nperseg)[::step]
@@ -339,33 +345,116 @@ def power_spectrum(
         raise ValueError(f"method must be 'welch' or 'lomb', got {method!r}")
     if detrend not in ("mean", "smoothness_priors"):
         raise ValueError(f"detrend must be 'mean' or 'smoothness_priors', got {detrend!r}")
+    prep = _resampling_plan(t_s, rr_ms, valid, method, fs_hz)
+    if isinstance(prep, Spectrum):
+        return prep
+    x, y, dx, bridge, grid = prep
+    z = resample_knots(x, y, dx, grid)
+    if method == "welch":
+        if detrend == "smoothness_priors":
+            z = z - smoothness_priors_trend(z, smoothness_lambda)
+        return _welch_spectrum(z, fs_hz, segment_s, overlap, x.size, bridge)
+    if detrend == "smoothness_priors":
+        y = y - np.interp(x, grid, smoothness_priors_trend(z, smoothness_lambda))
+    f, p = _lomb(x, y - y.mean(), segment_s, overlap)
+    return Spectrum(f, p, method, x.size, bridge)
+
+
+def _resampling_plan(
+    t_s: ArrayLike | None, rr_ms: ArrayLike, valid: ArrayLike | None, method: str, fs_hz: float
+) -> Spectrum | tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], float, NDArray[np.float64]]:
+    """Knots ``x, y``, their spacings ``dx``, the longest bridge and the 4 Hz grid of one window,
+    or the empty :class:`Spectrum` when there are too few beats for one."""
     x, y = knots(t_s, rr_ms, valid, check=False)
     n = x.size
     empty = np.zeros(0)
     if n < 2:
         return Spectrum(empty, empty, method, n, NAN)
     dx = x[1:] - x[:-1]
-    if not (dx > 0).all():
+    if not _min(dx) > 0:
         raise ValueError("beat times t_s of the valid beats must be strictly increasing")
-    bridge = float(dx.max())
+    bridge = float(_max(dx))
     if n < MIN_KNOTS:
         return Spectrum(empty, empty, method, n, bridge)
-    grid = even_grid_s(float(x[0]), float(x[-1]), fs_hz)
+    grid = even_grid_s(x.item(0), x.item(n - 1), fs_hz)
     if grid.size < MIN_KNOTS:
         return Spectrum(empty, empty, method, n, bridge)
-    z = resample_knots(x, y, dx, grid)
-    if method == "welch":
-        if detrend == "smoothness_priors":
-            z = z - smoothness_priors_trend(z, smoothness_lambda)
-        z -= np.add.reduce(z) / z.size
-        nperseg = min(z.size, int(round(segment_s * fs_hz)))
-        noverlap = int(nperseg * overlap)
-        f, p = welch_psd(z, fs_hz, nperseg, noverlap)
-        return Spectrum(f, p, method, n, bridge)
-    if detrend == "smoothness_priors":
-        y = y - np.interp(x, grid, smoothness_priors_trend(z, smoothness_lambda))
-    f, p = _lomb(x, y - y.mean(), segment_s, overlap)
-    return Spectrum(f, p, method, n, bridge)
+    return x, y, dx, bridge, grid
+
+
+def _welch_spectrum(
+    z: NDArray[np.float64], fs_hz: float, segment_s: float, overlap: float, n_knots: int, bridge: float
+) -> Spectrum:
+    """Welch spectrum of the resampled series ``z`` after removing its mean (``z`` is changed)."""
+    n = z.size
+    z -= float(z.dot(ones(n))) / n
+    nperseg = min(n, int(round(segment_s * fs_hz)))
+    if nperseg < n:
+        f, p = welch_psd(z, fs_hz, nperseg, int(nperseg * overlap))
+        return Spectrum(f, p, "welch", n_knots, bridge)
+    # one segment spanning the series (welch_psd inlined: this runs twice per beat in the engine)
+    z *= _scaled_hann(n, fs_hz)
+    v = rfft(z).view(np.float64)
+    v *= v
+    p = v[0::2] + v[1::2]
+    p[0] *= 0.5
+    if n % 2 == 0:
+        p[-1] *= 0.5
+    return Spectrum(_rfft_freqs(n, fs_hz), p, "welch", n_knots, bridge)
+
+
+def welch_spectra(
+    windows: list[tuple[ArrayLike, ArrayLike, ArrayLike | None]],
+    segments_s: list[float],
+    *,
+    fs_hz: float = RESAMPLE_HZ,
+    overlap: float = WELCH_OVERLAP,
+) -> list[Spectrum]:
+    """The default Welch spectra of several windows, with one spline fit for all of them.
+
+    ``windows`` are ``(t_s, rr_ms, valid)`` of each window and ``segments_s`` their Welch segment
+    lengths. Each result equals ``power_spectrum(t_s, rr_ms, valid, fs_hz=fs_hz,
+    segment_s=segment_s, overlap=overlap)`` (method ``"welch"``, mean detrending): the knot sets
+    are independent blocks of one tridiagonal system (:func:`~biofeedback.hrv.interpolation.
+    resample_knots_blocks`), so the engine pays the numpy call overhead once for its frequency and
+    coherence windows.
+
+    Examples
+    --------
+    >>> t = np.arange(1, 121) * 1.0
+    >>> rr = 1000.0 + 50.0 * np.sin(2 * np.pi * 0.1 * t)
+    >>> a, b = welch_spectra([(t, rr, None), (t[-64:], rr[-64:], None)], [300.0, 64.0])
+    >>> bool(np.array_equal(a.psd_ms2_per_hz, power_spectrum(t, rr).psd_ms2_per_hz))
+    True
+    """
+    out: list[Spectrum | None] = []
+    xs, ys, sizes, starts, firsts, bridges = [], [], [], [], [], []
+    for (t, rr, v), seg in zip(windows, segments_s):
+        x, y = knots(t, rr, v, check=False)
+        n = x.size
+        if n >= MIN_KNOTS:
+            dx = x[1:] - x[:-1]
+            if _min(dx) > 0:
+                x0 = x.item(0)
+                g = _grid_size(x0, x.item(n - 1), fs_hz)
+                if g >= MIN_KNOTS:
+                    out.append(None)
+                    xs.append(x)
+                    ys.append(y)
+                    sizes.append(g)
+                    firsts.append(x0)
+                    bridges.append(float(_max(dx)))
+                    continue
+        # too few beats (or bad times): the general path says why
+        out.append(power_spectrum(t, rr, v, fs_hz=fs_hz, segment_s=seg, overlap=overlap))
+    if xs:
+        zs = resample_knots_blocks(xs, ys, firsts, sizes, fs_hz)
+        k = 0
+        for i, seg in enumerate(segments_s):
+            if out[i] is None:
+                out[i] = _welch_spectrum(zs[k], fs_hz, seg, overlap, xs[k].size, bridges[k])
+                k += 1
+    return out  # type: ignore[return-value]
 
 
 def band_power_ms2(spectrum: Spectrum, lo_hz: float, hi_hz: float) -> float:
@@ -428,10 +517,10 @@ def _ratio(a: float, b: float) -> float:
 
 def _is_uniform_from_zero(f: NDArray[np.float64]) -> bool:
     n = f.size
-    if n < 2 or f[0] != 0.0:
+    if n < 2 or f.item(0) != 0.0:
         return False
-    df = float(f[1])
-    return df > 0 and abs(float(f[-1]) - (n - 1) * df) <= 1e-9 * df * n
+    df = f.item(1)
+    return df > 0 and abs(f.item(n - 1) - (n - 1) * df) <= 1e-9 * df * n
 
 
 class _UniformPSD:
@@ -446,44 +535,71 @@ class _UniformPSD:
     __slots__ = ("df", "pl", "cum", "n", "top")
 
     def __init__(self, df: float, p: NDArray[np.float64], max_hz: float) -> None:
-        p = p[: int(max_hz / df) + 3]
         self.df = df
-        self.pl: list[float] = p.tolist()
-        self.cum: list[float] = np.cumsum(p).tolist()
+        self.pl: list[float] = p[: int(max_hz / df) + 3].tolist()
+        self.cum: list[float] = list(accumulate(self.pl))  # sequential sums, as np.cumsum
         self.n = len(self.pl)
         self.top = (self.n - 1) * df
 
     def integral_to(self, x: float) -> float:
         df, pl = self.df, self.pl
         x = min(max(x, 0.0), self.top)
-        k = min(int(x / df), self.n - 2)
-        while k > 0 and k * df > x:
-            k -= 1
+        k, dx = _grid_floor(df, x)
+        if k > self.n - 2:  # x is the last grid point
+            k = self.n - 2
+            dx = x - k * df
         pk = pl[k]
-        dx = x - k * df
         px = pk + (pl[k + 1] - pk) * dx / df
         return df * (self.cum[k] - 0.5 * (pl[0] + pk)) + 0.5 * dx * (pk + px)
 
     def band(self, lo: float, hi: float) -> float:
         return self.integral_to(hi) - self.integral_to(lo) if hi > lo else 0.0
 
-    def _first_at_or_above(self, x: float) -> int:
-        df = self.df
-        k = max(int(x / df), 0)
-        while k * df < x:
-            k += 1
-        while k > 0 and (k - 1) * df >= x:
-            k -= 1
-        return min(k, self.n)
-
     def peak(self, lo: float, hi: float) -> tuple[float, float]:
         """(frequency, PSD) of the largest PSD value with lo <= f < hi; (nan, nan) if none."""
-        i, j = self._first_at_or_above(lo), self._first_at_or_above(hi)
+        i = min(_grid_ceil(self.df, lo), self.n)
+        j = min(_grid_ceil(self.df, hi), self.n)
         if j <= i:
             return NAN, NAN
         seg = self.pl[i:j]
         top = max(seg)
         return (i + seg.index(top)) * self.df, top
+
+
+# Grid positions of band edges on a grid k·df. The engine asks for the same few edges on the same
+# few grids (df = fs / segment length) every beat, so they are remembered (bounded).
+_FLOOR: dict[tuple[float, float], tuple[int, float]] = {}
+_CEIL: dict[tuple[float, float], int] = {}
+_EDGE_CACHE_MAX = 8192
+
+
+def _grid_floor(df: float, x: float) -> tuple[int, float]:
+    """(k, x − k·df) for the largest k >= 0 with k·df <= x (x >= 0)."""
+    key = (df, x)
+    hit = _FLOOR.get(key)
+    if hit is None:
+        k = int(x / df)
+        while k > 0 and k * df > x:
+            k -= 1
+        hit = (k, x - k * df)
+        if len(_FLOOR) < _EDGE_CACHE_MAX:
+            _FLOOR[key] = hit
+    return hit
+
+
+def _grid_ceil(df: float, x: float) -> int:
+    """The smallest k >= 0 with k·df >= x."""
+    key = (df, x)
+    k = _CEIL.get(key)
+    if k is None:
+        k = max(int(x / df), 0)
+        while k * df < x:
+            k += 1
+        while k > 0 and (k - 1) * df >= x:
+            k -= 1
+        if len(_CEIL) < _EDGE_CACHE_MAX:
+            _CEIL[key] = k
+    return k
 
 
 class _GeneralPSD:
@@ -525,8 +641,11 @@ def psd_integrator(spectrum: Spectrum, max_hz: float = 0.5) -> _UniformPSD | _Ge
     return _GeneralPSD(f, spectrum.psd_ms2_per_hz)
 
 
-def indices_from_spectrum(spectrum: Spectrum) -> FrequencyDomain:
+def indices_from_spectrum(spectrum: Spectrum, integrator: _UniformPSD | _GeneralPSD | None = None) -> FrequencyDomain:
     """The :class:`FrequencyDomain` indices of an already computed spectrum.
+
+    ``integrator`` is ``psd_integrator(spectrum)`` when the caller already has it (the engine
+    shares one between the indices); any ``max_hz`` >= 0.4 Hz gives the same values.
 
     Examples
     --------
@@ -540,7 +659,7 @@ def indices_from_spectrum(spectrum: Spectrum) -> FrequencyDomain:
         return FrequencyDomain(
             NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, spectrum.method, spectrum.n_knots, spectrum.longest_bridge_s
         )
-    integ = psd_integrator(spectrum, HF_BAND_HZ[1])
+    integ = psd_integrator(spectrum, HF_BAND_HZ[1]) if integrator is None else integrator
     vlf = integ.band(*VLF_BAND_HZ)
     lf = integ.band(*LF_BAND_HZ)
     hf = integ.band(*HF_BAND_HZ)
