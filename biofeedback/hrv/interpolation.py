@@ -140,44 +140,9 @@ def resample_knots(
     """
     m = y[1:] - y[:-1]
     m /= dx
-    sl = _one_spline_slopes(dx, m)
+    sl = _not_a_knot_slopes(dx, m)
     i = x[1:-1].searchsorted(grid, "right")
     return _evaluate(x, y, dx, m, sl, grid, i)
-
-
-def _one_spline_slopes(dx: NDArray[np.float64], m: NDArray[np.float64]) -> NDArray[np.float64]:
-    """:func:`_not_a_knot_slopes` of one spline (>= 4 knots), with fewer numpy calls.
-
-    The off-diagonals are ``dx[1:]`` and ``dx[:-1]`` with one end entry replaced; both are views
-    of one buffer ``[d0, dx..., dn]`` that LAPACK copies (``overwrite_dl/du = 0``), so they need
-    no numpy copies of their own. Same system, same solution.
-    """
-    n = dx.size + 1
-    dx0, dx1, dxl, dxp = dx.item(0), dx.item(1), dx.item(n - 2), dx.item(n - 3)
-    m0, m1, ml, mp = m.item(0), m.item(1), m.item(n - 2), m.item(n - 3)
-    d0 = dx0 + dx1
-    dn = dxl + dxp
-    off = np.empty(n + 1)
-    off[0] = d0
-    off[1:n] = dx
-    off[n] = dn
-    d = np.empty(n)
-    np.add(dx[:-1], dx[1:], out=d[1:-1])
-    d[1:-1] *= 2.0
-    d[0] = dx1
-    d[n - 1] = dxp
-    b = np.empty(n)
-    bi = b[1:-1]
-    np.multiply(dx[1:], m[:-1], out=bi)
-    bi += dx[:-1] * m[1:]
-    bi *= 3.0
-    b[0] = ((dx0 + 2.0 * d0) * dx1 * m0 + dx0 * dx0 * m1) / d0
-    b[n - 1] = (dxl * dxl * mp + (2.0 * dn + dxl) * dxp * ml) / dn
-    # sub-diagonal [dx[1:], dn] = off[2:], super-diagonal [d0, dx[:-1]] = off[:-2]
-    _, _, _, s, info = dgtsv(off[2:], d, off[:-2], b, 0, 1, 0, 1)
-    if info != 0:  # pragma: no cover - the matrix is diagonally dominant for increasing knots
-        raise np.linalg.LinAlgError(f"spline system is singular (dgtsv info={info})")
-    return s
 
 
 def _evaluate(
