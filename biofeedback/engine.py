@@ -63,7 +63,7 @@ from biofeedback.hrv.constants import (
     WELCH_OVERLAP,
     WELCH_SEGMENT_S,
 )
-from biofeedback.hrv.frequency_domain import indices_from_spectrum, power_spectrum, psd_integrator, welch_spectra
+from biofeedback.hrv.frequency_domain import indices_from_spectrum, power_spectrum, psd_integrator
 from biofeedback.hrv.relaxation import Baseline, relaxation_index
 from biofeedback.hrv.resonance import resonance
 from biofeedback.hrv.time_domain import time_domain
@@ -313,8 +313,6 @@ class HRVEngine:
             st.method == "welch" and st.detrend == "mean" and st.segment_s == WELCH_SEGMENT_S
             and st.overlap == WELCH_OVERLAP
         )
-        # the coherence spectrum always uses 50 % overlap (one segment spans its window anyway)
-        self._welch_mean = st.method == "welch" and st.detrend == "mean" and st.overlap == WELCH_OVERLAP
         self._pending: list[_Pending] = []
         self._gap_pending = False  # the next beat pushed comes after a gap
         self._last_t: float | None = None
@@ -476,18 +474,12 @@ class HRVEngine:
         c_from = t - st.coherence_window_s
         cs_ = ring.window_from(st.coherence_window_s, c_from)
         cwin = (tt[cs_:e], rrs[cs_:e], None if irregular_t < c_from else vv[cs_:e])
-        if self._welch_mean:
-            # both default Welch spectra from one spline fit (each equals power_spectrum alone)
-            sp, csp = welch_spectra(
-                [(ft, frr, fv), cwin], [st.segment_s, st.coherence_window_s], fs_hz=st.fs_hz, overlap=st.overlap
-            )
-        else:
-            sp = power_spectrum(
-                ft, frr, fv, method=st.method, fs_hz=st.fs_hz, segment_s=st.segment_s, overlap=st.overlap,
-                detrend=st.detrend, smoothness_lambda=st.smoothness_lambda,
-            )
-            # coherence() of the window: its default spectrum of the last coherence_window_s
-            csp = power_spectrum(*cwin, fs_hz=st.fs_hz, segment_s=st.coherence_window_s)
+        sp = power_spectrum(
+            ft, frr, fv, method=st.method, fs_hz=st.fs_hz, segment_s=st.segment_s, overlap=st.overlap,
+            detrend=st.detrend, smoothness_lambda=st.smoothness_lambda,
+        )
+        # coherence() of the window: its default spectrum of the last coherence_window_s
+        csp = power_spectrum(*cwin, fs_hz=st.fs_hz, segment_s=st.coherence_window_s)
         integ = psd_integrator(sp)
         fd = indices_from_spectrum(sp, integ)
         # The resonance frequency is the LF peak of the default Welch spectrum of the window

@@ -44,14 +44,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate
 from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.fft import rfft
 from scipy.linalg import solveh_banded
-from scipy.signal import lombscargle
 
 from .constants import (
     HF_BAND_HZ,
@@ -63,7 +61,8 @@ from .constants import (
     WELCH_SEGMENT_S,
 )
 from ._numeric import ones
-from .interpolation import _grid_size, even_grid_s, resample_knots, resample_knots_blocks
+from ._kernels import band_peak, band_power, spacing_range
+from .interpolation import _grid_size, even_grid_s, resample_even
 
 __all__ = [
     "Spectrum",
@@ -77,14 +76,12 @@ __all__ = [
     "knots",
     "psd_integrator",
     "indices_from_spectrum",
-    "welch_spectra",
 ]
 
 Method = Literal["welch", "lomb"]
 Detrend = Literal["mean", "smoothness_priors"]
 NAN = float("nan")
 MIN_KNOTS = 4
-_min, _max = np.minimum.reduce, np.maximum.reduce  # the ufuncs themselves: no method wrapper
 LOMB_OVERSAMPLING = 4
 LOMB_MAX_HZ = 0.5
 
@@ -276,6 +273,8 @@ def _lomb(
         starts = [x[0]]
     else:
         starts = list(x[0] + step * np.arange(int(math.floor((span - seg) / step + 1e-9)) + 1))
+    from scipy.signal import lombscargle  # scipy.signal takes 0.4 s to import: only when asked for
+
     acc = np.zeros(f.size - 1)
     used = 0
     for s0 in starts:
@@ -345,41 +344,30 @@ def power_spectrum(
         raise ValueError(f"method must be 'welch' or 'lomb', got {method!r}")
     if detrend not in ("mean", "smoothness_priors"):
         raise ValueError(f"detrend must be 'mean' or 'smoothness_priors', got {detrend!r}")
-    prep = _resampling_plan(t_s, rr_ms, valid, method, fs_hz)
-    if isinstance(prep, Spectrum):
-        return prep
-    x, y, dx, bridge, grid = prep
-    z = resample_knots(x, y, dx, grid)
-    if method == "welch":
-        if detrend == "smoothness_priors":
-            z = z - smoothness_priors_trend(z, smoothness_lambda)
-        return _welch_spectrum(z, fs_hz, segment_s, overlap, x.size, bridge)
-    if detrend == "smoothness_priors":
-        y = y - np.interp(x, grid, smoothness_priors_trend(z, smoothness_lambda))
-    f, p = _lomb(x, y - y.mean(), segment_s, overlap)
-    return Spectrum(f, p, method, x.size, bridge)
-
-
-def _resampling_plan(
-    t_s: ArrayLike | None, rr_ms: ArrayLike, valid: ArrayLike | None, method: str, fs_hz: float
-) -> Spectrum | tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], float, NDArray[np.float64]]:
-    """Knots ``x, y``, their spacings ``dx``, the longest bridge and the 4 Hz grid of one window,
-    or the empty :class:`Spectrum` when there are too few beats for one."""
     x, y = knots(t_s, rr_ms, valid, check=False)
     n = x.size
     empty = np.zeros(0)
     if n < 2:
         return Spectrum(empty, empty, method, n, NAN)
-    dx = x[1:] - x[:-1]
-    if not _min(dx) > 0:
+    shortest, bridge = spacing_range(x)
+    if not shortest > 0:
         raise ValueError("beat times t_s of the valid beats must be strictly increasing")
-    bridge = float(_max(dx))
     if n < MIN_KNOTS:
         return Spectrum(empty, empty, method, n, bridge)
-    grid = even_grid_s(x.item(0), x.item(n - 1), fs_hz)
-    if grid.size < MIN_KNOTS:
+    x0 = x.item(0)
+    size = _grid_size(x0, x.item(n - 1), fs_hz)
+    if size < MIN_KNOTS:
         return Spectrum(empty, empty, method, n, bridge)
-    return x, y, dx, bridge, grid
+    z = resample_even(x, y, x0, size, fs_hz)
+    if method == "welch":
+        if detrend == "smoothness_priors":
+            z = z - smoothness_priors_trend(z, smoothness_lambda)
+        return _welch_spectrum(z, fs_hz, segment_s, overlap, n, bridge)
+    if detrend == "smoothness_priors":
+        grid = even_grid_s(x0, x.item(n - 1), fs_hz)
+        y = y - np.interp(x, grid, smoothness_priors_trend(z, smoothness_lambda))
+    f, p = _lomb(x, y - y.mean(), segment_s, overlap)
+    return Spectrum(f, p, method, n, bridge)
 
 
 def _welch_spectrum(
@@ -401,60 +389,6 @@ def _welch_spectrum(
     if n % 2 == 0:
         p[-1] *= 0.5
     return Spectrum(_rfft_freqs(n, fs_hz), p, "welch", n_knots, bridge)
-
-
-def welch_spectra(
-    windows: list[tuple[ArrayLike, ArrayLike, ArrayLike | None]],
-    segments_s: list[float],
-    *,
-    fs_hz: float = RESAMPLE_HZ,
-    overlap: float = WELCH_OVERLAP,
-) -> list[Spectrum]:
-    """The default Welch spectra of several windows, with one spline fit for all of them.
-
-    ``windows`` are ``(t_s, rr_ms, valid)`` of each window and ``segments_s`` their Welch segment
-    lengths. Each result equals ``power_spectrum(t_s, rr_ms, valid, fs_hz=fs_hz,
-    segment_s=segment_s, overlap=overlap)`` (method ``"welch"``, mean detrending): the knot sets
-    are independent blocks of one tridiagonal system (:func:`~biofeedback.hrv.interpolation.
-    resample_knots_blocks`), so the engine pays the numpy call overhead once for its frequency and
-    coherence windows.
-
-    Examples
-    --------
-    >>> t = np.arange(1, 121) * 1.0
-    >>> rr = 1000.0 + 50.0 * np.sin(2 * np.pi * 0.1 * t)
-    >>> a, b = welch_spectra([(t, rr, None), (t[-64:], rr[-64:], None)], [300.0, 64.0])
-    >>> bool(np.array_equal(a.psd_ms2_per_hz, power_spectrum(t, rr).psd_ms2_per_hz))
-    True
-    """
-    out: list[Spectrum | None] = []
-    xs, ys, sizes, starts, firsts, bridges = [], [], [], [], [], []
-    for (t, rr, v), seg in zip(windows, segments_s):
-        x, y = knots(t, rr, v, check=False)
-        n = x.size
-        if n >= MIN_KNOTS:
-            dx = x[1:] - x[:-1]
-            if _min(dx) > 0:
-                x0 = x.item(0)
-                g = _grid_size(x0, x.item(n - 1), fs_hz)
-                if g >= MIN_KNOTS:
-                    out.append(None)
-                    xs.append(x)
-                    ys.append(y)
-                    sizes.append(g)
-                    firsts.append(x0)
-                    bridges.append(float(_max(dx)))
-                    continue
-        # too few beats (or bad times): the general path says why
-        out.append(power_spectrum(t, rr, v, fs_hz=fs_hz, segment_s=seg, overlap=overlap))
-    if xs:
-        zs = resample_knots_blocks(xs, ys, firsts, sizes, fs_hz)
-        k = 0
-        for i, seg in enumerate(segments_s):
-            if out[i] is None:
-                out[i] = _welch_spectrum(zs[k], fs_hz, seg, overlap, xs[k].size, bridges[k])
-                k += 1
-    return out  # type: ignore[return-value]
 
 
 def band_power_ms2(spectrum: Spectrum, lo_hz: float, hi_hz: float) -> float:
@@ -524,82 +458,27 @@ def _is_uniform_from_zero(f: NDArray[np.float64]) -> bool:
 
 
 class _UniformPSD:
-    """Fast scalar band integrals and peaks on a grid ``f_k = k·df`` (Welch and Lomb grids).
+    """Band integrals and peaks on a grid ``f_k = k·df`` (Welch and Lomb grids), compiled.
 
     Same arithmetic as :func:`band_power_ms2` / :func:`peak_frequency_hz` (equal to ~1e-12): the
     trapezoid integral from 0 to ``f_k`` is ``df·(Σ_{i≤k} p_i − (p_0 + p_k)/2)``, plus the partial
     trapezoid up to the edge with the PSD linearly interpolated there. Only frequencies up to
-    ``max_hz`` are kept.
+    ``max_hz`` (plus two grid points) are used (:mod:`biofeedback.hrv._kernels`).
     """
 
-    __slots__ = ("df", "pl", "cum", "n", "top")
+    __slots__ = ("df", "p", "max_hz")
 
     def __init__(self, df: float, p: NDArray[np.float64], max_hz: float) -> None:
         self.df = df
-        self.pl: list[float] = p[: int(max_hz / df) + 3].tolist()
-        self.cum: list[float] = list(accumulate(self.pl))  # sequential sums, as np.cumsum
-        self.n = len(self.pl)
-        self.top = (self.n - 1) * df
-
-    def integral_to(self, x: float) -> float:
-        df, pl = self.df, self.pl
-        x = min(max(x, 0.0), self.top)
-        k, dx = _grid_floor(df, x)
-        if k > self.n - 2:  # x is the last grid point
-            k = self.n - 2
-            dx = x - k * df
-        pk = pl[k]
-        px = pk + (pl[k + 1] - pk) * dx / df
-        return df * (self.cum[k] - 0.5 * (pl[0] + pk)) + 0.5 * dx * (pk + px)
+        self.p = p
+        self.max_hz = max_hz
 
     def band(self, lo: float, hi: float) -> float:
-        return self.integral_to(hi) - self.integral_to(lo) if hi > lo else 0.0
+        return band_power(self.p, self.df, self.max_hz, lo, hi)
 
     def peak(self, lo: float, hi: float) -> tuple[float, float]:
         """(frequency, PSD) of the largest PSD value with lo <= f < hi; (nan, nan) if none."""
-        i = min(_grid_ceil(self.df, lo), self.n)
-        j = min(_grid_ceil(self.df, hi), self.n)
-        if j <= i:
-            return NAN, NAN
-        seg = self.pl[i:j]
-        top = max(seg)
-        return (i + seg.index(top)) * self.df, top
-
-
-# Grid positions of band edges on a grid k·df. The engine asks for the same few edges on the same
-# few grids (df = fs / segment length) every beat, so they are remembered (bounded).
-_FLOOR: dict[tuple[float, float], tuple[int, float]] = {}
-_CEIL: dict[tuple[float, float], int] = {}
-_EDGE_CACHE_MAX = 8192
-
-
-def _grid_floor(df: float, x: float) -> tuple[int, float]:
-    """(k, x − k·df) for the largest k >= 0 with k·df <= x (x >= 0)."""
-    key = (df, x)
-    hit = _FLOOR.get(key)
-    if hit is None:
-        k = int(x / df)
-        while k > 0 and k * df > x:
-            k -= 1
-        hit = (k, x - k * df)
-        if len(_FLOOR) < _EDGE_CACHE_MAX:
-            _FLOOR[key] = hit
-    return hit
-
-
-def _grid_ceil(df: float, x: float) -> int:
-    """The smallest k >= 0 with k·df >= x."""
-    key = (df, x)
-    k = _CEIL.get(key)
-    if k is None:
-        k = max(int(x / df), 0)
-        while k * df < x:
-            k += 1
-        while k > 0 and (k - 1) * df >= x:
-            k -= 1
-        if len(_CEIL) < _EDGE_CACHE_MAX:
-            _CEIL[key] = k
-    return k
+        return band_peak(self.p, self.df, self.max_hz, lo, hi)
 
 
 class _GeneralPSD:

@@ -28,16 +28,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.linalg.lapack import dgtsv
 
+from ._kernels import spline_on_grid
 from .constants import RESAMPLE_HZ
 
-__all__ = [
-    "spline_slopes",
-    "evaluate_spline",
-    "resample_not_a_knot",
-    "resample_knots",
-    "resample_knots_blocks",
-    "even_grid_s",
-]
+__all__ = ["spline_slopes", "evaluate_spline", "resample_not_a_knot", "resample_even", "even_grid_s"]
 
 
 def spline_slopes(x: ArrayLike, y: ArrayLike) -> NDArray[np.float64]:
@@ -81,17 +75,11 @@ def spline_slopes(x: ArrayLike, y: ArrayLike) -> NDArray[np.float64]:
     return _not_a_knot_slopes(dx, m)
 
 
-def _not_a_knot_slopes(
-    dx: NDArray[np.float64], m: NDArray[np.float64], blocks: tuple[tuple[int, int], ...] | None = None
-) -> NDArray[np.float64]:
-    """Knot slopes for >= 4 knots from the spacings ``dx`` (> 0) and secant slopes ``m``.
-
-    ``blocks`` = ``((a, e), ...)`` solves several independent splines stacked in one system (knots
-    ``a..e-1`` of each, >= 4 knots each, in order and covering all knots): each block gets its own
-    not-a-knot end rows and no coupling to its neighbours, so each block's slopes are those of
-    its spline alone (the junction entries of ``dx`` and ``m`` are ignored). ``None`` = one block.
-    """
+def _not_a_knot_slopes(dx: NDArray[np.float64], m: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Knot slopes for >= 4 knots from the spacings ``dx`` (> 0) and secant slopes ``m``."""
     n = dx.size + 1
+    dx0, dx1, dxl, dxp = float(dx[0]), float(dx[1]), float(dx[-1]), float(dx[-2])
+    m0, m1, ml, mp = float(m[0]), float(m[1]), float(m[-1]), float(m[-2])
     d = np.empty(n)
     dl = np.empty(n - 1)
     du = np.empty(n - 1)
@@ -105,114 +93,33 @@ def _not_a_knot_slopes(
     np.multiply(dx[1:], m[:-1], out=bi)
     bi += dx[:-1] * m[1:]
     bi *= 3.0
-    for a, e in blocks or ((0, n),):
-        # not-a-knot rows (third derivative continuous at the second and second-to-last knot)
-        dx0, dx1, dxl, dxp = dx.item(a), dx.item(a + 1), dx.item(e - 2), dx.item(e - 3)
-        m0, m1, ml, mp = m.item(a), m.item(a + 1), m.item(e - 2), m.item(e - 3)
-        d0 = dx0 + dx1
-        d[a] = dx1
-        du[a] = d0
-        b[a] = ((dx0 + 2.0 * d0) * dx1 * m0 + dx0 * dx0 * m1) / d0
-        dn = dxl + dxp
-        d[e - 1] = dxp
-        dl[e - 2] = dn
-        b[e - 1] = (dxl * dxl * mp + (2.0 * dn + dxl) * dxp * ml) / dn
-        if a > 0:
-            dl[a - 1] = 0.0  # no coupling to the previous block
-        if e < n:
-            du[e - 1] = 0.0  # nor to the next
+    # not-a-knot rows (third derivative continuous at the second and second-to-last knot)
+    d0 = dx0 + dx1
+    d[0] = dx1
+    du[0] = d0
+    b[0] = ((dx0 + 2.0 * d0) * dx1 * m0 + dx0 * dx0 * m1) / d0
+    dn = dxl + dxp
+    d[-1] = dxp
+    dl[-1] = dn
+    b[-1] = (dxl * dxl * mp + (2.0 * dn + dxl) * dxp * ml) / dn
     _, _, _, s, info = dgtsv(dl, d, du, b, 1, 1, 1, 1)
     if info != 0:  # pragma: no cover - the matrix is diagonally dominant for increasing knots
         raise np.linalg.LinAlgError(f"spline system is singular (dgtsv info={info})")
     return s
 
 
-def resample_knots(
-    x: NDArray[np.float64], y: NDArray[np.float64], dx: NDArray[np.float64], grid: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    """The not-a-knot spline of >= 4 validated knots evaluated on ``grid`` (no checks; fast path).
+def resample_even(x: NDArray[np.float64], y: NDArray[np.float64], start_s: float, size: int, fs_hz: float) -> NDArray[np.float64]:
+    """The not-a-knot spline of >= 4 strictly increasing knots at ``start_s + j / fs_hz``, ``j < size``
+    (no checks; the grid must lie in ``[x[0], x[-1]]``).
 
-    ``dx = x[1:] - x[:-1]`` must be > 0 (the caller has checked it) and ``grid`` must lie in
-    ``[x[0], x[-1]]``. Used per beat by :func:`biofeedback.hrv.frequency_domain.power_spectrum`,
-    so it is written for few numpy calls: on interval ``i`` the spline is
-    ``y_i + t(s_i + t(-c2_i + t c3_i))`` with ``t = g - x_i``, ``e0 = s_i - m_i``,
-    ``e1 = s_{i+1} - m_i``, ``c3 = (e0 + e1)/dx²`` and ``c2 = (2 e0 + e1)/dx``.
+    The per-beat path of :func:`biofeedback.hrv.frequency_domain.power_spectrum`: the same spline
+    as :func:`resample_not_a_knot` (tested equal to ~1e-12), computed in one compiled loop
+    (:func:`biofeedback.hrv._kernels.spline_on_grid`).
     """
-    m = y[1:] - y[:-1]
-    m /= dx
-    sl = _not_a_knot_slopes(dx, m)
-    i = x[1:-1].searchsorted(grid, "right")
-    return _evaluate(x, y, dx, m, sl, grid, i)
-
-
-def _evaluate(
-    x: NDArray[np.float64], y: NDArray[np.float64], dx: NDArray[np.float64], m: NDArray[np.float64],
-    sl: NDArray[np.float64], grid: NDArray[np.float64], i: NDArray[np.intp],
-) -> NDArray[np.float64]:
-    """The cubic Hermite pieces of knots (x, y), slopes ``sl``, at ``grid`` on intervals ``i``."""
-    s0 = sl[:-1]
-    e0 = s0 - m
-    c3 = sl[1:] - m
-    c3 += e0
-    c2 = c3 + e0
-    c2 /= dx
-    c3 /= dx
-    c3 /= dx
-    t = grid - x.take(i)
-    r = c3.take(i)
-    r *= t
-    r -= c2.take(i)
-    r *= t
-    r += s0.take(i)
-    r *= t
-    r += y.take(i)
-    return r
-
-
-def resample_knots_blocks(
-    xs: list[NDArray[np.float64]],
-    ys: list[NDArray[np.float64]],
-    starts_s: list[float],
-    sizes: list[int],
-    fs_hz: float = RESAMPLE_HZ,
-) -> list[NDArray[np.float64]]:
-    """:func:`resample_knots` of several knot sets at once (one tridiagonal solve, one evaluation).
-
-    Set ``k`` (knots ``xs[k], ys[k]``: >= 4, strictly increasing) is evaluated on the grid
-    ``starts_s[k] + j / fs_hz``, ``j < sizes[k]``, which must lie in ``[x[0], x[-1]]``
-    (:func:`even_grid_s`). Each result is the spline of that set alone (the sets are independent
-    blocks of one system, see :func:`_not_a_knot_slopes`) and equals ``resample_knots`` of the
-    set. The engine uses it for its frequency-domain and coherence windows: half the numpy calls
-    of two separate fits. The results are views of one array.
-    """
-    x = np.concatenate(xs)
-    y = np.concatenate(ys)
-    dx = x[1:] - x[:-1]  # junction entries (first knot of a set - last of the previous) unused
-    m = y[1:] - y[:-1]
-    m /= dx
-    total = sum(sizes)
-    grid = np.empty(total)
-    i = np.empty(total, dtype=np.intp)
-    blocks = []
-    a = pos = 0
-    for xb, x0, gn in zip(xs, starts_s, sizes):
-        e = a + xb.size
-        blocks.append((a, e))
-        g = grid[pos:pos + gn]
-        np.add(x0, _offsets_s(gn, fs_hz), out=g)
-        ib = xb[1:-1].searchsorted(g, "right")
-        if a:
-            ib += a
-        i[pos:pos + gn] = ib
-        a = e
-        pos += gn
-    r = _evaluate(x, y, dx, m, _not_a_knot_slopes(dx, m, tuple(blocks)), grid, i)
-    out = []
-    pos = 0
-    for gn in sizes:
-        out.append(r[pos:pos + gn])
-        pos += gn
-    return out
+    z = spline_on_grid(x, y, start_s, fs_hz, size)
+    if z.size != size:  # pragma: no cover - the matrix is diagonally dominant for increasing knots
+        raise np.linalg.LinAlgError("spline system is singular")
+    return z
 
 
 def evaluate_spline(

@@ -19,9 +19,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._numeric import ones
+from ._kernels import time_domain_values
 from .constants import MS_PER_MIN, NN20_MS, NN50_MS, SI_BIN_MS
-from .successive import successive_differences_ms, successive_pair_mask, successive_pairs_ms
+from .successive import successive_differences_ms, successive_pairs_ms
 
 __all__ = [
     "TimeDomain",
@@ -39,7 +39,6 @@ __all__ = [
 ]
 
 NAN = float("nan")
-_min, _max = np.minimum.reduce, np.maximum.reduce  # the ufuncs themselves: no method wrapper
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,18 +285,15 @@ def hr_range_bpm(rr_ms: ArrayLike, valid: ArrayLike | None = None) -> float:
     return float(MS_PER_MIN / rr.min() - MS_PER_MIN / rr.max())
 
 
-def _stress_index_of(rv: NDArray[np.float64], lo: float, hi: float, bin_ms: float) -> float:
-    """:func:`stress_index` of >= 2 valid RR with known min ``lo`` and max ``hi`` (no checks)."""
-    if hi == lo:
-        return math.inf
-    if not (lo > 0 and hi / bin_ms < 4096):
-        return stress_index(rv, bin_ms=bin_ms)
-    # floor(RR / bin) of positive RR is truncation; bins counted from 0 (the first fullest wins)
-    counts = np.bincount((rv / bin_ms).astype(np.intp))
-    k = int(counts.argmax())
-    mo_s = (k + 0.5) * bin_ms / 1000.0
-    amo_pct = 100.0 * int(counts[k]) / rv.size
-    return math.sqrt(amo_pct / (2.0 * mo_s * ((hi - lo) / 1000.0)))
+_NO_MASK = np.zeros(0, dtype=bool)
+_MAX_SI_BINS = 1 << 20
+
+
+def _mask(mask: ArrayLike, n: int, name: str) -> NDArray[np.bool_]:
+    m = np.asarray(mask, dtype=bool)
+    if m.shape != (n,):
+        raise ValueError(f"{name} has shape {m.shape}, expected ({n},) like rr_ms")
+    return m
 
 
 def time_domain(
@@ -331,55 +327,24 @@ def time_domain(
     >>> td.n_beats, td.mean_rr_ms, round(td.rmssd_ms, 3)  # diffs 30, -40, 20
     (4, 807.5, 31.091)
     """
-    # Few numpy calls (the engine calls this every beat); each value equals the corresponding
-    # small function above (tests check it to ~1e-12). Sums are dot products with ones (one BLAS
-    # call is cheaper than a numpy reduction on short arrays); deviations are taken from the mean
-    # before squaring (two-pass), so nothing cancels catastrophically.
+    # One compiled pass (the engine calls this every beat); each value equals the corresponding
+    # small function above (tests check it to ~1e-12).
     rr = np.asarray(rr_ms, dtype=np.float64)
     if rr.ndim != 1:
         raise ValueError(f"rr_ms must be one-dimensional, got shape {rr.shape}")
     n = rr.size
-    keep = None
-    rv = rr
-    if valid is not None or breaks is not None:
-        keep = successive_pair_mask(n, valid, breaks)
-        if valid is not None:
-            rv = rr[np.asarray(valid, dtype=bool)]
-    nv = rv.size
-    mean_rr = mean_hr = sdnn = r = lnr = p50 = p20 = sd1 = sd2 = si = hr_rng = NAN
-    m = 0
-    if nv:
-        mean_rr = float(rv.dot(ones(nv))) / nv
-        mean_hr = float((MS_PER_MIN / rv).dot(ones(nv))) / nv
-        lo, hi = float(_min(rv)), float(_max(rv))
-        hr_rng = MS_PER_MIN / lo - MS_PER_MIN / hi
-        if nv >= 2:
-            dev = rv - mean_rr
-            sdnn = math.sqrt(float(dev.dot(dev)) / (nv - 1))
-            si = _stress_index_of(rv, lo, hi, si_bin_ms)
-        # successive pairs (x, y) = (RR_i, RR_i+1): d = y - x and their deviations' sum, for SD2
-        if keep is None:
-            d = rr[1:] - rr[:-1]
-            if nv >= 2:
-                ds = dev[:-1] + dev[1:]
-        else:
-            d = (rr[1:] - rr[:-1])[keep]
-            dev_all = rr - mean_rr
-            ds = (dev_all[:-1] + dev_all[1:])[keep]
-        m = d.size
-    if m:
-        ss = float(d.dot(d))
-        r = math.sqrt(ss / m)
+    v = _NO_MASK if valid is None else _mask(valid, n, "valid")
+    br = _NO_MASK if breaks is None else _mask(breaks, n, "breaks")
+    nv, mean_rr, mean_hr, sdnn, r, p50, p20, sd1, sd2, si, hr_rng = time_domain_values(
+        rr, v, br, float(si_bin_ms), _MAX_SI_BINS
+    )
+    if si == -1.0:  # a histogram of more than _MAX_SI_BINS bins (absurd bin width): numpy path
+        si = baevsky_stress_index(rr if valid is None else rr[v], bin_ms=si_bin_ms)
+    if si == si:
+        si = math.sqrt(si)
+    lnr = NAN
+    if r == r:
         lnr = math.log(r) if r > 0 else -math.inf
-        ad = np.abs(d)
-        p50 = 100.0 * float(np.count_nonzero(ad > NN50_MS)) / m
-        p20 = 100.0 * float(np.count_nonzero(ad > NN20_MS)) / m
-        if m >= 2:
-            om = ones(m)
-            dc = d - float(d.dot(om)) / m
-            sd1 = math.sqrt(0.5 * float(dc.dot(dc)) / (m - 1))
-            ds -= float(ds.dot(om)) / m
-            sd2 = math.sqrt(0.5 * float(ds.dot(ds)) / (m - 1))
     return TimeDomain(
         n_beats=int(nv),
         mean_rr_ms=mean_rr,

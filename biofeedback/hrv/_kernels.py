@@ -1,0 +1,316 @@
+"""Compiled inner loops of the per-beat kernels (numba), so one beat costs microseconds, not
+hundreds of numpy calls.
+
+Each function here is the loop form of a computation whose definition, formula and reference live
+in the public module that calls it:
+
+- :func:`spline_on_grid`: the not-a-knot cubic spline of :mod:`biofeedback.hrv.interpolation`
+  evaluated on the even grid ``x0 + j / fs``;
+- :func:`time_domain_values`: the indices of :func:`biofeedback.hrv.time_domain.time_domain`;
+- :func:`band_power` / :func:`band_peak`: the trapezoid band integral and the peak search of
+  :func:`biofeedback.hrv.frequency_domain.psd_integrator` on a grid ``k·df``.
+
+They are pure (no I/O, no state) and compiled once per machine: ``cache=True`` stores the machine
+code next to this file (or in numba's user cache directory when that is not writable), so only the
+first run after an install pays the compilation (a few seconds). Arithmetic is plain IEEE double
+(no ``fastmath``), so results are deterministic and replay bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+__all__ = ["spacing_range", "spline_on_grid", "time_domain_values", "band_power", "band_peak"]
+
+
+@njit(cache=True)
+def spacing_range(x):  # pragma: no cover - compiled
+    """(min, max) of ``x[1:] - x[:-1]`` (at least 2 values); the min is NaN if any spacing is NaN."""
+    lo = np.inf
+    hi = -np.inf
+    for i in range(x.size - 1):
+        d = x[i + 1] - x[i]
+        if not d >= lo:  # NaN compares false: keep it as the minimum
+            lo = d
+        if d > hi:
+            hi = d
+    return lo, hi
+
+
+@njit(cache=True)
+def _solve_tridiagonal(dl, d, du, b):  # pragma: no cover - compiled
+    """Solve the tridiagonal system in place (Gaussian elimination with partial pivoting, the
+    algorithm of LAPACK ``dgtsv``); returns False if it is singular. ``b`` becomes the solution."""
+    n = d.size
+    du2 = np.zeros(n)
+    for i in range(n - 1):
+        if abs(d[i]) >= abs(dl[i]):
+            if d[i] == 0.0:
+                return False
+            fact = dl[i] / d[i]
+            d[i + 1] -= fact * du[i]
+            b[i + 1] -= fact * b[i]
+        else:  # interchange rows i and i + 1
+            fact = d[i] / dl[i]
+            d[i] = dl[i]
+            temp = d[i + 1]
+            d[i + 1] = du[i] - fact * temp
+            if i < n - 2:
+                du2[i] = du[i + 1]
+                du[i + 1] = -fact * du2[i]
+            du[i] = temp
+            temp = b[i]
+            b[i] = b[i + 1]
+            b[i + 1] = temp - fact * b[i + 1]
+    if d[n - 1] == 0.0:
+        return False
+    b[n - 1] /= d[n - 1]
+    if n > 1:
+        b[n - 2] = (b[n - 2] - du[n - 2] * b[n - 1]) / d[n - 2]
+    for i in range(n - 3, -1, -1):
+        b[i] = (b[i] - du[i] * b[i + 1] - du2[i] * b[i + 2]) / d[i]
+    return True
+
+
+@njit(cache=True)
+def spline_on_grid(x, y, x0, fs, size):  # pragma: no cover - compiled
+    """Not-a-knot cubic spline through >= 4 knots ``(x, y)`` (strictly increasing ``x``) at
+    ``x0 + j / fs``, ``j = 0 .. size - 1`` (inside ``[x[0], x[-1]]``).
+
+    Knot slopes ``s`` solve the system of :mod:`biofeedback.hrv.interpolation`; interval ``i``
+    (``x[i] <= g < x[i+1]``, the last one closed) is the cubic Hermite piece
+    ``y_i + t(s_i + t(-c2 + t c3))``, ``t = g - x_i``, ``c3 = (e0 + e1)/dx²``,
+    ``c2 = (2 e0 + e1)/dx``, ``e0 = s_i - m_i``, ``e1 = s_{i+1} - m_i``. Returns the values, or an
+    empty array if the system is singular (never for increasing knots).
+    """
+    n = x.size
+    dx = np.empty(n - 1)
+    m = np.empty(n - 1)
+    for i in range(n - 1):
+        dx[i] = x[i + 1] - x[i]
+        m[i] = (y[i + 1] - y[i]) / dx[i]
+    d = np.empty(n)
+    dl = np.empty(n - 1)
+    du = np.empty(n - 1)
+    s = np.empty(n)
+    for i in range(1, n - 1):
+        d[i] = 2.0 * (dx[i - 1] + dx[i])
+        dl[i - 1] = dx[i]
+        du[i] = dx[i - 1]
+        s[i] = 3.0 * (dx[i] * m[i - 1] + dx[i - 1] * m[i])
+    # not-a-knot rows: continuous third derivative at the second and the second-to-last knot
+    dx0, dx1, dxl, dxp = dx[0], dx[1], dx[n - 2], dx[n - 3]
+    d0 = dx0 + dx1
+    d[0] = dx1
+    du[0] = d0
+    s[0] = ((dx0 + 2.0 * d0) * dx1 * m[0] + dx0 * dx0 * m[1]) / d0
+    dn = dxl + dxp
+    d[n - 1] = dxp
+    dl[n - 2] = dn
+    s[n - 1] = (dxl * dxl * m[n - 3] + (2.0 * dn + dxl) * dxp * m[n - 2]) / dn
+    if not _solve_tridiagonal(dl, d, du, s):
+        return np.empty(0)
+    out = np.empty(size)
+    k = -1
+    xk = yk = sk = c2 = c3 = 0.0
+    for j in range(size):
+        g = x0 + j / fs
+        i = k if k >= 0 else 0
+        while i < n - 2 and x[i + 1] <= g:
+            i += 1
+        if i != k:
+            k = i
+            xk, yk, sk = x[k], y[k], s[k]
+            e0 = sk - m[k]
+            c3 = s[k + 1] - m[k] + e0
+            c2 = (c3 + e0) / dx[k]
+            c3 = c3 / dx[k] / dx[k]
+        t = g - xk
+        out[j] = ((c3 * t - c2) * t + sk) * t + yk
+    return out
+
+
+@njit(cache=True)
+def time_domain_values(rr, valid, breaks, bin_ms, max_bins):  # pragma: no cover - compiled
+    """The time-domain indices of one window (definitions in :mod:`biofeedback.hrv.time_domain`).
+
+    ``valid`` / ``breaks`` are boolean masks like ``rr`` or empty (= all valid / no gaps). Returns
+    ``(n_valid, mean_rr, mean_hr, sdnn, rmssd, pnn50, pnn20, sd1, sd2, baevsky_si, hr_range)``,
+    NaN where undefined; ``baevsky_si`` is -1 when the histogram would need more than
+    ``max_bins`` bins (the caller then uses the numpy path). Sums are compensated (Neumaier), the
+    spreads two-pass.
+    """
+    n = rr.size
+    use_valid = valid.size == n and n > 0
+    use_breaks = breaks.size == n and n > 0
+    nan = np.nan
+    nv = 0
+    s = 0.0
+    c = 0.0
+    sh = 0.0
+    ch = 0.0
+    lo = np.inf
+    hi = -np.inf
+    for i in range(n):
+        if use_valid and not valid[i]:
+            continue
+        r = rr[i]
+        nv += 1
+        t = s + r
+        c += (s - t) + r if abs(s) >= abs(r) else (r - t) + s
+        s = t
+        h = 60000.0 / r
+        t = sh + h
+        ch += (sh - t) + h if abs(sh) >= abs(h) else (h - t) + sh
+        sh = t
+        if r < lo:
+            lo = r
+        if r > hi:
+            hi = r
+    if nv == 0:
+        return 0, nan, nan, nan, nan, nan, nan, nan, nan, nan, nan
+    mean_rr = (s + c) / nv
+    mean_hr = (sh + ch) / nv
+    hr_range = 60000.0 / lo - 60000.0 / hi
+    sdnn = nan
+    si = nan
+    if nv >= 2:
+        acc = 0.0
+        for i in range(n):
+            if use_valid and not valid[i]:
+                continue
+            dv = rr[i] - mean_rr
+            acc += dv * dv
+        sdnn = math.sqrt(acc / (nv - 1))
+        if hi == lo:
+            si = np.inf
+        else:
+            b0 = math.floor(lo / bin_ms)
+            nb = math.floor(hi / bin_ms) - b0 + 1
+            if nb > max_bins:
+                si = -1.0
+            else:
+                counts = np.zeros(int(nb), dtype=np.int64)
+                for i in range(n):
+                    if use_valid and not valid[i]:
+                        continue
+                    counts[int(math.floor(rr[i] / bin_ms) - b0)] += 1
+                k = 0
+                for j in range(counts.size):
+                    if counts[j] > counts[k]:
+                        k = j
+                mo_s = (b0 + k + 0.5) * bin_ms / 1000.0
+                amo_pct = 100.0 * counts[k] / nv
+                si = amo_pct / (2.0 * mo_s * ((hi - lo) / 1000.0))
+    # successive pairs of valid beats in one run: d = RR_i - RR_i-1, ds = their deviations' sum
+    m = 0
+    sd = cd = 0.0
+    sds = cds = 0.0
+    ss = 0.0
+    n50 = 0
+    n20 = 0
+    for i in range(1, n):
+        if use_valid and not (valid[i] and valid[i - 1]):
+            continue
+        if use_breaks and breaks[i]:
+            continue
+        d = rr[i] - rr[i - 1]
+        ds = (rr[i - 1] - mean_rr) + (rr[i] - mean_rr)
+        m += 1
+        ss += d * d
+        t = sd + d
+        cd += (sd - t) + d if abs(sd) >= abs(d) else (d - t) + sd
+        sd = t
+        t = sds + ds
+        cds += (sds - t) + ds if abs(sds) >= abs(ds) else (ds - t) + sds
+        sds = t
+        a = abs(d)
+        if a > 50.0:
+            n50 += 1
+        if a > 20.0:
+            n20 += 1
+    rmssd = pnn50 = pnn20 = sd1 = sd2 = nan
+    if m:
+        rmssd = math.sqrt(ss / m)
+        pnn50 = 100.0 * n50 / m
+        pnn20 = 100.0 * n20 / m
+        if m >= 2:
+            md = (sd + cd) / m
+            mds = (sds + cds) / m
+            a1 = 0.0
+            a2 = 0.0
+            for i in range(1, n):
+                if use_valid and not (valid[i] and valid[i - 1]):
+                    continue
+                if use_breaks and breaks[i]:
+                    continue
+                e = (rr[i] - rr[i - 1]) - md
+                a1 += e * e
+                e = (rr[i - 1] - mean_rr) + (rr[i] - mean_rr) - mds
+                a2 += e * e
+            sd1 = math.sqrt(0.5 * a1 / (m - 1))
+            sd2 = math.sqrt(0.5 * a2 / (m - 1))
+    return nv, mean_rr, mean_hr, sdnn, rmssd, pnn50, pnn20, sd1, sd2, si, hr_range
+
+
+@njit(cache=True)
+def _kept(p, df, max_hz):  # pragma: no cover - compiled
+    """How many PSD values the integrals use: those up to ``max_hz`` plus two (as psd_integrator)."""
+    return min(p.size, int(max_hz / df) + 3)
+
+
+@njit(cache=True)
+def _integral_to(p, n, df, x):  # pragma: no cover - compiled
+    """Trapezoid integral of the PSD from 0 to ``x`` (clamped to the kept grid), linear at x."""
+    top = (n - 1) * df
+    x = min(max(x, 0.0), top)
+    k = int(x / df)
+    while k > 0 and k * df > x:
+        k -= 1
+    dx = x - k * df
+    if k > n - 2:
+        k = n - 2
+        dx = x - k * df
+    cum = 0.0
+    for i in range(k + 1):  # sequential, as the cumulative sum of psd_integrator
+        cum += p[i]
+    pk = p[k]
+    px = pk + (p[k + 1] - pk) * dx / df
+    return df * (cum - 0.5 * (p[0] + pk)) + 0.5 * dx * (pk + px)
+
+
+@njit(cache=True)
+def band_power(p, df, max_hz, lo, hi):  # pragma: no cover - compiled
+    """Power (PSD units × Hz) in ``[lo, hi]`` of a PSD on the grid ``k·df`` (>= 2 values)."""
+    if not hi > lo:
+        return 0.0
+    n = _kept(p, df, max_hz)
+    return _integral_to(p, n, df, hi) - _integral_to(p, n, df, lo)
+
+
+@njit(cache=True)
+def _grid_ceil(df, x):  # pragma: no cover - compiled
+    k = max(int(x / df), 0)
+    while k * df < x:
+        k += 1
+    while k > 0 and (k - 1) * df >= x:
+        k -= 1
+    return k
+
+
+@njit(cache=True)
+def band_peak(p, df, max_hz, lo, hi):  # pragma: no cover - compiled
+    """(frequency, PSD) of the first largest PSD value with ``lo <= f < hi``; (NaN, NaN) if none."""
+    n = _kept(p, df, max_hz)
+    i = min(_grid_ceil(df, lo), n)
+    j = min(_grid_ceil(df, hi), n)
+    if j <= i:
+        return np.nan, np.nan
+    k = i
+    for q in range(i + 1, j):
+        if p[q] > p[k]:
+            k = q
+    return k * df, p[k]
