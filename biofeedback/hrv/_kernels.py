@@ -134,10 +134,11 @@ def spline_on_grid(x, y, x0, fs, size):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def time_domain_values(rr, valid, breaks, bin_ms, max_bins):  # pragma: no cover - compiled
+def time_domain_values(rr, valid, breaks, bin_ms, max_bins, nn_hi_ms, nn_lo_ms):  # pragma: no cover - compiled
     """The time-domain indices of one window (definitions in :mod:`biofeedback.hrv.time_domain`).
 
-    ``valid`` / ``breaks`` are boolean masks like ``rr`` or empty (= all valid / no gaps). Returns
+    ``valid`` / ``breaks`` are boolean masks like ``rr`` or empty (= all valid / no gaps);
+    ``nn_hi_ms`` / ``nn_lo_ms`` the pNNxx thresholds (50, 20). Returns
     ``(n_valid, mean_rr, mean_hr, sdnn, rmssd, pnn50, pnn20, sd1, sd2, baevsky_si, hr_range)``,
     NaN where undefined; ``baevsky_si`` is -1 when the histogram would need more than
     ``max_bins`` bins (the caller then uses the numpy path). Sums are compensated (Neumaier), the
@@ -228,9 +229,9 @@ def time_domain_values(rr, valid, breaks, bin_ms, max_bins):  # pragma: no cover
         cds += (sds - t) + ds if abs(sds) >= abs(ds) else (ds - t) + sds
         sds = t
         a = abs(d)
-        if a > 50.0:
+        if a > nn_hi_ms:
             n50 += 1
-        if a > 20.0:
+        if a > nn_lo_ms:
             n20 += 1
     rmssd = pnn50 = pnn20 = sd1 = sd2 = nan
     if m:

@@ -336,7 +336,7 @@ def time_domain(
     v = _NO_MASK if valid is None else _mask(valid, n, "valid")
     br = _NO_MASK if breaks is None else _mask(breaks, n, "breaks")
     nv, mean_rr, mean_hr, sdnn, r, p50, p20, sd1, sd2, si, hr_rng = time_domain_values(
-        rr, v, br, float(si_bin_ms), _MAX_SI_BINS
+        rr, v, br, float(si_bin_ms), _MAX_SI_BINS, NN50_MS, NN20_MS
     )
     if si == -1.0:  # a histogram of more than _MAX_SI_BINS bins (absurd bin width): numpy path
         si = baevsky_stress_index(rr if valid is None else rr[v], bin_ms=si_bin_ms)

@@ -8,6 +8,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.signal import welch
 
 from biofeedback.hrv.frequency_domain import (
@@ -214,3 +216,24 @@ def test_agrees_with_neurokit2_on_pyhrv_one_hour_series(shared_data) -> None:
         ours = frequency_domain(t, rr, segment_s=(n_nk // 2) / 4)
         assert ours.lf_ms2 == pytest.approx(out["HRV_LF"], rel=0.02), k
         assert ours.hf_ms2 == pytest.approx(out["HRV_HF"], rel=0.05), k
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    n=st.integers(8, 600),
+    seed=st.integers(0, 2**32 - 1),
+    lo=st.floats(0.0, 1.0),
+    width=st.floats(0.0, 0.5),
+)
+def test_property_compiled_integrator_equals_the_general_band_power(n: int, seed: int, lo: float, width: float) -> None:
+    """psd_integrator (compiled, used per beat) == band_power_ms2 / peak_frequency_hz (numpy)."""
+    fs = 4.0
+    f = np.fft.rfftfreq(n, 1.0 / fs)
+    p = np.random.default_rng(seed).random(f.size) * 100.0
+    sp = Spectrum(f, p, "welch", 9, 1.0)
+    hi = lo + width
+    fast = psd_integrator(sp, max_hz=2.0)
+    assert fast.band(lo, hi) == pytest.approx(band_power_ms2(sp, lo, hi), rel=1e-12, abs=1e-12)
+    f_fast, p_fast = fast.peak(lo, hi)
+    f_ref = peak_frequency_hz(sp, lo, hi)
+    assert (math.isnan(f_fast) and math.isnan(f_ref)) or f_fast == pytest.approx(f_ref, rel=1e-12)

@@ -197,3 +197,33 @@ def test_agrees_with_neurokit2_hrv_time() -> None:
     assert ours.pnn50_pct == pytest.approx(out["HRV_pNN50"] * (m + 1) / m, rel=1e-9)
     assert ours.pnn20_pct == pytest.approx(out["HRV_pNN20"] * (m + 1) / m, rel=1e-9)
     assert ours.sd1_ms == pytest.approx(out["HRV_SDSD"] / math.sqrt(2), rel=1e-9)
+
+
+@settings(max_examples=80, deadline=None)
+@given(rr=st.lists(st.floats(300.0, 2000.0, allow_nan=False), min_size=0, max_size=200), seed=st.integers(0, 2**32 - 1))
+def test_property_time_domain_equals_the_small_functions(rr: list[float], seed: int) -> None:
+    """The compiled one-pass time domain == the small numpy functions, with random masks."""
+    a = np.array(rr)
+    rng = np.random.default_rng(seed)
+    valid = rng.random(a.size) > 0.2
+    breaks = rng.random(a.size) > 0.9
+    td = time_domain(a, valid, breaks)
+    sd1, sd2 = poincare_sd_ms(a, valid, breaks)
+    expected = {
+        "mean_rr_ms": mean_rr_ms(a, valid),
+        "mean_hr_bpm": mean_hr_bpm(a, valid),
+        "sdnn_ms": sdnn_ms(a, valid),
+        "rmssd_ms": rmssd_ms(a, valid, breaks),
+        "pnn50_pct": pnnxx_pct(a, 50.0, valid, breaks),
+        "pnn20_pct": pnnxx_pct(a, 20.0, valid, breaks),
+        "sd1_ms": sd1,
+        "sd2_ms": sd2,
+        "stress_index": stress_index(a, valid),
+        "hr_range_bpm": hr_range_bpm(a, valid),
+    }
+    for key, value in expected.items():
+        got = getattr(td, key)
+        if math.isnan(value):
+            assert math.isnan(got), key
+        else:
+            assert got == pytest.approx(value, rel=1e-9, abs=1e-9), key
