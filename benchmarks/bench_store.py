@@ -3,8 +3,10 @@
 - ``recording``: beats/s into a real SQLite file with the 1 s commit policy (``bench_recorder.run``).
 - ``replay24h``: a 24 h simulated session is recorded live (runner + pipeline + recorder, live
   indices stored for every beat); then a fresh process replays it through the same pipeline,
-  checking every beat against the stored live indices, and reports its resident memory before
-  the replay and at its peak (``ru_maxrss``). Memory must not grow with the session's length.
+  checking every beat against the stored live indices, and reports its resident memory at the
+  start, after the first 1 000 beats (by then the engine's compiled kernels are loaded: a one-time
+  ~30 MiB) and at its peak (``VmHWM``). Memory must not grow with the session's length: the
+  peak may exceed the 1 000-beat mark by less than 16 MiB.
 """
 
 from __future__ import annotations
@@ -20,22 +22,34 @@ from pathlib import Path
 from bench_engine import Options, Row
 
 _REPLAY_PROBE = r"""
-import json, os, resource, sys
+import json, os, sys
 from sessions.store import Store
+WARM_UP = 1000
 from sessions.replay import SessionReplay
 
 def rss_mib():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
+def peak_mib():
+    # VmHWM: this process's own high-water mark. (ru_maxrss is not: Linux carries the forked
+    # parent's peak across exec, so it reported the benchmark runner's memory.)
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+
 store = Store.open_home(sys.argv[1])
 replay = SessionReplay(store, sys.argv[2])
-before = rss_mib()
+start = rss_mib()
 n = 0
 for rec in replay.records():
     n += 1
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"before_mib": before, "peak_mib": peak, "records": n,
+    if n == WARM_UP:
+        # after the first records: the engine's compiled kernels are loaded (one-time, ~30 MiB)
+        before = peak_mib()
+peak = peak_mib()
+print(json.dumps({"start_mib": start, "before_mib": before, "peak_mib": peak, "records": n,
                   "beats": replay.outcome.n_beats, "identical": replay.outcome.n_identical}))
 """
 
@@ -89,9 +103,10 @@ def section_replay24h(opts: Options) -> list[Row]:
         Row(f"replay {hours} h", "replay time (fresh process)", f"{replay_s:.1f} s"),
         Row(f"replay {hours} h", "replay matches live", f"{r['identical']:,} / {r['beats']:,} beats identical",
             "all", r["identical"] == r["beats"]),
-        Row(f"replay {hours} h", "RSS before replay / peak", f"{r['before_mib']:.0f} / {r['peak_mib']:.0f} MiB"),
-        Row(f"replay {hours} h", "peak growth during replay", f"{r['peak_mib'] - r['before_mib']:.0f} MiB",
-            "flat", r["peak_mib"] - r["before_mib"] < 64),
+        Row(f"replay {hours} h", "RSS at start / after 1 000 beats / peak",
+            f"{r['start_mib']:.0f} / {r['before_mib']:.0f} / {r['peak_mib']:.0f} MiB"),
+        Row(f"replay {hours} h", "peak growth after the first 1 000 beats", f"{r['peak_mib'] - r['before_mib']:.0f} MiB",
+            "flat", r["peak_mib"] - r["before_mib"] < 16),
     ]
 
 

@@ -3,8 +3,8 @@ r"""Not-a-knot cubic spline through unevenly spaced samples, resampled on an eve
 This is the interpolation step of Kubios HRV's spectrum ("cubic spline interpolation, 4 Hz"):
 RR values placed at their beat times are turned into an evenly sampled signal. The spline is the
 same as :class:`scipy.interpolate.CubicSpline` with ``bc_type="not-a-knot"`` (equal to ~1e-12
-relative), computed here without scipy's per-call validation so the streaming engine can call it
-every beat: the knot slopes :math:`s_i` solve one tridiagonal system (LAPACK ``dgtsv``),
+relative), computed here without scipy's per-call validation: the knot slopes :math:`s_i` solve
+one tridiagonal system (LAPACK ``dgtsv``),
 
 .. math::
 
@@ -14,6 +14,10 @@ every beat: the knot slopes :math:`s_i` solve one tridiagonal system (LAPACK ``d
 with the not-a-knot conditions (continuous third derivative at the second and the second-to-last
 knot) as first and last rows, and each interval is the cubic Hermite polynomial of its end values
 and slopes. Three knots give the parabola through them, two the straight line (as scipy does).
+
+:func:`resample_not_a_knot` is the readable numpy definition; :func:`resample_even` is the same
+spline as one compiled loop (:mod:`biofeedback.hrv._kernels`), which the engine calls every beat;
+tests hold the two equal to 1e-12.
 
 Reference: de Boor (1978/2001), *A Practical Guide to Splines*, Springer, ch. IV;
 Tarvainen et al. (2014), doi:10.1016/j.cmpb.2013.07.024 (Kubios' 4 Hz cubic spline).
