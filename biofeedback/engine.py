@@ -63,7 +63,7 @@ from biofeedback.hrv.constants import (
     WELCH_OVERLAP,
     WELCH_SEGMENT_S,
 )
-from biofeedback.hrv.frequency_domain import indices_from_spectrum, power_spectrum, psd_integrator
+from biofeedback.hrv.frequency_domain import indices_from_spectrum, power_spectrum
 from biofeedback.hrv.relaxation import Baseline, relaxation_index
 from biofeedback.hrv.resonance import resonance
 from biofeedback.hrv.time_domain import time_domain
@@ -248,15 +248,10 @@ class _Ring:
         if brk or not valid:
             self.irregular_t = t
 
-    def window_start(self, from_s: float) -> int:
-        """First buffer position with ``t >= from_s``."""
-        return self.start + int(np.searchsorted(self.t[self.start:self.end], from_s, side="left"))
-
     def window_from(self, window_s: float, from_s: float) -> int:
-        """:meth:`window_start` for a sliding window whose ``from_s`` never decreases (amortised O(1)).
-
-        Each window length keeps its position from the previous call and steps forward from there.
-        """
+        """First buffer position with ``t >= from_s``, for a sliding window of ``window_s`` whose
+        ``from_s`` never decreases: each window length keeps its position from the previous call and
+        steps forward from there (amortised O(1))."""
         pos = self._from.get(window_s, self.start)
         end, t = self.end, self.t
         if pos < self.start:
@@ -461,27 +456,26 @@ class HRVEngine:
         # same values, since an all-valid mask selects every beat and pair).
         irregular_t = ring.irregular_t
 
-        from_s = t - st.time_window_s
-        s = ring.window_from(st.time_window_s, from_s)
-        if irregular_t < from_s:
-            td = time_domain(rrs[s:e], si_bin_ms=st.si_bin_ms)
+        t_from = t - st.time_window_s
+        t_start = ring.window_from(st.time_window_s, t_from)
+        if irregular_t < t_from:
+            td = time_domain(rrs[t_start:e], si_bin_ms=st.si_bin_ms)
         else:
-            td = time_domain(rrs[s:e], vv[s:e], ring.breaks[s:e], si_bin_ms=st.si_bin_ms)
+            td = time_domain(rrs[t_start:e], vv[t_start:e], ring.breaks[t_start:e], si_bin_ms=st.si_bin_ms)
 
         f_from = t - st.frequency_window_s
-        fs_ = ring.window_from(st.frequency_window_s, f_from)
-        ft, frr, fv = tt[fs_:e], rrs[fs_:e], (None if irregular_t < f_from else vv[fs_:e])
+        f_start = ring.window_from(st.frequency_window_s, f_from)
+        ft, frr, fv = tt[f_start:e], rrs[f_start:e], (None if irregular_t < f_from else vv[f_start:e])
         c_from = t - st.coherence_window_s
-        cs_ = ring.window_from(st.coherence_window_s, c_from)
-        cwin = (tt[cs_:e], rrs[cs_:e], None if irregular_t < c_from else vv[cs_:e])
+        c_start = ring.window_from(st.coherence_window_s, c_from)
+        cwin = (tt[c_start:e], rrs[c_start:e], None if irregular_t < c_from else vv[c_start:e])
         sp = power_spectrum(
             ft, frr, fv, method=st.method, fs_hz=st.fs_hz, segment_s=st.segment_s, overlap=st.overlap,
             detrend=st.detrend, smoothness_lambda=st.smoothness_lambda,
         )
         # coherence() of the window: its default spectrum of the last coherence_window_s
         csp = power_spectrum(*cwin, fs_hz=st.fs_hz, segment_s=st.coherence_window_s)
-        integ = psd_integrator(sp)
-        fd = indices_from_spectrum(sp, integ)
+        fd = indices_from_spectrum(sp)
         # The resonance frequency is the LF peak of the default Welch spectrum of the window
         # (resonance() with RESONANCE_BAND_HZ == LF_BAND_HZ): reuse it when ours is that spectrum.
         if self._spectrum_is_default and RESONANCE_BAND_HZ == LF_BAND_HZ:

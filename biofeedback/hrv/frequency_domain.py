@@ -377,18 +377,8 @@ def _welch_spectrum(
     n = z.size
     z -= float(z.dot(ones(n))) / n
     nperseg = min(n, int(round(segment_s * fs_hz)))
-    if nperseg < n:
-        f, p = welch_psd(z, fs_hz, nperseg, int(nperseg * overlap))
-        return Spectrum(f, p, "welch", n_knots, bridge)
-    # one segment spanning the series (welch_psd inlined: this runs twice per beat in the engine)
-    z *= _scaled_hann(n, fs_hz)
-    v = rfft(z).view(np.float64)
-    v *= v
-    p = v[0::2] + v[1::2]
-    p[0] *= 0.5
-    if n % 2 == 0:
-        p[-1] *= 0.5
-    return Spectrum(_rfft_freqs(n, fs_hz), p, "welch", n_knots, bridge)
+    f, p = welch_psd(z, fs_hz, nperseg, int(nperseg * overlap))
+    return Spectrum(f, p, "welch", n_knots, bridge)
 
 
 def band_power_ms2(spectrum: Spectrum, lo_hz: float, hi_hz: float) -> float:
@@ -520,11 +510,8 @@ def psd_integrator(spectrum: Spectrum, max_hz: float = 0.5) -> _UniformPSD | _Ge
     return _GeneralPSD(f, spectrum.psd_ms2_per_hz)
 
 
-def indices_from_spectrum(spectrum: Spectrum, integrator: _UniformPSD | _GeneralPSD | None = None) -> FrequencyDomain:
+def indices_from_spectrum(spectrum: Spectrum) -> FrequencyDomain:
     """The :class:`FrequencyDomain` indices of an already computed spectrum.
-
-    ``integrator`` is ``psd_integrator(spectrum)`` when the caller already has it (the engine
-    shares one between the indices); any ``max_hz`` >= 0.4 Hz gives the same values.
 
     Examples
     --------
@@ -538,7 +525,7 @@ def indices_from_spectrum(spectrum: Spectrum, integrator: _UniformPSD | _General
         return FrequencyDomain(
             NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, spectrum.method, spectrum.n_knots, spectrum.longest_bridge_s
         )
-    integ = psd_integrator(spectrum, HF_BAND_HZ[1]) if integrator is None else integrator
+    integ = psd_integrator(spectrum, HF_BAND_HZ[1])
     vlf = integ.band(*VLF_BAND_HZ)
     lf = integ.band(*LF_BAND_HZ)
     hf = integ.band(*HF_BAND_HZ)
