@@ -304,9 +304,11 @@ class HRVEngine:
         self._detector = CausalArtifactDetector(self.settings.artifacts) if self.settings.artifact_detection else None
         self._ring = _Ring()
         st = self.settings
-        self._spectrum_is_default = (
+        # resonance() is the peak in RESONANCE_BAND_HZ of the default Welch spectrum of the window:
+        # the LF peak of ours when ours is that spectrum (decided once, not every beat)
+        self._resonance_is_lf_peak = (
             st.method == "welch" and st.detrend == "mean" and st.segment_s == WELCH_SEGMENT_S
-            and st.overlap == WELCH_OVERLAP
+            and st.overlap == WELCH_OVERLAP and RESONANCE_BAND_HZ == LF_BAND_HZ
         )
         self._pending: list[_Pending] = []
         self._gap_pending = False  # the next beat pushed comes after a gap
@@ -476,9 +478,7 @@ class HRVEngine:
         # coherence() of the window: its default spectrum of the last coherence_window_s
         csp = power_spectrum(*cwin, fs_hz=st.fs_hz, segment_s=st.coherence_window_s)
         fd = indices_from_spectrum(sp)
-        # The resonance frequency is the LF peak of the default Welch spectrum of the window
-        # (resonance() with RESONANCE_BAND_HZ == LF_BAND_HZ): reuse it when ours is that spectrum.
-        if self._spectrum_is_default and RESONANCE_BAND_HZ == LF_BAND_HZ:
+        if self._resonance_is_lf_peak:
             resonance_hz = fd.lf_peak_hz
         else:
             resonance_hz = resonance(ft, frr, fv, fs_hz=st.fs_hz).peak_hz

@@ -60,9 +60,8 @@ from .constants import (
     WELCH_OVERLAP,
     WELCH_SEGMENT_S,
 )
-from ._numeric import ones
 from ._kernels import band_peak, band_power, spacing_range
-from .interpolation import _grid_size, even_grid_s, resample_even
+from .interpolation import even_grid_s, even_grid_size, resample_even
 
 __all__ = [
     "Spectrum",
@@ -355,7 +354,7 @@ def power_spectrum(
     if n < MIN_KNOTS:
         return Spectrum(empty, empty, method, n, bridge)
     x0 = x.item(0)
-    size = _grid_size(x0, x.item(n - 1), fs_hz)
+    size = even_grid_size(x0, x.item(n - 1), fs_hz)
     if size < MIN_KNOTS:
         return Spectrum(empty, empty, method, n, bridge)
     z = resample_even(x, y, x0, size, fs_hz)
@@ -375,7 +374,7 @@ def _welch_spectrum(
 ) -> Spectrum:
     """Welch spectrum of the resampled series ``z`` after removing its mean (``z`` is changed)."""
     n = z.size
-    z -= float(z.dot(ones(n))) / n
+    z -= np.add.reduce(z) / n
     nperseg = min(n, int(round(segment_s * fs_hz)))
     f, p = welch_psd(z, fs_hz, nperseg, int(nperseg * overlap))
     return Spectrum(f, p, "welch", n_knots, bridge)

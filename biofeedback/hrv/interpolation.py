@@ -26,7 +26,6 @@ Tarvainen et al. (2014), doi:10.1016/j.cmpb.2013.07.024 (Kubios' 4 Hz cubic spli
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -35,7 +34,14 @@ from scipy.linalg.lapack import dgtsv
 from ._kernels import spline_on_grid
 from .constants import RESAMPLE_HZ
 
-__all__ = ["spline_slopes", "evaluate_spline", "resample_not_a_knot", "resample_even", "even_grid_s"]
+__all__ = [
+    "spline_slopes",
+    "evaluate_spline",
+    "resample_not_a_knot",
+    "resample_even",
+    "even_grid_s",
+    "even_grid_size",
+]
 
 
 def spline_slopes(x: ArrayLike, y: ArrayLike) -> NDArray[np.float64]:
@@ -161,20 +167,18 @@ def even_grid_s(start_s: float, stop_s: float, fs_hz: float = RESAMPLE_HZ) -> ND
     >>> even_grid_s(10.0, 11.0, 4.0).tolist()
     [10.0, 10.25, 10.5, 10.75, 11.0]
     """
-    return start_s + _offsets_s(_grid_size(start_s, stop_s, fs_hz), fs_hz)
+    return start_s + np.arange(even_grid_size(start_s, stop_s, fs_hz)) / fs_hz
 
 
-def _grid_size(start_s: float, stop_s: float, fs_hz: float) -> int:
-    """Number of samples of :func:`even_grid_s` (``start_s`` to ``stop_s`` inclusive)."""
+def even_grid_size(start_s: float, stop_s: float, fs_hz: float = RESAMPLE_HZ) -> int:
+    """Number of samples of :func:`even_grid_s` (``start_s`` to ``stop_s`` inclusive).
+
+    Examples
+    --------
+    >>> even_grid_size(10.0, 11.0, 4.0)
+    5
+    """
     return max(int(math.floor((stop_s - start_s) * fs_hz + 1e-9)) + 1, 0)
-
-
-@lru_cache(maxsize=256)
-def _offsets_s(n: int, fs_hz: float) -> NDArray[np.float64]:
-    """``arange(n) / fs_hz`` (read-only, cached: the engine asks for the same few lengths every beat)."""
-    a = np.arange(n) / fs_hz
-    a.setflags(write=False)
-    return a
 
 
 def resample_not_a_knot(

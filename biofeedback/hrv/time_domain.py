@@ -21,7 +21,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._kernels import time_domain_values
 from .constants import MS_PER_MIN, NN20_MS, NN50_MS, SI_BIN_MS
-from .successive import successive_differences_ms, successive_pairs_ms
+from .successive import _as_mask, successive_differences_ms, successive_pairs_ms
 
 __all__ = [
     "TimeDomain",
@@ -289,13 +289,6 @@ _NO_MASK = np.zeros(0, dtype=bool)
 _MAX_SI_BINS = 1 << 20
 
 
-def _mask(mask: ArrayLike, n: int, name: str) -> NDArray[np.bool_]:
-    m = np.asarray(mask, dtype=bool)
-    if m.shape != (n,):
-        raise ValueError(f"{name} has shape {m.shape}, expected ({n},) like rr_ms")
-    return m
-
-
 def time_domain(
     rr_ms: ArrayLike,
     valid: ArrayLike | None = None,
@@ -333,8 +326,8 @@ def time_domain(
     if rr.ndim != 1:
         raise ValueError(f"rr_ms must be one-dimensional, got shape {rr.shape}")
     n = rr.size
-    v = _NO_MASK if valid is None else _mask(valid, n, "valid")
-    br = _NO_MASK if breaks is None else _mask(breaks, n, "breaks")
+    v = _NO_MASK if valid is None else _as_mask(valid, n, "valid", True)
+    br = _NO_MASK if breaks is None else _as_mask(breaks, n, "breaks", False)
     nv, mean_rr, mean_hr, sdnn, r, p50, p20, sd1, sd2, si, hr_rng = time_domain_values(
         rr, v, br, float(si_bin_ms), _MAX_SI_BINS, NN50_MS, NN20_MS
     )
