@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from biofeedback.errors import InputError
 from biofeedback.practices.pacer import PacerState, breathing_state
 from biofeedback.practices.pattern import MAX_RATE_BPM, MIN_RATE_BPM, BreathPattern
+from biofeedback.practices.practice import Practice
+from biofeedback.practices.protocol import Protocol
 
 AssessmentProtocol = Literal["stepped", "sliding"]
 PROTOCOLS: tuple[AssessmentProtocol, ...] = ("stepped", "sliding")
@@ -217,3 +220,53 @@ def assessment_schedule(protocol: str) -> AssessmentSchedule:
     if protocol == "sliding":
         return sliding_schedule()
     raise InputError(f"unknown assessment protocol {protocol!r} (choose from: {', '.join(PROTOCOLS)})")
+
+
+def build_schedule(settings: Mapping[str, object]) -> AssessmentSchedule:
+    """The schedule described by ``settings`` (what a stored assessment session keeps in its practice
+    settings under ``"assessment"``): ``{"protocol": "stepped", "rates_bpm": [...], "step_s": ...,
+    "settle_s": ..., "inhale_fraction": ...}`` or ``{"protocol": "sliding", "start_bpm": ..., "end_bpm":
+    ..., "duration_s": ..., "inhale_fraction": ...}``; missing keys take the defaults.
+
+    >>> build_schedule({"protocol": "sliding"}) == sliding_schedule()
+    True
+    """
+    protocol = settings.get("protocol")
+
+    def num(key: str, default: float) -> float:
+        value = settings.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(f"assessment setting {key} must be a number, got {value!r}")
+        return float(value)
+
+    if protocol == "stepped":
+        rates = settings.get("rates_bpm", list(STEPPED_RATES_BPM))
+        if not isinstance(rates, (list, tuple)) or not all(
+            isinstance(r, (int, float)) and not isinstance(r, bool) for r in rates
+        ):
+            raise InputError(f"assessment rates must be a list of numbers, got {rates!r}")
+        return stepped_schedule(tuple(float(r) for r in rates), step_s=num("step_s", STEPPED_STEP_S),
+                                settle_s=num("settle_s", STEPPED_SETTLE_S),
+                                inhale_fraction=num("inhale_fraction", STEPPED_INHALE_FRACTION))
+    if protocol == "sliding":
+        return sliding_schedule(start_bpm=num("start_bpm", SLIDING_START_BPM), end_bpm=num("end_bpm", SLIDING_END_BPM),
+                                duration_s=num("duration_s", SLIDING_DURATION_S),
+                                inhale_fraction=num("inhale_fraction", SLIDING_INHALE_FRACTION))
+    raise InputError(f"unknown assessment protocol {protocol!r} (choose from: {', '.join(PROTOCOLS)})")
+
+
+def assessment_practice(schedule: AssessmentSchedule) -> Practice:
+    """The practice of an assessment session: named ``assess-<protocol>``, its pacer the schedule (the
+    pattern is the first breath's), the intro ``assess.intro.<protocol>``, no cues or reminders."""
+    return Practice(
+        name=f"assess-{schedule.protocol}",
+        pattern=schedule.breaths[0].pattern,
+        intro=f"assess.intro.{schedule.protocol}",
+        lead_in_s=0.0,
+        schedule=schedule,
+    )
+
+
+def assessment_protocol(schedule: AssessmentSchedule, rest_s: float = ASSESSMENT_REST_S) -> Protocol:
+    """The session shape: ``rest_s`` of rest, then the whole schedule, no recovery."""
+    return Protocol(baseline_s=rest_s, practice_s=schedule.duration_s, recovery_s=0.0)
