@@ -31,7 +31,9 @@ of the HR sinusoid fitted to the breath (:func:`~biofeedback.resonance.criteria.
 max − min would grow with the number of beats per breath, i.e. favour slow rates); the
 per-breath series against the breath's rate is smoothed with a 7-breath centred moving average, and
 the resonance rate is the vertex of a quadratic fitted (least squares, per-breath values) to the breaths
-within ±0.75 breaths/min of the smoothed maximum, kept within that range. For the table, the sweep is
+within ±h of the smoothed maximum (h = 0.75 breaths/min, less near the ends of the sweep so that the
+window stays symmetric), kept within that range. The maximum is searched only where the smoothing
+window is whole (not in the first and last 3 breaths). For the table, the sweep is
 cut into 0.25 breaths/min bins (breaths whose rate is within ±0.125 of 6.5, 6.25, ... 4.5) whose
 criteria are computed like a step; the runner-up is the bin at least 0.5 breaths/min from the resonance
 rate with the highest mean peak-to-trough. "Repeat" when fewer than 60 % of the breaths are usable
@@ -301,12 +303,20 @@ def _assess_sliding(schedule: AssessmentSchedule, t: NDArray[np.float64], rr: ND
     if share < MIN_USABLE_BREATH_SHARE or not np.isfinite(smoothed).any():
         return AssessmentResult("sliding", "repeat", None, None, rates_t, (), share, "too_few_usable_breaths", sweep)
 
-    i_max = int(np.nanargmax(smoothed))
+    # The maximum is searched where the smoothing window is whole (not in the first / last 3 breaths).
+    half = SLIDING_SMOOTH_BREATHS // 2
+    inner = np.full(smoothed.size, NAN)
+    inner[half: smoothed.size - half] = smoothed[half: smoothed.size - half]
+    if not np.isfinite(inner).any():
+        return AssessmentResult("sliding", "repeat", None, None, rates_t, (), share, "too_few_usable_breaths", sweep)
+    i_max = int(np.nanargmax(inner))
     nearest = min((r for r in rates_t if r.usable), key=lambda r: abs(r.rate_bpm - float(rate[i_max])), default=None)
     if nearest is None or not nearest.smoothness >= MIN_BEST_SMOOTHNESS:
         return AssessmentResult("sliding", "repeat", None, None, rates_t, (), share, "weak_breathing_rhythm", sweep)
     r_max = float(rate[i_max])
-    near = (np.abs(rate - r_max) <= SLIDING_FIT_HALF_WIDTH_BPM) & np.isfinite(pt)
+    # A window symmetric about the maximum (a one-sided window would pull the vertex to its side).
+    half_width = min(SLIDING_FIT_HALF_WIDTH_BPM, float(rate.max()) - r_max, r_max - float(rate.min()))
+    near = (np.abs(rate - r_max) <= half_width + 1e-9) & np.isfinite(pt)
     rf = r_max
     if np.count_nonzero(near) >= 5:
         c2, c1, _ = np.polyfit(rate[near], pt[near], 2)
