@@ -1,0 +1,84 @@
+"""`biofeedback demo --assess`, `biofeedback assessments`, `biofeedback assess` through the real CLI, and
+resonance breathing pacing at the stored rate afterwards."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+CLI = [sys.executable, "-m", "biofeedback.cli"]
+RATE_KEYS = {"rate_bpm", "lf_peak_power_ms2", "lf_peak_hz", "peak_trough_bpm", "phase_deg", "coherence"}
+
+
+def _run(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONWARNINGS": "error"}
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="module")
+def assessed(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    proc = _run("demo", "--assess", "--resonance-rate", "6", "--seed", "2", "--speed", "max", "--json",
+                "--home", str(home))
+    return home, proc
+
+
+def test_demo_assess_json_ends_with_one_result_object(assessed):
+    home, proc = assessed
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1  # --json alone: only the result
+    result = json.loads(lines[-1])
+    assert result["protocol"] == "stepped" and result["status"] == "ok"
+    assert result["resonance_rate_bpm"] == 6.0
+    assert result["runner_up_bpm"] in (5.5, 6.5)
+    assert [r["rate_bpm"] for r in result["rates"]] == [6.5, 6.0, 5.5, 5.0, 4.5]
+    assert all(RATE_KEYS <= set(r) for r in result["rates"])
+
+
+def test_the_assessment_is_listed_and_kept_as_a_session_of_its_own_kind(assessed):
+    home, proc = assessed
+    listed = _run("assessments", "--json", "--home", str(home))
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    session_id = json.loads(proc.stdout.splitlines()[-1])["session_id"]
+    assert [r["session_id"] for r in rows] == [session_id] and rows[0]["resonance_rate_bpm"] == 6.0
+    table = _run("assessments", "--home", str(home))
+    assert "your resonance rate: 6 breaths/min" in table.stdout
+    sessions = json.loads(_run("sessions", "--json", "--home", str(home)).stdout)
+    assert sessions[0]["practice"] == "assess-stepped"
+    assert sessions[0]["practice_settings"]["assessment"] == {"protocol": "stepped"}
+
+
+def test_resonance_breathing_then_paces_at_the_stored_rate_unless_rate_is_given(assessed):
+    home, _ = assessed
+    for extra, rate, source in (((), 6.0, "assessment"), (("--rate", "5"), 5.0, None)):
+        proc = _run("demo", "--speed", "max", "--minutes", "1", "--home", str(home), *extra)
+        assert proc.returncode == 0, proc.stderr
+    conn = sqlite3.connect(home / "biofeedback.sqlite")
+    rows = conn.execute("SELECT practice, practice_settings_json FROM sessions WHERE practice = 'resonance' "
+                        "ORDER BY start_wall, rowid").fetchall()
+    conn.close()
+    first, second = (json.loads(r[1]) for r in rows)
+    assert first["rate_source"] == "assessment" and first["rate_bpm"] == 6.0
+    assert "6/min, from your assessment of" in first["rate_note"]
+    assert "rate_source" not in second and second["rate_bpm"] == 5.0 and "as you asked" in second["rate_note"]
+
+
+@pytest.mark.parametrize("args", [
+    ("demo", "--assess", "--rate", "6"),
+    ("demo", "--assess", "--resonance-rate", "12"),
+    ("demo", "--json"),
+    ("assess", "--protocol", "sliding", "--rates", "6,5"),
+    ("assess", "--rates", "6,x"),
+])
+def test_wrong_flags_are_one_clear_line_and_exit_2(args, tmp_path):
+    proc = _run(*args, "--home", str(tmp_path))
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1 and "error" in proc.stderr
+    assert not (tmp_path / "biofeedback.sqlite").exists() or "assess" in args
