@@ -82,3 +82,41 @@ def test_wrong_flags_are_one_clear_line_and_exit_2(args, tmp_path):
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "error" in proc.stderr
     assert not (tmp_path / "biofeedback.sqlite").exists() or "assess" in args
+
+
+def test_report_of_an_assessment_draws_its_own_figure(assessed, tmp_path):
+    import struct
+
+    home, proc = assessed
+    session_id = json.loads(proc.stdout.splitlines()[-1])["session_id"]
+    png, page = tmp_path / "a.png", tmp_path / "a.html"
+    for out in (png, page):
+        done = _run("report", session_id, "--out", str(out), "--home", str(home))
+        assert done.returncode == 0, done.stderr
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", data[16:24]) == (1200, 900)  # the assessment figure, not the session one
+    assert page.read_text().count("data:image/png;base64,") == 2  # the assessment figure and the session's
+    assert png.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_assessment_figure_marks_the_chosen_rate_and_says_repeat_when_needed():
+    import numpy as np
+
+    from biofeedback.resonance import AssessmentResult
+    from sessions.assessment_report import PANEL_TITLES, AssessmentFigure, RateWave, build_assessment_figure
+
+    doc = {"protocol": "stepped", "status": "ok", "resonance_rate_bpm": 5.5, "runner_up_bpm": 5.0, "rates": [
+        {"rate_bpm": r, "start_s": 0.0, "end_s": 100.0, "n_breaths": 9, "lf_peak_power_ms2": 900.0 + i,
+         "lf_peak_hz": r / 60, "peak_at_rate": True, "peak_trough_bpm": 8.0 + i, "phase_deg": 10.0 * i,
+         "amplitude_bpm": 4.0, "smoothness": 0.8, "peaks_per_breath": 1.0, "coherence": 3.0, "artifacts_pct": 0.0,
+         "coverage": 1.0, "usable": True, "reason": None, "score": 5.0} for i, r in enumerate((6.0, 5.5, 5.0))]}
+    waves = tuple(RateWave(r, np.arange(50.0), 70 + np.sin(np.arange(50.0)), ((0.0, 4.0),)) for r in (6.0, 5.5, 5.0))
+    fig = build_assessment_figure(AssessmentFigure(AssessmentResult.from_json_dict(doc), waves))
+    axes = fig.axes
+    assert [ax.get_title(loc="left") for ax in axes[:5]] == list(PANEL_TITLES)
+    assert "resonance rate 5.5" in fig._suptitle.get_text()
+    repeat = AssessmentResult.from_json_dict({**doc, "status": "repeat", "resonance_rate_bpm": None,
+                                              "runner_up_bpm": None, "reason": "too_few_usable_steps"})
+    fig = build_assessment_figure(AssessmentFigure(repeat, waves))
+    assert "repeat the assessment" in fig._suptitle.get_text()
