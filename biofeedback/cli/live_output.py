@@ -115,7 +115,8 @@ class ScreenSink:
             phase=phase.name,
             phase_elapsed_s=phase.elapsed_s,
             phase_remaining_s=phase.remaining_s,
-            practice_title=self.practice.title(self.lang) + (f" · {self.note}" if self.note else ""),
+            practice_title=self.practice.title(self.lang) + (f" · {self.note}" if self.note else "")
+            + (f" · {round(pacer_rate, 2):g}/min" if (pacer_rate := self._schedule_rate(now_s)) else ""),
             pacer=pacer,
             touch=touch,
             prompt=self.prompt,
@@ -132,6 +133,12 @@ class ScreenSink:
             marker_count=self.markers,
             lang=self.lang,
         )
+
+    def _schedule_rate(self, now_s: float) -> float | None:
+        """The paced rate of a resonance assessment now (its pacer's rate changes), else ``None``."""
+        if self.practice.schedule is None or self.protocol.phase_at(now_s).name != "practice":
+            return None
+        return self.practice.schedule.rate_at(now_s - self.protocol.practice_start_s)
 
     def on_frame(self, now_s: float) -> None:
         from biofeedback.live_screen import render_live

@@ -44,7 +44,7 @@ the bin nearest the maximum has R² < 0.5 (strong noise), as for the stepped pro
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Literal
 
 import numpy as np
@@ -143,11 +143,11 @@ class AssessmentResult:
         def num(x: object) -> float:
             return NAN if x is None else float(x)  # type: ignore[arg-type]
 
-        fields = RateCriteria.__slots__  # type: ignore[attr-defined]
+        names = [f.name for f in fields(RateCriteria)]
         rates = []
         for r in d.get("rates", []):
-            kw = {k: r.get(k) for k in fields}
-            for k in fields:
+            kw = {k: r.get(k) for k in names}
+            for k in names:
                 if k not in ("n_breaths", "peak_at_rate", "usable", "reason"):
                     kw[k] = num(kw[k])
             kw["n_breaths"] = int(kw["n_breaths"] or 0)

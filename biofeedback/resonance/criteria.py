@@ -33,7 +33,7 @@ noise); otherwise ``reason`` says why.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -101,9 +101,9 @@ class RateCriteria:
     def to_json_dict(self) -> dict[str, float | int | bool | str | None]:
         """The criteria as JSON values (``nan`` -> ``None``)."""
         out: dict[str, float | int | bool | str | None] = {}
-        for name in self.__slots__:  # type: ignore[attr-defined]
-            value = getattr(self, name)
-            out[name] = None if isinstance(value, float) and not math.isfinite(value) else value
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = None if isinstance(value, float) and not math.isfinite(value) else value
         return out
 
 
