@@ -120,3 +120,23 @@ def test_the_assessment_figure_marks_the_chosen_rate_and_says_repeat_when_needed
                                               "runner_up_bpm": None, "reason": "too_few_usable_steps"})
     fig = build_assessment_figure(AssessmentFigure(repeat, waves))
     assert "repeat the assessment" in fig._suptitle.get_text()
+
+
+def test_the_live_screen_says_which_rate_and_where_it_came_from():
+    import io
+
+    from rich.console import Console
+
+    from biofeedback.cli.live_output import ScreenSink
+    from biofeedback.cli.session_common import rate_note
+    from biofeedback.practices.assessment import assessment_practice, assessment_protocol, stepped_schedule
+
+    schedule = stepped_schedule()
+    practice, protocol = assessment_practice(schedule), assessment_protocol(schedule, 60.0)
+    sink = ScreenSink(practice, protocol, "en", "Simulator", console=Console(file=io.StringIO()))
+    assert sink.state(60.0 + 130.0).practice_title.endswith("· 6/min")  # the second step
+    assert sink.state(60.0 + 130.0).pacer is not None
+    assert "/min" not in sink.state(30.0).practice_title  # resting: no pacer yet
+    note = rate_note(5.5, "nl", "assessment", "2026-12-01")
+    assert note == "5,5/min, uit je meting van 2026-12-01"
+    assert "default" in rate_note(6.0, "en", "default")
