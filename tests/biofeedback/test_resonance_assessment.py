@@ -66,3 +66,33 @@ def test_the_result_round_trips_through_json():
     back = AssessmentResult.from_json_dict(d)
     assert back.to_json_dict() == d
     assert {"rate_bpm", "lf_peak_power_ms2", "lf_peak_hz", "peak_trough_bpm", "phase_deg", "coherence"} <= set(d["rates"][0])
+
+
+def test_a_strap_drop_marks_its_step_unusable_and_too_many_drops_ask_to_repeat():
+    schedule = assessment_schedule("stepped")
+    p0 = ASSESSMENT_REST_S
+    sim = RRSimulator(4, "rest", breathing=lambda t: (t * 14 / 60) % 1.0 if t < p0 else schedule.phase_at(t - p0),
+                      resonance_bpm=5.5, quantise_ticks=True)
+    beats = sim.beats_until(p0 + schedule.duration_s)
+    t = np.array([b.t_s for b in beats])
+    rr = np.array([b.rr_ms for b in beats])
+
+    def with_drops(spans):
+        keep = np.ones(t.size, bool)
+        for a, b in spans:
+            keep &= ~((t >= a) & (t < b))
+        breaks = np.zeros(int(keep.sum()), bool)
+        kept_t = t[keep]
+        for _, b in spans:
+            i = int(np.searchsorted(kept_t, b))
+            if i < breaks.size:
+                breaks[i] = True  # the first beat after the drop follows a gap
+        return assess(schedule, kept_t, rr[keep], pacer_start_s=p0, breaks=breaks)
+
+    step = schedule.steps[1]  # 6.0/min: the strap drops for 40 s of its analysed stretch
+    one = with_drops([(p0 + step.analysis_start_s + 20, p0 + step.analysis_start_s + 60)])
+    assert one.status == "ok" and one.resonance_rate_bpm == 5.5
+    assert [r.usable for r in one.rates] == [True, False, True, True, True]
+    assert one.rates[1].reason in ("signal_lost", "too_few_beats")
+    drops = [(p0 + s.analysis_start_s + 10, p0 + s.analysis_start_s + 60) for s in schedule.steps[:3]]
+    assert with_drops(drops).status == "repeat"
