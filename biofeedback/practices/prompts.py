@@ -7,7 +7,8 @@ frame rate.
 
 What is said when (``P`` = practice start, ``E`` = practice end, times in session seconds):
 
-- ``0``: ``phase.baseline`` ("Rest quietly for a moment"), if there is a baseline;
+- ``0``: ``phase.baseline`` ("Rest quietly for a moment"; ``assess.rest`` before an assessment), if there
+  is a baseline;
 - ``P``: the practice's ``intro`` (or ``phase.practice``);
 - from ``P + lead_in_s``: spoken breath cues (``cue.inhale``, ``cue.hold``, ``cue.exhale``) at the start of
   each breath phase for the first ``cue_breaths`` breaths, then a reminder every ``reminder_every_s``;
@@ -53,7 +54,7 @@ def prompt_schedule(practice: Practice, protocol: Protocol, lang: str = "en") ->
     p0 = protocol.practice_start_s
     p1 = protocol.recovery_start_s
     if protocol.baseline_s > 0:
-        items.append((0.0, "phase.baseline"))
+        items.append((0.0, "assess.rest" if practice.schedule is not None else "phase.baseline"))
     if protocol.practice_s > 0:
         items.append((p0, practice.intro or "phase.practice"))
         items.extend(_practice_items(practice, p0, p1))

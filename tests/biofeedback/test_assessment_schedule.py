@@ -67,5 +67,6 @@ def test_the_assessment_session_announces_each_new_rate():
     steps = [p for p in prompts if p.key == "assess.step"]
     assert [p.t_s for p in steps] == pytest.approx([60.0 + st.start_s for st in s.steps[1:]])
     assert "6 ademhalingen per minuut" in steps[0].text
+    assert prompts[0].key == "assess.rest" and prompts[0].text.startswith("Rust even een minuut")
     assert prompts[1].key == "assess.intro.stepped" and prompts[1].t_s == 60.0
     assert not [p for p in prompts if p.key.startswith("cue.")]
