@@ -56,7 +56,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("resonance assessment (--assess)")
     g.add_argument("--assess", action="store_true",
                    help="run a resonance-frequency assessment (like `biofeedback assess`) instead of a session")
-    g.add_argument("--protocol", choices=PROTOCOL_CHOICES, default="stepped",
+    g.add_argument("--protocol", choices=PROTOCOL_CHOICES, default=None,
                    help="stepped (default) or sliding, see `biofeedback assess --help`")
     g.add_argument("--resonance-rate", type=float, default=None, metavar="BPM",
                    help="the simulated person's resonance rate in breaths/min (default with --assess: "
@@ -82,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
                 raise InputError(f"{flag} does not apply to --assess (the assessment sets the pacer)")
         if args.practice != "resonance":
             raise InputError("--practice does not apply to --assess (the assessment sets the pacer)")
+        args.protocol = args.protocol or PROTOCOL_CHOICES[0]
         if args.resonance_rate is None:
             args.resonance_rate = DEFAULT_RESONANCE_BPM
         args.rates = args.step = args.settle = args.ratio = None
@@ -89,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
         return run_assessment(args, source="virtual-ble" if args.ble else "simulator")
     if args.json:
         raise InputError("--json is for --assess; use --jsonl for a session's beats and events")
+    if args.protocol is not None:
+        raise InputError("--protocol is for --assess")
 
     if not 0 < args.minutes <= 24 * 60:
         raise InputError(f"--minutes must be > 0 and at most 1440, got {args.minutes:g}")

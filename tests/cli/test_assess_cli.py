@@ -74,6 +74,7 @@ def test_resonance_breathing_then_paces_at_the_stored_rate_unless_rate_is_given(
     ("demo", "--assess", "--rate", "6"),
     ("demo", "--assess", "--resonance-rate", "12"),
     ("demo", "--json"),
+    ("demo", "--protocol", "sliding"),
     ("assess", "--protocol", "sliding", "--rates", "6,5"),
     ("assess", "--rates", "6,x"),
 ])
