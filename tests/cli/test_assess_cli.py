@@ -86,26 +86,31 @@ def test_wrong_flags_are_one_clear_line_and_exit_2(args, tmp_path):
 
 
 def test_report_of_an_assessment_draws_its_own_figure(assessed, tmp_path):
-    import struct
+    from sessions.assessment_report import assessment_figure_data
+    from sessions.store import Store
 
     home, proc = assessed
     session_id = json.loads(proc.stdout.splitlines()[-1])["session_id"]
-    png, page = tmp_path / "a.png", tmp_path / "a.html"
-    for out in (png, page):
-        done = _run("report", session_id, "--out", str(out), "--home", str(home))
-        assert done.returncode == 0, done.stderr
-    data = png.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    assert struct.unpack(">II", data[16:24]) == (1200, 900)  # the assessment figure, not the session one
+    page = tmp_path / "a.html"
+    done = _run("report", session_id, "--out", str(page), "--home", str(home))
+    assert done.returncode == 0, done.stderr
     assert page.read_text().count("data:image/png;base64,") == 2  # the assessment figure and the session's
-    assert png.stat().st_mode & 0o777 == 0o600
+    assert page.stat().st_mode & 0o777 == 0o600
+    with Store.open_home(home) as store:
+        data = assessment_figure_data(store, session_id)
+    assert [w.rate_bpm for w in data.waves] == [6.5, 6.0, 5.5, 5.0, 4.5]
+    assert all(w.hr_bpm.size > 50 and len(w.inhalations) >= 7 for w in data.waves)
 
 
 def test_the_assessment_figure_marks_the_chosen_rate_and_says_repeat_when_needed():
+    import struct
+
     import numpy as np
 
     from biofeedback.resonance import AssessmentResult
-    from sessions.assessment_report import PANEL_TITLES, AssessmentFigure, RateWave, build_assessment_figure
+    from sessions.assessment_report import (
+        PANEL_TITLES, AssessmentFigure, RateWave, assessment_png, build_assessment_figure,
+    )
 
     doc = {"protocol": "stepped", "status": "ok", "resonance_rate_bpm": 5.5, "runner_up_bpm": 5.0, "rates": [
         {"rate_bpm": r, "start_s": 0.0, "end_s": 100.0, "n_breaths": 9, "lf_peak_power_ms2": 900.0 + i,
@@ -121,6 +126,8 @@ def test_the_assessment_figure_marks_the_chosen_rate_and_says_repeat_when_needed
                                               "runner_up_bpm": None, "reason": "too_few_usable_steps"})
     fig = build_assessment_figure(AssessmentFigure(repeat, waves))
     assert "repeat the assessment" in fig._suptitle.get_text()
+    png = assessment_png(AssessmentFigure(repeat, waves))  # what `report --out F.png` writes for an assessment
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (1200, 900)
 
 
 def test_the_live_screen_says_which_rate_and_where_it_came_from():
