@@ -53,6 +53,8 @@ __all__ = [
     "PROFILES",
     "RESONANCE_HZ",
     "resonance_gain",
+    "resonance_response",
+    "RESONANCE_Q",
     "SimulatedBeat",
     "RRSimulator",
     "SimulatorSource",
@@ -131,6 +133,35 @@ def resonance_gain(breathing_hz: float) -> float:
     return 1.0 + (RESONANCE_PEAK_GAIN - 1.0) / (1.0 + ((breathing_hz - RESONANCE_HZ) / RESONANCE_HALF_WIDTH_HZ) ** 2)
 
 
+#: Quality factor of a person's resonance when the simulator is given ``resonance_bpm``: the RSA gain is
+#: halfway between its peak and 1 where ``Q * |f/f0 - f0/f| = 1``, i.e. about f0 +- 16 % (5.5/min:
+#: 4.7-6.4/min); far from resonance (15/min) the gain is ~1.1, a 2.7-fold RSA increase at f0 as in
+#: Vaschillo et al. 2002 / Lehrer et al. 2020.
+RESONANCE_Q = 3.0
+
+
+def resonance_response(breathing_hz: float, resonance_hz: float, q: float = RESONANCE_Q) -> tuple[float, float]:
+    """``(gain, phase_rad)`` of the RSA of a person resonating at ``resonance_hz``, at breathing ``f``::
+
+        x = Q (f / f0 - f0 / f)
+        G(f) = 1 + (G_peak - 1) / (1 + x^2),     phase(f) = -atan(x)
+
+    The gain of a band-pass (second-order) resonator, squared so that the peak stands out like the
+    measured RSA-vs-rate curves (Vaschillo et al. 2002, 2006), and its phase: heart rate leads the
+    breathing below resonance (phase > 0), is in phase at it and lags above it (Vaschillo et al. 2002,
+    doi:10.1023/A:1014587304314; Lehrer & Gevirtz 2014, doi:10.3389/fpsyg.2014.00756).
+
+    >>> g, ph = resonance_response(5.5 / 60, 5.5 / 60); round(g, 6), round(ph, 6)
+    (3.0, 0.0)
+    >>> g, ph = resonance_response(5.0 / 60, 5.5 / 60); round(g, 2), ph > 0
+    (2.49, True)
+    """
+    if not (breathing_hz > 0 and resonance_hz > 0):
+        return 1.0, 0.0
+    x = q * (breathing_hz / resonance_hz - resonance_hz / breathing_hz)
+    return 1.0 + (RESONANCE_PEAK_GAIN - 1.0) / (1.0 + x * x), -math.atan(x)
+
+
 @dataclass(frozen=True, slots=True)
 class SimulatedBeat:
     """One reported beat: interval ``rr_ms`` ending at ``t_s`` (seconds since the simulator's start).
@@ -172,6 +203,12 @@ class RRSimulator:
         Mean rate of skin-contact losses and their mean duration (uniform 0.5-1.5 x the mean).
     quantise_ticks:
         Quantise every interval to 1/1024 s like a BLE strap (``rr_ticks_1024`` set, ``rr_ms`` exact).
+    resonance_bpm:
+        ``None`` (default): the population resonance of :func:`resonance_gain` (0.1 Hz, no phase lag).
+        A rate in breaths/min: this person resonates there (:func:`resonance_response`: gain and HR
+        phase relative to the breathing), and the Mayer wave (the same baroreflex loop) sits there too.
+    noise_scale:
+        Multiplies the beat-to-beat noise (1 = the profile's; a poor-signal person: 4 or more).
     """
 
     def __init__(
@@ -186,6 +223,8 @@ class RRSimulator:
         contact_loss_per_hour: float = 0.0,
         contact_loss_s: float = 8.0,
         quantise_ticks: bool = False,
+        resonance_bpm: float | None = None,
+        noise_scale: float = 1.0,
     ):
         if isinstance(profile, str):
             if profile not in PROFILES:
@@ -203,6 +242,14 @@ class RRSimulator:
         self.contact_loss_per_hour = float(contact_loss_per_hour)
         self.contact_loss_s = float(contact_loss_s)
         self.quantise_ticks = bool(quantise_ticks)
+        if resonance_bpm is not None and not (math.isfinite(resonance_bpm) and 1.0 <= resonance_bpm <= 30.0):
+            raise ValueError(f"resonance_bpm must be 1-30 breaths/min, got {resonance_bpm}")
+        if not (math.isfinite(noise_scale) and noise_scale >= 0):
+            raise ValueError(f"noise_scale must be >= 0, got {noise_scale}")
+        self.resonance_bpm = resonance_bpm
+        self._resonance_hz = None if resonance_bpm is None else float(resonance_bpm) / 60.0
+        self._mayer_hz = MAYER_HZ if self._resonance_hz is None else self._resonance_hz
+        self._noise_scale = float(noise_scale)
         self._practice = practice_active
         if breathing is None:
             breathing = profile.breaths_per_min
@@ -295,9 +342,19 @@ class RRSimulator:
         vagal = 1.0 + p.relax_vagal_gain * x
         if self._fixed_hz is None:  # smooth the instantaneous breathing rate (about 10 s)
             self._breath_hz += (self._instant_hz(t) - self._breath_hz) * 0.1
-        rsa = p.rsa_amplitude_ms * resonance_gain(self._breath_hz) * vagal * math.cos(2 * math.pi * self._phase(t))
-        mayer = p.mayer_amplitude_ms * (1.0 - 0.3 * x) * math.sin(2 * math.pi * MAYER_HZ * t + self._mayer_phase)
+        if self._resonance_hz is None:
+            gain, lead = resonance_gain(self._breath_hz), 0.0
+        else:
+            gain, lead = resonance_response(self._breath_hz, self._resonance_hz)
+        # With a person's own resonance the breathing acts at the middle of the interval (the vagal
+        # effect on the interval in progress), so the HR of an interval, placed at its midpoint, is in
+        # phase with the breathing at resonance.
+        t_rsa = t if self._resonance_hz is None else t + 30.0 / hr0
+        rsa = p.rsa_amplitude_ms * gain * vagal * math.cos(2 * math.pi * self._phase(t_rsa) + lead)
+        mayer = p.mayer_amplitude_ms * (1.0 - 0.3 * x) * math.sin(2 * math.pi * self._mayer_hz * t + self._mayer_phase)
         noise = float(rng.normal(0.0, p.noise_sd_ms)) * vagal
+        if self._noise_scale != 1.0:
+            noise *= self._noise_scale
         rr = 60000.0 / hr0 + self._drift_ms + rsa + mayer + noise
         rr = min(RR_MAX_MS, max(RR_MIN_MS, rr))
         dt = rr / 1000.0

@@ -154,8 +154,29 @@ _M0004 = Migration(
     ),
 )
 
+_M0007 = Migration(
+    "0007_assessments",
+    (
+        # One row per resonance-frequency assessment session (`biofeedback assess`, `demo --assess`):
+        # its result, recomputable from the session's raw beats (sessions/assessments.py). The user's
+        # resonance rate is the rate of the latest assessment with status 'ok'.
+        """
+        CREATE TABLE assessments (
+            session_id TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+            assessed_wall TEXT NOT NULL,         -- ISO 8601 with UTC offset (the session's start)
+            protocol TEXT NOT NULL CHECK (protocol IN ('stepped', 'sliding')),
+            status TEXT NOT NULL CHECK (status IN ('ok', 'repeat')),
+            resonance_rate_bpm REAL,             -- breaths/min; NULL when status = 'repeat'
+            runner_up_bpm REAL,
+            result_json TEXT NOT NULL            -- AssessmentResult.to_json_dict()
+        )
+        """,
+        "CREATE INDEX assessments_wall ON assessments(assessed_wall)",
+    ),
+)
+
 #: Every migration, in the order applied. Append only.
-MIGRATIONS: tuple[Migration, ...] = (_M0001, _M0002, _M0003, _M0004)
+MIGRATIONS: tuple[Migration, ...] = (_M0001, _M0002, _M0003, _M0004, _M0007)
 
 _CREATE_TABLE = "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
 

@@ -152,6 +152,7 @@ class ReportData:
     poincare_y_ms: np.ndarray = field(default_factory=lambda: np.empty(0))
     tables: tuple[ReportTable, ...] = ()
     subtitle: str = ""
+    assessment: Any = None  # a resonance assessment's figure data (sessions/assessment_report.py)
 
     def __post_init__(self) -> None:
         for name in ("beat_t_s", "rr_ms", "poincare_x_ms", "poincare_y_ms"):
@@ -293,8 +294,8 @@ def figure_png(data: ReportData) -> bytes:
     return buf.getvalue()
 
 
-def report_html(data: ReportData, png: bytes) -> str:
-    """A self-contained HTML page: the title, the figure (base64 PNG) and the tables."""
+def report_html(data: ReportData, png: bytes, extra_pngs: Sequence[bytes] = ()) -> str:
+    """A self-contained HTML page: the title, the figure(s) (base64 PNG, ``extra_pngs`` first) and the tables."""
     e = html.escape
     parts = [
         "<!DOCTYPE html>",
@@ -311,7 +312,8 @@ def report_html(data: ReportData, png: bytes) -> str:
     if data.phases:
         spans = ", ".join(f"{e(p.name)} {p.start_s:g}-{p.end_s:g} s" for p in data.phases)
         parts.append(f"<p>Phases: {spans}</p>")
-    parts.append(f'<img alt="{e(data.title)}" src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">')
+    for image in (*extra_pngs, png):
+        parts.append(f'<img alt="{e(data.title)}" src="data:image/png;base64,{base64.b64encode(image).decode("ascii")}">')
     for table in data.tables:
         parts.append(f"<h2>{e(table.title)}</h2>")
         parts.append("<table><thead><tr>" + "".join(f"<th>{e(c)}</th>" for c in table.columns) + "</tr></thead><tbody>")
@@ -350,7 +352,13 @@ def render_report(data: ReportData, out_path: str | Path) -> Path:
     if not path.parent.is_dir():
         raise InputError("directory does not exist", path=path.parent)
     png = figure_png(data)
-    content = png if suffix == ".png" else report_html(data, png).encode("utf-8")
+    if data.assessment is not None:  # an assessment session: its own figure first (.png: that figure)
+        from sessions.assessment_report import assessment_png
+
+        extra = assessment_png(data.assessment)
+        content = extra if suffix == ".png" else report_html(data, png, (extra,)).encode("utf-8")
+    else:
+        content = png if suffix == ".png" else report_html(data, png).encode("utf-8")
     write_private(path, content)
     return path
 

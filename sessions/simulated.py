@@ -24,8 +24,11 @@ def breathing_phase_for(practice: Practice, protocol: Protocol, spontaneous_bpm:
     p0, p1 = protocol.practice_start_s, protocol.recovery_start_s
     spontaneous_hz = spontaneous_bpm / 60.0
     pattern = practice.pattern
+    schedule = practice.schedule
 
     def phase(t_s: float) -> float:
+        if schedule is not None and p0 <= t_s < p1:
+            return schedule.phase_at(t_s - p0)
         if pattern is not None and p0 <= t_s < p1:
             return ((t_s - p0) % pattern.period_s) / pattern.period_s
         return (t_s * spontaneous_hz) % 1.0
@@ -47,13 +50,20 @@ def simulated_person(
     ectopic_rate: float = DEMO_ECTOPIC_RATE,
     missed_rate: float = DEMO_MISSED_RATE,
     contact_loss_per_hour: float = 0.0,
+    resonance_bpm: float | None = None,
 ) -> RRSimulator:
-    """The seeded simulator of a person doing this session (deterministic for a given seed)."""
+    """The seeded simulator of a person doing this session (deterministic for a given seed).
+
+    ``resonance_bpm``: the person resonates at this rate (see :class:`devices.simulator.RRSimulator`).
+    During a resonance assessment (a practice with a ``schedule``) the person's relaxation response is
+    off, so that only the breathing rate changes the heart-rate waves from step to step.
+    """
     return RRSimulator(
         seed,
         profile,
         breathing=breathing_phase_for(practice, protocol, PROFILES[profile].breaths_per_min),
-        practice_active=practising_for(protocol),
+        practice_active=None if practice.schedule is not None else practising_for(protocol),
+        resonance_bpm=resonance_bpm,
         ectopic_rate=ectopic_rate,
         missed_rate=missed_rate,
         contact_loss_per_hour=contact_loss_per_hour,
@@ -62,7 +72,7 @@ def simulated_person(
 
 
 def simulated_source(practice: Practice, protocol: Protocol, *, seed: int, clock: Clock,
-                     profile: str = "rest") -> SimulatorSource:
+                     profile: str = "rest", resonance_bpm: float | None = None) -> SimulatorSource:
     """A :class:`SimulatorSource` that streams the person's beats for the length of the session."""
-    sim = simulated_person(practice, protocol, seed=seed, profile=profile)
+    sim = simulated_person(practice, protocol, seed=seed, profile=profile, resonance_bpm=resonance_bpm)
     return SimulatorSource(sim, clock=clock, duration_s=protocol.total_s, name=f"Simulator ({profile}, seed {seed})")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from biofeedback.cli.common import parse_speed
+from biofeedback.cli.run_assessment import PROTOCOL_CHOICES
 from biofeedback.cli.session_common import add_output_options, add_practice_options
 
 HELP = "a complete guided session on the simulator (no strap needed)"
@@ -27,9 +28,15 @@ examples:
   biofeedback demo --practice self-hug --spell 20s
   biofeedback demo --ble                    the same demo through a virtual strap and the full BLE path
   biofeedback demo --speed max --jsonl      one JSON object per beat and per event, for scripts
+  biofeedback demo --assess --speed max     a resonance assessment of a person resonating at 5.5/min
+  biofeedback demo --assess --protocol sliding --resonance-rate 4.8 --speed max --json
 """
 
 DEFAULT_MINUTES = 3.0
+#: The simulated person's resonance rate with --assess, breaths/min (a typical adult's, Vaschillo et al. 2006).
+DEFAULT_RESONANCE_BPM = 5.5
+#: Rest before the pacer in a simulated assessment, seconds.
+ASSESS_REST_S = 60.0
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -46,12 +53,45 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="run through a virtual BLE strap over bleak and the bumble stack (no hardware)")
     add_practice_options(parser)
     add_output_options(parser)
+    g = parser.add_argument_group("resonance assessment (--assess)")
+    g.add_argument("--assess", action="store_true",
+                   help="run a resonance-frequency assessment (like `biofeedback assess`) instead of a session")
+    g.add_argument("--protocol", choices=PROTOCOL_CHOICES, default=None,
+                   help="stepped (default) or sliding, see `biofeedback assess --help`")
+    g.add_argument("--resonance-rate", type=float, default=None, metavar="BPM",
+                   help="the simulated person's resonance rate in breaths/min (default with --assess: "
+                        f"{DEFAULT_RESONANCE_BPM:g})")
+    g.add_argument("--json", action="store_true",
+                   help="with --assess: print the result as one JSON object on the last line "
+                        "(resonance_rate_bpm, protocol, runner_up_bpm, rates: [...])")
 
 
 def run(args: argparse.Namespace) -> int:
     from biofeedback.cli.run_session import run_guided_session
     from biofeedback.errors import InputError
     from biofeedback.practices import Protocol
+
+    if args.resonance_rate is not None and not 3.0 <= args.resonance_rate <= 9.0:
+        raise InputError(f"--resonance-rate must be 3-9 breaths/min, got {args.resonance_rate:g}")
+    if args.assess:
+        from biofeedback.cli.run_assessment import run_assessment
+
+        for flag, value in (("--pattern", args.pattern), ("--rate", args.rate), ("--ratio", args.ratio),
+                            ("--spell", args.spell)):
+            if value is not None:
+                raise InputError(f"{flag} does not apply to --assess (the assessment sets the pacer)")
+        if args.practice != "resonance":
+            raise InputError("--practice does not apply to --assess (the assessment sets the pacer)")
+        args.protocol = args.protocol or PROTOCOL_CHOICES[0]
+        if args.resonance_rate is None:
+            args.resonance_rate = DEFAULT_RESONANCE_BPM
+        args.rates = args.step = args.settle = args.ratio = None
+        args.rest = ASSESS_REST_S
+        return run_assessment(args, source="virtual-ble" if args.ble else "simulator")
+    if args.json:
+        raise InputError("--json is for --assess; use --jsonl for a session's beats and events")
+    if args.protocol is not None:
+        raise InputError("--protocol is for --assess")
 
     if not 0 < args.minutes <= 24 * 60:
         raise InputError(f"--minutes must be > 0 and at most 1440, got {args.minutes:g}")

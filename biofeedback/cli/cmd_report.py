@@ -136,7 +136,13 @@ def report_data(store: Any, session_id: str):  # type: ignore[no-untyped-def]
     subtitle = f"{info.start_wall[:16].replace('T', ' ')} · {what} · {n} beats · {minutes:.1f} min · {info.status}"
     if comparison.note:
         subtitle += f" · {comparison.note}"
+    assessment = None
+    if isinstance(info.practice_settings.get("assessment"), dict):  # a resonance assessment: its figure too
+        from sessions.assessment_report import assessment_figure_data
+
+        assessment = assessment_figure_data(store, session_id)
     return ReportData(
+        assessment=assessment,
         title=f"Session {session_id}",
         beat_t_s=t,
         rr_ms=rr,

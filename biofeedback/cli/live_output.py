@@ -11,7 +11,7 @@ from collections import deque
 from typing import IO, Any
 
 from biofeedback.engine import BeatIndices
-from biofeedback.practices import Practice, Protocol, breathing_state
+from biofeedback.practices import Practice, Protocol, pacer_at
 
 
 def _clean(value: Any) -> Any:
@@ -48,7 +48,7 @@ class ScreenSink:
     TREND_LENGTH = 60
 
     def __init__(self, practice: Practice, protocol: Protocol, lang: str, device_name: str | None,
-                 console: Any = None):
+                 console: Any = None, note: str | None = None):
         from rich.console import Console
         from rich.live import Live
 
@@ -56,6 +56,7 @@ class ScreenSink:
         self.protocol = protocol
         self.lang = lang
         self.device_name = device_name
+        self.note = note  # e.g. which pacer rate and where it came from, shown with the title
         self.console = console or Console()
         self.live = Live(console=self.console, auto_refresh=False, transient=False, redirect_stdout=False)
         self.latest: BeatIndices | None = None
@@ -104,9 +105,8 @@ class ScreenSink:
         pacer = None
         touch = None
         if phase.name == "practice":
-            t_practice = now_s - self.protocol.practice_start_s
             if self.practice.pattern is not None:
-                pacer = breathing_state(self.practice.pattern, t_practice)
+                pacer = pacer_at(self.practice, self.protocol, now_s)
             if self.practice.touch is not None:
                 touch = self.practice.title(self.lang)
         i = self.latest
@@ -115,7 +115,8 @@ class ScreenSink:
             phase=phase.name,
             phase_elapsed_s=phase.elapsed_s,
             phase_remaining_s=phase.remaining_s,
-            practice_title=self.practice.title(self.lang),
+            practice_title=self.practice.title(self.lang) + (f" · {self.note}" if self.note else "")
+            + (f" · {round(pacer_rate, 2):g}/min" if (pacer_rate := self._schedule_rate(now_s)) else ""),
             pacer=pacer,
             touch=touch,
             prompt=self.prompt,
@@ -132,6 +133,12 @@ class ScreenSink:
             marker_count=self.markers,
             lang=self.lang,
         )
+
+    def _schedule_rate(self, now_s: float) -> float | None:
+        """The paced rate of a resonance assessment now (its pacer's rate changes), else ``None``."""
+        if self.practice.schedule is None or self.protocol.phase_at(now_s).name != "practice":
+            return None
+        return self.practice.schedule.rate_at(now_s - self.protocol.practice_start_s)
 
     def on_frame(self, now_s: float) -> None:
         from biofeedback.live_screen import render_live

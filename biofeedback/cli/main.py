@@ -25,11 +25,13 @@ from typing import NoReturn
 COMMANDS: dict[str, str] = {
     "demo": "biofeedback.cli.cmd_demo",
     "session": "biofeedback.cli.cmd_session",
+    "assess": "biofeedback.cli.cmd_assess",
     "analyze": "biofeedback.cli.cmd_analyze",
     "scan": "biofeedback.cli.cmd_scan",
     "pair": "biofeedback.cli.cmd_pair",
     "devices": "biofeedback.cli.cmd_devices",
     "sessions": "biofeedback.cli.cmd_sessions",
+    "assessments": "biofeedback.cli.cmd_assessments",
     "show": "biofeedback.cli.cmd_show",
     "delete": "biofeedback.cli.cmd_delete",
     "compare": "biofeedback.cli.cmd_compare",

@@ -55,18 +55,25 @@ def run_guided_session(args: argparse.Namespace, protocol: Any, *, source: str) 
                        source_kind="live" if source == "strap" else "simulator")
     as_json = wants_jsonl(args)
     with Store.open_home(home) as store:
-        main = _run(args, plan, store, source=source, speed=speed, as_json=as_json)
-        if source == "virtual-ble" and math.isinf(speed):
-            from devices.bumble_backend.virtual_time import run_virtual
-
-            outcome = run_virtual(main)  # as fast as possible through the BLE stack: virtual loop time
-        else:
-            outcome = asyncio.run(main)
+        outcome = run_live(args, plan, store, source=source, speed=speed, as_json=as_json)
         print_ending(store, outcome, as_json=as_json)
     return 0 if outcome.status == "complete" else 1
 
 
-async def _run(args: argparse.Namespace, plan: Any, store: Any, *, source: str, speed: float, as_json: bool) -> Any:
+def run_live(args: argparse.Namespace, plan: Any, store: Any, *, source: str, speed: float, as_json: bool,
+             quiet: bool = False) -> Any:
+    """Run the plan live from ``source`` to its end; return the :class:`~sessions.live.SessionOutcome`.
+    ``quiet``: no screen and no JSON lines (a progress bar on stderr when it is a terminal)."""
+    main = _run(args, plan, store, source=source, speed=speed, as_json=as_json, quiet=quiet)
+    if source == "virtual-ble" and math.isinf(speed):
+        from devices.bumble_backend.virtual_time import run_virtual
+
+        return run_virtual(main)  # as fast as possible through the BLE stack: virtual loop time
+    return asyncio.run(main)
+
+
+async def _run(args: argparse.Namespace, plan: Any, store: Any, *, source: str, speed: float, as_json: bool,
+               quiet: bool = False) -> Any:
     from biofeedback.cli.keys import terminal_keys
     from biofeedback.cli.live_output import JsonlSink, ScreenSink
     from sessions.live import run_session
@@ -85,10 +92,11 @@ async def _run(args: argparse.Namespace, plan: Any, store: Any, *, source: str, 
             if as_json:
                 return await run_session(hr_source, plan, store, clock=clock, sinks=[JsonlSink(sys.stdout)],
                                          frame_interval_s=None if math.isinf(speed) else FRAME_INTERVAL_S)
-            if math.isinf(speed):
+            if math.isinf(speed) or quiet:
                 return await _run_with_progress(hr_source, plan, store, clock)
             with terminal_keys() as keys, ScreenSink(plan.practice, plan.protocol, plan.lang,
-                                                     hr_source.info.name) as screen:
+                                                     hr_source.info.name,
+                                                     note=plan.practice_settings.get("rate_note")) as screen:
                 return await run_session(hr_source, plan, store, clock=clock, sinks=[screen], keys=keys,
                                          frame_interval_s=FRAME_INTERVAL_S)
         finally:
@@ -129,12 +137,14 @@ async def _source(args: argparse.Namespace, plan: Any, clock: Any, source: str):
     if source == "simulator":
         from sessions.simulated import simulated_source
 
-        yield simulated_source(plan.practice, plan.protocol, seed=args.seed, clock=clock, profile=args.profile)
+        yield simulated_source(plan.practice, plan.protocol, seed=args.seed, clock=clock, profile=args.profile,
+                               resonance_bpm=getattr(args, "resonance_rate", None))
     elif source == "virtual-ble":
         from devices.virtual_demo import virtual_strap_source
         from sessions.simulated import simulated_person
 
-        person = simulated_person(plan.practice, plan.protocol, seed=args.seed, profile=args.profile)
+        person = simulated_person(plan.practice, plan.protocol, seed=args.seed, profile=args.profile,
+                                  resonance_bpm=getattr(args, "resonance_rate", None))
         async with virtual_strap_source(person, clock=clock, duration_s=plan.protocol.total_s) as source:
             yield source
     else:

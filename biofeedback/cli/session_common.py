@@ -51,10 +51,50 @@ def build_practice(args: argparse.Namespace, home: Any) -> tuple[Any, dict[str, 
         settings["ratio"] = args.ratio
     if args.spell is not None:
         settings["spell_s"] = args.spell
-    practice = customize(practice, pattern=pattern, rate_bpm=args.rate, inhale_fraction=ratio, spell_s=args.spell)
+    rate = args.rate
+    assessed = None
+    if practice.name == RESONANCE_PRACTICE and args.pattern is None and rate is None:
+        assessed = stored_resonance_rate(home)
+        if assessed is not None:
+            rate = assessed.resonance_rate_bpm
+            settings.update(rate_bpm=rate, rate_source="assessment", assessment_session=assessed.session_id)
+    practice = customize(practice, pattern=pattern, rate_bpm=rate, inhale_fraction=ratio, spell_s=args.spell)
     if practice.pattern is not None:
         settings.setdefault("pattern", practice.pattern.label)
+        if practice.name == RESONANCE_PRACTICE:
+            settings["rate_note"] = rate_note(practice.pattern.rate_bpm, getattr(args, "lang", "en"),
+                                              "assessment" if assessed is not None
+                                              else "given" if args.rate is not None or args.pattern else "default",
+                                              None if assessed is None else assessed.assessed_wall[:10])
     return practice, settings
+
+
+#: The practice that paces at the user's resonance rate once an assessment found it.
+RESONANCE_PRACTICE = "resonance"
+
+
+def stored_resonance_rate(home: Any) -> Any:
+    """The latest successful assessment in the store at ``home`` (``None``: no store or none yet)."""
+    from sessions.assessments import resonance_rate
+    from sessions.store import Store
+
+    store = Store.open_existing(home)
+    if store is None:
+        return None
+    with store:
+        return resonance_rate(store)
+
+
+def rate_note(rate_bpm: float, lang: str, source: str, date: str | None = None) -> str:
+    """Which pacer rate and where it came from, for the live screen: ``source`` is ``assessment``,
+    ``given`` (--rate / --pattern) or ``default`` (the practice's own)."""
+    from biofeedback.practices.texts import fill, lookup
+
+    key = {"assessment": "assess.rate_from", "given": "assess.rate_given"}.get(source, "assess.rate_default")
+    rate = f"{round(rate_bpm, 2):g}"
+    if lang == "nl":
+        rate = rate.replace(".", ",")
+    return fill(lookup(key, lang) or key, {"rate_bpm": rate, "date": date or ""})
 
 
 def wants_jsonl(args: argparse.Namespace) -> bool:

@@ -18,6 +18,8 @@ def pacer_at(practice: Practice, protocol: Protocol, t_s: float) -> PacerState |
     """The pacer at session time ``t_s``, or ``None`` outside the practice phase or without a pattern."""
     if practice.pattern is None or protocol.phase_at(t_s).name != "practice":
         return None
+    if practice.schedule is not None:
+        return practice.schedule.state_at(t_s - protocol.practice_start_s)
     return breathing_state(practice.pattern, t_s - protocol.practice_start_s)
 
 
@@ -33,4 +35,6 @@ def practice_breath_onsets_s(practice: Practice, protocol: Protocol) -> list[flo
     if practice.pattern is None or protocol.practice_s <= 0:
         return []
     p0 = protocol.practice_start_s
+    if practice.schedule is not None:
+        return [p0 + t for t in practice.schedule.onsets_s if t <= protocol.practice_s + 1e-9]
     return [p0 + t for t in breath_boundaries(practice.pattern, 0.0, protocol.practice_s)]

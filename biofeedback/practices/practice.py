@@ -9,7 +9,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from biofeedback.errors import InputError
 from biofeedback.practices.pattern import (
@@ -18,6 +18,9 @@ from biofeedback.practices.pattern import (
     pattern_from_rate,
 )
 from biofeedback.practices.texts import fill, lookup
+
+if TYPE_CHECKING:
+    from biofeedback.practices.assessment import AssessmentSchedule
 
 PracticeKind = Literal["breathing", "touch"]
 
@@ -71,6 +74,7 @@ class Practice:
     reminders: prompt keys said every ``reminder_every_s`` seconds during the practice, cycling.
     texts: the practice's own texts, ``lang -> key -> text``, looked up before the shipped ones.
     source: the file it came from.
+    schedule: a pacer whose rate changes (a resonance assessment); ``pattern`` is then its first breath.
     """
 
     name: str
@@ -83,6 +87,7 @@ class Practice:
     reminder_every_s: float = 60.0
     texts: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))
     source: str = "<built-in>"
+    schedule: "AssessmentSchedule | None" = None
 
     def __post_init__(self) -> None:
         if self.pattern is None and self.touch is None:

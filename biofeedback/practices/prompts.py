@@ -7,13 +7,16 @@ frame rate.
 
 What is said when (``P`` = practice start, ``E`` = practice end, times in session seconds):
 
-- ``0``: ``phase.baseline`` ("Rest quietly for a moment"), if there is a baseline;
+- ``0``: ``phase.baseline`` ("Rest quietly for a moment"; ``assess.rest`` before an assessment), if there
+  is a baseline;
 - ``P``: the practice's ``intro`` (or ``phase.practice``);
 - from ``P + lead_in_s``: spoken breath cues (``cue.inhale``, ``cue.hold``, ``cue.exhale``) at the start of
   each breath phase for the first ``cue_breaths`` breaths, then a reminder every ``reminder_every_s``;
 - touch practices, from ``P + lead_in_s``: each spell says ``place``, then ``during`` prompts, then
   ``release``; only whole spells that end by ``E`` are scheduled;
 - nothing in the last 10 s of the practice except a release;
+- a resonance assessment (a practice with a ``schedule``): ``assess.step`` with the new rate at each rate
+  change of the stepped protocol, instead of breath cues;
 - ``E``: ``phase.recovery``, if there is a recovery; at the end (``total_s``): ``phase.done``.
 """
 
@@ -26,7 +29,7 @@ from dataclasses import dataclass
 from biofeedback.practices.pacer import breath_boundaries
 from biofeedback.practices.practice import Practice
 from biofeedback.practices.protocol import Protocol
-from biofeedback.practices.texts import check_lang
+from biofeedback.practices.texts import check_lang, fill, lookup
 
 #: No new cue or reminder this close to the end of the practice, seconds.
 QUIET_BEFORE_END_S = 10.0
@@ -51,7 +54,7 @@ def prompt_schedule(practice: Practice, protocol: Protocol, lang: str = "en") ->
     p0 = protocol.practice_start_s
     p1 = protocol.recovery_start_s
     if protocol.baseline_s > 0:
-        items.append((0.0, "phase.baseline"))
+        items.append((0.0, "assess.rest" if practice.schedule is not None else "phase.baseline"))
     if protocol.practice_s > 0:
         items.append((p0, practice.intro or "phase.practice"))
         items.extend(_practice_items(practice, p0, p1))
@@ -59,7 +62,25 @@ def prompt_schedule(practice: Practice, protocol: Protocol, lang: str = "en") ->
         items.append((p1, "phase.recovery"))
     items.append((protocol.total_s, "phase.done"))
     ordered = sorted(enumerate(items), key=lambda it: (it[1][0], it[0]))
-    return [Prompt(t_s=t, key=key, text=practice.text(key, lang)) for _, (t, key) in ordered]
+    rates = _step_rates(practice, p0)
+    return [Prompt(t_s=t, key=key, text=_step_text(practice, lang, rates[t]) if key == STEP_KEY else practice.text(key, lang))
+            for _, (t, key) in ordered]
+
+
+#: Said at each rate change of a stepped assessment (``{rate_bpm}`` is the new rate).
+STEP_KEY = "assess.step"
+
+
+def _step_rates(practice: Practice, p0: float) -> dict[float, float]:
+    """Session time of each rate change of a stepped assessment -> the new rate (breaths/min)."""
+    if practice.schedule is None:
+        return {}
+    return {p0 + step.start_s: step.rate_bpm for step in practice.schedule.steps[1:]}
+
+
+def _step_text(practice: Practice, lang: str, rate_bpm: float) -> str:
+    text = lookup(STEP_KEY, lang, practice.texts)
+    return STEP_KEY if text is None else fill(text, {"rate_bpm": f"{rate_bpm:g}"})
 
 
 def _practice_items(practice: Practice, p0: float, p1: float) -> list[tuple[float, str]]:
@@ -84,7 +105,9 @@ def _practice_items(practice: Practice, p0: float, p1: float) -> list[tuple[floa
             items.append((s1, touch.release))
             k += 1
         return items
-    if practice.pattern is not None:
+    if practice.schedule is not None:
+        items.extend((t, STEP_KEY) for t in _step_rates(practice, p0) if t < quiet_from)
+    elif practice.pattern is not None:
         pattern = practice.pattern
         # Breath onsets are in pacer time (0 = practice start); cue from the first onset after the lead-in.
         onsets = breath_boundaries(pattern, practice.lead_in_s, p1 - p0)

@@ -269,3 +269,38 @@ def test_beats_until_splits_the_stream_without_losing_a_beat():
     sim = RRSimulator(12, "anxious")
     parts = sim.beats_until(20.0) + sim.beats_until(40.0) + sim.beats_until(whole[-1].t_s)
     assert parts == whole
+
+
+# -- a person with their own resonance rate (resonance assessment) ----------------------------------
+
+def test_resonance_response_peaks_at_the_persons_rate_with_phase_lead_below_and_lag_above():
+    from devices.simulator import RESONANCE_PEAK_GAIN, resonance_response
+
+    f0 = 5.0 / 60
+    gains = {bpm: resonance_response(bpm / 60, f0)[0] for bpm in (4.0, 4.5, 5.0, 5.5, 6.0, 15.0)}
+    assert gains[5.0] == pytest.approx(RESONANCE_PEAK_GAIN)
+    assert gains[4.5] < gains[5.0] > gains[5.5] and gains[4.0] < gains[4.5] and gains[6.0] < gains[5.5]
+    assert 1.0 < gains[15.0] < 1.2  # far from resonance: the ordinary RSA
+    assert resonance_response(4.5 / 60, f0)[1] > 0 > resonance_response(5.5 / 60, f0)[1]  # lead below, lag above
+    assert resonance_response(f0, f0)[1] == 0.0
+
+
+def test_a_resonance_person_is_seeded_and_without_one_the_simulator_is_unchanged():
+    a = RRSimulator(5, resonance_bpm=5.0, breathing=5.0).beats_until(120.0)
+    b = RRSimulator(5, resonance_bpm=5.0, breathing=5.0).beats_until(120.0)
+    assert a == b
+    plain = RRSimulator(5, breathing=5.0).beats_until(120.0)
+    explicit = RRSimulator(5, breathing=5.0, resonance_bpm=None, noise_scale=1.0).beats_until(120.0)
+    assert plain == explicit and plain != a
+    with pytest.raises(ValueError):
+        RRSimulator(5, resonance_bpm=0.5)
+    with pytest.raises(ValueError):
+        RRSimulator(5, noise_scale=-1.0)
+
+
+def test_paced_at_the_persons_resonance_the_heart_rate_swings_most():
+    def swing(rate_bpm: float) -> float:
+        beats = RRSimulator(3, resonance_bpm=5.5, breathing=rate_bpm).beats_until(300.0)
+        return float(np.std([b.rr_ms for b in beats]))
+
+    assert swing(5.5) > swing(4.5) and swing(5.5) > swing(6.5) and swing(6.5) > swing(12.0)
