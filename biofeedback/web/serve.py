@@ -36,15 +36,16 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def serve(home: Path, *, host: str, port: int, open_browser: bool, demo: Any, lang: str) -> int:
+    if not host or any(c.isspace() for c in host):
+        raise InputError(f"--host must be an address, got {host!r}")
+    sock = bind(host, port)  # first: a taken port is reported before the slow imports
+    port = sock.getsockname()[1]
+
     import uvicorn
 
     from biofeedback.web.security import Guard
     from biofeedback.web.server import create_app
 
-    if not host or any(c.isspace() for c in host):
-        raise InputError(f"--host must be an address, got {host!r}")
-    sock = bind(host, port)
-    port = sock.getsockname()[1]
     token = secrets.token_urlsafe(24)
     extra: frozenset[str] = frozenset()
     if host not in LOOPBACK:

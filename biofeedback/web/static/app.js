@@ -94,7 +94,7 @@
       S.live.recent.push([m.t_s, m.hr_bpm, m.coherence]);
       if (S.live.recent.length > 300) { S.live.recent.shift(); }
       showBeat(m, document);
-      drawWave();
+      if (!S.wavePending) { S.wavePending = true; requestAnimationFrame(() => { S.wavePending = false; drawWave(); }); }
     } else if (m.type === "event") {
       const d = m.data || {};
       if (m.kind === "prompt_shown") { S.live.prompt = d.text; }
