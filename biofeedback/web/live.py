@@ -347,7 +347,9 @@ class LiveHub:
 
         self.run = run
         run.task = asyncio.create_task(go())
-        return await started
+        session_id = await started
+        self.publish(json.dumps(self.snapshot(), allow_nan=False, default=str))  # every open page shows it
+        return session_id
 
     @staticmethod
     def _source(name: str, practice: Practice, protocol: Protocol, req: StartRequest, clock: Any, home: Path) -> Any:

@@ -163,10 +163,10 @@
     form.append(
       field("f-practice", "web.practice", practice), desc,
       el("fieldset", {}, el("legend", { "data-t": "web.start_phases" }),
-        el("div", { class: "row3" },
-          field("f-base", "web.baseline_min", num("f-base", d.baseline_s / 60, "0.25")),
-          field("f-prac", "web.practice_min", num("f-prac", d.practice_s / 60, "0.25")),
-          field("f-rec", "web.recovery_min", num("f-rec", d.recovery_s / 60, "0.25")))),
+        el("div", { class: "row3 keep3" },
+          field("f-base", "web.baseline_min", num("f-base", d.baseline_s / 60, "any")),
+          field("f-prac", "web.practice_min", num("f-prac", d.practice_s / 60, "any")),
+          field("f-rec", "web.recovery_min", num("f-rec", d.recovery_s / 60, "any")))),
       el("div", { class: "row3" }, field("f-lang", "web.language", lang), field("f-source", "web.source", source),
         field("f-speed", "web.speed", speed)),
       el("p", { class: "error", role: "alert", id: "start-error" }),
@@ -217,7 +217,9 @@
         el("div", { class: "muted small" }, el("span", { "data-t": "web.connection" }), ": ", el("span", { "data-live": "connection" }),
           el("span", { "data-live": "battery" }), el("span", { "data-live": "reconnects" }))));
     const waves = el("section", { class: "card waves" },
+      el("h2", { class: "wave-title" }, el("span", { "data-t": "label.heart_rate" }), el("small", { class: "muted", text: " bpm" })),
       el("canvas", { class: "wave", id: "hr-wave", "aria-label": T("label.heart_rate") }),
+      el("h2", { class: "wave-title", "data-t": "label.coherence" }),
       el("canvas", { class: "wave small-wave", id: "coh-wave", "aria-label": T("label.coherence") }));
     const sound = el("input", { type: "checkbox", id: "sound", checked: S.sound });
     sound.addEventListener("change", () => { S.sound = sound.checked; if (S.sound) { audio(); } });
@@ -419,7 +421,7 @@
     sec.dataset.session = info.id;
     const title = el("h1", {}, el("span", { "data-t": "web.session_title" }), " " + info.id);
     if (info.simulated) { title.append(" ", el("span", { class: "tag", "data-simulated": "", "data-t": "web.simulated" })); }
-    sec.append(title, el("p", { class: "muted", text: info.start_wall.slice(0, 16).replace("T", " ") + " · " + (info.practice || info.source_kind) + " · " + info.n_beats + " · " + info.status }));
+    sec.append(title, el("p", { class: "muted", text: info.start_wall.slice(0, 16).replace("T", " ") + " · " + (info.practice || info.source_kind) + " · " + info.n_beats + " " + T("web.beats").toLowerCase() + " · " + clock(info.duration_s) + " · " + info.status }));
     const actions = el("div", { class: "actions" });
     for (const f of S.setup.export_formats) {
       actions.append(el("a", { class: "button", href: "/api/sessions/" + id + "/export?format=" + f, download: "", "data-export": f },
@@ -459,7 +461,7 @@
     const phaseColor = { baseline: col("--ph-baseline"), practice: col("--ph-practice"), recovery: col("--ph-recovery") };
     const tach = el("canvas", { class: "chart", id: "chart-tachogram" });
     sec.append(el("h3", { "data-t": "web.tachogram" }), tach);
-    C.lineChart(tach, { label: T("web.tachogram"), xFormat: clock, xLabel: "t (min:s)",
+    C.lineChart(tach, { label: T("web.tachogram"), xFormat: clock, xLabel: "t (min:s)", yFormat: (y) => y + " ms",
       xBands: d.phases.map((p) => ({ x0: p.start_s, x1: p.end_s, color: phaseColor[p.name] || col("--grid"), label: T("label." + p.name, p.name) })),
       vlines: d.events.filter((e) => e.kind === "user_marker").map((e) => ({ x: e.t_s })),
       series: [{ name: "rr", x: d.beat_t_s, y: d.rr_ms, color: col("--hr"), marks: d.artifact }],
@@ -473,12 +475,15 @@
       return { name: s.phase, x: s.freq_hz.filter((_, i) => keep[i]), y: s.psd_ms2_hz.filter((_, i) => keep[i]), color: col("--line-" + s.phase) || col("--fg") };
     });
     sec.append(legend);
-    C.lineChart(spec, { label: T("web.spectra"), xLabel: "Hz", series: series, xFormat: (x) => x.toFixed(2),
+    C.lineChart(spec, { label: T("web.spectra"), xLabel: "Hz · ms²/Hz", series: series, xFormat: (x) => x.toFixed(2),
+      yFormat: (y) => y >= 1e6 ? (y / 1e6) + "M" : y >= 1e3 ? (y / 1e3) + "k" : String(y),
       xBands: [{ x0: 0.04, x1: 0.15, color: col("--band-lf"), label: "LF" }, { x0: 0.15, x1: 0.4, color: col("--band-hf"), label: "HF" }],
       hoverFormat: (x, y, n) => T("label." + n, n) + "  " + x.toFixed(3) + " Hz  " + C.fmt(y, 0) + " ms²/Hz" });
     const poi = el("canvas", { class: "chart square", id: "chart-poincare" });
     sec.append(el("h3", { "data-t": "web.poincare" }), poi);
-    C.lineChart(poi, { label: T("web.poincare"), xLabel: "RR(n) ms", series: [{ name: "poincare", x: d.poincare.x_ms, y: d.poincare.y_ms, color: col("--hr"), points: true }],
+    const pv = d.poincare.x_ms.concat(d.poincare.y_ms).filter((v) => v !== null);
+    const plo = Math.min(...pv), phi = Math.max(...pv), ppad = (phi - plo) * 0.05 + 1;
+    C.lineChart(poi, { label: T("web.poincare"), xLabel: "RR(n) ms", xRange: [plo - ppad, phi + ppad], yFixed: [plo - ppad, phi + ppad], series: [{ name: "poincare", x: d.poincare.x_ms, y: d.poincare.y_ms, color: col("--hr"), points: true }],
       xFormat: (x) => String(Math.round(x)), hoverFormat: (x, y) => "RR(n) " + C.fmt(x, 0) + ", RR(n+1) " + C.fmt(y, 0) + " ms" });
   }
 
@@ -525,7 +530,8 @@
     const rows = tr.rows || [];
     const cs = getComputedStyle(document.documentElement);
     const xs = rows.map((_, i) => i - rows.length + 1);
-    const label = (x) => { const r = rows[Math.round(x) + rows.length - 1]; return r ? r.date.slice(5) : ""; };
+    const label = (x) => { const r = Number.isInteger(x) ? rows[x + rows.length - 1] : null; return r ? r.date.slice(5) : ""; };
+    const xRange = [-rows.length + 0.5, 0.5];
     const c1 = el("canvas", { class: "chart", id: "chart-ln-rmssd" });
     const c2 = el("canvas", { class: "chart", id: "chart-minutes" });
     sec.append(el("h2", { "data-t": "web.baseline_ln_rmssd" }), el("p", { class: "muted small", "data-t": "web.band_7d" }), c1,
@@ -534,12 +540,12 @@
     // The band: the 7-day mean ± its coefficient of variation, as `trends --json` reports them.
     const up = rows.map((r) => r.rolling_mean_7d === null || r.cv_7d_pct === null ? null : r.rolling_mean_7d * (1 + r.cv_7d_pct / 100));
     const lo = rows.map((r) => r.rolling_mean_7d === null || r.cv_7d_pct === null ? null : r.rolling_mean_7d * (1 - r.cv_7d_pct / 100));
-    C.lineChart(c1, { label: T("web.baseline_ln_rmssd"), xFormat: label, series: [
+    C.lineChart(c1, { label: T("web.baseline_ln_rmssd"), xFormat: label, xRange: xRange, series: [
       { name: "band", x: xs, y: up, lower: lo, band: true, color: cs.getPropertyValue("--band-hf").trim() },
       { name: "mean", x: xs, y: rows.map((r) => r.rolling_mean_7d), color: cs.getPropertyValue("--muted").trim(), noHover: true },
       { name: "ln RMSSD", x: xs, y: rows.map((r) => r.baseline_ln_rmssd), color: cs.getPropertyValue("--hr").trim(), points: true, radius: 3.5 }],
       hoverFormat: (x, y) => label(x) + "  ln RMSSD " + C.fmt(y, 2) });
-    C.lineChart(c2, { label: T("web.practice_minutes"), xFormat: label, yRange: [0, (tr.goal_min || 20) * 1.2],
+    C.lineChart(c2, { label: T("web.practice_minutes"), xFormat: label, xRange: xRange, yRange: [0, (tr.goal_min || 20) * 1.2],
       hlines: [{ y: tr.goal_min || 20, color: cs.getPropertyValue("--accent").trim() }],
       series: [{ name: "min", x: xs, y: rows.map((r) => r.practice_min), color: cs.getPropertyValue("--ph-practice-solid").trim(), bars: true }],
       hoverFormat: (x, y) => label(x) + "  " + C.fmt(y, 1) + " min" });

@@ -55,7 +55,7 @@
       if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
         canvas.width = Math.round(w * dpr); canvas.height = Math.round(h * dpr);
       }
-      const m = { l: 46, r: 10, t: 10, b: spec.xLabel ? 34 : 22 };
+      const m = { l: 52, r: 22, t: 10, b: spec.xLabel ? 34 : 22 };
       return { dpr: dpr, w: w, h: h, m: m, pw: Math.max(10, w - m.l - m.r), ph: Math.max(10, h - m.t - m.b) };
     }
 
