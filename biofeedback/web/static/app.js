@@ -240,6 +240,11 @@
       const key = e.dataset.index;
       if (key in b) { e.textContent = fmt(b[key], key); e.dataset.value = b[key] === null ? "" : b[key]; }
     }
+    const box = root.querySelector(".metrics");
+    if (box) {
+      box.dataset.beatT = b.t_s;
+      if (!performance.getEntriesByName("bf-first-value").length) { performance.mark("bf-first-value"); }
+    }  // which beat is on screen (tests and benchmarks read it)
     const coh = root.querySelector("[data-metric=coherence]");
     if (coh) {
       const z = zoneOf(b.coherence);
