@@ -1,6 +1,6 @@
 """`biofeedback app` in a real headless Chromium (Playwright for Python pointed at /usr/bin/chromium).
 
-One server per module (`biofeedback app --demo --no-browser` at 60x (baseline 15 s, practice 30 s of real time), a real subprocess with a real
+One server per module (`biofeedback app --demo --no-browser` at 60x (baseline 10 s, practice 20 s, recovery 10 s of real time), a real subprocess with a real
 store), one browser; the tests run in file order along the user's journey: watch the live values,
 reload, a second tab, a refused second start, end the session and read the comparison, history,
 replay, Dutch. The refusals (no token, foreign Host, foreign Origin) are checked on the wire. Every
@@ -60,7 +60,7 @@ def stop_app(proc: subprocess.Popen[str]) -> str:
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
-    proc, url = start_app(home, "--demo", "--speed", "60", "--minutes", "60")
+    proc, url = start_app(home, "--demo", "--speed", "60", "--minutes", "40")
     parts = urlsplit(url)
     yield {"url": url, "base": f"{parts.scheme}://{parts.netloc}", "port": parts.port, "home": home,
            "token": parts.query.split("=", 1)[1], "proc": proc}
@@ -165,7 +165,7 @@ def test_marker_key(page):
 
 
 def test_end_session_and_read_the_comparison(page, app):
-    page.wait_for_selector("[data-live=phase][data-phase=practice]")
+    page.wait_for_selector("[data-live=phase][data-phase=practice], [data-live=phase][data-phase=recovery]")
     page.click("#end")
     page.wait_for_selector("#comparison td[data-change=practice][data-key=mean_hr_bpm]")
     sid = page.get_attribute("#comparison", "data-session")
