@@ -79,6 +79,12 @@ def main() -> None:
                     page.set_viewport_size({"width": w, "height": h})
                     page.wait_for_timeout(500)
                     page.screenshot(path=str(out / f"live-{name}.png"), full_page=True)
+                page.select_option("#lang", "nl")
+                page.wait_for_timeout(500)
+                page.screenshot(path=str(out / "live-phone-nl.png"), full_page=True)
+                page.goto(base + f"/#/after/{sid}")
+                page.wait_for_selector("#comparison")
+                page.screenshot(path=str(out / "after-phone-nl.png"), full_page=True)
                 browser.close()
         finally:
             proc.send_signal(signal.SIGINT)

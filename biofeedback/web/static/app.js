@@ -50,6 +50,10 @@
     for (const e of (root || document).querySelectorAll("[data-t]")) { e.textContent = T(e.dataset.t, e.textContent); }
     document.documentElement.lang = S.lang;
   }
+  function practiceTitle(L) {
+    const p = S.setup.practices.find((x) => x.name === L.practice);
+    return p ? p.title[S.lang] : L.title;
+  }
   function verdictText(v) {
     const key = { "higher (beyond noise)": "higher", "lower (beyond noise)": "lower", "no clear change": "no_change",
       "not judged": "not_judged", "not available": "not_available" }[v];
@@ -72,13 +76,19 @@
   }
   function onLive(m) {
     if (m.type === "snapshot") {
-      S.live = m.live; S.last = m.last;
+      S.live = m.live; S.last = m.last; S.pacerTrace = [];
       if (S.live && S.live.frame) { S.frame = S.live.frame; S.frameAt = performance.now(); }
       if (route().name === "practise") { render(); }
       return;
     }
     if (m.type === "frame") {
-      if (S.live) { S.frame = m; S.frameAt = performance.now(); updateClock(); cue(m); }
+      if (S.live) {
+        S.frame = m; S.frameAt = performance.now(); updateClock(); cue(m);
+        // the pacer's lung volume drawn under the heart-rate wave (the breath the heart follows)
+        S.pacerTrace = S.pacerTrace || [];
+        if (m.pacer) { S.pacerTrace.push([m.t_s, m.pacer.lung_volume]); }
+        if (S.pacerTrace.length > 1200) { S.pacerTrace.splice(0, S.pacerTrace.length - 1200); }
+      }
       return;
     }
     if (m.type === "stored" || m.type === "error") {
@@ -191,7 +201,7 @@
       el("div", { class: "phasebar" },
         el("span", { class: "phase", "data-live": "phase" }),
         el("span", { class: "time", "data-live": "phase_remaining" }),
-        el("span", { class: "title", text: L.title })),
+        el("span", { class: "title", text: practiceTitle(L) })),
       el("div", { class: "guide-wrap" },
         el("div", { class: "guide", "aria-hidden": "true" }, el("div", { class: "lung", "data-live": "lung" })),
         el("div", { class: "guide-text" },
@@ -317,8 +327,13 @@
     const tEnd = pts.length ? pts[pts.length - 1][0] : 0;
     const x0 = Math.max(0, tEnd - 60);
     const xs = pts.map((r) => r[0]);
+    const hrs = pts.filter((r) => r[0] >= x0 && r[1] !== null).map((r) => r[1]);
+    const lo = hrs.length ? Math.min(...hrs) : 60, hi = hrs.length ? Math.max(...hrs) : 80;
+    const trace = (S.pacerTrace || []).filter((r) => r[0] >= x0);
+    const breath = { name: "pacer", band: true, noHover: true, x: trace.map((r) => r[0]), y: trace.map((r) => lo + r[1] * (hi - lo)),
+      lower: trace.map(() => lo), color: getComputedStyle(document.documentElement).getPropertyValue("--breath").trim() };
     const spec = { label: T("label.heart_rate"), zoom: false, xRange: [x0, Math.max(x0 + 60, tEnd)], hoverX: true,
-      xFormat: clock, series: [{ name: "hr", x: xs, y: pts.map((r) => r[1]), color: getComputedStyle(document.documentElement).getPropertyValue("--hr").trim(), width: 2.2 }],
+      xFormat: clock, series: [breath, { name: "hr", x: xs, y: pts.map((r) => r[1]), color: getComputedStyle(document.documentElement).getPropertyValue("--hr").trim(), width: 2.2 }],
       hoverFormat: (x, y) => clock(x) + "  " + C.fmt(y, 1) + " bpm" };
     const zonesBand = S.setup.coherence_zones.map((z) => ({ lo: z.lo, hi: z.hi, color: "var" }));
     const zc = { low: "--zone-low", medium: "--zone-medium", high: "--zone-high" };
@@ -367,11 +382,12 @@
         el("small", { class: "muted", text: S.setup.compare_units[k] ? " " + S.setup.compare_units[k] : "" })));
       for (const p of phases) {
         const iv = cmp.phases[p].indices[k];
-        tr.append(el("td", { "data-phase": p, "data-key": k, title: iv.reason || null, text: fmt(iv.value, k) }));
+        tr.append(el("td", { "data-phase": p, "data-key": k, "data-label": T("label." + p, p), title: iv.reason || null, text: fmt(iv.value, k) }));
       }
       for (const c of changes) {
         const ch = cmp.changes[c][k];
         const cell = el("td", { "data-change": c, "data-key": k, "data-verdict": ch.verdict, title: ch.reason || null,
+          "data-label": T("label." + c, c) + " − " + T("label.baseline"),
           class: ch.beyond_noise ? "beyond" : null },
           el("span", { class: "abs", text: ch.abs === null ? "—" : (ch.abs > 0 ? "+" : "") + fmt(ch.abs, k) }), " ",
           el("span", { class: "verdict", text: verdictText(ch.verdict) }));
