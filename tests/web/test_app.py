@@ -164,15 +164,30 @@ def test_marker_key(page):
     page.wait_for_function("(n) => Number(document.querySelector('[data-live=markers]').textContent) > n", arg=before)
 
 
+def test_guide_moves_with_the_pacer_and_holds_still_for_reduced_motion(page):
+    page.wait_for_selector("[data-live=phase][data-phase=practice]")
+    page.wait_for_function("() => /^scale\\(0\\.\\d{4}\\)$|^scale\\(1\\.0000\\)$/"
+                           ".test(document.querySelector('[data-live=lung]').style.transform)")
+    page.emulate_media(reduced_motion="reduce")
+    try:
+        page.wait_for_function("() => document.querySelector('[data-live=lung]') &&"
+                               " document.querySelector('[data-live=lung]').style.transform === 'scale(0.8)'")
+        assert page.inner_text("[data-live=cue]") in ("Breathe in", "Breathe out", "Hold")
+    finally:
+        page.emulate_media(reduced_motion="no-preference")
+
+
 def test_end_session_and_read_the_comparison(page, app):
     page.wait_for_selector("[data-live=phase][data-phase=practice], [data-live=phase][data-phase=recovery]")
     page.click("#end")
     page.wait_for_selector("#comparison td[data-change=practice][data-key=mean_hr_bpm]")
     sid = page.get_attribute("#comparison", "data-session")
     assert page.url.endswith(f"#/after/{sid}")
-    out = subprocess.run([sys.executable, "-m", "biofeedback.cli", "compare", sid, "--json", "--home", str(app["home"])],
-                         capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    cmp = json.loads(out.stdout)
+    from sessions.compare import compare_phases
+    from sessions.store import Store
+
+    with Store.open_home(app["home"]) as store:  # what `biofeedback compare SID --json` prints
+        cmp = json.loads(json.dumps(compare_phases(store, sid).to_json_dict()))
     for key in ("mean_hr_bpm", "rmssd_ms"):
         shown = page.inner_text(f"#comparison td[data-phase=baseline][data-key={key}]")
         assert float(shown) == pytest.approx(cmp["phases"]["baseline"]["indices"][key]["value"], abs=0.051)
