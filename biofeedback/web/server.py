@@ -269,7 +269,12 @@ def create_app(home: Path, *, demo: Any = None, lang: str = "en",
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if demo is not None:
-            await hub.start(demo)
+            try:
+                await hub.start(demo)
+            except BiofeedbackError as exc:  # e.g. another program is recording in this store
+                import sys
+
+                print(f"biofeedback app: the demo did not start: {exc}", file=sys.stderr, flush=True)
         try:
             yield
         finally:
