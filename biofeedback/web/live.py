@@ -362,7 +362,7 @@ class LiveHub:
         from biofeedback.cli.common import BLE_TRANSPORT_ENV
         from devices.ble_strap import BleStrap
 
-        # The strap remembered by `biofeedback pair` (scan and pair in the page: not built yet).
+        # The strap remembered by `biofeedback pair` or the page's pair button.
         return BleStrap.for_cli(None, transport=os.environ.get(BLE_TRANSPORT_ENV) or None, clock=clock, home=home)
 
     def marker(self) -> None:

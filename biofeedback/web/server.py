@@ -16,6 +16,8 @@ Routes (all behind :class:`biofeedback.web.security.Guard`):
 ``GET /api/sessions/{id}/export?format=``   ``biofeedback export ID --format rr|csv|json`` as a download
 ``POST /api/sessions/{id}/delete``          ``biofeedback delete ID``
 ``GET /api/trends?days=N``                  ``biofeedback trends --json``
+``GET /api/strap``                          the default strap (``biofeedback devices``)
+``POST /api/strap/scan``, ``/pair``         ``biofeedback scan --json``; ``biofeedback pair ADDRESS``
 ``WS /ws/live``                             snapshot, then the ``--jsonl`` lines and frames
 ``WS /ws/replay/{id}?speed=X``              ``biofeedback replay ID --jsonl --speed X``, then the outcome
 ==========================================  =====================================================
@@ -238,6 +240,56 @@ def create_app(home: Path, *, demo: Any = None, lang: str = "en",
 
         return _json(await in_store(build, lambda: {"rows": [], "days": days, "goal_min": 20}))
 
+    async def strap(request: Request) -> Response:
+        from devices.paired import default_device
+
+        def read() -> Any:
+            d = default_device(home)
+            return None if d is None else d.to_json_dict()
+
+        try:
+            return _json({"default": await run_in_threadpool(read)})
+        except BiofeedbackError as exc:
+            return _error(exc, 400)
+
+    async def strap_scan(request: Request) -> Response:
+        """``biofeedback scan --json`` (4 s) on the stack of ``$BIOFEEDBACK_BLE_TRANSPORT``."""
+        from devices.ble_stack import ble_backend_for, close_backend
+        from devices.ble_strap import discover_heart_rate_devices
+
+        if hub.is_running():
+            return _error(InputError("a session is running; scan when it has ended"), 409)
+        try:
+            backend, kwargs = ble_backend_for(_transport())
+            try:
+                found = await discover_heart_rate_devices(4.0, backend=backend, backend_kwargs=kwargs)
+            finally:
+                await close_backend(kwargs)
+        except BiofeedbackError as exc:
+            return _error(exc, 503 if exc.exit_status == 1 else 400)
+        return _json([d.to_json_dict() for d in found])
+
+    async def strap_pair(request: Request) -> Response:
+        """``biofeedback pair ADDRESS``: find it (8 s) and remember it as the default strap."""
+        from devices.ble_stack import ble_backend_for, close_backend
+        from devices.ble_strap import find_heart_rate_device
+        from devices.paired import remember
+
+        try:
+            data = await body_of(request)
+            ident = data.get("address") if isinstance(data, dict) else None
+            if not isinstance(ident, str) or not ident.strip():
+                raise InputError("pair needs the strap's address")
+            backend, kwargs = ble_backend_for(_transport())
+            try:
+                device, adv = await find_heart_rate_device(ident, 8.0, backend=backend, backend_kwargs=kwargs)
+            finally:
+                await close_backend(kwargs)
+            paired = await run_in_threadpool(remember, home, adv.local_name or device.name, device.address)
+        except BiofeedbackError as exc:
+            return _error(exc, 503 if exc.exit_status == 1 else 400)
+        return _json({"default": paired.to_json_dict()})
+
     async def live_ws(ws: WebSocket) -> None:
         await ws.accept()
         sub = hub.subscribe()
@@ -294,6 +346,9 @@ def create_app(home: Path, *, demo: Any = None, lang: str = "en",
         Route("/api/sessions/{sid}/export", export),
         Route("/api/sessions/{sid}/delete", delete, methods=["POST"]),
         Route("/api/trends", trends),
+        Route("/api/strap", strap),
+        Route("/api/strap/scan", strap_scan, methods=["POST"]),
+        Route("/api/strap/pair", strap_pair, methods=["POST"]),
         WebSocketRoute("/ws/live", live_ws),
         WebSocketRoute("/ws/replay/{sid}", replay_ws),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
@@ -304,6 +359,15 @@ def create_app(home: Path, *, demo: Any = None, lang: str = "en",
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.hub = hub
     return app
+
+
+def _transport() -> str | None:
+    """The Bluetooth stack: ``$BIOFEEDBACK_BLE_TRANSPORT`` (a bumble transport), else the OS's."""
+    import os
+
+    from biofeedback.cli.common import BLE_TRANSPORT_ENV
+
+    return os.environ.get(BLE_TRANSPORT_ENV) or None
 
 
 async def _pump(ws: WebSocket, queue: "asyncio.Queue[str]", dropped: Callable[[], bool],

@@ -12,11 +12,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import selectors
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -31,34 +28,8 @@ if not CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (pip install playwright) is missing")
 
 
-def start_app(home: Path, *args: str, timeout_s: float = 30.0) -> tuple[subprocess.Popen[str], str]:
-    """Start `biofeedback app --no-browser --home HOME ARGS`; return the process and the printed URL."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "error"}
-    proc = subprocess.Popen([sys.executable, "-m", "biofeedback.cli", "app", "--no-browser", "--home", str(home), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-    assert proc.stdout is not None
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    if not sel.select(timeout=timeout_s):
-        proc.kill()
-        raise AssertionError(f"biofeedback app printed nothing within {timeout_s} s")
-    line = proc.stdout.readline().strip()
-    assert line.startswith("http://127.0.0.1:") and "/?token=" in line, line
-    return proc, line
-
-
-def stop_app(proc: subprocess.Popen[str]) -> str:
-    proc.send_signal(signal.SIGINT)
-    try:
-        _, err = proc.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _, err = proc.communicate()
-    return err
-
-
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
+def app(tmp_path_factory, start_app, stop_app):
     home = tmp_path_factory.mktemp("home")
     proc, url = start_app(home, "--demo", "--speed", "60", "--minutes", "40")
     parts = urlsplit(url)

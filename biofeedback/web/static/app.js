@@ -155,6 +155,7 @@
     if (S.last && S.last.type === "error") { sec.append(el("p", { class: "error", role: "alert", text: S.last.message })); }
     const d = S.setup.defaults;
     const form = el("form", { id: "start-form" });
+    const strapBox = el("div", { class: "strap", id: "strap", hidden: true });
     const practice = el("select", { id: "f-practice", name: "practice" });
     for (const p of S.setup.practices) {
       practice.append(el("option", { value: p.name, selected: p.name === d.practice, text: p.title[S.lang] || p.name }));
@@ -179,9 +180,14 @@
           field("f-rec", "web.recovery_min", num("f-rec", d.recovery_s / 60, "any")))),
       el("div", { class: "row3" }, field("f-lang", "web.language", lang), field("f-source", "web.source", source),
         field("f-speed", "web.speed", speed)),
+      strapBox,
       el("p", { class: "error", role: "alert", id: "start-error" }),
       el("button", { type: "submit", class: "primary", id: "start", "data-t": "web.start" }));
-    source.addEventListener("change", () => { speed.disabled = source.value === "strap"; if (speed.disabled) { speed.value = "1"; } });
+    source.addEventListener("change", () => {
+      speed.disabled = source.value === "strap"; if (speed.disabled) { speed.value = "1"; }
+      strapBox.hidden = source.value !== "strap";
+      if (!strapBox.hidden) { showStrap(strapBox); }
+    });
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const req = { practice: practice.value, lang: lang.value, source: source.value, speed: Number(speed.value),
@@ -193,6 +199,41 @@
     main.append(sec);
     if (S.setup.assessment) { main.append(el("p", {}, el("a", { href: "#/assessment", "data-t": "web.assessment" }))); }
     applyTexts(sec); showDesc();
+  }
+
+  // The strap: the remembered default, a scan (`biofeedback scan`), and pairing one (`biofeedback pair`).
+  async function showStrap(box) {
+    box.replaceChildren(el("p", { class: "muted", "data-t": "web.scanning_default" }));
+    const current = el("p", { id: "strap-default" });
+    const list = el("ul", { class: "found", id: "strap-found" });
+    const status = el("p", { class: "muted small", role: "status", id: "strap-status" });
+    const scan = el("button", { type: "button", id: "strap-scan", "data-t": "web.scan" });
+    const showDefault = (d) => {
+      current.replaceChildren(el("span", { "data-t": "web.default_strap" }), ": ",
+        d ? el("strong", { "data-address": d.address, text: (d.name || "?") + " (" + d.address + ")" }) : el("span", { "data-t": "web.none" }));
+      applyTexts(current);
+    };
+    scan.addEventListener("click", async () => {
+      scan.disabled = true; list.replaceChildren(); status.textContent = T("web.scanning");
+      try {
+        const found = await post("/api/strap/scan");
+        status.textContent = found.length ? "" : T("web.no_devices");
+        for (const d of found) {
+          const use = el("button", { type: "button", "data-pair": d.address, "data-t": "web.pair" });
+          use.addEventListener("click", async () => {
+            status.textContent = T("web.pairing");
+            try { showDefault((await post("/api/strap/pair", { address: d.address })).default); status.textContent = ""; }
+            catch (e) { status.textContent = e.message; }
+          });
+          list.append(el("li", {}, el("span", { text: (d.name || "?") + " · " + d.address + " · " + d.rssi + " dBm" }), " ", use));
+        }
+        applyTexts(list);
+      } catch (e) { status.textContent = e.message; }
+      scan.disabled = false;
+    });
+    box.replaceChildren(current, el("div", { class: "actions" }, scan), status, list);
+    applyTexts(box);
+    try { showDefault((await api("/api/strap")).default); } catch (e) { status.textContent = e.message; }
   }
 
   function viewLive() {
