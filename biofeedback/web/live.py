@@ -49,6 +49,21 @@ COHERENCE_ZONES: tuple[tuple[str, float, float | None], ...] = (("low", 0.0, 1.0
 RELAXATION_SCALE = (0.0, 100.0)
 
 
+def warm_up_engine() -> None:
+    """Load the engine's compiled kernels (numba's cache) before a session starts: the first windows
+    otherwise take a second or two, during which a fast simulated session's clock runs on without beats.
+    A throwaway engine, 120 synthetic beats; nothing is stored."""
+    from biofeedback.beat import Beat
+    from biofeedback.engine import HRVEngine
+
+    engine = HRVEngine()
+    t_s = 0.0
+    for i in range(120):
+        rr_ms = 900.0 + 40.0 * math.sin(i / 2.0)
+        t_s += rr_ms / 1000.0
+        engine.push(Beat(rr_ms=rr_ms, t_s=t_s))
+
+
 class Busy(InputError):
     """A live session is already running in this store (the second start is refused)."""
 

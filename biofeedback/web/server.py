@@ -320,6 +320,9 @@ def create_app(home: Path, *, demo: Any = None, lang: str = "en",
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        from biofeedback.web.live import warm_up_engine
+
+        await run_in_threadpool(warm_up_engine)
         if demo is not None:
             try:
                 await hub.start(demo)
