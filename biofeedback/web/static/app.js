@@ -502,7 +502,8 @@
       el("div", { class: "metrics compact" },
         ...[["label.heart_rate", "hr_bpm"], ["label.coherence", "coherence"], ["label.relaxation", "relaxation"], ["label.rmssd", "rmssd_ms"]].map(([l, k]) =>
           el("div", { class: "metric" }, el("div", { class: "mlabel", "data-t": l }), el("div", { class: "mvalue" }, el("span", { "data-index": k, text: "—" }))))),
-      el("div", { class: "muted small" }, el("span", { "data-replay": "phase" }), " ", el("span", { "data-replay": "time" }), " ", el("span", { "data-replay": "status" })));
+      el("div", { class: "muted small" }, el("span", { "data-replay": "phase" }), " ", el("span", { "data-replay": "time" }), " ", el("span", { "data-replay": "status" })),
+      el("canvas", { class: "wave", id: "replay-wave", "aria-label": T("label.heart_rate") }));
     main.append(replay);
     const cmpSec = el("section", { class: "card" }, el("h2", { "data-t": "web.after_title" }));
     main.append(cmpSec);
@@ -556,9 +557,22 @@
     const ws = new WebSocket("ws://" + location.host + "/ws/replay/" + encodeURIComponent(id) + "?speed=" + speed);
     S.replayWs = ws;
     box.dataset.state = "running";
+    const pts = [];
+    let chart = null, pending = false;
+    const draw = () => {
+      pending = false;
+      const tEnd = pts.length ? pts[pts.length - 1][0] : 0, x0 = Math.max(0, tEnd - 60);
+      const spec = { label: T("label.heart_rate"), zoom: false, hoverX: true, xFormat: clock, xRange: [x0, Math.max(x0 + 60, tEnd)],
+        series: [{ name: "hr", x: pts.map((r) => r[0]), y: pts.map((r) => r[1]), color: getComputedStyle(document.documentElement).getPropertyValue("--hr").trim(), width: 2 }],
+        hoverFormat: (x, y) => clock(x) + "  " + C.fmt(y, 1) + " bpm" };
+      if (!chart) { chart = C.lineChart(document.getElementById("replay-wave"), spec); } else { chart.set(spec); }
+    };
     ws.onmessage = (ev) => {
       const m = JSON.parse(ev.data);
       if (m.type === "beat") {
+        pts.push([m.t_s, m.hr_bpm]);
+        if (pts.length > 400) { pts.shift(); }
+        if (!pending && document.getElementById("replay-wave")) { pending = true; requestAnimationFrame(draw); }
         showBeat(m, box);
         box.querySelector("[data-replay=phase]").textContent = m.phase ? T("label." + m.phase, m.phase) : "";
         box.querySelector("[data-replay=time]").textContent = clock(m.t_s);
