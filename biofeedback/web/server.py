@@ -168,10 +168,10 @@ def create_app(home: Path, *, demo: Any = None, lang: str = "en",
 
         try:
             return _json(await in_store(call))
-        except InputError as exc:
-            return _error(exc, 404)
+        except InputError as exc:  # unknown session: 404; anything else (being recorded, ambiguous): 400
+            return _error(exc, 404 if str(exc).startswith("no session") else 400)
         except BiofeedbackError as exc:
-            return _error(exc, 400)
+            return _error(exc, 400 if exc.exit_status == 2 else 500)
 
     async def session(request: Request) -> Response:
         def info(store: Any, sid: str) -> dict[str, Any]:
