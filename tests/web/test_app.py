@@ -32,6 +32,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (pip in
 def app(tmp_path_factory, start_app, stop_app):
     home = tmp_path_factory.mktemp("home")
     proc, url = start_app(home, "--demo", "--speed", "60", "--minutes", "40")
+    assert url.startswith("http://127.0.0.1:")
     parts = urlsplit(url)
     yield {"url": url, "base": f"{parts.scheme}://{parts.netloc}", "port": parts.port, "home": home,
            "token": parts.query.split("=", 1)[1], "proc": proc}
@@ -294,3 +295,18 @@ def test_taken_port_is_exit_1(app, tmp_path):
                           "--home", str(tmp_path)], capture_output=True, text=True, timeout=30,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 1 and "cannot listen" in out.stderr and "internal error" not in out.stderr
+
+
+def test_another_host_must_be_explicit_and_warns(tmp_path, start_app, stop_app):
+    """--host other than 127.0.0.1 prints a warning; the token still applies; its Host is accepted."""
+    proc, url = start_app(tmp_path, "--host", "127.0.0.2")
+    try:
+        assert url.startswith("http://127.0.0.2:")
+        port = urlsplit(url).port
+        conn = http.client.HTTPConnection("127.0.0.2", port, timeout=10)
+        conn.request("GET", "/", headers={"Host": f"127.0.0.2:{port}"})
+        assert conn.getresponse().status == 401
+        conn.close()
+    finally:
+        err = stop_app(proc)
+    assert "warning: listening on 127.0.0.2" in err
