@@ -41,6 +41,7 @@ COMMANDS: dict[str, str] = {
     "export": "biofeedback.cli.cmd_export",
     "report": "biofeedback.cli.cmd_report",
     "practices": "biofeedback.cli.cmd_practices",
+    "app": "biofeedback.cli.cmd_app",
 }
 
 DESCRIPTION = """\
@@ -53,6 +54,7 @@ EPILOG = """\
 examples:
   biofeedback demo                       a 3-minute guided session on the simulator
   biofeedback demo --speed max           the same, as fast as possible
+  biofeedback app --demo                 the same in your browser (local only)
   biofeedback scan                       find heart-rate straps in range
   biofeedback session --practice resonance --lang nl
   biofeedback analyze recording.txt --json

@@ -1,0 +1,400 @@
+"""The server's one live session and its fan-out to the open pages.
+
+The recording runs in the server process through :func:`sessions.live.run_session`, the runner of
+``biofeedback session`` and ``biofeedback demo``. The page is only a view:
+
+- beats and events reach the pages as the very lines ``--jsonl`` prints: a :class:`WebSink` feeds
+  :class:`biofeedback.cli.live_output.JsonlSink` a writer that hands each line to the hub, which keeps
+  the latest state (for a reload or a second tab) and queues the line to every page;
+- ``{"type": "frame", ...}`` objects (web only) carry the session's own pacer state
+  (:func:`biofeedback.practices.pacer_at`) and the phase clock 15 times a second, so the breathing guide
+  follows the session's pacer timing; the page only interpolates between frames;
+- a page that falls behind is dropped (its queue is bounded); it reconnects and gets the snapshot.
+  The source, the clock and the store never wait for a page (outputs never drive the recording).
+
+Markers and the early end go through ``run_session``'s key seam (``" "`` and ``"q"``), as in the
+terminal; closing a page changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from biofeedback.cli.live_output import JsonlSink
+from biofeedback.engine import BeatIndices
+from biofeedback.errors import InputError
+from biofeedback.practices import Practice, Protocol, pacer_at
+
+#: Recent beats kept for the heart-rate wave and the coherence trace of a page that (re)connects.
+RECENT_BEATS = 300
+#: Lines queued for one page before it counts as fallen behind and is dropped.
+QUEUE_LIMIT = 4000
+#: Fastest simulated session the app offers (real time x this).
+MAX_SPEED = 60.0
+
+#: Display bands of the coherence ratio (see :mod:`biofeedback.hrv.coherence`: irregular breathing gives
+#: ratios well below 1, a clean rhythm at the breathing frequency about 3 to 4.5). The page colours the
+#: value by these bands; it never classifies by itself.
+COHERENCE_ZONES: tuple[tuple[str, float, float | None], ...] = (("low", 0.0, 1.0), ("medium", 1.0, 2.0),
+                                                                ("high", 2.0, None))
+#: The relaxation index runs 0..100 (:func:`biofeedback.hrv.relaxation_index`).
+RELAXATION_SCALE = (0.0, 100.0)
+
+
+def warm_up_engine() -> None:
+    """Load the engine's compiled kernels (numba's cache) before a session starts: the first windows
+    otherwise take a second or two, during which a fast simulated session's clock runs on without beats.
+    A throwaway engine, 120 synthetic beats; nothing is stored."""
+    from biofeedback.beat import Beat
+    from biofeedback.engine import HRVEngine
+
+    engine = HRVEngine()
+    t_s = 0.0
+    for i in range(120):
+        rr_ms = 900.0 + 40.0 * math.sin(i / 2.0)
+        t_s += rr_ms / 1000.0
+        engine.push(Beat(rr_ms=rr_ms, t_s=t_s))
+
+
+class Busy(InputError):
+    """A live session is already running in this store (the second start is refused)."""
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    """What the start form (or ``--demo``) asks for."""
+
+    practice: str = "resonance"
+    lang: str = "en"
+    baseline_s: float = 45.0
+    practice_s: float = 90.0
+    recovery_s: float = 45.0
+    source: str = "simulator"  # simulator | strap
+    speed: float = 1.0
+    seed: int = 7
+    profile: str = "rest"
+
+    @classmethod
+    def from_json(cls, data: Any) -> "StartRequest":
+        """Validate a start request from the page; :class:`InputError` names the bad field."""
+        from biofeedback.practices.texts import check_lang
+
+        if not isinstance(data, dict):
+            raise InputError("the start request must be a JSON object")
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise InputError(f"unknown field {sorted(unknown)[0]!r} in the start request")
+        kw: dict[str, Any] = {}
+        for name in ("practice", "lang", "source", "profile"):
+            if name in data:
+                if not isinstance(data[name], str):
+                    raise InputError(f"{name} must be a string")
+                kw[name] = data[name]
+        for name in ("baseline_s", "practice_s", "recovery_s", "speed"):
+            if name in data:
+                v = data[name]
+                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                    raise InputError(f"{name} must be a number")
+                kw[name] = float(v)
+        if "seed" in data:
+            if isinstance(data["seed"], bool) or not isinstance(data["seed"], int):
+                raise InputError("seed must be a whole number")
+            kw["seed"] = data["seed"]
+        req = cls(**kw)
+        check_lang(req.lang)
+        for name in ("baseline_s", "practice_s", "recovery_s"):
+            v = getattr(req, name)
+            if not 0 <= v <= 4 * 3600:
+                raise InputError(f"{name} must be between 0 and 14400 seconds, got {v:g}")
+        if req.practice_s <= 0:
+            raise InputError("practice_s must be longer than 0 s")
+        if req.source not in ("simulator", "strap"):
+            raise InputError(f"source must be 'simulator' or 'strap', got {req.source!r}")
+        if not 0 < req.speed <= MAX_SPEED or (req.source == "strap" and req.speed != 1.0):
+            raise InputError(f"speed must be > 0 and at most {MAX_SPEED:g} (1 with a strap), got {req.speed:g}")
+        if req.profile not in ("rest", "anxious", "athlete"):
+            raise InputError(f"profile must be rest, anxious or athlete, got {req.profile!r}")
+        return req
+
+
+class _LineWriter:
+    """The text stream JsonlSink writes to: every line goes to ``deliver``."""
+
+    def __init__(self, deliver: Callable[[str], None]):
+        self.deliver = deliver
+
+    def write(self, text: str) -> int:
+        for line in text.splitlines():
+            if line:
+                self.deliver(line)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+class Subscriber:
+    """One open page: a bounded queue of JSON lines."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=QUEUE_LIMIT)
+        self.dropped = False
+
+    def put(self, line: str) -> None:
+        if self.dropped:
+            return
+        try:
+            self.queue.put_nowait(line)
+        except asyncio.QueueFull:
+            self.dropped = True  # the page reconnects and starts again from the snapshot
+
+
+class _KeyQueue:
+    """Key presses for run_session's ``keys`` seam: " " sets a marker, "q" ends the session."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[str] = asyncio.Queue()
+
+    async def __aiter__(self) -> AsyncIterator[str]:  # type: ignore[override]
+        while True:
+            yield await self.queue.get()
+
+
+class LiveRun:
+    """The state of the running session as the pages show it."""
+
+    def __init__(self, req: StartRequest, practice: Practice, protocol: Protocol, device_name: str | None):
+        self.req = req
+        self.practice = practice
+        self.protocol = protocol
+        self.device_name = device_name
+        self.session_id: str | None = None
+        self.beat: dict[str, Any] | None = None
+        self.prompt: str | None = None
+        self.connection = "connecting"
+        self.reconnects = 0
+        self.battery_pct: float | None = None
+        self.markers = 0
+        self.recent: deque[tuple[float, float | None, float | None]] = deque(maxlen=RECENT_BEATS)
+        self.frame: dict[str, Any] | None = None
+        self.keys = _KeyQueue()
+        self.task: asyncio.Task[Any] | None = None
+
+    def describe(self) -> dict[str, Any]:
+        p = self.practice.pattern
+        return {
+            "session_id": self.session_id,
+            "practice": self.practice.name,
+            "title": self.practice.title(self.req.lang),
+            "lang": self.req.lang,
+            "kind": self.practice.kind,
+            "source": self.req.source,
+            "speed": self.req.speed,
+            "device_name": self.device_name,
+            "protocol": {"baseline_s": self.protocol.baseline_s, "practice_s": self.protocol.practice_s,
+                         "recovery_s": self.protocol.recovery_s, "total_s": self.protocol.total_s},
+            "pattern": None if p is None else {"inhale_s": p.inhale_s, "hold_in_s": p.hold_in_s,
+                                               "exhale_s": p.exhale_s, "hold_out_s": p.hold_out_s,
+                                               "rate_bpm": p.rate_bpm},
+            "beat": self.beat,
+            "prompt": self.prompt,
+            "connection": self.connection,
+            "reconnects": self.reconnects,
+            "battery_pct": self.battery_pct,
+            "markers": self.markers,
+            "recent": [list(r) for r in self.recent],
+            "frame": self.frame,
+        }
+
+    def take_line(self, obj: dict[str, Any]) -> None:
+        """Update the state from one ``--jsonl`` object."""
+        if obj.get("type") == "beat":
+            self.beat = obj
+            self.recent.append((obj["t_s"], obj.get("hr_bpm"), obj.get("coherence")))
+            return
+        kind, data = obj.get("kind"), obj.get("data") or {}
+        if kind == "prompt_shown":
+            self.prompt = data.get("text")
+        elif kind in ("connected", "contact_regained"):
+            self.connection = "connected"
+        elif kind == "disconnected":
+            self.connection = "disconnected"
+        elif kind == "reconnecting":
+            self.connection = "reconnecting"
+            self.reconnects += 1
+        elif kind == "contact_lost":
+            self.connection = "contact_lost"
+        elif kind == "battery":
+            self.battery_pct = data.get("battery_pct")
+        elif kind == "user_marker":
+            self.markers += 1
+
+    def frame_at(self, now_s: float) -> dict[str, Any]:
+        """The guide at ``now_s`` from the session's own protocol and pacer."""
+        phase = self.protocol.phase_at(now_s)
+        pacer = None
+        if phase.name == "practice":
+            state = pacer_at(self.practice, self.protocol, now_s)
+            if state is not None:
+                pacer = {"phase": state.phase, "phase_progress": state.phase_progress,
+                         "lung_volume": state.lung_volume, "breath_index": state.breath_index,
+                         "seconds_left_in_phase": state.seconds_left_in_phase,
+                         "phase_duration_s": state.phase_duration_s}
+        return {"type": "frame", "t_s": now_s, "phase": phase.name, "phase_elapsed_s": phase.elapsed_s,
+                "phase_remaining_s": phase.remaining_s, "pacer": pacer, "speed": self.req.speed}
+
+
+class WebSink:
+    """A :class:`sessions.live.Sink` for the pages: the ``--jsonl`` lines, plus frames."""
+
+    def __init__(self, hub: "LiveHub", run: LiveRun):
+        self.hub = hub
+        self.run = run
+        self.jsonl = JsonlSink(_LineWriter(self._line))  # type: ignore[arg-type]
+
+    def _line(self, line: str) -> None:
+        self.run.take_line(json.loads(line))
+        self.hub.publish(line)
+
+    def on_beat(self, indices: BeatIndices, phase: str | None) -> None:
+        self.jsonl.on_beat(indices, phase)
+
+    def on_event(self, t_s: float, kind: str, data: dict[str, Any], phase: str | None) -> None:
+        self.jsonl.on_event(t_s, kind, data, phase)
+
+    def on_frame(self, now_s: float) -> None:
+        frame = self.run.frame_at(now_s)
+        self.run.frame = frame
+        self.hub.publish(json.dumps(frame, allow_nan=False))
+
+
+class LiveHub:
+    """At most one live session per server (and per store), and the pages that watch it."""
+
+    def __init__(self, home: Path):
+        self.home = home
+        self.run: LiveRun | None = None
+        self.last: dict[str, Any] | None = None  # how the last session ended ({"type": "stored", ...})
+        self.subscribers: set[Subscriber] = set()
+
+    # -- pages ------------------------------------------------------------------------------------
+    def subscribe(self) -> Subscriber:
+        sub = Subscriber()
+        self.subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        self.subscribers.discard(sub)
+
+    def publish(self, line: str) -> None:
+        for sub in list(self.subscribers):
+            sub.put(line)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything a page needs to show the current state at once."""
+        running = self.run is not None and self.run.task is not None and not self.run.task.done()
+        return {"type": "snapshot", "live": self.run.describe() if running and self.run else None,
+                "last": self.last}
+
+    # -- the session ------------------------------------------------------------------------------
+    def is_running(self) -> bool:
+        return self.run is not None and self.run.task is not None and not self.run.task.done()
+
+    async def start(self, req: StartRequest) -> str:
+        """Start a session; return its id. :class:`Busy` when one is running here or in another program."""
+        from biofeedback.cli.run_session import make_clock
+        from biofeedback.cli.session_common import FRAME_INTERVAL_S, build_practice
+        from sessions.live import SessionPlan, run_session
+        from sessions.store import Store
+
+        if self.is_running():
+            raise Busy(f"a session is already running ({self.run.session_id if self.run else '?'}); "
+                       "end it before starting another")
+        store = Store.open_home(self.home)
+        try:
+            others = [i.id for i in store.list_sessions() if i.status == "recording"]
+            if others:
+                raise Busy(f"session {others[0]} is being recorded by another program; "
+                           "end it before starting another")
+            ns = argparse.Namespace(practice=req.practice, pattern=None, rate=None, ratio=None, spell=None)
+            practice, settings = build_practice(ns, self.home)
+            protocol = Protocol(baseline_s=req.baseline_s, practice_s=req.practice_s, recovery_s=req.recovery_s)
+            source_name = "strap" if req.source == "strap" else "simulator"
+            if source_name == "simulator":
+                settings = {**settings, "seed": req.seed, "profile": req.profile, "speed": req.speed,
+                            "path": "simulator"}
+            plan = SessionPlan(practice=practice, protocol=protocol, lang=req.lang, practice_settings=settings,
+                               source_kind="live" if source_name == "strap" else "simulator")
+            clock = make_clock(req.speed, source_name)
+            source = self._source(source_name, practice, protocol, req, clock, self.home)
+        except BaseException:
+            store.close()
+            raise
+        run = LiveRun(req, practice, protocol, source.info.name)
+        started: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+        def on_started(session_id: str) -> None:
+            run.session_id = session_id
+            started.set_result(session_id)
+
+        async def go() -> None:
+            try:
+                outcome = await run_session(source, plan, store, clock=clock, sinks=[WebSink(self, run)],
+                                            keys=run.keys.__aiter__(), frame_interval_s=FRAME_INTERVAL_S,
+                                            on_started=on_started)
+                self.last = {"type": "stored", "session_id": outcome.session_id, "status": outcome.status,
+                             "end_reason": outcome.end_reason, "n_beats": outcome.n_beats}
+            except Exception as exc:  # noqa: BLE001 - shown to the page as one line
+                self.last = {"type": "error", "session_id": run.session_id, "message": str(exc)}
+                if not started.done():
+                    started.set_exception(exc)
+            finally:
+                store.close()
+                self.publish(json.dumps(self.last, allow_nan=False, default=str))
+
+        self.run = run
+        run.task = asyncio.create_task(go())
+        session_id = await started
+        self.publish(json.dumps(self.snapshot(), allow_nan=False, default=str))  # every open page shows it
+        return session_id
+
+    @staticmethod
+    def _source(name: str, practice: Practice, protocol: Protocol, req: StartRequest, clock: Any, home: Path) -> Any:
+        if name == "simulator":
+            from sessions.simulated import simulated_source
+
+            return simulated_source(practice, protocol, seed=req.seed, clock=clock, profile=req.profile)
+        import os
+
+        from biofeedback.cli.common import BLE_TRANSPORT_ENV
+        from devices.ble_strap import BleStrap
+
+        # The strap remembered by `biofeedback pair` or the page's pair button.
+        return BleStrap.for_cli(None, transport=os.environ.get(BLE_TRANSPORT_ENV) or None, clock=clock, home=home)
+
+    def marker(self) -> None:
+        if not self.is_running() or self.run is None:
+            raise InputError("no session is running")
+        self.run.keys.queue.put_nowait(" ")
+
+    def stop(self) -> None:
+        if not self.is_running() or self.run is None:
+            raise InputError("no session is running")
+        self.run.keys.queue.put_nowait("q")
+
+    async def close(self) -> None:
+        """Server shutdown: end a running session properly (it is kept, as with q)."""
+        if self.is_running() and self.run is not None and self.run.task is not None:
+            self.run.keys.queue.put_nowait("q")
+            try:
+                await asyncio.wait_for(asyncio.shield(self.run.task), timeout=10)
+            except (asyncio.TimeoutError, Exception):  # noqa: BLE001
+                self.run.task.cancel()
