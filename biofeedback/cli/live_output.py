@@ -98,7 +98,7 @@ class ScreenSink:
             self.markers += 1
 
     def state(self, now_s: float):
-        from biofeedback.live_screen import LiveState
+        from biofeedback.cli.live_screen import LiveState
 
         phase = self.protocol.phase_at(now_s)
         pacer = None
@@ -134,7 +134,7 @@ class ScreenSink:
         )
 
     def on_frame(self, now_s: float) -> None:
-        from biofeedback.live_screen import render_live
+        from biofeedback.cli.live_screen import render_live
 
         self.now_s = now_s
         self.live.update(render_live(self.state(now_s)), refresh=True)

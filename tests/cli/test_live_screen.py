@@ -9,7 +9,7 @@ import math
 import pytest
 from rich.console import Console
 
-from biofeedback.live_screen import (
+from biofeedback.cli.live_screen import (
     MISSING,
     LiveState,
     fmt_clock,
@@ -126,7 +126,7 @@ def test_render_is_pure() -> None:
 
 
 def test_trend_shows_the_latest_values_only() -> None:
-    from biofeedback.live_screen import TREND_LEN
+    from biofeedback.cli.live_screen import TREND_LEN
 
     out = text_of(dataclasses.replace(FULL, trend=(0.0,) * 100 + (100.0,) * TREND_LEN))
     assert "█" * TREND_LEN in out and "▁" not in out
