@@ -49,6 +49,17 @@ class SessionPlan:
     source_kind: str = "live"  # stored as the session's source kind: live | simulator
 
 
+def _stored_device(info: Any, *, simulated: bool) -> Any:
+    """The device as stored: a simulated session behind the virtual BLE strap is not stored as the
+    strap it imitates (its name, maker and battery are the simulator's inventions)."""
+    import dataclasses
+
+    if not simulated or getattr(info, "kind", None) == "simulator" or not dataclasses.is_dataclass(info):
+        return info
+    return dataclasses.replace(info, name=f"Virtual BLE strap (simulated, advertised as {info.name!r})",
+                               manufacturer=None, model=None, firmware=None, battery_pct=None, kind="virtual")
+
+
 class Sink(TypingProtocol):
     """Receives what a session shows. Every method must be quick and must not raise."""
 
@@ -84,7 +95,8 @@ class _Run:
             NewSession.from_device(
                 plan.source_kind,
                 clock.wall_now(),
-                source.info,
+                _stored_device(source.info, simulated=plan.source_kind == "simulator"),
+                simulated=plan.source_kind == "simulator",
                 practice=plan.practice.name,
                 practice_settings={"lang": plan.lang, **plan.practice_settings},
                 protocol={

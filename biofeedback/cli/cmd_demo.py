@@ -20,7 +20,7 @@ Keys: space sets a marker, q ends early (the session is kept and compared), Ctrl
 
 EPILOG = """\
 examples:
-  biofeedback demo                          3 minutes at real time: 45 s rest, 90 s practice, 45 s rest
+  biofeedback demo                          5 minutes at real time: 2:15 rest, 2:15 practice, 0:30 rest
   biofeedback demo --speed max              the same session, computed as fast as possible
   biofeedback demo --speed 10 --minutes 10  10 simulated minutes in 1 real minute
   biofeedback demo --practice 4-7-8 --lang nl
@@ -29,7 +29,20 @@ examples:
   biofeedback demo --speed max --jsonl      one JSON object per beat and per event, for scripts
 """
 
-DEFAULT_MINUTES = 3.0
+DEFAULT_MINUTES = 5.0
+#: How ``--minutes`` is split: baseline and practice long enough (>= 128 s at the default 5 min) for
+#: three half-overlapping 64 s coherence windows each, so the comparison judges mean HR, RMSSD and
+#: coherence baseline -> practice (docs/comparison.md); a short recovery rest closes the session.
+DEMO_SPLIT = (0.45, 0.45, 0.10)
+
+
+def demo_protocol(minutes: float):  # type: ignore[no-untyped-def]
+    """The demo's protocol for a session of ``minutes`` (split by :data:`DEMO_SPLIT`)."""
+    from biofeedback.practices import Protocol
+
+    total_s = minutes * 60.0
+    b, p, r = DEMO_SPLIT
+    return Protocol(baseline_s=total_s * b, practice_s=total_s * p, recovery_s=total_s * r)
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -37,8 +50,8 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="simulated time runs X times faster than real time, or as fast as possible "
                              "with 'max' (default: 1)")
     parser.add_argument("--minutes", type=float, default=DEFAULT_MINUTES,
-                        help=f"session length in minutes, split 1/4 rest, 1/2 practice, 1/4 rest "
-                             f"(default: {DEFAULT_MINUTES:g})")
+                        help=f"session length in minutes (a plain number: minutes), split 45%% rest, 45%% practice, "
+                             f"10%% rest (default: {DEFAULT_MINUTES:g})")
     parser.add_argument("--seed", type=int, default=7, help="the simulated person's seed (default: 7)")
     parser.add_argument("--profile", choices=("rest", "anxious", "athlete"), default="rest",
                         help="the simulated person (default: rest)")
@@ -51,10 +64,8 @@ def register(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from biofeedback.cli.run_session import run_guided_session
     from biofeedback.errors import InputError
-    from biofeedback.practices import Protocol
 
     if not 0 < args.minutes <= 24 * 60:
         raise InputError(f"--minutes must be > 0 and at most 1440, got {args.minutes:g}")
-    total_s = args.minutes * 60.0
-    protocol = Protocol(baseline_s=total_s / 4, practice_s=total_s / 2, recovery_s=total_s / 4)
+    protocol = demo_protocol(args.minutes)
     return run_guided_session(args, protocol, source="virtual-ble" if args.ble else "simulator")

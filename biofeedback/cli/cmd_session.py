@@ -37,12 +37,12 @@ def register(parser: argparse.ArgumentParser) -> None:
                              "else the first heart-rate strap found)")
     add_ble_transport_option(parser)
     g = parser.add_argument_group("protocol (durations like 90s, 2m; 0 skips a phase)")
-    g.add_argument("--baseline", type=parse_duration_s, default=120.0, metavar="DURATION",
-                   help="baseline rest before the practice (default: 2m)")
+    g.add_argument("--baseline", type=parse_duration_s, default=180.0, metavar="DURATION",
+                   help="baseline rest before the practice (default: 3m: long enough to judge coherence)")
     g.add_argument("--practice-time", type=parse_duration_s, default=600.0, metavar="DURATION",
                    help="length of the practice (default: 10m)")
-    g.add_argument("--recovery", type=parse_duration_s, default=120.0, metavar="DURATION",
-                   help="recovery rest after the practice (default: 2m)")
+    g.add_argument("--recovery", type=parse_duration_s, default=180.0, metavar="DURATION",
+                   help="recovery rest after the practice (default: 3m)")
     add_practice_options(parser)
     add_output_options(parser)
 

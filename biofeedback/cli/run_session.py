@@ -62,7 +62,7 @@ def run_guided_session(args: argparse.Namespace, protocol: Any, *, source: str) 
             outcome = run_virtual(main)  # as fast as possible through the BLE stack: virtual loop time
         else:
             outcome = asyncio.run(main)
-        print_ending(store, outcome, as_json=as_json)
+        print_ending(store, outcome, as_json=as_json, lang=lang, simulated=source != "strap")
     return 0 if outcome.status == "complete" else 1
 
 

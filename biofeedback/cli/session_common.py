@@ -61,7 +61,7 @@ def wants_jsonl(args: argparse.Namespace) -> bool:
     return bool(args.jsonl) or not sys.stdout.isatty()
 
 
-def print_ending(store: Any, outcome: Any, *, as_json: bool) -> None:
+def print_ending(store: Any, outcome: Any, *, as_json: bool, lang: str = "en", simulated: bool = False) -> None:
     """After a session: the before/after comparison and where the session is stored.
 
     In JSON-lines mode both go to standard output as objects (``{"type": "comparison", ...}``,
@@ -85,5 +85,5 @@ def print_ending(store: Any, outcome: Any, *, as_json: bool) -> None:
         return
     if comparison is not None:
         print()
-        render_phase_comparison(comparison, sys.stdout)
+        render_phase_comparison(comparison, sys.stdout, lang=lang, simulated=simulated)
     print(where)
