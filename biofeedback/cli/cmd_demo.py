@@ -5,6 +5,20 @@ from __future__ import annotations
 import argparse
 
 from biofeedback.cli.common import parse_speed
+
+
+def parse_minutes(text: str) -> float:
+    """``--minutes N``: a plain number of minutes (its name is its unit); ``5m`` is accepted too."""
+    t = text.strip()
+    if t.endswith("m") or t.endswith("min"):
+        t = t.removesuffix("min").removesuffix("m")
+    try:
+        value = float(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of minutes: {text!r} (e.g. 5 or 2.5)") from None
+    if not 0 < value <= 24 * 60:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"minutes must be > 0 and at most 1440, got {text!r}")
+    return value
 from biofeedback.cli.session_common import add_output_options, add_practice_options
 
 HELP = "a complete guided session on the simulator (no strap needed)"
@@ -49,7 +63,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speed", type=parse_speed, default=1.0, metavar="X|max",
                         help="simulated time runs X times faster than real time, or as fast as possible "
                              "with 'max' (default: 1)")
-    parser.add_argument("--minutes", type=float, default=DEFAULT_MINUTES,
+    parser.add_argument("--minutes", type=parse_minutes, default=DEFAULT_MINUTES,
                         help=f"session length in minutes (a plain number: minutes), split 45%% rest, 45%% practice, "
                              f"10%% rest (default: {DEFAULT_MINUTES:g})")
     parser.add_argument("--seed", type=int, default=7, help="the simulated person's seed (default: 7)")
@@ -63,9 +77,5 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from biofeedback.cli.run_session import run_guided_session
-    from biofeedback.errors import InputError
-
-    if not 0 < args.minutes <= 24 * 60:
-        raise InputError(f"--minutes must be > 0 and at most 1440, got {args.minutes:g}")
     protocol = demo_protocol(args.minutes)
     return run_guided_session(args, protocol, source="virtual-ble" if args.ble else "simulator")

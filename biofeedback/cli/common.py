@@ -13,16 +13,32 @@ HOME_ENV = "BIOFEEDBACK_HOME"
 BLE_TRANSPORT_ENV = "BIOFEEDBACK_BLE_TRANSPORT"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h)?\s*$")
+#: The longest duration any flag takes (a day-long recording's window is far below it).
+MAX_DURATION_S = 7 * 24 * 3600.0
 
 
 def parse_duration_s(text: str) -> float:
-    """``"90s"`` -> 90.0, ``"2m"`` -> 120.0, ``"1.5h"`` -> 5400.0, a bare number is seconds; 0 allowed."""
+    """One duration grammar for every duration flag: a number with a unit, ``ms``, ``s``, ``m``,
+    ``min`` or ``h`` (``"90s"`` -> 90.0, ``"2m"`` -> 120.0, ``"1.5h"`` -> 5400.0).
+
+    A bare number is refused with a hint (is ``10`` ten seconds or ten minutes?), except ``0``,
+    which means the same in every unit (a skipped phase). Negative, non-numeric and longer than a
+    week are refused. (``demo --minutes`` is not a duration flag: its name says the unit.)
+    """
     m = _DURATION.match(text)
     if not m:
-        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use e.g. 90s, 2m, 1h)")
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use a number with a unit, e.g. 90s, 2m, 1h)")
     value = float(m.group(1))
-    unit = m.group(2) or "s"
-    return value * {"ms": 0.001, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}[unit]
+    unit = m.group(2)
+    if unit is None:
+        if value == 0:
+            return 0.0
+        raise argparse.ArgumentTypeError(
+            f"a duration needs a unit: {text.strip()!r} is ambiguous (write {m.group(1)}s, {m.group(1)}m or {m.group(1)}h)")
+    seconds = value * {"ms": 0.001, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}[unit]
+    if seconds > MAX_DURATION_S:
+        raise argparse.ArgumentTypeError(f"duration {text.strip()!r} is longer than a week")
+    return seconds
 
 
 def parse_speed(text: str) -> float:

@@ -37,11 +37,28 @@ def make_clock(speed: float, source: str) -> Any:
     return RealClock() if speed == 1.0 else ScaledClock(speed)
 
 
+#: The shortest soothing-touch spell: a prompt every few seconds is flashing, not a spell.
+MIN_SPELL_S = 5.0
+
+
+def check_spell(spell_s: float | None, protocol: Any) -> None:
+    """Refuse a ``--spell`` under :data:`MIN_SPELL_S` or longer than the practice it divides."""
+    from biofeedback.errors import InputError
+
+    if spell_s is None:
+        return
+    if spell_s < MIN_SPELL_S:
+        raise InputError(f"--spell must be at least {MIN_SPELL_S:g}s, got {spell_s:g}s")
+    if protocol.practice_s > 0 and spell_s > protocol.practice_s:
+        raise InputError(f"--spell {spell_s:g}s is longer than the practice ({protocol.practice_s:g}s)")
+
+
 def run_guided_session(args: argparse.Namespace, protocol: Any, *, source: str) -> int:
     from biofeedback.practices.texts import check_lang
     from sessions.live import SessionPlan
     from sessions.store import Store
 
+    check_spell(getattr(args, "spell", None), protocol)
     home = resolve_home(args)
     lang = check_lang(args.lang)
     practice, practice_settings = build_practice(args, home)

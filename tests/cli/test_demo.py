@@ -105,3 +105,30 @@ def test_the_live_screen_renders_and_quits_on_q(tmp_path):
     listing = _run("sessions", "--json", "--home", str(tmp_path))
     sessions = json.loads(listing.stdout)
     assert len(sessions) == 1 and sessions[0]["status"] == "complete"
+
+
+DURATION_FLAGS = [
+    ["session", "--baseline"], ["session", "--practice-time"], ["session", "--recovery"], ["session", "--spell"],
+    ["demo", "--spell"], ["analyze", "x.txt", "--time-window"], ["analyze", "x.txt", "--frequency-window"],
+    ["analyze", "x.txt", "--coherence-window"], ["replay", "last", "--time-window"], ["scan", "--timeout"],
+    ["pair", "strap", "--timeout"],
+]
+
+
+@pytest.mark.parametrize("flag", DURATION_FLAGS, ids=lambda f: " ".join(f))
+def test_every_duration_flag_refuses_a_bare_number_with_a_hint(flag, tmp_path):
+    proc = _run(*flag, "10", "--home", str(tmp_path)) if flag[0] != "scan" else _run(*flag, "10")
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "needs a unit" in proc.stderr and "10s" in proc.stderr and "10m" in proc.stderr
+
+
+def test_durations_out_of_sense_are_refused_and_minutes_stay_minutes(tmp_path):
+    for args, words in ((["demo", "--spell", "2s"], "at least 5s"),
+                        (["demo", "--minutes", "1", "--spell", "1m"], "longer than the practice"),
+                        (["session", "--baseline=-5s"], "not a duration"),
+                        (["session", "--baseline", "2w"], "not a duration"),
+                        (["demo", "--minutes", "nan"], "minutes must be > 0")):
+        proc = _run(*args, "--home", str(tmp_path))
+        assert proc.returncode == 2 and words in proc.stderr, (args, proc.stderr)
+    assert not (tmp_path / "biofeedback.sqlite").exists()  # nothing recorded
