@@ -35,6 +35,7 @@ from sessions.store import NewSession, Store
 from sessions.timeline import PhaseChange, Timeline
 
 SESSION_END = "session_end"  # event: data reason = finished | quit | interrupted | source_ended
+PACER_CHANGED = "pacer_changed"  # event: data rate_bpm, pattern (IN-HOLD-OUT-HOLD s), key (+ slower, - faster)
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class _Run:
         self.n_beats = 0
         self.end_reason: str | None = None
         self.stop_requested = asyncio.Event()
+        self.pacer_pattern = plan.practice.pattern
 
     # -- what happens ----------------------------------------------------------------------------
     def phase(self) -> str | None:
@@ -182,6 +184,25 @@ class _Run:
         self.recorder.add_event(self.now_s, USER_MARKER, data)
         self._show_event(self.now_s, USER_MARKER, data)
 
+    def pace(self, key: str) -> None:
+        """``+``: the pacer one step slower (longer breaths); ``-``: one step faster; recorded as a
+        ``pacer_changed`` event. Nothing happens for a practice without a pacer or beyond the
+        allowed breathing rates."""
+        from biofeedback.errors import InputError
+        from biofeedback.practices.pacer import PACER_STEP_BPM, scaled_pattern
+
+        if self.pacer_pattern is None:
+            return
+        rate = self.pacer_pattern.rate_bpm + (-PACER_STEP_BPM if key == "+" else PACER_STEP_BPM)
+        try:
+            pattern = scaled_pattern(self.pacer_pattern, round(rate * 2) / 2)
+        except InputError:
+            return
+        self.pacer_pattern = pattern
+        data = {"rate_bpm": pattern.rate_bpm, "pattern": pattern.label, "key": key}
+        self.recorder.add_event(self.now_s, PACER_CHANGED, data)
+        self._show_event(self.now_s, PACER_CHANGED, data)
+
     def request_stop(self, reason: str) -> None:
         if self.end_reason is None:
             self.end_reason = reason
@@ -227,7 +248,8 @@ async def run_session(
     sinks:
         Receivers of beats, events and frames (screen, JSON lines).
     keys:
-        Key presses: ``" "`` sets a marker, ``"q"`` ends the session early (it is kept).
+        Key presses: ``" "`` sets a marker, ``"q"`` ends the session early (it is kept), ``"+"`` /
+        ``"-"`` make the pacer slower / faster (events ``pacer_changed``).
     frame_interval_s:
         When set, a frame task advances the timeline on ``frame_clock`` time and calls
         ``on_frame`` this often (real-time sessions: the pacer and prompts move between beats).
@@ -295,6 +317,10 @@ async def _keys(run: _Run, keys: AsyncIterator[str]) -> None:
     async for key in keys:
         if key == " ":
             run.marker()
+        elif key in ("+", "="):
+            run.pace("+")
+        elif key in ("-", "_"):
+            run.pace("-")
         elif key in ("q", "Q", "\x1b"):
             run.request_stop("quit")
             return

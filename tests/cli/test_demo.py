@@ -88,14 +88,22 @@ def test_session_without_a_bluetooth_adapter_fails_in_one_line_and_keeps_no_empt
     assert json.loads(listing.stdout) == []
 
 
-def test_the_live_screen_renders_and_quits_on_q(tmp_path):
+def test_the_live_screen_shows_the_heart_zones_keys_and_plus_slows_the_pacer(tmp_path):
     pexpect = pytest.importorskip("pexpect", reason="pexpect (test extra) absent")
+    # 4 minutes at 20x: the practice starts after 108 s of session time (5.4 s real time).
     child = pexpect.spawn(CLI[0], [*CLI[1:], "demo", "--speed", "20", "--minutes", "4", "--home", str(tmp_path)],
-                          dimensions=(30, 100), encoding="utf-8", timeout=60)
+                          dimensions=(24, 80), encoding="utf-8", timeout=60)
     try:
         child.expect("Baseline")  # the phase line of the live screen
-        child.expect("Heart rate")
-        child.expect("bpm")  # a number arrived
+        child.expect("space = marker")  # the key hints
+        a = r"(?:\x1b\[[0-9;]*m| )+"  # spaces and the colours between the parts of a line
+        child.expect(rf"Heart rate{a}\d+ bpm{a}last 60 s · \d+–\d+ bpm")  # the wave's title and scale...
+        child.expect("[▁▂▃▄▅▆▇█]{5}")  # ...and the wave itself
+        child.expect(rf"Coherence{a}[█·]")  # the coherence scale...
+        child.expect(rf"\d\.\d\d{a}(low|medium|high)")  # ...its value and its zone
+        child.expect("pacer 6.0 breaths/min", timeout=60)  # the practice began
+        child.send("+")
+        child.expect("pacer 5.5 breaths/min")
         child.send("q")
         child.expect("stored in")
         child.expect(pexpect.EOF)
@@ -105,6 +113,11 @@ def test_the_live_screen_renders_and_quits_on_q(tmp_path):
     listing = _run("sessions", "--json", "--home", str(tmp_path))
     sessions = json.loads(listing.stdout)
     assert len(sessions) == 1 and sessions[0]["status"] == "complete"
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "biofeedback.sqlite") as conn:
+        rows = conn.execute("SELECT data_json FROM events WHERE kind = 'pacer_changed'").fetchall()
+    assert [json.loads(r[0])["rate_bpm"] for r in rows] == [5.5]  # the key press is recorded
 
 
 DURATION_FLAGS = [
