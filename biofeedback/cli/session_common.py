@@ -73,7 +73,11 @@ def print_ending(store: Any, outcome: Any, *, as_json: bool, lang: str = "en", s
     from sessions.compare import compare_phases, render_phase_comparison
 
     comparison = compare_phases(store, outcome.session_id) if outcome.n_beats else None
-    where = f"session {outcome.session_id} ({outcome.status}, {outcome.n_beats} beats) stored in {store.path}"
+    from biofeedback.practices.texts import shipped_texts
+
+    texts = shipped_texts(lang)
+    where = texts["end.stored"].format(id=outcome.session_id, status=texts.get(f"end.{outcome.status}", outcome.status),
+                                       n=outcome.n_beats, path=store.path)
     if as_json:
         if comparison is not None:
             sys.stdout.write(json.dumps({"type": "comparison", **comparison.to_json_dict()}, allow_nan=False) + "\n")
