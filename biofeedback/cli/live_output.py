@@ -71,6 +71,7 @@ class ScreenSink:
         self.markers = 0
         self.now_s = 0.0
         self.pacer = (PacerSegment(0.0, practice.pattern),) if practice.pattern is not None else ()
+        self.origin_s: float | None = None  # session time at which the protocol began (first beat)
 
     def __enter__(self) -> "ScreenSink":
         self.live.__enter__()
@@ -91,7 +92,9 @@ class ScreenSink:
 
     def on_event(self, t_s: float, kind: str, data: dict[str, Any], phase: str | None) -> None:
         T = self.texts
-        if kind == "prompt_shown":
+        if kind == "protocol_start":
+            self.origin_s = float(data.get("origin_s", t_s))
+        elif kind == "prompt_shown":
             self.prompt = data.get("text")
         elif kind in ("connected", "contact_regained"):
             # Connected, but the session clock waits for the first beat.
@@ -110,18 +113,20 @@ class ScreenSink:
             from biofeedback.practices.pacer import retimed, scaled_pattern
 
             pattern = scaled_pattern(self.pacer[0].pattern, float(data["rate_bpm"]))
-            self.pacer = retimed(self.pacer, max(0.0, t_s - self.protocol.practice_start_s), pattern)
+            origin = self.origin_s or 0.0
+            self.pacer = retimed(self.pacer, max(0.0, t_s - origin - self.protocol.practice_start_s), pattern)
 
     def state(self, now_s: float):
         from biofeedback.cli.live_screen import LiveState
         from biofeedback.practices.pacer import adjusted_state, segment_at
 
-        phase = self.protocol.phase_at(now_s)
+        t_protocol = 0.0 if self.origin_s is None else now_s - self.origin_s
+        phase = self.protocol.phase_at(t_protocol)
         pacer = None
         rate = None
         touch = None
         if phase.name == "practice":
-            t_practice = now_s - self.protocol.practice_start_s
+            t_practice = t_protocol - self.protocol.practice_start_s
             if self.pacer:
                 pacer = adjusted_state(self.pacer, t_practice)
                 rate = segment_at(self.pacer, t_practice).pattern.rate_bpm

@@ -152,7 +152,9 @@ async def _source(args: argparse.Namespace, plan: Any, clock: Any, source: str):
         from sessions.simulated import simulated_person
 
         person = simulated_person(plan.practice, plan.protocol, seed=args.seed, profile=args.profile)
-        async with virtual_strap_source(person, clock=clock, duration_s=plan.protocol.total_s) as source:
+        # The protocol starts at the first beat, after connecting: the strap sends for longer than the
+        # protocol and the session ends it.
+        async with virtual_strap_source(person, clock=clock, duration_s=plan.protocol.total_s + 600.0) as source:
             yield source
     else:
         from devices.ble_strap import BleStrap
