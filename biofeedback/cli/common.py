@@ -10,6 +10,9 @@ from pathlib import Path
 from biofeedback.errors import InputError
 
 HOME_ENV = "BIOFEEDBACK_HOME"
+#: The RR-file formats `import` and `analyze` read (sessions.importers.FORMATS; kept here so --help
+#: needs no import of the readers; a test keeps the two in step).
+FORMAT_NAMES = ("plain", "csv", "kubios", "polar-sensor-logger", "hrv-logger", "elite-hrv", "time-rr")
 BLE_TRANSPORT_ENV = "BIOFEEDBACK_BLE_TRANSPORT"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h)?\s*$")
