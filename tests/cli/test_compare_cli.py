@@ -211,3 +211,20 @@ def test_an_imported_recording_is_compared_replayed_and_drawn(tmp_path):
     row = next(r for r in t["rows"] if r["date"] == day)
     assert row["n_sessions"] == 1  # counted as a session, but
     assert row["practice_min"] == 0.0 and row["baseline_ln_rmssd"] is None  # imports have no phases
+
+
+def test_dutch_compare_and_report_have_no_english(store_home, tmp_path):
+    import re
+
+    home, (a, b) = store_home
+    text = _ok("compare", b, "--lang", "nl", "--details", "--home", str(home)).stdout
+    assert "oefening − rustmeting" in text and "Sessie" in text
+    out = tmp_path / "r.html"
+    proc = _ok("report", b, "--lang", "nl", "--out", str(out), "--home", str(home))
+    assert "rapport van sessie" in proc.stderr
+    page = re.sub(r"<[^>]+>", " ", re.sub(r'src="data:[^"]+"', "", out.read_text(encoding="utf-8")))
+    page = page[page.index("Sessie"):]  # after the style sheet
+    for shown in (text, page):
+        for english in ("baseline", "practice", "recovery", "heart rate", "Session", "needs", "beyond", "noise",
+                        "not judged", "complete", "Before", "beats", "artifacts", "relaxation"):
+            assert not re.search(rf"\b{english}\b", shown), (english, shown[:2000])
