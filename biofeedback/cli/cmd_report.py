@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from biofeedback.cli.common import add_home_option
+from biofeedback.cli.common import add_home_option, progress_bar
 
 HELP = "draw a session report: tachogram, trends, spectra, Poincaré plot (PNG or HTML)"
 
@@ -39,8 +39,7 @@ SHOWN_EVENTS = {
     "reconnecting": "report.reconnecting",
     "malformed_payload": "report.bad_payload",
 }
-#: From this many beats on, the report shows a progress bar on stderr (a terminal only).
-PROGRESS_MIN_BEATS = 20_000
+
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -198,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
         from biofeedback.cli.cmd_compare import session_lang
 
         lang = args.lang or session_lang(info)
-        with _progress(info.n_beats) as progress:
+        with progress_bar(info.n_beats, "report") as progress:
             data = report_data(store, sid, lang, progress)
             from sessions.report import render_report
 
@@ -210,18 +209,3 @@ def run(args: argparse.Namespace) -> int:
     print(shipped_texts(lang)["end.report"].format(id=sid, path=path), file=sys.stderr)
     return 0
 
-
-@__import__("contextlib").contextmanager
-def _progress(n_beats: int):  # type: ignore[no-untyped-def]
-    """A rich progress bar on stderr for long work (>= PROGRESS_MIN_BEATS beats, stderr a terminal);
-    yields ``progress(done, total)`` or ``None``."""
-    if n_beats < PROGRESS_MIN_BEATS or not sys.stderr.isatty():
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn("report"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("report", total=n_beats)
-        yield lambda done, total: bar.update(task, completed=done, total=total)

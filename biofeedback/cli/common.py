@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from biofeedback.errors import InputError
@@ -114,3 +117,23 @@ def open_existing_store(args: argparse.Namespace):  # type: ignore[no-untyped-de
     if store is None:
         raise InputError(f"no sessions recorded yet (no store at {db_path(home)})")
     return store
+
+
+#: From this many beats on, long work (a report, a replay at full speed) shows a progress bar.
+PROGRESS_MIN_BEATS = 20_000
+
+
+@contextlib.contextmanager
+def progress_bar(n_beats: int, label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar on stderr for long work (>= :data:`PROGRESS_MIN_BEATS` beats, stderr a
+    terminal); yields ``progress(done, total)``, or ``None`` when no bar is shown."""
+    if n_beats < PROGRESS_MIN_BEATS or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn(label), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=n_beats)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
