@@ -58,7 +58,9 @@ def _stored_device(info: Any, *, simulated: bool) -> Any:
     strap it imitates (its name, maker and battery are the simulator's inventions)."""
     import dataclasses
 
-    if not simulated or getattr(info, "kind", None) == "simulator" or not dataclasses.is_dataclass(info):
+    from devices.source import DeviceInfo
+
+    if not simulated or not isinstance(info, DeviceInfo) or info.kind == "simulator":
         return info
     return dataclasses.replace(info, name=f"Virtual BLE strap (simulated, advertised as {info.name!r})",
                                manufacturer=None, model=None, firmware=None, battery_pct=None, kind="virtual")

@@ -131,8 +131,8 @@ def report_data(store: Any, session_id: str, lang: str = "en", progress: Any = N
                 spectra.append(PhaseSpectrum(p.name, sp.freq_hz, sp.psd_ms2_per_hz))
     px, py = poincare_points(rr, valid, breaks)
     beat_phase = np.array([""] * n, dtype=object)
-    for p in phases:
-        beat_phase[(t >= p.start_s) & (t <= p.end_s if p is phases[-1] else t < p.end_s)] = p.name
+    for span in phases:
+        beat_phase[(t >= span.start_s) & (t <= span.end_s if span is phases[-1] else t < span.end_s)] = span.name
     pair_phase = tuple(str(x) for x in beat_phase[1:][poincare_mask(n, valid, breaks)]) if phases else ()
 
     comparison = compare_phases(store, session_id)

@@ -70,7 +70,7 @@ class ScreenSink:
         self.battery_pct: float | None = None
         self.markers = 0
         self.now_s = 0.0
-        self.pacer = (PacerSegment(0.0, practice.pattern),) if practice.pattern is not None else ()
+        self.pacer: tuple[PacerSegment, ...] = (PacerSegment(0.0, practice.pattern),) if practice.pattern else ()
         self.origin_s: float | None = None  # session time at which the protocol began (first beat)
 
     def __enter__(self) -> "ScreenSink":
