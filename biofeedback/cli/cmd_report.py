@@ -158,9 +158,7 @@ def report_data(store: Any, session_id: str, lang: str = "en", progress: Any = N
     if comparison.note:
         subtitle += " · " + T["compare.no_phases" if "no phases" in comparison.note else "compare.no_baseline_phase"]
     return ReportData(
-        title=T["report.title"].format(id=session_id) + (" (simulated)" if getattr(info, "simulated", False)
-                                                          and lang == "en" else " (gesimuleerd)" if
-                                                          getattr(info, "simulated", False) else ""),
+        title=T["report.title_simulated" if info.simulated else "report.title"].format(id=session_id),
         beat_t_s=t,
         rr_ms=rr,
         artifacts=labels,
