@@ -629,7 +629,7 @@ class PhaseComparison:
         }
 
 
-def _session_indices(beats: SessionBeats) -> list[PhaseIndices]:
+def _session_indices(beats: SessionBeats, subwindows: bool = True) -> list[PhaseIndices]:
     base_beats = beats.phase("baseline")
     out: list[PhaseIndices] = []
     baseline = None
@@ -642,7 +642,7 @@ def _session_indices(beats: SessionBeats) -> list[PhaseIndices]:
         if baseline is None:
             reason = "the baseline phase has no lnRMSSD or heart rate to relate to"
     for p in beats.phases:
-        out.append(phase_indices(p, beats.settings, baseline, baseline_reason=reason))
+        out.append(phase_indices(p, beats.settings, baseline, baseline_reason=reason, subwindows=subwindows))
     return out
 
 
@@ -655,7 +655,9 @@ def compare_phases(store: Store, session_id: str) -> PhaseComparison:
     changes; a session without a baseline phase gives no changes (``note`` says why).
     """
     beats = load_session_beats(store, session_id)
-    phases = _session_indices(beats)
+    # Sub-windows only serve the noise verdict of a change from the baseline: a session without a
+    # baseline phase (an import of 22 h) skips them (thousands of spectra otherwise).
+    phases = _session_indices(beats, subwindows=beats.phase("baseline") is not None)
     base = next((p for p in phases if p.name == "baseline"), None)
     changes: dict[str, dict[str, Change]] = {}
     note = None
