@@ -59,6 +59,8 @@ PANEL_TITLES = (
 )
 
 PHASE_COLOURS = {"baseline": "#9e9e9e", "practice": "#4a90c2", "recovery": "#4caf7d"}
+#: Darker outlines for the SD1/SD2 ellipses (the phase colour would vanish in its own cloud of points).
+ELLIPSE_COLOURS = {"baseline": "#3d3d3d", "practice": "#163a5c", "recovery": "#1b5e3a"}
 PHASE_SHADES = {"baseline": "#ececec", "practice": "#dcebf6", "recovery": "#dff1e5"}
 LF_BAND_HZ = (0.04, 0.15)
 HF_BAND_HZ = (0.15, 0.40)
@@ -304,7 +306,7 @@ def build_figure(data: ReportData) -> ReportFigure:
     formatter, locator, unit = time_formatter(duration)
 
     def phase_name(name: str) -> str:
-        return _t(f"compare.phase.{name}", L) if name in PHASE_COLOURS else name
+        return _t(f"compare.phase.{name}", L) if name in (*PHASE_COLOURS, "whole") else name
 
     # 1. Tachogram.
     for phase in data.phases:
@@ -314,8 +316,9 @@ def build_figure(data: ReportData) -> ReportFigure:
     tach.plot(data.beat_t_s, data.rr_ms, color="#2f4f6f", linewidth=0.8, label="RR", zorder=2)
     mask = data.artifact_mask()
     if mask.any():
+        many = int(mask.sum()) > 200  # a long recording: smaller crosses, or they hide the line
         tach.plot(data.beat_t_s[mask], data.rr_ms[mask], linestyle="none", marker="X", color="#d0311f",
-                  markeredgecolor="white", markeredgewidth=0.6, markersize=8, zorder=5,
+                  markeredgecolor="white", markeredgewidth=0.3 if many else 0.6, markersize=4 if many else 8, zorder=5,
                   label=_t("report.artifacts", L, n=int(mask.sum())))
     levels = event_levels([ev.t_s for ev in data.events], duration)
     for ev, level in zip(data.events, levels):
@@ -389,12 +392,12 @@ def build_figure(data: ReportData) -> ReportFigure:
         if math.isfinite(sd1):
             cx, cy = float(np.mean(x[sel])), float(np.mean(y[sel]))
             poincare.add_patch(Ellipse((cx, cy), width=2 * sd2, height=2 * sd1, angle=45.0, fill=False,
-                                       edgecolor=colour, linewidth=1.6, zorder=4))
+                                       edgecolor=ELLIPSE_COLOURS.get(name, "#163a5c"), linewidth=1.8, zorder=4))
     if x.size:
         lo = float(min(x.min(), y.min()))
         hi = float(max(x.max(), y.max()))
         poincare.plot([lo, hi], [lo, hi], color="#bbbbbb", linewidth=0.8)
-        poincare.legend(fontsize=7, loc="upper left", framealpha=0.85)
+        poincare.legend(fontsize=7, loc="upper left", framealpha=0.85, markerscale=3)
     poincare.set_aspect("equal", adjustable="datalim")
     poincare.set_title(_t("report.poincare", L))
     poincare.set_xlabel("RR(n) (ms)")
