@@ -949,8 +949,8 @@ def _phase_table(comparison: PhaseComparison, console: Any, lang: str, details: 
 
     phases = comparison.phases
     title = _t("compare.title_simulated" if simulated else "compare.title", lang, id=comparison.session_id,
-               phases=" · ".join(f"{phase_label(p.name, lang)} {p.data_s / 60:.1f} min".replace(".", "," if lang == "nl" else ".")
-                                 for p in phases))
+               phases=" · ".join(f"{phase_label(p.name, lang)} {p.data_s / 60:.1f}".replace(".", "," if lang == "nl" else ".")
+                                 for p in phases) + " min")
     table = Table(box=box.SIMPLE, pad_edge=False, show_edge=False, padding=(0, 1))
     table.add_column(_t("compare.index", lang), no_wrap=True)
     for p in phases:
