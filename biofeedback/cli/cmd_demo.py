@@ -25,11 +25,13 @@ HELP = "a complete guided session on the simulator (no strap needed)"
 
 DESCRIPTION = """\
 Run a complete guided session on the built-in simulator: baseline rest, practice, recovery rest.
-The simulated person follows the pacer and relaxes during the practice (heart rate falls a few
-beats per minute, RMSSD and coherence rise), like a real person does over a few minutes. The
-session is recorded in your store like any other and ends with the before/after comparison.
+The simulated person follows the pacer and relaxes during the practice (RMSSD and coherence rise,
+heart rate settles), like a real person does over a few minutes. The session is recorded in your
+store marked "simulated" (shown in `sessions`, left out of `trends`) and ends with the before/after
+answer: mean heart rate, RMSSD and coherence judged baseline -> practice against the noise.
 
-Keys: space sets a marker, q ends early (the session is kept and compared), Ctrl-C the same.
+Keys: space sets a marker, + / - make the pacer slower / faster, q ends early (the session is
+kept and compared), Ctrl-C the same. The session clock starts with the first beat.
 """
 
 EPILOG = """\

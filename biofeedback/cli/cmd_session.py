@@ -15,7 +15,8 @@ Service: Polar H10, Garmin HRM, Wahoo TICKR...): baseline rest, then the practic
 prompts, then recovery rest. Every beat is recorded as the strap sent it; if the strap drops out,
 the session goes on, reconnects and marks the gap. At the end you see the before/after comparison.
 
-Keys: space sets a marker, q ends early (the session is kept and compared), Ctrl-C the same.
+Keys: space sets a marker, + / - make the pacer slower / faster, q ends early (the session is
+kept and compared), Ctrl-C the same. The session clock starts with the first beat.
 """
 
 EPILOG = """\
