@@ -56,7 +56,9 @@ Is a change beyond the noise?
 Method: a seeded, deterministic **bootstrap over sub-windows**. Each phase is cut into
 consecutive, non-overlapping sub-windows aligned at the phase start, of a length per index
 (:data:`SUBWINDOW_S`: 30 s for mean HR, RMSSD, lnRMSSD and artifacts; 60 s for SDNN and HF;
-64 s for coherence and relaxation; 120 s for LF and LF/HF: each index's own minimum, or 30 s). A
+64 s for coherence and relaxation; 120 s for LF and LF/HF: each index's own minimum, or 30 s);
+coherence and relaxation windows advance by 32 s (:data:`SUBWINDOW_STEP_S`, half overlap as in
+Welch), so a 128 s phase holds three of them. A
 sub-window is used when its beats cover at least 80 % of it (gaps, removed beats). The index is
 computed on every sub-window; the spread of these values within a phase is the index's
 moment-to-moment noise. ``B`` = 2000 times, the sub-windows of each phase are resampled with
@@ -106,6 +108,7 @@ __all__ = [
     "PHASE_NAMES",
     "MIN_DATA_S",
     "SUBWINDOW_S",
+    "SUBWINDOW_STEP_S",
     "MIN_SUBWINDOWS",
     "BOOTSTRAP_RESAMPLES",
     "IndexValue",
@@ -150,6 +153,7 @@ class IndexSpec:
     min_data_s: float
     why_min: str
     subwindow_s: float
+    subwindow_step_s: float | None = None  # None = consecutive, non-overlapping sub-windows
 
 
 _RMSSD_WHY = "RMSSD is valid from about 30 s of beats"
@@ -164,13 +168,18 @@ INDEX_SPECS: Mapping[str, IndexSpec] = {
     "lf_ms2": IndexSpec("LF power", "ms²", 120.0, f"its lowest frequency {_LF_WHY}", 120.0),
     "hf_ms2": IndexSpec("HF power", "ms²", 60.0, "Kubios recommends >= 1 min for HF", 60.0),
     "lf_hf": IndexSpec("LF/HF", "", 120.0, f"its LF part needs >= 2 min: {_LF_WHY}", 120.0),
-    "coherence": IndexSpec("coherence", "", 64.0, "coherence is defined on 64 s windows", 64.0),
+    "coherence": IndexSpec("coherence", "", 64.0, "coherence is defined on 64 s windows", 64.0, 32.0),
     "relaxation": IndexSpec("relaxation", "0-100", 64.0,
-                            "the relaxation index uses the phase's coherence (64 s windows)", 64.0),
+                            "the relaxation index uses the phase's coherence (64 s windows)", 64.0, 32.0),
     "artifacts_pct": IndexSpec("artifacts", "%", 0.0, "no beats", 30.0),
 }
 MIN_DATA_S: Mapping[str, float] = {k: v.min_data_s for k, v in INDEX_SPECS.items()}
 SUBWINDOW_S: Mapping[str, float] = {k: v.subwindow_s for k, v in INDEX_SPECS.items()}
+SUBWINDOW_STEP_S: Mapping[str, float] = {k: v.subwindow_step_s or v.subwindow_s for k, v in INDEX_SPECS.items()}
+#: A phase of exactly an index's minimum length holds about one beat less of RR intervals than its
+#: length (the first interval ends after the phase began): data within this many seconds of the
+#: minimum count as enough (one beat at 40 bpm).
+MIN_DATA_SLACK_S = 1.5
 LABELS: Mapping[str, tuple[str, str]] = {k: (v.label, v.unit) for k, v in INDEX_SPECS.items()}  # key -> (label, unit)
 MIN_SUBWINDOWS = 3
 MIN_SUBWINDOW_COVERAGE = 0.8
@@ -436,10 +445,11 @@ def _indices_of(p: PhaseBeats, settings: EngineSettings, baseline: Any, *, whole
 def _subwindow_values(p: PhaseBeats, key: str, settings: EngineSettings, baseline: Any) -> tuple[float, ...]:
     """The index ``key`` on each usable sub-window of the phase (see the module docstring)."""
     w = SUBWINDOW_S[key]
+    step = SUBWINDOW_STEP_S[key]
     out: list[float] = []
     k = 0
-    while p.start_s + (k + 1) * w <= p.end_s + 1e-9:
-        sub = p.select(p.start_s + k * w, p.start_s + (k + 1) * w)
+    while p.start_s + k * step + w <= p.end_s + 1e-9:
+        sub = p.select(p.start_s + k * step, p.start_s + k * step + w)
         k += 1
         if float(sub.rr_ms[sub.valid].sum()) / 1000.0 < MIN_SUBWINDOW_COVERAGE * w:
             continue
@@ -464,9 +474,10 @@ def phase_indices(p: PhaseBeats, settings: EngineSettings, baseline: Any = None,
         need = MIN_DATA_S[key]
         if p.n_beats == 0:
             indices[key] = IndexValue(None, "no beats in this phase")
-        elif data_s < need:
+        elif data_s < need - MIN_DATA_SLACK_S:
+            shown = math.floor(data_s * 10.0) / 10.0  # never "has 120.0 s" for 119.95 s
             indices[key] = IndexValue(
-                None, f"too short: {label} needs >= {need:g} s of beats ({INDEX_SPECS[key].why_min}); this phase has {data_s:.1f} s"
+                None, f"too short: {label} needs >= {need:g} s of beats ({INDEX_SPECS[key].why_min}); this phase has {shown:.1f} s"
             )
         elif key == "relaxation" and baseline is None:
             indices[key] = IndexValue(None, baseline_reason or "no baseline to relate to")
@@ -566,6 +577,7 @@ def _noise_method() -> dict[str, Any]:
         "min_subwindows": MIN_SUBWINDOWS,
         "min_subwindow_coverage": MIN_SUBWINDOW_COVERAGE,
         "subwindow_s": dict(SUBWINDOW_S),
+        "subwindow_step_s": dict(SUBWINDOW_STEP_S),
         "min_data_s": dict(MIN_DATA_S),
     }
 
@@ -617,7 +629,7 @@ class PhaseComparison:
         }
 
 
-def _session_indices(beats: SessionBeats) -> list[PhaseIndices]:
+def _session_indices(beats: SessionBeats, subwindows: bool = True) -> list[PhaseIndices]:
     base_beats = beats.phase("baseline")
     out: list[PhaseIndices] = []
     baseline = None
@@ -630,7 +642,7 @@ def _session_indices(beats: SessionBeats) -> list[PhaseIndices]:
         if baseline is None:
             reason = "the baseline phase has no lnRMSSD or heart rate to relate to"
     for p in beats.phases:
-        out.append(phase_indices(p, beats.settings, baseline, baseline_reason=reason))
+        out.append(phase_indices(p, beats.settings, baseline, baseline_reason=reason, subwindows=subwindows))
     return out
 
 
@@ -643,7 +655,9 @@ def compare_phases(store: Store, session_id: str) -> PhaseComparison:
     changes; a session without a baseline phase gives no changes (``note`` says why).
     """
     beats = load_session_beats(store, session_id)
-    phases = _session_indices(beats)
+    # Sub-windows only serve the noise verdict of a change from the baseline: a session without a
+    # baseline phase (an import of 22 h) skips them (thousands of spectra otherwise).
+    phases = _session_indices(beats, subwindows=beats.phase("baseline") is not None)
     base = next((p for p in phases if p.name == "baseline"), None)
     changes: dict[str, dict[str, Change]] = {}
     note = None
@@ -811,94 +825,218 @@ def _footnotes(items: list[tuple[str, str]]) -> list[str]:
     return seen
 
 
-def render_phase_comparison(comparison: PhaseComparison, out: TextIO) -> None:
-    """Print the comparison as a table (colour only when ``out`` is a terminal)."""
+def _t(key: str, lang: str, **values: object) -> str:
+    """A comparison text of ``lang`` (``biofeedback/practices/prompts/{en,nl}.toml``), filled."""
+    from biofeedback.practices.texts import fill, lookup
+
+    text = lookup(key, lang)
+    if text is None:  # pragma: no cover - every key is shipped in both languages (tested)
+        raise KeyError(key)
+    return fill(text, values)
+
+
+def index_label(key: str, lang: str = "en") -> str:
+    """The index's name in ``lang`` (``"heart rate"``, ``"hartslag"``)."""
+    return _t(f"compare.idx.{key}", lang)
+
+
+def phase_label(name: str, lang: str = "en") -> str:
+    """A phase's name in ``lang`` (``"baseline"``, ``"rustmeting"``)."""
+    return _t(f"compare.phase.{name}", lang) if name in (*PHASE_NAMES, WHOLE) else name
+
+
+def _num(v: float, key: str, lang: str) -> str:
+    text = _fmt(v, key)
+    return text.replace(".", ",") if lang == "nl" else text
+
+
+def format_value(v: float | None, key: str, lang: str = "en") -> str:
+    """An index value as ``compare`` shows it (``—`` when not available; decimal comma in Dutch)."""
+    if v is None or not math.isfinite(v):
+        return "—"
+    return _num(v, key, lang)
+
+
+def _signed(v: float, key: str, lang: str) -> str:
+    sign = "+" if v > 0 else ("−" if v < 0 else "±")
+    return sign + _num(abs(v), key, lang)
+
+
+def format_change(ch: Change, key: str, lang: str = "en", *, with_range: bool = True) -> str:
+    """A change as ``compare`` shows it: ``−2.2 (−3.1…−1.2) ↓`` = the change, its 95 % range over
+    sub-windows, and ``↑``/``↓`` beyond noise, ``≈`` within noise, ``?`` not judged; ``—`` not available."""
+    if ch.abs is None:
+        return "—"
+    text = _signed(ch.abs, key, lang)
+    if ch.ci95 is not None and with_range:
+        text += f" ({_signed(ch.ci95[0], key, lang)}…{_signed(ch.ci95[1], key, lang)})"
+    if ch.beyond_noise is None:
+        return text + " ?"
+    if ch.beyond_noise:
+        return text + (" ↑" if ch.abs > 0 else " ↓")
+    return text + " ≈"
+
+
+def _reasons(comparison: "PhaseComparison", lang: str) -> tuple[list[str], list[str]]:
+    """(folded items, detailed lines) for what is missing or not judged, in ``lang``."""
+    base = comparison.phase("baseline")
+    lines: list[str] = []
+    for p in comparison.phases:
+        for key in INDEX_KEYS:
+            iv = p.indices[key]
+            if iv.value is not None:
+                continue
+            label, phase = index_label(key, lang), phase_label(p.name, lang)
+            if p.n_beats and p.data_s < MIN_DATA_S[key] - MIN_DATA_SLACK_S:
+                lines.append(_t("compare.too_short", lang, label=label, phase=phase, need=f"{MIN_DATA_S[key]:g}",
+                                has=_num(math.floor(p.data_s * 10) / 10, "rmssd_ms", lang)))
+            elif key == "relaxation" and (iv.reason or "").startswith("no baseline"):
+                lines.append(_t("compare.no_baseline", lang, label=label, phase=phase))
+            else:
+                lines.append(_t("compare.other", lang, label=label, phase=phase, reason=iv.reason or "—"))
+    unjudged: dict[str, list[str]] = {}
+    for name, changes in comparison.changes.items():
+        for key in INDEX_KEYS:
+            ch = changes[key]
+            if ch.beyond_noise is not None:
+                continue
+            unjudged.setdefault(name, []).append(key)
+            if ch.abs is None or base is None:
+                continue
+            lines.append(_t("compare.few_windows", lang, label=index_label(key, lang), phase=phase_label(name, lang),
+                            base=phase_label("baseline", lang), n=MIN_SUBWINDOWS, w=f"{SUBWINDOW_S[key]:g}",
+                            na=ch.n_subwindows[0], nb=ch.n_subwindows[1]))
+    items = []
+    for name, keys in unjudged.items():
+        what = _t("compare.all", lang) if len(keys) == len(INDEX_KEYS) else ", ".join(index_label(k, lang) for k in keys)
+        items.append(f"{phase_label(name, lang)}: {what}")
+    return items, list(dict.fromkeys(lines))
+
+
+def summary_sentence(comparison: "PhaseComparison", lang: str = "en", key: str = "rmssd_ms") -> str | None:
+    """One sentence on the practice's change of ``key`` from the baseline (``None`` without one)."""
+    ch = comparison.changes.get("practice", {}).get(key)
+    if ch is None or ch.abs is None:
+        return None
+    phase = phase_label("practice", lang)
+    if ch.beyond_noise is None:
+        return _t("compare.summary_unjudged", lang, phase=phase)
+    unit = LABELS[key][1]
+    change = _num(abs(ch.abs), key, lang) + (f" {unit}" if unit else "")
+    if ch.rel_pct is not None and math.isfinite(ch.rel_pct):
+        change += f" ({abs(ch.rel_pct):.0f}%)"
+    which = "compare.summary_none" if not ch.beyond_noise else (
+        "compare.summary_up" if ch.abs > 0 else "compare.summary_down")
+    label = _t("compare.hrv", lang) if key == "rmssd_ms" else index_label(key, lang)
+    return _t(which, lang, phase=phase, label=label, change=change)
+
+
+def render_phase_comparison(comparison: PhaseComparison, out: TextIO, *, lang: str = "en",
+                            details: bool = False, simulated: bool = False) -> None:
+    """Print the comparison as a table in ``lang`` (colour only when ``out`` is a terminal).
+
+    One line per index; what cannot be judged is folded into one line, the reasons one per line
+    with ``details``. At 80 columns only the practice-vs-baseline change is shown (and the
+    recovery's too from 110 columns on); on a terminal it fits 80x24.
+    """
     with _Output(out) as console:
-        _phase_table(comparison, console)
+        _phase_table(comparison, console, lang, details, simulated)
 
 
-def _phase_table(comparison: PhaseComparison, console: Any) -> None:
+def _phase_table(comparison: PhaseComparison, console: Any, lang: str, details: bool, simulated: bool) -> None:
     from rich import box
     from rich.table import Table
 
     phases = comparison.phases
-    title = f"Session {comparison.session_id}: " + " vs ".join(p.name for p in phases)
-    table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left")
-    table.add_column("index")
-    table.add_column("unit")
+    title = _t("compare.title_simulated" if simulated else "compare.title", lang, id=comparison.session_id,
+               phases=" · ".join(f"{phase_label(p.name, lang)} {p.data_s / 60:.1f}".replace(".", "," if lang == "nl" else ".")
+                                 for p in phases) + " min")
+    table = Table(box=box.SIMPLE, pad_edge=False, show_edge=False, padding=(0, 1))
+    table.add_column(_t("compare.index", lang), no_wrap=True)
     for p in phases:
-        table.add_column(f"{p.name}\n{p.data_s / 60:.1f} min", justify="right")
-    change_names = list(comparison.changes)
+        table.add_column(phase_label(p.name, lang), justify="right", no_wrap=True)
+    change_names = [n for n in comparison.changes if n == "practice" or console.width >= 110]
+    if not change_names:
+        change_names = list(comparison.changes)[:1]
     for name in change_names:
-        table.add_column(f"{name} vs baseline", justify="left")
-    notes: list[tuple[str, str]] = []
+        table.add_column(_t("compare.vs", lang, phase=phase_label(name, lang), base=phase_label("baseline", lang)),
+                         no_wrap=True)
     for key in INDEX_KEYS:
-        label, unit = LABELS[key]
-        row = [label, unit]
+        row = [f"{index_label(key, lang)} {LABELS[key][1]}".strip()]
         for p in phases:
-            iv = p.indices[key]
-            row.append(_fmt(iv.value, key))
-            if iv.value is None and iv.reason:
-                notes.append((f"{label}, {p.name}", iv.reason))
+            row.append(format_value(p.indices[key].value, key, lang))
         for name in change_names:
             ch = comparison.changes[name][key]
-            cell = _fmt_change(ch, key, "  " if console.width >= 130 else "\n")
+            cell = format_change(ch, key, lang)
             if ch.abs is not None and ch.beyond_noise and console.is_terminal:
                 cell = f"[bold]{cell}[/bold]"
             row.append(cell)
-            if ch.abs is not None and ch.beyond_noise is None and ch.reason:
-                notes.append((f"{label}, {name}", ch.reason))
         table.add_row(*row)
+    console.print(title, markup=False)
+    sentence = summary_sentence(comparison, lang)
+    if sentence:
+        console.print(sentence, markup=False)
     console.print(table)
     if comparison.note:
-        console.print(comparison.note)
-    lines = _footnotes(notes)
-    if lines:
-        console.print("— = not available; not judged = too little data for a noise estimate:")
+        note_key = "compare.no_phases" if "no phases" in comparison.note else "compare.no_baseline_phase"
+        console.print(_t(note_key, lang), markup=False)
+    if comparison.changes:
+        console.print(_t("compare.legend", lang), markup=False)
+    items, lines = _reasons(comparison, lang)
+    if details and lines:
+        console.print(_t("compare.reasons", lang), markup=False)
         for line in lines:
             console.print("  " + line, markup=False)
-    console.print(
-        "beyond noise = the bootstrap 95% interval of the change over sub-windows excludes 0 "
-        "(method and limits: docs/comparison.md)", markup=False,
-    )
+    elif items:  # one line: a terminal wraps it; plain text keeps it whole
+        console.print(_t("compare.folded", lang, items="; ".join(items)), markup=False,
+                      soft_wrap=not console.is_terminal)
 
 
-def render_session_comparison(comparison: SessionComparison, out: TextIO) -> None:
-    """Print two sessions side by side, phase by phase, with B − A and its verdict."""
+def render_session_comparison(comparison: SessionComparison, out: TextIO, *, lang: str = "en",
+                              details: bool = False) -> None:
+    """Print two sessions side by side, phase by phase, with B − A and its verdict (in ``lang``)."""
     with _Output(out) as console:
-        _session_tables(comparison, console)
+        _session_tables(comparison, console, lang, details)
 
 
-def _session_tables(comparison: SessionComparison, console: Any) -> None:
+def _session_tables(comparison: SessionComparison, console: Any, lang: str, details: bool) -> None:
     from rich import box
     from rich.table import Table
 
     a, b = comparison.session_a, comparison.session_b
-    notes: list[tuple[str, str]] = []
+    notes: list[str] = []
+    unjudged: list[str] = []
     for name in comparison.phase_names:
         pa, pb = comparison.a[name], comparison.b[name]
-        table = Table(title=f"{name}: A = {a} ({pa.data_s / 60:.1f} min)  vs  B = {b} ({pb.data_s / 60:.1f} min)",
-                      box=box.SIMPLE_HEAVY, title_justify="left")
-        for col, just in (("index", "left"), ("unit", "left"), ("A", "right"), ("B", "right")):
-            table.add_column(col, justify=just)  # type: ignore[arg-type]
-        table.add_column("B − A", justify="left")
+        console.print(f"{phase_label(name, lang)}: A = {a} ({pa.data_s / 60:.1f} min)  ·  B = {b} ({pb.data_s / 60:.1f} min)",
+                      markup=False)
+        table = Table(box=box.SIMPLE, pad_edge=False, show_edge=False, padding=(0, 1))
+        for col, just in ((_t("compare.index", lang), "left"), ("", "left"), ("A", "right"), ("B", "right")):
+            table.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
+        table.add_column("B − A", justify="left", no_wrap=True)
         for key in INDEX_KEYS:
-            label, unit = LABELS[key]
+            label = index_label(key, lang)
             ch = comparison.changes[name][key]
-            table.add_row(label, unit, _fmt(pa.value(key), key), _fmt(pb.value(key), key), _fmt_change(ch, key))
+            table.add_row(label, LABELS[key][1], format_value(pa.value(key), key, lang),
+                          format_value(pb.value(key), key, lang), format_change(ch, key, lang))
             for who, p in (("A", pa), ("B", pb)):
                 if p.value(key) is None and p.indices[key].reason:
-                    notes.append((f"{label}, {name}, {who}", p.indices[key].reason or ""))
-            if ch.abs is not None and ch.beyond_noise is None and ch.reason:
-                notes.append((f"{label}, {name}", ch.reason))
+                    notes.append(_t("compare.other", lang, label=label, phase=f"{phase_label(name, lang)} {who}",
+                                    reason=p.indices[key].reason or ""))
+            if ch.beyond_noise is None:
+                unjudged.append(f"{phase_label(name, lang)} {label}")
+                if ch.abs is not None and ch.reason:
+                    notes.append(_t("compare.other", lang, label=label, phase=phase_label(name, lang), reason=ch.reason))
         console.print(table)
     for note in comparison.notes:
         console.print(note, markup=False)
     if not comparison.phase_names:
         console.print("no phase in common: nothing to compare", markup=False)
-    for line in _footnotes(notes):
-        console.print("  " + line, markup=False)
-    console.print(
-        "beyond noise = the bootstrap 95% interval of B − A over sub-windows excludes 0 "
-        "(method and limits: docs/comparison.md)", markup=False,
-    )
+    console.print(_t("compare.legend", lang), markup=False)
+    if details and notes:
+        console.print(_t("compare.reasons", lang), markup=False)
+        for line in dict.fromkeys(notes):
+            console.print("  " + line, markup=False)
+    elif unjudged:
+        console.print(_t("compare.folded", lang, items=", ".join(unjudged)), markup=False,
+                      soft_wrap=not console.is_terminal)

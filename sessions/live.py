@@ -9,7 +9,9 @@
    once a second, so a killed process loses at most the last second);
 3. pushes beats and gaps through :class:`~sessions.pipeline.SessionPipeline` (the code path replay
    uses too) and stores the indices shown for every beat;
-4. turns phase changes and prompts of the :class:`~sessions.timeline.Timeline` into events, exactly
+4. starts the protocol when the first beat arrives (a strap may take seconds to connect and to
+   send beats: the baseline does not count down meanwhile; event ``protocol_start``), then
+   turns phase changes and prompts of the :class:`~sessions.timeline.Timeline` into events, exactly
    once each, from beat times and, in real time, from screen frames;
 5. ends when the protocol is over, when the user presses ``q`` or Ctrl-C (the session is kept and
    marked complete), or when the source ends; an exception marks it incomplete.
@@ -35,6 +37,8 @@ from sessions.store import NewSession, Store
 from sessions.timeline import PhaseChange, Timeline
 
 SESSION_END = "session_end"  # event: data reason = finished | quit | interrupted | source_ended
+PROTOCOL_START = "protocol_start"  # event: data origin_s = session time at which the baseline began
+PACER_CHANGED = "pacer_changed"  # event: data rate_bpm, pattern (IN-HOLD-OUT-HOLD s), key (+ slower, - faster)
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,19 @@ class SessionPlan:
     engine_settings: EngineSettings = field(default_factory=EngineSettings)
     practice_settings: dict[str, Any] = field(default_factory=dict)
     source_kind: str = "live"  # stored as the session's source kind: live | simulator
+
+
+def _stored_device(info: Any, *, simulated: bool) -> Any:
+    """The device as stored: a simulated session behind the virtual BLE strap is not stored as the
+    strap it imitates (its name, maker and battery are the simulator's inventions)."""
+    import dataclasses
+
+    from devices.source import DeviceInfo
+
+    if not simulated or not isinstance(info, DeviceInfo) or info.kind == "simulator":
+        return info
+    return dataclasses.replace(info, name=f"Virtual BLE strap (simulated, advertised as {info.name!r})",
+                               manufacturer=None, model=None, firmware=None, battery_pct=None, kind="virtual")
 
 
 class Sink(TypingProtocol):
@@ -78,13 +95,16 @@ class _Run:
         self.clock = clock
         self.sinks = list(sinks)
         self.timeline = Timeline(plan.practice, plan.protocol, plan.lang)
-        baseline_end = plan.protocol.baseline_s if plan.protocol.baseline_s > 0 else None
-        self.pipeline = SessionPipeline(plan.engine_settings, baseline_end)
+        # The protocol (and its clock) starts when the first beat arrives: ``origin_s`` is then the
+        # session time at which that beat's interval began. Until then: "waiting for the strap".
+        self.origin_s: float | None = None
+        self.pipeline: SessionPipeline | None = None
         self.session_id = store.create_session(
             NewSession.from_device(
                 plan.source_kind,
                 clock.wall_now(),
-                source.info,
+                _stored_device(source.info, simulated=plan.source_kind == "simulator"),
+                simulated=plan.source_kind == "simulator",
                 practice=plan.practice.name,
                 practice_settings={"lang": plan.lang, **plan.practice_settings},
                 protocol={
@@ -102,34 +122,49 @@ class _Run:
         self.n_beats = 0
         self.end_reason: str | None = None
         self.stop_requested = asyncio.Event()
+        self.pacer_pattern = plan.practice.pattern
 
     # -- what happens ----------------------------------------------------------------------------
     def phase(self) -> str | None:
         return self.open_phases[-1] if self.open_phases else None
 
+    def start_protocol(self, first: Beat) -> None:
+        """The first beat arrived: the protocol starts where its interval began."""
+        origin = max(0.0, first.t_s - first.rr_ms / 1000.0)
+        self.origin_s = origin
+        baseline_s = self.plan.protocol.baseline_s
+        self.pipeline = SessionPipeline(self.plan.engine_settings, origin + baseline_s if baseline_s > 0 else None)
+        self.recorder.add_event(origin, PROTOCOL_START, {"origin_s": origin})
+        self._show_event(origin, PROTOCOL_START, {"origin_s": origin})
+
     def advance(self, now_s: float) -> None:
-        """Bring the timeline up to ``now_s``: record and show the phase changes and prompts due."""
+        """Bring the timeline up to session time ``now_s``: record and show the phase changes and
+        prompts due (nothing before the protocol started)."""
         if now_s > self.now_s:
             self.now_s = now_s
-        for item in self.timeline.advance(now_s):
+        if self.origin_s is None:
+            return
+        origin = self.origin_s
+        for item in self.timeline.advance(now_s - origin):
+            t = origin + item.t_s
             if isinstance(item, PhaseChange):
                 if item.begin:
-                    self.recorder.begin_phase(item.name, item.t_s)
+                    self.recorder.begin_phase(item.name, t)
                     self.open_phases.append(item.name)
-                    self._show_event(item.t_s, "phase_begin", {"phase": item.name})
+                    self._show_event(t, "phase_begin", {"phase": item.name})
                 else:
-                    self.recorder.end_phase(item.name, item.t_s)
+                    self.recorder.end_phase(item.name, t)
                     self.open_phases.remove(item.name)
-                    self._show_event(item.t_s, "phase_end", {"phase": item.name}, item.name)
+                    self._show_event(t, "phase_end", {"phase": item.name}, item.name)
             else:
-                self._prompt(item)
-        if now_s >= self.plan.protocol.total_s and self.end_reason is None:
+                self._prompt(item, t)
+        if now_s - origin >= self.plan.protocol.total_s and self.end_reason is None:
             self.request_stop("finished")
 
-    def _prompt(self, prompt: Prompt) -> None:
+    def _prompt(self, prompt: Prompt, t_s: float) -> None:
         data = {"key": prompt.key, "text": prompt.text, "lang": self.plan.lang}
-        self.recorder.add_event(prompt.t_s, PROMPT_SHOWN, data)
-        self._show_event(prompt.t_s, PROMPT_SHOWN, data)
+        self.recorder.add_event(t_s, PROMPT_SHOWN, data)
+        self._show_event(t_s, PROMPT_SHOWN, data)
 
     def _show_event(self, t_s: float, kind: str, data: dict[str, Any], phase: str | None = None) -> None:
         for sink in self.sinks:
@@ -138,7 +173,10 @@ class _Run:
     def take(self, item: Beat | Gap | DeviceEvent) -> None:
         """Record one item from the source the moment it arrives, then compute and show."""
         if isinstance(item, Beat):
-            if item.t_s >= self.plan.protocol.total_s:
+            if self.origin_s is None:
+                self.start_protocol(item)
+            assert self.origin_s is not None and self.pipeline is not None
+            if item.t_s - self.origin_s >= self.plan.protocol.total_s:
                 self.advance(item.t_s)
                 return  # after the end of the protocol: not part of this session
             self.advance(item.t_s)
@@ -150,7 +188,8 @@ class _Run:
             self.advance(item.end_s)
             self.recorder.add_gap(item)
             self._show_event(item.start_s, "gap", {"reason": item.reason, "start_s": item.start_s, "end_s": item.end_s})
-            self._show_indices(self.pipeline.push(item))
+            if self.pipeline is not None:
+                self._show_indices(self.pipeline.push(item))
         else:
             data = dict(item.data)
             self.recorder.add_event(item.t_s, item.kind, data)
@@ -161,7 +200,7 @@ class _Run:
         for indices in settled:
             self.recorder.add_indices(indices.index, indices.to_json_dict())
             self.recorder.set_artifact_label(indices.index, indices.artifact)
-            phase = self.timeline.protocol.phase_at(indices.t_s).name
+            phase = self.timeline.protocol.phase_at(indices.t_s - (self.origin_s or 0.0)).name
             for sink in self.sinks:
                 sink.on_beat(indices, phase)
 
@@ -169,6 +208,26 @@ class _Run:
         data = {"label": label} if label else {}
         self.recorder.add_event(self.now_s, USER_MARKER, data)
         self._show_event(self.now_s, USER_MARKER, data)
+
+    def pace(self, key: str) -> None:
+        """``+``: the pacer one step slower (longer breaths); ``-``: one step faster; recorded as a
+        ``pacer_changed`` event. Nothing happens for a practice without a pacer or beyond the
+        allowed breathing rates."""
+        from biofeedback.errors import InputError
+        from biofeedback.practices.pacer import PACER_STEP_BPM, scaled_pattern
+
+        if self.pacer_pattern is None:
+            return
+        step = -PACER_STEP_BPM if key == "+" else PACER_STEP_BPM
+        rate = round((self.pacer_pattern.rate_bpm + step) / PACER_STEP_BPM) * PACER_STEP_BPM
+        try:
+            pattern = scaled_pattern(self.pacer_pattern, rate)
+        except InputError:
+            return
+        self.pacer_pattern = pattern
+        data = {"rate_bpm": rate, "pattern": pattern.label, "key": key}
+        self.recorder.add_event(self.now_s, PACER_CHANGED, data)
+        self._show_event(self.now_s, PACER_CHANGED, data)
 
     def request_stop(self, reason: str) -> None:
         if self.end_reason is None:
@@ -178,10 +237,11 @@ class _Run:
 
     def finish(self) -> float:
         """Settle the last beats, close the open phases, record why the session ended."""
-        self._show_indices(self.pipeline.flush())
+        if self.pipeline is not None:
+            self._show_indices(self.pipeline.flush())
         end_s = max(self.now_s, self.last_beat_s)
-        if self.end_reason == "finished":
-            end_s = max(end_s, self.plan.protocol.total_s)
+        if self.end_reason == "finished" and self.origin_s is not None:
+            end_s = max(end_s, self.origin_s + self.plan.protocol.total_s)
             self.advance(end_s)  # the last phase end and the closing prompt
         for name in reversed(self.open_phases):
             self.recorder.end_phase(name, end_s)
@@ -215,7 +275,8 @@ async def run_session(
     sinks:
         Receivers of beats, events and frames (screen, JSON lines).
     keys:
-        Key presses: ``" "`` sets a marker, ``"q"`` ends the session early (it is kept).
+        Key presses: ``" "`` sets a marker, ``"q"`` ends the session early (it is kept), ``"+"`` /
+        ``"-"`` make the pacer slower / faster (events ``pacer_changed``).
     frame_interval_s:
         When set, a frame task advances the timeline on ``frame_clock`` time and calls
         ``on_frame`` this often (real-time sessions: the pacer and prompts move between beats).
@@ -283,6 +344,10 @@ async def _keys(run: _Run, keys: AsyncIterator[str]) -> None:
     async for key in keys:
         if key == " ":
             run.marker()
+        elif key in ("+", "="):
+            run.pace("+")
+        elif key in ("-", "_"):
+            run.pace("-")
         elif key in ("q", "Q", "\x1b"):
             run.request_stop("quit")
             return

@@ -154,6 +154,17 @@ _M0004 = Migration(
     ),
 )
 
+_M0006 = Migration(
+    "0006_simulated_sessions",
+    (
+        # 1 = the beats came from the simulator (`biofeedback demo`, also through the virtual BLE
+        # strap): shown as such in `sessions`, left out of `trends`. Sessions recorded before this
+        # migration by the simulator are marked from their source kind.
+        "ALTER TABLE sessions ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0 CHECK (simulated IN (0, 1))",
+        "UPDATE sessions SET simulated = 1 WHERE source_kind = 'simulator'",
+    ),
+)
+
 _M0007 = Migration(
     "0007_assessments",
     (
@@ -176,7 +187,7 @@ _M0007 = Migration(
 )
 
 #: Every migration, in the order applied. Append only.
-MIGRATIONS: tuple[Migration, ...] = (_M0001, _M0002, _M0003, _M0004, _M0007)
+MIGRATIONS: tuple[Migration, ...] = (_M0001, _M0002, _M0003, _M0004, _M0006, _M0007)
 
 _CREATE_TABLE = "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
 

@@ -6,11 +6,18 @@ stored session) with matplotlib's Agg backend, imported inside the functions so 
 light. Four panels:
 
 1. Tachogram: RR intervals (ms) against time, the session phases shaded, beats labelled as artifacts
-   marked, events (markers, reconnects...) as vertical lines.
-2. Rolling RMSSD (ms, left axis) and coherence (right axis) against time.
+   marked (large red crosses above the line), events (markers, reconnects...) as vertical lines with
+   labels staggered so that close ones do not overlap.
+2. Rolling RMSSD (ms, left axis) and coherence (right axis) against time (``m:ss``, or ``h:mm`` from
+   an hour on).
 3. Power spectral density of the RR series per phase (baseline, practice, recovery) overlaid,
-   ms²/Hz against Hz, with the LF (0.04-0.15 Hz) and HF (0.15-0.4 Hz) bands marked.
-4. Poincaré plot: RR(n+1) against RR(n), ms, with the identity line.
+   ms²/Hz on a log scale (the practice's resonance peak would otherwise flatten the rests) against
+   Hz, with the LF (0.04-0.15 Hz) and HF (0.15-0.4 Hz) bands marked.
+4. Poincaré plot: RR(n+1) against RR(n), ms, coloured by phase, each phase with its SD1/SD2 ellipse
+   (centred on its mean, SD2 along and SD1 across the identity line), and the identity line.
+
+The title wraps; under it one summary sentence (the comparison's, same numbers as ``compare``).
+Titles, labels and legends are in the report's language (``lang``).
 
 Files are written privately (mode 0600) and atomically (temporary file, then rename). Nothing leaves
 the machine: the HTML embeds the PNG as base64 and links to nothing.
@@ -52,6 +59,8 @@ PANEL_TITLES = (
 )
 
 PHASE_COLOURS = {"baseline": "#9e9e9e", "practice": "#4a90c2", "recovery": "#4caf7d"}
+#: Darker outlines for the SD1/SD2 ellipses (the phase colour would vanish in its own cloud of points).
+ELLIPSE_COLOURS = {"baseline": "#3d3d3d", "practice": "#163a5c", "recovery": "#1b5e3a"}
 PHASE_SHADES = {"baseline": "#ececec", "practice": "#dcebf6", "recovery": "#dff1e5"}
 LF_BAND_HZ = (0.04, 0.15)
 HF_BAND_HZ = (0.15, 0.40)
@@ -153,11 +162,15 @@ class ReportData:
     tables: tuple[ReportTable, ...] = ()
     subtitle: str = ""
     assessment: Any = None  # a resonance assessment's figure data (sessions/assessment_report.py)
+    summary: str = ""  # one sentence at the top (compare's :func:`~sessions.compare.summary_sentence`)
+    poincare_phase: tuple[str, ...] = ()  # the phase of each Poincaré pair (colours and SD1/SD2 ellipses)
+    lang: str = "en"  # language of the figure's titles, labels and legends
+    legend: str = ""  # what the tables' marks mean (HTML, under the tables)
 
     def __post_init__(self) -> None:
         for name in ("beat_t_s", "rr_ms", "poincare_x_ms", "poincare_y_ms"):
             object.__setattr__(self, name, _array(getattr(self, name), name))
-        for name in ("artifacts", "phases", "events", "spectra", "tables"):
+        for name in ("artifacts", "phases", "events", "spectra", "tables", "poincare_phase"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if self.beat_t_s.shape != self.rr_ms.shape:
             raise ValueError(f"ReportData: {self.beat_t_s.size} beat times but {self.rr_ms.size} RR intervals")
@@ -165,6 +178,8 @@ class ReportData:
             raise ValueError(f"ReportData: {len(self.artifacts)} artifact labels for {self.rr_ms.size} beats")
         if self.poincare_x_ms.shape != self.poincare_y_ms.shape:
             raise ValueError("ReportData: Poincaré x and y differ in length")
+        if self.poincare_phase and len(self.poincare_phase) != self.poincare_x_ms.size:
+            raise ValueError("ReportData: one phase per Poincaré pair")
 
     def artifact_mask(self) -> np.ndarray:
         """True for beats labelled as anything but ``"normal"``/``""``."""
@@ -173,22 +188,35 @@ class ReportData:
         return np.array([a not in ("normal", "") for a in self.artifacts], dtype=bool)
 
 
+def poincare_mask(
+    n: int,
+    valid: Sequence[bool] | np.ndarray | None = None,
+    breaks: Sequence[bool] | np.ndarray | None = None,
+) -> np.ndarray:
+    """Which of the ``n - 1`` successive pairs ``(n, n+1)`` count: both beats valid and no gap right
+    before beat n+1 (``breaks[n+1]``)."""
+    if n < 2:
+        return np.zeros(0, dtype=bool)
+    ok = np.ones(n - 1, dtype=bool)
+    if valid is not None:
+        v = np.asarray(valid, dtype=bool)
+        ok &= v[:-1] & v[1:]
+    if breaks is not None:
+        ok &= ~np.asarray(breaks, dtype=bool)[1:]
+    return ok
+
+
 def poincare_points(
     rr_ms: Sequence[float] | np.ndarray,
     valid: Sequence[bool] | np.ndarray | None = None,
     breaks: Sequence[bool] | np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(RR(n), RR(n+1))`` for successive pairs of valid beats (ms); a pair is skipped when either beat is
-    invalid or a gap came right before beat n+1 (``breaks[n+1]``)."""
+    invalid or a gap came right before beat n+1 (``breaks[n+1]``; :func:`poincare_mask`)."""
     rr = np.asarray(rr_ms, dtype=float)
     if rr.size < 2:
         return np.empty(0), np.empty(0)
-    ok = np.ones(rr.size - 1, dtype=bool)
-    if valid is not None:
-        v = np.asarray(valid, dtype=bool)
-        ok &= v[:-1] & v[1:]
-    if breaks is not None:
-        ok &= ~np.asarray(breaks, dtype=bool)[1:]
+    ok = poincare_mask(rr.size, valid, breaks)
     return rr[:-1][ok], rr[1:][ok]
 
 
@@ -208,6 +236,49 @@ class ReportFigure:
         return (self.tachogram, self.trend, self.spectra, self.poincare)
 
 
+def _t(key: str, lang: str, **values: object) -> str:
+    from biofeedback.practices.texts import fill, lookup
+
+    return fill(lookup(key, lang) or key, values)
+
+
+def sd1_sd2(x_ms: np.ndarray, y_ms: np.ndarray) -> tuple[float, float]:
+    """Poincaré SD1 and SD2 (ms) of the pairs ``(RR(n), RR(n+1))``: the sample SDs across and along the
+    identity line, ``SD1 = SD((y − x)/√2)``, ``SD2 = SD((y + x)/√2)`` (Brennan, Palaniswami & Kamen
+    2001, doi:10.1109/10.959330); NaN with fewer than 3 pairs."""
+    if x_ms.size < 3:
+        return math.nan, math.nan
+    return float(np.std((y_ms - x_ms) / math.sqrt(2), ddof=1)), float(np.std((y_ms + x_ms) / math.sqrt(2), ddof=1))
+
+
+#: Tick steps of the time axis, seconds: the first giving at most 10 ticks is used.
+TIME_TICK_STEPS_S = (15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600)
+
+
+def time_formatter(duration_s: float):  # type: ignore[no-untyped-def]
+    """Tick labels and locator for a time axis in seconds: ``h:mm`` from an hour on, else ``m:ss``,
+    ticks on whole minutes or hours (at most 10). Returns ``(formatter, locator, unit)``."""
+    from matplotlib.ticker import FuncFormatter, MultipleLocator
+
+    step = next((s for s in TIME_TICK_STEPS_S if duration_s / s <= 10), TIME_TICK_STEPS_S[-1])
+    if duration_s >= 3600:
+        return FuncFormatter(lambda v, _: f"{int(v // 3600)}:{int(v % 3600 // 60):02d}"), MultipleLocator(step), "h:mm"
+    return FuncFormatter(lambda v, _: f"{int(v // 60)}:{int(v % 60):02d}"), MultipleLocator(step), "m:ss"
+
+
+def event_levels(times_s: Sequence[float], span_s: float, min_gap_frac: float = 0.04, levels: int = 4) -> list[int]:
+    """A label row (0..levels-1) for each event time so that labels closer than ``min_gap_frac`` of the
+    axis never share a row (they would overlap); far-apart events go back to row 0."""
+    out: list[int] = []
+    last_at: dict[int, float] = {}
+    gap = max(span_s, 1e-9) * min_gap_frac
+    for t in times_s:
+        row = next((r for r in range(levels) if t - last_at.get(r, -math.inf) >= gap), len(out) % levels)
+        last_at[row] = t
+        out.append(row)
+    return out
+
+
 def build_figure(data: ReportData) -> ReportFigure:
     """Draw the four panels for ``data`` on a new matplotlib Figure (Agg canvas; pyplot is not used, so
     no global state is touched)."""
@@ -221,23 +292,42 @@ def build_figure(data: ReportData) -> ReportFigure:
     trend = fig.add_subplot(grid[1, :], sharex=tach)
     spectra = fig.add_subplot(grid[2, 0])
     poincare = fig.add_subplot(grid[2, 1])
-    fig.suptitle(data.title + (f"\n{data.subtitle}" if data.subtitle else ""), fontsize=13)
+    import textwrap
+
+    from matplotlib.patches import Ellipse
+
+    L = data.lang
+    head = [textwrap.fill(data.title, 90)]
+    if data.summary:
+        head.append(textwrap.fill(data.summary, 125))
+    if data.subtitle:
+        head.append(textwrap.fill(data.subtitle, 120))
+    fig.suptitle("\n".join(head), fontsize=12)
+    duration = float(data.beat_t_s[-1]) if data.beat_t_s.size else 0.0
+    formatter, locator, unit = time_formatter(duration)
+
+    def phase_name(name: str) -> str:
+        return _t(f"compare.phase.{name}", L) if name in (*PHASE_COLOURS, "whole") else name
 
     # 1. Tachogram.
     for phase in data.phases:
         for ax in (tach, trend):
             ax.axvspan(phase.start_s, phase.end_s, color=PHASE_SHADES.get(phase.name, "#f3f3f3"), zorder=0,
-                       label=phase.name if ax is tach else None)
-    tach.plot(data.beat_t_s, data.rr_ms, color="#2f4f6f", linewidth=0.8, label="RR")
+                       label=phase_name(phase.name) if ax is tach else None)
+    tach.plot(data.beat_t_s, data.rr_ms, color="#2f4f6f", linewidth=0.8, label="RR", zorder=2)
     mask = data.artifact_mask()
     if mask.any():
-        tach.plot(data.beat_t_s[mask], data.rr_ms[mask], linestyle="none", marker="x", color="#d0533f",
-                  markersize=5, label=f"artifacts ({int(mask.sum())})")
-    for ev in data.events:
-        tach.axvline(ev.t_s, color="#7a5c99", linewidth=0.8, linestyle="--")
-        tach.annotate(ev.label, xy=(ev.t_s, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -2),
-                      textcoords="offset points", fontsize=7, color="#7a5c99", va="top", rotation=90)
-    tach.set_title(PANEL_TITLES[0])
+        many = int(mask.sum()) > 200  # a long recording: smaller crosses, or they hide the line
+        tach.plot(data.beat_t_s[mask], data.rr_ms[mask], linestyle="none", marker="X", color="#d0311f",
+                  markeredgecolor="white", markeredgewidth=0.3 if many else 0.6, markersize=4 if many else 8, zorder=5,
+                  label=_t("report.artifacts", L, n=int(mask.sum())))
+    levels = event_levels([ev.t_s for ev in data.events], duration)
+    for ev, level in zip(data.events, levels):
+        tach.axvline(ev.t_s, color="#7a5c99", linewidth=0.8, linestyle="--", zorder=3)
+        tach.annotate(ev.label, xy=(ev.t_s, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -2 - 14 * level),
+                      textcoords="offset points", fontsize=7, color="#7a5c99", va="top",
+                      bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+    tach.set_title(_t("report.tachogram", L))
     tach.set_ylabel("RR (ms)")
     tach.legend(loc="lower right", fontsize=8, ncols=5, framealpha=0.85)
 
@@ -246,41 +336,71 @@ def build_figure(data: ReportData) -> ReportFigure:
     if data.rmssd is not None:
         trend.plot(data.rmssd.t_s, data.rmssd.values, color="#2e7d8c", linewidth=1.2, label="RMSSD (ms)")
     if data.coherence is not None:
-        coh_ax.plot(data.coherence.t_s, data.coherence.values, color="#c28a2e", linewidth=1.2, label="coherence")
-    trend.set_title(PANEL_TITLES[1])
-    trend.set_xlabel("time (s)")
+        coh_ax.plot(data.coherence.t_s, data.coherence.values, color="#c28a2e", linewidth=1.2,
+                    label=_t("compare.idx.coherence", L))
+    trend.set_title(_t("report.trend", L))
+    trend.xaxis.set_major_formatter(formatter)
+    trend.xaxis.set_major_locator(locator)
+    trend.set_xlabel(_t("report.time", L, unit=unit))
     trend.set_ylabel("RMSSD (ms)", color="#2e7d8c")
-    coh_ax.set_ylabel("coherence", color="#c28a2e")
+    coh_ax.set_ylabel(_t("compare.idx.coherence", L), color="#c28a2e")
     handles = trend.get_legend_handles_labels()[0] + coh_ax.get_legend_handles_labels()[0]
     if handles:
         trend.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.85)
 
-    # 3. Spectra per phase.
+    # 3. Spectra per phase, on a log scale (the practice's peak would flatten the rest).
     spectra.axvspan(*LF_BAND_HZ, color="#f4f4f4", zorder=0)
+    drawn = False
     for spectrum in data.spectra:
-        spectra.plot(spectrum.freq_hz, spectrum.psd_ms2_hz, color=PHASE_COLOURS.get(spectrum.phase),
-                     linewidth=1.3, label=spectrum.phase)
+        keep = (spectrum.psd_ms2_hz > 0) & (spectrum.freq_hz > 0)
+        if keep.any():
+            spectra.plot(spectrum.freq_hz[keep], spectrum.psd_ms2_hz[keep], color=PHASE_COLOURS.get(spectrum.phase),
+                         linewidth=1.3, label=phase_name(spectrum.phase))
+            drawn = True
+    if drawn:
+        spectra.set_yscale("log")
+        # Four decades under the highest peak: deep notches of a short phase's spectrum would
+        # otherwise take most of the height.
+        top = max(float(sp.psd_ms2_hz[(sp.freq_hz > 0) & (sp.freq_hz <= 0.5)].max(initial=0.0)) for sp in data.spectra)
+        if top > 0:
+            spectra.set_ylim(top * 1e-4, top * 3)
     for edge in (*LF_BAND_HZ, HF_BAND_HZ[1]):
         spectra.axvline(edge, color="#bbbbbb", linewidth=0.6)
     for name, (lo_hz, hi_hz) in (("LF", LF_BAND_HZ), ("HF", HF_BAND_HZ)):
         spectra.annotate(name, xy=((lo_hz + hi_hz) / 2, 1.0), xycoords=("data", "axes fraction"), xytext=(0, -3),
                          textcoords="offset points", ha="center", va="top", fontsize=8, color="#888888")
     spectra.set_xlim(0.0, 0.5)
-    spectra.set_title(PANEL_TITLES[2])
-    spectra.set_xlabel("frequency (Hz)")
-    spectra.set_ylabel("PSD (ms²/Hz)")
-    if data.spectra:
+    spectra.set_title(_t("report.spectra", L))
+    spectra.set_xlabel(_t("report.frequency", L))
+    spectra.set_ylabel(_t("report.psd", L))
+    if drawn:
         spectra.legend(fontsize=8)
 
-    # 4. Poincaré.
-    poincare.plot(data.poincare_x_ms, data.poincare_y_ms, linestyle="none", marker=".", markersize=3,
-                  color="#4a90c2", alpha=0.6)
-    if data.poincare_x_ms.size:
-        lo = float(min(data.poincare_x_ms.min(), data.poincare_y_ms.min()))
-        hi = float(max(data.poincare_x_ms.max(), data.poincare_y_ms.max()))
+    # 4. Poincaré, coloured by phase, with each phase's SD1/SD2 ellipse.
+    x, y = data.poincare_x_ms, data.poincare_y_ms
+    groups = sorted(set(data.poincare_phase), key=lambda n: list(PHASE_COLOURS).index(n) if n in PHASE_COLOURS else 9) \
+        if data.poincare_phase else [""]
+    phases_of = np.array(data.poincare_phase) if data.poincare_phase else None
+    for name in groups:
+        sel = np.ones(x.size, dtype=bool) if phases_of is None else phases_of == name
+        colour = PHASE_COLOURS.get(name, "#4a90c2")
+        sd1, sd2 = sd1_sd2(x[sel], y[sel])
+        label = phase_name(name) if name else None
+        if math.isfinite(sd1):
+            label = f"{label + ': ' if label else ''}SD1 {sd1:.0f} · SD2 {sd2:.0f} ms"
+        poincare.plot(x[sel], y[sel], linestyle="none", marker=".", markersize=3, color=colour, alpha=0.5,
+                      label=label)
+        if math.isfinite(sd1):
+            cx, cy = float(np.mean(x[sel])), float(np.mean(y[sel]))
+            poincare.add_patch(Ellipse((cx, cy), width=2 * sd2, height=2 * sd1, angle=45.0, fill=False,
+                                       edgecolor=ELLIPSE_COLOURS.get(name, "#163a5c"), linewidth=1.8, zorder=4))
+    if x.size:
+        lo = float(min(x.min(), y.min()))
+        hi = float(max(x.max(), y.max()))
         poincare.plot([lo, hi], [lo, hi], color="#bbbbbb", linewidth=0.8)
+        poincare.legend(fontsize=7, loc="upper left", framealpha=0.85, markerscale=3)
     poincare.set_aspect("equal", adjustable="datalim")
-    poincare.set_title(PANEL_TITLES[3])
+    poincare.set_title(_t("report.poincare", L))
     poincare.set_xlabel("RR(n) (ms)")
     poincare.set_ylabel("RR(n+1) (ms)")
     return ReportFigure(fig, tach, trend, coh_ax, spectra, poincare)
@@ -299,7 +419,7 @@ def report_html(data: ReportData, png: bytes, extra_pngs: Sequence[bytes] = ()) 
     e = html.escape
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        f'<html lang="{e(data.lang)}"><head><meta charset="utf-8">',
         f"<title>{e(data.title)}</title>",
         "<style>body{font-family:sans-serif;margin:2em;color:#223}"
         "table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccd;padding:.3em .7em;text-align:right}"
@@ -307,11 +427,14 @@ def report_html(data: ReportData, png: bytes, extra_pngs: Sequence[bytes] = ()) 
         "</head><body>",
         f"<h1>{e(data.title)}</h1>",
     ]
+    if data.summary:
+        parts.append(f"<p><strong>{e(data.summary)}</strong></p>")
     if data.subtitle:
         parts.append(f"<p>{e(data.subtitle)}</p>")
     if data.phases:
-        spans = ", ".join(f"{e(p.name)} {p.start_s:g}-{p.end_s:g} s" for p in data.phases)
-        parts.append(f"<p>Phases: {spans}</p>")
+        spans = ", ".join(f"{e(_t('compare.phase.' + p.name, data.lang))} {p.start_s:.0f}-{p.end_s:.0f} s"
+                          for p in data.phases)
+        parts.append(f"<p>{e(_t('report.phases', data.lang))}: {spans}</p>")
     for image in (*extra_pngs, png):
         parts.append(f'<img alt="{e(data.title)}" src="data:image/png;base64,{base64.b64encode(image).decode("ascii")}">')
     for table in data.tables:
@@ -320,6 +443,8 @@ def report_html(data: ReportData, png: bytes, extra_pngs: Sequence[bytes] = ()) 
         for row in table.rows:
             parts.append("<tr>" + "".join(f"<td>{e(format_cell(c))}</td>" for c in row) + "</tr>")
         parts.append("</tbody></table>")
+    if data.legend and data.tables:
+        parts.append(f"<p>{e(data.legend)}</p>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 

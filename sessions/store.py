@@ -75,6 +75,7 @@ class NewSession:
     import_sha256: str | None = None
     import_path: str | None = None
     import_format: str | None = None
+    simulated: bool = False  # the beats came from the simulator (a demo), not a person
 
     @classmethod
     def from_device(cls, source_kind: str, start_wall: datetime, info: Any, **kwargs: Any) -> "NewSession":
@@ -116,6 +117,7 @@ class SessionInfo:
     import_format: str | None
     n_beats: int
     duration_s: float | None  # t_s of the last beat, None when there is none
+    simulated: bool = False  # a demo on the simulator: not the user's practice (left out of trends)
 
     def to_json_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -373,11 +375,12 @@ class Store:
             new.import_sha256,
             new.import_path,
             new.import_format,
+            1 if (new.simulated or new.source_kind == "simulator") else 0,
         )
         sql = (
             "INSERT INTO sessions (id, start_wall, status, source_kind, device_name, device_address, device_kind, "
             "device_info_json, practice, practice_settings_json, protocol_json, engine_settings_json, "
-            "software_version, pid, hostname, import_sha256, import_path, import_format) "
+            "software_version, pid, hostname, import_sha256, import_path, import_format, simulated) "
             "VALUES (" + ", ".join("?" * len(row)) + ")"
         )
         try:
@@ -411,7 +414,8 @@ class Store:
         "s.device_kind, s.device_info_json, s.practice, s.practice_settings_json, s.protocol_json, "
         "s.engine_settings_json, s.software_version, s.import_sha256, s.import_path, s.import_format, "
         "(SELECT count(*) FROM beats b WHERE b.session_id = s.id), "
-        "(SELECT b.t_s FROM beats b WHERE b.session_id = s.id ORDER BY b.seq DESC LIMIT 1) "
+        "(SELECT b.t_s FROM beats b WHERE b.session_id = s.id ORDER BY b.seq DESC LIMIT 1), "
+        "s.simulated "
         "FROM sessions s"
     )
 
@@ -437,6 +441,7 @@ class Store:
             import_format=row[16],
             n_beats=row[17],
             duration_s=row[18],
+            simulated=bool(row[19]),
         )
 
     def list_sessions(self) -> list[SessionInfo]:

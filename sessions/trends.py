@@ -25,6 +25,9 @@ reads a clock), one row per calendar day of the last ``days`` days ending ``toda
     Appl Psychophysiol Biofeedback 25:177-191, doi:10.1023/A:1009554825745). Imported recordings have no phases and do not count. A practice
     phase that was never closed (an interrupted recording) counts until its last beat.
 
+Simulated sessions (``biofeedback demo``, marked ``simulated`` in the store) are not the user's
+practice: they count in no row; ``n_simulated_left_out`` says how many there were.
+
 Days are calendar dates on the clock where the session was recorded (the UTC offset stored with
 its start time), so a session keeps its day when the machine changes time zone.
 """
@@ -89,6 +92,7 @@ class Trends:
     days: int
     goal_min: float
     rows: tuple[DayTrend, ...]
+    n_simulated: int = 0  # simulated sessions (demos) in the period, left out of every row
 
     @property
     def days_goal_met(self) -> int:
@@ -107,6 +111,7 @@ class Trends:
             "goal_min": self.goal_min,
             "days_goal_met": self.days_goal_met,
             "practice_min_total": self.practice_min_total,
+            "n_simulated_left_out": self.n_simulated,
             "rows": [r.to_json_dict() for r in self.rows],
         }
 
@@ -149,11 +154,16 @@ def daily_trends(store: Store, days: int, today: date | None = None) -> Trends:
         raise ValueError(f"days must be >= 1, got {days}")
     infos = store.list_sessions()
     by_day: dict[date, list[Any]] = {}
+    simulated_days: list[date] = []
     for info in infos:
+        if info.simulated:  # a demo is not the user's practice
+            simulated_days.append(session_date(info.start_wall))
+            continue
         by_day.setdefault(session_date(info.start_wall), []).append(info)
     if today is None:
         today = max(by_day) if by_day else date(1970, 1, 1)
     first = today - timedelta(days=days - 1)
+    n_simulated = sum(1 for d in simulated_days if first <= d <= today)
     read_from = first - timedelta(days=ROLLING_DAYS - 1)
 
     daily_ln: dict[date, tuple[float | None, int]] = {}
@@ -199,7 +209,7 @@ def daily_trends(store: Store, days: int, today: date | None = None) -> Trends:
             practice_min=minutes,
             goal_met=minutes >= DAILY_GOAL_MIN,
         ))
-    return Trends(today=today, days=days, goal_min=DAILY_GOAL_MIN, rows=tuple(rows))
+    return Trends(today=today, days=days, goal_min=DAILY_GOAL_MIN, rows=tuple(rows), n_simulated=n_simulated)
 
 
 def render_trends(trends: Trends, out: Any) -> None:
@@ -235,3 +245,5 @@ def _trends_table(trends: Trends, console: Any) -> None:
         f"{trends.days} days. 7-day mean and CV need >= {MIN_ROLLING_DAYS} days with a baseline in the window "
         "(— otherwise).", markup=False,
     )
+    if trends.n_simulated:
+        console.print(f"{trends.n_simulated} simulated session(s) (demos) in this period are left out.", markup=False)

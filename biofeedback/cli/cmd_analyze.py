@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from biofeedback.cli.common import parse_duration_s, require_file
+from biofeedback.cli.common import FORMAT_NAMES, parse_duration_s, require_file
 
 HELP = "HRV indices of an RR-interval file (whole recording, or per beat)"
 
@@ -27,6 +27,7 @@ EPILOG = """\
 examples:
   biofeedback analyze rr.txt                         table of the whole recording
   biofeedback analyze rr.txt --units s --json        one JSON object (keys: see below)
+  biofeedback analyze polar.csv                      the format is detected and printed (as for import)
   biofeedback analyze polar.csv --column rr          intervals from the CSV column "rr"
   biofeedback analyze rr.txt --per-beat --jsonl      one JSON object per beat (streaming engine)
   biofeedback analyze rr.txt --per-beat --jsonl --time-window 2m --frequency-window 5m
@@ -44,6 +45,9 @@ _PROGRESS_MIN_BEATS = 5000
 
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="RR file: one interval a line, or CSV with --column")
+    parser.add_argument("--format", choices=FORMAT_NAMES, default=None,
+                        help="the file's format (default: detected from its first lines, as `import` does, "
+                             "and printed on stderr)")
     parser.add_argument("--units", choices=("ms", "s"), default=None,
                         help="unit of the intervals (default: inferred from the values, reported on stderr)")
     parser.add_argument("--column", metavar="NAME", default=None,
@@ -70,21 +74,15 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def _read(args: argparse.Namespace):
-    from sessions.importers.csv_column import read_csv_column
-    from sessions.importers.plain_text import read_plain_text
-
-    from biofeedback.errors import InputError
+    """The recording through the one reader `import` uses (format detected unless given), its notes
+    (what was detected and why) on stderr."""
+    from sessions.importers import read_recording
 
     path = require_file(args.file)
-    if args.column is not None:
-        return read_csv_column(path, args.column, units=args.units)
-    try:
-        return read_plain_text(path, units=args.units, skip_lines=args.skip_lines)
-    except InputError as exc:
-        if path.suffix.lower() in (".csv", ".tsv") and exc.problem.startswith("not a number"):
-            raise InputError(exc.problem + " (a CSV file? name the RR column with --column NAME)",
-                             path=exc.path, line=exc.line) from None
-        raise
+    fmt = args.format or ("csv" if args.column is not None else None)
+    recording = read_recording(path, fmt, units=args.units, column=args.column,
+                               skip_lines=args.skip_lines or None)
+    return recording
 
 
 def _breaks(rec):

@@ -31,6 +31,8 @@ examples:
   biofeedback compare 3fa2 --json             as JSON (keys: session_id phases changes method)
   biofeedback compare 3fa2 last               two sessions, phase by phase, B − A
   biofeedback compare 3fa2 9c01 --json        keys: session_a session_b phases{a b changes} method
+  biofeedback compare last --details          why a value is missing or a change not judged
+  biofeedback compare last --lang nl          in Dutch (default: the session's language)
 
 --json: phases.<phase>.indices.<key> = {"value", "reason"} and changes.<phase>.<key> =
 {"abs", "rel_pct", "ci95", "beyond_noise", "verdict", "reason", "n_subwindows"}; keys: mean_hr_bpm
@@ -45,6 +47,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("session_b", metavar="SESSION_B", nargs="?", default=None,
                         help="a second session: compare the two side by side (B − A)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--details", action="store_true",
+                        help="say why each missing value is missing and why a change is not judged "
+                             "(default: one folded line)")
+    parser.add_argument("--lang", choices=("en", "nl"), default=None,
+                        help="language of the table (default: the session's language)")
     add_home_option(parser)
 
 
@@ -54,15 +61,31 @@ def run(args: argparse.Namespace) -> int:
 
     with open_existing_store(args) as store:
         id_a = store.resolve_session(args.session)
+        info = store.get_session(id_a)
+        lang = args.lang or session_lang(info)
         if args.session_b is None:
             comparison = compare_phases(store, id_a)
-            render = render_phase_comparison
         else:
             id_b = store.resolve_session(args.session_b)
-            comparison = compare_sessions(store, id_a, id_b)
-            render = render_session_comparison
-    if args.json:
-        sys.stdout.write(json.dumps(comparison.to_json_dict(), allow_nan=False) + "\n")
+            pair = compare_sessions(store, id_a, id_b)
+    if args.session_b is None:
+        if args.json:
+            sys.stdout.write(json.dumps(comparison.to_json_dict(), allow_nan=False) + "\n")
+        else:
+            render_phase_comparison(comparison, sys.stdout, lang=lang, details=args.details,
+                                    simulated=is_simulated(info))
+    elif args.json:
+        sys.stdout.write(json.dumps(pair.to_json_dict(), allow_nan=False) + "\n")
     else:
-        render(comparison, sys.stdout)  # type: ignore[arg-type]
+        render_session_comparison(pair, sys.stdout, lang=lang, details=args.details)
     return 0
+
+
+def session_lang(info: object) -> str:
+    """The language a session was practised in (its stored ``practice_settings.lang``), else English."""
+    lang = (getattr(info, "practice_settings", None) or {}).get("lang")
+    return lang if lang in ("en", "nl") else "en"
+
+
+def is_simulated(info: object) -> bool:
+    return bool(getattr(info, "simulated", False))

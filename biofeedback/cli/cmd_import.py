@@ -9,7 +9,7 @@ from biofeedback.cli.common import add_home_option, require_file, resolve_home
 
 HELP = "import an RR file (Kubios, Polar Sensor Logger, HRV Logger, Elite HRV, CSV, plain) as a session"
 
-FORMAT_NAMES = ("plain", "csv", "kubios", "polar-sensor-logger", "hrv-logger", "elite-hrv")
+from biofeedback.cli.common import FORMAT_NAMES  # noqa: E402
 
 DESCRIPTION = """\
 Read RR intervals from a file and store them as a new session (source "import"), so that `show`,
@@ -28,6 +28,7 @@ formats:
   polar-sensor-logger  Polar Sensor Logger *_RR.txt (Phone timestamp;RR-interval [ms])
   hrv-logger           HRV Logger *_RR.csv (date,rr,since start)
   elite-hrv            Elite HRV export (ms one a line, or comma separated)
+  time-rr              header-less "arrival time, interval" lines (BLE strap loggers)
 
 examples:
   biofeedback import night.txt                          detect the format

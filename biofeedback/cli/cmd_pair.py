@@ -30,7 +30,7 @@ examples:
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("identifier", metavar="NAME|ADDRESS", help="the strap's advertised name or its address")
     parser.add_argument(
-        "--timeout", metavar="S", type=parse_duration_s, default=10.0, help="how long to look for it (default: 10s)"
+        "--timeout", metavar="DURATION", type=parse_duration_s, default=10.0, help="how long to look for it (default: 10s)"
     )
     add_home_option(parser)
     add_ble_transport_option(parser)

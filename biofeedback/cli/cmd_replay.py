@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from biofeedback.cli.common import add_home_option, parse_duration_s, parse_speed
+from biofeedback.cli.common import add_home_option, parse_duration_s, parse_speed, progress_bar
 
 HELP = "recompute a session from its raw beats and check it reproduces the live indices"
 
@@ -121,9 +121,15 @@ def run(args: argparse.Namespace) -> int:
 
             asyncio.run(go())
         else:
-            for rec in replay.records():
-                if show:
-                    emit(rec)
+            from sessions.replay import ReplayBeat
+
+            total = store.get_session(sid).n_beats
+            with progress_bar(0 if show else total, "replay") as progress:
+                for rec in replay.records():
+                    if show:
+                        emit(rec)
+                    elif progress is not None and isinstance(rec, ReplayBeat) and rec.seq % 1000 == 0:
+                        progress(rec.seq, total)
     outcome = replay.outcome
     assert outcome is not None
     line = outcome.summary_line()

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from biofeedback.cli.common import add_home_option
+from biofeedback.cli.common import add_home_option, progress_bar
 
 HELP = "draw a session report: tachogram, trends, spectra, Poincaré plot (PNG or HTML)"
 
@@ -31,25 +31,29 @@ examples:
 Exit status: 0 ok, 2 unknown session, unknown extension or missing directory.
 """
 
-#: Event kinds drawn on the tachogram, with their label.
+#: Event kinds drawn on the tachogram, with the key of their label (report.* in the prompt texts).
 SHOWN_EVENTS = {
-    "user_marker": "marker",
-    "contact_lost": "contact lost",
-    "disconnected": "disconnected",
-    "reconnecting": "reconnecting",
-    "malformed_payload": "bad payload",
+    "user_marker": "report.marker",
+    "contact_lost": "report.contact_lost",
+    "disconnected": "report.disconnected",
+    "reconnecting": "report.reconnecting",
+    "malformed_payload": "report.bad_payload",
 }
+
 
 
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("session", metavar="SESSION", help="an id, a unique prefix of one, or 'last'")
     parser.add_argument("--out", metavar="FILE", required=True, help="the report file: FILE.png or FILE.html")
+    parser.add_argument("--lang", choices=("en", "nl"), default=None,
+                        help="language of the report (default: the session's language)")
     add_home_option(parser)
 
 
-def _per_beat_indices(store: Any, session_id: str, n_beats: int) -> list[dict[str, Any] | None]:
+def _per_beat_indices(store: Any, session_id: str, n_beats: int, progress: Any = None) -> list[dict[str, Any] | None]:
     """The indices of every beat: those shown live when stored for every beat, else a replay
-    through the live code path (:class:`sessions.replay.SessionReplay`)."""
+    through the live code path (:class:`sessions.replay.SessionReplay`); ``progress(done, total)``
+    is told how far the replay is."""
     live = store.beat_indices(session_id)
     if n_beats and len(live) == n_beats:
         return [live.get(i) for i in range(n_beats)]
@@ -59,6 +63,8 @@ def _per_beat_indices(store: Any, session_id: str, n_beats: int) -> list[dict[st
     for rec in SessionReplay(store, session_id).records():
         if isinstance(rec, ReplayBeat) and 0 <= rec.seq < n_beats:
             out[rec.seq] = rec.indices
+            if progress is not None and rec.seq % 1000 == 0:
+                progress(rec.seq, n_beats)
     return out
 
 
@@ -67,22 +73,29 @@ def _value(d: dict[str, Any] | None, key: str) -> float:
     return math.nan if v is None else float(v)
 
 
-def report_data(store: Any, session_id: str):  # type: ignore[no-untyped-def]
-    """Build :class:`sessions.report.ReportData` for a stored session (see the module docstring)."""
+def report_data(store: Any, session_id: str, lang: str = "en", progress: Any = None):  # type: ignore[no-untyped-def]
+    """Build :class:`sessions.report.ReportData` for a stored session (see the module docstring), in
+    ``lang``, with the same numbers and formatting as ``compare``."""
     import numpy as np
 
     from biofeedback.hrv.frequency_domain import power_spectrum
-    from sessions.compare import INDEX_KEYS, LABELS, compare_phases, load_session_beats
-    from sessions.report import (
-        PhaseSpectrum, ReportData, ReportEvent, ReportPhase, ReportTable, Series, format_cell, poincare_points,
+    from biofeedback.practices.texts import shipped_texts
+    from sessions.compare import (
+        INDEX_KEYS, LABELS, compare_phases, format_change, format_value, index_label, load_session_beats,
+        phase_label, summary_sentence,
     )
+    from sessions.report import (
+        PhaseSpectrum, ReportData, ReportEvent, ReportPhase, ReportTable, Series, poincare_mask, poincare_points,
+    )
+
+    T = shipped_texts(lang)
 
     info = store.get_session(session_id)
     beats = store.beats(session_id)
     n = len(beats)
     t = np.array([b.t_s for b in beats], dtype=float)
     rr = np.array([b.rr_ms for b in beats], dtype=float)
-    per_beat = _per_beat_indices(store, session_id, n)
+    per_beat = _per_beat_indices(store, session_id, n, progress)
     labels = tuple(
         (d or {}).get("artifact") or b.artifact or "normal" for d, b in zip(per_beat, beats)
     )
@@ -99,8 +112,10 @@ def report_data(store: Any, session_id: str):  # type: ignore[no-untyped-def]
     )
     events = []
     for e in store.events(session_id):
+        if e.kind == "disconnected" and e.data.get("reason") == "finished":
+            continue  # the normal end of a session, not an event worth a line
         if e.kind in SHOWN_EVENTS:
-            label = SHOWN_EVENTS[e.kind]
+            label = T[SHOWN_EVENTS[e.kind]]
             if e.kind == "user_marker" and e.data.get("label"):
                 label += f": {e.data['label']}"
             events.append(ReportEvent(e.t_s, e.kind, label))
@@ -115,27 +130,33 @@ def report_data(store: Any, session_id: str):  # type: ignore[no-untyped-def]
             if sp.freq_hz.size:
                 spectra.append(PhaseSpectrum(p.name, sp.freq_hz, sp.psd_ms2_per_hz))
     px, py = poincare_points(rr, valid, breaks)
+    beat_phase = np.array([""] * n, dtype=object)
+    for span in phases:
+        beat_phase[(t >= span.start_s) & (t <= span.end_s if span is phases[-1] else t < span.end_s)] = span.name
+    pair_phase = tuple(str(x) for x in beat_phase[1:][poincare_mask(n, valid, breaks)]) if phases else ()
 
     comparison = compare_phases(store, session_id)
-    names = [p.name for p in comparison.phases]
     changes = list(comparison.changes)
     rows = []
     for key in INDEX_KEYS:
-        label, unit = LABELS[key]
-        row: list[Any] = [label, unit]
-        row += [comparison.phases[i].indices[key].value for i in range(len(names))]
-        for c in changes:
-            ch = comparison.changes[c][key]
-            row.append("—" if ch.abs is None else f"{format_cell(ch.abs)}, {ch.verdict}")
+        row: list[Any] = [index_label(key, lang), LABELS[key][1]]
+        row += [format_value(p.indices[key].value, key, lang) for p in comparison.phases]
+        row += [format_change(comparison.changes[c][key], key, lang) for c in changes]
         rows.append(tuple(row))
-    title = "Before and after" if changes else "Indices"
-    tables = (ReportTable(title, ("index", "unit", *names, *(f"{c} vs baseline" for c in changes)), tuple(rows)),)
+    title = T["report.before_after"] if changes else T["report.indices"]
+    columns = (T["compare.index"], "", *(phase_label(p.name, lang) for p in comparison.phases),
+               *(T["compare.vs"].format(phase=phase_label(c, lang), base=phase_label("baseline", lang)) for c in changes))
+    tables = (ReportTable(title, columns, tuple(rows)),)
 
     what = info.practice or (f"import {info.import_format}" if info.source_kind == "import" else info.source_kind)
+    if info.practice:
+        what = T.get(f"practice.{info.practice}.title", info.practice)
     minutes = (last_t / 60.0) if n else 0.0
-    subtitle = f"{info.start_wall[:16].replace('T', ' ')} · {what} · {n} beats · {minutes:.1f} min · {info.status}"
+    status = T.get(f"end.{info.status}", info.status)
+    subtitle = (f"{info.start_wall[:16].replace('T', ' ')} · {what} · {T['report.beats'].format(n=n)} · "
+                f"{minutes:.1f} min · {status}")
     if comparison.note:
-        subtitle += f" · {comparison.note}"
+        subtitle += " · " + T["compare.no_phases" if "no phases" in comparison.note else "compare.no_baseline_phase"]
     assessment = None
     if isinstance(info.practice_settings.get("assessment"), dict):  # a resonance assessment: its figure too
         from sessions.assessment_report import assessment_figure_data
@@ -143,7 +164,7 @@ def report_data(store: Any, session_id: str):  # type: ignore[no-untyped-def]
         assessment = assessment_figure_data(store, session_id)
     return ReportData(
         assessment=assessment,
-        title=f"Session {session_id}",
+        title=T["report.title_simulated" if info.simulated else "report.title"].format(id=session_id),
         beat_t_s=t,
         rr_ms=rr,
         artifacts=labels,
@@ -156,6 +177,10 @@ def report_data(store: Any, session_id: str):  # type: ignore[no-untyped-def]
         poincare_y_ms=py,
         tables=tables,
         subtitle=subtitle,
+        summary=summary_sentence(comparison, lang) or "",
+        poincare_phase=pair_phase,
+        lang=lang,
+        legend=T["compare.legend"] if changes else "",
     )
 
 
@@ -172,9 +197,19 @@ def run(args: argparse.Namespace) -> int:
         sid = store.resolve_session(args.session)
         if not store.get_session(sid).n_beats:
             raise InputError(f"session {sid} has no beats: nothing to draw")
-        data = report_data(store, sid)
-    from sessions.report import render_report
+        info = store.get_session(sid)
+        from biofeedback.cli.cmd_compare import session_lang
 
-    path = render_report(data, out)
-    print(f"report of session {sid} written to {path}", file=sys.stderr)
+        lang = args.lang or session_lang(info)
+        with progress_bar(info.n_beats, "report") as progress:
+            data = report_data(store, sid, lang, progress)
+            from sessions.report import render_report
+
+            if progress is not None:
+                progress(info.n_beats, info.n_beats)
+            path = render_report(data, out)
+    from biofeedback.practices.texts import shipped_texts
+
+    print(shipped_texts(lang)["end.report"].format(id=sid, path=path), file=sys.stderr)
     return 0
+

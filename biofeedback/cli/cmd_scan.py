@@ -29,7 +29,7 @@ See docs/ble.md for Bluetooth permissions and platform quirks.
 
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--timeout", metavar="S", type=parse_duration_s, default=5.0, help="how long to listen (default: 5s)"
+        "--timeout", metavar="DURATION", type=parse_duration_s, default=5.0, help="how long to listen (default: 5s)"
     )
     parser.add_argument("--json", action="store_true", help="print a JSON list of {name, address, rssi}")
     add_ble_transport_option(parser)

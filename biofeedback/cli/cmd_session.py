@@ -15,7 +15,8 @@ Service: Polar H10, Garmin HRM, Wahoo TICKR...): baseline rest, then the practic
 prompts, then recovery rest. Every beat is recorded as the strap sent it; if the strap drops out,
 the session goes on, reconnects and marks the gap. At the end you see the before/after comparison.
 
-Keys: space sets a marker, q ends early (the session is kept and compared), Ctrl-C the same.
+Keys: space sets a marker, + / - make the pacer slower / faster, q ends early (the session is
+kept and compared), Ctrl-C the same. The session clock starts with the first beat.
 """
 
 EPILOG = """\
@@ -37,12 +38,12 @@ def register(parser: argparse.ArgumentParser) -> None:
                              "else the first heart-rate strap found)")
     add_ble_transport_option(parser)
     g = parser.add_argument_group("protocol (durations like 90s, 2m; 0 skips a phase)")
-    g.add_argument("--baseline", type=parse_duration_s, default=120.0, metavar="DURATION",
-                   help="baseline rest before the practice (default: 2m)")
+    g.add_argument("--baseline", type=parse_duration_s, default=180.0, metavar="DURATION",
+                   help="baseline rest before the practice (default: 3m: long enough to judge coherence)")
     g.add_argument("--practice-time", type=parse_duration_s, default=600.0, metavar="DURATION",
                    help="length of the practice (default: 10m)")
-    g.add_argument("--recovery", type=parse_duration_s, default=120.0, metavar="DURATION",
-                   help="recovery rest after the practice (default: 2m)")
+    g.add_argument("--recovery", type=parse_duration_s, default=180.0, metavar="DURATION",
+                   help="recovery rest after the practice (default: 3m)")
     add_practice_options(parser)
     add_output_options(parser)
 

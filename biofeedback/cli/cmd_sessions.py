@@ -45,7 +45,8 @@ def describe(info: object) -> str:
     if kind == "import":
         return f"import {getattr(info, 'import_format')}: {getattr(info, 'device_name')}"
     parts = [getattr(info, "practice") or "", getattr(info, "device_name") or kind]
-    return " on ".join(p for p in parts if p)
+    what = " on ".join(p for p in parts if p)
+    return f"[simulated] {what}" if getattr(info, "simulated", False) else what
 
 
 def run(args: argparse.Namespace) -> int:

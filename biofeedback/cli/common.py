@@ -3,26 +3,48 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from biofeedback.errors import InputError
 
 HOME_ENV = "BIOFEEDBACK_HOME"
+#: The RR-file formats `import` and `analyze` read (sessions.importers.FORMATS; kept here so --help
+#: needs no import of the readers; a test keeps the two in step).
+FORMAT_NAMES = ("plain", "csv", "kubios", "polar-sensor-logger", "hrv-logger", "elite-hrv", "time-rr")
 BLE_TRANSPORT_ENV = "BIOFEEDBACK_BLE_TRANSPORT"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h)?\s*$")
+#: The longest duration any flag takes (a day-long recording's window is far below it).
+MAX_DURATION_S = 7 * 24 * 3600.0
 
 
 def parse_duration_s(text: str) -> float:
-    """``"90s"`` -> 90.0, ``"2m"`` -> 120.0, ``"1.5h"`` -> 5400.0, a bare number is seconds; 0 allowed."""
+    """One duration grammar for every duration flag: a number with a unit, ``ms``, ``s``, ``m``,
+    ``min`` or ``h`` (``"90s"`` -> 90.0, ``"2m"`` -> 120.0, ``"1.5h"`` -> 5400.0).
+
+    A bare number is refused with a hint (is ``10`` ten seconds or ten minutes?), except ``0``,
+    which means the same in every unit (a skipped phase). Negative, non-numeric and longer than a
+    week are refused. (``demo --minutes`` is not a duration flag: its name says the unit.)
+    """
     m = _DURATION.match(text)
     if not m:
-        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use e.g. 90s, 2m, 1h)")
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use a number with a unit, e.g. 90s, 2m, 1h)")
     value = float(m.group(1))
-    unit = m.group(2) or "s"
-    return value * {"ms": 0.001, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}[unit]
+    unit = m.group(2)
+    if unit is None:
+        if value == 0:
+            return 0.0
+        raise argparse.ArgumentTypeError(
+            f"a duration needs a unit: {text.strip()!r} is ambiguous (write {m.group(1)}s, {m.group(1)}m or {m.group(1)}h)")
+    seconds = value * {"ms": 0.001, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}[unit]
+    if seconds > MAX_DURATION_S:
+        raise argparse.ArgumentTypeError(f"duration {text.strip()!r} is longer than a week")
+    return seconds
 
 
 def parse_speed(text: str) -> float:
@@ -95,3 +117,23 @@ def open_existing_store(args: argparse.Namespace):  # type: ignore[no-untyped-de
     if store is None:
         raise InputError(f"no sessions recorded yet (no store at {db_path(home)})")
     return store
+
+
+#: From this many beats on, long work (a report, a replay at full speed) shows a progress bar.
+PROGRESS_MIN_BEATS = 20_000
+
+
+@contextlib.contextmanager
+def progress_bar(n_beats: int, label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar on stderr for long work (>= :data:`PROGRESS_MIN_BEATS` beats, stderr a
+    terminal); yields ``progress(done, total)``, or ``None`` when no bar is shown."""
+    if n_beats < PROGRESS_MIN_BEATS or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn(label), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=n_beats)
+        yield lambda done, total: bar.update(task, completed=done, total=total)

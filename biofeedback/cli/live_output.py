@@ -43,7 +43,7 @@ class JsonlSink:
 
 
 class ScreenSink:
-    """The live screen (rich): pacer, prompt, heart rate, RMSSD, coherence, relaxation and its trend."""
+    """The live screen (rich): pacer, heart-rate wave, prompt, coherence and relaxation zones, RMSSD."""
 
     TREND_LENGTH = 60
 
@@ -52,20 +52,27 @@ class ScreenSink:
         from rich.console import Console
         from rich.live import Live
 
+        from biofeedback.practices.pacer import PacerSegment
+        from biofeedback.practices.texts import shipped_texts
+
         self.practice = practice
         self.protocol = protocol
         self.lang = lang
+        self.texts = shipped_texts(lang)
         self.device_name = device_name
         self.note = note  # e.g. which pacer rate and where it came from, shown with the title
         self.console = console or Console()
         self.live = Live(console=self.console, auto_refresh=False, transient=False, redirect_stdout=False)
         self.latest: BeatIndices | None = None
         self.trend: deque[float | None] = deque(maxlen=self.TREND_LENGTH)
+        self.wave: deque[tuple[float, float]] = deque(maxlen=400)  # > 60 s of beats at any heart rate
         self.prompt: str | None = None
-        self.connection = "connecting"
+        self.connection = ("waiting", self.texts["conn.waiting"])
         self.battery_pct: float | None = None
         self.markers = 0
         self.now_s = 0.0
+        self.pacer: tuple[PacerSegment, ...] = (PacerSegment(0.0, practice.pattern),) if practice.pattern else ()
+        self.origin_s: float | None = None  # session time at which the protocol began (first beat)
 
     def __enter__(self) -> "ScreenSink":
         self.live.__enter__()
@@ -77,71 +84,93 @@ class ScreenSink:
 
     def on_beat(self, indices: BeatIndices, phase: str | None) -> None:
         self.latest = indices
-        # The trend shows relaxation once a baseline exists, RMSSD before that.
-        self.trend.append(indices.relaxation if indices.relaxation is not None else _clean(indices.rmssd_ms))
+        self.trend.append(_clean(indices.rmssd_ms))
+        hr = _clean(indices.hr_bpm)
+        if hr is not None and indices.valid:
+            self.wave.append((indices.t_s, hr))
+        if self.connection[0] == "waiting":
+            self.connection = ("ok", self.texts["conn.connected"])
 
     def on_event(self, t_s: float, kind: str, data: dict[str, Any], phase: str | None) -> None:
-        if kind == "prompt_shown":
+        T = self.texts
+        if kind == "protocol_start":
+            self.origin_s = float(data.get("origin_s", t_s))
+        elif kind == "prompt_shown":
             self.prompt = data.get("text")
-        elif kind == "connected":
-            self.connection = "connected"
+        elif kind in ("connected", "contact_regained"):
+            # Connected, but the session clock waits for the first beat.
+            self.connection = ("ok", T["conn.connected"]) if self.latest is not None else ("waiting", T["conn.waiting"])
         elif kind == "disconnected":
-            self.connection = f"disconnected ({data.get('reason', '?')})"
+            self.connection = ("trouble", T["conn.disconnected"].format(reason=data.get("reason", "?")))
         elif kind == "reconnecting":
-            self.connection = f"reconnecting (attempt {data.get('attempt', '?')})"
+            self.connection = ("connecting", T["conn.reconnecting"].format(attempt=data.get("attempt", "?")))
         elif kind == "contact_lost":
-            self.connection = "contact lost"
-        elif kind == "contact_regained":
-            self.connection = "connected"
+            self.connection = ("trouble", T["conn.contact_lost"])
         elif kind == "battery":
             self.battery_pct = data.get("battery_pct")
         elif kind == "user_marker":
             self.markers += 1
+        elif kind == "pacer_changed" and self.pacer:
+            from biofeedback.practices.pacer import retimed, scaled_pattern
+
+            pattern = scaled_pattern(self.pacer[0].pattern, float(data["rate_bpm"]))
+            origin = self.origin_s or 0.0
+            self.pacer = retimed(self.pacer, max(0.0, t_s - origin - self.protocol.practice_start_s), pattern)
 
     def state(self, now_s: float):
-        from biofeedback.live_screen import LiveState
+        from biofeedback.cli.live_screen import LiveState
+        from biofeedback.practices.pacer import adjusted_state, segment_at
 
-        phase = self.protocol.phase_at(now_s)
+        t_protocol = 0.0 if self.origin_s is None else now_s - self.origin_s
+        phase = self.protocol.phase_at(t_protocol)
         pacer = None
+        rate = None
         touch = None
         if phase.name == "practice":
-            if self.practice.pattern is not None:
-                pacer = pacer_at(self.practice, self.protocol, now_s)
+            t_practice = t_protocol - self.protocol.practice_start_s
+            if self.practice.schedule is not None:  # a resonance assessment: its own rate schedule
+                pacer = pacer_at(self.practice, self.protocol, t_protocol)
+            elif self.pacer:
+                pacer = adjusted_state(self.pacer, t_practice)
+                rate = segment_at(self.pacer, t_practice).pattern.rate_bpm
             if self.practice.touch is not None:
                 touch = self.practice.title(self.lang)
         i = self.latest
-        uses_relaxation = i is not None and i.relaxation is not None
         return LiveState(
             phase=phase.name,
             phase_elapsed_s=phase.elapsed_s,
             phase_remaining_s=phase.remaining_s,
             practice_title=self.practice.title(self.lang) + (f" · {self.note}" if self.note else "")
-            + (f" · {round(pacer_rate, 2):g}/min" if (pacer_rate := self._schedule_rate(now_s)) else ""),
+            + (f" · {round(pacer_rate, 2):g}/min" if (pacer_rate := self._schedule_rate(t_protocol)) else ""),
             pacer=pacer,
+            pacer_rate_bpm=rate,
             touch=touch,
             prompt=self.prompt,
             hr_bpm=None if i is None else _clean(i.hr_bpm),
             rmssd_ms=None if i is None else _clean(i.rmssd_ms),
             coherence=None if i is None else _clean(i.coherence),
             relaxation=None if i is None else i.relaxation,
+            hr_wave=tuple(self.wave),
+            now_s=now_s,
             trend=tuple(self.trend),
-            trend_label="relaxation" if uses_relaxation else "rmssd",
             artifacts_pct=None if i is None else _clean(i.artifacts_pct),
-            connection=self.connection,
+            connection=self.connection[1],
+            connection_kind=self.connection[0],
             battery_pct=self.battery_pct,
             device_name=self.device_name,
             marker_count=self.markers,
             lang=self.lang,
         )
 
-    def _schedule_rate(self, now_s: float) -> float | None:
-        """The paced rate of a resonance assessment now (its pacer's rate changes), else ``None``."""
-        if self.practice.schedule is None or self.protocol.phase_at(now_s).name != "practice":
+    def _schedule_rate(self, t_protocol: float) -> float | None:
+        """The paced rate of a resonance assessment at protocol time ``t_protocol`` (its pacer's rate
+        changes), else ``None``."""
+        if self.practice.schedule is None or self.protocol.phase_at(t_protocol).name != "practice":
             return None
-        return self.practice.schedule.rate_at(now_s - self.protocol.practice_start_s)
+        return self.practice.schedule.rate_at(t_protocol - self.protocol.practice_start_s)
 
     def on_frame(self, now_s: float) -> None:
-        from biofeedback.live_screen import render_live
+        from biofeedback.cli.live_screen import render_live
 
         self.now_s = now_s
         self.live.update(render_live(self.state(now_s)), refresh=True)

@@ -37,11 +37,28 @@ def make_clock(speed: float, source: str) -> Any:
     return RealClock() if speed == 1.0 else ScaledClock(speed)
 
 
+#: The shortest soothing-touch spell: a prompt every few seconds is flashing, not a spell.
+MIN_SPELL_S = 5.0
+
+
+def check_spell(spell_s: float | None, protocol: Any) -> None:
+    """Refuse a ``--spell`` under :data:`MIN_SPELL_S` or longer than the practice it divides."""
+    from biofeedback.errors import InputError
+
+    if spell_s is None:
+        return
+    if spell_s < MIN_SPELL_S:
+        raise InputError(f"--spell must be at least {MIN_SPELL_S:g}s, got {spell_s:g}s")
+    if protocol.practice_s > 0 and spell_s > protocol.practice_s:
+        raise InputError(f"--spell {spell_s:g}s is longer than the practice ({protocol.practice_s:g}s)")
+
+
 def run_guided_session(args: argparse.Namespace, protocol: Any, *, source: str) -> int:
     from biofeedback.practices.texts import check_lang
     from sessions.live import SessionPlan
     from sessions.store import Store
 
+    check_spell(getattr(args, "spell", None), protocol)
     home = resolve_home(args)
     lang = check_lang(args.lang)
     practice, practice_settings = build_practice(args, home)
@@ -56,7 +73,7 @@ def run_guided_session(args: argparse.Namespace, protocol: Any, *, source: str) 
     as_json = wants_jsonl(args)
     with Store.open_home(home) as store:
         outcome = run_live(args, plan, store, source=source, speed=speed, as_json=as_json)
-        print_ending(store, outcome, as_json=as_json)
+        print_ending(store, outcome, as_json=as_json, lang=lang, simulated=source != "strap")
     return 0 if outcome.status == "complete" else 1
 
 
@@ -145,7 +162,9 @@ async def _source(args: argparse.Namespace, plan: Any, clock: Any, source: str):
 
         person = simulated_person(plan.practice, plan.protocol, seed=args.seed, profile=args.profile,
                                   resonance_bpm=getattr(args, "resonance_rate", None))
-        async with virtual_strap_source(person, clock=clock, duration_s=plan.protocol.total_s) as source:
+        # The protocol starts at the first beat, after connecting: the strap sends for longer than the
+        # protocol and the session ends it.
+        async with virtual_strap_source(person, clock=clock, duration_s=plan.protocol.total_s + 600.0) as source:
             yield source
     else:
         from devices.ble_strap import BleStrap

@@ -101,7 +101,7 @@ def wants_jsonl(args: argparse.Namespace) -> bool:
     return bool(args.jsonl) or not sys.stdout.isatty()
 
 
-def print_ending(store: Any, outcome: Any, *, as_json: bool) -> None:
+def print_ending(store: Any, outcome: Any, *, as_json: bool, lang: str = "en", simulated: bool = False) -> None:
     """After a session: the before/after comparison and where the session is stored.
 
     In JSON-lines mode both go to standard output as objects (``{"type": "comparison", ...}``,
@@ -113,7 +113,11 @@ def print_ending(store: Any, outcome: Any, *, as_json: bool) -> None:
     from sessions.compare import compare_phases, render_phase_comparison
 
     comparison = compare_phases(store, outcome.session_id) if outcome.n_beats else None
-    where = f"session {outcome.session_id} ({outcome.status}, {outcome.n_beats} beats) stored in {store.path}"
+    from biofeedback.practices.texts import shipped_texts
+
+    texts = shipped_texts(lang)
+    where = texts["end.stored"].format(id=outcome.session_id, status=texts.get(f"end.{outcome.status}", outcome.status),
+                                       n=outcome.n_beats, path=store.path)
     if as_json:
         if comparison is not None:
             sys.stdout.write(json.dumps({"type": "comparison", **comparison.to_json_dict()}, allow_nan=False) + "\n")
@@ -125,5 +129,5 @@ def print_ending(store: Any, outcome: Any, *, as_json: bool) -> None:
         return
     if comparison is not None:
         print()
-        render_phase_comparison(comparison, sys.stdout)
+        render_phase_comparison(comparison, sys.stdout, lang=lang, simulated=simulated)
     print(where)

@@ -104,3 +104,50 @@ def breath_boundaries(pattern: BreathPattern, t0_s: float, t1_s: float) -> list[
     k0 = math.ceil(t0_s / period - 1e-12)
     k1 = math.floor(t1_s / period + 1e-12)
     return [k * period for k in range(k0, k1 + 1) if t0_s - 1e-9 <= k * period <= t1_s + 1e-9]
+
+
+# -- A pacer the person can make slower or faster while practising ------------------------------
+
+#: One press of ``+`` / ``-`` changes the breathing rate by this many breaths per minute.
+PACER_STEP_BPM = 0.5
+
+
+def scaled_pattern(pattern: BreathPattern, rate_bpm: float) -> BreathPattern:
+    """``pattern`` stretched or shrunk to ``rate_bpm`` breaths/min, every part in proportion
+    (4-7-8 stays 4:7:8). Raises :class:`~biofeedback.errors.InputError` outside the allowed rates."""
+    k = pattern.rate_bpm / rate_bpm
+    return BreathPattern(inhale_s=pattern.inhale_s * k, exhale_s=pattern.exhale_s * k,
+                         hold_in_s=pattern.hold_in_s * k, hold_out_s=pattern.hold_out_s * k)
+
+
+@dataclass(frozen=True, slots=True)
+class PacerSegment:
+    """From practice time ``start_s`` on, the pacer follows ``pattern``, starting ``offset_s`` into it."""
+
+    start_s: float
+    pattern: BreathPattern
+    offset_s: float = 0.0
+
+
+def retimed(segments: tuple[PacerSegment, ...], t_s: float, pattern: BreathPattern) -> tuple[PacerSegment, ...]:
+    """``segments`` with ``pattern`` from practice time ``t_s`` on, continuing at the same point of the
+    breath (same phase, same progress through it, same lung volume): no jump in the animation."""
+    seg = segment_at(segments, t_s)
+    x = seg.offset_s + (t_s - seg.start_s)
+    fraction = (x % seg.pattern.period_s) / seg.pattern.period_s
+    return (*segments, PacerSegment(t_s, pattern, fraction * pattern.period_s))
+
+
+def segment_at(segments: tuple[PacerSegment, ...], t_s: float) -> PacerSegment:
+    """The segment in force at practice time ``t_s`` (the first one before it starts)."""
+    current = segments[0]
+    for seg in segments[1:]:
+        if seg.start_s <= t_s:
+            current = seg
+    return current
+
+
+def adjusted_state(segments: tuple[PacerSegment, ...], t_s: float) -> PacerState:
+    """The pacer at practice time ``t_s`` after the changes in ``segments`` (pure)."""
+    seg = segment_at(segments, t_s)
+    return breathing_state(seg.pattern, seg.offset_s + (t_s - seg.start_s))

@@ -45,11 +45,15 @@ class PhaseState:
 
 @dataclass(frozen=True, slots=True)
 class Protocol:
-    """Baseline rest, practice, recovery rest, in seconds (each may be 0)."""
+    """Baseline rest, practice, recovery rest, in seconds (each may be 0).
 
-    baseline_s: float = 120.0
+    The defaults (3 min, 10 min, 3 min) let the comparison judge mean HR, RMSSD and coherence
+    (three half-overlapping 64 s windows need 128 s; docs/comparison.md).
+    """
+
+    baseline_s: float = 180.0
     practice_s: float = 600.0
-    recovery_s: float = 120.0
+    recovery_s: float = 180.0
 
     def __post_init__(self) -> None:
         for name in ("baseline_s", "practice_s", "recovery_s"):

@@ -9,11 +9,14 @@ format                   what                                                   
 ``polar-sensor-logger``  Polar Sensor Logger ``*_RR.txt`` (:mod:`.polar_sensor_logger`)
 ``hrv-logger``           HRV Logger ``*_RR*.csv`` (:mod:`.hrv_logger`)
 ``elite-hrv``            Elite HRV export, ms one a line or comma separated (:mod:`.elite_hrv`)
+``time-rr``              header-less "arrival time, interval" lines (:mod:`.time_rr`)  units
 =======================  ==========================================================  ===============
 
 Detection (``format=None``) looks only at the file's first lines, in this order: the Kubios header
 lines, the Polar Sensor Logger header, the HRV Logger header, any other header row with letters
-(``csv``), a header-less line of comma-separated numbers (``elite-hrv``), else ``plain``. What was
+(``csv``), header-less lines of two numbers, time then interval (``time-rr``), a header-less line of
+comma-separated numbers (``elite-hrv``), else ``plain``. ``biofeedback analyze`` and ``import``
+both read through :func:`read_recording` and print what was detected. What was
 detected and why is the first line of :attr:`RRRecording.notes`. A single-column millisecond file from
 Elite HRV is read as ``plain`` (the two are the same numbers); pass ``format="elite-hrv"`` to take the
 start time from an Elite HRV file name.
@@ -67,6 +70,8 @@ FORMATS: dict[str, ImportFormat] = {
                      "read_hrv_logger"),
         ImportFormat("elite-hrv", "Elite HRV RR export (ms, one a line or comma separated)",
                      "sessions.importers.elite_hrv", "read_elite_hrv"),
+        ImportFormat("time-rr", "header-less 'arrival time, RR interval' lines (BLE strap loggers)",
+                     "sessions.importers.time_rr", "read_time_rr", ("units",)),
     )
 }
 
@@ -81,6 +86,7 @@ def detect_format(path: str | Path) -> tuple[str, str]:
     from sessions.importers.hrv_logger import looks_like_hrv_logger
     from sessions.importers.kubios import looks_like_kubios
     from sessions.importers.polar_sensor_logger import looks_like_polar_sensor_logger
+    from sessions.importers.time_rr import looks_like_time_rr
 
     lines = read_lines(path)
     for name, test in (
@@ -94,6 +100,9 @@ def detect_format(path: str | Path) -> tuple[str, str]:
     first = next((ln.strip() for ln in lines if ln.strip()), "")
     if not first.startswith("#") and re.search(r"[A-Za-z]{2,}", first) and re.search(r"[,;\t]", first):
         return "csv", "a header row with column names"
+    why = looks_like_time_rr(lines)
+    if why:
+        return "time-rr", why
     why = looks_like_elite_hrv(lines)
     if why:
         return "elite-hrv", why

@@ -72,15 +72,23 @@ def intervals_to_ms(
             f"(median value {med:g} {'<' if units == 's' else '>='} {_UNIT_SPLIT:g}); pass --units to override"
         )
         # a value that belongs to the other unit means the file mixes units
-        for line, v in pairs:
+        for k, (line, v) in enumerate(pairs):
             if (units == "ms" and v < _UNIT_SPLIT) or (units == "s" and v >= _UNIT_SPLIT):
                 other = "seconds" if units == "ms" else "milliseconds"
+                # A Holter export whose first line is the start time or offset, not an interval.
+                hint = " (the first line looks like a start time, not an interval: pass --skip-lines 1)" if k == 0 else ""
                 raise InputError(
                     f"mixed units: {v:g} looks like {other} but most values are in "
-                    f"{'milliseconds' if units == 'ms' else 'seconds'}",
+                    f"{'milliseconds' if units == 'ms' else 'seconds'}{hint}",
                     path=p,
                     line=line,
                 )
+    else:
+        med = float(np.median(arr))
+        if (units == "s") != (med < _UNIT_SPLIT):
+            seen = "milliseconds" if units == "s" else "seconds"
+            raise InputError(f"--units {units} does not fit these values: their median {med:g} is in {seen}; "
+                             f"pass --units {'ms' if units == 's' else 's'} or leave --units out", path=p)
     rr_ms = arr * 1000.0 if units == "s" else arr
     bad = np.flatnonzero(rr_ms < MIN_RR_MS)
     if bad.size:

@@ -60,8 +60,8 @@ def test_every_shipped_practice_is_complete_in_both_languages_without_fallback()
 def test_dutch_wording_uses_je_form() -> None:
     nl = shipped_texts("nl")
     assert nl["touch.heart.place"] == "Leg je hand op je hart."
-    assert nl["cue.inhale"] == "Adem rustig in" and nl["cue.exhale"] == "Adem uit" and nl["cue.hold"] == "Houd vast"
-    assert nl["phase.baseline"].startswith("Rust even rustig uit")
+    assert nl["cue.inhale"] == "Adem rustig in" and nl["cue.exhale"] == "Adem uit" and nl["cue.hold"] == "Houd je adem vast"
+    assert nl["phase.baseline"].startswith("Neem even rust")
     assert not any(re.search(r"\b(u|uw)\b", t) for t in nl.values()), "use 'je', not 'u'"
 
 
@@ -163,3 +163,13 @@ def test_examples_in_the_docs_load(tmp_path: Path) -> None:
 def test_reminders_with_touch_are_refused(home: Path) -> None:
     err = _bad(home, "mix.toml", '[touch]\ngesture = "self-hug"\n[prompts]\nreminders = ["remind.follow"]\n')
     assert "use 'during'" in err.problem
+
+
+def test_the_self_hug_never_speaks_of_a_hand_on_the_chest() -> None:
+    from biofeedback.practices import Protocol, prompt_schedule
+
+    hug = load_practices()["self-hug"]
+    for lang, word in (("en", "hand"), ("nl", "hand")):
+        texts = [p.text for p in prompt_schedule(hug, Protocol(0, 120, 0), lang) if p.key.startswith("touch.")
+                 and p.key != "touch.release"]
+        assert texts and not any(word in t.lower() for t in texts), (lang, texts)

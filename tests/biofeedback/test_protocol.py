@@ -12,7 +12,8 @@ from biofeedback.practices import PhaseSpan, Protocol
 
 def test_default_protocol_phases() -> None:
     p = Protocol()
-    assert (p.baseline_s, p.practice_s, p.recovery_s, p.total_s) == (120, 600, 120, 840)
+    assert (p.baseline_s, p.practice_s, p.recovery_s, p.total_s) == (180, 600, 180, 960)
+    p = Protocol(120, 600, 120)
     assert p.phase_boundaries() == (
         PhaseSpan("baseline", 0, 120),
         PhaseSpan("practice", 120, 720),

@@ -124,7 +124,8 @@ def test_table_output(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     for key in ("rmssd_ms", "lf_ms2", "artifacts_pct"):
         assert key in proc.stdout
-    assert proc.stderr == ""
+    assert proc.stderr.strip().splitlines() == [f"biofeedback analyze: {tmp_path / 'rr.txt'}: format detected: plain "
+                                                "(numbers, one a line)"]  # says what it read; nothing else
 
 
 @pytest.mark.parametrize(
@@ -178,9 +179,39 @@ def test_reference_recordings(shared_data: Path) -> None:
     proc = analyze(shared_data / "real-strap" / "polar_h10_pvc_rr.csv", "--column", "rr", "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["artifacts_pct"] > 30.0
-    proc = analyze(shared_data / "real-strap" / "polar_h10_pvc_rr.csv")
-    assert proc.returncode == 2 and "--column" in proc.stderr
+    proc = analyze(shared_data / "real-strap" / "polar_h10_pvc_rr.csv", "--json")  # no flags: the column is found
+    assert proc.returncode == 0 and "format detected: csv" in proc.stderr and "'rr' chosen" in proc.stderr
     proc = analyze(shared_data / "holter" / "nsr2db_nsr001_rr_secs.txt", "--skip-lines", "1", "--json")
     assert proc.returncode == 0, proc.stderr
     assert abs(json.loads(proc.stdout)["n_beats"] - 106456) < 500  # corrected series: inserted/removed beats
     assert "treated as gaps" in proc.stderr and "inferred as seconds" in proc.stderr
+
+
+@pytest.mark.shared_data
+def test_both_real_strap_files_import_and_analyse_without_flags(shared_data, tmp_path):
+    for name, fmt, n in (("polar_h10_breathing_ibi.csv", "time-rr", 620), ("polar_h10_pvc_rr.csv", "csv", 797)):
+        f = shared_data / "real-strap" / name
+        proc = analyze(f, "--json")
+        assert proc.returncode == 0, proc.stderr
+        assert f"format detected: {fmt}" in proc.stderr  # says what it chose
+        assert json.loads(proc.stdout)["n_beats"] >= n - 5
+        imp = subprocess.run([sys.executable, "-m", "biofeedback.cli", "import", str(f), "--home", str(tmp_path)],
+                             capture_output=True, text=True, timeout=120)
+        assert imp.returncode == 0 and f"({fmt})" in imp.stdout, imp.stderr
+        assert f"format detected: {fmt}" in imp.stderr
+
+
+@pytest.mark.shared_data
+def test_a_holter_start_time_gets_a_hint_and_wrong_units_say_so(shared_data):
+    proc = analyze(shared_data / "holter" / "nsr2db_nsr001_rr_secs.txt")
+    assert proc.returncode == 2 and "pass --skip-lines 1" in proc.stderr
+    proc = analyze(shared_data / "real-strap" / "polar_h10_breathing_ibi.csv", "--units", "s")
+    assert proc.returncode == 2 and "--units s does not fit these values" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_the_cli_lists_every_format_the_reader_knows():
+    from biofeedback.cli.common import FORMAT_NAMES
+    from sessions.importers import FORMATS
+
+    assert FORMAT_NAMES == tuple(FORMATS)

@@ -53,19 +53,21 @@ def test_compare_one_session_json_has_the_documented_keys(store_home):
     assert list(d["changes"]) == ["practice", "recovery"]
     hr = d["changes"]["practice"]["mean_hr_bpm"]
     assert {"abs", "rel_pct", "ci95", "beyond_noise"} <= set(hr)
-    assert hr["abs"] < 0  # the simulated person relaxes during the practice
     rmssd = d["changes"]["practice"]["rmssd_ms"]
     assert rmssd["abs"] > 0 and rmssd["beyond_noise"] is True
-    # A 2-minute baseline is too short for LF and says so.
-    lf = d["phases"]["baseline"]["indices"]["lf_ms2"]
+    # The default demo judges mean HR, RMSSD and coherence baseline -> practice.
+    for key in ("mean_hr_bpm", "rmssd_ms", "coherence"):
+        assert d["changes"]["practice"][key]["beyond_noise"] is not None, key
+    # A 48 s recovery is too short for LF and says so.
+    lf = d["phases"]["recovery"]["indices"]["lf_ms2"]
     assert lf["value"] is None and lf["reason"].startswith("too short")
 
 
 def test_compare_table_and_prefix_and_last(store_home):
     home, (a, b) = store_home
     text = _ok("compare", "last", "--home", str(home)).stdout
-    assert f"Session {b}" in text and "practice vs baseline" in text and "\x1b[" not in text
-    assert "(beyond noise)" in text
+    assert f"Session {b} (simulated)" in text and "practice − baseline" in text and "\x1b[" not in text
+    assert "↑↓ beyond noise" in text and "Not judged (too little data): " in text
     assert f"Session {a}" in _ok("compare", a[:6], "--home", str(home)).stdout
 
 
@@ -97,8 +99,8 @@ def test_unknown_session_and_missing_store_exit_2_with_one_line(store_home, tmp_
     assert not (tmp_path / "empty").exists()  # reading commands create nothing
 
 
-def test_trends_json_counts_todays_practice(store_home):
-    home, _ = store_home
+def test_demos_are_marked_simulated_and_left_out_of_trends(store_home):
+    home, (a, b) = store_home
     recorded = datetime.fromisoformat(json.loads(_ok("compare", "last", "--json", "--home", str(home)).stdout)
                                       ["start_wall"]).date().isoformat()
     d = json.loads(_ok("trends", "--days", "7", "--json", "--home", str(home)).stdout)
@@ -107,14 +109,14 @@ def test_trends_json_counts_todays_practice(store_home):
     assert d["rows"][-1]["date"] == d["today"]
     assert date.fromisoformat(d["today"]) >= date.fromisoformat(recorded)  # the CLI passes today's date
     today = next(r for r in d["rows"] if r["date"] == recorded)
-    assert today["n_sessions"] == 2
-    assert today["practice_min"] == pytest.approx(8.0, abs=0.01)  # two practices of 4 minutes
-    assert today["goal_met"] is False
-    assert today["baseline_ln_rmssd"] is not None
-    assert today["rolling_mean_7d"] is None and "needs >= 3" in today["rolling_reason"]
-    assert "practice" in _ok("trends", "--home", str(home)).stdout
-    bad = _run("trends", "--days", "0", "--home", str(home))
-    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    assert today["n_sessions"] == 0 and today["practice_min"] == 0  # two demos: not the user's practice
+    assert d["n_simulated_left_out"] == 2 and d["practice_min_total"] == 0
+    text = _ok("trends", "--home", str(home)).stdout
+    assert "practice: 0 min in all" in text and "2 simulated session(s)" in text
+    listing = _ok("sessions", "--home", str(home)).stdout
+    assert listing.count("[simulated]") == 2
+    infos = json.loads(_ok("sessions", "--json", "--home", str(home)).stdout)
+    assert [i["simulated"] for i in infos] == [True, True]
 
 
 def test_replay_matches_live_and_prints_per_beat_jsonl(store_home):
@@ -209,3 +211,20 @@ def test_an_imported_recording_is_compared_replayed_and_drawn(tmp_path):
     row = next(r for r in t["rows"] if r["date"] == day)
     assert row["n_sessions"] == 1  # counted as a session, but
     assert row["practice_min"] == 0.0 and row["baseline_ln_rmssd"] is None  # imports have no phases
+
+
+def test_dutch_compare_and_report_have_no_english(store_home, tmp_path):
+    import re
+
+    home, (a, b) = store_home
+    text = _ok("compare", b, "--lang", "nl", "--details", "--home", str(home)).stdout
+    assert "oefening − rustmeting" in text and "Sessie" in text
+    out = tmp_path / "r.html"
+    proc = _ok("report", b, "--lang", "nl", "--out", str(out), "--home", str(home))
+    assert "rapport van sessie" in proc.stderr
+    page = re.sub(r"<[^>]+>", " ", re.sub(r'src="data:[^"]+"', "", out.read_text(encoding="utf-8")))
+    page = page[page.index("Sessie"):]  # after the style sheet
+    for shown in (text, page):
+        for english in ("baseline", "practice", "recovery", "heart rate", "Session", "needs", "beyond", "noise",
+                        "not judged", "complete", "Before", "beats", "artifacts", "relaxation"):
+            assert not re.search(rf"\b{english}\b", shown), (english, shown[:2000])

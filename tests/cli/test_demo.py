@@ -68,7 +68,12 @@ def test_demo_through_the_full_ble_path(tmp_path):
     info = [e for e in events if e["kind"] == "device_info"]
     assert info and info[0]["data"]["manufacturer"] == "Polar Electro Oy"
     beats = [o for o in objs if o["type"] == "beat"]
-    assert len(beats) > 100 and all(b["t_s"] < 120 for b in beats)
+    origin = next(e["data"]["origin_s"] for e in events if e["kind"] == "protocol_start")
+    assert len(beats) > 100 and all(b["t_s"] < origin + 120 for b in beats)
+    # Stored as what it is: no invented Polar with a battery.
+    info = json.loads(_run("sessions", "--json", "--home", str(tmp_path)).stdout)[0]
+    assert info["simulated"] and info["device_name"].startswith("Virtual BLE strap (simulated")
+    assert info["device_info"]["battery_pct"] is None and info["device_info"]["manufacturer"] is None
 
 
 def test_bad_flags_are_one_line_and_exit_2(tmp_path):
@@ -88,14 +93,22 @@ def test_session_without_a_bluetooth_adapter_fails_in_one_line_and_keeps_no_empt
     assert json.loads(listing.stdout) == []
 
 
-def test_the_live_screen_renders_and_quits_on_q(tmp_path):
+def test_the_live_screen_shows_the_heart_zones_keys_and_plus_slows_the_pacer(tmp_path):
     pexpect = pytest.importorskip("pexpect", reason="pexpect (test extra) absent")
+    # 4 minutes at 20x: the practice starts after 108 s of session time (5.4 s real time).
     child = pexpect.spawn(CLI[0], [*CLI[1:], "demo", "--speed", "20", "--minutes", "4", "--home", str(tmp_path)],
-                          dimensions=(30, 100), encoding="utf-8", timeout=60)
+                          dimensions=(24, 80), encoding="utf-8", timeout=60)
     try:
         child.expect("Baseline")  # the phase line of the live screen
-        child.expect("Heart rate")
-        child.expect("bpm")  # a number arrived
+        child.expect("space = marker")  # the key hints
+        a = r"(?:\x1b\[[0-9;]*m| )+"  # spaces and the colours between the parts of a line
+        child.expect(rf"Heart rate{a}\d+ bpm{a}last 60 s · \d+–\d+ bpm")  # the wave's title and scale...
+        child.expect("[▁▂▃▄▅▆▇█]{5}")  # ...and the wave itself
+        child.expect(rf"Coherence{a}[█·]")  # the coherence scale...
+        child.expect(rf"\d\.\d\d{a}(low|medium|high)")  # ...its value and its zone
+        child.expect("pacer 6.0 breaths/min", timeout=60)  # the practice began
+        child.send("+")
+        child.expect("pacer 5.5 breaths/min")
         child.send("q")
         child.expect("stored in")
         child.expect(pexpect.EOF)
@@ -105,3 +118,35 @@ def test_the_live_screen_renders_and_quits_on_q(tmp_path):
     listing = _run("sessions", "--json", "--home", str(tmp_path))
     sessions = json.loads(listing.stdout)
     assert len(sessions) == 1 and sessions[0]["status"] == "complete"
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "biofeedback.sqlite") as conn:
+        rows = conn.execute("SELECT data_json FROM events WHERE kind = 'pacer_changed'").fetchall()
+    assert [json.loads(r[0])["rate_bpm"] for r in rows] == [5.5]  # the key press is recorded
+
+
+DURATION_FLAGS = [
+    ["session", "--baseline"], ["session", "--practice-time"], ["session", "--recovery"], ["session", "--spell"],
+    ["demo", "--spell"], ["analyze", "x.txt", "--time-window"], ["analyze", "x.txt", "--frequency-window"],
+    ["analyze", "x.txt", "--coherence-window"], ["replay", "last", "--time-window"], ["scan", "--timeout"],
+    ["pair", "strap", "--timeout"],
+]
+
+
+@pytest.mark.parametrize("flag", DURATION_FLAGS, ids=lambda f: " ".join(f))
+def test_every_duration_flag_refuses_a_bare_number_with_a_hint(flag, tmp_path):
+    proc = _run(*flag, "10", "--home", str(tmp_path)) if flag[0] != "scan" else _run(*flag, "10")
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "needs a unit" in proc.stderr and "10s" in proc.stderr and "10m" in proc.stderr
+
+
+def test_durations_out_of_sense_are_refused_and_minutes_stay_minutes(tmp_path):
+    for args, words in ((["demo", "--spell", "2s"], "at least 5s"),
+                        (["demo", "--minutes", "1", "--spell", "1m"], "longer than the practice"),
+                        (["session", "--baseline=-5s"], "not a duration"),
+                        (["session", "--baseline", "2w"], "not a duration"),
+                        (["demo", "--minutes", "nan"], "minutes must be > 0")):
+        proc = _run(*args, "--home", str(tmp_path))
+        assert proc.returncode == 2 and words in proc.stderr, (args, proc.stderr)
+    assert not (tmp_path / "biofeedback.sqlite").exists()  # nothing recorded

@@ -54,7 +54,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
 
 
 def test_scan_json_lists_only_heart_rate_devices(served_strap: str, capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, err = run_cli(capsys, "scan", "--ble-transport", served_strap, "--timeout", "0.8", "--json")
+    status, out, err = run_cli(capsys, "scan", "--ble-transport", served_strap, "--timeout", "0.8s", "--json")
     assert status == 0, err
     found = json.loads(out)
     # the decoys ("Heart Rate Speaker", "HRM-Pro Bike") do not advertise 0x180D
@@ -66,7 +66,7 @@ def test_scan_text_and_transport_from_the_environment(
     served_strap: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("BIOFEEDBACK_BLE_TRANSPORT", served_strap)
-    status, out, _ = run_cli(capsys, "scan", "--timeout", "0.8")
+    status, out, _ = run_cli(capsys, "scan", "--timeout", "0.8s")
     assert status == 0
     assert "Polar H10 V1RTU4L" in out and "F0:10:20:30:40:50" in out and "dBm" in out
     assert "Speaker" not in out and "Bike" not in out
@@ -74,7 +74,7 @@ def test_scan_text_and_transport_from_the_environment(
 
 def test_pair_by_name_then_devices(served_strap: str, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status, out, err = run_cli(
-        capsys, "pair", "Polar H10 V1RTU4L", "--ble-transport", served_strap, "--home", str(home), "--timeout", "5"
+        capsys, "pair", "Polar H10 V1RTU4L", "--ble-transport", served_strap, "--home", str(home), "--timeout", "5s"
     )
     assert status == 0, err
     assert "F0:10:20:30:40:50" in out
@@ -92,7 +92,7 @@ def test_pair_refuses_a_device_without_the_heart_rate_service(
     served_strap: str, home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     status, _, err = run_cli(
-        capsys, "pair", "F0:10:20:30:40:61", "--ble-transport", served_strap, "--home", str(home), "--timeout", "1"
+        capsys, "pair", "F0:10:20:30:40:61", "--ble-transport", served_strap, "--home", str(home), "--timeout", "1s"
     )
     assert status == 1
     assert err.count("\n") == 1 and "no heart-rate device 'F0:10:20:30:40:61' found" in err
@@ -101,7 +101,7 @@ def test_pair_refuses_a_device_without_the_heart_rate_service(
 
 def test_scan_without_an_adapter_says_so_in_one_line(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BIOFEEDBACK_BLE_TRANSPORT", raising=False)
-    status, out, err = run_cli(capsys, "scan", "--timeout", "0.2")
+    status, out, err = run_cli(capsys, "scan", "--timeout", "0.2s")
     if status == 0:
         pytest.skip("this machine has a working Bluetooth adapter (the no-adapter message cannot be shown)")
     assert status == 1

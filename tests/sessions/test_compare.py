@@ -116,9 +116,45 @@ def test_render_is_plain_text_with_words_when_not_a_terminal(relaxing_session):
     render_phase_comparison(c, buf)
     text = buf.getvalue()
     assert "\x1b[" not in text
-    assert "lower (beyond noise)" in text and "higher (beyond noise)" in text
-    assert "heart rate" in text and "practice vs baseline" in text
+    rows = {line.split("  ")[0].strip(): line for line in text.splitlines()}
+    assert rows["heart rate bpm"].endswith("↓") and rows["RMSSD ms"].endswith("↑")
+    assert "↑↓ beyond noise" in text and "practice − baseline" in text
     assert all(line == line.rstrip() for line in text.splitlines())
+
+
+def test_what_cannot_be_judged_is_one_folded_line_and_details_give_the_reasons(relaxing_session):
+    home, sid = relaxing_session
+    with Store.open_home(home) as store:
+        c = compare_phases(store, sid)
+    short, long = io.StringIO(), io.StringIO()
+    render_phase_comparison(c, short)
+    render_phase_comparison(c, long, details=True)
+    folded = [line for line in short.getvalue().splitlines() if line.startswith("Not judged")]
+    assert len(folded) == 1 and "LF power" in folded[0] and "--details" in folded[0]
+    assert "needs >= 3 sub-windows of 120 s" in long.getvalue() and "Not judged" not in long.getvalue()
+
+
+def test_dutch_comparison_has_no_english_words(relaxing_session):
+    home, sid = relaxing_session
+    with Store.open_home(home) as store:
+        c = compare_phases(store, sid)
+    buf = io.StringIO()
+    render_phase_comparison(c, buf, lang="nl", details=True)
+    text = buf.getvalue()
+    assert "oefening − rustmeting" in text and "Tijdens de oefening" in text
+    for english in ("baseline", "practice", "recovery", "heart rate", "Session", "needs", "beyond", "noise",
+                    "not judged", "has "):
+        assert english not in text, english
+
+
+def test_a_phase_of_exactly_the_minimum_is_long_enough(tmp_path):
+    # A 120 s phase holds ~119.9 s of intervals: LF is computed, not "needs >= 120 s; has 120.0 s".
+    with Store.open_home(tmp_path / "h") as store:
+        sid = record_simulated(store, seed=3, protocol=Protocol(120, 120, 0))
+        c = compare_phases(store, sid)
+    base = c.phase("baseline")
+    assert base is not None and base.data_s < 120.0
+    assert base.indices["lf_ms2"].value is not None
 
 
 def test_a_20_second_phase_is_too_short_for_lf_and_says_so(tmp_path):
@@ -142,8 +178,8 @@ def test_a_20_second_phase_is_too_short_for_lf_and_says_so(tmp_path):
     d = c.to_json_dict()
     assert d["phases"]["baseline"]["indices"]["lf_ms2"] == {"value": None, "reason": lf.reason}
     buf = io.StringIO()
-    render_phase_comparison(c, buf)
-    assert "too short: LF power needs >= 120 s" in buf.getvalue()
+    render_phase_comparison(c, buf, details=True)
+    assert "LF power, baseline: needs >= 120 s of beats, this phase has 19." in buf.getvalue()
 
 
 def test_two_sessions_with_the_same_seed_show_no_change_beyond_noise(tmp_path):

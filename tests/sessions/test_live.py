@@ -148,3 +148,57 @@ def test_same_seed_same_session(tmp_path):
     with Store.open_home(tmp_path / "b") as store:
         _run(store, sinks=[JsonlSink(b)])
     assert a.getvalue() == b.getvalue()
+
+
+class _LateStrap:
+    """The simulator behind a strap that needs ``delay_s`` to connect and send its first beat."""
+
+    def __init__(self, inner, delay_s: float):
+        self.inner, self.delay_s = inner, delay_s
+        self.info = inner.info
+
+    async def __aenter__(self):
+        await self.inner.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.inner.__aexit__(*exc)
+
+    def stop(self):
+        self.inner.stop()
+
+    async def stream(self):
+        import dataclasses
+
+        from biofeedback.beat import Beat
+
+        async for item in self.inner.stream():
+            yield dataclasses.replace(item, t_s=item.t_s + self.delay_s) if isinstance(item, Beat) else item
+
+
+def test_the_protocol_starts_when_the_beats_flow_not_when_connecting(tmp_path):
+    plan = SessionPlan(practice=get_practice("resonance"), protocol=PROTOCOL, source_kind="simulator")
+    clock = VirtualClock()
+    inner = simulated_source(plan.practice, Protocol(0, 400, 0), seed=3, clock=clock)
+    with Store.open_home(tmp_path) as store:
+        outcome = asyncio.run(run_session(_LateStrap(inner, 30.0), plan, store, clock=clock))
+        phases = store.phases(outcome.session_id)
+        events = store.events(outcome.session_id)
+        beats = store.beats(outcome.session_id)
+    start = [e for e in events if e.kind == "protocol_start"]
+    assert len(start) == 1 and 29.0 < start[0].data["origin_s"] < 30.0 + 1e-9
+    origin = start[0].data["origin_s"]
+    assert [(p.name, round(p.start_s - origin, 6), round(p.end_s - origin, 6)) for p in phases] == [
+        ("baseline", 0.0, 60.0), ("practice", 60.0, 180.0), ("recovery", 180.0, 240.0)]
+    assert beats[0].t_s > phases[0].start_s  # the first beat is in the baseline, which is whole
+    assert outcome.end_reason == "finished"
+
+
+def test_plus_and_minus_change_the_pacer_and_are_recorded(tmp_path):
+    keys = _After(120, "+-+q")
+    with Store.open_home(tmp_path) as store:
+        outcome = _run(store, keys=keys.__aiter__(), sinks=[keys])
+        events = store.events(outcome.session_id)
+    changes = [e.data for e in events if e.kind == "pacer_changed"]
+    assert [(c["rate_bpm"], c["key"]) for c in changes] == [(5.5, "+"), (6.0, "-"), (5.5, "+")]
+    assert changes[0]["pattern"] == "4.36364-0-6.54545-0"  # 4:6 kept, one breath 60/5.5 s

@@ -81,9 +81,12 @@ def test_binary_and_undecodable_bytes(tmp_path: Path) -> None:
 def test_explicit_units_are_obeyed_and_checked(tmp_path: Path) -> None:
     p = _write(tmp_path, "s.txt", "0.8\n0.9\n")
     assert read_plain_text(p, units="s").rr_ms.tolist() == [800.0, 900.0]
-    with pytest.raises(InputError, match="impossible RR interval 0.8 ms") as info:
+    with pytest.raises(InputError, match="--units ms does not fit these values: their median 0.85 is in seconds"):
         read_plain_text(p, units="ms")
-    assert info.value.line == 1
+    q = _write(tmp_path, "ms.txt", "800\n50\n900\n")  # the unit fits; one value is impossible
+    with pytest.raises(InputError, match="impossible RR interval 50 ms") as info:
+        read_plain_text(q, units="ms")
+    assert info.value.line == 2
     assert MIN_RR_MS == 100.0
 
 

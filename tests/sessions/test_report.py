@@ -95,7 +95,9 @@ def test_figure_is_drawn_from_the_data() -> None:
     # Spectra overlaid, one line per phase.
     spectra = {line.get_label(): line for line in drawn.spectra.get_lines() if not line.get_label().startswith("_")}
     assert set(spectra) == {"baseline", "practice", "recovery"}
-    np.testing.assert_array_equal(spectra["practice"].get_ydata(), data.spectra[1].psd_ms2_hz)
+    keep = (data.spectra[1].freq_hz > 0) & (data.spectra[1].psd_ms2_hz > 0)
+    np.testing.assert_array_equal(spectra["practice"].get_ydata(), data.spectra[1].psd_ms2_hz[keep])
+    assert drawn.spectra.get_yscale() == "log"  # the practice's peak does not flatten the rests
     # Poincaré: the points given.
     points = drawn.poincare.get_lines()[0]
     np.testing.assert_array_equal(points.get_xdata(), data.poincare_x_ms)
@@ -163,3 +165,43 @@ def test_poincare_points_skip_invalid_beats_and_gaps() -> None:
 @pytest.mark.parametrize(("value", "text"), [(None, "—"), (float("nan"), "—"), (3, "3"), (0.123456, "0.1235"), ("x", "x")])
 def test_format_cell(value: object, text: str) -> None:
     assert format_cell(value) == text  # type: ignore[arg-type]
+
+
+def test_poincare_is_coloured_by_phase_with_sd1_sd2_ellipses() -> None:
+    import dataclasses
+
+    from matplotlib.patches import Ellipse
+
+    from sessions.report import sd1_sd2
+
+    data = synthetic()
+    phases = tuple("baseline" if i < 100 else "practice" for i in range(data.poincare_x_ms.size))
+    drawn = build_figure(dataclasses.replace(data, poincare_phase=phases))
+    ellipses = [p for p in drawn.poincare.patches if isinstance(p, Ellipse)]
+    assert len(ellipses) == 2
+    sd1, sd2 = sd1_sd2(data.poincare_x_ms[:100], data.poincare_y_ms[:100])
+    assert ellipses[0].width == pytest.approx(2 * sd2) and ellipses[0].height == pytest.approx(2 * sd1)
+    assert ellipses[0].angle == 45.0
+    labels = [t.get_text() for t in drawn.poincare.get_legend().get_texts()]
+    assert labels[0].startswith("baseline: SD1 ") and labels[1].startswith("practice: SD1 ")
+
+
+def test_close_markers_get_their_own_rows_and_long_recordings_read_in_hours() -> None:
+    from sessions.report import event_levels, time_formatter
+
+    assert event_levels([10.0, 11.0, 12.0, 500.0], 1000.0) == [0, 1, 2, 0]
+    fmt, _, unit = time_formatter(22 * 3600)
+    assert unit == "h:mm" and fmt(5400.0, 0) == "1:30"
+    fmt, _, unit = time_formatter(300)
+    assert unit == "m:ss" and fmt(135.0, 0) == "2:15"
+
+
+def test_summary_at_the_top_and_a_dutch_figure() -> None:
+    import dataclasses
+
+    data = dataclasses.replace(synthetic(), summary="During the practice your RMSSD rose by 5 ms.", lang="nl")
+    drawn = build_figure(data)
+    assert "During the practice" in drawn.figure._suptitle.get_text()
+    assert [ax.get_title() for ax in drawn.panels] == [
+        "Tachogram (RR-intervallen)", "Voortschrijdende RMSSD en coherentie", "Spectrum per fase", "Poincaré-plot"]
+    assert drawn.trend.get_xlabel() == "tijd (m:ss)"

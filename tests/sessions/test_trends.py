@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import statistics
 from datetime import date, datetime, timedelta, timezone
@@ -30,7 +31,7 @@ def rr_series(seed: int, n: int, spread_ms: float) -> np.ndarray:
 def add_session(store: Store, start: datetime, *, seed: int, baseline_s: float = 60.0, practice_s: float = 0.0,
                 spread_ms: float = 30.0, phases: bool = True) -> float | None:
     """Record a session (beats through the recorder); return the expected baseline lnRMSSD."""
-    kind = "simulator" if phases else "import"
+    kind = "live" if phases else "import"
     sid = store.create_session(NewSession(source_kind=kind, start_wall=start, engine_settings=EngineSettings().to_dict()))
     total_s = baseline_s + practice_s
     n = int(total_s / 0.95) + 2
@@ -56,6 +57,20 @@ def add_session(store: Store, start: datetime, *, seed: int, baseline_s: float =
         return None
     base = t < baseline_s
     return math.log(time_domain(rr[base]).rmssd_ms)
+
+
+def test_simulated_sessions_count_in_no_row(tmp_path):
+    with Store.open_home(tmp_path) as store:
+        add_session(store, datetime(2026, 3, 1, 8, tzinfo=UTC), seed=1, practice_s=25 * 60)
+        demo = store.create_session(NewSession(source_kind="simulator", start_wall=datetime(2026, 3, 1, 9, tzinfo=UTC)),
+                                    status="complete")
+        assert store.get_session(demo).simulated
+        trends = daily_trends(store, 1, today=date(2026, 3, 1))
+    assert trends.rows[0].n_sessions == 1 and trends.n_simulated == 1
+    assert trends.rows[0].practice_min == pytest.approx(25.0)
+    buf = io.StringIO()
+    render_trends(trends, buf)
+    assert "1 simulated session(s)" in buf.getvalue()
 
 
 def test_baseline_ln_rmssd_rolling_mean_cv_and_practice_minutes(tmp_path):
