@@ -161,7 +161,8 @@
     sec.append(el("h1", { id: "start-h", "data-t": "web.start_title" }));
     if (S.last && S.last.session_id) {
       sec.append(el("p", { class: "note", "data-last": S.last.type }, el("span", { "data-t": "web.ended" }), " ",
-        el("a", { href: "#/after/" + S.last.session_id, "data-t": "web.see_comparison" })));
+        S.last.assessment ? el("a", { href: "#/assessment/" + S.last.session_id, "data-t": "web.see_assessment" })
+          : el("a", { href: "#/after/" + S.last.session_id, "data-t": "web.see_comparison" })));
     }
     if (S.last && S.last.type === "error") { sec.append(el("p", { class: "error", role: "alert", text: S.last.message })); }
     const d = S.setup.defaults;
