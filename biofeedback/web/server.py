@@ -84,7 +84,8 @@ def _page_texts(lang: str) -> dict[str, str]:
 
 
 def create_app(home: Path, *, demo: Any = None, lang: str = "en") -> Starlette:
-    """The application for the store in ``home``. ``demo``: a :class:`StartRequest` started at once."""
+    """The application for the store in ``home``. ``demo``: a :class:`StartRequest` (or an
+    :class:`AssessRequest`) started at once."""
     hub = LiveHub(home)
 
     def with_store(fn: Callable[[Any], T], empty: Callable[[], T] | None = None) -> Callable[[], T]:
@@ -362,7 +363,7 @@ def create_app(home: Path, *, demo: Any = None, lang: str = "en") -> Starlette:
         await run_in_threadpool(warm_up_engine)
         if demo is not None:
             try:
-                await hub.start(demo)
+                await (hub.start_assessment(demo) if isinstance(demo, AssessRequest) else hub.start(demo))
             except BiofeedbackError as exc:  # e.g. another program is recording in this store
                 import sys
 

@@ -804,13 +804,14 @@
     sec.append(title, el("p", { class: "muted", text: a.assessed_wall.slice(0, 16).replace("T", " ") + " · " + Math.round(100 * a.usable_share) + " % " + T("web.assess_usable").toLowerCase() }),
       el("p", { class: "verdict-line " + (a.status === "ok" ? "ok" : "repeat"), id: "assess-verdict", "data-status": a.status,
         "data-rate": a.resonance_rate_bpm === null ? "" : a.resonance_rate_bpm, "data-runner-up": a.runner_up_bpm === null ? "" : a.runner_up_bpm, text: verdict }));
+    const cols = ASSESS_COLS.filter(([k]) => k !== "score" || a.protocol === "stepped");  // sliding: no score
     const table = el("table", { id: "assess-table" });
-    table.append(el("thead", {}, el("tr", {}, ...ASSESS_COLS.map(([k, t]) => el("th", { scope: "col", "data-t": t, "data-key": k })))));
+    table.append(el("thead", {}, el("tr", {}, ...cols.map(([k, t]) => el("th", { scope: "col", "data-t": t, "data-key": k })))));
     const body = el("tbody");
     for (const row of a.rates) {
       const tr = el("tr", { "data-rate": row.rate_bpm, class: same(row.rate_bpm, a.resonance_rate_bpm) ? "chosen" : same(row.rate_bpm, a.runner_up_bpm) ? "runner-up" : null,
         "data-chosen": same(row.rate_bpm, a.resonance_rate_bpm) ? "" : null, "data-runner-up": same(row.rate_bpm, a.runner_up_bpm) ? "" : null });
-      for (const [k, , digits] of ASSESS_COLS) {
+      for (const [k, , digits] of cols) {
         const v = row[k];
         let text;
         if (k === "rate_bpm") { text = rateText(v) + (same(v, a.resonance_rate_bpm) ? " ◀" : ""); }
