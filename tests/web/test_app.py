@@ -369,6 +369,14 @@ def test_wrong_flag_is_one_line_exit_2(tmp_path):
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1 and "--port" in out.stderr
 
 
+@pytest.mark.parametrize("args, word", [(["--assess"], "--demo"), (["--demo", "--protocol", "sliding"], "--assess")])
+def test_assess_flags_need_demo_one_line_exit_2(tmp_path, args, word):
+    out = subprocess.run([sys.executable, "-m", "biofeedback.cli", "app", "--no-browser", *args, "--home", str(tmp_path)],
+                         capture_output=True, text=True, timeout=30, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1 and word in out.stderr
+    assert not list(tmp_path.iterdir())  # nothing created
+
+
 def test_taken_port_is_exit_1(app, tmp_path):
     out = subprocess.run([sys.executable, "-m", "biofeedback.cli", "app", "--no-browser", "--port", str(app["port"]),
                           "--home", str(tmp_path)], capture_output=True, text=True, timeout=30,
