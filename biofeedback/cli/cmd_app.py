@@ -23,8 +23,8 @@ durations, your paired strap or the simulator), practise with the moving breathi
 rate as a wave, coherence with its zones, relaxation, RMSSD, signal quality and phase clock (space
 or the button sets a marker), read the before/after comparison, browse your history (replay,
 charts, export, delete) and trends, and run a resonance-frequency assessment (the table and charts
-of `biofeedback assess`; resonance breathing then offers the rate it found). Closing the tab does not stop a session; one session runs at a
-time per store. Ctrl-C stops the server (a running session is ended and kept).
+of `biofeedback assess`; resonance breathing then offers the rate it found). Closing the tab does
+not stop a session; one session runs at a time per store. Ctrl-C stops the server (a running session is ended and kept).
 
 Live values on the page are elements carrying the per-beat JSON key, e.g.
   <span data-index="hr_bpm">64.2</span>
