@@ -294,6 +294,29 @@ def test_start_form_offers_the_resonance_rate_and_another(page, app):
     assert settings["rate_source"] == "assessment" and settings["rate_bpm"] == stored.resonance_rate_bpm
 
 
+def test_an_assessment_with_too_little_usable_asks_to_repeat(page, app):
+    """Two rates are too few to name one (`assess` needs three usable steps): the page says to repeat
+    the assessment, with the reason, and the stored resonance rate stays what it was."""
+    from sessions.assessments import resonance_rate
+    from sessions.store import Store
+
+    with Store.open_home(app["home"]) as store:
+        before = resonance_rate(store)
+    page.goto(app["base"] + "/#/assessment")
+    page.wait_for_selector("#assess-form")
+    status = page.evaluate("""async () => (await fetch('/api/assessment/start', {method: 'POST',
+        headers: {'content-type': 'application/json'}, body: JSON.stringify({protocol: 'stepped', speed: 60,
+        rest_s: 0, rates_bpm: [6, 5], step_s: 30, settle_s: 5})})).status""")
+    assert status == 200
+    page.wait_for_selector("#assess-verdict[data-status=repeat]")
+    assert "repeat the assessment" in page.inner_text("#assess-verdict")
+    assert "too few usable steps" in page.inner_text("#assess-verdict")
+    assert page.locator("#assess-table tr[data-chosen]").count() == 0
+    with Store.open_home(app["home"]) as store:
+        after = resonance_rate(store)
+    assert (after and after.session_id) == (before and before.session_id)
+
+
 def test_no_request_left_the_machine(context, app):
     assert context.seen, "no requests recorded"
     foreign = [u for u in context.seen if not (u.startswith(app["base"] + "/") or u.startswith(f"ws://127.0.0.1:{app['port']}/"))]
