@@ -69,46 +69,66 @@ def schedule_settings(args: argparse.Namespace) -> dict[str, Any]:
     return settings
 
 
+def assessment_plan(settings: dict[str, Any], *, rest_s: float, lang: str, source: str,
+                    simulated: dict[str, Any] | None = None) -> Any:
+    """The :class:`~sessions.live.SessionPlan` of an assessment: the schedule of ``settings``
+    (:func:`schedule_settings`), ``rest_s`` of rest first; ``simulated`` (seed, profile, speed, path,
+    resonance_rate_bpm) kept with a simulated one. Used by ``assess``, ``demo --assess`` and the app."""
+    from biofeedback.practices.assessment import assessment_practice, assessment_protocol, build_schedule
+    from biofeedback.practices.texts import check_lang
+    from sessions.live import SessionPlan
+
+    schedule = build_schedule(settings)
+    practice = assessment_practice(schedule)
+    protocol = assessment_protocol(schedule, rest_s)
+    practice_settings: dict[str, Any] = {"assessment": settings, "pattern": practice.pattern.label}  # type: ignore[union-attr]
+    if source != "strap":
+        practice_settings.update(simulated or {})
+    return SessionPlan(practice=practice, protocol=protocol, lang=check_lang(lang), practice_settings=practice_settings,
+                       source_kind="live" if source == "strap" else "simulator")
+
+
+def conclude_assessment(store: Any, outcome: Any, protocol: str) -> tuple[Any, dict[str, Any]]:
+    """After the run: analyse the recorded beats, keep the result (the user's resonance rate when it is
+    ``ok``); return the :class:`~sessions.assessments.StoredAssessment` (``None`` without beats) and the
+    one JSON object ``--json`` prints (``{"type": "assessment", ...}``)."""
+    from sessions.assessments import analyse_session, save_assessment
+
+    stored = None
+    if outcome.n_beats:
+        stored = save_assessment(store, outcome.session_id, analyse_session(store, outcome.session_id))
+    obj: dict[str, Any] = {"type": "assessment", "session_id": outcome.session_id, "session_status": outcome.status}
+    if stored is not None:
+        obj.update(stored.result.to_json_dict())
+    else:
+        obj.update(protocol=protocol, status="repeat", resonance_rate_bpm=None, runner_up_bpm=None, rates=[],
+                   reason="no_beats")
+    return stored, obj
+
+
 def run_assessment(args: argparse.Namespace, *, source: str) -> int:
     from biofeedback.cli.common import resolve_home
     from biofeedback.cli.run_session import SOURCES, run_live
-    from biofeedback.practices.assessment import assessment_practice, assessment_protocol, build_schedule
-    from biofeedback.practices.texts import check_lang
-    from sessions.assessments import analyse_session, save_assessment
-    from sessions.live import SessionPlan
     from sessions.store import Store
 
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
     home = resolve_home(args)
-    lang = check_lang(args.lang)
-    settings = schedule_settings(args)
-    schedule = build_schedule(settings)
-    practice = assessment_practice(schedule)
-    protocol = assessment_protocol(schedule, args.rest)
     speed = float(getattr(args, "speed", 1.0))
-    practice_settings: dict[str, Any] = {"assessment": settings, "pattern": practice.pattern.label}  # type: ignore[union-attr]
+    simulated = None
     if source != "strap":
-        practice_settings.update(seed=args.seed, profile=args.profile, speed="max" if math.isinf(speed) else speed,
-                                 path=source, resonance_rate_bpm=args.resonance_rate)
-    plan = SessionPlan(practice=practice, protocol=protocol, lang=lang, practice_settings=practice_settings,
-                       source_kind="live" if source == "strap" else "simulator")
+        simulated = dict(seed=args.seed, profile=args.profile, speed="max" if math.isinf(speed) else speed,
+                         path=source, resonance_rate_bpm=args.resonance_rate)
+    plan = assessment_plan(schedule_settings(args), rest_s=args.rest, lang=args.lang, source=source,
+                           simulated=simulated)
+    lang = plan.lang
     as_json = bool(getattr(args, "json", False))
     as_jsonl = bool(args.jsonl) or (not as_json and not sys.stdout.isatty())
     with Store.open_home(home) as store:
         outcome = run_live(args, plan, store, source=source, speed=speed, as_json=as_jsonl, quiet=as_json)
-        stored = None
-        if outcome.n_beats:
-            stored = save_assessment(store, outcome.session_id, analyse_session(store, outcome.session_id))
+        stored, obj = conclude_assessment(store, outcome, args.protocol)
         where = f"session {outcome.session_id} ({outcome.status}, {outcome.n_beats} beats) stored in {store.path}"
         if as_json or as_jsonl:
-            obj: dict[str, Any] = {"type": "assessment", "session_id": outcome.session_id,
-                                   "session_status": outcome.status}
-            if stored is not None:
-                obj.update(stored.result.to_json_dict())
-            else:
-                obj.update(protocol=args.protocol, status="repeat", resonance_rate_bpm=None, runner_up_bpm=None,
-                           rates=[], reason="no_beats")
             sys.stdout.write(json.dumps(obj, allow_nan=False) + "\n")
             sys.stdout.flush()
             print(where, file=sys.stderr)

@@ -81,48 +81,123 @@ class StartRequest:
     speed: float = 1.0
     seed: int = 7
     profile: str = "rest"
+    #: The pacer's rate, breaths/min; ``None``: as the terminal chooses it (resonance breathing: the
+    #: user's resonance rate from their latest assessment, else the practice's own rate).
+    rate_bpm: float | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> "StartRequest":
         """Validate a start request from the page; :class:`InputError` names the bad field."""
+        from biofeedback.practices.pattern import MAX_RATE_BPM, MIN_RATE_BPM
         from biofeedback.practices.texts import check_lang
 
-        if not isinstance(data, dict):
-            raise InputError("the start request must be a JSON object")
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise InputError(f"unknown field {sorted(unknown)[0]!r} in the start request")
-        kw: dict[str, Any] = {}
-        for name in ("practice", "lang", "source", "profile"):
-            if name in data:
-                if not isinstance(data[name], str):
-                    raise InputError(f"{name} must be a string")
-                kw[name] = data[name]
-        for name in ("baseline_s", "practice_s", "recovery_s", "speed"):
-            if name in data:
-                v = data[name]
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                    raise InputError(f"{name} must be a number")
-                kw[name] = float(v)
-        if "seed" in data:
-            if isinstance(data["seed"], bool) or not isinstance(data["seed"], int):
-                raise InputError("seed must be a whole number")
-            kw["seed"] = data["seed"]
+        kw = _fields(data, cls, "start request", texts=("practice", "lang", "source", "profile"),
+                     numbers=("baseline_s", "practice_s", "recovery_s", "speed", "rate_bpm"))
         req = cls(**kw)
         check_lang(req.lang)
+        if req.rate_bpm is not None and not MIN_RATE_BPM <= req.rate_bpm <= MAX_RATE_BPM:
+            raise InputError(f"rate_bpm must be {MIN_RATE_BPM:g}-{MAX_RATE_BPM:g} breaths/min, got {req.rate_bpm:g}")
         for name in ("baseline_s", "practice_s", "recovery_s"):
             v = getattr(req, name)
             if not 0 <= v <= 4 * 3600:
                 raise InputError(f"{name} must be between 0 and 14400 seconds, got {v:g}")
         if req.practice_s <= 0:
             raise InputError("practice_s must be longer than 0 s")
-        if req.source not in ("simulator", "strap"):
-            raise InputError(f"source must be 'simulator' or 'strap', got {req.source!r}")
-        if not 0 < req.speed <= MAX_SPEED or (req.source == "strap" and req.speed != 1.0):
-            raise InputError(f"speed must be > 0 and at most {MAX_SPEED:g} (1 with a strap), got {req.speed:g}")
-        if req.profile not in ("rest", "anxious", "athlete"):
-            raise InputError(f"profile must be rest, anxious or athlete, got {req.profile!r}")
+        _check_source(req.source, req.speed, req.profile)
         return req
+
+
+def _fields(data: Any, cls: type, what: str, *, texts: tuple[str, ...], numbers: tuple[str, ...],
+            number_lists: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The fields of a JSON request object, type-checked (``null`` leaves a number at its default)."""
+    if not isinstance(data, dict):
+        raise InputError(f"the {what} must be a JSON object")
+    unknown = set(data) - set(cls.__dataclass_fields__)  # type: ignore[attr-defined]
+    if unknown:
+        raise InputError(f"unknown field {sorted(unknown)[0]!r} in the {what}")
+
+    def number(name: str, v: Any) -> float:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise InputError(f"{name} must be a number")
+        return float(v)
+
+    kw: dict[str, Any] = {}
+    for name in texts:
+        if name in data:
+            if not isinstance(data[name], str):
+                raise InputError(f"{name} must be a string")
+            kw[name] = data[name]
+    for name in numbers:
+        if name in data and data[name] is not None:
+            kw[name] = number(name, data[name])
+    for name in number_lists:
+        if name in data and data[name] is not None:
+            if not isinstance(data[name], list) or not data[name]:
+                raise InputError(f"{name} must be a list of numbers")
+            kw[name] = tuple(number(name, v) for v in data[name])
+    if "seed" in data:
+        if isinstance(data["seed"], bool) or not isinstance(data["seed"], int):
+            raise InputError("seed must be a whole number")
+        kw["seed"] = data["seed"]
+    return kw
+
+
+def _check_source(source: str, speed: float, profile: str) -> None:
+    if source not in ("simulator", "strap"):
+        raise InputError(f"source must be 'simulator' or 'strap', got {source!r}")
+    if not 0 < speed <= MAX_SPEED or (source == "strap" and speed != 1.0):
+        raise InputError(f"speed must be > 0 and at most {MAX_SPEED:g} (1 with a strap), got {speed:g}")
+    if profile not in ("rest", "anxious", "athlete"):
+        raise InputError(f"profile must be rest, anxious or athlete, got {profile!r}")
+
+
+@dataclass(frozen=True)
+class AssessRequest:
+    """What the assessment form asks for: ``biofeedback assess`` (strap) or ``demo --assess`` (simulator)
+    with their options. ``None``: the protocol's default (docs/resonance.md)."""
+
+    protocol: str = "stepped"
+    lang: str = "en"
+    source: str = "simulator"  # simulator | strap
+    speed: float = 1.0
+    seed: int = 7
+    profile: str = "rest"
+    #: The simulated person's resonance rate, breaths/min (``demo --assess --resonance-rate``).
+    resonance_rate_bpm: float = 5.5
+    rest_s: float = 60.0
+    rates_bpm: tuple[float, ...] | None = None
+    step_s: float | None = None
+    settle_s: float | None = None
+
+    @classmethod
+    def from_json(cls, data: Any) -> "AssessRequest":
+        """Validate an assessment request from the page; :class:`InputError` names the bad field."""
+        from biofeedback.practices.texts import check_lang
+
+        kw = _fields(data, cls, "assessment request", texts=("protocol", "lang", "source", "profile"),
+                     numbers=("speed", "resonance_rate_bpm", "rest_s", "step_s", "settle_s"),
+                     number_lists=("rates_bpm",))
+        req = cls(**kw)
+        check_lang(req.lang)
+        if req.protocol not in ("stepped", "sliding"):
+            raise InputError(f"protocol must be 'stepped' or 'sliding', got {req.protocol!r}")
+        _check_source(req.source, req.speed, req.profile)
+        if not 3.0 <= req.resonance_rate_bpm <= 9.0:
+            raise InputError(f"resonance_rate_bpm must be 3-9 breaths/min, got {req.resonance_rate_bpm:g}")
+        if not 0 <= req.rest_s <= 3600:
+            raise InputError(f"rest_s must be between 0 and 3600 seconds, got {req.rest_s:g}")
+        if req.protocol == "sliding" and (req.rates_bpm, req.step_s, req.settle_s) != (None, None, None):
+            raise InputError("rates_bpm, step_s and settle_s are for the stepped protocol")
+        return req
+
+    def settings(self) -> dict[str, Any]:
+        """The schedule's settings, as ``assess --rates/--step/--settle`` give them
+        (:func:`biofeedback.cli.run_assessment.schedule_settings`)."""
+        from biofeedback.cli.run_assessment import schedule_settings
+
+        return schedule_settings(argparse.Namespace(
+            protocol=self.protocol, rates=None if self.rates_bpm is None else list(self.rates_bpm),
+            step=self.step_s, settle=self.settle_s, ratio=None))
 
 
 class _LineWriter:
@@ -163,7 +238,7 @@ class _KeyQueue:
     def __init__(self) -> None:
         self.queue: asyncio.Queue[str] = asyncio.Queue()
 
-    async def __aiter__(self) -> AsyncIterator[str]:  # type: ignore[override]
+    async def __aiter__(self) -> AsyncIterator[str]:
         while True:
             yield await self.queue.get()
 
@@ -171,8 +246,10 @@ class _KeyQueue:
 class LiveRun:
     """The state of the running session as the pages show it."""
 
-    def __init__(self, req: StartRequest, practice: Practice, protocol: Protocol, device_name: str | None):
+    def __init__(self, req: "StartRequest | AssessRequest", practice: Practice, protocol: Protocol,
+                 device_name: str | None, rate_note: str | None = None):
         self.req = req
+        self.rate_note = rate_note
         self.practice = practice
         self.protocol = protocol
         self.device_name = device_name
@@ -212,7 +289,18 @@ class LiveRun:
             "markers": self.markers,
             "recent": [list(r) for r in self.recent],
             "frame": self.frame,
+            "rate_note": self.rate_note,
+            "assessment": self.assessment(),
         }
+
+    def assessment(self) -> dict[str, Any] | None:
+        """A resonance assessment's protocol and its rates (stepped) or sweep (sliding), else ``None``."""
+        sched = self.practice.schedule
+        if sched is None:
+            return None
+        return {"protocol": sched.protocol, "rates_bpm": [st.rate_bpm for st in sched.steps],
+                "start_bpm": sched.breaths[0].rate_bpm, "end_bpm": sched.breaths[-1].rate_bpm,
+                "n_breaths": len(sched.breaths)}
 
     def take_line(self, obj: dict[str, Any]) -> None:
         """Update the state from one ``--jsonl`` object."""
@@ -247,9 +335,32 @@ class LiveRun:
                 pacer = {"phase": state.phase, "phase_progress": state.phase_progress,
                          "lung_volume": state.lung_volume, "breath_index": state.breath_index,
                          "seconds_left_in_phase": state.seconds_left_in_phase,
-                         "phase_duration_s": state.phase_duration_s}
-        return {"type": "frame", "t_s": now_s, "phase": phase.name, "phase_elapsed_s": phase.elapsed_s,
-                "phase_remaining_s": phase.remaining_s, "pacer": pacer, "speed": self.req.speed}
+                         "phase_duration_s": state.phase_duration_s, "rate_bpm": self._rate_at(now_s)}
+        frame = {"type": "frame", "t_s": now_s, "phase": phase.name, "phase_elapsed_s": phase.elapsed_s,
+                 "phase_remaining_s": phase.remaining_s, "pacer": pacer, "speed": self.req.speed}
+        step = self._step_at(now_s) if phase.name == "practice" else None
+        if step is not None:
+            frame["step"] = step
+        return frame
+
+    def _rate_at(self, now_s: float) -> float | None:
+        """The paced rate now, breaths/min: the assessment schedule's (it changes) or the pattern's."""
+        sched = self.practice.schedule
+        if sched is not None:
+            return sched.rate_at(now_s - self.protocol.practice_start_s)
+        return None if self.practice.pattern is None else self.practice.pattern.rate_bpm
+
+    def _step_at(self, now_s: float) -> dict[str, Any] | None:
+        """A stepped assessment's current step: ``index`` (0-based), ``count``, ``remaining_s`` and
+        ``settling`` (the settling breaths after a change, not analysed)."""
+        sched = self.practice.schedule
+        if sched is None or not sched.steps:
+            return None
+        t = now_s - self.protocol.practice_start_s
+        breath = sched.breath_at(t)
+        k = max(breath.step, 0)
+        return {"index": k, "count": len(sched.steps), "remaining_s": max(0.0, sched.steps[k].end_s - t),
+                "settling": not breath.analysed}
 
 
 class WebSink:
@@ -308,37 +419,81 @@ class LiveHub:
     def is_running(self) -> bool:
         return self.run is not None and self.run.task is not None and not self.run.task.done()
 
-    async def start(self, req: StartRequest) -> str:
-        """Start a session; return its id. :class:`Busy` when one is running here or in another program."""
-        from biofeedback.cli.run_session import make_clock
-        from biofeedback.cli.session_common import FRAME_INTERVAL_S, build_practice
-        from sessions.live import SessionPlan, run_session
+    def _open_store(self) -> Any:
+        """The store, refusing when a session runs here or another program records in it (:class:`Busy`)."""
         from sessions.store import Store
 
         if self.is_running():
             raise Busy(f"a session is already running ({self.run.session_id if self.run else '?'}); "
                        "end it before starting another")
         store = Store.open_home(self.home)
+        others = [i.id for i in store.list_sessions() if i.status == "recording"]
+        if others:
+            store.close()
+            raise Busy(f"session {others[0]} is being recorded by another program; end it before starting another")
+        return store
+
+    async def start(self, req: StartRequest) -> str:
+        """Start a session; return its id. :class:`Busy` when one is running here or in another program."""
+        from biofeedback.cli.run_session import make_clock
+        from biofeedback.cli.session_common import build_practice
+        from sessions.live import SessionPlan
+
+        store = self._open_store()
         try:
-            others = [i.id for i in store.list_sessions() if i.status == "recording"]
-            if others:
-                raise Busy(f"session {others[0]} is being recorded by another program; "
-                           "end it before starting another")
-            ns = argparse.Namespace(practice=req.practice, pattern=None, rate=None, ratio=None, spell=None)
-            practice, settings = build_practice(ns, self.home)
+            ns = argparse.Namespace(practice=req.practice, pattern=None, rate=req.rate_bpm, ratio=None, spell=None,
+                                    lang=req.lang)
+            practice, settings = build_practice(ns, self.home)  # the stored resonance rate, as in the terminal
             protocol = Protocol(baseline_s=req.baseline_s, practice_s=req.practice_s, recovery_s=req.recovery_s)
-            source_name = "strap" if req.source == "strap" else "simulator"
-            if source_name == "simulator":
+            if req.source == "simulator":
                 settings = {**settings, "seed": req.seed, "profile": req.profile, "speed": req.speed,
                             "path": "simulator"}
             plan = SessionPlan(practice=practice, protocol=protocol, lang=req.lang, practice_settings=settings,
-                               source_kind="live" if source_name == "strap" else "simulator")
-            clock = make_clock(req.speed, source_name)
-            source = self._source(source_name, practice, protocol, req, clock, self.home)
+                               source_kind="live" if req.source == "strap" else "simulator")
+            clock = make_clock(req.speed, req.source)
+            source = self._source(req.source, practice, protocol, req, clock, self.home)
         except BaseException:
             store.close()
             raise
-        run = LiveRun(req, practice, protocol, source.info.name)
+        run = LiveRun(req, practice, protocol, source.info.name, rate_note=settings.get("rate_note"))
+        return await self._launch(run, plan, source, store, clock)
+
+    async def start_assessment(self, req: "AssessRequest") -> str:
+        """Start a resonance assessment (``biofeedback assess`` / ``demo --assess``: the same plan, runner
+        and analysis); when it ends its result is kept and published as ``{"type": "assessment", ...}``."""
+        from biofeedback.cli.run_assessment import assessment_plan, conclude_assessment
+        from biofeedback.cli.run_session import make_clock
+
+        store = self._open_store()
+        try:
+            simulated = None
+            if req.source == "simulator":
+                simulated = {"seed": req.seed, "profile": req.profile, "speed": req.speed, "path": "simulator",
+                             "resonance_rate_bpm": req.resonance_rate_bpm}
+            plan = assessment_plan(req.settings(), rest_s=req.rest_s, lang=req.lang, source=req.source,
+                                   simulated=simulated)
+            clock = make_clock(req.speed, req.source)
+            source = self._source(req.source, plan.practice, plan.protocol, req, clock, self.home)
+        except BaseException:
+            store.close()
+            raise
+
+        def conclude(outcome: Any) -> dict[str, Any]:
+            from sessions.store import Store
+
+            with Store.open_home(self.home) as st:  # in a worker thread: its own connection
+                return conclude_assessment(st, outcome, req.protocol)[1]
+
+        run = LiveRun(req, plan.practice, plan.protocol, source.info.name)
+        return await self._launch(run, plan, source, store, clock, conclude=conclude)
+
+    async def _launch(self, run: LiveRun, plan: Any, source: Any, store: Any, clock: Any,
+                      conclude: Callable[[Any], dict[str, Any]] | None = None) -> str:
+        from starlette.concurrency import run_in_threadpool
+
+        from biofeedback.cli.session_common import FRAME_INTERVAL_S
+        from sessions.live import run_session
+
         started: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
         def on_started(session_id: str) -> None:
@@ -346,18 +501,26 @@ class LiveHub:
             started.set_result(session_id)
 
         async def go() -> None:
+            result: dict[str, Any] | None = None
             try:
-                outcome = await run_session(source, plan, store, clock=clock, sinks=[WebSink(self, run)],
-                                            keys=run.keys.__aiter__(), frame_interval_s=FRAME_INTERVAL_S,
-                                            on_started=on_started)
+                try:
+                    outcome = await run_session(source, plan, store, clock=clock, sinks=[WebSink(self, run)],
+                                                keys=run.keys.__aiter__(), frame_interval_s=FRAME_INTERVAL_S,
+                                                on_started=on_started)
+                finally:
+                    store.close()
+                if conclude is not None:
+                    result = await run_in_threadpool(conclude, outcome)
                 self.last = {"type": "stored", "session_id": outcome.session_id, "status": outcome.status,
-                             "end_reason": outcome.end_reason, "n_beats": outcome.n_beats}
+                             "end_reason": outcome.end_reason, "n_beats": outcome.n_beats,
+                             "assessment": conclude is not None}
             except Exception as exc:  # noqa: BLE001 - shown to the page as one line
                 self.last = {"type": "error", "session_id": run.session_id, "message": str(exc)}
                 if not started.done():
                     started.set_exception(exc)
             finally:
-                store.close()
+                if result is not None:
+                    self.publish(json.dumps(result, allow_nan=False, default=str))
                 self.publish(json.dumps(self.last, allow_nan=False, default=str))
 
         self.run = run
@@ -367,11 +530,14 @@ class LiveHub:
         return session_id
 
     @staticmethod
-    def _source(name: str, practice: Practice, protocol: Protocol, req: StartRequest, clock: Any, home: Path) -> Any:
+    def _source(name: str, practice: Practice, protocol: Protocol, req: "StartRequest | AssessRequest", clock: Any,
+                home: Path) -> Any:
         if name == "simulator":
             from sessions.simulated import simulated_source
 
-            return simulated_source(practice, protocol, seed=req.seed, clock=clock, profile=req.profile)
+            resonance = req.resonance_rate_bpm if isinstance(req, AssessRequest) else None
+            return simulated_source(practice, protocol, seed=req.seed, clock=clock, profile=req.profile,
+                                    resonance_bpm=resonance)
         import os
 
         from biofeedback.cli.common import BLE_TRANSPORT_ENV

@@ -18,6 +18,10 @@ Routes (all behind :class:`biofeedback.web.security.Guard`):
 ``GET /api/trends?days=N``                  ``biofeedback trends --json``
 ``GET /api/strap``                          the default strap (``biofeedback devices``)
 ``POST /api/strap/scan``, ``/pair``         ``biofeedback scan --json``; ``biofeedback pair ADDRESS``
+``GET /api/resonance-rate``                 the user's resonance rate (latest ``ok`` assessment) or ``null``
+``POST /api/assessment/start``              start a resonance assessment (``assess`` / ``demo --assess``)
+``GET /api/assessments``                    ``biofeedback assessments --json``
+``GET /api/assessments/{id}``               one assessment's result (``assess --json``) and its chart data
 ``WS /ws/live``                             snapshot, then the ``--jsonl`` lines and frames
 ``WS /ws/replay/{id}?speed=X``              ``biofeedback replay ID --jsonl --speed X``, then the outcome
 ==========================================  =====================================================
@@ -43,7 +47,15 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from biofeedback.errors import BiofeedbackError, InputError
-from biofeedback.web.live import COHERENCE_ZONES, MAX_SPEED, RELAXATION_SCALE, Busy, LiveHub, StartRequest
+from biofeedback.web.live import (
+    COHERENCE_ZONES,
+    MAX_SPEED,
+    RELAXATION_SCALE,
+    AssessRequest,
+    Busy,
+    LiveHub,
+    StartRequest,
+)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 EXPORT_FORMATS = ("rr", "csv", "json")
@@ -71,9 +83,9 @@ def _page_texts(lang: str) -> dict[str, str]:
     return {**shipped_texts(lang), **{f"web.{k}": v for k, v in page.items()}}
 
 
-def create_app(home: Path, *, demo: Any = None, lang: str = "en",
-               assessment_routes: Callable[[Path], list[Any]] | None = None) -> Starlette:
-    """The application for the store in ``home``. ``demo``: a :class:`StartRequest` started at once."""
+def create_app(home: Path, *, demo: Any = None, lang: str = "en") -> Starlette:
+    """The application for the store in ``home``. ``demo``: a :class:`StartRequest` (or an
+    :class:`AssessRequest`) started at once."""
     hub = LiveHub(home)
 
     def with_store(fn: Callable[[Any], T], empty: Callable[[], T] | None = None) -> Callable[[], T]:
@@ -113,7 +125,7 @@ def create_app(home: Path, *, demo: Any = None, lang: str = "en",
                     "coherence_zones": [{"name": n, "lo": lo, "hi": hi} for n, lo, hi in COHERENCE_ZONES],
                     "relaxation_scale": list(RELAXATION_SCALE), "max_speed": MAX_SPEED,
                     "defaults": StartRequest().__dict__, "export_formats": list(EXPORT_FORMATS),
-                    "assessment": assessment_routes is not None,
+                    "assessment": True, "assessment_defaults": AssessRequest().__dict__,
                     "compare_keys": list(INDEX_KEYS), "compare_units": {k: LABELS[k][1] for k in INDEX_KEYS}}
 
         return _json(await run_in_threadpool(build))
@@ -131,9 +143,14 @@ def create_app(home: Path, *, demo: Any = None, lang: str = "en",
             raise InputError("the request body is not JSON") from None
 
     async def start(request: Request) -> Response:
+        return await launch(request, lambda data: hub.start(StartRequest.from_json(data)))
+
+    async def assessment_start(request: Request) -> Response:
+        return await launch(request, lambda data: hub.start_assessment(AssessRequest.from_json(data)))
+
+    async def launch(request: Request, go: Callable[[Any], Any]) -> Response:
         try:
-            req = StartRequest.from_json(await body_of(request))
-            session_id = await hub.start(req)
+            session_id = await go(await body_of(request))
         except Busy as exc:
             return _error(exc, 409)
         except BiofeedbackError as exc:
@@ -290,6 +307,27 @@ def create_app(home: Path, *, demo: Any = None, lang: str = "en",
             return _error(exc, 503 if exc.exit_status == 1 else 400)
         return _json({"default": paired.to_json_dict()})
 
+    async def resonance(request: Request) -> Response:
+        def current(store: Any) -> dict[str, Any] | None:
+            from sessions.assessments import resonance_rate
+
+            r = resonance_rate(store)
+            return None if r is None else {"rate_bpm": r.resonance_rate_bpm, "session_id": r.session_id,
+                                           "assessed_wall": r.assessed_wall, "protocol": r.protocol}
+
+        return _json({"resonance_rate": await in_store(current, lambda: None)})
+
+    async def assessments(request: Request) -> Response:
+        def listing(store: Any) -> list[dict[str, Any]]:
+            from sessions.assessments import list_assessments
+
+            return [r.to_json_dict() for r in list_assessments(store)]
+
+        return _json(await in_store(listing, list))
+
+    async def assessment(request: Request) -> Response:
+        return await one(assessment_data, request)
+
     async def live_ws(ws: WebSocket) -> None:
         await ws.accept()
         sub = hub.subscribe()
@@ -325,7 +363,7 @@ def create_app(home: Path, *, demo: Any = None, lang: str = "en",
         await run_in_threadpool(warm_up_engine)
         if demo is not None:
             try:
-                await hub.start(demo)
+                await (hub.start_assessment(demo) if isinstance(demo, AssessRequest) else hub.start(demo))
             except BiofeedbackError as exc:  # e.g. another program is recording in this store
                 import sys
 
@@ -352,13 +390,14 @@ def create_app(home: Path, *, demo: Any = None, lang: str = "en",
         Route("/api/strap", strap),
         Route("/api/strap/scan", strap_scan, methods=["POST"]),
         Route("/api/strap/pair", strap_pair, methods=["POST"]),
+        Route("/api/resonance-rate", resonance),
+        Route("/api/assessment/start", assessment_start, methods=["POST"]),
+        Route("/api/assessments", assessments),
+        Route("/api/assessments/{sid}", assessment),
         WebSocketRoute("/ws/live", live_ws),
         WebSocketRoute("/ws/replay/{sid}", replay_ws),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
-    # The resonance-assessment hook: a callable returning extra routes (e.g. /api/assessment...).
-    if assessment_routes is not None:
-        routes[-1:-1] = assessment_routes(home)
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.hub = hub
     return app
@@ -454,3 +493,24 @@ def chart_data(store: Any, sid: str) -> dict[str, Any]:
         "poincare": {"x_ms": nums(d.poincare_x_ms), "y_ms": nums(d.poincare_y_ms)},
         "coherence": {"t_s": nums(d.coherence.t_s), "values": nums(d.coherence.values)} if d.coherence else None,
     }
+
+
+def assessment_data(store: Any, sid: str) -> dict[str, Any]:
+    """One assessment: its kept result as ``biofeedback assess --json`` prints it, with ``session_id``
+    and ``assessed_wall`` (``assessments --json``), and the HR wave of each analysed stretch with the
+    pacer's inhalations (the data of the assessment figure of ``biofeedback report``: one builder)."""
+    from sessions.assessment_report import assessment_figure_data
+    from sessions.assessments import get_assessment
+
+    info = store.get_session(sid)
+    fig = assessment_figure_data(store, sid)  # InputError when the session is not an assessment
+    stored = get_assessment(store, sid)
+    result = stored.to_json_dict() if stored is not None else {"session_id": sid, "assessed_wall": info.start_wall,
+                                                                **fig.result.to_json_dict()}
+
+    def nums(a: Any) -> list[float | None]:
+        return [float(x) if math.isfinite(x) else None for x in a]
+
+    return {**result, "kept": stored is not None, "simulated": info.source_kind == "simulator",
+            "waves": [{"rate_bpm": w.rate_bpm, "t_s": nums(w.t_s), "hr_bpm": nums(w.hr_bpm),
+                       "inhalations": [list(p) for p in w.inhalations]} for w in fig.waves]}

@@ -215,6 +215,108 @@ def test_delete_asks_first(page):
         page.wait_for_function("(n) => document.querySelectorAll('#sessions tbody tr').length === n - 1", arg=n)
 
 
+# -- resonance assessment ------------------------------------------------------------------------------------
+
+ASSESS_KEYS = ("rate_bpm", "lf_peak_power_ms2", "lf_peak_hz", "peak_trough_bpm", "phase_deg", "coherence")
+
+
+def test_assessment_runs_in_the_page_and_shows_its_result(page, app):
+    """A stepped assessment (1-minute steps at 60x, about 5 s) from the page's form, through the runner
+    and analysis of `biofeedback assess`: the live rate, then the table with the numbers `assess --json`
+    prints (the stored result), the charts, and the list of past assessments."""
+    page.click("nav [data-nav=assessment]")
+    page.wait_for_selector("#assess-form")
+    page.wait_for_selector("#resonance-rate [data-t='web.no_rate_yet']")
+    page.select_option("#a-speed", "60")
+    page.click("#a-options summary")
+    page.fill("#a-rest", "0.1")
+    page.fill("#a-step", "1")
+    page.fill("#a-settle", "10")
+    page.click("#assess-start")
+    page.wait_for_selector("#ratebar[data-assessment=stepped] strong[data-live=rate]")
+    rate = round(float(page.get_attribute("#ratebar", "data-rate")), 6)
+    assert rate in (6.5, 6.0, 5.5, 5.0, 4.5)
+    assert page.get_attribute("[data-live=lung]", "data-phase") in ("inhale", "exhale")
+    page.wait_for_selector("#assess-table tbody tr")
+    sid = page.get_attribute("#assessment-result", "data-session")
+    assert page.url.endswith(f"#/assessment/{sid}")
+    from sessions.assessments import get_assessment
+    from sessions.store import Store
+
+    with Store.open_home(app["home"]) as store:  # what `biofeedback assess --json` printed at the end
+        result = get_assessment(store, sid).result.to_json_dict()
+    assert page.get_attribute("#assess-verdict", "data-status") == result["status"]
+    if result["status"] == "ok":
+        assert float(page.get_attribute("#assess-verdict", "data-rate")) == result["resonance_rate_bpm"]
+        assert page.locator("#assess-table tr[data-chosen]").get_attribute("data-rate") == \
+            f"{result['resonance_rate_bpm']:g}"
+    rows = page.locator("#assess-table tbody tr")
+    assert rows.count() == len(result["rates"]) == 5
+    for i, want in enumerate(result["rates"]):
+        for key in ASSESS_KEYS:
+            shown = rows.nth(i).locator(f"[data-key={key}]").get_attribute("data-value")
+            assert (None if shown == "" else float(shown)) == pytest.approx(want[key], rel=1e-12), (i, key)
+    assert page.locator("canvas[id^=chart-wave-]").count() == 5
+    for chart in ("peak-trough", "lf-power", "phase", "coherence", "smoothness"):
+        assert page.locator(f"#chart-{chart}").count() == 1
+    page.click("nav [data-nav=assessment]")
+    page.wait_for_selector(f"#assessments tbody tr[data-session='{sid}']")
+    if result["status"] == "ok":
+        assert float(page.get_attribute("#resonance-rate [data-rate]", "data-rate")) == result["resonance_rate_bpm"]
+
+
+def test_start_form_offers_the_resonance_rate_and_another(page, app):
+    from sessions.assessments import resonance_rate
+    from sessions.store import Store
+
+    with Store.open_home(app["home"]) as store:
+        stored = resonance_rate(store)
+    if stored is None:
+        pytest.skip("the short assessment asked to be repeated: no resonance rate to offer")
+    page.goto(app["base"] + "/#/")
+    page.wait_for_selector("#rate-field[data-loaded]")
+    assert page.input_value("#f-rate") == "assessed"  # pre-selected, saying where it came from
+    label = page.locator("#f-rate option[value=assessed]").inner_text()
+    assert f"{stored.resonance_rate_bpm:g}/min" in label and stored.assessed_wall[:10] in label
+    page.select_option("#f-rate", "other")
+    assert page.is_visible("#f-rate-other")
+    page.select_option("#f-rate", "assessed")
+    page.select_option("#f-speed", "60")
+    page.fill("#f-base", "0.5")
+    page.click("#start")
+    page.wait_for_selector("#ratebar:not([hidden]) [data-live=rate_text]")
+    page.wait_for_function("() => document.querySelector('[data-live=rate_text]').textContent.includes('assessment')")
+    sid = page.get_attribute("[data-session]", "data-session")
+    page.click("#end")
+    page.wait_for_selector("#comparison")
+    with Store.open_home(app["home"]) as store:
+        settings = store.get_session(sid).practice_settings
+    assert settings["rate_source"] == "assessment" and settings["rate_bpm"] == stored.resonance_rate_bpm
+
+
+def test_an_assessment_with_too_little_usable_asks_to_repeat(page, app):
+    """Two rates are too few to name one (`assess` needs three usable steps): the page says to repeat
+    the assessment, with the reason, and the stored resonance rate stays what it was."""
+    from sessions.assessments import resonance_rate
+    from sessions.store import Store
+
+    with Store.open_home(app["home"]) as store:
+        before = resonance_rate(store)
+    page.goto(app["base"] + "/#/assessment")
+    page.wait_for_selector("#assess-form")
+    status = page.evaluate("""async () => (await fetch('/api/assessment/start', {method: 'POST',
+        headers: {'content-type': 'application/json'}, body: JSON.stringify({protocol: 'stepped', speed: 60,
+        rest_s: 0, rates_bpm: [6, 5], step_s: 30, settle_s: 5})})).status""")
+    assert status == 200
+    page.wait_for_selector("#assess-verdict[data-status=repeat]")
+    assert "repeat the assessment" in page.inner_text("#assess-verdict")
+    assert "too few usable steps" in page.inner_text("#assess-verdict")
+    assert page.locator("#assess-table tr[data-chosen]").count() == 0
+    with Store.open_home(app["home"]) as store:
+        after = resonance_rate(store)
+    assert (after and after.session_id) == (before and before.session_id)
+
+
 def test_no_request_left_the_machine(context, app):
     assert context.seen, "no requests recorded"
     foreign = [u for u in context.seen if not (u.startswith(app["base"] + "/") or u.startswith(f"ws://127.0.0.1:{app['port']}/"))]
@@ -288,6 +390,14 @@ def test_wrong_flag_is_one_line_exit_2(tmp_path):
     out = subprocess.run([sys.executable, "-m", "biofeedback.cli", "app", "--port", "99999", "--home", str(tmp_path)],
                          capture_output=True, text=True, timeout=30, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1 and "--port" in out.stderr
+
+
+@pytest.mark.parametrize("args, word", [(["--assess"], "--demo"), (["--demo", "--protocol", "sliding"], "--assess")])
+def test_assess_flags_need_demo_one_line_exit_2(tmp_path, args, word):
+    out = subprocess.run([sys.executable, "-m", "biofeedback.cli", "app", "--no-browser", *args, "--home", str(tmp_path)],
+                         capture_output=True, text=True, timeout=30, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1 and word in out.stderr
+    assert not list(tmp_path.iterdir())  # nothing created
 
 
 def test_taken_port_is_exit_1(app, tmp_path):

@@ -9,7 +9,7 @@ import pytest
 
 from biofeedback.errors import InputError
 from biofeedback.practices.texts import flatten
-from biofeedback.web.live import StartRequest
+from biofeedback.web.live import AssessRequest, StartRequest
 from biofeedback.web.security import host_name
 
 TEXTS = Path(__file__).resolve().parents[2] / "biofeedback" / "web" / "texts"
@@ -41,6 +41,8 @@ def test_start_request_accepts_the_form():
     ({"source": "wifi"}, "source"),
     ({"seed": 1.5}, "seed"),
     ({"speed": True}, "speed"),
+    ({"rate_bpm": 40}, "rate_bpm"),
+    ({"rate_bpm": "6"}, "rate_bpm"),
 ])
 def test_start_request_refuses_bad_fields_naming_them(data, word):
     with pytest.raises(InputError, match=word):
@@ -53,3 +55,30 @@ def test_start_request_refuses_bad_fields_naming_them(data, word):
 ])
 def test_host_name(header, name):
     assert host_name(header) == name
+
+
+def test_start_request_takes_a_rate_or_leaves_it_to_the_stored_one():
+    assert StartRequest.from_json({"rate_bpm": 5.25}).rate_bpm == 5.25
+    assert StartRequest.from_json({"rate_bpm": None}).rate_bpm is None
+
+
+def test_assessment_request_gives_the_settings_of_assess():
+    req = AssessRequest.from_json({"protocol": "stepped", "step_s": 60, "settle_s": 10, "rest_s": 6, "speed": 60,
+                                   "rates_bpm": [6, 5]})
+    assert req.settings() == {"protocol": "stepped", "rates_bpm": [6.0, 5.0], "step_s": 60.0, "settle_s": 10.0}
+    assert AssessRequest.from_json({"protocol": "sliding"}).settings() == {"protocol": "sliding"}
+
+
+@pytest.mark.parametrize("data, word", [
+    ({"protocol": "fast"}, "protocol"),
+    ({"protocol": "sliding", "step_s": 60}, "stepped"),
+    ({"resonance_rate_bpm": 12}, "resonance_rate_bpm"),
+    ({"rates_bpm": "6,5"}, "rates_bpm"),
+    ({"rates_bpm": []}, "rates_bpm"),
+    ({"rest_s": -1}, "rest_s"),
+    ({"source": "strap", "speed": 2}, "speed"),
+    ({"practice": "box"}, "practice"),
+])
+def test_assessment_request_refuses_bad_fields_naming_them(data, word):
+    with pytest.raises(InputError, match=word):
+        AssessRequest.from_json(data)

@@ -54,6 +54,14 @@
     const p = S.setup.practices.find((x) => x.name === L.practice);
     return p ? p.title[S.lang] : L.title;
   }
+  // A rate for people: 5.5 (5,5 in Dutch), as the terminal writes it (run_assessment.rate_text).
+  function rateText(v) {
+    if (v === null || v === undefined || !isFinite(v)) { return "—"; }
+    const t = String(+Number(v).toFixed(2));
+    return S.lang === "nl" ? t.replace(".", ",") : t;
+  }
+  function fill(text, values) { return text.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m)); }
+  const liveRoute = () => ["practise", "assessment"].includes(route().name);
   function verdictText(v) {
     const key = { "higher (beyond noise)": "higher", "lower (beyond noise)": "lower", "no clear change": "no_change",
       "not judged": "not_judged", "not available": "not_available" }[v];
@@ -78,7 +86,7 @@
     if (m.type === "snapshot") {
       S.live = m.live; S.last = m.last; S.pacerTrace = [];
       if (S.live && S.live.frame) { S.frame = S.live.frame; S.frameAt = performance.now(); }
-      if (route().name === "practise") { render(); }
+      if (liveRoute()) { render(); }
       return;
     }
     if (m.type === "frame") {
@@ -93,11 +101,12 @@
     }
     if (m.type === "stored" || m.type === "error") {
       S.last = m; const was = S.live; S.live = null;
-      if (route().name === "practise") {
-        if (m.type === "stored" && was) { location.hash = "#/after/" + m.session_id; } else { render(); }
+      if (liveRoute()) {
+        if (m.type === "stored" && was) { location.hash = (m.assessment ? "#/assessment/" : "#/after/") + m.session_id; } else { render(); }
       }
       return;
     }
+    if (m.type === "assessment") { return; }  // its result: the page reads it from /api/assessments/ID
     if (!S.live) { return; }
     if (m.type === "beat") {
       S.live.beat = m;
@@ -125,6 +134,7 @@
     if (parts[0] === "history") { return { name: "history" }; }
     if (parts[0] === "session" && parts[1]) { return { name: "session", id: parts[1] }; }
     if (parts[0] === "trends") { return { name: "trends" }; }
+    if (parts[0] === "assessment" && parts[1]) { return { name: "assessment_result", id: parts[1] }; }
     if (parts[0] === "assessment") { return { name: "assessment" }; }
     return { name: "practise" };
   }
@@ -132,14 +142,15 @@
     stopReplay();
     const r = route();
     for (const a of document.querySelectorAll("[data-nav]")) {
-      const on = a.dataset.nav === r.name || (a.dataset.nav === "history" && (r.name === "session" || r.name === "after"));
+      const on = a.dataset.nav === r.name || (a.dataset.nav === "history" && (r.name === "session" || r.name === "after"))
+        || (a.dataset.nav === "assessment" && r.name === "assessment_result");
       if (on) { a.setAttribute("aria-current", "page"); } else { a.removeAttribute("aria-current"); }
     }
     main.replaceChildren();
     main.dataset.view = r.name;
     S.charts = {};
     ({ practise: viewPractise, after: viewAfter, history: viewHistory, session: viewSession, trends: viewTrends,
-      assessment: viewAssessment })[r.name](r);
+      assessment: viewAssessment, assessment_result: viewAssessmentResult })[r.name](r);
     applyTexts(main);
   }
 
@@ -150,7 +161,8 @@
     sec.append(el("h1", { id: "start-h", "data-t": "web.start_title" }));
     if (S.last && S.last.session_id) {
       sec.append(el("p", { class: "note", "data-last": S.last.type }, el("span", { "data-t": "web.ended" }), " ",
-        el("a", { href: "#/after/" + S.last.session_id, "data-t": "web.see_comparison" })));
+        S.last.assessment ? el("a", { href: "#/assessment/" + S.last.session_id, "data-t": "web.see_assessment" })
+          : el("a", { href: "#/after/" + S.last.session_id, "data-t": "web.see_comparison" })));
     }
     if (S.last && S.last.type === "error") { sec.append(el("p", { class: "error", role: "alert", text: S.last.message })); }
     const d = S.setup.defaults;
@@ -161,8 +173,13 @@
       practice.append(el("option", { value: p.name, selected: p.name === d.practice, text: p.title[S.lang] || p.name }));
     }
     const desc = el("p", { class: "muted", id: "f-desc" });
-    const showDesc = () => { const p = S.setup.practices.find((x) => x.name === practice.value); desc.textContent = p ? p.description[S.lang] : ""; };
+    const rateBox = el("div", { class: "field", id: "rate-field", hidden: true });
+    const showDesc = () => {
+      const p = S.setup.practices.find((x) => x.name === practice.value); desc.textContent = p ? p.description[S.lang] : "";
+      rateBox.hidden = practice.value !== "resonance";
+    };
     practice.addEventListener("change", showDesc);
+    const rate = rateChoice(rateBox);
     const num = (id, value, step) => el("input", { id: id, type: "number", min: "0", max: "240", step: step, value: value, inputmode: "decimal" });
     const lang = el("select", { id: "f-lang" }, el("option", { value: "en", text: "English" }), el("option", { value: "nl", text: "Nederlands" }));
     lang.value = S.lang;
@@ -172,7 +189,7 @@
     for (const x of [1, 2, 5, 10, 20, 30, 60]) { speed.append(el("option", { value: String(x), text: x + "×" })); }
     const field = (id, key, input) => el("div", { class: "field" }, el("label", { for: id, "data-t": key }), input);
     form.append(
-      field("f-practice", "web.practice", practice), desc,
+      field("f-practice", "web.practice", practice), desc, rateBox,
       el("fieldset", {}, el("legend", { "data-t": "web.start_phases" }),
         el("div", { class: "row3 keep3" },
           field("f-base", "web.baseline_min", num("f-base", d.baseline_s / 60, "any")),
@@ -192,13 +209,43 @@
       ev.preventDefault();
       const req = { practice: practice.value, lang: lang.value, source: source.value, speed: Number(speed.value),
         baseline_s: Number(form.querySelector("#f-base").value) * 60, practice_s: Number(form.querySelector("#f-prac").value) * 60,
-        recovery_s: Number(form.querySelector("#f-rec").value) * 60 };
+        recovery_s: Number(form.querySelector("#f-rec").value) * 60, rate_bpm: practice.value === "resonance" ? rate() : null };
       try { await post("/api/session/start", req); } catch (e) { form.querySelector("#start-error").textContent = e.message; }
     });
     sec.append(form);
     main.append(sec);
-    if (S.setup.assessment) { main.append(el("p", {}, el("a", { href: "#/assessment", "data-t": "web.assessment" }))); }
     applyTexts(sec); showDesc();
+  }
+
+  // The resonance practice's rate: the user's resonance rate from their latest assessment, pre-selected and
+  // saying where it came from (as the terminal's live screen does), the practice's own rate, or another.
+  // Returns a function giving the request's rate_bpm (null: as the terminal chooses, i.e. the stored rate).
+  function rateChoice(box) {
+    const own = (S.setup.practices.find((x) => x.name === "resonance") || {}).rate_bpm;
+    const sel = el("select", { id: "f-rate", name: "rate" });
+    const other = el("input", { id: "f-rate-other", type: "number", min: "3", max: "9", step: "0.25", value: own || 6,
+      inputmode: "decimal", hidden: true, "aria-label": T("web.rate_bpm") });
+    const note = el("p", { class: "muted small", id: "rate-note" });
+    box.append(el("label", { for: "f-rate", "data-t": "web.rate" }), el("div", { class: "rate-row" }, sel, other), note);
+    let stored = null;
+    const fillOptions = () => {
+      sel.replaceChildren();
+      if (stored) {
+        sel.append(el("option", { value: "assessed", "data-rate-source": "assessment",
+          text: fill(T("web.rate_assessed"), { rate_bpm: rateText(stored.rate_bpm), date: stored.assessed_wall.slice(0, 10) }) }));
+      }
+      sel.append(el("option", { value: "own", "data-rate-source": "default", text: fill(T("web.rate_own"), { rate_bpm: rateText(own) }) }),
+        el("option", { value: "other", "data-rate-source": "given", text: T("web.rate_other") }));
+      note.replaceChildren(stored ? el("a", { href: "#/assessment/" + stored.session_id, "data-t": "web.rate_see_assessment" })
+        : el("a", { href: "#/assessment", "data-t": "web.rate_find_yours" }));
+      applyTexts(note);
+      other.hidden = sel.value !== "other";
+    };
+    sel.addEventListener("change", () => { other.hidden = sel.value !== "other"; if (!other.hidden) { other.focus(); } });
+    fillOptions();
+    api("/api/resonance-rate").then((r) => { stored = r.resonance_rate; fillOptions(); box.dataset.loaded = "1"; })
+      .catch(() => { box.dataset.loaded = "1"; });
+    return () => sel.value === "assessed" ? null : sel.value === "own" ? (stored ? own : null) : Number(other.value);
   }
 
   // The strap: the remembered default, a scan (`biofeedback scan`), and pairing one (`biofeedback pair`).
@@ -243,6 +290,8 @@
         el("span", { class: "phase", "data-live": "phase" }),
         el("span", { class: "time", "data-live": "phase_remaining" }),
         el("span", { class: "title", text: practiceTitle(L) })),
+      el("p", { class: "ratebar", id: "ratebar", "data-assessment": L.assessment ? L.assessment.protocol : null },
+        el("span", { "data-live": "rate_text" }), el("span", { class: "muted", "data-live": "step" })),
       el("div", { class: "guide-wrap" },
         el("div", { class: "guide", "aria-hidden": "true" }, el("div", { class: "lung", "data-live": "lung" })),
         el("div", { class: "guide-text" },
@@ -320,7 +369,27 @@
     if (q("markers")) { q("markers").textContent = String(L.markers); }
   }
 
+  // The pacer's rate: an assessment's changes (the frame carries it, and the step); a practice's says
+  // where it came from (the runner's rate note, as on the terminal's live screen).
+  function updateRate() {
+    const L = S.live, box = document.getElementById("ratebar"); if (!L || !box) { return; }
+    const f = S.frame, txt = box.querySelector("[data-live=rate_text]"), step = box.querySelector("[data-live=step]");
+    if (!L.assessment) {
+      txt.textContent = L.rate_note ? T("web.pace") + ": " + L.rate_note : ""; step.textContent = "";
+      box.hidden = !L.rate_note; return;
+    }
+    const rate = f && f.pacer ? f.pacer.rate_bpm : null;
+    box.dataset.rate = rate === null ? "" : rate;
+    if (rate === null) {
+      txt.textContent = fill(T("web.rate_first"), { rate_bpm: rateText(L.assessment.start_bpm) }); step.textContent = ""; return;
+    }
+    txt.replaceChildren(T("web.pace") + ": ", el("strong", { "data-live": "rate", text: rateText(rate) }), " " + T("web.per_min"));
+    step.textContent = f.step ? " · " + fill(T("web.step_of"), { n: f.step.index + 1, count: f.step.count }) + " · "
+      + clock(f.step.remaining_s) + " " + T("web.time_left") + (f.step.settling ? " · " + T("web.settling") : "") : "";
+  }
+
   function updateClock() {
+    updateRate();
     const f = S.frame; if (!f) { return; }
     const p = document.querySelector("[data-live=phase]"); if (!p) { return; }
     p.textContent = T("label." + f.phase, f.phase); p.dataset.phase = f.phase;
@@ -356,7 +425,7 @@
     cueEl.textContent = T(label); count.textContent = String(Math.ceil(p.left - 1e-9));
   }
   function animate() {
-    if (!reduced.matches && route().name === "practise" && S.live) { drawGuide(); }
+    if (!reduced.matches && liveRoute() && S.live) { drawGuide(); }
     requestAnimationFrame(animate);
   }
 
@@ -488,6 +557,9 @@
     for (const f of S.setup.export_formats) {
       actions.append(el("a", { class: "button", href: "/api/sessions/" + id + "/export?format=" + f, download: "", "data-export": f },
         el("span", { "data-t": "web.export" }), " " + f));
+    }
+    if (info.practice && info.practice.startsWith("assess-")) {
+      actions.append(el("a", { href: "#/assessment/" + info.id, class: "button", id: "see-assessment", "data-t": "web.see_assessment" }));
     }
     actions.append(el("button", { type: "button", class: "danger", id: "delete", "data-t": "web.delete", onclick: () => confirmDelete(info.id) }));
     sec.append(actions);
@@ -627,9 +699,193 @@
       hoverFormat: (x, y) => label(x) + "  " + C.fmt(y, 1) + " min" });
   }
 
-  // -- the resonance-frequency assessment: a hook for the assessment feature (issue 14) --
-  function viewAssessment() {
-    main.append(el("section", { class: "card" }, el("h1", { "data-t": "web.assessment" }), el("p", { "data-t": "web.assessment_soon" })));
+  // -- the resonance-frequency assessment (`biofeedback assess`, `demo --assess`, `assessments`) --
+  async function viewAssessment() {
+    if (S.live) { return viewLive(); }
+    const d = S.setup.assessment_defaults;
+    const sec = el("section", { class: "card start", "aria-labelledby": "assess-h" }, el("h1", { id: "assess-h", "data-t": "web.assessment" }),
+      el("p", { class: "muted", "data-t": "web.assess_intro" }));
+    const current = el("p", { class: "note", id: "resonance-rate" });
+    if (S.last && S.last.type === "error") { sec.append(el("p", { class: "error", role: "alert", text: S.last.message })); }
+    const form = el("form", { id: "assess-form" });
+    const protocol = el("select", { id: "a-protocol" },
+      el("option", { value: "stepped", "data-t": "practice.assess-stepped.title" }), el("option", { value: "sliding", "data-t": "practice.assess-sliding.title" }));
+    const desc = el("p", { class: "muted", id: "a-desc" });
+    const lang = el("select", { id: "a-lang" }, el("option", { value: "en", text: "English" }), el("option", { value: "nl", text: "Nederlands" }));
+    lang.value = S.lang;
+    const source = el("select", { id: "a-source" },
+      el("option", { value: "simulator", "data-t": "web.simulator" }), el("option", { value: "strap", "data-t": "web.strap" }));
+    const speed = el("select", { id: "a-speed" });
+    for (const x of [1, 2, 5, 10, 20, 30, 60]) { speed.append(el("option", { value: String(x), text: x + "×" })); }
+    const num = (id, value, attrs) => el("input", Object.assign({ id: id, type: "number", value: value, inputmode: "decimal", step: "any" }, attrs || {}));
+    const person = num("a-person", d.resonance_rate_bpm, { min: "3", max: "9", step: "0.1" });
+    const personField = el("div", { class: "field", id: "a-person-field" }, el("label", { for: "a-person", "data-t": "web.assess_person" }), person);
+    const field = (id, key, input) => el("div", { class: "field" }, el("label", { for: id, "data-t": key }), input);
+    const rest = num("a-rest", d.rest_s / 60, { min: "0", max: "60" });
+    const step = num("a-step", 2, { min: "0.5", max: "10" });
+    const settle = num("a-settle", 20, { min: "0", max: "120" });
+    const stepFields = el("div", { class: "row3 keep3", id: "a-step-fields" },
+      field("a-step", "web.assess_step_min", step), field("a-settle", "web.assess_settle_s", settle));
+    const options = el("details", { id: "a-options" }, el("summary", { "data-t": "web.assess_options" }),
+      el("div", { class: "row3 keep3" }, field("a-rest", "web.assess_rest_min", rest)), stepFields);
+    const strapBox = el("div", { class: "strap", id: "a-strap", hidden: true });
+    const showProtocol = () => {
+      desc.textContent = T("practice.assess-" + protocol.value + ".description");
+      stepFields.hidden = protocol.value !== "stepped";
+    };
+    protocol.addEventListener("change", showProtocol);
+    source.addEventListener("change", () => {
+      speed.disabled = source.value === "strap"; if (speed.disabled) { speed.value = "1"; }
+      personField.hidden = source.value === "strap";
+      strapBox.hidden = source.value !== "strap";
+      if (!strapBox.hidden) { showStrap(strapBox); }
+    });
+    form.append(field("a-protocol", "web.assess_protocol", protocol), desc,
+      el("div", { class: "row3" }, field("a-lang", "web.language", lang), field("a-source", "web.source", source), field("a-speed", "web.speed", speed)),
+      personField, options, strapBox,
+      el("p", { class: "error", role: "alert", id: "assess-error" }),
+      el("button", { type: "submit", class: "primary", id: "assess-start", "data-t": "web.assess_start" }));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const req = { protocol: protocol.value, lang: lang.value, source: source.value, speed: Number(speed.value), rest_s: Number(rest.value) * 60 };
+      if (source.value === "simulator") { req.resonance_rate_bpm = Number(person.value); }
+      if (protocol.value === "stepped") { req.step_s = Number(step.value) * 60; req.settle_s = Number(settle.value); }
+      try { await post("/api/assessment/start", req); } catch (e) { form.querySelector("#assess-error").textContent = e.message; }
+    });
+    sec.append(current, form);
+    const past = el("section", { class: "card", "aria-labelledby": "past-h" }, el("h2", { id: "past-h", "data-t": "web.assess_past" }));
+    main.append(sec, past);
+    applyTexts(main); showProtocol();
+    const [rate, list] = await Promise.all([api("/api/resonance-rate"), api("/api/assessments")]);
+    const r = rate.resonance_rate;
+    current.replaceChildren(...(r ? [el("span", { "data-t": "web.your_rate" }), ": ",
+      el("strong", { "data-rate": r.rate_bpm, text: rateText(r.rate_bpm) + " " + T("web.per_min") }), " (",
+      el("a", { href: "#/assessment/" + r.session_id, text: r.assessed_wall.slice(0, 10) }), ")"]
+      : [el("span", { "data-t": "web.no_rate_yet" })]));
+    if (!list.length) { past.append(el("p", { "data-t": "web.no_assessments" })); }
+    else {
+      const table = el("table", { class: "list", id: "assessments" });
+      table.append(el("thead", {}, el("tr", {}, ...["when", "assess_protocol", "assess_rate", "assess_runner_up", "assess_usable", "assess_result"]
+        .map((k) => el("th", { scope: "col", "data-t": "web." + k })))));
+      const body = el("tbody");
+      for (const a of list.slice().reverse()) {
+        body.append(el("tr", { "data-session": a.session_id, "data-status": a.status },
+          el("td", {}, el("a", { href: "#/assessment/" + a.session_id, text: a.assessed_wall.slice(0, 16).replace("T", " ") })),
+          el("td", { "data-t": "web.protocol_" + a.protocol }),
+          el("td", { "data-key": "resonance_rate_bpm", text: rateText(a.resonance_rate_bpm) }),
+          el("td", { "data-key": "runner_up_bpm", text: rateText(a.runner_up_bpm) }),
+          el("td", { text: Math.round(100 * a.usable_share) + " %" }),
+          el("td", { "data-t": a.status === "ok" ? "web.assess_ok" : "web.assess_repeat_short" })));
+      }
+      table.append(body);
+      past.append(el("div", { class: "table-wrap" }, table));
+    }
+    applyTexts(main);
+  }
+
+  // The columns of the result table: the keys of `biofeedback assess --json`'s rates (and their digits).
+  const ASSESS_COLS = [["rate_bpm", "web.col_rate", null], ["lf_peak_power_ms2", "web.col_lf_power", 0], ["lf_peak_hz", "web.col_lf_hz", 3],
+    ["peak_trough_bpm", "web.col_peak_trough", 1], ["phase_deg", "web.col_phase", 0], ["coherence", "web.col_coherence", 2],
+    ["smoothness", "web.col_smoothness", 2], ["artifacts_pct", "web.col_artifacts", 1], ["usable", "web.col_usable", null], ["score", "web.col_score", 2]];
+
+  async function viewAssessmentResult(r) {
+    const sec = el("section", { class: "card", id: "assessment-result" });
+    main.append(sec);
+    let a;
+    try { a = await api("/api/assessments/" + encodeURIComponent(r.id)); }
+    catch (e) { sec.append(el("h1", { "data-t": "web.assessment" }), el("p", { class: "error", role: "alert", text: e.message })); applyTexts(main); return; }
+    sec.dataset.session = a.session_id; sec.dataset.status = a.status;
+    const title = el("h1", {}, el("span", { "data-t": "practice.assess-" + a.protocol + ".title" }));
+    if (a.simulated) { title.append(" ", el("span", { class: "tag", "data-simulated": "", "data-t": "web.simulated" })); }
+    const same = (x, y) => x !== null && y !== null && Math.abs(x - y) < 0.13;
+    const verdict = a.status === "ok"
+      ? fill(T("assess.result"), { rate_bpm: rateText(a.resonance_rate_bpm), runner_up: rateText(a.runner_up_bpm) })
+      : T("assess.repeat") + (a.reason ? " (" + T("web.reason_" + a.reason, a.reason) + ")" : "");
+    sec.append(title, el("p", { class: "muted", text: a.assessed_wall.slice(0, 16).replace("T", " ") + " · " + Math.round(100 * a.usable_share) + " % " + T("web.assess_usable").toLowerCase() }),
+      el("p", { class: "verdict-line " + (a.status === "ok" ? "ok" : "repeat"), id: "assess-verdict", "data-status": a.status,
+        "data-rate": a.resonance_rate_bpm === null ? "" : a.resonance_rate_bpm, "data-runner-up": a.runner_up_bpm === null ? "" : a.runner_up_bpm, text: verdict }));
+    const cols = ASSESS_COLS.filter(([k]) => k !== "score" || a.protocol === "stepped");  // sliding: no score
+    const table = el("table", { id: "assess-table" });
+    table.append(el("thead", {}, el("tr", {}, ...cols.map(([k, t]) => el("th", { scope: "col", "data-t": t, "data-key": k })))));
+    const body = el("tbody");
+    for (const row of a.rates) {
+      const tr = el("tr", { "data-rate": row.rate_bpm, class: same(row.rate_bpm, a.resonance_rate_bpm) ? "chosen" : same(row.rate_bpm, a.runner_up_bpm) ? "runner-up" : null,
+        "data-chosen": same(row.rate_bpm, a.resonance_rate_bpm) ? "" : null, "data-runner-up": same(row.rate_bpm, a.runner_up_bpm) ? "" : null });
+      for (const [k, , digits] of cols) {
+        const v = row[k];
+        let text;
+        if (k === "rate_bpm") { text = rateText(v) + (same(v, a.resonance_rate_bpm) ? " ◀" : ""); }
+        else if (k === "usable") { text = v ? T("web.yes") : T("web.no") + (row.reason ? " (" + row.reason + ")" : ""); }
+        else { text = C.fmt(v, digits); }
+        tr.append(el(k === "rate_bpm" ? "th" : "td", { scope: k === "rate_bpm" ? "row" : null, "data-key": k, "data-label": T(ASSESS_COLS.find((c) => c[0] === k)[1]),
+          "data-value": v === null || v === undefined ? "" : String(v), text: text }));
+      }
+      body.append(tr);
+    }
+    table.append(body);
+    sec.append(el("div", { class: "table-wrap" }, table),
+      el("p", { class: "actions" }, el("a", { href: "#/session/" + a.session_id, class: "button", "data-t": "web.session_details" }),
+        el("a", { href: "#/assessment", class: "button", "data-t": "web.assess_again" })));
+    const charts = el("section", { class: "card charts", id: "assessment-charts" }, el("h2", { "data-t": "web.assess_waves" }),
+      el("p", { class: "muted small", "data-t": "web.assess_waves_hint" }));
+    main.append(charts);
+    applyTexts(main);
+    drawAssessmentCharts(charts, a);
+    applyTexts(charts);
+  }
+
+  // The assessment's figure (as `biofeedback report` draws it): the heart-rate wave at each rate with the
+  // pacer's inhalations, and the criteria against the rate, fastest rate first. Numbers from the server.
+  function drawAssessmentCharts(sec, a) {
+    const cs = getComputedStyle(document.documentElement);
+    const col = (n) => cs.getPropertyValue(n).trim();
+    const same = (x, y) => x !== null && y !== null && Math.abs(x - y) < 0.13;
+    const grid = el("div", { class: "mini-grid" });
+    sec.append(grid);
+    a.waves.forEach((w, i) => {
+      const chosen = same(w.rate_bpm, a.resonance_rate_bpm);
+      const cv = el("canvas", { class: "chart mini", id: "chart-wave-" + i, "data-rate": w.rate_bpm });
+      grid.append(el("figure", { class: "mini-fig" + (chosen ? " chosen" : "") },
+        el("figcaption", { text: rateText(w.rate_bpm) + " " + T("web.per_min") + (chosen ? " ◀" : "") }), cv));
+      C.lineChart(cv, { label: T("label.heart_rate") + " " + rateText(w.rate_bpm) + " " + T("web.per_min"), xFormat: (x) => Math.round(x) + " s",
+        xBands: w.inhalations.map(([x0, x1]) => ({ x0: x0, x1: x1, color: col("--breath") })),
+        series: [{ name: "hr", x: w.t_s, y: w.hr_bpm, color: chosen ? col("--hr") : col("--line-baseline"), width: chosen ? 2.4 : 1.6 }],
+        yFormat: (y) => String(Math.round(y)), hoverFormat: (x, y) => C.fmt(x, 1) + " s  " + C.fmt(y, 1) + " bpm" });
+    });
+    const rates = a.rates.map((r) => r.rate_bpm);
+    const usable = a.rates.map((r) => r.usable);
+    const vlines = [];
+    if (a.resonance_rate_bpm !== null) { vlines.push({ x: a.resonance_rate_bpm, color: col("--hr"), dash: [], width: 1.6 }); }
+    if (a.runner_up_bpm !== null) { vlines.push({ x: a.runner_up_bpm, color: col("--muted") }); }
+    const lo = Math.min(...rates, ...(a.sweep ? a.sweep.rate_bpm : [])), hi = Math.max(...rates, ...(a.sweep ? a.sweep.rate_bpm : []));
+    const xRange = [lo - 0.15, hi + 0.15];
+    const critGrid = el("div", { class: "crit-grid" });
+    const crit = (id, key, unit, name, color, extra) => {
+      const cv = el("canvas", { class: "chart crit", id: id });
+      critGrid.append(el("figure", { class: "crit-fig" }, el("figcaption", { "data-t": key }), cv));
+      const ys = a.rates.map((r) => r[name]);
+      const series = (extra || []).concat([
+        { name: name, x: rates, y: ys, color: color, noHover: true },
+        { name: name, x: rates, y: ys.map((v, i) => usable[i] ? v : null), color: color, points: true, radius: 4 },
+        { name: name + "_unusable", x: rates, y: ys.map((v, i) => usable[i] ? null : v), color: col("--warn"), points: true, radius: 4 }]);
+      C.lineChart(cv, { label: T(key), xReverse: true, xRange: xRange, xLabel: T("web.col_rate"), xFormat: (x) => rateText(x), vlines: vlines,
+        hlines: name === "phase_deg" ? [{ y: 0, color: col("--grid") }] : [], series: series,
+        hoverFormat: (x, y, n) => rateText(x) + " " + T("web.per_min") + "  " + C.fmt(y, name === "coherence" || name === "smoothness" ? 2 : 1) + (unit ? " " + unit : "")
+          + (n.endsWith("_unusable") ? " (" + T("web.not_usable") + ")" : "") });
+    };
+    sec.append(el("h2", { "data-t": "web.assess_criteria" }), el("p", { class: "legend" },
+      el("span", {}, el("i", { class: "sw sw-chosen" }), el("span", { "data-t": "web.chosen" })),
+      el("span", {}, el("i", { class: "sw sw-runner" }), el("span", { "data-t": "web.runner_up" })),
+      el("span", {}, el("i", { class: "sw sw-unusable" }), el("span", { "data-t": "web.not_usable" }))));
+    sec.append(critGrid);
+    const sweep = a.sweep ? [
+      { name: "breath", x: a.sweep.rate_bpm, y: a.sweep.peak_trough_bpm, color: col("--grid"), points: true, radius: 2, noHover: true },
+      { name: "smoothed", x: a.sweep.rate_bpm, y: a.sweep.smoothed_bpm, color: col("--muted"), noHover: true }] : [];
+    crit("chart-peak-trough", "web.col_peak_trough", "bpm", "peak_trough_bpm", col("--hr"), sweep);
+    crit("chart-lf-power", "web.col_lf_power", "ms²", "lf_peak_power_ms2", col("--accent"));
+    crit("chart-phase", "web.col_phase", "°", "phase_deg", col("--line-recovery"));
+    crit("chart-coherence", "web.col_coherence", "", "coherence", col("--line-practice"));
+    crit("chart-smoothness", "web.col_smoothness", "", "smoothness", col("--zone-medium-solid"));
   }
 
   // ---- start ----------------------------------------------------------------------------------------
@@ -642,7 +898,7 @@
     applyTexts();
     window.addEventListener("hashchange", render);
     document.addEventListener("keydown", (ev) => {
-      if (ev.key === " " && S.live && route().name === "practise" && !["INPUT", "SELECT", "TEXTAREA", "BUTTON"].includes(document.activeElement.tagName)) {
+      if (ev.key === " " && S.live && liveRoute() && !["INPUT", "SELECT", "TEXTAREA", "BUTTON"].includes(document.activeElement.tagName)) {
         ev.preventDefault(); post("/api/session/marker").catch(() => {});
       }
     });

@@ -1,6 +1,6 @@
 // Small canvas charts for the biofeedback page (no library, nothing loaded from elsewhere).
 // lineChart(canvas, spec): lines and/or points over x, shaded x-bands (phases), vertical marks (markers),
-// horizontal bands (zones). Interactive: drag to zoom on x, double-click (or Escape) to reset, hover or
+// horizontal bands (zones); xReverse draws x from high to low. Interactive: drag to zoom on x, double-click (or Escape) to reset, hover or
 // arrow keys for the nearest value. The chart draws numbers it is given; it computes no index.
 "use strict";
 
@@ -78,7 +78,7 @@
         }
         if (isFinite(lo) && hi > lo) { const p = (hi - lo) * 0.06; y0 = lo - p; y1 = hi + p; }
       }
-      const X = (x) => g.m.l + (x - v.x0) / (v.x1 - v.x0) * g.pw;
+      const X = spec.xReverse ? (x) => g.m.l + (v.x1 - x) / (v.x1 - v.x0) * g.pw : (x) => g.m.l + (x - v.x0) / (v.x1 - v.x0) * g.pw;
       const Y = (y) => g.m.t + (1 - (y - y0) / (y1 - y0)) * g.ph;
       state.X = X; state.Y = Y; state.g = g; state.v = v;
       ctx.save();
@@ -141,7 +141,7 @@
         }
       }
       for (const m of spec.vlines || []) {
-        ctx.strokeStyle = m.color || css("--accent"); ctx.setLineDash([4, 3]); ctx.lineWidth = 1.2;
+        ctx.strokeStyle = m.color || css("--accent"); ctx.setLineDash(m.dash || [4, 3]); ctx.lineWidth = m.width || 1.2;
         ctx.beginPath(); ctx.moveTo(X(m.x), g.m.t); ctx.lineTo(X(m.x), g.m.t + g.ph); ctx.stroke();
         ctx.setLineDash([]);
       }
@@ -198,7 +198,10 @@
     }
 
     const pos = (ev) => { const r = canvas.getBoundingClientRect(); return [ev.clientX - r.left, ev.clientY - r.top]; };
-    const toX = (px) => state.v.x0 + (px - state.g.m.l) / state.g.pw * (state.v.x1 - state.v.x0);
+    const toX = (px) => {
+      const f = (px - state.g.m.l) / state.g.pw * (state.v.x1 - state.v.x0);
+      return spec.xReverse ? state.v.x1 - f : state.v.x0 + f;
+    };
     canvas.addEventListener("pointermove", (ev) => {
       const [px, py] = pos(ev);
       if (state.drag) { state.drag.px1 = px; state.drag.x1 = toX(px); }
