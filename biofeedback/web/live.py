@@ -256,6 +256,7 @@ class LiveRun:
         self.session_id: str | None = None
         self.beat: dict[str, Any] | None = None
         self.prompt: str | None = None
+        self.origin_s: float | None = None  # session time at which the protocol began (first beat)
         self.connection = "connecting"
         self.reconnects = 0
         self.battery_pct: float | None = None
@@ -309,7 +310,9 @@ class LiveRun:
             self.recent.append((obj["t_s"], obj.get("hr_bpm"), obj.get("coherence")))
             return
         kind, data = obj.get("kind"), obj.get("data") or {}
-        if kind == "prompt_shown":
+        if kind == "protocol_start":  # the protocol's clock starts at the first beat (sessions.live)
+            self.origin_s = float(data.get("origin_s", obj.get("t_s", 0.0)))
+        elif kind == "prompt_shown":
             self.prompt = data.get("text")
         elif kind in ("connected", "contact_regained"):
             self.connection = "connected"
@@ -325,8 +328,11 @@ class LiveRun:
         elif kind == "user_marker":
             self.markers += 1
 
-    def frame_at(self, now_s: float) -> dict[str, Any]:
-        """The guide at ``now_s`` from the session's own protocol and pacer."""
+    def frame_at(self, session_s: float) -> dict[str, Any]:
+        """The guide at session time ``session_s`` from the session's own protocol and pacer. The
+        protocol starts with the first beat (event ``protocol_start``); until then it stands at 0 and
+        the frame says ``waiting``."""
+        now_s = 0.0 if self.origin_s is None else session_s - self.origin_s
         phase = self.protocol.phase_at(now_s)
         pacer = None
         if phase.name == "practice":
@@ -336,8 +342,9 @@ class LiveRun:
                          "lung_volume": state.lung_volume, "breath_index": state.breath_index,
                          "seconds_left_in_phase": state.seconds_left_in_phase,
                          "phase_duration_s": state.phase_duration_s, "rate_bpm": self._rate_at(now_s)}
-        frame = {"type": "frame", "t_s": now_s, "phase": phase.name, "phase_elapsed_s": phase.elapsed_s,
-                 "phase_remaining_s": phase.remaining_s, "pacer": pacer, "speed": self.req.speed}
+        frame = {"type": "frame", "t_s": session_s, "phase": phase.name, "phase_elapsed_s": phase.elapsed_s,
+                 "phase_remaining_s": phase.remaining_s, "pacer": pacer, "speed": self.req.speed,
+                 "waiting": self.origin_s is None}
         step = self._step_at(now_s) if phase.name == "practice" else None
         if step is not None:
             frame["step"] = step

@@ -142,9 +142,11 @@ def test_the_live_screen_says_which_rate_and_where_it_came_from():
     schedule = stepped_schedule()
     practice, protocol = assessment_practice(schedule), assessment_protocol(schedule, 60.0)
     sink = ScreenSink(practice, protocol, "en", "Simulator", console=Console(file=io.StringIO()))
-    assert sink.state(60.0 + 130.0).practice_title.endswith("· 6/min")  # the second step
-    assert sink.state(60.0 + 130.0).pacer is not None
-    assert "/min" not in sink.state(30.0).practice_title  # resting: no pacer yet
+    assert "/min" not in sink.state(60.0 + 130.0).practice_title  # waiting for the strap: no protocol yet
+    sink.on_event(2.0, "protocol_start", {"origin_s": 2.0}, None)  # the first beat at session time 2 s
+    assert sink.state(2.0 + 60.0 + 130.0).practice_title.endswith("· 6/min")  # the second step
+    assert sink.state(2.0 + 60.0 + 130.0).pacer is not None
+    assert "/min" not in sink.state(2.0 + 30.0).practice_title  # resting: no pacer yet
     note = rate_note(5.5, "nl", "assessment", "2026-12-01")
     assert note == "5,5/min, uit je meting van 2026-12-01"
     assert "default" in rate_note(6.0, "en", "default")
