@@ -24,9 +24,9 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .coherence import coherence_from_spectrum
+from .coherence import CoherenceMethod, coherence_from_spectrum, coherence_spectrum
 from .constants import COHERENCE_WINDOW_S, RESAMPLE_HZ, SI_BIN_MS
-from .frequency_domain import Detrend, Method, frequency_domain, power_spectrum
+from .frequency_domain import Detrend, Method, frequency_domain
 from .time_domain import time_domain
 
 __all__ = ["SUMMARY_KEYS", "Summary", "summarize", "mean_coherence"]
@@ -121,18 +121,21 @@ def mean_coherence(
     window_s: float = COHERENCE_WINDOW_S,
     step_s: float = COHERENCE_STEP_S,
     fs_hz: float = RESAMPLE_HZ,
+    method: CoherenceMethod = "fine",
 ) -> float:
     """Mean coherence ratio over ``window_s`` windows ending every ``step_s`` seconds.
 
     Windows end at ``t_s[0] - rr_ms[0]/1000 + window_s + k·step_s`` (the first full window, then
     every step) up to the last beat; a window holds the beats with ``end − window_s <= t <= end``.
-    Windows without a defined ratio are skipped; ``nan`` if none.
+    Windows without a defined ratio are skipped; ``nan`` if none. ``method``: the spectrum
+    sampling of :func:`biofeedback.hrv.coherence.coherence` (``"grid"`` = engine settings version 1).
 
     Examples
     --------
     >>> t = np.arange(1, 200) * 0.9
-    >>> round(mean_coherence(t, 900.0 + 60.0 * np.sin(2 * np.pi * 0.09375 * t)), 1)
-    4.3
+    >>> rr = 900.0 + 60.0 * np.sin(2 * np.pi * 0.09375 * t)
+    >>> round(mean_coherence(t, rr), 1), round(mean_coherence(t, rr, method="grid"), 1)
+    (9.0, 4.3)
     """
     t = np.asarray(t_s, dtype=np.float64)
     rr = np.asarray(rr_ms, dtype=np.float64)
@@ -148,7 +151,8 @@ def mean_coherence(
     total = 0.0
     count = 0
     for a, b in zip(lo.tolist(), hi.tolist()):
-        sp = power_spectrum(t[a:b], rr[a:b], None if v is None else v[a:b], fs_hz=fs_hz, segment_s=window_s)
+        sp = coherence_spectrum(t[a:b], rr[a:b], None if v is None else v[a:b], window_s=window_s, fs_hz=fs_hz,
+                                method=method)
         r = coherence_from_spectrum(sp).ratio
         if math.isfinite(r):
             total += r
