@@ -16,9 +16,9 @@ Then
 Spectrum sampling (``method``). The band integrals are only as good as the grid they are summed on.
 
 * ``"fine"`` (default; engine settings version >= 2): the same Hann-windowed 64 s segment is
-  zero-padded to ``nfft`` = the smallest power of two with ``fs_hz / nfft <= 1/1024`` Hz (4096 at
-  4 Hz), i.e. the segment's continuous spectrum sampled every ≈ 0.001 Hz. The peak is located to
-  ±0.0005 Hz and the 0.030 Hz band spans ~31 grid points, so the ratio no longer depends on where
+  zero-padded to ``nfft`` = the smallest power of two with ``fs_hz / nfft <= 1/512`` Hz (2048 at
+  4 Hz), i.e. the segment's continuous spectrum sampled every ≈ 0.002 Hz. The peak is located to
+  ±0.001 Hz and the 0.030 Hz band spans ~16 grid points, so the ratio no longer depends on where
   the rhythm falls relative to the native 1/64 Hz bins. Property (tested with Hypothesis over
   frequency and phase, measured by ``benchmarks/validity.py``): equal oscillations anywhere in
   0.085-0.115 Hz score within 15 % of each other. A pure sinusoid gives ratio ≈ 9 (the Hann main
@@ -117,7 +117,7 @@ def coherence_nfft(fs_hz: float, window_s: float = COHERENCE_WINDOW_S) -> int:
     Examples
     --------
     >>> coherence_nfft(4.0), coherence_nfft(4.0, 300.0)
-    (4096, 4096)
+    (2048, 2048)
     """
     need = max(fs_hz / COHERENCE_MAX_DF_HZ, window_s * fs_hz + 1.0)
     return 1 << max(0, math.ceil(math.log2(need - 1e-9)))
@@ -210,7 +210,7 @@ def coherence(
 
     >>> t = np.arange(1, 200) * 0.9
     >>> [round(coherence(t, 900.0 + 60.0 * np.sin(2 * np.pi * f * t)).ratio, 1) for f in (0.09375, 0.1)]
-    [9.4, 9.0]
+    [9.3, 8.9]
     >>> [round(coherence(t, 900.0 + 60.0 * np.sin(2 * np.pi * f * t), method="grid").ratio, 1)
     ...  for f in (0.09375, 0.1)]
     [4.5, 2.9]

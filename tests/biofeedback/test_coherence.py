@@ -50,10 +50,10 @@ def test_pure_rhythm_is_coherent_and_noise_is_not() -> None:
     assert c.peak_hz == pytest.approx(6 / 64)
     # Hann leakage spreads a pure tone over 3 bins: ratio ≈ 4.5 on a bin (version 1 grid)
     assert c.ratio == pytest.approx(4.53, abs=0.02)
-    # the fine grid finds the peak to ±1/2048 Hz; the Hann main lobe holds ≈ 90 % of the power
+    # the fine grid finds the peak to ±1/1024 Hz; the Hann main lobe holds ≈ 90 % of the power
     # within ±0.015 Hz, so ratio ≈ 9
     c = coherence(t, rr)
-    assert c.peak_hz == pytest.approx(6 / 64, abs=1 / 2048)
+    assert c.peak_hz == pytest.approx(6 / 64, abs=1 / 1024)
     assert 8.5 < c.ratio < 10.0
     noise = 900.0 + 30.0 * np.random.default_rng(0).standard_normal(200)
     assert coherence(None, noise).ratio < 1.0
