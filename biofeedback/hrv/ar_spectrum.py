@@ -11,8 +11,8 @@ Pipeline (Kubios HRV's AR spectrum; Tarvainen et al. 2014, doi:10.1016/j.cmpb.20
    errors :math:`z_n + \sum_k a_k z_{n-k}` and backward errors :math:`z_{n-p} + \sum_k a_k z_{n-p+k}`
    over n = p … N−1, and the driving-noise variance is
    :math:`\sigma^2 = \frac{\min \sum (e_f^2 + e_b^2)}{2 (N - p)}`. Solved by the normal equations
-   accumulated block by block plus one step of iterative refinement on the residual recomputed
-   from the data (memory O(p²) beyond the series; equal to a QR least-squares solution to 1e-9 on
+   (built from lag products, no matrix of rows) plus one step of iterative refinement on the
+   residual recomputed from the data (memory O(N + p²); equal to a QR least-squares solution to 1e-9 on
    the ill-conditioned oversampled 4 Hz series). Not Burg or Yule-Walker, which differ from Kubios
    by 2-3 %.
 3. One-sided PSD (ms²/Hz) :math:`P(f) = \frac{2 \sigma^2}{f_s \left|1 + \sum_k a_k e^{-i 2\pi f k/f_s}\right|^2}`
@@ -46,7 +46,6 @@ NAN = float("nan")
 AR_ORDER = 16
 #: Kubios HRV's frequency grid step for the AR PSD (Hz).
 AR_GRID_HZ = 1.0 / 300.0
-_BLOCK_ROWS = 32768
 _REFINE_STEPS = 1
 
 
@@ -87,41 +86,49 @@ def armcov(z: ArrayLike, order: int = AR_ORDER) -> tuple[NDArray[np.float64], fl
     n = x.size
     if p < 1 or n < 2 * p + 2:
         raise ValueError(f"armcov needs order >= 1 and at least {2 * p + 2} samples, got order {p}, {n} samples")
-    w = np.lib.stride_tricks.sliding_window_view(x, p + 1)  # rows z[n-p] ... z[n], n = p .. N-1
-
-    def blocks():  # the stacked equations [X | y], forward then backward, a block at a time
-        for lo in range(0, w.shape[0], _BLOCK_ROWS):
-            blk = w[lo : lo + _BLOCK_ROWS]
-            yield np.concatenate([blk[:, p - 1 :: -1], blk[:, p : p + 1]], axis=1)  # z[n-1..n-p] | z[n]
-            yield np.concatenate([blk[:, 1:], blk[:, :1]], axis=1)  # z[n-p+1..n] | z[n-p]
-
-    g = np.zeros((p + 1, p + 1))
-    for eq in blocks():
-        g += eq.T @ eq
-    # normal equations X'X a' = X'y (a = -a'), then a refinement step on the exact residual
-    # e = y - X a' recomputed from the data, which restores least-squares accuracy on the
-    # ill-conditioned oversampled series (tests hold it equal to a QR solution to 1e-9)
+    # Normal equations of the stacked forward rows [z(n-1) .. z(n-p) | z(n)] and backward rows
+    # [z(n-p+1) .. z(n) | z(n-p)], n = p .. N-1, from the lag products
+    # S(a, b) = sum_n z(n-a) z(n-b) (one dot product per pair of lags, no matrix of rows built).
+    lags_f = list(range(1, p + 1)) + [0]
+    lags_b = list(range(p - 1, -1, -1)) + [p]
+    # S(0, j) by pairwise summation (no BLAS: its threads stall on a busy machine), the rest by
+    # S(i, j) = S(i-1, j-1) + z(p-i) z(p-j) - z(N-i) z(N-j).
+    seg = [x[p - k : n - k] for k in range(p + 1)]  # seg[k][i] = z(p + i - k)
+    prod = np.empty((p + 1, p + 1))
+    for j in range(p + 1):
+        prod[0, j] = prod[j, 0] = _dot(seg[0], seg[j])
+    for i in range(1, p + 1):
+        for j in range(i, p + 1):
+            v = prod[i - 1, j - 1] + x[p - i] * x[p - j] - x[n - i] * x[n - j]
+            prod[i, j] = prod[j, i] = v
+    g = prod[np.ix_(lags_f, lags_f)] + prod[np.ix_(lags_b, lags_b)]
     chol = np.linalg.cholesky(g[:p, :p])
 
     def solve(v: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.linalg.solve(chol.T, np.linalg.solve(chol, v))
 
+    def errors(coef: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        c = np.concatenate([[1.0], -coef])
+        e_f = np.convolve(x, c, mode="valid")  # z(n) + sum_k a_k z(n-k), a = -coef
+        e_b = np.correlate(x, c, mode="valid")  # z(n-p) + sum_k a_k z(n-p+k)
+        return e_f, e_b
+
     coef = solve(g[:p, p])
+    # one refinement step on the residual recomputed from the data restores least-squares accuracy
+    # on the ill-conditioned oversampled series (tests hold it equal to a QR solution to 1e-9)
     for _ in range(_REFINE_STEPS):
-        xte = np.zeros(p)
-        sse = 0.0
-        for eq in blocks():
-            e = eq[:, p] - eq[:, :p] @ coef
-            xte += eq[:, :p].T @ e
-            sse += float(e @ e)
+        e_f, e_b = errors(coef)
+        # X'e: column k is z(n-k) in the forward rows, z(n-(p-k)) in the backward rows
+        xte = np.array([_dot(seg[k], e_f) + _dot(seg[p - k], e_b) for k in range(1, p + 1)])
         coef = coef + solve(xte)
-    sse = 0.0
-    for eq in blocks():
-        e = eq[:, p] - eq[:, :p] @ coef
-        sse += float(e @ e)
+    e_f, e_b = errors(coef)
     a = -coef
-    sigma2 = sse / (2 * (n - p))
+    sigma2 = (_dot(e_f, e_f) + _dot(e_b, e_b)) / (2 * (n - p))
     return a, sigma2
+
+
+def _dot(u: NDArray[np.float64], v: NDArray[np.float64]) -> float:
+    return float(np.add.reduce(u * v))
 
 
 def ar_spectrum(
