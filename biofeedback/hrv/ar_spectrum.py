@@ -169,7 +169,7 @@ def ar_spectrum(
     (0.1, 300.0)
     """
     x, y = knots(t_s, rr_ms, valid)
-    grid_f = np.arange(int(math.floor(0.5 * fs_hz / grid_hz + 1e-9)) + 1) * grid_hz
+    grid_f: NDArray[np.float64] = np.arange(int(math.floor(0.5 * fs_hz / grid_hz + 1e-9)) + 1, dtype=np.float64) * grid_hz
     empty = ARSpectrum(Spectrum(grid_f[:0], grid_f[:0], "ar", int(x.size), NAN), np.zeros(0), NAN, NAN, NAN, NAN)
     if x.size < MIN_KNOTS:
         return empty
@@ -181,7 +181,7 @@ def ar_spectrum(
     a, sigma2 = armcov(z, order)
     k = np.arange(1, order + 1)
     h = 1.0 + np.exp(-2j * np.pi * np.outer(grid_f, k) / fs_hz) @ a
-    p = 2.0 * sigma2 / (fs_hz * (h.real**2 + h.imag**2))
+    p: NDArray[np.float64] = np.asarray(2.0 * sigma2 / (fs_hz * (h.real**2 + h.imag**2)), dtype=np.float64)
     p[0] *= 0.5
     bridge = float(np.max(np.diff(x)))
     sp = Spectrum(grid_f, p, "ar", int(x.size), bridge)

@@ -100,6 +100,11 @@ def test_lomb_option_and_gaps_in_t_s() -> None:
         "autonomic",
         "relaxation",
         "summary",
+        "entropy",
+        "dfa",
+        "ar_spectrum",
+        "geometric",
+        "extended",
     ],
 )
 def test_docstring_examples_run(module: str) -> None:
