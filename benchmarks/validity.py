@@ -84,6 +84,27 @@ def section_coherence() -> list[str]:
                           for ph in np.linspace(0, 2 * math.pi, 6, endpoint=False)] for f in fine_f])
         out.append(f"    {label:<9} min {vals.min():.2f}  max {vals.max():.2f}  spread {vals.max() / vals.min():.3f}"
                    f"  (mean over phase: spread {vals.mean(1).max() / vals.mean(1).min():.3f})")
+    out += _simulated_rates()
+    return out
+
+
+def _simulated_rates() -> list[str]:
+    """The simulator breathing at 4.5, 5.5 and 6/min for 5 min (no artifacts): LF power and coherence."""
+    from biofeedback.practices import Protocol, customize, get_practice
+    from sessions.simulated import simulated_person
+
+    out = ["  simulator, resonance practice, 5 min, seed 1, no artifacts (mean ratio as analyze reports it):"]
+    protocol = Protocol(baseline_s=0, practice_s=300, recovery_s=0)
+    for rate in (4.5, 5.5, 6.0):
+        practice = customize(get_practice("resonance"), rate_bpm=rate)
+        sim = simulated_person(practice, protocol, seed=1, ectopic_rate=0.0, missed_rate=0.0)
+        beats = sim.beats_until(300.0)
+        t = np.array([b.t_s for b in beats])
+        rr = np.array([b.rr_ms for b in beats])
+        lf = frequency_domain(t, rr).lf_ms2
+        grid = mean_coherence(t, rr, method="grid")
+        fine = mean_coherence(t, rr, method="fine")
+        out.append(f"    {rate:>4}/min ({rate / 60:.3f} Hz): LF {lf:8.0f} ms²  v1 grid {grid:5.2f}  v2 fine {fine:5.2f}")
     return out
 
 
