@@ -107,7 +107,7 @@ class EngineSettings:
     version: int = SETTINGS_VERSION
 
     def __post_init__(self) -> None:
-        if isinstance(self.version, bool) or self.version not in SUPPORTED_SETTINGS_VERSIONS:
+        if type(self.version) is not int or self.version not in SUPPORTED_SETTINGS_VERSIONS:
             raise ValueError(
                 f"engine settings version {self.version!r} is not supported "
                 f"(supported: {', '.join(map(str, SUPPORTED_SETTINGS_VERSIONS))})"

@@ -328,7 +328,7 @@ def test_settings_versions() -> None:
         s = EngineSettings.from_dict({**EngineSettings().to_dict(), "version": v})
         assert s.version == v and EngineSettings.from_dict(s.to_dict()) == s
     assert EngineSettings.from_dict({}).version == SETTINGS_VERSION
-    for bad in (0, 3, "2", True):
+    for bad in (0, 3, "2", True, 2.0):
         with pytest.raises(ValueError, match="version"):
             EngineSettings.from_dict({"version": bad})
     # the version survives snapshot/restore
