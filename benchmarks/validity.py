@@ -104,7 +104,8 @@ def _simulated_rates() -> list[str]:
         lf = frequency_domain(t, rr).lf_ms2
         grid = mean_coherence(t, rr, method="grid")
         fine = mean_coherence(t, rr, method="fine")
-        out.append(f"    {rate:>4}/min ({rate / 60:.3f} Hz): LF {lf:8.0f} ms²  v1 grid {grid:5.2f}  v2 fine {fine:5.2f}")
+        out.append(f"    {rate:>4}/min ({rate / 60:.3f} Hz): LF {lf:8.0f} ms²"
+                   f"  v1 grid {grid:5.2f}  v2 fine {fine:5.2f}")
     return out
 
 

@@ -169,7 +169,8 @@ def ar_spectrum(
     (0.1, 300.0)
     """
     x, y = knots(t_s, rr_ms, valid)
-    grid_f: NDArray[np.float64] = np.arange(int(math.floor(0.5 * fs_hz / grid_hz + 1e-9)) + 1, dtype=np.float64) * grid_hz
+    n_grid = int(math.floor(0.5 * fs_hz / grid_hz + 1e-9)) + 1
+    grid_f: NDArray[np.float64] = np.arange(n_grid, dtype=np.float64) * grid_hz
     empty = ARSpectrum(Spectrum(grid_f[:0], grid_f[:0], "ar", int(x.size), NAN), np.zeros(0), NAN, NAN, NAN, NAN)
     if x.size < MIN_KNOTS:
         return empty

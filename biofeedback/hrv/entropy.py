@@ -106,7 +106,8 @@ def entropies(
     --------
     The series 1, 2, 1, 2, 1 with r = 0.5: length-2 templates (1,2) (2,1) (1,2) (2,1) match in
     4 ordered pairs (B), length-3 ones (1,2,1) (2,1,2) (1,2,1) in 2 (A):
-    SampEn = -ln[(2/(3·2)) / (4/(4·3))] = 0; ApEn = Φ² − Φ³ = ln(2/4) − (2·ln(2/3) + ln(1/3))/3 (negative for so short a series).
+    SampEn = -ln[(2/(3·2)) / (4/(4·3))] = 0; ApEn = Φ² − Φ³ = ln(2/4) − (2·ln(2/3) + ln(1/3))/3
+    (negative for so short a series).
 
     >>> e = entropies([1.0, 2.0, 1.0, 2.0, 1.0], r_ms=0.5)
     >>> e.sampen, round(e.apen, 6), round(math.log(0.5) - (2 * math.log(2 / 3) + math.log(1 / 3)) / 3, 6)

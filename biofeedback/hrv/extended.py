@@ -73,7 +73,8 @@ def extended_indices(
     Examples
     --------
     >>> import numpy as np
-    >>> rr = 900.0 + 40.0 * np.sin(2 * np.pi * 0.1 * np.arange(600) * 0.9) + 5.0 * np.random.default_rng(0).standard_normal(600)
+    >>> rr = 900.0 + 40.0 * np.sin(2 * np.pi * 0.1 * np.arange(600) * 0.9)
+    >>> rr = rr + 5.0 * np.random.default_rng(0).standard_normal(600)
     >>> e = extended_indices(rr)
     >>> e.nn50, round(e.lf_hf_ar) > 10, 0.0 < e.sampen < 1.0
     (0, True, True)
