@@ -52,7 +52,7 @@ import numpy as np
 from biofeedback.beat import Beat, Gap
 from biofeedback.hrv.artifacts import LABELS, ArtifactSettings, CausalArtifactDetector
 from biofeedback.hrv.autonomic import pns_index, sns_index
-from biofeedback.hrv.coherence import coherence_from_spectrum
+from biofeedback.hrv.coherence import CoherenceMethod, coherence_from_spectrum, coherence_spectrum
 from biofeedback.hrv.constants import (
     COHERENCE_WINDOW_S,
     LF_BAND_HZ,
@@ -68,9 +68,15 @@ from biofeedback.hrv.relaxation import Baseline, relaxation_index
 from biofeedback.hrv.resonance import resonance
 from biofeedback.hrv.time_domain import time_domain
 
-__all__ = ["EngineSettings", "BeatIndices", "HRVEngine", "SETTINGS_VERSION"]
+__all__ = ["EngineSettings", "BeatIndices", "HRVEngine", "SETTINGS_VERSION", "SUPPORTED_SETTINGS_VERSIONS"]
 
-SETTINGS_VERSION = 1
+#: Version of the engine's behaviour given to new sessions. Each version is a frozen recipe: a
+#: stored session replays with the version it was recorded with (``EngineSettings.version``), and
+#: every behaviour that changed between versions is decided by one property of
+#: :class:`EngineSettings` that reads the version (e.g. :attr:`EngineSettings.coherence_method`).
+#: 1: coherence on the native 64 s Welch grid. 2: coherence on the zero-padded fine grid.
+SETTINGS_VERSION = 2
+SUPPORTED_SETTINGS_VERSIONS: tuple[int, ...] = (1, 2)
 _DETRENDS = ("mean", "smoothness_priors")
 _METHODS = ("welch", "lomb")
 _LABEL_CODE = {lab: i for i, lab in enumerate(LABELS)}
@@ -81,7 +87,9 @@ class EngineSettings:
     """Everything that determines the engine's output; stored with every session for replay.
 
     Windows are durations in seconds; spectral options are those of
-    :func:`biofeedback.hrv.frequency_domain.power_spectrum`.
+    :func:`biofeedback.hrv.frequency_domain.power_spectrum`. ``version`` selects the recipe of a
+    settings version (:data:`SETTINGS_VERSION` for new sessions; a stored session keeps its own):
+    the properties below translate it into behaviour, so the engine never compares versions itself.
     """
 
     time_window_s: float = 60.0
@@ -96,8 +104,14 @@ class EngineSettings:
     si_bin_ms: float = SI_BIN_MS
     artifact_detection: bool = True
     artifacts: ArtifactSettings = field(default_factory=ArtifactSettings)
+    version: int = SETTINGS_VERSION
 
     def __post_init__(self) -> None:
+        if type(self.version) is not int or self.version not in SUPPORTED_SETTINGS_VERSIONS:
+            raise ValueError(
+                f"engine settings version {self.version!r} is not supported "
+                f"(supported: {', '.join(map(str, SUPPORTED_SETTINGS_VERSIONS))})"
+            )
         for name in ("time_window_s", "coherence_window_s", "frequency_window_s"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
@@ -111,26 +125,30 @@ class EngineSettings:
     def longest_window_s(self) -> float:
         return max(self.time_window_s, self.coherence_window_s, self.frequency_window_s)
 
+    @property
+    def coherence_method(self) -> CoherenceMethod:
+        """How the coherence spectrum is sampled: ``"grid"`` (version 1) or ``"fine"`` (version >= 2);
+        see :mod:`biofeedback.hrv.coherence`."""
+        return "grid" if self.version < 2 else "fine"
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (with ``"version"``); :meth:`from_dict` reverses it exactly."""
         d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "artifacts"}
         d["artifacts"] = self.artifacts.to_dict()
-        d["version"] = SETTINGS_VERSION
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "EngineSettings":
-        version = d.get("version", SETTINGS_VERSION)
-        if version != SETTINGS_VERSION:
-            raise ValueError(f"engine settings version {version} is not supported (expected {SETTINGS_VERSION})")
-        kwargs: dict[str, Any] = {}
+        """Settings from :meth:`to_dict` of any supported version (a dict without ``"version"``
+        gets the current one); ``ValueError`` for an unsupported version or unknown keys."""
+        kwargs: dict[str, Any] = {"version": d.get("version", SETTINGS_VERSION)}
         for f in fields(cls):
             if f.name == "artifacts":
                 if "artifacts" in d:
                     kwargs["artifacts"] = ArtifactSettings.from_dict(d["artifacts"])
-            elif f.name in d:
+            elif f.name in d and f.name != "version":
                 kwargs[f.name] = d[f.name]
-        unknown = set(d) - {f.name for f in fields(cls)} - {"version"}
+        unknown = set(d) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"unknown engine settings: {', '.join(sorted(unknown))}")
         return cls(**kwargs)
@@ -475,8 +493,8 @@ class HRVEngine:
             ft, frr, fv, method=st.method, fs_hz=st.fs_hz, segment_s=st.segment_s, overlap=st.overlap,
             detrend=st.detrend, smoothness_lambda=st.smoothness_lambda,
         )
-        # coherence() of the window: its default spectrum of the last coherence_window_s
-        csp = power_spectrum(*cwin, fs_hz=st.fs_hz, segment_s=st.coherence_window_s)
+        # coherence() of the window: its spectrum of the last coherence_window_s
+        csp = coherence_spectrum(*cwin, window_s=st.coherence_window_s, fs_hz=st.fs_hz, method=st.coherence_method)
         fd = indices_from_spectrum(sp)
         if self._resonance_is_lf_peak:
             resonance_hz = fd.lf_peak_hz

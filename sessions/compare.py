@@ -422,9 +422,9 @@ def _indices_of(p: PhaseBeats, settings: EngineSettings, baseline: Any, *, whole
     if p.n_beats < 4:
         coh = math.nan
     elif whole:
-        coh = mean_coherence(p.t_s, p.rr_ms, p.valid, fs_hz=settings.fs_hz)
+        coh = mean_coherence(p.t_s, p.rr_ms, p.valid, fs_hz=settings.fs_hz, method=settings.coherence_method)
     else:
-        coh = coherence(p.t_s, p.rr_ms, p.valid, window_s=COHERENCE_WINDOW_S).ratio
+        coh = coherence(p.t_s, p.rr_ms, p.valid, window_s=COHERENCE_WINDOW_S, method=settings.coherence_method).ratio
     relax = math.nan
     if baseline is not None:
         relax = relaxation_index(td.ln_rmssd, td.mean_hr_bpm, coh, baseline)

@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from biofeedback.cli.common import FORMAT_NAMES, parse_duration_s, require_file
+from biofeedback.cli.common import FORMAT_NAMES, parse_beat_range, parse_duration_s, require_file
 
 HELP = "HRV indices of an RR-interval file (whole recording, or per beat)"
 
@@ -32,10 +32,13 @@ examples:
   biofeedback analyze rr.txt --per-beat --jsonl      one JSON object per beat (streaming engine)
   biofeedback analyze rr.txt --per-beat --jsonl --time-window 2m --frequency-window 5m
   biofeedback analyze holter.txt --skip-lines 1 --method lomb --detrend smoothness-priors
+  biofeedback analyze rr.txt --json --dfa-short 4-12 --dfa-long 13-64
 
 --json keys: n_beats duration_s mean_rr_ms mean_hr_bpm sdnn_ms rmssd_ms ln_rmssd pnn50_pct
 pnn20_pct sd1_ms sd2_ms stress_index vlf_ms2 lf_ms2 hf_ms2 total_power_ms2 lf_hf lf_nu hf_nu
-lf_peak_hz hf_peak_hz coherence artifacts_pct (null = undefined for this recording).
+lf_peak_hz hf_peak_hz coherence artifacts_pct nn50 lf_ar_ms2 hf_ar_ms2 lf_hf_ar apen sampen
+dfa_alpha1 dfa_alpha2 hrv_triangular_index tinn_ms (null = undefined for this recording;
+formulas in docs/indices.md).
 Exit status: 0 ok, 2 bad file or option (one line on stderr naming file, line and problem).
 """
 
@@ -71,6 +74,10 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="power spectrum: Welch on the 4 Hz spline (default, Kubios) or Lomb-Scargle")
     parser.add_argument("--detrend", choices=tuple(_DETREND), default="none",
                         help="detrending before the spectrum (default none: mean removed)")
+    parser.add_argument("--dfa-short", metavar="N-M", type=parse_beat_range, default=(4, 16),
+                        help="box sizes in beats of DFA alpha1 (default 4-16, as Kubios)")
+    parser.add_argument("--dfa-long", metavar="N-M", type=parse_beat_range, default=(17, 64),
+                        help="box sizes in beats of DFA alpha2 (default 17-64, as Kubios)")
 
 
 def _read(args: argparse.Namespace):
@@ -146,12 +153,14 @@ def _whole(args, rec, settings) -> int:
     t = rec.beat_times_s()
     breaks = _breaks(rec)
     if args.no_correction:
-        summary = summarize(rec.rr_ms, t, None, breaks, method=settings.method, detrend=settings.detrend)
+        summary = summarize(rec.rr_ms, t, None, breaks, method=settings.method, detrend=settings.detrend,
+                            dfa_short_beats=args.dfa_short, dfa_long_beats=args.dfa_long)
     else:
         res = detect_artifacts(rec.rr_ms, t, breaks, settings=settings.artifacts)
         summary = summarize(
             res.rr_ms_corrected, res.t_s_corrected, None, res.breaks_corrected,
             artifacts_pct=res.artifacts_pct, method=settings.method, detrend=settings.detrend,
+            dfa_short_beats=args.dfa_short, dfa_long_beats=args.dfa_long,
         )
     d = summary.to_json_dict()
     if args.json:
@@ -166,7 +175,9 @@ _UNITS = {
     "rmssd_ms": "ms", "ln_rmssd": "ln(ms)", "pnn50_pct": "%", "pnn20_pct": "%", "sd1_ms": "ms",
     "sd2_ms": "ms", "stress_index": "", "vlf_ms2": "ms²", "lf_ms2": "ms²", "hf_ms2": "ms²",
     "total_power_ms2": "ms²", "lf_hf": "", "lf_nu": "n.u.", "hf_nu": "n.u.", "lf_peak_hz": "Hz",
-    "hf_peak_hz": "Hz", "coherence": "", "artifacts_pct": "%",
+    "hf_peak_hz": "Hz", "coherence": "", "artifacts_pct": "%", "nn50": "", "lf_ar_ms2": "ms²",
+    "hf_ar_ms2": "ms²", "lf_hf_ar": "", "apen": "", "sampen": "", "dfa_alpha1": "", "dfa_alpha2": "",
+    "hrv_triangular_index": "", "tinn_ms": "ms",
 }
 
 

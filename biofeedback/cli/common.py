@@ -47,6 +47,17 @@ def parse_duration_s(text: str) -> float:
     return seconds
 
 
+def parse_beat_range(text: str) -> tuple[int, int]:
+    """``"4-16"`` -> (4, 16): an inclusive range of box sizes in beats, 3 <= N < M (DFA options)."""
+    parts = text.strip().split("-")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"not a beat range: {text!r} (use N-M, e.g. 4-16)")
+    lo, hi = int(parts[0]), int(parts[1])
+    if not 3 <= lo < hi:
+        raise argparse.ArgumentTypeError(f"beat range {text!r} needs 3 <= N < M")
+    return lo, hi
+
+
 def parse_speed(text: str) -> float:
     """``--speed X|max``: a positive factor, or ``max`` (returned as ``float('inf')``)."""
     if text.strip().lower() == "max":

@@ -9,8 +9,13 @@ units, windows and references: each function's docstring and ``docs/indices.md``
 
 from __future__ import annotations
 
+from .ar_spectrum import ARSpectrum, ar_spectrum, armcov
 from .autonomic import NORMS, Norm, pns_index, sns_index
-from .coherence import Coherence, coherence, coherence_from_spectrum
+from .coherence import Coherence, coherence, coherence_from_spectrum, coherence_spectrum
+from .dfa import DFA, dfa, dfa_alpha
+from .entropy import Entropy, approximate_entropy, entropies, sample_entropy
+from .extended import EXTENDED_KEYS, ExtendedIndices, extended_indices
+from .geometric import Geometric, geometric, tinn_ms, triangular_index
 from .frequency_domain import (
     FrequencyDomain,
     Spectrum,
@@ -33,6 +38,7 @@ from .time_domain import (
     ln_rmssd,
     mean_hr_bpm,
     mean_rr_ms,
+    nnxx_count,
     pnnxx_pct,
     poincare_sd_ms,
     rmssd_ms,
@@ -42,6 +48,25 @@ from .time_domain import (
 )
 
 __all__ = [
+    "ARSpectrum",
+    "DFA",
+    "EXTENDED_KEYS",
+    "Entropy",
+    "ExtendedIndices",
+    "Geometric",
+    "approximate_entropy",
+    "ar_spectrum",
+    "armcov",
+    "coherence_spectrum",
+    "dfa",
+    "dfa_alpha",
+    "entropies",
+    "extended_indices",
+    "geometric",
+    "nnxx_count",
+    "sample_entropy",
+    "tinn_ms",
+    "triangular_index",
     "Baseline",
     "Coherence",
     "FrequencyDomain",

@@ -8,7 +8,8 @@ in the public module that calls it:
   evaluated on the even grid ``x0 + j / fs``;
 - :func:`time_domain_values`: the indices of :func:`biofeedback.hrv.time_domain.time_domain`;
 - :func:`band_power` / :func:`band_peak`: the trapezoid band integral and the peak search of
-  :func:`biofeedback.hrv.frequency_domain.psd_integrator` on a grid ``k·df``.
+  :func:`biofeedback.hrv.frequency_domain.psd_integrator` on a grid ``k·df``;
+- :func:`template_matches`: the template match counts of :mod:`biofeedback.hrv.entropy`.
 
 They are pure (no I/O, no state) and compiled once per machine: ``cache=True`` stores the machine
 code next to this file (or in numba's user cache directory when that is not writable), so only the
@@ -23,7 +24,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["spacing_range", "spline_on_grid", "time_domain_values", "band_power", "band_peak"]
+__all__ = ["spacing_range", "spline_on_grid", "time_domain_values", "band_power", "band_peak", "template_matches"]
 
 
 @njit(cache=True)
@@ -315,3 +316,61 @@ def band_peak(p, df, max_hz, lo, hi):  # pragma: no cover - compiled
         if p[q] > p[k]:
             k = q
     return k * df, p[k]
+
+
+@njit(cache=True)
+def template_matches(pref, w_pref, order, ext_start, ext_last, ext_w, r):  # pragma: no cover - compiled
+    """Match counts for ApEn / SampEn (:mod:`biofeedback.hrv.entropy`) on *distinct* templates.
+
+    ``pref`` (P × m): the distinct length-m templates, ``w_pref`` how often each occurs, ``order``
+    sorts ``pref[:, 0]``. The distinct length-(m+1) templates are grouped by prefix: those of prefix
+    p are ``ext_start[p]:ext_start[p+1]``, with last value ``ext_last`` (increasing within a group)
+    and multiplicity ``ext_w``. Two templates match when every coordinate differs by ``<= r``.
+
+    For each pair of prefixes whose first coordinates lie within r (sorted scan: only those pairs
+    are visited) and whose other coordinates match, the prefix counts gain each other's multiplicity
+    and the extensions are matched on their last value by a two-pointer merge. Returns
+    ``(cnt_pref, cnt_ext)``: the number of templates (self included) matching each distinct
+    length-m / length-(m+1) template. Exact; the work is the number of candidate pairs of
+    *distinct* templates (RR files are quantised to 1 ms or 1/128-1/1024 s, so an 80 000-beat
+    recording has a few thousand distinct length-2 templates).
+    """
+    n_p, m = pref.shape
+    cnt_p = np.zeros(n_p, dtype=np.int64)
+    cnt_e = np.zeros(ext_last.size, dtype=np.int64)
+    cum = np.zeros(ext_last.size + 1, dtype=np.int64)
+    for k in range(ext_last.size):
+        cum[k + 1] = cum[k] + ext_w[k]
+    for a in range(n_p):
+        p = order[a]
+        a0 = pref[p, 0]
+        for b in range(a, n_p):
+            q = order[b]
+            if pref[q, 0] - a0 > r:
+                break
+            ok = True
+            for k in range(1, m):
+                d = pref[p, k] - pref[q, k]
+                if d > r or d < -r:
+                    ok = False
+                    break
+            if not ok:
+                continue
+            cnt_p[p] += w_pref[q]
+            if q != p:
+                cnt_p[q] += w_pref[p]
+            for side in range(2 if q != p else 1):
+                u, v = (p, q) if side == 0 else (q, p)
+                lo = ext_start[v]
+                hi = ext_start[v]
+                v_end = ext_start[v + 1]
+                for e in range(ext_start[u], ext_start[u + 1]):
+                    x = ext_last[e]
+                    while lo < v_end and x - ext_last[lo] > r:
+                        lo += 1
+                    if hi < lo:
+                        hi = lo
+                    while hi < v_end and ext_last[hi] - x <= r:
+                        hi += 1
+                    cnt_e[e] += cum[hi] - cum[lo]
+    return cnt_p, cnt_e

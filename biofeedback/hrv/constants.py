@@ -47,6 +47,11 @@ COHERENCE_WINDOW_S: float = 64.0
 COHERENCE_SEARCH_BAND_HZ: tuple[float, float] = (0.04, 0.26)
 COHERENCE_PEAK_WIDTH_HZ: float = 0.030
 COHERENCE_TOTAL_BAND_HZ: tuple[float, float] = (0.0033, 0.40)
+# Grid step of the zero-padded coherence spectrum (engine settings version >= 2): the 64 s
+# Hann-windowed segment is transformed with nfft = 2048 at 4 Hz, 1/512 Hz ≈ 0.002 Hz, 1/8 of the
+# native 1/64 Hz step, fine enough that the 0.030 Hz band integrals and the peak no longer depend on
+# where the rhythm falls between grid points (benchmarks/validity.py measures the spread).
+COHERENCE_MAX_DF_HZ: float = 1.0 / 512.0
 
 # --- Resonance ------------------------------------------------------------------------------
 # Resonance breathing lies near 0.1 Hz, inside the LF band (Lehrer & Gevirtz 2014, Front.

@@ -149,13 +149,14 @@ def _rfft_freqs(n: int, fs_hz: float) -> NDArray[np.float64]:
 
 
 def welch_psd(
-    x: NDArray[np.float64], fs_hz: float, nperseg: int, noverlap: int
+    x: NDArray[np.float64], fs_hz: float, nperseg: int, noverlap: int, nfft: int | None = None
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Welch PSD of an evenly sampled, already detrended signal (Hann, density, one-sided).
 
     Same as ``scipy.signal.welch(x, fs_hz, window="hann", nperseg=nperseg, noverlap=noverlap,
-    nfft=nperseg, detrend=False, scaling="density")`` for ``nperseg <= len(x)``, without its
-    per-call validation. Units: (units of x)²/Hz.
+    nfft=nfft or nperseg, detrend=False, scaling="density")`` for ``nperseg <= len(x)``, without its
+    per-call validation. Units: (units of x)²/Hz. ``nfft > nperseg`` zero-pads each windowed
+    segment: the same continuous spectrum sampled on the finer grid ``fs_hz / nfft``.
 
     Examples
     --------
@@ -164,20 +165,21 @@ def welch_psd(
     (2.0, 1.0)
     """
     w = _scaled_hann(nperseg, fs_hz)
+    n_fft = nperseg if nfft is None else max(int(nfft), nperseg)
     if x.size == nperseg:
         # |X|² as re² + im² on the interleaved (re, im) view of the transform
-        v = rfft(x * w).view(np.float64)
+        v = rfft(x * w, n_fft).view(np.float64)
         v *= v
         p = v[0::2] + v[1::2]
     else:
         step = nperseg - noverlap
         segs = np.lib.stride_tricks.sliding_window_view(x, nperseg)[::step]
-        spec = rfft(segs * w, axis=1)
+        spec = rfft(segs * w, n_fft, axis=1)
         p = (spec * spec.conj()).real.mean(axis=0)
     p[0] *= 0.5
-    if nperseg % 2 == 0:
+    if n_fft % 2 == 0:
         p[-1] *= 0.5
-    return _rfft_freqs(nperseg, fs_hz), p
+    return _rfft_freqs(n_fft, fs_hz), p
 
 
 @lru_cache(maxsize=64)
@@ -304,6 +306,7 @@ def power_spectrum(
     overlap: float = WELCH_OVERLAP,
     detrend: Detrend = "mean",
     smoothness_lambda: float = SMOOTHNESS_LAMBDA,
+    nfft: int | None = None,
 ) -> Spectrum:
     """One-sided PSD (ms²/Hz) of the RR series of one window (pipeline in the module docstring).
 
@@ -325,6 +328,9 @@ def power_spectrum(
         ``"mean"`` (default) or ``"smoothness_priors"``.
     smoothness_lambda:
         λ of the smoothness-priors detrending (default 500).
+    nfft:
+        Welch only: FFT length per segment; ``None`` (default, Kubios) = the segment length, no
+        zero padding. A larger value zero-pads: grid ``fs_hz / nfft`` (used by coherence).
 
     Returns
     -------
@@ -361,7 +367,7 @@ def power_spectrum(
     if method == "welch":
         if detrend == "smoothness_priors":
             z = z - smoothness_priors_trend(z, smoothness_lambda)
-        return _welch_spectrum(z, fs_hz, segment_s, overlap, n, bridge)
+        return _welch_spectrum(z, fs_hz, segment_s, overlap, n, bridge, nfft)
     if detrend == "smoothness_priors":
         grid = even_grid_s(x0, x.item(n - 1), fs_hz)
         y = y - np.interp(x, grid, smoothness_priors_trend(z, smoothness_lambda))
@@ -370,13 +376,14 @@ def power_spectrum(
 
 
 def _welch_spectrum(
-    z: NDArray[np.float64], fs_hz: float, segment_s: float, overlap: float, n_knots: int, bridge: float
+    z: NDArray[np.float64], fs_hz: float, segment_s: float, overlap: float, n_knots: int, bridge: float,
+    nfft: int | None = None,
 ) -> Spectrum:
     """Welch spectrum of the resampled series ``z`` after removing its mean (``z`` is changed)."""
     n = z.size
     z -= np.add.reduce(z) / n
     nperseg = min(n, int(round(segment_s * fs_hz)))
-    f, p = welch_psd(z, fs_hz, nperseg, int(nperseg * overlap))
+    f, p = welch_psd(z, fs_hz, nperseg, int(nperseg * overlap), nfft)
     return Spectrum(f, p, "welch", n_knots, bridge)
 
 

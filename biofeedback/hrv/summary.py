@@ -13,7 +13,9 @@ The summary applies the batch kernels to the whole recording (the window is the 
 * ``n_beats`` counts every beat recorded (valid or not); ``duration_s`` is the time from the start of
   the first RR interval to the last beat, ``t_s[-1] - t_s[0] + rr_ms[0]/1000`` (gaps included);
 * ``artifacts_pct``: as passed in (the artifact stage's percentage of corrected/removed beats),
-  else ``100 · (number of invalid beats) / n_beats`` from ``valid``, else 0.
+  else ``100 · (number of invalid beats) / n_beats`` from ``valid``, else 0;
+* then the extended Kubios indices, appended in :data:`biofeedback.hrv.extended.EXTENDED_KEYS`
+  order (``nn50`` … ``tinn_ms``; :func:`biofeedback.hrv.extended.extended_indices`, whole recording).
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .coherence import coherence_from_spectrum
+from .dfa import DFA_LONG_BEATS, DFA_SHORT_BEATS
+from .extended import EXTENDED_KEYS, extended_indices
+from .coherence import CoherenceMethod, coherence_from_spectrum, coherence_spectrum
 from .constants import COHERENCE_WINDOW_S, RESAMPLE_HZ, SI_BIN_MS
-from .frequency_domain import Detrend, Method, frequency_domain, power_spectrum
+from .frequency_domain import Detrend, Method, frequency_domain
 from .time_domain import time_domain
 
 __all__ = ["SUMMARY_KEYS", "Summary", "summarize", "mean_coherence"]
@@ -55,7 +59,7 @@ SUMMARY_KEYS: tuple[str, ...] = (
     "hf_peak_hz",
     "coherence",
     "artifacts_pct",
-)
+) + EXTENDED_KEYS
 COHERENCE_STEP_S = 5.0
 
 
@@ -90,6 +94,16 @@ class Summary:
     hf_peak_hz: float
     coherence: float
     artifacts_pct: float
+    nn50: int
+    lf_ar_ms2: float
+    hf_ar_ms2: float
+    lf_hf_ar: float
+    apen: float
+    sampen: float
+    dfa_alpha1: float
+    dfa_alpha2: float
+    hrv_triangular_index: float
+    tinn_ms: float
 
     def to_json_dict(self) -> dict[str, float | int | None]:
         """The fields in ``SUMMARY_KEYS`` order; ``nan`` and ``±inf`` become ``None`` (JSON null).
@@ -121,18 +135,21 @@ def mean_coherence(
     window_s: float = COHERENCE_WINDOW_S,
     step_s: float = COHERENCE_STEP_S,
     fs_hz: float = RESAMPLE_HZ,
+    method: CoherenceMethod = "fine",
 ) -> float:
     """Mean coherence ratio over ``window_s`` windows ending every ``step_s`` seconds.
 
     Windows end at ``t_s[0] - rr_ms[0]/1000 + window_s + k·step_s`` (the first full window, then
     every step) up to the last beat; a window holds the beats with ``end − window_s <= t <= end``.
-    Windows without a defined ratio are skipped; ``nan`` if none.
+    Windows without a defined ratio are skipped; ``nan`` if none. ``method``: the spectrum
+    sampling of :func:`biofeedback.hrv.coherence.coherence` (``"grid"`` = engine settings version 1).
 
     Examples
     --------
     >>> t = np.arange(1, 200) * 0.9
-    >>> round(mean_coherence(t, 900.0 + 60.0 * np.sin(2 * np.pi * 0.09375 * t)), 1)
-    4.3
+    >>> rr = 900.0 + 60.0 * np.sin(2 * np.pi * 0.09375 * t)
+    >>> round(mean_coherence(t, rr), 1), round(mean_coherence(t, rr, method="grid"), 1)
+    (8.9, 4.3)
     """
     t = np.asarray(t_s, dtype=np.float64)
     rr = np.asarray(rr_ms, dtype=np.float64)
@@ -148,7 +165,8 @@ def mean_coherence(
     total = 0.0
     count = 0
     for a, b in zip(lo.tolist(), hi.tolist()):
-        sp = power_spectrum(t[a:b], rr[a:b], None if v is None else v[a:b], fs_hz=fs_hz, segment_s=window_s)
+        sp = coherence_spectrum(t[a:b], rr[a:b], None if v is None else v[a:b], window_s=window_s, fs_hz=fs_hz,
+                                method=method)
         r = coherence_from_spectrum(sp).ratio
         if math.isfinite(r):
             total += r
@@ -167,6 +185,8 @@ def summarize(
     detrend: Detrend = "mean",
     si_bin_ms: float = SI_BIN_MS,
     coherence_step_s: float = COHERENCE_STEP_S,
+    dfa_short_beats: tuple[int, int] = DFA_SHORT_BEATS,
+    dfa_long_beats: tuple[int, int] = DFA_LONG_BEATS,
 ) -> Summary:
     """All indices of one recording (see the module docstring for what each key means).
 
@@ -188,6 +208,8 @@ def summarize(
         Stress-index histogram bin (50 ms).
     coherence_step_s:
         Step between the 64 s coherence windows (5 s).
+    dfa_short_beats, dfa_long_beats:
+        Box-size ranges (beats, inclusive) of DFA α1 (4-16) and α2 (17-64).
 
     Examples
     --------
@@ -208,6 +230,7 @@ def summarize(
     fd = frequency_domain(t, rr, v, method=method, detrend=detrend)
     coh = mean_coherence(t, rr, v, step_s=coherence_step_s) if n >= 2 else float("nan")
     duration = float(t[-1] - t[0] + rr[0] / 1000.0) if n else 0.0
+    ext = extended_indices(rr, t, v, breaks, dfa_short_beats=dfa_short_beats, dfa_long_beats=dfa_long_beats)
     return Summary(
         n_beats=n,
         duration_s=duration,
@@ -232,4 +255,5 @@ def summarize(
         hf_peak_hz=fd.hf_peak_hz,
         coherence=coh,
         artifacts_pct=float(artifacts_pct),
+        **{key: getattr(ext, key) for key in EXTENDED_KEYS},
     )

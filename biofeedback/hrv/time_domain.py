@@ -31,6 +31,7 @@ __all__ = [
     "sdnn_ms",
     "rmssd_ms",
     "ln_rmssd",
+    "nnxx_count",
     "pnnxx_pct",
     "poincare_sd_ms",
     "stress_index",
@@ -165,6 +166,34 @@ def ln_rmssd(rr_ms: ArrayLike, valid: ArrayLike | None = None, breaks: ArrayLike
     return math.log(r) if r > 0 else -math.inf
 
 
+def nnxx_count(
+    rr_ms: ArrayLike,
+    threshold_ms: float,
+    valid: ArrayLike | None = None,
+    breaks: ArrayLike | None = None,
+) -> int:
+    r"""NNxx: the number of successive differences with :math:`|\Delta RR| > xx` ms (strictly).
+
+    Differences only between successive valid beats of one run
+    (:func:`~biofeedback.hrv.successive.successive_differences_ms`). NN50: Ewing, Neilson & Travis
+    (1984), Br Heart J 52:396, doi:10.1136/hrt.52.4.396; Task Force (1996). A count, no unit;
+    window: the series passed in.
+
+    Examples
+    --------
+    >>> nnxx_count([800, 860, 850, 920], 50.0)  # diffs 60, -10, 70
+    2
+    >>> nnxx_count([800, 860, 850, 920], 50.0, valid=[True, True, False, True])  # only 60 is a pair
+    1
+    """
+    return _n_over(successive_differences_ms(rr_ms, valid, breaks), threshold_ms)
+
+
+def _n_over(d: np.ndarray, threshold_ms: float) -> int:
+    """How many successive differences exceed the threshold in absolute value (strictly)."""
+    return int(np.count_nonzero(np.abs(d) > threshold_ms))
+
+
 def pnnxx_pct(
     rr_ms: ArrayLike,
     threshold_ms: float,
@@ -187,7 +216,7 @@ def pnnxx_pct(
     d = successive_differences_ms(rr_ms, valid, breaks)
     if not d.size:
         return NAN
-    return float(100.0 * np.count_nonzero(np.abs(d) > threshold_ms) / d.size)
+    return float(100.0 * _n_over(d, threshold_ms) / d.size)
 
 
 def poincare_sd_ms(

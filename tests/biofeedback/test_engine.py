@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from biofeedback.beat import Beat, Gap
-from biofeedback.engine import BeatIndices, EngineSettings, HRVEngine
+from biofeedback.engine import SETTINGS_VERSION, BeatIndices, EngineSettings, HRVEngine
 from biofeedback.hrv.artifacts import ArtifactSettings, detect_artifacts
 from biofeedback.hrv.autonomic import pns_index, sns_index
 from biofeedback.hrv.coherence import coherence
@@ -280,3 +280,57 @@ def test_bad_beats_are_rejected() -> None:
         eng.push(Beat(-5.0, 11.0))
     with pytest.raises(TypeError):
         eng.push("beat")  # type: ignore[arg-type]
+
+
+# -- settings versions --------------------------------------------------------------------------
+GOLDEN_V1 = Path(__file__).parent / "fixtures" / "engine_v1_golden.json"
+
+
+def _golden_run(settings: EngineSettings, items: list) -> list[dict]:
+    eng = HRVEngine(settings)
+    rows: list[dict] = []
+    for it in items:
+        item = Beat(rr_ms=it[1], t_s=it[2]) if it[0] == "beat" else Gap(it[1], it[2], "contact_lost")
+        rows += [b.to_json_dict() for b in eng.push(item)]
+    return rows + [b.to_json_dict() for b in eng.flush()]
+
+
+def _digest(rows: list[dict]) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for d in rows:
+        h.update(json.dumps({k: (float(v).hex() if isinstance(v, float) else v) for k, v in d.items()},
+                            sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def test_version_1_settings_reproduce_the_output_of_the_version_1_engine_bit_for_bit() -> None:
+    # The golden file was written by the engine as it was before version 2 existed (see
+    # fixtures/make_engine_v1_golden.py): beats with premature beats and a gap, every field of every beat.
+    golden = json.loads(GOLDEN_V1.read_text())
+    s = EngineSettings.from_dict(golden["settings"])
+    assert s.version == 1 and s.coherence_method == "grid"
+    rows = _golden_run(s, golden["items"])
+    assert [None if d["coherence"] is None else float(d["coherence"]).hex() for d in rows] == golden["coherence_hex"]
+    assert _digest(rows) == golden["all_fields_sha256"]
+    # version 2 (new sessions) computes coherence on the fine grid: other numbers
+    v2 = _golden_run(EngineSettings.from_dict({**golden["settings"], "version": 2}), golden["items"])
+    assert sum(a["coherence"] != b["coherence"] for a, b in zip(rows, v2)) > 300
+    assert all(a["rmssd_ms"] == b["rmssd_ms"] for a, b in zip(rows, v2))
+
+
+def test_settings_versions() -> None:
+    assert SETTINGS_VERSION == 2 and EngineSettings().version == 2
+    assert EngineSettings().to_dict()["version"] == 2
+    assert EngineSettings().coherence_method == "fine"
+    for v in (1, 2):
+        s = EngineSettings.from_dict({**EngineSettings().to_dict(), "version": v})
+        assert s.version == v and EngineSettings.from_dict(s.to_dict()) == s
+    assert EngineSettings.from_dict({}).version == SETTINGS_VERSION
+    for bad in (0, 3, "2", True, 2.0):
+        with pytest.raises(ValueError, match="version"):
+            EngineSettings.from_dict({"version": bad})
+    # the version survives snapshot/restore
+    eng = HRVEngine(EngineSettings(version=1))
+    assert HRVEngine.restore(eng.snapshot()).settings.version == 1

@@ -16,7 +16,7 @@ from biofeedback.hrv.time_domain import time_domain
 CONTRACT_KEYS = (
     "n_beats duration_s mean_rr_ms mean_hr_bpm sdnn_ms rmssd_ms ln_rmssd pnn50_pct pnn20_pct sd1_ms sd2_ms "
     "stress_index vlf_ms2 lf_ms2 hf_ms2 total_power_ms2 lf_hf lf_nu hf_nu lf_peak_hz hf_peak_hz coherence "
-    "artifacts_pct"
+    "artifacts_pct nn50 lf_ar_ms2 hf_ar_ms2 lf_hf_ar apen sampen dfa_alpha1 dfa_alpha2 hrv_triangular_index tinn_ms"
 ).split()
 
 
@@ -100,6 +100,11 @@ def test_lomb_option_and_gaps_in_t_s() -> None:
         "autonomic",
         "relaxation",
         "summary",
+        "entropy",
+        "dfa",
+        "ar_spectrum",
+        "geometric",
+        "extended",
     ],
 )
 def test_docstring_examples_run(module: str) -> None:

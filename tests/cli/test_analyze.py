@@ -15,7 +15,7 @@ from biofeedback.hrv.summary import SUMMARY_KEYS
 KEYS = (
     "n_beats duration_s mean_rr_ms mean_hr_bpm sdnn_ms rmssd_ms ln_rmssd pnn50_pct pnn20_pct sd1_ms sd2_ms "
     "stress_index vlf_ms2 lf_ms2 hf_ms2 total_power_ms2 lf_hf lf_nu hf_nu lf_peak_hz hf_peak_hz coherence "
-    "artifacts_pct"
+    "artifacts_pct nn50 lf_ar_ms2 hf_ar_ms2 lf_hf_ar apen sampen dfa_alpha1 dfa_alpha2 hrv_triangular_index tinn_ms"
 ).split()
 PER_BEAT_KEYS = {"t_s", "rr_ms", "hr_bpm", "rmssd_ms", "sdnn_ms", "lf_ms2", "hf_ms2", "lf_hf", "coherence", "artifact"}
 
@@ -164,10 +164,26 @@ def test_missing_file_and_bad_options(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "not a duration" in proc.stderr
 
 
+def test_dfa_ranges_are_options(tmp_path: Path) -> None:
+    f = _write_lines(tmp_path / "rr.txt", _rr())
+    default = json.loads(analyze(f, "--json", "--units", "ms").stdout)
+    assert isinstance(default["nn50"], int) and default["dfa_alpha1"] is not None
+    same = json.loads(analyze(f, "--json", "--units", "ms", "--dfa-short", "4-16", "--dfa-long", "17-64").stdout)
+    assert same == default
+    other = json.loads(analyze(f, "--json", "--units", "ms", "--dfa-short", "5-12", "--dfa-long", "13-40").stdout)
+    assert other["dfa_alpha1"] != default["dfa_alpha1"] and other["dfa_alpha2"] != default["dfa_alpha2"]
+    assert {k: v for k, v in other.items() if not k.startswith("dfa")} == \
+        {k: v for k, v in default.items() if not k.startswith("dfa")}
+    for bad in ("16-4", "2-8", "4", "a-b"):
+        proc = analyze(f, "--json", "--dfa-short", bad)
+        assert proc.returncode == 2 and "--dfa-short" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
 def test_help_has_examples() -> None:
     proc = analyze("--help")
     assert proc.returncode == 0
     assert "examples:" in proc.stdout and "--per-beat --jsonl" in proc.stdout and "--column" in proc.stdout
+    assert "--dfa-short N-M" in proc.stdout and "hrv_triangular_index tinn_ms" in proc.stdout
 
 
 @pytest.mark.shared_data
