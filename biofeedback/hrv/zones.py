@@ -9,7 +9,8 @@ Coherence ratio :math:`C = P_{peak} / (P_{tot} - P_{peak})` (:mod:`biofeedback.h
     * low: :math:`C < 1` (the peak holds less than half the power: an irregular rhythm);
     * medium: :math:`1 \le C < 2` (half to two thirds);
     * high: :math:`C \ge 2` (two thirds or more: a smooth, sine-like rhythm; a perfect sinusoid
-      reaches 2.9-4.5 with the 64 s window).
+      reaches about 9 with the 64 s window and the grid-independent spectrum of engine settings
+      version 2, 2.9-4.5 with version 1's 1/64 Hz grid).
 
     HeartMath's own "challenge levels" use an unpublished scale; these are not those.
 
@@ -36,8 +37,9 @@ Zone = Literal["low", "medium", "high"]
 COHERENCE_ZONES: tuple[float, float] = (1.0, 2.0)
 #: Lower bounds of medium and high for the relaxation index: 100 / (1 + e^(±0.5)).
 RELAXATION_ZONES: tuple[float, float] = (100.0 / (1.0 + math.exp(0.5)), 100.0 / (1.0 + math.exp(-0.5)))
-#: Where the live screen's coherence scale ends (a perfect sinusoid reaches 2.9-4.5).
-COHERENCE_SCALE_MAX = 4.0
+#: Where the live screen's coherence scale ends (a practised, steady rhythm reaches 4-8; a perfect
+#: sinusoid about 9).
+COHERENCE_SCALE_MAX = 8.0
 
 
 def zone_of(value: float | None, bounds: tuple[float, float]) -> Zone | None:

@@ -31,6 +31,7 @@ from typing import Any
 from biofeedback.cli.live_output import JsonlSink
 from biofeedback.engine import BeatIndices
 from biofeedback.errors import InputError
+from biofeedback.hrv.zones import COHERENCE_ZONES as _COHERENCE_BOUNDS
 from biofeedback.practices import Practice, Protocol, pacer_at
 
 #: Recent beats kept for the heart-rate wave and the coherence trace of a page that (re)connects.
@@ -40,11 +41,11 @@ QUEUE_LIMIT = 4000
 #: Fastest simulated session the app offers (real time x this).
 MAX_SPEED = 60.0
 
-#: Display bands of the coherence ratio (see :mod:`biofeedback.hrv.coherence`: irregular breathing gives
-#: ratios well below 1, a clean rhythm at the breathing frequency about 3 to 4.5). The page colours the
-#: value by these bands; it never classifies by itself.
-COHERENCE_ZONES: tuple[tuple[str, float, float | None], ...] = (("low", 0.0, 1.0), ("medium", 1.0, 2.0),
-                                                                ("high", 2.0, None))
+#: Display bands of the coherence ratio: the zones of :mod:`biofeedback.hrv.zones` (one place, shared with
+#: the terminal's live screen). The page colours the value by these bands; it never classifies by itself.
+COHERENCE_ZONES: tuple[tuple[str, float, float | None], ...] = (
+    ("low", 0.0, _COHERENCE_BOUNDS[0]), ("medium", _COHERENCE_BOUNDS[0], _COHERENCE_BOUNDS[1]),
+    ("high", _COHERENCE_BOUNDS[1], None))
 #: The relaxation index runs 0..100 (:func:`biofeedback.hrv.relaxation_index`).
 RELAXATION_SCALE = (0.0, 100.0)
 
