@@ -18,6 +18,7 @@ from .classification import (
     LOOKAHEAD_BEATS,
     NORMAL,
     ArtifactSettings,
+    _bound_threshold,
     _classify,
     _div,
     _qd,
@@ -135,17 +136,13 @@ class CausalArtifactDetector:
                 return dq[i - base]
 
             med = _quantile_sorted(self._rrwin.sorted, 0.5)
-            th1 = max(st.alpha * _qd(self._absd.sorted), st.min_threshold_ms)
-            if st.max_threshold_frac > 0:
-                th1 = min(th1, st.max_threshold_frac * med)
+            th1 = _bound_threshold(st.alpha * _qd(self._absd.sorted), med, st)
             rr_j = self._rr[j - base]
             mval = rr_j - med
             if mval < 0:
                 mval = mval * 2.0
             self._absm.add(abs(mval))
-            th2 = max(st.alpha * _qd(self._absm.sorted), st.min_threshold_ms)
-            if st.max_threshold_frac > 0:
-                th2 = min(th2, st.max_threshold_frac * med)
+            th2 = _bound_threshold(st.alpha * _qd(self._absm.sorted), med, st)
             mn = mval / th2 if th2 != 0.0 else math.nan
             dn = _div(d_at(j), th1)
             if self._settled_in_run and self._prev_code in _REWRITES_NEXT:

@@ -34,6 +34,7 @@ class ArtifactSettings:
     median_beats: int = 11
     min_threshold_ms: float = 40.0
     max_threshold_frac: float = 0.2
+    min_threshold_frac: float = 0.09
 
     def __post_init__(self) -> None:
         if self.window_beats < 3 or self.window_beats % 2 == 0:
@@ -52,6 +53,7 @@ class ArtifactSettings:
             "median_beats": self.median_beats,
             "min_threshold_ms": self.min_threshold_ms,
             "max_threshold_frac": self.max_threshold_frac,
+            "min_threshold_frac": self.min_threshold_frac,
         }
 
     @classmethod
@@ -64,6 +66,7 @@ class ArtifactSettings:
             median_beats=int(d["median_beats"]),
             min_threshold_ms=float(d.get("min_threshold_ms", 0.0)),
             max_threshold_frac=float(d.get("max_threshold_frac", 0.0)),
+            min_threshold_frac=float(d.get("min_threshold_frac", 0.0)),
         )
 
 
@@ -102,6 +105,27 @@ def _nanmin(a: float, b: float) -> float:
     if a != a or b != b:
         return math.nan
     return a if a <= b else b
+
+
+def _bound_threshold(th: float, med: float, st: ArtifactSettings) -> float:
+    """``Th`` floored at ``min_threshold_ms`` and ``min_threshold_frac · medRR``, capped at
+    ``max_threshold_frac · medRR`` (each bound off when 0); scalar twin of :func:`_bound_thresholds`."""
+    th = max(th, st.min_threshold_ms)
+    if st.min_threshold_frac > 0:
+        th = max(th, st.min_threshold_frac * med)
+    if st.max_threshold_frac > 0:
+        th = min(th, st.max_threshold_frac * med)
+    return th
+
+
+def _bound_thresholds(th: NDArray[np.float64], med: NDArray[np.float64], st: ArtifactSettings) -> NDArray[np.float64]:
+    """:func:`_bound_threshold` on arrays (the same float operations, so offline and live agree)."""
+    th = np.maximum(th, st.min_threshold_ms)
+    if st.min_threshold_frac > 0:
+        th = np.maximum(th, st.min_threshold_frac * med)
+    if st.max_threshold_frac > 0:
+        th = np.minimum(th, st.max_threshold_frac * med)
+    return th
 
 
 def _classify(
@@ -191,9 +215,7 @@ def _classify_run(rr: NDArray[np.float64], st: ArtifactSettings, causal: bool) -
         h, hm = W // 2, M // 2
         q1, q3 = _window_stats(absd, np.maximum(j - h, 0), np.minimum(j + h, n - 1), W, (0.25, 0.75))
         (med,) = _window_stats(rr, np.maximum(j - hm, 0), np.minimum(j + hm, n - 1), M, (0.5,))
-    th1 = np.maximum(st.alpha * ((q3 - q1) / 2.0), st.min_threshold_ms)
-    if st.max_threshold_frac > 0:
-        th1 = np.minimum(th1, st.max_threshold_frac * med)
+    th1 = _bound_thresholds(st.alpha * ((q3 - q1) / 2.0), med, st)
     m = rr - med
     m = np.where(m < 0, m * 2.0, m)
     absm = np.abs(m)
@@ -201,9 +223,7 @@ def _classify_run(rr: NDArray[np.float64], st: ArtifactSettings, causal: bool) -
         q1m, q3m = _window_stats(absm, np.maximum(j - W + 1, 0), j, W, (0.25, 0.75))
     else:
         q1m, q3m = _window_stats(absm, np.maximum(j - h, 0), np.minimum(j + h, n - 1), W, (0.25, 0.75))
-    th2 = np.maximum(st.alpha * ((q3m - q1m) / 2.0), st.min_threshold_ms)
-    if st.max_threshold_frac > 0:
-        th2 = np.minimum(th2, st.max_threshold_frac * med)
+    th2 = _bound_thresholds(st.alpha * ((q3m - q1m) / 2.0), med, st)
     with np.errstate(divide="ignore", invalid="ignore"):
         mn = np.where(th2 != 0, m / th2, np.nan)
         if causal:
