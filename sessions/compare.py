@@ -95,7 +95,6 @@ from typing import TYPE_CHECKING, Any, TextIO
 import numpy as np
 
 from biofeedback.errors import InputError
-from biofeedback.hrv.constants import COHERENCE_WINDOW_S
 
 if TYPE_CHECKING:  # pragma: no cover
     from biofeedback.engine import EngineSettings
@@ -312,7 +311,7 @@ def _engine_settings(info: Any) -> EngineSettings:
 
 def load_session_beats(store: Store, session_id: str) -> SessionBeats:
     """Read a session's raw beats, gaps and phases; classify artifacts once (offline); split by phase."""
-    from biofeedback.hrv.artifacts import detect_artifacts
+    from biofeedback.hrv.policy import apply_policy
 
     info = store.get_session(session_id)
     settings = _engine_settings(info)
@@ -324,13 +323,10 @@ def load_session_beats(store: Store, session_id: str) -> SessionBeats:
     for g in store.gaps(session_id):
         if 0 < g.next_seq < n:
             breaks[g.next_seq] = True
-    if settings.artifact_detection and n:
-        res = detect_artifacts(rr, t, breaks, settings=settings.artifacts, mode="offline")
-        labels = res.labels
-        valid = np.asarray(res.valid, dtype=bool)
-    else:
-        labels = ("normal",) * n
-        valid = np.ones(n, dtype=bool)
+    # the one artifact policy (biofeedback.hrv.policy): flagged beats excluded, raw beats kept
+    pol = apply_policy(rr, t, breaks, correction="exclude", detection=settings.artifact_detection,
+                       settings=settings.artifacts, mode="offline")
+    labels, valid = pol.labels, pol.valid
 
     stored = store.phases(session_id)
     last_t = float(t[-1]) if n else 0.0
@@ -398,39 +394,26 @@ def _baseline_of(p: PhaseIndices | None):
 
 
 def _indices_of(p: PhaseBeats, settings: EngineSettings, baseline: Any, *, whole: bool) -> dict[str, float]:
-    """Every index of one stretch of beats (NaN = undefined); artifacts excluded by ``p.valid``."""
-    from biofeedback.hrv.coherence import coherence
-    from biofeedback.hrv.frequency_domain import frequency_domain
-    from biofeedback.hrv.relaxation import relaxation_index
-    from biofeedback.hrv.summary import mean_coherence
-    from biofeedback.hrv.time_domain import time_domain
+    """Every index of one stretch of beats (NaN = undefined); artifacts excluded by ``p.valid``.
 
-    td = time_domain(p.rr_ms, p.valid, p.breaks, si_bin_ms=settings.si_bin_ms)
-    fd = frequency_domain(
-        p.t_s, p.rr_ms, p.valid, method=settings.method, detrend=settings.detrend,  # type: ignore[arg-type]
-        fs_hz=settings.fs_hz, smoothness_lambda=settings.smoothness_lambda,
+    The indices come from :func:`biofeedback.hrv.summary.summarize`, the one function for the
+    indices of a stretch (``analyze --json`` of the same beats gives the same values)."""
+    from biofeedback.hrv.relaxation import relaxation_index
+    from biofeedback.hrv.summary import summarize
+
+    sm = summarize(
+        p.rr_ms, p.t_s, p.valid, p.breaks,
+        artifacts_pct=100.0 * p.n_artifacts / p.n_beats if p.n_beats else math.nan,
+        method=settings.method, detrend=settings.detrend,  # type: ignore[arg-type]
+        si_bin_ms=settings.si_bin_ms, fs_hz=settings.fs_hz, smoothness_lambda=settings.smoothness_lambda,
+        coherence_mode="mean" if whole else "last",
     )
-    if p.n_beats < 4:
-        coh = math.nan
-    elif whole:
-        coh = mean_coherence(p.t_s, p.rr_ms, p.valid, fs_hz=settings.fs_hz)
-    else:
-        coh = coherence(p.t_s, p.rr_ms, p.valid, window_s=COHERENCE_WINDOW_S).ratio
+    coh = sm.coherence if p.n_beats >= 4 else math.nan
     relax = math.nan
     if baseline is not None:
-        relax = relaxation_index(td.ln_rmssd, td.mean_hr_bpm, coh, baseline)
-    return {
-        "mean_hr_bpm": td.mean_hr_bpm,
-        "rmssd_ms": td.rmssd_ms,
-        "ln_rmssd": td.ln_rmssd,
-        "sdnn_ms": td.sdnn_ms,
-        "lf_ms2": fd.lf_ms2,
-        "hf_ms2": fd.hf_ms2,
-        "lf_hf": fd.lf_hf,
-        "coherence": coh,
-        "relaxation": relax,
-        "artifacts_pct": 100.0 * p.n_artifacts / p.n_beats if p.n_beats else math.nan,
-    }
+        relax = relaxation_index(sm.ln_rmssd, sm.mean_hr_bpm, coh, baseline)
+    values = {key: getattr(sm, key) for key in INDEX_KEYS if key not in ("coherence", "relaxation")}
+    return {**values, "coherence": coh, "relaxation": relax}
 
 
 def _subwindow_values(p: PhaseBeats, key: str, settings: EngineSettings, baseline: Any) -> tuple[float, ...]:
