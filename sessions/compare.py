@@ -95,6 +95,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import numpy as np
 
 from biofeedback.errors import InputError
+from biofeedback.hrv.quality import Quality, quality_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from biofeedback.engine import EngineSettings
@@ -364,6 +365,7 @@ class PhaseIndices:
     n_artifacts: int
     indices: Mapping[str, IndexValue]
     subwindows: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    quality: Quality | None = None
 
     def value(self, key: str) -> float | None:
         return self.indices[key].value
@@ -377,6 +379,7 @@ class PhaseIndices:
             "n_beats": self.n_beats,
             "n_artifacts": self.n_artifacts,
             "indices": {k: self.indices[k].to_json_dict() for k in INDEX_KEYS},
+            "quality": None if self.quality is None else self.quality.to_json_dict(),
         }
 
 
@@ -472,6 +475,7 @@ def phase_indices(p: PhaseBeats, settings: EngineSettings, baseline: Any = None,
         n_artifacts=p.n_artifacts,
         indices=indices,
         subwindows=subs,
+        quality=quality_of(p.t_s, p.rr_ms, p.valid, p.n_artifacts),
     )
 
 
@@ -581,7 +585,7 @@ class PhaseComparison:
         """The documented structure (``docs/comparison.md``)::
 
             {"session_id": ..., "start_wall": ..., "note": null,
-             "phases": {"baseline": {"start_s", "end_s", "duration_s", "data_s", "n_beats", "n_artifacts",
+             "phases": {"baseline": {"start_s", "end_s", "duration_s", "data_s", "n_beats", "n_artifacts", "quality",
                                      "indices": {"mean_hr_bpm": {"value": 66.1, "reason": null}, ...}}, ...},
              "changes": {"practice": {"mean_hr_bpm": {"abs", "rel_pct", "ci95": [lo, hi], "beyond_noise",
                                                       "verdict", "reason", "n_subwindows": [na, nb]}, ...},
@@ -613,7 +617,8 @@ def _session_indices(beats: SessionBeats) -> list[PhaseIndices]:
         if baseline is None:
             reason = "the baseline phase has no lnRMSSD or heart rate to relate to"
     for p in beats.phases:
-        out.append(phase_indices(p, beats.settings, baseline, baseline_reason=reason))
+        # sub-windows feed the noise verdict of changes, which a session without phases never has
+        out.append(phase_indices(p, beats.settings, baseline, baseline_reason=reason, subwindows=beats.has_phases))
     return out
 
 
@@ -785,6 +790,14 @@ class _Output:
             self.out.write(text + "\n")
 
 
+def _verdict(p: PhaseIndices) -> str:
+    """The phase's signal-quality verdict and its share of valid beats (docs/artifacts.md)."""
+    q = p.quality
+    if q is None or not math.isfinite(q.valid_pct):
+        return "—"
+    return f"{q.verdict} ({q.valid_pct:.0f} % valid)"
+
+
 def _footnotes(items: list[tuple[str, str]]) -> list[str]:
     seen: list[str] = []
     for who, reason in items:
@@ -832,6 +845,7 @@ def _phase_table(comparison: PhaseComparison, console: Any) -> None:
             if ch.abs is not None and ch.beyond_noise is None and ch.reason:
                 notes.append((f"{label}, {name}", ch.reason))
         table.add_row(*row)
+    table.add_row("signal quality", "", *[_verdict(p) for p in phases], *[""] * len(change_names))
     console.print(table)
     if comparison.note:
         console.print(comparison.note)
@@ -874,6 +888,7 @@ def _session_tables(comparison: SessionComparison, console: Any) -> None:
                     notes.append((f"{label}, {name}, {who}", p.indices[key].reason or ""))
             if ch.abs is not None and ch.beyond_noise is None and ch.reason:
                 notes.append((f"{label}, {name}", ch.reason))
+        table.add_row("signal quality", "", _verdict(pa), _verdict(pb), "")
         console.print(table)
     for note in comparison.notes:
         console.print(note, markup=False)

@@ -120,10 +120,14 @@ def read_recording(path: str | Path, format: str | None = None, **options: Any) 
 
     ``options`` are passed to the reader (``units``, ``skip_lines`` for plain; ``column``, ``units`` for
     csv); ``None`` values are ignored; an option the format does not take is an :class:`InputError`.
-    The first note says which format was used and why.
+    A named ``column`` with ``format=None`` means ``csv`` (``import`` and ``analyze`` alike). The first
+    note says which format was used and why.
     """
     options = {k: v for k, v in options.items() if v is not None}
-    if format is None:
+    if format is None and "column" in options:
+        name, why = "csv", "a column was named"
+        first_note = f"format: csv ({why})"
+    elif format is None:
         name, why = detect_format(path)
         first_note = f"format detected: {name} ({why})"
     else:
