@@ -64,6 +64,8 @@ class LiveState:
     trend: the last values (about 60) of relaxation or RMSSD, oldest first; ``trend_label`` says which
     (``"relaxation"``: drawn on a fixed 0-100 scale; ``"rmssd"``: scaled to its own range).
     artifacts_pct: share of beats labelled artifacts, percent.
+    signal_poor: the latest window is below the quality thresholds (:mod:`biofeedback.hrv.quality`): the
+    screen says "signal poor: check the strap" in place of the numbers.
     connection: free text such as "connected", "reconnecting (attempt 3)", "contact lost".
     battery_pct, device_name, marker_count: as the strap / runner report them.
     lang: ``"en"`` or ``"nl"`` for the labels.
@@ -83,6 +85,7 @@ class LiveState:
     trend: tuple[float | None, ...] = ()
     trend_label: str = "relaxation"
     artifacts_pct: float | None = None
+    signal_poor: bool = False
     connection: str = "connected"
     battery_pct: float | None = None
     device_name: str | None = None
@@ -211,14 +214,17 @@ def render_live(state: LiveState, *, bar_width: int | None = None) -> Renderable
             "label.markers",
         ))
     )
-    numbers.add_row(
-        Text(fmt_number(state.hr_bpm, unit="bpm"), style="bold"),
-        Text(fmt_number(state.rmssd_ms, "{:.1f}", "ms"), style="bold"),
-        Text(fmt_number(state.coherence, "{:.2f}"), style="bold"),
-        Text(fmt_number(state.relaxation, "{:.0f}", "/ 100"), style="bold"),
-        Text(fmt_number(state.artifacts_pct, "{:.1f}", "%"), style="bold"),
-        Text(str(state.marker_count), style="bold"),
-    )
+    if state.signal_poor:  # numbers from a poor window would mislead: say why instead
+        numbers.add_row(Text(L["label.signal_poor"], style="bold yellow"))
+    else:
+        numbers.add_row(
+            Text(fmt_number(state.hr_bpm, unit="bpm"), style="bold"),
+            Text(fmt_number(state.rmssd_ms, "{:.1f}", "ms"), style="bold"),
+            Text(fmt_number(state.coherence, "{:.2f}"), style="bold"),
+            Text(fmt_number(state.relaxation, "{:.0f}", "/ 100"), style="bold"),
+            Text(fmt_number(state.artifacts_pct, "{:.1f}", "%"), style="bold"),
+            Text(str(state.marker_count), style="bold"),
+        )
 
     # Trend.
     is_relax = state.trend_label == "relaxation"

@@ -126,6 +126,7 @@ class ScreenSink:
             trend=tuple(self.trend),
             trend_label="relaxation" if uses_relaxation else "rmssd",
             artifacts_pct=None if i is None else _clean(i.artifacts_pct),
+            signal_poor=i is not None and i.quality is not None and not i.quality.signal_ok,
             connection=self.connection,
             battery_pct=self.battery_pct,
             device_name=self.device_name,

@@ -137,3 +137,11 @@ def test_renders_in_colour_without_errors() -> None:
     for state in (FULL, dataclasses.replace(FULL, connection="contact lost", lang="nl"), LiveState(phase="done")):
         console.print(render_live(state))
     assert "\x1b[" in console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_poor_signal_replaces_the_numbers() -> None:
+    out = text_of(dataclasses.replace(FULL, signal_poor=True))
+    assert "signal poor: check the strap" in out
+    assert "48.2 ms" not in out and "63 / 100" not in out
+    nl = text_of(dataclasses.replace(FULL, signal_poor=True, lang="nl"))
+    assert "signaal zwak: controleer de borstband" in nl
