@@ -214,17 +214,17 @@ def render_live(state: LiveState, *, bar_width: int | None = None) -> Renderable
             "label.markers",
         ))
     )
+    numbers.add_row(
+        Text(fmt_number(state.hr_bpm, unit="bpm"), style="bold"),
+        Text(fmt_number(state.rmssd_ms, "{:.1f}", "ms"), style="bold"),
+        Text(fmt_number(state.coherence, "{:.2f}"), style="bold"),
+        Text(fmt_number(state.relaxation, "{:.0f}", "/ 100"), style="bold"),
+        Text(fmt_number(state.artifacts_pct, "{:.1f}", "%"), style="bold"),
+        Text(str(state.marker_count), style="bold"),
+    )
+    shown: RenderableType = numbers
     if state.signal_poor:  # numbers from a poor window would mislead: say why instead
-        numbers.add_row(Text(L["label.signal_poor"], style="bold yellow"))
-    else:
-        numbers.add_row(
-            Text(fmt_number(state.hr_bpm, unit="bpm"), style="bold"),
-            Text(fmt_number(state.rmssd_ms, "{:.1f}", "ms"), style="bold"),
-            Text(fmt_number(state.coherence, "{:.2f}"), style="bold"),
-            Text(fmt_number(state.relaxation, "{:.0f}", "/ 100"), style="bold"),
-            Text(fmt_number(state.artifacts_pct, "{:.1f}", "%"), style="bold"),
-            Text(str(state.marker_count), style="bold"),
-        )
+        shown = Text(L["label.signal_poor"], style="bold yellow")
 
     # Trend.
     is_relax = state.trend_label == "relaxation"
@@ -235,7 +235,7 @@ def render_live(state: LiveState, *, bar_width: int | None = None) -> Renderable
     trend.append(f"{L['label.trend']} ({trend_name}) ", style="grey70")
     trend.append(spark if spark.strip() else MISSING, style=COLOURS["trend"])
 
-    body = Group(header_left, device, Text(""), *guide, Text(""), numbers, Text(""), trend)
+    body = Group(header_left, device, Text(""), *guide, Text(""), shown, Text(""), trend)
     return Panel(body, border_style="grey39", title="biofeedback", title_align="left")
 
 
