@@ -117,6 +117,7 @@ __all__ = [
     "SessionComparison",
     "load_session_beats",
     "phase_indices",
+    "phase_verdict",
     "compare_phases",
     "compare_sessions",
     "render_phase_comparison",
@@ -790,7 +791,7 @@ class _Output:
             self.out.write(text + "\n")
 
 
-def _verdict(p: PhaseIndices) -> str:
+def phase_verdict(p: PhaseIndices) -> str:
     """The phase's signal-quality verdict and its share of valid beats (docs/artifacts.md)."""
     q = p.quality
     if q is None or not math.isfinite(q.valid_pct):
@@ -845,7 +846,7 @@ def _phase_table(comparison: PhaseComparison, console: Any) -> None:
             if ch.abs is not None and ch.beyond_noise is None and ch.reason:
                 notes.append((f"{label}, {name}", ch.reason))
         table.add_row(*row)
-    table.add_row("signal quality", "", *[_verdict(p) for p in phases], *[""] * len(change_names))
+    table.add_row("signal quality", "", *[phase_verdict(p) for p in phases], *[""] * len(change_names))
     console.print(table)
     if comparison.note:
         console.print(comparison.note)
@@ -888,7 +889,7 @@ def _session_tables(comparison: SessionComparison, console: Any) -> None:
                     notes.append((f"{label}, {name}, {who}", p.indices[key].reason or ""))
             if ch.abs is not None and ch.beyond_noise is None and ch.reason:
                 notes.append((f"{label}, {name}", ch.reason))
-        table.add_row("signal quality", "", _verdict(pa), _verdict(pb), "")
+        table.add_row("signal quality", "", phase_verdict(pa), phase_verdict(pb), "")
         console.print(table)
     for note in comparison.notes:
         console.print(note, markup=False)

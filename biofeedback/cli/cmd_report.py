@@ -72,7 +72,7 @@ def report_data(store: Any, session_id: str):  # type: ignore[no-untyped-def]
     import numpy as np
 
     from biofeedback.hrv.frequency_domain import power_spectrum
-    from sessions.compare import INDEX_KEYS, LABELS, compare_phases, load_session_beats
+    from sessions.compare import INDEX_KEYS, LABELS, compare_phases, load_session_beats, phase_verdict
     from sessions.report import (
         PhaseSpectrum, ReportData, ReportEvent, ReportPhase, ReportTable, Series, format_cell, poincare_points,
     )
@@ -128,6 +128,7 @@ def report_data(store: Any, session_id: str):  # type: ignore[no-untyped-def]
             ch = comparison.changes[c][key]
             row.append("—" if ch.abs is None else f"{format_cell(ch.abs)}, {ch.verdict}")
         rows.append(tuple(row))
+    rows.append(("signal quality", "", *(phase_verdict(p) for p in comparison.phases), *([""] * len(changes))))
     title = "Before and after" if changes else "Indices"
     tables = (ReportTable(title, ("index", "unit", *names, *(f"{c} vs baseline" for c in changes)), tuple(rows)),)
 
