@@ -292,6 +292,9 @@ class SessionBeats:
     settings: EngineSettings
     phases: tuple[PhaseBeats, ...]
     has_phases: bool
+    #: every beat's label and validity under the artifact policy (phases may not cover every beat)
+    labels: tuple[str, ...] = ()
+    valid: np.ndarray = field(default_factory=lambda: np.ones(0, dtype=bool))
 
     def phase(self, name: str) -> PhaseBeats | None:
         for p in self.phases:
@@ -346,7 +349,7 @@ def load_session_beats(store: Store, session_id: str) -> SessionBeats:
         sel = (t >= start) & ((t <= end) if last else (t < end))
         phases.append(PhaseBeats(name, start, end, t[sel].copy(), rr[sel].copy(), valid[sel].copy(), breaks[sel].copy(),
                                  tuple(lab for lab, s in zip(labels, sel.tolist()) if s)))
-    return SessionBeats(session_id, info.start_wall, settings, tuple(phases), has_phases)
+    return SessionBeats(session_id, info.start_wall, settings, tuple(phases), has_phases, labels, valid)
 
 
 # ---------------------------------------------------------------------------------------------

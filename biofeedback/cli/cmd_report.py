@@ -83,10 +83,11 @@ def report_data(store: Any, session_id: str):  # type: ignore[no-untyped-def]
     t = np.array([b.t_s for b in beats], dtype=float)
     rr = np.array([b.rr_ms for b in beats], dtype=float)
     per_beat = _per_beat_indices(store, session_id, n)
-    labels = tuple(
-        (d or {}).get("artifact") or b.artifact or "normal" for d, b in zip(per_beat, beats)
-    )
-    valid = np.array([bool((d or {}).get("valid", lab == "normal")) for d, lab in zip(per_beat, labels)], dtype=bool)
+    session_beats = load_session_beats(store, session_id)
+    # one artifact policy for the whole report (the offline labels compare uses), not live labels
+    # in one figure and offline ones in another
+    labels = session_beats.labels
+    valid = session_beats.valid
     breaks = np.zeros(n, dtype=bool)
     for g in store.gaps(session_id):
         if 0 < g.next_seq < n:
@@ -105,7 +106,6 @@ def report_data(store: Any, session_id: str):  # type: ignore[no-untyped-def]
                 label += f": {e.data['label']}"
             events.append(ReportEvent(e.t_s, e.kind, label))
 
-    session_beats = load_session_beats(store, session_id)
     st = session_beats.settings
     spectra = []
     for p in session_beats.phases:
