@@ -45,14 +45,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from biofeedback.beat import Beat, Gap
 from biofeedback.hrv.artifacts import LABELS, ArtifactSettings, CausalArtifactDetector
 from biofeedback.hrv.autonomic import pns_index, sns_index
-from biofeedback.hrv.coherence import coherence_from_spectrum
+from biofeedback.hrv.coherence import Coherence, coherence_from_spectrum
 from biofeedback.hrv.constants import (
     COHERENCE_WINDOW_S,
     LF_BAND_HZ,
@@ -63,11 +63,11 @@ from biofeedback.hrv.constants import (
     WELCH_OVERLAP,
     WELCH_SEGMENT_S,
 )
-from biofeedback.hrv.frequency_domain import indices_from_spectrum, power_spectrum
+from biofeedback.hrv.frequency_domain import FrequencyDomain, Spectrum, indices_from_spectrum, power_spectrum
 from biofeedback.hrv.quality import BASELINE_MIN_S, MIN_VALID_PCT, window_problem
 from biofeedback.hrv.relaxation import Baseline, relaxation_index
 from biofeedback.hrv.resonance import resonance
-from biofeedback.hrv.time_domain import time_domain
+from biofeedback.hrv.time_domain import TimeDomain, time_domain
 
 __all__ = ["EngineSettings", "BeatIndices", "WindowQuality", "HRVEngine", "SETTINGS_VERSION"]
 
@@ -252,12 +252,16 @@ class WindowQuality:
         return out
 
 
-def _nan_like(value: Any, keep: tuple[str, ...]) -> Any:
+_K = TypeVar("_K", TimeDomain, FrequencyDomain, Coherence)
+
+
+def _nan_like(value: _K, keep: tuple[str, ...]) -> _K:
     """A copy of a frozen kernel result with every float field NaN except ``keep``."""
     from dataclasses import replace
 
-    return replace(value, **{f.name: math.nan for f in fields(value)
-                             if f.name not in keep and isinstance(getattr(value, f.name), float)})
+    nans: dict[str, Any] = {f.name: math.nan for f in fields(value)
+                            if f.name not in keep and isinstance(getattr(value, f.name), float)}
+    return replace(value, **nans)
 
 
 class _Ring:
@@ -606,7 +610,11 @@ class HRVEngine:
         )
 
     # -- settings version 2: window quality (one place; version 1 never calls it) ----------------
-    def _quality_nulls(self, vv, irregular_t, tw, fw, cw, e, sp, csp, td, fd, coh, resonance_hz):  # type: ignore[no-untyped-def]
+    def _quality_nulls(
+        self, vv: np.ndarray, irregular_t: float, tw: tuple[int, float], fw: tuple[int, float],
+        cw: tuple[int, float], e: int, sp: Spectrum, csp: Spectrum, td: TimeDomain, fd: FrequencyDomain,
+        coh: Coherence, resonance_hz: float,
+    ) -> tuple[WindowQuality, TimeDomain, FrequencyDomain, Coherence, float]:
         """Each window's quality; the indices of a window below the thresholds of
         :mod:`biofeedback.hrv.quality` become NaN, and :class:`WindowQuality` says why."""
 
