@@ -795,11 +795,11 @@ class _Output:
 
 
 def phase_verdict(p: PhaseIndices) -> str:
-    """The phase's signal-quality verdict and its share of valid beats (docs/artifacts.md)."""
+    """The phase's signal-quality verdict, ``good``/``fair``/``poor`` (docs/artifacts.md), or "—"."""
     q = p.quality
     if q is None or not math.isfinite(q.valid_pct):
         return "—"
-    return f"{q.verdict} ({q.valid_pct:.0f} % valid)"
+    return q.verdict
 
 
 def _footnotes(items: list[tuple[str, str]]) -> list[str]:
