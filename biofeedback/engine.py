@@ -64,7 +64,7 @@ from biofeedback.hrv.constants import (
     WELCH_SEGMENT_S,
 )
 from biofeedback.hrv.frequency_domain import FrequencyDomain, Spectrum, indices_from_spectrum, power_spectrum
-from biofeedback.hrv.quality import BASELINE_MIN_S, MIN_VALID_PCT, window_problem
+from biofeedback.hrv.quality import baseline_problem, window_problem
 from biofeedback.hrv.relaxation import Baseline, relaxation_index
 from biofeedback.hrv.resonance import resonance
 from biofeedback.hrv.time_domain import TimeDomain, time_domain
@@ -437,13 +437,10 @@ class HRVEngine:
             self._baseline_reason = "baseline refused: fewer than 3 successive valid beats"
             raise ValueError("not enough valid beats for a baseline (need at least 3 successive valid beats)")
         if self.settings.version >= 2:
-            n_all = a["n_valid"] + a["n_invalid"]
-            valid_pct = 100.0 * a["n_valid"] / n_all
-            if a["valid_s"] < BASELINE_MIN_S or valid_pct < MIN_VALID_PCT:
-                self._baseline_reason = (
-                    f"baseline refused: {a['valid_s']:.0f} s of valid beats, {valid_pct:.0f} % valid "
-                    f"(needs >= {BASELINE_MIN_S:g} s and >= {MIN_VALID_PCT:g} %)")
-                raise ValueError(self._baseline_reason)
+            why = baseline_problem(a["valid_s"], 100.0 * a["n_valid"] / (a["n_valid"] + a["n_invalid"]))
+            if why is not None:
+                self._baseline_reason = why
+                raise ValueError(why)
         rmssd = math.sqrt(a["sum_sq_diff"] / a["n_pairs"])
         coh = a["sum_coh"] / a["n_coh"] if a["n_coh"] else math.nan
         self._baseline = Baseline(

@@ -608,6 +608,15 @@ class PhaseComparison:
         }
 
 
+def baseline_refusal(p: PhaseBeats) -> str | None:
+    """Why a baseline phase is too poor to be the relaxation index's reference (``None`` if fine): the
+    rule of :mod:`biofeedback.hrv.quality` (>= 60 s of valid beats, >= 80 % valid), as live."""
+    from biofeedback.hrv.quality import baseline_problem
+
+    valid_pct = 100.0 * float(p.valid.mean()) if p.n_beats else 0.0
+    return baseline_problem(float(p.rr_ms[p.valid].sum()) / 1000.0, valid_pct)
+
+
 def _session_indices(beats: SessionBeats) -> list[PhaseIndices]:
     base_beats = beats.phase("baseline")
     out: list[PhaseIndices] = []
@@ -618,8 +627,11 @@ def _session_indices(beats: SessionBeats) -> list[PhaseIndices]:
         # First the baseline without relaxation, to get its reference values.
         first = phase_indices(base_beats, beats.settings, None, subwindows=False)
         baseline = _baseline_of(first)
+        refused = baseline_refusal(base_beats)
         if baseline is None:
             reason = "the baseline phase has no lnRMSSD or heart rate to relate to"
+        elif refused is not None:
+            baseline, reason = None, refused
     for p in beats.phases:
         # sub-windows feed the noise verdict of changes, which a session without phases never has
         out.append(phase_indices(p, beats.settings, baseline, baseline_reason=reason, subwindows=beats.has_phases))

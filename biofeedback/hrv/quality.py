@@ -40,6 +40,7 @@ __all__ = [
     "quality_of",
     "verdict_of",
     "window_problem",
+    "baseline_problem",
 ]
 
 MIN_VALID_PCT = 80.0
@@ -134,4 +135,19 @@ def window_problem(valid_pct: float, longest_bridge_s: float | None = None) -> s
         return f"only {valid_pct:.0f} % valid beats (needs >= {MIN_VALID_PCT:g} %)"
     if longest_bridge_s is not None and longest_bridge_s > MAX_BRIDGE_S:
         return f"a {longest_bridge_s:.1f} s stretch bridged (at most {MAX_BRIDGE_S:g} s)"
+    return None
+
+
+def baseline_problem(valid_s: float, valid_pct: float) -> str | None:
+    """Why a baseline rest cannot be the relaxation index's reference (``None`` when it can): it needs
+    ``BASELINE_MIN_S`` (60 s) of valid beats and ``MIN_VALID_PCT`` (80 %) valid beats.
+
+    Examples
+    --------
+    >>> baseline_problem(90.0, 97.0) is None, baseline_problem(8.0, 30.0)
+    (True, 'baseline refused: 8 s of valid beats, 30 % valid (needs >= 60 s and >= 80 %)')
+    """
+    if valid_s < BASELINE_MIN_S or not valid_pct >= MIN_VALID_PCT:
+        return (f"baseline refused: {valid_s:.0f} s of valid beats, {valid_pct:.0f} % valid "
+                f"(needs >= {BASELINE_MIN_S:g} s and >= {MIN_VALID_PCT:g} %)")
     return None

@@ -157,3 +157,18 @@ def test_version_1_settings_reproduce_the_version_1_engine_bit_for_bit() -> None
     with pytest.raises(ValueError, match="version 3"):
         EngineSettings.from_dict({**v1, "version": 3})
     assert math.isfinite(EngineSettings.from_dict(v1).artifacts.max_threshold_frac)
+
+
+def test_compare_refuses_a_poor_baseline_phase_by_the_same_rule() -> None:
+    from sessions.compare import PhaseBeats, baseline_refusal
+
+    def phase(rr: np.ndarray, valid: np.ndarray) -> PhaseBeats:
+        t = np.cumsum(rr) / 1000.0
+        return PhaseBeats("baseline", 0.0, float(t[-1]), t, rr, valid, np.zeros(rr.size, dtype=bool),
+                          tuple("normal" if v else "ectopic" for v in valid))
+
+    rr = _sinus(120)
+    assert baseline_refusal(phase(rr, np.ones(rr.size, dtype=bool))) is None  # 100 s, all valid
+    assert "baseline refused" in (baseline_refusal(phase(rr[:50], np.ones(50, dtype=bool))) or "")  # 42 s
+    half = np.arange(rr.size) % 3 != 0  # 67 % valid
+    assert "67 % valid" in (baseline_refusal(phase(rr, half)) or "")
