@@ -29,6 +29,13 @@ Gaps. No successive difference is formed across a gap (the beat after it carries
 ``breaks=True``); the spectral kernels bridge gaps like removed beats (their
 ``longest_bridge_s`` says how far). Windows stay time-based, so a long gap simply empties them.
 
+Quality (settings version >= 2). Every beat carries the quality of its windows
+(:class:`WindowQuality`: share of valid beats, longest bridged stretch); an index whose window is
+below the thresholds of :mod:`biofeedback.hrv.quality` (< 80 % valid beats; for spectra and
+coherence also a bridge > 4 s) is NaN (JSON null) and ``quality_reason`` says why. The relaxation
+baseline needs >= 60 s of valid beats and >= 80 % valid beats, else ``relaxation`` stays ``None``
+and ``relaxation_reason`` says why. Version-1 settings (older sessions) keep the version-1 output.
+
 Memory. The ring buffers hold only the beats of the longest window (plus the pending
 look-ahead): memory does not grow with session length.
 
