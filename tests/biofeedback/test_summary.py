@@ -100,6 +100,11 @@ def test_lomb_option_and_gaps_in_t_s() -> None:
         "autonomic",
         "relaxation",
         "summary",
+        "policy",
+        "quality",
+        "notes",
+        "artifacts.correction",
+        "artifacts.scoring",
     ],
 )
 def test_docstring_examples_run(module: str) -> None:
