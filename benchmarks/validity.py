@@ -3,7 +3,8 @@
 Usage (from the project root, in the project's virtualenv; NeuroKit2 is installed there)::
 
     python benchmarks/validity.py                  # every section
-    python benchmarks/validity.py coherence        # some sections: coherence, extended, speed
+    python benchmarks/validity.py coherence        # some sections: coherence, extended, speed,
+                                                   # detector, quality (from validity_artifacts.py)
 
 Each section is a function ``section_x() -> list[str]`` (the lines it prints), listed in
 ``SECTIONS``; add a section by writing one and listing it. Recordings come from ``../shared/data``
@@ -33,6 +34,9 @@ from biofeedback.hrv.frequency_domain import frequency_domain  # noqa: E402
 from biofeedback.hrv.geometric import geometric  # noqa: E402
 from biofeedback.hrv.summary import mean_coherence  # noqa: E402
 from biofeedback.hrv.time_domain import nnxx_count  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from validity_artifacts import section_detector, section_quality  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 ONE_HOUR = [DATA / "one-hour" / f"pyhrv_series_{i}_rr_ms.txt" for i in range(1, 8)]
@@ -193,10 +197,24 @@ def section_speed() -> list[str]:
     ]
 
 
+def _printing(section: Callable[[Path], None]) -> Callable[[], list[str]]:
+    """A section of ``validity_artifacts.py`` (it prints as it goes) as a section of this script."""
+
+    def run() -> list[str]:
+        if not DATA.is_dir():
+            raise Missing(f"{DATA} absent")
+        section(DATA)
+        return []
+
+    return run
+
+
 SECTIONS: dict[str, Callable[[], list[str]]] = {
     "coherence": section_coherence,
     "extended": section_extended,
     "speed": section_speed,
+    "detector": _printing(section_detector),  # docs/artifacts.md, "Validation"
+    "quality": _printing(section_quality),  # docs/artifacts.md, "Artifact policy" and "Signal quality"
 }
 
 

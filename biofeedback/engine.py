@@ -29,6 +29,13 @@ Gaps. No successive difference is formed across a gap (the beat after it carries
 ``breaks=True``); the spectral kernels bridge gaps like removed beats (their
 ``longest_bridge_s`` says how far). Windows stay time-based, so a long gap simply empties them.
 
+Quality (settings version >= 2). Every beat carries the quality of its windows
+(:class:`WindowQuality`: share of valid beats, longest bridged stretch); an index whose window is
+below the thresholds of :mod:`biofeedback.hrv.quality` (< 80 % valid beats; for spectra and
+coherence also a bridge > 4 s) is NaN (JSON null) and ``quality_reason`` says why. The relaxation
+baseline needs >= 60 s of valid beats and >= 80 % valid beats, else ``relaxation`` stays ``None``
+and ``relaxation_reason`` says why. Version-1 settings (older sessions) keep the version-1 output.
+
 Memory. The ring buffers hold only the beats of the longest window (plus the pending
 look-ahead): memory does not grow with session length.
 
@@ -45,14 +52,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from biofeedback.beat import Beat, Gap
 from biofeedback.hrv.artifacts import LABELS, ArtifactSettings, CausalArtifactDetector
 from biofeedback.hrv.autonomic import pns_index, sns_index
-from biofeedback.hrv.coherence import CoherenceMethod, coherence_from_spectrum, coherence_spectrum
+from biofeedback.hrv.coherence import Coherence, CoherenceMethod, coherence_from_spectrum, coherence_spectrum
 from biofeedback.hrv.constants import (
     COHERENCE_WINDOW_S,
     LF_BAND_HZ,
@@ -63,18 +70,26 @@ from biofeedback.hrv.constants import (
     WELCH_OVERLAP,
     WELCH_SEGMENT_S,
 )
-from biofeedback.hrv.frequency_domain import indices_from_spectrum, power_spectrum
+from biofeedback.hrv.frequency_domain import FrequencyDomain, Spectrum, indices_from_spectrum, power_spectrum
+from biofeedback.hrv.quality import baseline_problem, window_problem
 from biofeedback.hrv.relaxation import Baseline, relaxation_index
 from biofeedback.hrv.resonance import resonance
-from biofeedback.hrv.time_domain import time_domain
+from biofeedback.hrv.time_domain import TimeDomain, time_domain
 
-__all__ = ["EngineSettings", "BeatIndices", "HRVEngine", "SETTINGS_VERSION", "SUPPORTED_SETTINGS_VERSIONS"]
+__all__ = ["EngineSettings", "BeatIndices", "WindowQuality", "HRVEngine", "SETTINGS_VERSION",
+           "SUPPORTED_SETTINGS_VERSIONS"]
 
 #: Version of the engine's behaviour given to new sessions. Each version is a frozen recipe: a
 #: stored session replays with the version it was recorded with (``EngineSettings.version``), and
-#: every behaviour that changed between versions is decided by one property of
-#: :class:`EngineSettings` that reads the version (e.g. :attr:`EngineSettings.coherence_method`).
-#: 1: coherence on the native 64 s Welch grid. 2: coherence on the zero-padded fine grid.
+#: every behaviour that changed between versions is decided by the version (a property of
+#: :class:`EngineSettings` such as :attr:`EngineSettings.coherence_method`, or the settings it implies).
+#: 1: the first engine (coherence on the native 64 s Welch grid).
+#: 2: coherence on the zero-padded fine grid (grid-independent); signal quality: every window
+#:    carries its quality and an index whose window is below the thresholds of
+#:    :mod:`biofeedback.hrv.quality` is null with a reason; the relaxation baseline needs >= 60 s of
+#:    valid beats and >= 80 % valid beats; the artifact detector's thresholds are floored at 9 % of
+#:    the local median RR (``ArtifactSettings.min_threshold_frac``; a stored version-1 dict without
+#:    it reads as 0, the old detector).
 SETTINGS_VERSION = 2
 SUPPORTED_SETTINGS_VERSIONS: tuple[int, ...] = (1, 2)
 _DETRENDS = ("mean", "smoothness_priors")
@@ -141,11 +156,14 @@ class EngineSettings:
     def from_dict(cls, d: dict[str, Any]) -> "EngineSettings":
         """Settings from :meth:`to_dict` of any supported version (a dict without ``"version"``
         gets the current one); ``ValueError`` for an unsupported version or unknown keys."""
-        kwargs: dict[str, Any] = {"version": d.get("version", SETTINGS_VERSION)}
+        version = d.get("version", SETTINGS_VERSION)
+        kwargs: dict[str, Any] = {"version": version}
         for f in fields(cls):
             if f.name == "artifacts":
                 if "artifacts" in d:
                     kwargs["artifacts"] = ArtifactSettings.from_dict(d["artifacts"])
+                elif version == 1:  # version 1 had no relative threshold floor
+                    kwargs["artifacts"] = ArtifactSettings(min_threshold_frac=0.0)
             elif f.name in d and f.name != "version":
                 kwargs[f.name] = d[f.name]
         unknown = set(d) - {f.name for f in fields(cls)}
@@ -201,9 +219,13 @@ class BeatIndices:
     sns_index: float
     relaxation: float | None
     artifacts_pct: float
+    quality: WindowQuality | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
-        """Field name -> value, floats as Python floats, NaN/inf/None as ``None`` (JSON null)."""
+        """Field name -> value, floats as Python floats, NaN/inf/None as ``None`` (JSON null).
+
+        With settings version >= 2 the keys of :meth:`WindowQuality.to_json_dict` follow
+        (version 1 output is unchanged, so stored sessions still replay key for key)."""
         out: dict[str, Any] = {}
         for name in _FIELD_NAMES:
             v = getattr(self, name)
@@ -214,10 +236,53 @@ class BeatIndices:
             else:
                 fv = float(v)
                 out[name] = fv if math.isfinite(fv) else None
+        if self.quality is not None:
+            out.update(self.quality.to_json_dict())
         return out
 
 
-_FIELD_NAMES = tuple(f.name for f in fields(BeatIndices))
+_FIELD_NAMES = tuple(f.name for f in fields(BeatIndices) if f.name != "quality")
+
+
+@dataclass(frozen=True, slots=True)
+class WindowQuality:
+    """The quality of the windows behind one beat's indices (settings version >= 2).
+
+    ``*_valid_pct``: share of valid beats in the time-domain, frequency-domain and coherence
+    windows (%); ``*_bridge_s``: the longest stretch the spectral spline bridged in those windows
+    (s). ``signal_ok`` is False when any index was nulled for quality, ``quality_reason`` says
+    which and why; ``relaxation_reason`` says why ``relaxation`` is null (no baseline yet, a
+    baseline refused for too little clean data, or a poor window). Thresholds:
+    :mod:`biofeedback.hrv.quality`.
+    """
+
+    time_valid_pct: float
+    frequency_valid_pct: float
+    frequency_bridge_s: float
+    coherence_valid_pct: float
+    coherence_bridge_s: float
+    signal_ok: bool
+    quality_reason: str | None
+    relaxation_reason: str | None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = None if isinstance(v, float) and not math.isfinite(v) else v
+        return out
+
+
+_K = TypeVar("_K", TimeDomain, FrequencyDomain, Coherence)
+
+
+def _nan_like(value: _K, keep: tuple[str, ...]) -> _K:
+    """A copy of a frozen kernel result with every float field NaN except ``keep``."""
+    from dataclasses import replace
+
+    nans: dict[str, Any] = {f.name: math.nan for f in fields(value)
+                            if f.name not in keep and isinstance(getattr(value, f.name), float)}
+    return replace(value, **nans)
 
 
 class _Ring:
@@ -334,6 +399,7 @@ class HRVEngine:
         self._n_pushed = 0
         self._n_settled = 0
         self._n_artifacts = 0
+        self._baseline_reason: str | None = None
         self._reset_baseline_acc()
 
     # -- public API ---------------------------------------------------------------------------
@@ -389,7 +455,13 @@ class HRVEngine:
         """
         a = self._acc
         if a["n_pairs"] < 2 or a["n_valid"] < 2:
+            self._baseline_reason = "baseline refused: fewer than 3 successive valid beats"
             raise ValueError("not enough valid beats for a baseline (need at least 3 successive valid beats)")
+        if self.settings.version >= 2:
+            why = baseline_problem(a["valid_s"], 100.0 * a["n_valid"] / (a["n_valid"] + a["n_invalid"]))
+            if why is not None:
+                self._baseline_reason = why
+                raise ValueError(why)
         rmssd = math.sqrt(a["sum_sq_diff"] / a["n_pairs"])
         coh = a["sum_coh"] / a["n_coh"] if a["n_coh"] else math.nan
         self._baseline = Baseline(
@@ -424,6 +496,7 @@ class HRVEngine:
             "n_settled": self._n_settled,
             "n_artifacts": self._n_artifacts,
             "acc": dict(self._acc),
+            **({"baseline_reason": self._baseline_reason} if self.settings.version >= 2 else {}),
             "detector": None if self._detector is None else self._detector.snapshot(),
         }
 
@@ -442,6 +515,7 @@ class HRVEngine:
         eng._n_settled = int(state["n_settled"])
         eng._n_artifacts = int(state["n_artifacts"])
         eng._acc = dict(state["acc"])
+        eng._baseline_reason = state.get("baseline_reason")
         if state["detector"] is not None:
             eng._detector = CausalArtifactDetector.restore(state["detector"])
         return eng
@@ -452,6 +526,8 @@ class HRVEngine:
             "n_valid": 0, "sum_hr": 0.0, "n_pairs": 0, "sum_sq_diff": 0.0,
             "n_coh": 0, "sum_coh": 0.0, "prev_rr": None,
         }
+        if self.settings.version >= 2:
+            self._acc.update(n_invalid=0, valid_s=0.0)
 
     def _settle_remaining(self) -> list[BeatIndices]:
         if self._detector is None:
@@ -503,9 +579,16 @@ class HRVEngine:
         coh = coherence_from_spectrum(csp)
 
         self._accumulate_baseline(rr, valid, gap, coh.ratio)
+        quality = None
+        if st.version >= 2:
+            quality, td, fd, coh, resonance_hz = self._quality_nulls(
+                vv, irregular_t, (t_start, t_from), (f_start, f_from), (c_start, c_from), e, sp, csp,
+                td, fd, coh, resonance_hz)
         relax = None
         if self._baseline is not None:
             relax = relaxation_index(td.ln_rmssd, td.mean_hr_bpm, coh.ratio, self._baseline)
+            if quality is not None and quality.relaxation_reason is not None:
+                relax = None
         return BeatIndices(
             index=index,
             t_s=t,
@@ -541,10 +624,61 @@ class HRVEngine:
             sns_index=sns_index(td.mean_hr_bpm, td.stress_index, td.sd2_ms),
             relaxation=relax,
             artifacts_pct=100.0 * self._n_artifacts / self._n_settled,
+            quality=quality,
         )
+
+    # -- settings version 2: window quality (one place; version 1 never calls it) ----------------
+    def _quality_nulls(
+        self, vv: np.ndarray, irregular_t: float, tw: tuple[int, float], fw: tuple[int, float],
+        cw: tuple[int, float], e: int, sp: Spectrum, csp: Spectrum, td: TimeDomain, fd: FrequencyDomain,
+        coh: Coherence, resonance_hz: float,
+    ) -> tuple[WindowQuality, TimeDomain, FrequencyDomain, Coherence, float]:
+        """Each window's quality; the indices of a window below the thresholds of
+        :mod:`biofeedback.hrv.quality` become NaN, and :class:`WindowQuality` says why."""
+
+        def valid_pct(start: int, t_from: float) -> float:
+            n = e - start
+            if n <= 0:
+                return math.nan
+            if irregular_t < t_from:
+                return 100.0
+            return 100.0 * int(np.count_nonzero(vv[start:e])) / n
+
+        tq, fq, cq = valid_pct(*tw), valid_pct(*fw), valid_pct(*cw)
+        reasons = []
+        why = window_problem(tq)
+        if why is not None:
+            td = _nan_like(td, keep=("n_beats",))
+            reasons.append(f"time domain: {why}")
+        why = window_problem(fq, sp.longest_bridge_s)
+        if why is not None:
+            fd = _nan_like(fd, keep=("method", "n_knots", "longest_bridge_s"))
+            resonance_hz = math.nan
+            reasons.append(f"spectrum: {why}")
+        why = window_problem(cq, csp.longest_bridge_s)
+        if why is not None:
+            coh = _nan_like(coh, keep=())
+            reasons.append(f"coherence: {why}")
+        if self._baseline is None:
+            relax_reason = self._baseline_reason or "no baseline yet"
+        elif any(r.startswith(("time domain", "coherence")) for r in reasons):
+            relax_reason = "signal poor in the current window"
+        else:
+            relax_reason = None
+        quality = WindowQuality(
+            time_valid_pct=tq, frequency_valid_pct=fq, frequency_bridge_s=float(sp.longest_bridge_s),
+            coherence_valid_pct=cq, coherence_bridge_s=float(csp.longest_bridge_s),
+            signal_ok=not reasons, quality_reason="; ".join(reasons) or None, relaxation_reason=relax_reason,
+        )
+        return quality, td, fd, coh, resonance_hz
 
     def _accumulate_baseline(self, rr: float, valid: bool, gap: bool, coh: float) -> None:
         a = self._acc
+        if "valid_s" in a:  # settings version >= 2
+            if valid:
+                a["valid_s"] += rr / 1000.0
+            else:
+                a["n_invalid"] += 1
         if valid:
             a["n_valid"] += 1
             a["sum_hr"] += 60000.0 / rr

@@ -97,7 +97,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import numpy as np
 
 from biofeedback.errors import InputError
-from biofeedback.hrv.constants import COHERENCE_WINDOW_S
+from biofeedback.hrv.quality import Quality, quality_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from biofeedback.engine import EngineSettings
@@ -120,6 +120,7 @@ __all__ = [
     "SessionComparison",
     "load_session_beats",
     "phase_indices",
+    "phase_verdict",
     "compare_phases",
     "compare_sessions",
     "render_phase_comparison",
@@ -300,6 +301,9 @@ class SessionBeats:
     settings: EngineSettings
     phases: tuple[PhaseBeats, ...]
     has_phases: bool
+    #: every beat's label and validity under the artifact policy (phases may not cover every beat)
+    labels: tuple[str, ...] = ()
+    valid: np.ndarray = field(default_factory=lambda: np.ones(0, dtype=bool))
 
     def phase(self, name: str) -> PhaseBeats | None:
         for p in self.phases:
@@ -321,7 +325,7 @@ def _engine_settings(info: Any) -> EngineSettings:
 
 def load_session_beats(store: Store, session_id: str) -> SessionBeats:
     """Read a session's raw beats, gaps and phases; classify artifacts once (offline); split by phase."""
-    from biofeedback.hrv.artifacts import detect_artifacts
+    from biofeedback.hrv.policy import apply_policy
 
     info = store.get_session(session_id)
     settings = _engine_settings(info)
@@ -333,13 +337,10 @@ def load_session_beats(store: Store, session_id: str) -> SessionBeats:
     for g in store.gaps(session_id):
         if 0 < g.next_seq < n:
             breaks[g.next_seq] = True
-    if settings.artifact_detection and n:
-        res = detect_artifacts(rr, t, breaks, settings=settings.artifacts, mode="offline")
-        labels = res.labels
-        valid = np.asarray(res.valid, dtype=bool)
-    else:
-        labels = ("normal",) * n
-        valid = np.ones(n, dtype=bool)
+    # the one artifact policy (biofeedback.hrv.policy): flagged beats excluded, raw beats kept
+    pol = apply_policy(rr, t, breaks, correction="exclude", detection=settings.artifact_detection,
+                       settings=settings.artifacts, mode="offline")
+    labels, valid = pol.labels, pol.valid
 
     stored = store.phases(session_id)
     last_t = float(t[-1]) if n else 0.0
@@ -357,7 +358,7 @@ def load_session_beats(store: Store, session_id: str) -> SessionBeats:
         sel = (t >= start) & ((t <= end) if last else (t < end))
         phases.append(PhaseBeats(name, start, end, t[sel].copy(), rr[sel].copy(), valid[sel].copy(), breaks[sel].copy(),
                                  tuple(lab for lab, s in zip(labels, sel.tolist()) if s)))
-    return SessionBeats(session_id, info.start_wall, settings, tuple(phases), has_phases)
+    return SessionBeats(session_id, info.start_wall, settings, tuple(phases), has_phases, labels, valid)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -377,6 +378,7 @@ class PhaseIndices:
     n_artifacts: int
     indices: Mapping[str, IndexValue]
     subwindows: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    quality: Quality | None = None
 
     def value(self, key: str) -> float | None:
         return self.indices[key].value
@@ -390,6 +392,7 @@ class PhaseIndices:
             "n_beats": self.n_beats,
             "n_artifacts": self.n_artifacts,
             "indices": {k: self.indices[k].to_json_dict() for k in INDEX_KEYS},
+            "quality": None if self.quality is None else self.quality.to_json_dict(),
         }
 
 
@@ -407,39 +410,27 @@ def _baseline_of(p: PhaseIndices | None):
 
 
 def _indices_of(p: PhaseBeats, settings: EngineSettings, baseline: Any, *, whole: bool) -> dict[str, float]:
-    """Every index of one stretch of beats (NaN = undefined); artifacts excluded by ``p.valid``."""
-    from biofeedback.hrv.coherence import coherence
-    from biofeedback.hrv.frequency_domain import frequency_domain
-    from biofeedback.hrv.relaxation import relaxation_index
-    from biofeedback.hrv.summary import mean_coherence
-    from biofeedback.hrv.time_domain import time_domain
+    """Every index of one stretch of beats (NaN = undefined); artifacts excluded by ``p.valid``.
 
-    td = time_domain(p.rr_ms, p.valid, p.breaks, si_bin_ms=settings.si_bin_ms)
-    fd = frequency_domain(
-        p.t_s, p.rr_ms, p.valid, method=settings.method, detrend=settings.detrend,  # type: ignore[arg-type]
-        fs_hz=settings.fs_hz, smoothness_lambda=settings.smoothness_lambda,
+    The indices come from :func:`biofeedback.hrv.summary.summarize`, the one function for the
+    indices of a stretch (``analyze --json`` of the same beats gives the same values)."""
+    from biofeedback.hrv.relaxation import relaxation_index
+    from biofeedback.hrv.summary import summarize
+
+    sm = summarize(
+        p.rr_ms, p.t_s, p.valid, p.breaks,
+        artifacts_pct=100.0 * p.n_artifacts / p.n_beats if p.n_beats else math.nan,
+        method=settings.method, detrend=settings.detrend,  # type: ignore[arg-type]
+        si_bin_ms=settings.si_bin_ms, fs_hz=settings.fs_hz, smoothness_lambda=settings.smoothness_lambda,
+        coherence_mode="mean" if whole else "last", coherence_method=settings.coherence_method,
+        extended=False,  # the comparison shows none of the extended (Kubios report) indices
     )
-    if p.n_beats < 4:
-        coh = math.nan
-    elif whole:
-        coh = mean_coherence(p.t_s, p.rr_ms, p.valid, fs_hz=settings.fs_hz, method=settings.coherence_method)
-    else:
-        coh = coherence(p.t_s, p.rr_ms, p.valid, window_s=COHERENCE_WINDOW_S, method=settings.coherence_method).ratio
+    coh = sm.coherence if p.n_beats >= 4 else math.nan
     relax = math.nan
     if baseline is not None:
-        relax = relaxation_index(td.ln_rmssd, td.mean_hr_bpm, coh, baseline)
-    return {
-        "mean_hr_bpm": td.mean_hr_bpm,
-        "rmssd_ms": td.rmssd_ms,
-        "ln_rmssd": td.ln_rmssd,
-        "sdnn_ms": td.sdnn_ms,
-        "lf_ms2": fd.lf_ms2,
-        "hf_ms2": fd.hf_ms2,
-        "lf_hf": fd.lf_hf,
-        "coherence": coh,
-        "relaxation": relax,
-        "artifacts_pct": 100.0 * p.n_artifacts / p.n_beats if p.n_beats else math.nan,
-    }
+        relax = relaxation_index(sm.ln_rmssd, sm.mean_hr_bpm, coh, baseline)
+    values = {key: getattr(sm, key) for key in INDEX_KEYS if key not in ("coherence", "relaxation")}
+    return {**values, "coherence": coh, "relaxation": relax}
 
 
 def _subwindow_values(p: PhaseBeats, key: str, settings: EngineSettings, baseline: Any) -> tuple[float, ...]:
@@ -500,6 +491,7 @@ def phase_indices(p: PhaseBeats, settings: EngineSettings, baseline: Any = None,
         n_artifacts=p.n_artifacts,
         indices=indices,
         subwindows=subs,
+        quality=quality_of(p.t_s, p.rr_ms, p.valid, p.n_artifacts),
     )
 
 
@@ -610,7 +602,7 @@ class PhaseComparison:
         """The documented structure (``docs/comparison.md``)::
 
             {"session_id": ..., "start_wall": ..., "note": null,
-             "phases": {"baseline": {"start_s", "end_s", "duration_s", "data_s", "n_beats", "n_artifacts",
+             "phases": {"baseline": {"start_s", "end_s", "duration_s", "data_s", "n_beats", "n_artifacts", "quality",
                                      "indices": {"mean_hr_bpm": {"value": 66.1, "reason": null}, ...}}, ...},
              "changes": {"practice": {"mean_hr_bpm": {"abs", "rel_pct", "ci95": [lo, hi], "beyond_noise",
                                                       "verdict", "reason", "n_subwindows": [na, nb]}, ...},
@@ -629,6 +621,15 @@ class PhaseComparison:
         }
 
 
+def baseline_refusal(p: PhaseBeats) -> str | None:
+    """Why a baseline phase is too poor to be the relaxation index's reference (``None`` if fine): the
+    rule of :mod:`biofeedback.hrv.quality` (>= 60 s of valid beats, >= 80 % valid), as live."""
+    from biofeedback.hrv.quality import baseline_problem
+
+    valid_pct = 100.0 * float(p.valid.mean()) if p.n_beats else 0.0
+    return baseline_problem(float(p.rr_ms[p.valid].sum()) / 1000.0, valid_pct)
+
+
 def _session_indices(beats: SessionBeats, subwindows: bool = True) -> list[PhaseIndices]:
     base_beats = beats.phase("baseline")
     out: list[PhaseIndices] = []
@@ -639,10 +640,14 @@ def _session_indices(beats: SessionBeats, subwindows: bool = True) -> list[Phase
         # First the baseline without relaxation, to get its reference values.
         first = phase_indices(base_beats, beats.settings, None, subwindows=False)
         baseline = _baseline_of(first)
+        refused = baseline_refusal(base_beats)
         if baseline is None:
             reason = "the baseline phase has no lnRMSSD or heart rate to relate to"
+        elif refused is not None:
+            baseline, reason = None, refused
     for p in beats.phases:
-        out.append(phase_indices(p, beats.settings, baseline, baseline_reason=reason, subwindows=subwindows))
+        # sub-windows feed the noise verdict of changes, which a session without phases never has
+        out.append(phase_indices(p, beats.settings, baseline, baseline_reason=reason, subwindows=subwindows and beats.has_phases))
     return out
 
 
@@ -816,6 +821,14 @@ class _Output:
             self.out.write(text + "\n")
 
 
+def phase_verdict(p: PhaseIndices, lang: str = "en") -> str:
+    """The phase's signal-quality verdict, ``good``/``fair``/``poor`` (docs/artifacts.md) in ``lang``, or "—"."""
+    q = p.quality
+    if q is None or not math.isfinite(q.valid_pct):
+        return "—"
+    return _t(f"compare.verdict.{q.verdict}", lang)
+
+
 def _footnotes(items: list[tuple[str, str]]) -> list[str]:
     seen: list[str] = []
     for who, reason in items:
@@ -972,6 +985,8 @@ def _phase_table(comparison: PhaseComparison, console: Any, lang: str, details: 
                 cell = f"[bold]{cell}[/bold]"
             row.append(cell)
         table.add_row(*row)
+    table.add_row(_t("compare.signal_quality", lang), *[phase_verdict(p, lang) for p in phases],
+                  *[""] * len(change_names))
     console.print(title, markup=False)
     sentence = summary_sentence(comparison, lang)
     if sentence:
@@ -1027,6 +1042,7 @@ def _session_tables(comparison: SessionComparison, console: Any, lang: str, deta
                 unjudged.append(f"{phase_label(name, lang)} {label}")
                 if ch.abs is not None and ch.reason:
                     notes.append(_t("compare.other", lang, label=label, phase=phase_label(name, lang), reason=ch.reason))
+        table.add_row(_t("compare.signal_quality", lang), "", phase_verdict(pa, lang), phase_verdict(pb, lang), "")
         console.print(table)
     for note in comparison.notes:
         console.print(note, markup=False)

@@ -27,7 +27,7 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,18 @@ def session_start(recording: RRRecording) -> tuple[datetime, str | None]:
     return start_wall, None
 
 
+def gap_spans(rr_ms: Sequence[float], t_s: Sequence[float]) -> list[tuple[int, float, float]]:
+    """``(next beat, start_s, end_s)`` of every pause in a recording: where a beat's interval starts
+    more than :data:`GAP_THRESHOLD_S` after the previous beat. The one rule for ``import`` and
+    ``analyze`` (so both see the same gaps)."""
+    out = []
+    for i in range(1, len(rr_ms)):
+        start = t_s[i] - rr_ms[i] / 1000.0
+        if start - t_s[i - 1] > GAP_THRESHOLD_S:
+            out.append((i, float(t_s[i - 1]), float(start)))
+    return out
+
+
 def import_file(
     store: Store,
     path: str | Path,
@@ -122,11 +134,7 @@ def import_recording(
             raise InputError(f"beat {i + 1}: impossible value (rr_ms={rr!r}, t_s={t!r})", path=path)
         if i and t < t_s[i - 1]:
             raise InputError(f"beat {i + 1}: beat times go backwards ({t!r} s after {t_s[i - 1]!r} s)", path=path)
-    gaps = []
-    for i in range(1, len(rr_ms)):
-        jump_s = t_s[i] - rr_ms[i] / 1000.0 - t_s[i - 1]
-        if jump_s > GAP_THRESHOLD_S:
-            gaps.append((i, t_s[i - 1], t_s[i] - rr_ms[i] / 1000.0))
+    gaps = gap_spans(rr_ms, t_s)
 
     start_wall, start_note = session_start(recording)
     notes = list(recording.notes) + ([start_note] if start_note else [])

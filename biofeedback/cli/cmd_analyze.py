@@ -7,6 +7,7 @@ HRV core are imported inside :func:`run`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 
@@ -15,12 +16,17 @@ from biofeedback.cli.common import FORMAT_NAMES, parse_beat_range, parse_duratio
 HELP = "HRV indices of an RR-interval file (whole recording, or per beat)"
 
 DESCRIPTION = """\
-Compute heart-rate-variability indices (Kubios-compatible defaults) of a file of RR intervals:
-a plain text file with one interval a line (milliseconds or seconds), or a CSV file with the
-intervals in a named column. Artifacts (ectopic, missed, extra, long and short beats) are
-detected and corrected with Lipponen & Tarvainen (2019) unless --no-correction is given; the
-file itself is never changed. When the unit is not given it is inferred and the inference is
-printed on stderr. Intervals longer than 3 s are pauses: they become gaps, not beats.
+Compute heart-rate-variability indices (Kubios-compatible defaults) of a file of RR intervals, in
+any format `biofeedback import` reads (plain text, CSV column, Kubios, Polar Sensor Logger, HRV
+Logger, Elite HRV; detected unless --format is given), with the same reader and gap rule: `analyze
+FILE --json` equals `import FILE` + `compare last --json` (phase "whole"). Artifacts (ectopic,
+missed, extra, long and short beats) are detected with Lipponen & Tarvainen (2019) and, by default,
+EXCLUDED: no successive difference across a flagged beat, spectra from the spline through the valid
+beats (the live engine's policy; nothing is invented). --correction interpolate replaces them as
+Kubios does; --no-correction analyses the raw series. The file itself is never changed. When the
+unit is not given it is inferred and the inference is printed on stderr. Intervals longer than 3 s
+are pauses: they become gaps, not beats. A one-line warning on stderr says when the signal quality
+is not good (see "quality" below).
 """
 
 EPILOG = """\
@@ -38,7 +44,11 @@ examples:
 pnn20_pct sd1_ms sd2_ms stress_index vlf_ms2 lf_ms2 hf_ms2 total_power_ms2 lf_hf lf_nu hf_nu
 lf_peak_hz hf_peak_hz coherence artifacts_pct nn50 lf_ar_ms2 hf_ar_ms2 lf_hf_ar apen sampen
 dfa_alpha1 dfa_alpha2 hrv_triangular_index tinn_ms (null = undefined for this recording;
-formulas in docs/indices.md).
+formulas in docs/indices.md), then
+"quality": {valid_pct, artifacts_pct, longest_bridge_s, verdict: good|fair|poor} (good: <= 5 %
+artifacts, Kubios' guidance, and no bridge > 4 s; poor: < 80 % valid beats; docs/artifacts.md) and
+"notes": a list of sentences (e.g. slow breathing puts the respiratory peak in LF, so LF/HF is not
+sympathetic dominance).
 Exit status: 0 ok, 2 bad file or option (one line on stderr naming file, line and problem).
 """
 
@@ -55,15 +65,18 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="unit of the intervals (default: inferred from the values, reported on stderr)")
     parser.add_argument("--column", metavar="NAME", default=None,
                         help="read a CSV file and take the intervals from this column (name, or 1-based number)")
-    parser.add_argument("--skip-lines", metavar="N", type=int, default=0,
+    parser.add_argument("--skip-lines", metavar="N", type=int, default=None,
                         help="ignore the first N lines of a plain file (e.g. a start time)")
     out = parser.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     out.add_argument("--per-beat", action="store_true",
                      help="indices for every beat from the streaming engine (windows end at each beat)")
     parser.add_argument("--jsonl", action="store_true", help="with --per-beat: one JSON object a line")
+    parser.add_argument("--correction", choices=("exclude", "interpolate", "none"), default=None,
+                        help="artifact policy: exclude flagged beats (default, as live and compare), "
+                             "interpolate them (Kubios-style replacement), or none (raw series)")
     parser.add_argument("--no-correction", action="store_true",
-                        help="analyse the raw intervals (no artifact detection or correction)")
+                        help="analyse the raw intervals (same as --correction none)")
     parser.add_argument("--time-window", metavar="DUR", type=parse_duration_s, default=None,
                         help="per-beat time-domain window (default 60s)")
     parser.add_argument("--frequency-window", metavar="DUR", type=parse_duration_s, default=None,
@@ -81,27 +94,44 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def _read(args: argparse.Namespace):
-    """The recording through the one reader `import` uses (format detected unless given), its notes
-    (what was detected and why) on stderr."""
+    """The file through the reader `biofeedback import` uses (one reader behind both)."""
     from sessions.importers import read_recording
 
+    from biofeedback.errors import InputError
+
     path = require_file(args.file)
-    fmt = args.format or ("csv" if args.column is not None else None)
-    recording = read_recording(path, fmt, units=args.units, column=args.column,
-                               skip_lines=args.skip_lines or None)
-    return recording
+    options = {"units": args.units, "column": args.column, "skip_lines": args.skip_lines or None}
+    try:
+        return read_recording(path, args.format, **options)
+    except InputError as exc:
+        if path.suffix.lower() in (".csv", ".tsv") and exc.problem.startswith("not a number"):
+            raise InputError(exc.problem + " (a CSV file? name the RR column with --column NAME)",
+                             path=exc.path, line=exc.line) from None
+        raise
 
 
-def _breaks(rec):
-    """Gap flags from the recording's own times: a beat later than its interval says."""
+def _beats(rec):
+    """``(rr_ms, t_s, breaks)`` as `import` stores them: the same times and the same gap rule."""
     import numpy as np
 
-    rr = rec.rr_ms
+    from sessions.importing import gap_spans
+
+    rr = np.asarray(rec.rr_ms, dtype=np.float64)
+    t = np.asarray(rec.beat_times_s(), dtype=np.float64)
     b = np.zeros(rr.size, dtype=bool)
-    if rec.t_s is not None and rr.size > 1:
-        dt_ms = np.diff(rec.t_s) * 1000.0
-        b[1:] = dt_ms > rr[1:] * (1 + 1e-9) + 1e-6
-    return b
+    for i, _, _ in gap_spans(rr.tolist(), t.tolist()):
+        b[i] = True
+    return rr, t, b
+
+
+def _correction(args: argparse.Namespace) -> str:
+    from biofeedback.errors import InputError
+
+    if args.no_correction and args.correction not in (None, "none"):
+        raise InputError(f"--no-correction and --correction {args.correction} contradict each other")
+    if args.no_correction:
+        return "none"
+    return args.correction or "exclude"
 
 
 def _settings(args: argparse.Namespace):
@@ -118,7 +148,7 @@ def _settings(args: argparse.Namespace):
                 raise InputError(f"--{opt.replace('_', '-')} must be longer than 0 s")
             kw[name] = v
     return EngineSettings(
-        method=args.method, detrend=_DETREND[args.detrend], artifact_detection=not args.no_correction, **kw
+        method=args.method, detrend=_DETREND[args.detrend], artifact_detection=_correction(args) != "none", **kw
     )
 
 
@@ -138,6 +168,9 @@ def run(args: argparse.Namespace) -> int:
     if args.jsonl and not args.per_beat:
         raise InputError("--jsonl needs --per-beat (use --json for the whole recording)")
     settings = _settings(args)
+    if args.per_beat and _correction(args) == "interpolate":
+        raise InputError("--per-beat shows the live engine's indices, which exclude artifacts: "
+                         "--correction interpolate applies to the whole-recording summary only")
     rec = _read(args)
     for note in rec.notes:
         print(f"biofeedback analyze: {rec.path}: {note}", file=sys.stderr)
@@ -147,26 +180,31 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _whole(args, rec, settings) -> int:
-    from biofeedback.hrv.artifacts import detect_artifacts
-    from biofeedback.hrv.summary import summarize
+    from biofeedback.hrv.notes import spectral_notes
+    from biofeedback.hrv.policy import apply_policy
+    from biofeedback.hrv.summary import summarize_stretch
 
-    t = rec.beat_times_s()
-    breaks = _breaks(rec)
-    if args.no_correction:
-        summary = summarize(rec.rr_ms, t, None, breaks, method=settings.method, detrend=settings.detrend,
-                            dfa_short_beats=args.dfa_short, dfa_long_beats=args.dfa_long)
-    else:
-        res = detect_artifacts(rec.rr_ms, t, breaks, settings=settings.artifacts)
-        summary = summarize(
-            res.rr_ms_corrected, res.t_s_corrected, None, res.breaks_corrected,
-            artifacts_pct=res.artifacts_pct, method=settings.method, detrend=settings.detrend,
-            dfa_short_beats=args.dfa_short, dfa_long_beats=args.dfa_long,
-        )
-    d = summary.to_json_dict()
+    rr, t, breaks = _beats(rec)
+    correction = _correction(args)
+    # detection runs even for --no-correction, so the quality of the raw series is reported
+    beats = apply_policy(rr, t, breaks, correction=correction, settings=settings.artifacts)
+    summary = summarize_stretch(
+        beats, method=settings.method, detrend=settings.detrend, si_bin_ms=settings.si_bin_ms,
+        fs_hz=settings.fs_hz, smoothness_lambda=settings.smoothness_lambda,
+        coherence_method=settings.coherence_method, dfa_short_beats=args.dfa_short, dfa_long_beats=args.dfa_long,
+    )
+    if correction == "none":
+        summary = dataclasses.replace(summary, artifacts_pct=0.0)
+    quality = beats.quality()
+    notes = spectral_notes(summary.lf_nu, summary.lf_peak_hz)
+    warning = quality.warning()
+    if warning:
+        print(f"biofeedback analyze: {rec.path}: {warning}", file=sys.stderr)
+    d: dict = {**summary.to_json_dict(), "quality": quality.to_json_dict(), "notes": list(notes)}
     if args.json:
         print(json.dumps(d))
         return 0
-    _print_table(rec, d, args)
+    _print_table(rec, d, args, correction)
     return 0
 
 
@@ -189,29 +227,36 @@ def _fmt(v) -> str:
     return f"{v:.4g}" if abs(v) < 1e5 else f"{v:.0f}"
 
 
-def _print_table(rec, d: dict, args) -> None:
+def _print_table(rec, d: dict, args, correction: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
     from pathlib import Path
 
-    title = f"{Path(rec.path).name}: {'raw' if args.no_correction else 'artifact-corrected'}, {args.method}"
+    policy = {"none": "raw", "exclude": "artifacts excluded", "interpolate": "artifacts interpolated"}[correction]
+    title = f"{Path(rec.path).name}: {policy}, {args.method}"
     table = Table(title=title, title_justify="left")
     table.add_column("index")
     table.add_column("value", justify="right")
     table.add_column("unit")
     for key, value in d.items():
+        if key in ("quality", "notes"):
+            continue
         table.add_row(key, _fmt(value), _UNITS.get(key, ""))
-    Console().print(table)
+    q = d["quality"]
+    table.add_row("quality", q["verdict"], f"{_fmt(q['valid_pct'])} % valid, longest bridge {_fmt(q['longest_bridge_s'])} s")
+    console = Console()
+    console.print(table)
+    for note in d["notes"]:
+        console.print(f"note: {note}")
 
 
 def _per_beat(args, rec, settings) -> int:
     from biofeedback.beat import Beat, Gap
     from biofeedback.engine import HRVEngine
 
-    rr = rec.rr_ms.tolist()
-    t = rec.beat_times_s().tolist()
-    breaks = _breaks(rec).tolist()
+    rr_a, t_a, b_a = _beats(rec)
+    rr, t, breaks = rr_a.tolist(), t_a.tolist(), b_a.tolist()
     engine = HRVEngine(settings)
     out = sys.stdout
     columns = ("t_s", "rr_ms", "hr_bpm", "artifact", "rmssd_ms", "sdnn_ms", "lf_ms2", "hf_ms2", "lf_hf", "coherence")

@@ -82,7 +82,7 @@ def report_data(store: Any, session_id: str, lang: str = "en", progress: Any = N
     from biofeedback.practices.texts import shipped_texts
     from sessions.compare import (
         INDEX_KEYS, LABELS, compare_phases, format_change, format_value, index_label, load_session_beats,
-        phase_label, summary_sentence,
+        phase_label, phase_verdict, summary_sentence,
     )
     from sessions.report import (
         PhaseSpectrum, ReportData, ReportEvent, ReportPhase, ReportTable, Series, poincare_mask, poincare_points,
@@ -96,10 +96,11 @@ def report_data(store: Any, session_id: str, lang: str = "en", progress: Any = N
     t = np.array([b.t_s for b in beats], dtype=float)
     rr = np.array([b.rr_ms for b in beats], dtype=float)
     per_beat = _per_beat_indices(store, session_id, n, progress)
-    labels = tuple(
-        (d or {}).get("artifact") or b.artifact or "normal" for d, b in zip(per_beat, beats)
-    )
-    valid = np.array([bool((d or {}).get("valid", lab == "normal")) for d, lab in zip(per_beat, labels)], dtype=bool)
+    session_beats = load_session_beats(store, session_id)
+    # one artifact policy for the whole report (the offline labels compare uses), not live labels
+    # in one figure and offline ones in another
+    labels = session_beats.labels
+    valid = session_beats.valid
     breaks = np.zeros(n, dtype=bool)
     for g in store.gaps(session_id):
         if 0 < g.next_seq < n:
@@ -120,7 +121,6 @@ def report_data(store: Any, session_id: str, lang: str = "en", progress: Any = N
                 label += f": {e.data['label']}"
             events.append(ReportEvent(e.t_s, e.kind, label))
 
-    session_beats = load_session_beats(store, session_id)
     st = session_beats.settings
     spectra = []
     for p in session_beats.phases:
@@ -143,6 +143,8 @@ def report_data(store: Any, session_id: str, lang: str = "en", progress: Any = N
         row += [format_value(p.indices[key].value, key, lang) for p in comparison.phases]
         row += [format_change(comparison.changes[c][key], key, lang) for c in changes]
         rows.append(tuple(row))
+    rows.append((T["compare.signal_quality"], "", *(phase_verdict(p, lang) for p in comparison.phases),
+                 *([""] * len(changes))))
     title = T["report.before_after"] if changes else T["report.indices"]
     columns = (T["compare.index"], "", *(phase_label(p.name, lang) for p in comparison.phases),
                *(T["compare.vs"].format(phase=phase_label(c, lang), base=phase_label("baseline", lang)) for c in changes))

@@ -154,6 +154,8 @@ class ScreenSink:
             now_s=now_s,
             trend=tuple(self.trend),
             artifacts_pct=None if i is None else _clean(i.artifacts_pct),
+            signal_poor=(self.texts["label.signal_poor"]
+                         if i is not None and i.quality is not None and not i.quality.signal_ok else None),
             connection=self.connection[1],
             connection_kind=self.connection[0],
             battery_pct=self.battery_pct,

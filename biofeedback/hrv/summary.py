@@ -1,6 +1,10 @@
-"""Whole-recording summary: every key of ``biofeedback analyze --json``, in a fixed order.
+"""The indices of a stretch of beats: every key of ``biofeedback analyze --json``, in a fixed order.
 
-The summary applies the batch kernels to the whole recording (the window is the recording):
+:func:`summarize` is the one function that computes the indices of a stretch (a whole recording,
+a phase of a session, a sub-window of a phase); :func:`summarize_stretch` applies it to the beats
+left by the artifact policy (:mod:`biofeedback.hrv.policy`). ``analyze``, ``compare``, ``trends``
+and ``report`` call these; the live engine calls the same kernels on its windows with the same
+policy (artifacts excluded). It applies the batch kernels to the whole stretch:
 
 * time domain (:func:`biofeedback.hrv.time_domain.time_domain`) over all valid beats, differences
   only between successive valid beats of one run;
@@ -26,14 +30,16 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import ArrayLike
 
+from .coherence import CoherenceMethod, coherence_from_spectrum, coherence_spectrum
+from .coherence import coherence as coherence_of_last_window
+from .constants import COHERENCE_WINDOW_S, RESAMPLE_HZ, SI_BIN_MS, SMOOTHNESS_LAMBDA
 from .dfa import DFA_LONG_BEATS, DFA_SHORT_BEATS
 from .extended import EXTENDED_KEYS, extended_indices
-from .coherence import CoherenceMethod, coherence_from_spectrum, coherence_spectrum
-from .constants import COHERENCE_WINDOW_S, RESAMPLE_HZ, SI_BIN_MS
 from .frequency_domain import Detrend, Method, frequency_domain
+from .policy import PolicyBeats
 from .time_domain import time_domain
 
-__all__ = ["SUMMARY_KEYS", "Summary", "summarize", "mean_coherence"]
+__all__ = ["SUMMARY_KEYS", "Summary", "summarize", "summarize_stretch", "mean_coherence"]
 
 SUMMARY_KEYS: tuple[str, ...] = (
     "n_beats",
@@ -187,6 +193,11 @@ def summarize(
     coherence_step_s: float = COHERENCE_STEP_S,
     dfa_short_beats: tuple[int, int] = DFA_SHORT_BEATS,
     dfa_long_beats: tuple[int, int] = DFA_LONG_BEATS,
+    fs_hz: float = RESAMPLE_HZ,
+    smoothness_lambda: float = SMOOTHNESS_LAMBDA,
+    coherence_mode: str = "mean",
+    coherence_method: CoherenceMethod = "fine",
+    extended: bool = True,
 ) -> Summary:
     """All indices of one recording (see the module docstring for what each key means).
 
@@ -210,6 +221,16 @@ def summarize(
         Step between the 64 s coherence windows (5 s).
     dfa_short_beats, dfa_long_beats:
         Box-size ranges (beats, inclusive) of DFA α1 (4-16) and α2 (17-64).
+    fs_hz, smoothness_lambda:
+        Spline resampling rate and smoothness-priors lambda (:func:`power_spectrum`).
+    coherence_mode:
+        ``"mean"``: the mean over 64 s windows every ``coherence_step_s`` (whole recordings and
+        phases); ``"last"``: the one 64 s window ending at the last beat (sub-windows).
+    coherence_method:
+        Spectrum sampling of the coherence (``"fine"``; ``"grid"`` = engine settings version 1).
+    extended:
+        False: skip the extended indices (:mod:`biofeedback.hrv.extended`: NN50, AR spectrum,
+        entropies, DFA, geometric), which are then NaN: for callers that show none of them.
 
     Examples
     --------
@@ -226,11 +247,19 @@ def summarize(
     n = int(rr.size)
     if artifacts_pct is None:
         artifacts_pct = 0.0 if (v is None or n == 0) else 100.0 * float(np.count_nonzero(~v)) / n
+    if coherence_mode not in ("mean", "last"):
+        raise ValueError(f"coherence_mode must be 'mean' or 'last', got {coherence_mode!r}")
     td = time_domain(rr, v, breaks, si_bin_ms=si_bin_ms)
-    fd = frequency_domain(t, rr, v, method=method, detrend=detrend)
-    coh = mean_coherence(t, rr, v, step_s=coherence_step_s) if n >= 2 else float("nan")
+    fd = frequency_domain(t, rr, v, method=method, detrend=detrend, fs_hz=fs_hz, smoothness_lambda=smoothness_lambda)
+    if n < 2:
+        coh = float("nan")
+    elif coherence_mode == "mean":
+        coh = mean_coherence(t, rr, v, step_s=coherence_step_s, fs_hz=fs_hz, method=coherence_method)
+    else:
+        coh = coherence_of_last_window(t, rr, v, window_s=COHERENCE_WINDOW_S, method=coherence_method).ratio
     duration = float(t[-1] - t[0] + rr[0] / 1000.0) if n else 0.0
-    ext = extended_indices(rr, t, v, breaks, dfa_short_beats=dfa_short_beats, dfa_long_beats=dfa_long_beats)
+    ext = (extended_indices(rr, t, v, breaks, dfa_short_beats=dfa_short_beats, dfa_long_beats=dfa_long_beats)
+           if extended else None)
     return Summary(
         n_beats=n,
         duration_s=duration,
@@ -255,5 +284,24 @@ def summarize(
         hf_peak_hz=fd.hf_peak_hz,
         coherence=coh,
         artifacts_pct=float(artifacts_pct),
-        **{key: getattr(ext, key) for key in EXTENDED_KEYS},
+        **{key: (math.nan if ext is None else getattr(ext, key)) for key in EXTENDED_KEYS},
     )
+
+
+def summarize_stretch(beats: PolicyBeats, **options: object) -> Summary:
+    """:func:`summarize` of the beats left by the artifact policy (``options``: its keywords).
+
+    ``artifacts_pct`` is the share of raw beats labelled as artifacts.
+
+    Examples
+    --------
+    >>> from biofeedback.hrv.policy import apply_policy
+    >>> rr = 1000.0 + 50.0 * np.sin(2 * np.pi * 0.1 * np.arange(300))
+    >>> rr[150] -= 350; rr[151] += 350
+    >>> excluded = summarize_stretch(apply_policy(rr))
+    >>> interpolated = summarize_stretch(apply_policy(rr, correction="interpolate"))
+    >>> round(excluded.artifacts_pct, 2), round(excluded.rmssd_ms, 1), round(interpolated.rmssd_ms, 1)
+    (0.33, 21.8, 21.9)
+    """
+    return summarize(beats.rr_ms, beats.t_s, beats.valid, beats.breaks,
+                     artifacts_pct=beats.artifacts_pct, **options)  # type: ignore[arg-type]

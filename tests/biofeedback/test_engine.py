@@ -16,7 +16,8 @@ from biofeedback.engine import SETTINGS_VERSION, BeatIndices, EngineSettings, HR
 from biofeedback.hrv.artifacts import ArtifactSettings, detect_artifacts
 from biofeedback.hrv.autonomic import pns_index, sns_index
 from biofeedback.hrv.coherence import coherence
-from biofeedback.hrv.frequency_domain import frequency_domain
+from biofeedback.hrv.frequency_domain import frequency_domain, power_spectrum
+from biofeedback.hrv.quality import window_problem
 from biofeedback.hrv.relaxation import Baseline, relaxation_index
 from biofeedback.hrv.resonance import resonance
 from biofeedback.hrv.time_domain import rmssd_ms, time_domain
@@ -91,6 +92,21 @@ def _check_against_batch(out, rr, t, breaks, s: EngineSettings) -> None:
             "sns_index": sns_index(td.mean_hr_bpm, td.stress_index, td.sd2_ms),
         }
         expect["resonance_hz"] = res_.peak_hz
+        if s.version >= 2:  # the quality rule of biofeedback.hrv.quality on the same windows
+            c = slice(int(np.searchsorted(t, t[j] - s.coherence_window_s, side="left")), j + 1)
+            c_bridge = power_spectrum(t[c], rr[c], valid[c], segment_s=s.coherence_window_s).longest_bridge_s
+            time_keys = ("mean_rr_ms", "mean_hr_bpm", "sdnn_ms", "rmssd_ms", "ln_rmssd", "pnn50_pct", "pnn20_pct",
+                         "sd1_ms", "sd2_ms", "stress_index", "pns_index", "sns_index")
+            freq_keys = ("vlf_ms2", "lf_ms2", "hf_ms2", "total_power_ms2", "lf_hf", "lf_nu", "hf_nu", "lf_peak_hz",
+                         "hf_peak_hz", "resonance_hz")
+            poor = 0
+            for keys, pct, bridge in ((time_keys, valid[w].mean() * 100, None),
+                                      (freq_keys, valid[f].mean() * 100, fd.longest_bridge_s),
+                                      (("coherence", "coherence_peak_hz"), valid[c].mean() * 100, c_bridge)):
+                if window_problem(float(pct), bridge) is not None:
+                    expect.update(dict.fromkeys(keys, math.nan))
+                    poor += 1
+            assert b.quality is not None and b.quality.signal_ok == (poor == 0)
         for key, value in expect.items():
             assert _close(getattr(b, key), value), (j, key, getattr(b, key), value)
         n_art = sum(1 for lab in labels[: j + 1] if lab != "normal")

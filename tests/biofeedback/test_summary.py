@@ -105,6 +105,11 @@ def test_lomb_option_and_gaps_in_t_s() -> None:
         "ar_spectrum",
         "geometric",
         "extended",
+        "policy",
+        "quality",
+        "notes",
+        "artifacts.correction",
+        "artifacts.scoring",
     ],
 )
 def test_docstring_examples_run(module: str) -> None:

@@ -47,7 +47,11 @@ def test_json_has_exactly_the_documented_keys(tmp_path: Path) -> None:
     proc = analyze(f, "--json")
     assert proc.returncode == 0, proc.stderr
     d = json.loads(proc.stdout)
-    assert list(d) == KEYS == list(SUMMARY_KEYS)
+    assert list(d)[: len(KEYS)] == KEYS == list(SUMMARY_KEYS)
+    assert list(d)[len(KEYS):] == ["quality", "notes"]
+    assert set(d["quality"]) == {"valid_pct", "artifacts_pct", "longest_bridge_s", "verdict"}
+    assert d["quality"]["verdict"] == "good" and d["notes"] == []
+    d = {k: d[k] for k in KEYS}
     assert d["n_beats"] == 400
     assert d["mean_rr_ms"] == pytest.approx(float(np.mean(_rr())), rel=1e-9)
     assert all(v is None or isinstance(v, (int, float)) for v in d.values())
@@ -71,6 +75,14 @@ def test_correction_is_on_by_default_and_can_be_turned_off(tmp_path: Path) -> No
     raw = json.loads(analyze(f, "--json", "--no-correction").stdout)
     assert fixed["artifacts_pct"] == pytest.approx(100.0 / 400)
     assert raw["rmssd_ms"] > 1.3 * fixed["rmssd_ms"]  # the ectopic pair inflates raw RMSSD (50 vs 34 ms)
+    # the default excludes the flagged beats (no difference across them); interpolation is a named option
+    assert fixed["n_beats"] == raw["n_beats"] == 400
+    interpolated = json.loads(analyze(f, "--json", "--correction", "interpolate").stdout)
+    assert interpolated["rmssd_ms"] != fixed["rmssd_ms"]
+    assert interpolated["rmssd_ms"] == pytest.approx(fixed["rmssd_ms"], rel=0.05)
+    assert json.loads(analyze(f, "--json", "--correction", "none").stdout) == raw
+    proc = analyze(f, "--json", "--no-correction", "--correction", "interpolate")
+    assert proc.returncode == 2 and "contradict" in proc.stderr
 
 
 def test_csv_column(tmp_path: Path) -> None:
@@ -191,15 +203,18 @@ def test_reference_recordings(shared_data: Path) -> None:
     proc = analyze(shared_data / "one-hour" / "pyhrv_series_1_rr_ms.txt", "--json")
     assert proc.returncode == 0, proc.stderr
     d = json.loads(proc.stdout)
-    assert list(d) == KEYS and d["n_beats"] == 4684 and 3500 < d["duration_s"] < 3700
+    assert list(d)[: len(KEYS)] == KEYS and d["n_beats"] == 4684 and 3500 < d["duration_s"] < 3700
     proc = analyze(shared_data / "real-strap" / "polar_h10_pvc_rr.csv", "--column", "rr", "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["artifacts_pct"] > 30.0
-    proc = analyze(shared_data / "real-strap" / "polar_h10_pvc_rr.csv", "--json")  # no flags: the column is found
-    assert proc.returncode == 0 and "format detected: csv" in proc.stderr and "'rr' chosen" in proc.stderr
+    proc = analyze(shared_data / "real-strap" / "polar_h10_pvc_rr.csv", "--json")  # the reader of `import`
+    assert proc.returncode == 0 and "RR column 'rr' chosen by its name" in proc.stderr
+    d = json.loads(proc.stdout)
+    assert 15.0 < d["rmssd_ms"] < 20.0  # normal-to-normal pairs (an interpolated bigeminy gave 140.9 ms)
+    assert d["quality"]["verdict"] == "poor" and "signal quality poor" in proc.stderr
     proc = analyze(shared_data / "holter" / "nsr2db_nsr001_rr_secs.txt", "--skip-lines", "1", "--json")
     assert proc.returncode == 0, proc.stderr
-    assert abs(json.loads(proc.stdout)["n_beats"] - 106456) < 500  # corrected series: inserted/removed beats
+    assert json.loads(proc.stdout)["n_beats"] == 106456  # raw beats (flagged ones excluded, none invented)
     assert "treated as gaps" in proc.stderr and "inferred as seconds" in proc.stderr
 
 

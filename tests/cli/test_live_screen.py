@@ -180,3 +180,4 @@ def test_renders_in_colour_without_errors() -> None:
                   LiveState(phase="done")):
         console.print(render_live(state))
     assert "\x1b[" in console.file.getvalue()  # type: ignore[attr-defined]
+

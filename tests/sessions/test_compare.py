@@ -285,3 +285,16 @@ def test_bootstrap_interval_is_seeded_and_separates_clear_differences():
     assert lo2 < 0 < hi2
     assert MIN_SUBWINDOWS == 3
     assert math.isclose(bootstrap_difference_ci([1.0], [1.0])[0], 0.0)
+
+
+def test_each_phase_carries_its_signal_quality_verdict(relaxing_session):
+    home, sid = relaxing_session
+    with Store.open_home(home) as store:
+        c = compare_phases(store, sid)
+    for name, phase in c.to_json_dict()["phases"].items():
+        q = phase["quality"]
+        assert set(q) == {"valid_pct", "artifacts_pct", "longest_bridge_s", "verdict"}
+        assert q["verdict"] == "good", (name, q)  # the simulated strap is clean
+    buf = io.StringIO()
+    render_phase_comparison(c, buf)
+    assert "signal quality" in buf.getvalue() and "good" in buf.getvalue()
