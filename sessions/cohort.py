@@ -153,9 +153,11 @@ def plan_of(args: argparse.Namespace) -> CohortPlan:
 # -- per-beat files -----------------------------------------------------------------------------------
 def per_beat_format() -> str:
     """``parquet`` when pyarrow is installed, else ``jsonl``."""
-    import importlib.util
-
-    return "parquet" if importlib.util.find_spec("pyarrow") is not None else "jsonl"
+    try:
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        return "jsonl"
+    return "parquet"
 
 
 def per_beat_paths(files: Sequence[str], out_dir: Path, fmt: str) -> list[str]:
@@ -230,6 +232,10 @@ def _one_line(exc: BaseException) -> str:
 
 
 # -- where the work runs --------------------------------------------------------------------------------
+_PRELOAD = ("biofeedback.engine", "biofeedback.hrv.summary", "biofeedback.hrv.artifacts",
+            "sessions.importers.plain_text", "sessions.importers.csv_column")
+
+
 def results_local(works: Sequence[Work], files: Sequence[str], jobs: int) -> Iterator[tuple[int, Result]]:
     """``(index, result)`` as they complete, on ``jobs`` worker processes (in this process for 1)."""
     if jobs == 1 or len(files) == 1:
@@ -240,6 +246,8 @@ def results_local(works: Sequence[Work], files: Sequence[str], jobs: int) -> Ite
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     ctx = multiprocessing.get_context("forkserver")
+    # Workers fork from a server that has the HRV core (numpy, numba kernels) imported once.
+    ctx.set_forkserver_preload(list(_PRELOAD))
     with ProcessPoolExecutor(max_workers=min(jobs, len(files)), mp_context=ctx) as pool:
         futures = {pool.submit(w, f): i for i, (w, f) in enumerate(zip(works, files))}
         for fut in as_completed(futures):
