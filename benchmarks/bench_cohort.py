@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # the Dask scheduler here unpickles our tasks
 
 from bench_engine import Options, Row  # noqa: E402
 

@@ -268,7 +268,13 @@ def results_dask(works: Sequence[Work], files: Sequence[str], address: str) -> I
         futures = [client.submit(w, f, pure=False) for w, f in zip(works, files)]
         index = {fut.key: i for i, fut in enumerate(futures)}
         for fut in as_completed(futures, loop=client.loop):
-            yield index[fut.key], fut.result()
+            try:
+                res = fut.result()
+            except Exception as exc:  # the cluster, not a recording, failed (json_work catches those)
+                raise BiofeedbackError(
+                    f"the Dask cluster at {address} could not run the analysis: {_one_line(exc)} (its scheduler "
+                    "and workers need the same biofeedback installed)") from exc
+            yield index[fut.key], res
     finally:
         client.close()
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import fields
 from typing import Any
@@ -60,6 +61,8 @@ KnownPeers = {127.0.0.1}
 level = -3
 """
 
+#: How long the outlets stay open after the session when someone is listening (see ``close``).
+LINGER_S = 1.0
 STREAM_NAMES = {"RR": "biofeedback RR", "HRV": "biofeedback HRV", "Markers": "biofeedback Markers"}
 _NUMERIC = {"float", "int", "bool", "float | None", "int | None", "bool | None"}
 _configured = False
@@ -152,6 +155,16 @@ class LslPublisher:
         return ok
 
     def close(self) -> None:
+        """After the session: let connected consumers take the last samples, then drop the outlets.
+
+        liblsl has no flush: an outlet destroyed right after its last push loses what its threads
+        had not sent yet. So when a stream has a consumer, the outlets stay open :data:`LINGER_S`
+        (the recording is over by then)."""
+        try:
+            if any(o.have_consumers() for o in self.outlets.values()):
+                time.sleep(LINGER_S)
+        except Exception:  # noqa: BLE001
+            self.errors += 1
         self.outlets = {}  # the outlets go away with their last reference
 
     # -- the sink ----------------------------------------------------------------------------------
@@ -181,6 +194,13 @@ class LslPublisher:
             self.outlets["HRV"].push_sample([_number(d.get(c)) for c in self.channels], ts)
         except Exception:  # noqa: BLE001 - an output never stops the recording
             self.errors += 1
+
+    def publish_record(self, rec: Any) -> None:
+        """One record of :meth:`sessions.replay.SessionReplay.records` (a beat or an event)."""
+        if hasattr(rec, "indices"):
+            self.publish_beat(rec.indices)
+        else:
+            self.publish_event(rec.t_s, rec.kind, rec.phase, rec.data)
 
     def publish_event(self, t_s: float, kind: str, phase: str | None, data: Mapping[str, Any]) -> None:
         if not self.outlets:
