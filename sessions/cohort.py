@@ -154,7 +154,7 @@ def plan_of(args: argparse.Namespace) -> CohortPlan:
 def per_beat_format() -> str:
     """``parquet`` when pyarrow is installed, else ``jsonl``."""
     try:
-        import pyarrow.parquet  # noqa: F401
+        import pyarrow.parquet  # type: ignore[import-untyped]  # noqa: F401
     except ImportError:
         return "jsonl"
     return "parquet"
@@ -181,8 +181,8 @@ def write_per_beat(rows: Iterable[dict[str, Any]], path: str) -> int:
     if path.endswith(".parquet"):
         import tempfile
 
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        import pyarrow as pa  # type: ignore[import-untyped]
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
         table = pa.Table.from_pylist(list(rows))
         target = Path(path)
@@ -309,7 +309,8 @@ class _Progress:
 
             self.bar = Progress(TextColumn("analysing"), BarColumn(), MofNCompleteColumn(),
                                 TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[left]}"),
-                                console=Console(stderr=True), transient=True)
+                                console=Console(stderr=True), transient=True, redirect_stdout=False,
+                                redirect_stderr=False)
             self.task = self.bar.add_task("cohort", total=len(files), rate="", left="")
             self.bar.start()
 

@@ -79,7 +79,7 @@ def load_pylsl() -> Any:
     saying how to install it when it is missing or its liblsl cannot be loaded."""
     global _configured
     try:
-        import pylsl
+        import pylsl  # type: ignore[import-untyped]
     except (ImportError, OSError, RuntimeError):
         raise InputError(LSL_EXTRA_HINT) from None
     if not _configured:

@@ -178,3 +178,33 @@ def test_per_beat_without_pyarrow_writes_json_lines(cohort: list[Path], tmp_path
     assert sorted(p.name for p in out_dir.iterdir()) == ["s0.jsonl", "s1.jsonl"]
     _, single, _ = _main(cohort[0], "--per-beat", "--jsonl")
     assert (out_dir / "s0.jsonl").read_text() == single
+
+
+def test_progress_on_a_terminal_and_the_rows_still_go_to_stdout(cohort: list[Path], tmp_path: Path) -> None:
+    import pty
+
+    bad = tmp_path / "bad.txt"
+    bad.write_text("800\nx\n")
+    master, slave = pty.openpty()  # stderr is a terminal: the progress bar is drawn there
+    out_path = tmp_path / "rows.jsonl"
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT), COLUMNS="100")
+    with out_path.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "biofeedback.cli", "analyze", *map(str, cohort), str(bad),
+                                 "--json", "--jobs", "1"], stdout=out, stderr=slave, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the command closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait(timeout=60) == 1
+    terminal = b"".join(chunks).decode("utf-8", "replace")
+    assert "4/4" in terminal and "beats/s" in terminal and "left" in terminal
+    assert f"1 of 4 recordings failed: {bad}" in terminal
+    rows = _rows(out_path.read_text())
+    assert [r["file"] for r in rows] == [*map(str, cohort), str(bad)]
