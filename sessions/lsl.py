@@ -23,9 +23,10 @@ event, its first phase, is emitted at ``t_s = 0`` the moment the session clock s
 published once the engine has settled them (artifact look-ahead: a few beats later than they
 arrived); their timestamps are still the beats' own times.
 
-Only loopback by default: unless ``LSLAPICFG`` names a configuration file (a lab's
-``lsl_api.cfg``, the user's deliberate choice), :data:`LOOPBACK_CONFIG` is given to liblsl before
-its first use, so discovery and data stay on this machine.
+Discovery on this machine only by default: unless ``LSLAPICFG`` names a configuration file (a
+lab's ``lsl_api.cfg``, the user's deliberate choice), :data:`LOOPBACK_CONFIG` is given to liblsl
+before its first use. liblsl 1.18 still binds each outlet's TCP data and UDP time ports on all
+interfaces (it has no setting for that): see docs/research.md.
 
 pylsl is optional (``pip install 'biofeedback[lsl]'``; its wheel bundles liblsl on current Linux)
 and imported only here, inside functions.
