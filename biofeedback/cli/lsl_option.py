@@ -22,7 +22,7 @@ def add_lsl_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--lsl", action="store_true",
                    help="publish LSL streams while the session runs: RR (rr_ms per beat), HRV (the per-beat "
                         "indices) and Markers (phases, prompts, markers, gaps); source_id = the session id; "
-                        "loopback only unless LSLAPICFG names your lab's lsl_api.cfg")
+                        "discovered on this machine only unless LSLAPICFG names your lab's lsl_api.cfg")
     g.add_argument("--lsl-wait", metavar="DUR", type=parse_duration_s, default=0.0,
                    help="with --lsl: before the session starts, wait up to DUR (e.g. 30s) for a consumer such "
                         "as LabRecorder on each stream (default: do not wait)")
