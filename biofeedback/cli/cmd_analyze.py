@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import json
 import sys
+from collections.abc import Callable, Iterator
 
 from biofeedback.cli.common import FORMAT_NAMES, parse_beat_range, parse_duration_s, require_file
 
@@ -40,6 +41,11 @@ examples:
   biofeedback analyze holter.txt --skip-lines 1 --method lomb --detrend smoothness-priors
   biofeedback analyze rr.txt --json --dfa-short 4-12 --dfa-long 13-64
 
+  biofeedback analyze study/ --json --jobs 2 > cohort.jsonl   a cohort: one JSON line per recording
+  biofeedback analyze 'study/*.txt' --csv --out cohort.csv   the same as CSV (a folder or glob expands)
+  biofeedback analyze study/ --json --scheduler tcp://10.0.0.5:8786   on a Dask cluster
+  biofeedback analyze study/ --per-beat --out per-beat/    one per-beat file per recording
+
 --json keys: n_beats duration_s mean_rr_ms mean_hr_bpm sdnn_ms rmssd_ms ln_rmssd pnn50_pct
 pnn20_pct sd1_ms sd2_ms stress_index vlf_ms2 lf_ms2 hf_ms2 total_power_ms2 lf_hf lf_nu hf_nu
 lf_peak_hz hf_peak_hz coherence artifacts_pct nn50 lf_ar_ms2 hf_ar_ms2 lf_hf_ar apen sampen
@@ -49,7 +55,12 @@ formulas in docs/indices.md), then
 artifacts, Kubios' guidance, and no bridge > 4 s; poor: < 80 % valid beats; docs/artifacts.md) and
 "notes": a list of sentences (e.g. slow breathing puts the respiratory peak in LF, so LF/HF is not
 sympathetic dominance).
-Exit status: 0 ok, 2 bad file or option (one line on stderr naming file, line and problem).
+Cohorts (several FILEs, a folder, a glob, or --csv/--out/--scheduler): one row per recording in
+the order given, each the --json object of that file plus "file" ("error" instead when it failed);
+--json prints one row a line, --csv a table; --per-beat --out DIR writes DIR/<name>.parquet
+(pyarrow installed) or DIR/<name>.jsonl per recording. See README "For researchers".
+Exit status: 0 ok, 1 some recordings of a cohort failed (summary on stderr), 2 bad file or option
+(one line on stderr naming file, line and problem).
 """
 
 _DETREND = {"none": "mean", "smoothness-priors": "smoothness_priors"}
@@ -57,7 +68,9 @@ _PROGRESS_MIN_BEATS = 5000
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", metavar="FILE", help="RR file: one interval a line, or CSV with --column")
+    parser.add_argument("file", metavar="FILE", nargs="+",
+                        help="RR file: one interval a line, or CSV with --column; several files, a folder or "
+                             "a glob make a cohort")
     parser.add_argument("--format", choices=FORMAT_NAMES, default=None,
                         help="the file's format (default: detected from its first lines, as `import` does, "
                              "and printed on stderr)")
@@ -69,6 +82,7 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="ignore the first N lines of a plain file (e.g. a start time)")
     out = parser.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    out.add_argument("--csv", action="store_true", help="cohort: one CSV row per recording")
     out.add_argument("--per-beat", action="store_true",
                      help="indices for every beat from the streaming engine (windows end at each beat)")
     parser.add_argument("--jsonl", action="store_true", help="with --per-beat: one JSON object a line")
@@ -92,14 +106,18 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dfa-long", metavar="N-M", type=parse_beat_range, default=(17, 64),
                         help="box sizes in beats of DFA alpha2 (default 17-64, as Kubios)")
 
+    from sessions.cohort import add_cohort_options
 
-def _read(args: argparse.Namespace):
+    add_cohort_options(parser)
+
+
+def _read(args: argparse.Namespace, file: str):
     """The file through the reader `biofeedback import` uses (one reader behind both)."""
     from sessions.importers import read_recording
 
     from biofeedback.errors import InputError
 
-    path = require_file(args.file)
+    path = require_file(file)
     options = {"units": args.units, "column": args.column, "skip_lines": args.skip_lines or None}
     try:
         return read_recording(path, args.format, **options)
@@ -167,11 +185,15 @@ def run(args: argparse.Namespace) -> int:
 
     if args.jsonl and not args.per_beat:
         raise InputError("--jsonl needs --per-beat (use --json for the whole recording)")
+    from sessions.cohort import is_cohort, run_cohort
+
+    if is_cohort(args):
+        return run_cohort(args, file_json, file_per_beat)
     settings = _settings(args)
     if args.per_beat and _correction(args) == "interpolate":
         raise InputError("--per-beat shows the live engine's indices, which exclude artifacts: "
                          "--correction interpolate applies to the whole-recording summary only")
-    rec = _read(args)
+    rec = _read(args, args.file[0])
     for note in rec.notes:
         print(f"biofeedback analyze: {rec.path}: {note}", file=sys.stderr)
     if args.per_beat:
@@ -179,7 +201,37 @@ def run(args: argparse.Namespace) -> int:
     return _whole(args, rec, settings)
 
 
+def file_json(args: argparse.Namespace, file: str) -> tuple[dict, tuple[str, ...]]:
+    """The ``--json`` object of one file and the reader's notes: a cohort's row (run in a worker)."""
+    rec = _read(args, file)
+    return summary_json(args, rec, _settings(args)), tuple(rec.notes)
+
+
+def file_per_beat(args: argparse.Namespace, file: str) -> tuple[Iterator[dict], tuple[str, ...]]:
+    """The ``--per-beat --jsonl`` objects of one file and the reader's notes (a cohort's per-beat task)."""
+    rec = _read(args, file)
+    return per_beat_json(rec, _settings(args)), tuple(rec.notes)
+
+
 def _whole(args, rec, settings) -> int:
+    d = summary_json(args, rec, settings)
+    q = d["quality"]
+    if q["verdict"] != "good":
+        from biofeedback.hrv.quality import Quality
+
+        bridge_s = float("nan") if q["longest_bridge_s"] is None else q["longest_bridge_s"]
+        warning = Quality(q["valid_pct"], q["artifacts_pct"], bridge_s, q["verdict"]).warning()
+        print(f"biofeedback analyze: {rec.path}: {warning}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(d))
+        return 0
+    _print_table(rec, d, args, _correction(args))
+    return 0
+
+
+def summary_json(args, rec, settings) -> dict:
+    """The whole-recording indices of ``analyze --json`` (and of each cohort row): the one place its
+    keys come from. The stretch goes through the one artifact policy and the one summary function."""
     from biofeedback.hrv.notes import spectral_notes
     from biofeedback.hrv.policy import apply_policy
     from biofeedback.hrv.summary import summarize_stretch
@@ -197,15 +249,7 @@ def _whole(args, rec, settings) -> int:
         summary = dataclasses.replace(summary, artifacts_pct=0.0)
     quality = beats.quality()
     notes = spectral_notes(summary.lf_nu, summary.lf_peak_hz)
-    warning = quality.warning()
-    if warning:
-        print(f"biofeedback analyze: {rec.path}: {warning}", file=sys.stderr)
-    d: dict = {**summary.to_json_dict(), "quality": quality.to_json_dict(), "notes": list(notes)}
-    if args.json:
-        print(json.dumps(d))
-        return 0
-    _print_table(rec, d, args, correction)
-    return 0
+    return {**summary.to_json_dict(), "quality": quality.to_json_dict(), "notes": list(notes)}
 
 
 _UNITS = {
@@ -251,19 +295,29 @@ def _print_table(rec, d: dict, args, correction: str) -> None:
         console.print(f"note: {note}")
 
 
-def _per_beat(args, rec, settings) -> int:
+def per_beat_json(rec, settings, on_beat: Callable[[int], None] | None = None) -> Iterator[dict]:
+    """The per-beat objects of ``analyze --per-beat --jsonl``, in order (``on_beat(i)`` every 1000 beats)."""
     from biofeedback.beat import Beat, Gap
     from biofeedback.engine import HRVEngine
 
     rr_a, t_a, b_a = _beats(rec)
     rr, t, breaks = rr_a.tolist(), t_a.tolist(), b_a.tolist()
     engine = HRVEngine(settings)
+    for i, (r, ti, brk) in enumerate(zip(rr, t, breaks)):
+        if brk:
+            yield from (bi.to_json_dict() for bi in engine.push(Gap(start_s=t[i - 1], end_s=ti - r / 1000.0, reason="file")))
+        yield from (bi.to_json_dict() for bi in engine.push(Beat(rr_ms=r, t_s=ti)))
+        if on_beat is not None and i % 1000 == 0:
+            on_beat(i)
+    yield from (bi.to_json_dict() for bi in engine.flush())
+
+
+def _per_beat(args, rec, settings) -> int:
     out = sys.stdout
     columns = ("t_s", "rr_ms", "hr_bpm", "artifact", "rmssd_ms", "sdnn_ms", "lf_ms2", "hf_ms2", "lf_hf", "coherence")
 
     def emit(items) -> None:
-        for bi in items:
-            d = bi.to_json_dict()
+        for d in items:
             if args.jsonl:
                 out.write(json.dumps(d) + "\n")
             else:
@@ -271,19 +325,14 @@ def _per_beat(args, rec, settings) -> int:
 
     if not args.jsonl:
         out.write("\t".join(columns) + "\n")
-    progress = _progress(len(rr))
-    task = None
+    progress = _progress(rec.rr_ms.size)
+    on_beat = None
     if progress is not None:
         progress.start()
-        task = progress.add_task("analysing", total=len(rr))
+        task = progress.add_task("analysing", total=rec.rr_ms.size)
+        on_beat = lambda i: progress.update(task, completed=i)  # noqa: E731
     try:
-        for i, (r, ti, brk) in enumerate(zip(rr, t, breaks)):
-            if brk:
-                emit(engine.push(Gap(start_s=t[i - 1], end_s=ti - r / 1000.0, reason="file")))
-            emit(engine.push(Beat(rr_ms=r, t_s=ti)))
-            if task is not None and i % 1000 == 0:
-                progress.update(task, completed=i)
-        emit(engine.flush())
+        emit(per_beat_json(rec, settings, on_beat))
     finally:
         if progress is not None:
             progress.stop()

@@ -10,6 +10,7 @@ import json
 import sys
 
 from biofeedback.cli.common import add_home_option, parse_duration_s, parse_speed, progress_bar
+from biofeedback.cli.lsl_option import add_lsl_options, lsl_publisher
 
 HELP = "recompute a session from its raw beats and check it reproduces the live indices"
 
@@ -35,6 +36,7 @@ examples:
   biofeedback replay last --speed 1               replay at the pace it was recorded
   biofeedback replay last --speed 10 --jsonl      ten times faster
   biofeedback replay last --time-window 90s --frequency-window 180s --method lomb   a re-analysis
+  biofeedback replay last --speed 1 --lsl         publish it again on Lab Streaming Layer, at its pace
 """
 
 _DETREND = {"none": "mean", "smoothness-priors": "smoothness_priors"}
@@ -58,6 +60,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--detrend", choices=tuple(_DETREND), default=None, help="detrending before the spectrum")
     g.add_argument("--no-correction", action="store_true", help="no artifact detection")
     add_home_option(parser)
+    add_lsl_options(parser)
 
 
 def overrides_of(args: argparse.Namespace) -> dict:
@@ -100,13 +103,20 @@ def run(args: argparse.Namespace) -> int:
     from sessions.replay import SessionReplay, paced
 
     overrides = overrides_of(args)
+    lsl = lsl_publisher(args)
     with open_existing_store(args) as store:
         sid = store.resolve_session(args.session)
         replay = SessionReplay(store, sid, overrides=overrides)
         out = sys.stdout
         show = args.jsonl or math.isfinite(args.speed)
+        if lsl is not None:
+            lsl.start(sid)
 
         def emit(rec) -> None:  # type: ignore[no-untyped-def]
+            if lsl is not None:
+                lsl.publish_record(rec)
+            if not show:
+                return
             if args.jsonl:
                 out.write(json.dumps(rec.to_json_dict(), allow_nan=False, default=str) + "\n")
             else:
@@ -114,22 +124,25 @@ def run(args: argparse.Namespace) -> int:
             if math.isfinite(args.speed):
                 out.flush()
 
-        if show and math.isfinite(args.speed):
-            async def go() -> None:
-                async for rec in paced(replay.records(), speed=args.speed, clock=RealClock()):
-                    emit(rec)
-
-            asyncio.run(go())
-        else:
-            from sessions.replay import ReplayBeat
-
-            total = store.get_session(sid).n_beats
-            with progress_bar(0 if show else total, "replay") as progress:
-                for rec in replay.records():
-                    if show:
+        try:
+            if show and math.isfinite(args.speed):
+                async def go() -> None:
+                    async for rec in paced(replay.records(), speed=args.speed, clock=RealClock()):
                         emit(rec)
-                    elif progress is not None and isinstance(rec, ReplayBeat) and rec.seq % 1000 == 0:
-                        progress(rec.seq, total)
+
+                asyncio.run(go())
+            else:
+                from sessions.replay import ReplayBeat
+
+                total = store.get_session(sid).n_beats
+                with progress_bar(0 if show else total, "replay") as progress:
+                    for rec in replay.records():
+                        emit(rec)
+                        if not show and progress is not None and isinstance(rec, ReplayBeat) and rec.seq % 1000 == 0:
+                            progress(rec.seq, total)
+        finally:
+            if lsl is not None:
+                lsl.close()
     outcome = replay.outcome
     assert outcome is not None
     line = outcome.summary_line()

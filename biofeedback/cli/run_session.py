@@ -93,9 +93,13 @@ async def _run(args: argparse.Namespace, plan: Any, store: Any, *, source: str, 
                quiet: bool = False) -> Any:
     from biofeedback.cli.keys import terminal_keys
     from biofeedback.cli.live_output import JsonlSink, ScreenSink
+    from biofeedback.cli.lsl_option import lsl_publisher
     from sessions.live import run_session
 
     clock = make_clock(speed, source)
+    lsl = lsl_publisher(args)  # --lsl: one more sink, started once the session exists
+    more: list[Any] = [lsl] if lsl is not None else []
+    started = lsl.start if lsl is not None else None
     async with _source(args, plan, clock, source) as hr_source:
         loop = asyncio.get_running_loop()
 
@@ -107,22 +111,27 @@ async def _run(args: argparse.Namespace, plan: Any, store: Any, *, source: str, 
                 loop.add_signal_handler(sig, stop_on_signal)
         try:
             if as_json:
-                return await run_session(hr_source, plan, store, clock=clock, sinks=[JsonlSink(sys.stdout)],
-                                         frame_interval_s=None if math.isinf(speed) else FRAME_INTERVAL_S)
+                return await run_session(hr_source, plan, store, clock=clock,
+                                         frame_interval_s=None if math.isinf(speed) else FRAME_INTERVAL_S,
+                                         sinks=[JsonlSink(sys.stdout), *more], on_started=started)
             if math.isinf(speed) or quiet:
-                return await _run_with_progress(hr_source, plan, store, clock)
+                return await _run_with_progress(hr_source, plan, store, clock, more, started)
             with terminal_keys() as keys, ScreenSink(plan.practice, plan.protocol, plan.lang,
                                                      hr_source.info.name,
                                                      note=plan.practice_settings.get("rate_note")) as screen:
-                return await run_session(hr_source, plan, store, clock=clock, sinks=[screen], keys=keys,
-                                         frame_interval_s=FRAME_INTERVAL_S)
+                return await run_session(hr_source, plan, store, clock=clock, keys=keys,
+                                         frame_interval_s=FRAME_INTERVAL_S,
+                                         sinks=[screen, *more], on_started=started)
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)
+            if lsl is not None:
+                lsl.close()
 
 
-async def _run_with_progress(source: Any, plan: Any, store: Any, clock: Any) -> Any:
+async def _run_with_progress(source: Any, plan: Any, store: Any, clock: Any, more: list[Any],
+                             started: Any) -> Any:
     """As fast as possible: no live screen, a progress bar of simulated time on stderr."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -145,7 +154,8 @@ async def _run_with_progress(source: Any, plan: Any, store: Any, clock: Any) -> 
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                   TimeElapsedColumn(), transient=True, disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task("baseline", total=plan.protocol.total_s)
-        return await run_session(source, plan, store, clock=clock, sinks=[ProgressSink(progress, task)])
+        return await run_session(source, plan, store, clock=clock,
+                                 sinks=[ProgressSink(progress, task), *more], on_started=started)
 
 
 @contextlib.asynccontextmanager

@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from biofeedback.cli.common import add_home_option, parse_duration_s
+from biofeedback.cli.lsl_option import add_lsl_options
 
 FRAME_INTERVAL_S = 1 / 15  # the live screen redraws 15 times a second (the pacer needs >= 10)
 
@@ -33,6 +34,7 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
                         help="print one JSON object per beat and per event instead of the live screen "
                              "(the default when standard output is not a terminal)")
     add_home_option(parser)
+    add_lsl_options(parser)
 
 
 def build_practice(args: argparse.Namespace, home: Any) -> tuple[Any, dict[str, Any]]:
