@@ -348,24 +348,38 @@ def _clock(seconds: float) -> str:
 
 
 def _cell(v: Any) -> Any:
-    return json.dumps(v) if isinstance(v, (dict, list)) else "" if v is None else v
+    if isinstance(v, list):
+        return "; ".join(str(x) for x in v)
+    return json.dumps(v) if isinstance(v, dict) else "" if v is None else v
+
+
+def _flat(d: dict[str, Any]) -> dict[str, Any]:
+    """A row with its objects spread into columns (``quality`` -> ``quality_valid_pct``, ...)."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update({f"{k}_{sub}": x for sub, x in v.items()})
+        else:
+            out[k] = v
+    return out
 
 
 def write_csv(results: Sequence[Result], out: TextIO) -> None:
     """One row per recording: ``file``, the keys of the rows in first-seen order, then ``error``;
-    nested values (objects) as JSON text, null as an empty cell."""
+    an object's fields as columns of their own (``quality_verdict``), a list (``notes``) as its items
+    joined by "; ", null as an empty cell."""
     import csv
 
     keys: dict[str, None] = {"file": None}
     for r in results:
-        for k in r.to_json_dict():
+        for k in _flat(r.to_json_dict()):
             keys.setdefault(k, None)
     keys.pop("error", None)
     columns = [*keys, "error"]
     w = csv.writer(out, lineterminator="\n")
     w.writerow(columns)
     for r in results:
-        d = r.to_json_dict()
+        d = _flat(r.to_json_dict())
         w.writerow([_cell(d.get(c)) for c in columns])
 
 

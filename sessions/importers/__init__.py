@@ -129,14 +129,14 @@ def read_recording(path: str | Path, format: str | None = None, **options: Any) 
 
     ``options`` are passed to the reader (``units``, ``skip_lines`` for plain; ``column``, ``units`` for
     csv); ``None`` values are ignored; an option the format does not take is an :class:`InputError`.
-    A named ``column`` turns a detected ``plain``/``elite-hrv`` file into ``csv`` (``import`` and
+    A named ``column`` turns a detected ``plain``/``elite-hrv``/``time-rr`` file into ``csv`` (``import`` and
     ``analyze`` alike: ``--column 2`` of a header-less CSV). The first
     note says which format was used and why.
     """
     options = {k: v for k, v in options.items() if v is not None}
     if format is None:
         name, why = detect_format(path)
-        if "column" in options and name in ("plain", "elite-hrv"):
+        if "column" in options and name in ("plain", "elite-hrv", "time-rr"):
             name, why = "csv", "a column was named for a file of numbers without a header"
         first_note = f"format detected: {name} ({why})"
     else:

@@ -113,13 +113,17 @@ def test_folder_and_glob_expand_to_sorted_rr_files_and_csv_goes_to_a_private_fil
     assert rc == 0, err
     assert out == ""
     assert stat.S_IMODE(out_csv.stat().st_mode) == 0o600
-    lines = out_csv.read_text().splitlines()
-    header = lines[0].split(",")
+    import csv
+
+    rows = list(csv.reader(out_csv.read_text().splitlines()))
+    header = rows[0]
     single = _single(cohort[0])
-    assert header == ["file", *single, "error"]
-    assert [line.split(",")[0] for line in lines[1:]] == [str(f) for f in cohort]
-    first = dict(zip(header, lines[1].split(",")))
+    flat = [k for k in single if k not in ("quality", "notes")]
+    assert header == ["file", *flat, *(f"quality_{k}" for k in single["quality"]), "notes", "error"]
+    assert [row[0] for row in rows[1:]] == [str(f) for f in cohort]
+    first = dict(zip(header, rows[1]))
     assert float(first["rmssd_ms"]) == single["rmssd_ms"]
+    assert first["quality_verdict"] == single["quality"]["verdict"]
     assert first["error"] == ""
     rc, out, _ = _main(str(cohort[0].parent / "s[12].txt"), "--json", "--jobs", "1")
     assert rc == 0
