@@ -70,7 +70,9 @@ from biofeedback.hrv.constants import (
     WELCH_OVERLAP,
     WELCH_SEGMENT_S,
 )
-from biofeedback.hrv.frequency_domain import FrequencyDomain, Spectrum, indices_from_spectrum, power_spectrum
+from biofeedback.hrv.frequency_domain import (
+    Detrend, FrequencyDomain, Method, Spectrum, indices_from_spectrum, power_spectrum,
+)
 from biofeedback.hrv.quality import baseline_problem, window_problem
 from biofeedback.hrv.relaxation import Baseline, relaxation_index
 from biofeedback.hrv.resonance import resonance
@@ -110,8 +112,8 @@ class EngineSettings:
     time_window_s: float = 60.0
     coherence_window_s: float = COHERENCE_WINDOW_S
     frequency_window_s: float = 120.0
-    method: str = "welch"
-    detrend: str = "mean"
+    method: Method = "welch"
+    detrend: Detrend = "mean"
     fs_hz: float = RESAMPLE_HZ
     segment_s: float = WELCH_SEGMENT_S
     overlap: float = WELCH_OVERLAP

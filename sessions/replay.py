@@ -22,11 +22,12 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from biofeedback.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from biofeedback.practices.protocol import PhaseName
     from biofeedback.engine import EngineSettings
     from devices.clock import Clock
     from sessions.store import Store
@@ -240,7 +241,7 @@ class SessionReplay:
         spans = [(p.name, p.start_s, p.end_s if p.end_s is not None else max(last_t, p.start_s)) for p in phases]
         self.phases = _Phases(spans)
         self.baseline_end_s = replay_baseline_end(
-            [PhaseSpan(p.name, p.start_s, math.inf if p.end_s is None else p.end_s) for p in phases],
+            [PhaseSpan(cast("PhaseName", p.name), p.start_s, math.inf if p.end_s is None else p.end_s) for p in phases],
             self.info.protocol, last_t,
         )
         self.outcome: ReplayOutcome | None = None

@@ -182,8 +182,8 @@ def daily_trends(store: Store, days: int, today: date | None = None) -> Trends:
     rows = []
     for k in range(days):
         day = first + timedelta(days=k)
-        window = [daily_ln[d][0] for d in (day - timedelta(days=j) for j in range(ROLLING_DAYS))
-                  if d in daily_ln and daily_ln[d][0] is not None]
+        window: list[float] = [ln for d in (day - timedelta(days=j) for j in range(ROLLING_DAYS))
+                               if d in daily_ln and (ln := daily_ln[d][0]) is not None]
         mean = cv = None
         reason = None
         if len(window) >= MIN_ROLLING_DAYS:

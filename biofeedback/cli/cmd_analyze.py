@@ -11,8 +11,12 @@ import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from biofeedback.cli.common import FORMAT_NAMES, parse_beat_range, parse_duration_s, require_file
+
+if TYPE_CHECKING:  # pragma: no cover
+    from biofeedback.hrv.frequency_domain import Detrend
 
 HELP = "HRV indices of an RR-interval file (whole recording, or per beat)"
 
@@ -63,7 +67,7 @@ Exit status: 0 ok, 1 some recordings of a cohort failed (summary on stderr), 2 b
 (one line on stderr naming file, line and problem).
 """
 
-_DETREND = {"none": "mean", "smoothness-priors": "smoothness_priors"}
+_DETREND: dict[str, "Detrend"] = {"none": "mean", "smoothness-priors": "smoothness_priors"}
 _PROGRESS_MIN_BEATS = 5000
 
 

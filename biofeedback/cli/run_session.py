@@ -174,8 +174,8 @@ async def _source(args: argparse.Namespace, plan: Any, clock: Any, source: str):
                                   resonance_bpm=getattr(args, "resonance_rate", None))
         # The protocol starts at the first beat, after connecting: the strap sends for longer than the
         # protocol and the session ends it.
-        async with virtual_strap_source(person, clock=clock, duration_s=plan.protocol.total_s + 600.0) as source:
-            yield source
+        async with virtual_strap_source(person, clock=clock, duration_s=plan.protocol.total_s + 600.0) as strap:
+            yield strap
     else:
         from devices.ble_strap import BleStrap
 

@@ -143,7 +143,7 @@ def _hann(n: int) -> tuple[NDArray[np.float64], float]:
 
 @lru_cache(maxsize=64)
 def _rfft_freqs(n: int, fs_hz: float) -> NDArray[np.float64]:
-    f = np.fft.rfftfreq(n, 1.0 / fs_hz)
+    f: NDArray[np.float64] = np.fft.rfftfreq(n, 1.0 / fs_hz).astype(np.float64, copy=False)
     f.setflags(write=False)
     return f
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -260,6 +261,7 @@ def summarize(
     duration = float(t[-1] - t[0] + rr[0] / 1000.0) if n else 0.0
     ext = (extended_indices(rr, t, v, breaks, dfa_short_beats=dfa_short_beats, dfa_long_beats=dfa_long_beats)
            if extended else None)
+    extended_values: dict[str, Any] = {key: (math.nan if ext is None else getattr(ext, key)) for key in EXTENDED_KEYS}
     return Summary(
         n_beats=n,
         duration_s=duration,
@@ -284,7 +286,7 @@ def summarize(
         hf_peak_hz=fd.hf_peak_hz,
         coherence=coh,
         artifacts_pct=float(artifacts_pct),
-        **{key: (math.nan if ext is None else getattr(ext, key)) for key in EXTENDED_KEYS},
+        **extended_values,
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -137,7 +138,7 @@ class BumbleClient(BaseBleakClient):
                     char_proxy.handle - 1,  # declaration handle, as bleak's BlueZ backend numbers them
                     bleak_uuid(char_proxy.uuid),
                     [name for bit, name in CHARACTERISTIC_PROPERTIES.items() if int(char_proxy.properties) & bit],
-                    lambda mtu=mtu: mtu - 3,
+                    functools.partial(int.__sub__, mtu, 3),  # the usable payload: ATT MTU - 3
                     service,
                 )
                 collection.add_characteristic(characteristic)

@@ -137,7 +137,11 @@ class BumbleStack:
     def add_listener(self, listener: AdvertisementListener) -> Callable[[], None]:
         token = object()
         self._listeners[token] = listener
-        return lambda: self._listeners.pop(token, None)
+
+        def remove() -> None:
+            self._listeners.pop(token, None)
+
+        return remove
 
     async def start_scanning(self, *, active: bool = True) -> None:
         device = await self.open()
