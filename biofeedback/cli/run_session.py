@@ -68,7 +68,7 @@ def run_guided_session(args: argparse.Namespace, protocol: Any, *, source: str) 
 
 async def _run(args: argparse.Namespace, plan: Any, store: Any, *, source: str, speed: float, as_json: bool) -> Any:
     from biofeedback.cli.keys import terminal_keys
-    from biofeedback.cli.live_output import JsonlSink, ScreenSink
+    from biofeedback.cli.live_output import JsonlSink, OutputWriter, ScreenSink
     from sessions.live import run_session
 
     clock = make_clock(speed, source)
@@ -82,14 +82,17 @@ async def _run(args: argparse.Namespace, plan: Any, store: Any, *, source: str, 
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop_on_signal)
         try:
+            # Every output is a consumer of one OutputWriter thread: the recording never waits for it.
             if as_json:
-                return await run_session(hr_source, plan, store, clock=clock, sinks=[JsonlSink(sys.stdout)],
-                                         frame_interval_s=None if math.isinf(speed) else FRAME_INTERVAL_S)
+                with OutputWriter([JsonlSink(sys.stdout)]) as writer:
+                    return await run_session(hr_source, plan, store, clock=clock, sinks=[writer],
+                                             frame_interval_s=None if math.isinf(speed) else FRAME_INTERVAL_S)
             if math.isinf(speed):
                 return await _run_with_progress(hr_source, plan, store, clock)
             with terminal_keys() as keys, ScreenSink(plan.practice, plan.protocol, plan.lang,
-                                                     hr_source.info.name) as screen:
-                return await run_session(hr_source, plan, store, clock=clock, sinks=[screen], keys=keys,
+                                                     hr_source.info.name) as screen, \
+                    OutputWriter([screen]) as writer:
+                return await run_session(hr_source, plan, store, clock=clock, sinks=[writer], keys=keys,
                                          frame_interval_s=FRAME_INTERVAL_S)
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -101,6 +104,7 @@ async def _run_with_progress(source: Any, plan: Any, store: Any, clock: Any) -> 
     """As fast as possible: no live screen, a progress bar of simulated time on stderr."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from biofeedback.cli.live_output import OutputWriter
     from sessions.live import run_session
 
     class ProgressSink:
@@ -120,7 +124,8 @@ async def _run_with_progress(source: Any, plan: Any, store: Any, clock: Any) -> 
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                   TimeElapsedColumn(), transient=True, disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task("baseline", total=plan.protocol.total_s)
-        return await run_session(source, plan, store, clock=clock, sinks=[ProgressSink(progress, task)])
+        with OutputWriter([ProgressSink(progress, task)]) as writer:
+            return await run_session(source, plan, store, clock=clock, sinks=[writer])
 
 
 @contextlib.asynccontextmanager
