@@ -23,11 +23,15 @@ Typical use by the session runner::
     # leaving the block normally calls finish("complete")
 
 Commit policy: every call buffers rows in memory; the buffer is written in ONE transaction
-(``executemany`` per table) when at least ``commit_interval_s`` of the injected clock has passed
-since the last commit (checked on every ``add_*``/``set_*``/``poll`` call), and on :meth:`flush` and
-:meth:`finish`. With WAL + ``synchronous=NORMAL`` a committed transaction survives a crash of the
-process, so a killed recorder loses at most the rows of the last ``commit_interval_s`` (plus the
-time since the last call, if the caller stops calling: call :meth:`poll` from a periodic task).
+(``executemany`` per table) when at least ``commit_interval_s`` of the injected clock (real time)
+has passed since the last commit, OR when the session time of the item being recorded (a beat's,
+gap's or event's ``t_s``) is ``commit_interval_s`` or more past the session time of the last commit
+(checked on every ``add_*``/``set_*``/``poll`` call), and on :meth:`flush` and :meth:`finish`. With
+WAL + ``synchronous=NORMAL`` a committed transaction survives a crash of the process, so a killed
+recorder loses at most the rows of the last ``commit_interval_s`` of real time and of session time,
+whichever is less (a simulated session at ``--speed 20`` loses at most one second of session, not
+twenty), plus the time since the last call if the caller stops calling: call :meth:`poll` from a
+periodic task.
 
 Raw beat columns are written once and never updated (a trigger enforces it); the engine's artifact
 label is a separate ``UPDATE`` of the ``artifact`` column only.
@@ -110,6 +114,8 @@ class Recorder:
         self._indices: list[tuple[str, int, str]] = []
         self._recent: deque[tuple[float, int]] = deque(maxlen=RECENT_BEATS)  # (t_s, seq)
         self._last_commit_s = self.clock.monotonic_s()
+        self._latest_t_s = -math.inf  # the latest session time recorded
+        self._last_commit_t_s = 0.0  # the session time up to which everything is committed
         self.commits = 0  # number of transactions written (for tests and benchmarks)
         self.finished_status: str | None = None
 
@@ -151,7 +157,7 @@ class Recorder:
         )
         self._next_seq += 1
         self._recent.append((t_s, seq))
-        self.poll()
+        self.poll(t_s)
         return seq
 
     def seq_for_t(self, t_s: float) -> int:
@@ -189,7 +195,7 @@ class Recorder:
         text = json.dumps(dict(data or {}), default=str)
         self._events.append((self.session_id, self._next_event, self._next_seq, float(t_s), str(kind), text))
         self._next_event += 1
-        self.poll()
+        self.poll(float(t_s))
 
     def begin_phase(self, name: str, t_s: float) -> None:
         """Start phase ``name`` (``baseline``, ``practice``, ``recovery``) at ``t_s``."""
@@ -223,9 +229,16 @@ class Recorder:
 
     # -- committing ------------------------------------------------------------------------------
 
-    def poll(self) -> bool:
-        """Commit if ``commit_interval_s`` has passed since the last commit; True if it committed."""
-        if self.clock.monotonic_s() - self._last_commit_s >= self.commit_interval_s:
+    def poll(self, t_s: float | None = None) -> bool:
+        """Commit if ``commit_interval_s`` of real time has passed since the last commit, or if
+        session time ``t_s`` (of the item just recorded) is that far past the last commit's; True if
+        it committed."""
+        if t_s is not None and t_s > self._latest_t_s:
+            self._latest_t_s = t_s
+        if (
+            self.clock.monotonic_s() - self._last_commit_s >= self.commit_interval_s
+            or self._latest_t_s - self._last_commit_t_s >= self.commit_interval_s
+        ):
             self.flush()
             return True
         return False
@@ -246,6 +259,8 @@ class Recorder:
     def flush(self) -> None:
         """Write everything buffered in one transaction now."""
         self._last_commit_s = self.clock.monotonic_s()
+        if self._latest_t_s > self._last_commit_t_s:
+            self._last_commit_t_s = self._latest_t_s
         if not self.pending:
             return
         conn = self.store.conn

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fcntl
+import json
+import signal
 import os
 import subprocess
 
@@ -41,3 +43,27 @@ def test_a_stalled_jsonl_reader_gets_every_line_and_the_store_every_beat(tmp_pat
     assert [t for (t,) in stored(home, "SELECT t_s FROM beats ORDER BY seq")] == times
     assert not stored(home, "SELECT 1 FROM gaps")
     assert lines[-1]["type"] == "stored" and lines[-1]["n_beats"] == len(beats)
+
+
+def test_a_kill_at_speed_20_loses_at_most_one_second_of_session(tmp_path):
+    home = tmp_path / "home"
+    proc = subprocess.Popen([*CLI, "demo", "--speed", "20", "--minutes", "2", "--jsonl", "--home", str(home)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=cli_env())
+    printed: list[float] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith('{"type": "beat"'):
+                printed.append(json.loads(line)["t_s"])
+                if len(printed) == 45:  # ~40 s into the session, ~2 s of real time
+                    proc.send_signal(signal.SIGKILL)
+                    break
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+        if proc.stdout:
+            proc.stdout.close()
+    kept = [t for (t,) in stored(home, "SELECT t_s FROM beats ORDER BY seq")]
+    assert kept[: len(printed)] == printed[: len(kept)]
+    lost_s = printed[-1] - (kept[-1] if kept else 0.0)
+    assert lost_s <= 1.5, f"{len(printed) - len(kept)} printed beats ({lost_s:.1f} s of session) lost"
