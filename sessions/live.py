@@ -11,8 +11,10 @@
    uses too) and stores the indices shown for every beat;
 4. turns phase changes and prompts of the :class:`~sessions.timeline.Timeline` into events, exactly
    once each, from beat times and, in real time, from screen frames;
-5. ends when the protocol is over, when the user presses ``q`` or Ctrl-C (the session is kept and
-   marked complete), or when the source ends; an exception marks it incomplete.
+5. ends when the protocol is over, when the user presses ``q`` or Ctrl-C, or when the source ends:
+   the session is kept, marked complete, and its end reason (``finished``, ``quit``,
+   ``interrupted``, ``source_ended``) is stored; an exception marks it incomplete. A session that
+   recorded no beat is not kept.
 
 Outputs go to *sinks* (the rich live screen, a JSON-lines stream); the runner holds no display logic.
 """
@@ -205,6 +207,7 @@ async def run_session(
     frame_clock: Clock | None = None,
     commit_clock: Clock | None = None,
     on_started: Callable[[str], None] | None = None,
+    interrupt: asyncio.Event | None = None,
 ) -> SessionOutcome:
     """Run one guided session from ``source`` to the end; return where it was stored and how it ended.
 
@@ -225,6 +228,9 @@ async def run_session(
     commit_clock:
         The recorder's commit clock (default real time, so a simulated session at full speed still
         commits once per real second).
+    interrupt:
+        Set it (from a SIGINT/SIGTERM handler) to end the session early with end reason
+        ``interrupted`` (kept like ``q``).
     """
     run = _Run(source, plan, store, clock, sinks, commit_clock or RealClock())
     if on_started is not None:
@@ -239,6 +245,8 @@ async def run_session(
                 tasks.append(asyncio.create_task(_frames(run, t0, frame_interval_s, frame_clock or RealClock())))
             if keys is not None:
                 tasks.append(asyncio.create_task(_keys(run, keys)))
+            if interrupt is not None:
+                tasks.append(asyncio.create_task(_interrupt(run, interrupt)))
             try:
                 await tasks[0]
             except (asyncio.CancelledError, KeyboardInterrupt):
@@ -251,10 +259,10 @@ async def run_session(
         end_s = run.finish()
         status = "complete"
     finally:
-        run.recorder.finish(status)
-        if status != "complete" and run.n_beats == 0:
-            # The source failed before a single beat (no strap found, no adapter): the empty session
-            # holds nothing recorded, so it is removed rather than left as an "incomplete" session.
+        run.recorder.finish(status, run.end_reason or ("source_ended" if status == "complete" else None))
+        if run.n_beats == 0:
+            # Stopped or failed before a single beat (Ctrl-C at once, no strap found, no adapter):
+            # the empty session holds nothing recorded, so it is not kept (it would count in trends).
             store.delete_session(run.session_id)
     return SessionOutcome(run.session_id, status, run.end_reason or "source_ended", run.n_beats, end_s)
 
@@ -277,6 +285,11 @@ async def _frames(run: _Run, t0: float, interval_s: float, frame_clock: Clock) -
         for sink in run.sinks:
             sink.on_frame(now)
         await frame_clock.sleep(interval_s)
+
+
+async def _interrupt(run: _Run, interrupt: asyncio.Event) -> None:
+    await interrupt.wait()
+    run.request_stop("interrupted")
 
 
 async def _keys(run: _Run, keys: AsyncIterator[str]) -> None:

@@ -308,9 +308,10 @@ class Recorder:
             buffer.clear()
         self.commits += 1
 
-    def finish(self, status: str = "complete") -> None:
-        """Flush, then mark the session ``complete`` or ``incomplete`` with its end time and release
-        the recording lock. Idempotent: later calls do nothing."""
+    def finish(self, status: str = "complete", end_reason: str | None = None) -> None:
+        """Flush, then mark the session ``complete`` or ``incomplete`` with its end time and why it
+        ended (:data:`~sessions.store.END_REASONS`), and release the recording lock. Idempotent:
+        later calls do nothing."""
         if self.finished_status is not None:
             return
         if status not in ("complete", "incomplete"):
@@ -319,10 +320,10 @@ class Recorder:
             self.flush()
         except BaseException:
             self.finished_status = "incomplete"
-            self.store.finish_session(self.session_id, "incomplete", self.clock.wall_now())
+            self.store.finish_session(self.session_id, "incomplete", self.clock.wall_now(), end_reason)
             raise
         self.finished_status = status
-        self.store.finish_session(self.session_id, status, self.clock.wall_now())
+        self.store.finish_session(self.session_id, status, self.clock.wall_now(), end_reason)
 
     def __enter__(self) -> "Recorder":
         return self

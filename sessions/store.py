@@ -41,6 +41,9 @@ except ImportError:  # pragma: no cover - Windows
 DB_FILENAME = "biofeedback.sqlite"
 SOURCE_KINDS = ("live", "simulator", "import", "replay")
 STATUSES = ("recording", "complete", "incomplete")
+#: Why a recording ended (``sessions.end_reason``): the protocol ran to its end, the user pressed q,
+#: Ctrl-C/SIGTERM, or the source stopped sending (strap gone for good, end of a replayed file).
+END_REASONS = ("finished", "quit", "interrupted", "source_ended")
 
 
 class StoreError(BiofeedbackError):
@@ -116,6 +119,7 @@ class SessionInfo:
     import_format: str | None
     n_beats: int
     duration_s: float | None  # t_s of the last beat, None when there is none
+    end_reason: str | None = None  # one of END_REASONS; None for imports and crashed recordings
 
     def to_json_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -391,15 +395,20 @@ class Store:
             raise
         return session_id
 
-    def finish_session(self, session_id: str, status: str, end_wall: datetime | None) -> None:
-        """Set the final status (``complete`` or ``incomplete``) and end time; release the lock."""
+    def finish_session(
+        self, session_id: str, status: str, end_wall: datetime | None, end_reason: str | None = None
+    ) -> None:
+        """Set the final status (``complete`` or ``incomplete``), end time and end reason (one of
+        :data:`END_REASONS`, or ``None`` when unknown); release the lock."""
         if status not in ("complete", "incomplete"):
             raise ValueError(f"a finished session is 'complete' or 'incomplete', not {status!r}")
+        if end_reason is not None and end_reason not in END_REASONS:
+            raise ValueError(f"end_reason must be one of {END_REASONS}, got {end_reason!r}")
         try:
             with self.transaction():
                 self.conn.execute(
-                    "UPDATE sessions SET status = ?, end_wall = ? WHERE id = ?",
-                    (status, None if end_wall is None else end_wall.isoformat(), session_id),
+                    "UPDATE sessions SET status = ?, end_wall = ?, end_reason = ? WHERE id = ?",
+                    (status, None if end_wall is None else end_wall.isoformat(), end_reason, session_id),
                 )
         finally:
             self._release_lock(session_id)
@@ -411,7 +420,8 @@ class Store:
         "s.device_kind, s.device_info_json, s.practice, s.practice_settings_json, s.protocol_json, "
         "s.engine_settings_json, s.software_version, s.import_sha256, s.import_path, s.import_format, "
         "(SELECT count(*) FROM beats b WHERE b.session_id = s.id), "
-        "(SELECT b.t_s FROM beats b WHERE b.session_id = s.id ORDER BY b.seq DESC LIMIT 1) "
+        "(SELECT b.t_s FROM beats b WHERE b.session_id = s.id ORDER BY b.seq DESC LIMIT 1), "
+        "s.end_reason "
         "FROM sessions s"
     )
 
@@ -437,6 +447,7 @@ class Store:
             import_format=row[16],
             n_beats=row[17],
             duration_s=row[18],
+            end_reason=row[19],
         )
 
     def list_sessions(self) -> list[SessionInfo]:

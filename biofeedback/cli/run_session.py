@@ -74,9 +74,10 @@ async def _run(args: argparse.Namespace, plan: Any, store: Any, *, source: str, 
     clock = make_clock(speed, source)
     async with _source(args, plan, clock, source) as hr_source:
         loop = asyncio.get_running_loop()
+        interrupt = asyncio.Event()
 
         def stop_on_signal() -> None:
-            hr_source.stop()  # the session ends at the next beat and is kept (Ctrl-C = q)
+            interrupt.set()  # the session ends now and is kept, end reason "interrupted"
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -86,21 +87,22 @@ async def _run(args: argparse.Namespace, plan: Any, store: Any, *, source: str, 
             if as_json:
                 with OutputWriter([JsonlSink(sys.stdout)]) as writer:
                     return await run_session(hr_source, plan, store, clock=clock, sinks=[writer],
-                                             frame_interval_s=None if math.isinf(speed) else FRAME_INTERVAL_S)
+                                             frame_interval_s=None if math.isinf(speed) else FRAME_INTERVAL_S,
+                                             interrupt=interrupt)
             if math.isinf(speed):
-                return await _run_with_progress(hr_source, plan, store, clock)
+                return await _run_with_progress(hr_source, plan, store, clock, interrupt)
             with terminal_keys() as keys, ScreenSink(plan.practice, plan.protocol, plan.lang,
                                                      hr_source.info.name) as screen, \
                     OutputWriter([screen]) as writer:
                 return await run_session(hr_source, plan, store, clock=clock, sinks=[writer], keys=keys,
-                                         frame_interval_s=FRAME_INTERVAL_S)
+                                         frame_interval_s=FRAME_INTERVAL_S, interrupt=interrupt)
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)
 
 
-async def _run_with_progress(source: Any, plan: Any, store: Any, clock: Any) -> Any:
+async def _run_with_progress(source: Any, plan: Any, store: Any, clock: Any, interrupt: asyncio.Event) -> Any:
     """As fast as possible: no live screen, a progress bar of simulated time on stderr."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -125,7 +127,7 @@ async def _run_with_progress(source: Any, plan: Any, store: Any, clock: Any) -> 
                   TimeElapsedColumn(), transient=True, disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task("baseline", total=plan.protocol.total_s)
         with OutputWriter([ProgressSink(progress, task)]) as writer:
-            return await run_session(source, plan, store, clock=clock, sinks=[writer])
+            return await run_session(source, plan, store, clock=clock, sinks=[writer], interrupt=interrupt)
 
 
 @contextlib.asynccontextmanager

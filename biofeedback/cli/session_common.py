@@ -73,13 +73,17 @@ def print_ending(store: Any, outcome: Any, *, as_json: bool) -> None:
     from sessions.compare import compare_phases, render_phase_comparison
 
     comparison = compare_phases(store, outcome.session_id) if outcome.n_beats else None
-    where = f"session {outcome.session_id} ({outcome.status}, {outcome.n_beats} beats) stored in {store.path}"
+    if outcome.n_beats:
+        where = (f"session {outcome.session_id} ({outcome.status}, ended: {outcome.end_reason}, "
+                 f"{outcome.n_beats} beats) stored in {store.path}")
+    else:
+        where = f"no beat was recorded ({outcome.end_reason}): nothing was kept in {store.path}"
     if as_json:
         if comparison is not None:
             sys.stdout.write(json.dumps({"type": "comparison", **comparison.to_json_dict()}, allow_nan=False) + "\n")
-        sys.stdout.write(json.dumps({"type": "stored", "session_id": outcome.session_id, "status": outcome.status,
-                                     "end_reason": outcome.end_reason, "n_beats": outcome.n_beats,
-                                     "store": str(store.path)}) + "\n")
+        sys.stdout.write(json.dumps({"type": "stored", "session_id": outcome.session_id if outcome.n_beats else None,
+                                     "status": outcome.status, "end_reason": outcome.end_reason,
+                                     "n_beats": outcome.n_beats, "store": str(store.path)}) + "\n")
         sys.stdout.flush()
         print(where, file=sys.stderr)
         return

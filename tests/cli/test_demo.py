@@ -104,4 +104,5 @@ def test_the_live_screen_renders_and_quits_on_q(tmp_path):
     assert child.exitstatus == 0
     listing = _run("sessions", "--json", "--home", str(tmp_path))
     sessions = json.loads(listing.stdout)
-    assert len(sessions) == 1 and sessions[0]["status"] == "complete"
+    assert len(sessions) == 1 and sessions[0]["status"] == "complete" and sessions[0]["end_reason"] == "quit"
+    assert "quit: ended early" in _run("show", "last", "--home", str(tmp_path)).stdout

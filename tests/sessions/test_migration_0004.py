@@ -20,7 +20,7 @@ def test_beat_indices_survive_the_rebuild_and_the_table_is_no_longer_without_row
     conn.close()
 
     with Store(path) as store:  # opening applies the pending migration
-        assert [n for n, _ in applied_migrations(store.conn)][-1] == "0004_beat_indices_rowid"
+        assert "0004_beat_indices_rowid" in [n for n, _ in applied_migrations(store.conn)]
         assert dict(store.iter_beat_indices("s1")) == {i: json.loads(t) for _, i, t in rows}
         sql = store.conn.execute("SELECT sql FROM sqlite_master WHERE name = 'beat_indices'").fetchone()[0]
         assert "WITHOUT ROWID" not in sql.upper()
