@@ -31,7 +31,7 @@ from typing import Any
 
 from biofeedback.beat import Beat, Gap
 from biofeedback.errors import BiofeedbackError, InputError
-from sessions.migrations import apply_migrations
+from sessions.migrations import MIGRATIONS, applied_migrations, apply_migrations
 
 try:  # POSIX; elsewhere orphan detection falls back to pid + hostname
     import fcntl
@@ -218,16 +218,24 @@ class Store:
     for what opening does. ``Store.open_home(home)`` opens ``<home>/biofeedback.sqlite``.
     """
 
-    def __init__(self, path: str | Path, *, migrate: bool = True, recover: bool = True):
+    def __init__(self, path: str | Path, *, migrate: bool = True, recover: bool = True, readonly: bool = False):
         self.path = Path(path)
-        _create_private_dir(self.path.parent)
-        _create_private_file(self.path)
+        self.readonly = readonly
         self.locks_dir = self.path.with_name(self.path.name + ".locks")
         self._held: dict[str, int] = {}  # session id -> fd of its lock file
+        if readonly:
+            if not self.path.is_file():
+                raise StoreError(f"{self.path}: no session store here")
+        else:
+            _create_private_dir(self.path.parent)
+            _create_private_file(self.path)
         try:
             # Autocommit mode: transactions are explicit (BEGIN ... COMMIT), see transaction().
             self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
             self.conn.execute("PRAGMA foreign_keys = ON")
+            if readonly:
+                self._open_for_reading()
+                return
             mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             # synchronous=NORMAL in WAL mode: a commit is appended to the WAL without fsync, so it
             # survives any crash of this process (the OS has the data), and is atomic either way:
@@ -248,6 +256,23 @@ class Store:
         if recover:
             self.recover_orphans()
 
+    def _open_for_reading(self) -> None:
+        """A reading command's store: nothing is created or written (no migrations table, no orphan
+        recovery, ``query_only``). The one exception is the schema upgrade of a store written by an
+        older biofeedback (pending known migrations are applied, as any command would)."""
+        has_migrations = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'"
+        ).fetchone()
+        if not has_migrations:
+            self.conn.close()
+            raise StoreError(
+                f"{self.path}: not a biofeedback session store (it has no migrations table); nothing was changed"
+            )
+        done = {name for name, _ in applied_migrations(self.conn)}
+        if any(m.name not in done for m in MIGRATIONS) or done - {m.name for m in MIGRATIONS}:
+            apply_migrations(self.conn)  # an upgrade (or the refusal of a newer store)
+        self.conn.execute("PRAGMA query_only = ON")
+
     @classmethod
     def open_home(cls, home: str | Path, **kwargs: Any) -> "Store":
         """Open ``<home>/biofeedback.sqlite``, creating the directory (0700) and the file (0600)."""
@@ -255,9 +280,27 @@ class Store:
 
     @classmethod
     def open_existing(cls, home: str | Path, **kwargs: Any) -> "Store | None":
-        """Open ``<home>/biofeedback.sqlite`` if it exists, else ``None`` (read commands create nothing)."""
+        """Open ``<home>/biofeedback.sqlite`` if it exists, else ``None`` (read commands create nothing).
+        With ``readonly=True`` nothing in the store is written (see :meth:`_open_for_reading`)."""
         path = db_path(home)
         return cls(path, **kwargs) if path.exists() else None
+
+    def _recorder_gone(self, session_id: str) -> bool:
+        """True when no process holds the recording lock of ``session_id`` (checked without creating
+        or changing anything: a shared, non-blocking flock on the lock file if it exists)."""
+        if fcntl is None:  # pragma: no cover
+            return False
+        try:
+            fd = os.open(self._lock_path(session_id), os.O_RDONLY)
+        except FileNotFoundError:
+            return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        finally:
+            os.close(fd)  # closing releases the shared lock, if taken
+        return True
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -425,13 +468,15 @@ class Store:
         "FROM sessions s"
     )
 
-    @staticmethod
-    def _info(row: tuple[Any, ...]) -> SessionInfo:
+    def _info(self, row: tuple[Any, ...]) -> SessionInfo:
+        status = row[3]
+        if status == "recording" and self.readonly and self._recorder_gone(row[0]):
+            status = "incomplete"  # what the next writing open will store (recover_orphans)
         return SessionInfo(
             id=row[0],
             start_wall=row[1],
             end_wall=row[2],
-            status=row[3],
+            status=status,
             source_kind=row[4],
             device_name=row[5],
             device_address=row[6],

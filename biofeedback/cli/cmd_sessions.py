@@ -51,7 +51,7 @@ def describe(info: object) -> str:
 def run(args: argparse.Namespace) -> int:
     from sessions.store import Store
 
-    store = Store.open_existing(resolve_home(args))
+    store = Store.open_existing(resolve_home(args), readonly=True)
     infos = []
     if store is not None:
         with store:

@@ -82,8 +82,9 @@ def require_file(path: str) -> Path:
     return p
 
 
-def open_existing_store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    """The store of ``--home`` for commands that only read or change recorded sessions.
+def open_existing_store(args: argparse.Namespace, *, readonly: bool = True):  # type: ignore[no-untyped-def]
+    """The store of ``--home`` for commands that only read (``readonly``: nothing in it is written)
+    or change (``delete``) recorded sessions.
 
     Raises :class:`InputError` (exit 2, one line) when nothing was recorded there yet: reading
     commands never create a store.
@@ -91,7 +92,7 @@ def open_existing_store(args: argparse.Namespace):  # type: ignore[no-untyped-de
     from sessions.store import Store, db_path
 
     home = resolve_home(args)
-    store = Store.open_existing(home)
+    store = Store.open_existing(home, readonly=readonly)
     if store is None:
         raise InputError(f"no sessions recorded yet (no store at {db_path(home)})")
     return store
