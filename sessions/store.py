@@ -196,9 +196,45 @@ def _json(value: Any) -> str:
 
 
 def _create_private_dir(path: Path) -> None:
-    if not path.is_dir():
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(path, 0o700)  # mkdir's mode is masked by the umask
+    """Create ``path`` and every missing parent with mode 0700, whatever the umask."""
+    if path.is_dir():
+        return
+    missing = []
+    p = path
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+        os.chmod(d, 0o700)  # mkdir's mode is masked by the umask
+
+
+def ensure_private(path: Path, mode: int) -> None:
+    """Refuse (:class:`InputError`, exit 2) a file or directory of the store that belongs to another
+    user; tighten one of ours that others may read or write to ``mode`` (0600 files, 0700 dirs).
+
+    Health data: another user must not read the beats, nor plant or swap files in the home."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:  # pragma: no cover - Windows: ACLs, not modes
+        return
+    if st.st_uid != getuid():
+        kind = "directory" if path.is_dir() else "file"
+        raise InputError(
+            f"{path}: this {kind} belongs to another user (uid {st.st_uid}), so it is not a private place for "
+            "your recordings; use a --home of your own"
+        )
+    if st.st_mode & 0o777 != mode:
+        try:
+            os.chmod(path, mode)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot make it private (mode {mode:o}): {exc.strerror}") from exc
 
 
 def _create_private_file(path: Path) -> None:
@@ -228,7 +264,12 @@ class Store:
                 raise StoreError(f"{self.path}: no session store here")
         else:
             _create_private_dir(self.path.parent)
+        ensure_private(self.path.parent, 0o700)
+        if not readonly:
             _create_private_file(self.path)
+        for private in (self.path, *(self.path.with_name(self.path.name + x) for x in ("-wal", "-shm"))):
+            ensure_private(private, 0o600)
+        ensure_private(self.locks_dir, 0o700)
         try:
             # Autocommit mode: transactions are explicit (BEGIN ... COMMIT), see transaction().
             self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
