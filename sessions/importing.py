@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from biofeedback.errors import InputError
+from biofeedback.files import open_regular
 from sessions.importers._text import unreadable
 from sessions.importers import read_recording
 from sessions.importers.base import RRRecording
@@ -48,7 +49,7 @@ def file_sha256(path: str | Path) -> str:
     """Hex sha256 of the file's bytes (:class:`InputError` if unreadable)."""
     h = hashlib.sha256()
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:  # a FIFO or a device is refused before reading
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 h.update(chunk)
     except OSError as exc:

@@ -74,12 +74,11 @@ def resolve_home(args: argparse.Namespace) -> Path:
 
 
 def require_file(path: str) -> Path:
-    p = Path(path)
-    if not p.exists():
-        raise InputError("no such file", path=p)
-    if p.is_dir():
-        raise InputError("is a directory, expected a file", path=p)
-    return p
+    """``path`` if it is an existing regular file; a FIFO, a device or a directory is refused (exit 2)
+    before anything is read."""
+    from biofeedback.files import check_regular
+
+    return check_regular(path)
 
 
 def open_existing_store(args: argparse.Namespace, *, readonly: bool = True):  # type: ignore[no-untyped-def]

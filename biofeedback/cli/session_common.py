@@ -39,7 +39,10 @@ def build_practice(args: argparse.Namespace, home: Any) -> tuple[Any, dict[str, 
     """The practice with --pattern/--rate/--ratio/--spell applied, and those settings as data."""
     from biofeedback.practices import customize, get_practice, parse_pattern, parse_ratio, practice_dirs
 
-    practice = get_practice(args.practice, practice_dirs(home))
+    problems: dict[str, Any] = {}
+    practice = get_practice(args.practice, practice_dirs(home), problems)  # a broken file of another practice
+    for problem in problems.values():                                      # is reported and skipped
+        print(f"warning: skipped practice file: {problem}", file=sys.stderr)
     settings: dict[str, Any] = {}
     pattern = parse_pattern(args.pattern) if args.pattern else None
     ratio = parse_ratio(args.ratio) if args.ratio else None

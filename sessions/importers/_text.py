@@ -13,9 +13,13 @@ from datetime import datetime
 from pathlib import Path
 
 from biofeedback.errors import InputError
+from biofeedback.files import read_regular
 from sessions.importers.base import MAX_RR_MS, MIN_RR_MS
 
-MAX_FILE_BYTES = 256 * 1024 * 1024  # a 24 h Holter RR file is ~1 MB
+#: Largest RR file read (64 MiB): a 24 h Holter RR file is ~1 MB, a week of Polar Sensor Logger lines
+#: with timestamps ~30 MB. Parsing holds about 25 bytes of memory per byte of file, so reading
+#: stays under ~1.6 GB; a larger file is refused with a line saying so.
+MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_LINE_CHARS = 10_000
 
 
@@ -34,15 +38,7 @@ def read_text(path: str | Path) -> str:
     """The file's text: UTF-8 with an optional BOM, at most ``MAX_FILE_BYTES``; binary content or
     undecodable bytes (a truncated multi-byte character) are an :class:`InputError` naming the line."""
     p = Path(path)
-    try:
-        if p.is_dir():
-            raise IsADirectoryError(str(p))
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError(f"file too large for an RR file ({size} bytes)", path=p)
-        data = p.read_bytes()
-    except OSError as exc:
-        raise unreadable(exc, p) from (None if isinstance(exc, (FileNotFoundError, IsADirectoryError)) else exc)
+    data = read_regular(p, max_bytes=MAX_FILE_BYTES, what="RR file")
     nul = data.find(b"\x00")
     if nul >= 0:
         raise InputError("binary data (NUL byte), not a text file", path=p, line=data[:nul].count(b"\n") + 1)
