@@ -62,11 +62,27 @@ def read_lines(path: str | Path) -> list[str]:
     return lines
 
 
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# Only ASCII digits are numbers: no "8_00", no Arabic-Indic or other Unicode digits (re.ASCII).
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
+
+#: Wall times a recording may carry (a date outside is a corrupt or forged file, and would overflow
+#: Python's datetime once the recording's length is added).
+MIN_YEAR, MAX_YEAR = 1970, 2200
+#: Longest beat time accepted from a file that states its own times (a 30-day recording).
+MAX_TIME_S = 30 * 86400.0
+
+
+def check_wall_time(stamp: datetime, *, what: str, path: str | Path, line: int | None) -> datetime:
+    """``stamp`` if its year is within :data:`MIN_YEAR`-:data:`MAX_YEAR`, else :class:`InputError`."""
+    if not MIN_YEAR <= stamp.year <= MAX_YEAR:
+        raise InputError(f"{what} {stamp.isoformat()} is out of range (years {MIN_YEAR}-{MAX_YEAR})",
+                         path=path, line=line)
+    return stamp
 
 
 def parse_number(text: str, *, what: str, path: str | Path, line: int) -> float:
-    """A decimal number (no inf/nan, no thousands separators); else InputError."""
+    """A decimal number in ASCII digits (no inf/nan, no thousands separators, no underscores);
+    else InputError."""
     s = text.strip()
     if not _NUMBER.match(s):
         shown = s if len(s) <= 40 else s[:37] + "..."
@@ -93,8 +109,8 @@ def check_rr_ms(rr_ms: float, *, path: str | Path, line: int) -> float:
 def parse_wall_time(text: str) -> datetime | None:
     """A phone/app timestamp (``2026-04-24T14:10:16.752``, ``2025-03-15 09:00:15.123``,
     ``2013-12-10 00:48:03 +0000``); timezone-aware only when the text has an offset. None if not a time."""
-    s = re.sub(r"\s+([+-]\d{2}:?\d{2})$", r"\1", text.strip())
-    if not re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", s):
+    s = re.sub(r"\s+([+-]\d{2}:?\d{2})$", r"\1", text.strip(), flags=re.ASCII)
+    if not re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", s, flags=re.ASCII):
         return None
     try:
         return datetime.fromisoformat(s)
