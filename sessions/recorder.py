@@ -33,6 +33,13 @@ whichever is less (a simulated session at ``--speed 20`` loses at most one secon
 twenty), plus the time since the last call if the caller stops calling: call :meth:`poll` from a
 periodic task.
 
+When the store cannot be written (disk full, file size limit, read-only, busy: a
+:class:`~sessions.store.StoreError`), nothing is lost: the rows stay buffered in memory, the failure
+is kept in :attr:`Recorder.store_error`, recording goes on and every later commit retries (once per
+commit interval). If the store recovers, everything buffered is written in order; if it has not by
+:meth:`finish`, ``finish`` raises a :class:`~sessions.store.StoreError` saying how many beats could
+not be stored (everything committed before the failure stays).
+
 Raw beat columns are written once and never updated (a trigger enforces it); the engine's artifact
 label is a separate ``UPDATE`` of the ``artifact`` column only.
 """
@@ -48,7 +55,7 @@ from typing import Any
 
 from biofeedback.beat import Beat, Gap
 from devices.clock import Clock, RealClock
-from sessions.store import NewSession, Store
+from sessions.store import NewSession, Store, StoreError
 
 PHASE_CHANGE = "phase_change"  # event kind recorded by begin_phase/end_phase; data: phase, action
 USER_MARKER = "user_marker"
@@ -117,6 +124,8 @@ class Recorder:
         self._latest_t_s = -math.inf  # the latest session time recorded
         self._last_commit_t_s = 0.0  # the session time up to which everything is committed
         self.commits = 0  # number of transactions written (for tests and benchmarks)
+        self.failed_commits = 0  # commits that the store refused (kept in memory, retried)
+        self.store_error: StoreError | None = None  # the latest refusal, None once a commit succeeds
         self.finished_status: str | None = None
 
     @classmethod
@@ -232,16 +241,25 @@ class Recorder:
     def poll(self, t_s: float | None = None) -> bool:
         """Commit if ``commit_interval_s`` of real time has passed since the last commit, or if
         session time ``t_s`` (of the item just recorded) is that far past the last commit's; True if
-        it committed."""
+        it committed. A store that refuses the commit (:attr:`store_error`) does not raise here: the
+        rows stay buffered and the next due commit retries."""
         if t_s is not None and t_s > self._latest_t_s:
             self._latest_t_s = t_s
         if (
             self.clock.monotonic_s() - self._last_commit_s >= self.commit_interval_s
             or self._latest_t_s - self._last_commit_t_s >= self.commit_interval_s
         ):
-            self.flush()
+            try:
+                self.flush()
+            except StoreError:
+                return False
             return True
         return False
+
+    @property
+    def unstored_beats(self) -> int:
+        """Beats recorded but not (yet) in the store."""
+        return len(self._beats)
 
     @property
     def pending(self) -> int:
@@ -257,12 +275,34 @@ class Recorder:
         )
 
     def flush(self) -> None:
-        """Write everything buffered in one transaction now."""
+        """Write everything buffered in one transaction now. :class:`~sessions.store.StoreError`
+        if the store refuses it (disk full, read-only, busy): then nothing is lost, the rows stay
+        buffered for the next attempt."""
         self._last_commit_s = self.clock.monotonic_s()
         if self._latest_t_s > self._last_commit_t_s:
             self._last_commit_t_s = self._latest_t_s
         if not self.pending:
             return
+        try:
+            self._write()
+        except StoreError as exc:
+            self.failed_commits += 1
+            self.store_error = exc
+            raise
+        self.store_error = None
+        for buffer in (
+            self._beats,
+            self._labels,
+            self._gaps,
+            self._events,
+            self._phase_inserts,
+            self._phase_ends,
+            self._indices,
+        ):
+            buffer.clear()
+        self.commits += 1
+
+    def _write(self) -> None:
         conn = self.store.conn
         with self.store.transaction():
             if self._beats:
@@ -296,17 +336,6 @@ class Recorder:
                     "INSERT OR REPLACE INTO beat_indices (session_id, seq, indices_json) VALUES (?, ?, ?)",
                     self._indices,
                 )
-        for buffer in (
-            self._beats,
-            self._labels,
-            self._gaps,
-            self._events,
-            self._phase_inserts,
-            self._phase_ends,
-            self._indices,
-        ):
-            buffer.clear()
-        self.commits += 1
 
     def finish(self, status: str = "complete", end_reason: str | None = None) -> None:
         """Flush, then mark the session ``complete`` or ``incomplete`` with its end time and why it
@@ -318,6 +347,17 @@ class Recorder:
             raise ValueError(f"status must be 'complete' or 'incomplete', got {status!r}")
         try:
             self.flush()
+        except StoreError as exc:
+            self.finished_status = "incomplete"
+            try:
+                self.store.finish_session(self.session_id, "incomplete", self.clock.wall_now(), end_reason)
+            except StoreError:
+                pass  # the lock is released; the next opening of the store marks it incomplete
+            stored = self._next_seq - self.unstored_beats
+            raise StoreError(
+                f"{exc}: {self.unstored_beats} of the {self._next_seq} beats of session {self.session_id} "
+                f"could not be stored (the first {stored} are safe in the store)"
+            ) from exc
         except BaseException:
             self.finished_status = "incomplete"
             self.store.finish_session(self.session_id, "incomplete", self.clock.wall_now(), end_reason)

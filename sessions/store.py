@@ -47,7 +47,38 @@ END_REASONS = ("finished", "quit", "interrupted", "source_ended")
 
 
 class StoreError(BiofeedbackError):
-    """The store file cannot be used (not a database, locked, unwritable...). Exit status 1."""
+    """The store file cannot be used (not a database, locked, unwritable...). Exit status 1.
+
+    ``busy`` is true when another process holds the write lock (worth retrying soon)."""
+
+    def __init__(self, message: str, *, busy: bool = False):
+        super().__init__(message)
+        self.busy = busy
+
+
+# SQLite primary result codes that mean "the machine", not "the program": the disk, the file system,
+# another process. Anything else from SQLite is a bug and is not translated.
+_ENVIRONMENT_CODES = {
+    3: "the store's file system refused access (permission)",  # SQLITE_PERM
+    5: "the store is busy (another program holds its write lock)",  # SQLITE_BUSY
+    6: "the store is locked",  # SQLITE_LOCKED
+    8: "the store is read-only (its file or folder cannot be written)",  # SQLITE_READONLY
+    10: "the disk could not be written (disk full, file size limit, or an I/O error)",  # SQLITE_IOERR
+    13: "the disk is full",  # SQLITE_FULL
+    14: "the store file cannot be opened",  # SQLITE_CANTOPEN
+}
+
+
+def environment_failure(path: Path, exc: BaseException) -> "StoreError | None":
+    """A plain-words :class:`StoreError` (exit 1) for an SQLite error caused by the machine (disk
+    full, read-only, I/O error, busy), or ``None`` for any other error."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if not isinstance(exc, sqlite3.Error) or code is None:
+        return None
+    reason = _ENVIRONMENT_CODES.get(code & 0xFF)
+    if reason is None:
+        return None
+    return StoreError(f"{path}: {reason}", busy=(code & 0xFF) in (5, 6))
 
 
 def db_path(home: str | Path) -> Path:
@@ -263,10 +294,16 @@ class Store:
             if not self.path.is_file():
                 raise StoreError(f"{self.path}: no session store here")
         else:
-            _create_private_dir(self.path.parent)
+            try:
+                _create_private_dir(self.path.parent)
+            except OSError as exc:
+                raise StoreError(f"{self.path.parent}: cannot create the store's folder: {exc.strerror or exc}") from exc
         ensure_private(self.path.parent, 0o700)
         if not readonly:
-            _create_private_file(self.path)
+            try:
+                _create_private_file(self.path)
+            except OSError as exc:
+                raise StoreError(f"{self.path}: cannot create the store: {exc.strerror or exc}") from exc
         for private in (self.path, *(self.path.with_name(self.path.name + x) for x in ("-wal", "-shm"))):
             ensure_private(private, 0o600)
         ensure_private(self.locks_dir, 0o700)
@@ -289,6 +326,9 @@ class Store:
             if migrate:
                 apply_migrations(self.conn)
         except sqlite3.DatabaseError as exc:
+            failure = environment_failure(self.path, exc)
+            if failure is not None:
+                raise failure from exc
             raise StoreError(f"{self.path}: not a usable session store: {exc}") from exc
         for suffix in ("-wal", "-shm"):
             side = self.path.with_name(self.path.name + suffix)
@@ -360,7 +400,7 @@ class Store:
 
     def transaction(self) -> "_Transaction":
         """``with store.transaction():`` one ``BEGIN IMMEDIATE ... COMMIT``, rolled back on any exception."""
-        return _Transaction(self.conn)
+        return _Transaction(self.conn, self.path)
 
     # -- recording locks -------------------------------------------------------------------------
 
@@ -675,18 +715,37 @@ class Store:
 
 
 class _Transaction:
-    def __init__(self, conn: sqlite3.Connection):
+    """``BEGIN IMMEDIATE ... COMMIT``; rolled back on any exception. An SQLite error caused by the
+    machine (disk full, read-only, I/O, busy) leaves as a plain-words :class:`StoreError`."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path):
         self.conn = conn
+        self.path = path
 
     def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise (environment_failure(self.path, exc) or exc) from exc
         return self.conn
 
-    def __exit__(self, exc_type: object, *rest: object) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         if exc_type is None:
-            self.conn.execute("COMMIT")
-        else:
-            self.conn.execute("ROLLBACK")
+            try:
+                self.conn.execute("COMMIT")
+                return
+            except sqlite3.Error as commit_exc:
+                exc = commit_exc
+        if self.conn.in_transaction:  # SQLite may already have rolled back (SQLITE_FULL, IOERR)
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+        translated = None if exc is None else environment_failure(self.path, exc)
+        if translated is not None:
+            raise translated from exc
+        if exc_type is None and exc is not None:
+            raise exc
 
 
 def _pid_alive(pid: int) -> bool:  # pragma: no cover - used only without fcntl
