@@ -166,6 +166,10 @@ _M0005 = Migration(
         " SELECT json_extract(e.data_json, '$.reason') FROM events e"
         " WHERE e.session_id = sessions.id AND e.kind = 'session_end' ORDER BY e.ordinal DESC LIMIT 1)"
         " WHERE end_reason IS NULL",
+        # A session written in several transactions (a long import, a long delete) is 0 until its
+        # last transaction publishes it: readers see it whole or not at all, and the write lock is
+        # held only briefly at a time, so a live recording can commit in between.
+        "ALTER TABLE sessions ADD COLUMN published INTEGER NOT NULL DEFAULT 1",
         # INSERT OR REPLACE deletes the old row and inserts a new one: the UPDATE trigger of 0001
         # does not see it. A raw beat is written once: a second insert of (session_id, seq) aborts,
         # whatever the conflict clause.

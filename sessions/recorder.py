@@ -62,6 +62,10 @@ USER_MARKER = "user_marker"
 PROMPT_SHOWN = "prompt_shown"
 GAP = "gap"  # event kind recorded by add_gap; data: reason, start_s, end_s
 RECENT_BEATS = 256  # beats remembered by seq_for_t
+#: How long a commit waits for another writer (an import, a delete) before giving up until the next
+#: commit: short, so a busy store never stalls the session's event loop for long.
+BUSY_WAIT_MS = 200
+FINAL_BUSY_WAIT_MS = 10_000  # the last commit (finish) waits as long as any other store write
 
 
 class Recorder:
@@ -123,6 +127,7 @@ class Recorder:
         self._last_commit_s = self.clock.monotonic_s()
         self._latest_t_s = -math.inf  # the latest session time recorded
         self._last_commit_t_s = 0.0  # the session time up to which everything is committed
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_WAIT_MS}")  # this store's connection records now
         self.commits = 0  # number of transactions written (for tests and benchmarks)
         self.failed_commits = 0  # commits that the store refused (kept in memory, retried)
         self.store_error: StoreError | None = None  # the latest refusal, None once a commit succeeds
@@ -345,6 +350,7 @@ class Recorder:
             return
         if status not in ("complete", "incomplete"):
             raise ValueError(f"status must be 'complete' or 'incomplete', got {status!r}")
+        self.store.conn.execute(f"PRAGMA busy_timeout = {FINAL_BUSY_WAIT_MS}")
         try:
             self.flush()
         except StoreError as exc:

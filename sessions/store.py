@@ -39,6 +39,11 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 DB_FILENAME = "biofeedback.sqlite"
+#: Rows written or deleted per transaction by long operations (imports, deletes): each holds the
+#: write lock for tens of milliseconds, so a live recording commits in between.
+CHUNK_ROWS = 20_000
+#: Pause between two chunks, long enough for a waiting recorder's busy handler to get the lock.
+CHUNK_PAUSE_S = 0.03
 SOURCE_KINDS = ("live", "simulator", "import", "replay")
 STATUSES = ("recording", "complete", "incomplete")
 #: Why a recording ended (``sessions.end_reason``): the protocol ran to its end, the user pressed q,
@@ -215,6 +220,13 @@ class Deleted:
     events: int
     phases: int
     indices: int
+
+
+def yield_write_lock() -> None:
+    """Between two chunks of a long write: let a waiting writer (a live recording) take the lock."""
+    import time
+
+    time.sleep(CHUNK_PAUSE_S)
 
 
 def new_session_id() -> str:
@@ -438,10 +450,18 @@ class Store:
         return session_id in self._held
 
     def recover_orphans(self) -> list[str]:
-        """Mark ``incomplete`` every ``recording`` session whose recorder is gone; return their ids."""
-        rows = self.conn.execute("SELECT id, pid, hostname FROM sessions WHERE status = 'recording'").fetchall()
+        """Mark ``incomplete`` every ``recording`` session whose recorder is gone, and remove what an
+        interrupted chunked import or delete left unpublished; return the ids marked incomplete."""
+        rows = self.conn.execute(
+            "SELECT id, pid, hostname, published FROM sessions WHERE status = 'recording' OR published = 0"
+        ).fetchall()
         recovered: list[str] = []
-        for session_id, pid, hostname in rows:
+        for session_id, pid, hostname, published in rows:
+            if not published:
+                if session_id not in self._held and self._acquire_lock(session_id):
+                    self._release_lock(session_id)
+                    self.delete_session(session_id)  # its writer is gone: never shown, now removed
+                continue
             if session_id in self._held:
                 continue
             if fcntl is not None:
@@ -462,12 +482,15 @@ class Store:
 
     # -- creating and finishing ------------------------------------------------------------------
 
-    def create_session(self, new: NewSession, *, status: str = "recording", session_id: str | None = None) -> str:
+    def create_session(
+        self, new: NewSession, *, status: str = "recording", session_id: str | None = None, published: bool = True
+    ) -> str:
         """Insert a session and return its id.
 
-        With ``status="recording"`` (a live recording) this store takes the session's recording lock
-        first and keeps it until :meth:`finish_session`; with ``"complete"`` (an import, inside the
-        caller's transaction) no lock is taken.
+        With ``status="recording"`` (a live recording, or a chunked import) this store takes the
+        session's recording lock first and keeps it until :meth:`finish_session` or :meth:`publish`;
+        with ``"complete"`` (inside the caller's transaction) no lock is taken. ``published=False``
+        keeps the session out of every reading method until :meth:`publish`.
         """
         if new.source_kind not in SOURCE_KINDS:
             raise ValueError(f"source_kind must be one of {SOURCE_KINDS}, got {new.source_kind!r}")
@@ -501,11 +524,12 @@ class Store:
             new.import_sha256,
             new.import_path,
             new.import_format,
+            int(published),
         )
         sql = (
             "INSERT INTO sessions (id, start_wall, status, source_kind, device_name, device_address, device_kind, "
             "device_info_json, practice, practice_settings_json, protocol_json, engine_settings_json, "
-            "software_version, pid, hostname, import_sha256, import_path, import_format) "
+            "software_version, pid, hostname, import_sha256, import_path, import_format, published) "
             "VALUES (" + ", ".join("?" * len(row)) + ")"
         )
         try:
@@ -518,6 +542,19 @@ class Store:
             self._release_lock(session_id)
             raise
         return session_id
+
+    def publish(self, session_id: str, end_wall: datetime | None) -> None:
+        """Inside the caller's transaction: make an unpublished session ``complete`` and visible,
+        with its end time. The caller releases the lock after the commit (:meth:`release`)."""
+        self.conn.execute(
+            "UPDATE sessions SET status = 'complete', published = 1, end_wall = ? WHERE id = ?",
+            (None if end_wall is None else end_wall.isoformat(), session_id),
+        )
+
+    def release(self, session_id: str) -> None:
+        """Release this store's lock on ``session_id`` (after :meth:`publish` was committed, or
+        after giving up on an unpublished session)."""
+        self._release_lock(session_id)
 
     def finish_session(
         self, session_id: str, status: str, end_wall: datetime | None, end_reason: str | None = None
@@ -546,7 +583,7 @@ class Store:
         "(SELECT count(*) FROM beats b WHERE b.session_id = s.id), "
         "(SELECT b.t_s FROM beats b WHERE b.session_id = s.id ORDER BY b.seq DESC LIMIT 1), "
         "s.end_reason "
-        "FROM sessions s"
+        "FROM sessions s WHERE s.published = 1"
     )
 
     def _info(self, row: tuple[Any, ...]) -> SessionInfo:
@@ -583,7 +620,7 @@ class Store:
 
     def get_session(self, session_id: str) -> SessionInfo:
         """The session with exactly this id (:class:`InputError` if there is none)."""
-        row = self.conn.execute(self._INFO_SQL + " WHERE s.id = ?", (session_id,)).fetchone()
+        row = self.conn.execute(self._INFO_SQL + " AND s.id = ?", (session_id,)).fetchone()
         if row is None:
             raise InputError(f"no session {session_id!r}")
         return self._info(row)
@@ -599,18 +636,18 @@ class Store:
         if not text:
             raise InputError("empty session reference (give an id, a unique prefix of one, or 'last')")
         if text == "last":
-            row = self.conn.execute("SELECT id FROM sessions ORDER BY start_wall DESC, rowid DESC LIMIT 1").fetchone()
+            row = self.conn.execute("SELECT id FROM sessions WHERE published = 1 ORDER BY start_wall DESC, rowid DESC LIMIT 1").fetchone()
             if row is None:
                 raise InputError("no sessions recorded yet, so there is no 'last' session")
             return str(row[0])
-        exact = self.conn.execute("SELECT id FROM sessions WHERE id = ?", (text,)).fetchone()
+        exact = self.conn.execute("SELECT id FROM sessions WHERE id = ? AND published = 1", (text,)).fetchone()
         if exact is not None:
             return str(exact[0])
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         ids = [
             r[0]
             for r in self.conn.execute(
-                "SELECT id FROM sessions WHERE id LIKE ? ESCAPE '\\' ORDER BY start_wall", (escaped + "%",)
+                "SELECT id FROM sessions WHERE id LIKE ? ESCAPE '\\' AND published = 1 ORDER BY start_wall", (escaped + "%",)
             )
         ]
         if not ids:
@@ -691,24 +728,50 @@ class Store:
 
     def find_by_sha256(self, sha256: str) -> list[str]:
         """Ids of sessions imported from a file with this sha256."""
-        return [r[0] for r in self.conn.execute("SELECT id FROM sessions WHERE import_sha256 = ?", (sha256,))]
+        return [r[0] for r in self.conn.execute("SELECT id FROM sessions WHERE import_sha256 = ? AND published = 1", (sha256,))]
 
     # -- deleting --------------------------------------------------------------------------------
 
     def delete_session(self, session_id: str) -> Deleted:
-        """Delete a session and everything recorded in it, in one transaction. Refuses a session
-        that a live recorder is writing."""
-        if session_id not in self._held and self._lock_path(session_id).exists() and fcntl is not None:
+        """Delete a session and everything recorded in it. Refuses a session that a live recorder is
+        writing.
+
+        Atomic for readers, brief for writers: the first transaction unpublishes the session (it is
+        gone for every reader at once), then its beats and live indices are deleted
+        :data:`CHUNK_ROWS` at a time, each chunk its own short transaction (a live recording commits
+        in between), and the last transaction removes the rest. An interrupted delete leaves an
+        unpublished session that the next opening of the store removes."""
+        held = session_id in self._held
+        if not held and fcntl is not None:
             if not self._acquire_lock(session_id):
                 raise InputError(f"session {session_id} is being recorded right now; stop it first")
-            self._release_lock(session_id)
-        with self.transaction():
-            if self.conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
-                raise InputError(f"no session {session_id!r}")
-            counts = {}
-            for table in ("beats", "gaps", "events", "phases", "beat_indices"):
-                counts[table] = self.conn.execute(f"DELETE FROM {table} WHERE session_id = ?", (session_id,)).rowcount
-            self.conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+        try:
+            with self.transaction():
+                if self.conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+                    raise InputError(f"no session {session_id!r}")
+                self.conn.execute("UPDATE sessions SET published = 0 WHERE id = ?", (session_id,))
+            counts = {"beats": 0, "beat_indices": 0}
+            for table in ("beats", "beat_indices"):
+                while True:
+                    with self.transaction():
+                        n = self.conn.execute(
+                            f"DELETE FROM {table} WHERE session_id = ? AND seq IN "
+                            f"(SELECT seq FROM {table} WHERE session_id = ? ORDER BY seq LIMIT ?)",
+                            (session_id, session_id, CHUNK_ROWS),
+                        ).rowcount
+                    counts[table] += n
+                    if n < CHUNK_ROWS:
+                        break
+                    yield_write_lock()
+            with self.transaction():
+                for table in ("gaps", "events", "phases"):
+                    counts[table] = self.conn.execute(
+                        f"DELETE FROM {table} WHERE session_id = ?", (session_id,)
+                    ).rowcount
+                self.conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+        finally:
+            if not held:
+                self._release_lock(session_id)
         return Deleted(
             session_id, counts["beats"], counts["gaps"], counts["events"], counts["phases"], counts["beat_indices"]
         )
