@@ -23,7 +23,7 @@ import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, TextIO
+from typing import IO, Any
 
 from biofeedback.errors import InputError
 from biofeedback.files import not_regular
@@ -66,7 +66,7 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
-def export_session(store: Store, session_id: str, fmt: str, out: TextIO) -> int:
+def export_session(store: Store, session_id: str, fmt: str, out: IO[str]) -> int:
     """Write session ``session_id`` to ``out`` in ``fmt``; return the number of beats written."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")

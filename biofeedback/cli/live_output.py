@@ -15,7 +15,8 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import IO, Any, Protocol
+from typing import IO, Any
+from typing import Protocol as TypingProtocol
 
 from biofeedback.engine import BeatIndices
 from biofeedback.practices import Practice, Protocol, breathing_state
@@ -27,7 +28,7 @@ def _clean(value: Any) -> Any:
     return value
 
 
-class Consumer(Protocol):
+class Consumer(TypingProtocol):
     """What an output receives, on the writer's thread (may be slow, may block; should not raise)."""
 
     def on_beat(self, indices: BeatIndices, phase: str | None) -> None: ...
