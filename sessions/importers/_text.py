@@ -16,10 +16,11 @@ from biofeedback.errors import InputError
 from biofeedback.files import read_regular
 from sessions.importers.base import MAX_RR_MS, MIN_RR_MS
 
-#: Largest RR file read (64 MiB): a 24 h Holter RR file is ~1 MB, a week of Polar Sensor Logger lines
-#: with timestamps ~30 MB. Parsing holds about 25 bytes of memory per byte of file, so reading
-#: stays under ~1.6 GB; a larger file is refused with a line saying so.
-MAX_FILE_BYTES = 64 * 1024 * 1024
+#: Largest RR file read (16 MiB: 4 million beats of a plain millisecond file, about 40 days; a 24 h
+#: Holter RR file is ~1 MB). Reading peaks at ~50 bytes of memory per byte of a plain file and ~9
+#: per byte of a Polar Sensor Logger file (``benchmarks/bench_import_memory.py``), so it stays
+#: under ~800 MB; a larger file is refused, before it is read, with a line saying so.
+MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_LINE_CHARS = 10_000
 
 

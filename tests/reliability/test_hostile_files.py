@@ -45,7 +45,7 @@ def test_a_fifo_or_a_device_is_refused_before_reading(tmp_path, command):
 def test_an_oversized_rr_file_is_refused_in_one_line(tmp_path):
     big = tmp_path / "big.txt"
     with open(big, "wb") as f:
-        f.truncate(65 * 1024 * 1024)  # sparse: no disk used
+        f.truncate(17 * 1024 * 1024)  # sparse: no disk used
     _one_line_exit_2(_limited("analyze", str(big)), "too large")
 
 
