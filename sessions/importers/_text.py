@@ -87,7 +87,8 @@ def parse_number(text: str, *, what: str, path: str | Path, line: int) -> float:
     s = text.strip()
     if not _NUMBER.match(s):
         shown = s if len(s) <= 40 else s[:37] + "..."
-        raise InputError(f"{what}: not a number: {shown!r}", path=path, line=line)
+        raise InputError(f"{what}: not a number: {shown!r}" if what else f"not a number: {shown!r}", path=path,
+                         line=line)
     value = float(s)
     if not math.isfinite(value):
         raise InputError(f"{what}: number out of range: {s[:40]!r}", path=path, line=line)

@@ -32,7 +32,7 @@ _UNIT_SPLIT = 10.0
 def _number(text: str, path: Path, line: int) -> float:
     if text.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
         raise InputError(f"not a finite number: {text!r}", path=path, line=line)
-    return parse_number(text, what="RR interval", path=path, line=line)
+    return parse_number(text, what="", path=path, line=line)
 
 
 def intervals_to_ms(
