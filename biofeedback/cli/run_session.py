@@ -66,9 +66,18 @@ def run_guided_session(args: argparse.Namespace, protocol: Any, *, source: str) 
     return 0 if outcome.status == "complete" else 1
 
 
+def output_writer(consumers: list[Any]) -> Any:
+    """The one place a session's outputs are assembled: the display (JSON lines, the screen or the
+    progress bar) plus any further consumer (an LSL outlet...), all fed by one
+    :class:`~biofeedback.cli.live_output.OutputWriter` thread so the recording never waits for them."""
+    from biofeedback.cli.live_output import OutputWriter
+
+    return OutputWriter(list(consumers))
+
+
 async def _run(args: argparse.Namespace, plan: Any, store: Any, *, source: str, speed: float, as_json: bool) -> Any:
     from biofeedback.cli.keys import terminal_keys
-    from biofeedback.cli.live_output import JsonlSink, OutputWriter, ScreenSink
+    from biofeedback.cli.live_output import JsonlSink, ScreenSink
     from sessions.live import run_session
 
     clock = make_clock(speed, source)
@@ -85,7 +94,7 @@ async def _run(args: argparse.Namespace, plan: Any, store: Any, *, source: str, 
         try:
             # Every output is a consumer of one OutputWriter thread: the recording never waits for it.
             if as_json:
-                with OutputWriter([JsonlSink(sys.stdout)]) as writer:
+                with output_writer([JsonlSink(sys.stdout)]) as writer:
                     return await run_session(hr_source, plan, store, clock=clock, sinks=[writer],
                                              frame_interval_s=None if math.isinf(speed) else FRAME_INTERVAL_S,
                                              interrupt=interrupt)
@@ -93,7 +102,7 @@ async def _run(args: argparse.Namespace, plan: Any, store: Any, *, source: str, 
                 return await _run_with_progress(hr_source, plan, store, clock, interrupt)
             with terminal_keys() as keys, ScreenSink(plan.practice, plan.protocol, plan.lang,
                                                      hr_source.info.name) as screen, \
-                    OutputWriter([screen]) as writer:
+                    output_writer([screen]) as writer:
                 return await run_session(hr_source, plan, store, clock=clock, sinks=[writer], keys=keys,
                                          frame_interval_s=FRAME_INTERVAL_S, interrupt=interrupt)
         finally:
@@ -106,7 +115,6 @@ async def _run_with_progress(source: Any, plan: Any, store: Any, clock: Any, int
     """As fast as possible: no live screen, a progress bar of simulated time on stderr."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from biofeedback.cli.live_output import OutputWriter
     from sessions.live import run_session
 
     class ProgressSink:
@@ -126,7 +134,7 @@ async def _run_with_progress(source: Any, plan: Any, store: Any, clock: Any, int
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                   TimeElapsedColumn(), transient=True, disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task("baseline", total=plan.protocol.total_s)
-        with OutputWriter([ProgressSink(progress, task)]) as writer:
+        with output_writer([ProgressSink(progress, task)]) as writer:
             return await run_session(source, plan, store, clock=clock, sinks=[writer], interrupt=interrupt)
 
 
