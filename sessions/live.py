@@ -37,6 +37,10 @@ from sessions.store import NewSession, Store
 from sessions.timeline import PhaseChange, Timeline
 
 SESSION_END = "session_end"  # event: data reason = finished | quit | interrupted | source_ended
+#: After the protocol's end on the clock, the source is stopped once it has delivered nothing for this
+#: long (frame-clock time): a source catching up after a stall delivers its overdue beats first, a
+#: strap out of range is stopped well within 1 s.
+END_GRACE_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,7 @@ class _Run:
         self.now_s = 0.0
         self.last_beat_s = 0.0
         self.n_beats = 0
+        self.n_taken = 0  # items taken from the source (the frame task watches it after the end)
         self.end_reason: str | None = None
         self.stop_requested = asyncio.Event()
 
@@ -109,8 +114,13 @@ class _Run:
     def phase(self) -> str | None:
         return self.open_phases[-1] if self.open_phases else None
 
-    def advance(self, now_s: float) -> None:
-        """Bring the timeline up to ``now_s``: record and show the phase changes and prompts due."""
+    def advance(self, now_s: float, *, from_frame: bool = False) -> None:
+        """Bring the timeline up to ``now_s``: record and show the phase changes and prompts due.
+
+        The end of the protocol seen by a beat stops the source at once; seen by a frame (the clock,
+        between beats), the source is stopped once it has been quiet for :data:`END_GRACE_S` (see
+        :func:`_frames`), so items already due (a source catching up after the process was stalled)
+        are still recorded."""
         if now_s > self.now_s:
             self.now_s = now_s
         for item in self.timeline.advance(now_s):
@@ -126,7 +136,10 @@ class _Run:
             else:
                 self._prompt(item)
         if now_s >= self.plan.protocol.total_s and self.end_reason is None:
-            self.request_stop("finished")
+            if from_frame:
+                self.end_reason = "finished"  # the frame task stops the source after the grace
+            else:
+                self.request_stop("finished")
 
     def _prompt(self, prompt: Prompt) -> None:
         data = {"key": prompt.key, "text": prompt.text, "lang": self.plan.lang}
@@ -139,9 +152,11 @@ class _Run:
 
     def take(self, item: Beat | Gap | DeviceEvent) -> None:
         """Record one item from the source the moment it arrives, then compute and show."""
+        self.n_taken += 1
         if isinstance(item, Beat):
             if item.t_s >= self.plan.protocol.total_s:
                 self.advance(item.t_s)
+                self.request_stop("finished")  # keeps an earlier reason
                 return  # after the end of the protocol: not part of this session
             self.advance(item.t_s)
             self.recorder.add_beat(item)
@@ -278,9 +293,16 @@ async def _consume(run: _Run) -> None:
 
 async def _frames(run: _Run, t0: float, interval_s: float, frame_clock: Clock) -> None:
     # Session time comes from the session clock; frames are paced in real time (>= 10 per second).
+    quiet_since: float | None = None  # after the end: when the source last delivered something
+    taken = run.n_taken
     while not run.stop_requested.is_set():
         now = run.clock.monotonic_s() - t0
-        run.advance(now)
+        run.advance(now, from_frame=True)
+        if run.end_reason == "finished":
+            if quiet_since is None or run.n_taken != taken:
+                quiet_since, taken = frame_clock.monotonic_s(), run.n_taken
+            elif frame_clock.monotonic_s() - quiet_since >= END_GRACE_S:
+                run.request_stop("finished")
         run.recorder.poll()
         for sink in run.sinks:
             sink.on_frame(now)
