@@ -397,7 +397,8 @@ class BleStrap:
             while not self._stop.is_set():
                 lost = asyncio.Event()
                 try:
-                    await self._connect(lost)
+                    if not await self._unless_stopped(self._connect(lost)):
+                        break  # stop() during a scan or connect attempt: cancelled at once
                 except DeviceError as exc:
                     if not ever_connected and not self.retry_first_connection:
                         raise
@@ -421,6 +422,24 @@ class BleStrap:
                 await self._drop_client(unsubscribe=True)
             finally:
                 self._queue.put_nowait(_END)
+
+    async def _unless_stopped(self, work: Any) -> bool:
+        """Run ``work`` (a scan and connect attempt) unless :meth:`stop` comes first: then cancel it
+        (the pending scan or connect ends now, not at its timeout) and return False."""
+        task = asyncio.ensure_future(work)
+        stopped = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait([task, stopped], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            await asyncio.gather(stopped, return_exceptions=True)
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        if task.cancelled():
+            return False
+        task.result()  # its DeviceError, if the attempt failed
+        return True
 
     async def _wait_any(self, lost: asyncio.Event | None, *others: Any) -> None:
         """Wait until ``lost`` is set, any of ``others`` finishes, or stop() is called."""

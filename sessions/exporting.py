@@ -19,11 +19,14 @@ import contextlib
 import json
 import math
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any
 
+from biofeedback.errors import InputError
+from biofeedback.files import not_regular
 from sessions.store import StoredPhase, Store
 
 FORMATS = ("rr", "csv", "json")
@@ -63,7 +66,7 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
-def export_session(store: Store, session_id: str, fmt: str, out: TextIO) -> int:
+def export_session(store: Store, session_id: str, fmt: str, out: IO[str]) -> int:
     """Write session ``session_id`` to ``out`` in ``fmt``; return the number of beats written."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
@@ -112,16 +115,44 @@ def export_session(store: Store, session_id: str, fmt: str, out: TextIO) -> int:
     return len(beats)
 
 
-@contextlib.contextmanager
-def open_private_output(path: str | Path) -> Iterator[TextIO]:
-    """A text file at ``path`` created 0600, written under a temporary name and renamed into place
-    only if the ``with`` block succeeds (a failed export never leaves a half-written file)."""
+def check_output_target(path: str | Path, *, force: bool) -> Path:
+    """``path`` if a file may be written there: :class:`InputError` (exit 2) for a target that exists
+    and is not a regular file (a device such as ``/dev/full``, a FIFO, a directory, a symbolic link:
+    renaming over it would replace it), for an existing file unless ``force``, and for a directory
+    that does not exist."""
     target = Path(path)
+    try:
+        st = os.lstat(target)
+    except FileNotFoundError:
+        st = None
+    if st is not None:
+        if stat.S_ISLNK(st.st_mode):
+            raise InputError("is a symbolic link; give the file it points to, or another name", path=target)
+        if not stat.S_ISREG(st.st_mode):
+            raise not_regular(target, st.st_mode)
+        if not force:
+            raise InputError("already exists; use --force to overwrite it, or --out - for standard output",
+                             path=target)
+    if not (target.parent if str(target.parent) else Path(".")).is_dir():
+        raise InputError("no such directory for the output file", path=target)
+    return target
+
+
+@contextlib.contextmanager
+def open_private_output(path: str | Path, *, force: bool = True, binary: bool = False) -> Iterator[IO[Any]]:
+    """A file at ``path`` created 0600, written under a temporary name and renamed into place only
+    if the ``with`` block succeeds (a failed export never leaves a half-written file). The target is
+    checked by :func:`check_output_target` before and again just before the rename."""
+    target = check_output_target(path, force=force)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
     try:
         os.fchmod(fd, 0o600) if hasattr(os, "fchmod") else None
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+        f: IO[Any]
+        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="\n")) as f:
             yield f
+            f.flush()
+            os.fsync(f.fileno())
+        check_output_target(target, force=force)
         os.replace(tmp, target)
         os.chmod(target, 0o600)
     except BaseException:

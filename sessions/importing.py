@@ -1,9 +1,12 @@
-"""Import an RR file as a session, in one transaction.
+"""Import an RR file as a session, published atomically, written in short transactions.
 
 :func:`import_file` reads the file with :func:`sessions.importers.read_recording`, then writes a
 session with ``source_kind="import"`` and ``status="complete"``, its beats, its gaps and one
-``import`` event (format, file name, the reader's notes), all in ONE transaction: on any error the
-store is exactly as before.
+``import`` event (format, file name, the reader's notes). The session is created unpublished (no
+reader sees it), its beats are written :data:`~sessions.store.CHUNK_ROWS` at a time, each chunk its
+own short transaction (a live recording commits in between), and the last transaction writes the
+gaps and events and publishes it: readers see the whole session or nothing. On any error the partial
+session is deleted; if the process dies, the next opening of the store removes it.
 
 Decisions (documented in ``docs/storage.md``):
 
@@ -23,6 +26,7 @@ Decisions (documented in ``docs/storage.md``):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -33,13 +37,14 @@ from pathlib import Path
 from typing import Any
 
 from biofeedback.errors import InputError
+from biofeedback.files import open_regular
 from sessions.importers._text import unreadable
 from sessions.importers import read_recording
 from sessions.importers.base import RRRecording
-from sessions.store import NewSession, Store
+from sessions.store import CHUNK_ROWS, NewSession, Store, yield_write_lock
 
 GAP_THRESHOLD_S = 1.0
-BATCH = 20_000  # beats per executemany (and per progress report)
+BATCH = CHUNK_ROWS  # beats per transaction (and per progress report)
 
 Progress = Callable[[int, int], None]  # (beats written, total beats)
 
@@ -48,7 +53,7 @@ def file_sha256(path: str | Path) -> str:
     """Hex sha256 of the file's bytes (:class:`InputError` if unreadable)."""
     h = hashlib.sha256()
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:  # a FIFO or a device is refused before reading
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 h.update(chunk)
     except OSError as exc:
@@ -151,31 +156,53 @@ def import_recording(
     )
     total = len(rr_ms)
     conn = store.conn
-    with store.transaction():
-        if not force:
-            check_not_imported(store, sha256, path)  # again, inside the write lock
-        session_id = store.create_session(new, status="complete")
+    try:
         end_wall = start_wall + timedelta(seconds=t_s[-1])
-        conn.execute("UPDATE sessions SET end_wall = ? WHERE id = ?", (end_wall.isoformat(), session_id))
+    except OverflowError:
+        raise InputError(f"the recording ends after the year 9999 (start {start_wall.isoformat()})", path=path) from None
+    session_id = store.create_session(new, status="recording", published=False)  # takes its lock
+    try:
         for lo in range(0, total, BATCH):
             hi = min(total, lo + BATCH)
-            conn.executemany(
-                "INSERT INTO beats (session_id, seq, rr_ticks_1024, rr_ms, arrival_s, t_s, contact) "
-                "VALUES (?, ?, ?, ?, NULL, ?, NULL)",
-                ((session_id, i, ticks_list[i], rr_ms[i], t_s[i]) for i in range(lo, hi)),
-            )
+            with store.transaction():
+                conn.executemany(
+                    "INSERT INTO beats (session_id, seq, rr_ticks_1024, rr_ms, arrival_s, t_s, contact) "
+                    "VALUES (?, ?, ?, ?, NULL, ?, NULL)",
+                    ((session_id, i, ticks_list[i], rr_ms[i], t_s[i]) for i in range(lo, hi)),
+                )
             if progress is not None:
-                progress(hi, total)
-        conn.executemany(
-            "INSERT INTO gaps (session_id, ordinal, next_seq, start_s, end_s, reason) VALUES (?, ?, ?, ?, ?, ?)",
-            [(session_id, k, i, start, end, "import_gap") for k, (i, start, end) in enumerate(gaps)],
-        )
-        events = [(0, 0, t_s[0] - rr_ms[0] / 1000.0, "import",
-                   json.dumps({"format": recording.format, "file": path.name, "sha256": sha256, "notes": notes}))]
-        events += [(k + 1, i, start, "gap", json.dumps({"reason": "import_gap", "start_s": start, "end_s": end}))
-                   for k, (i, start, end) in enumerate(gaps)]
-        conn.executemany(
-            "INSERT INTO events (session_id, ordinal, next_seq, t_s, kind, data_json) VALUES (?, ?, ?, ?, ?, ?)",
-            [(session_id, *e) for e in events],
-        )
+                progress(hi, total)  # between transactions: the write lock is free here
+            if hi < total:
+                yield_write_lock()
+        with store.transaction():
+            if not force:
+                check_not_imported(store, sha256, path)  # again, inside the write lock
+            _write_gaps_events_and_publish(store, session_id, recording, path, sha256, notes, rr_ms, t_s, gaps,
+                                           end_wall)
+    except BaseException:
+        store.release(session_id)
+        with contextlib.suppress(Exception):
+            store.delete_session(session_id)
+        raise
+    store.release(session_id)
     return session_id
+
+
+def _write_gaps_events_and_publish(
+    store: Store, session_id: str, recording: RRRecording, path: Path, sha256: str, notes: list[str],
+    rr_ms: list[float], t_s: list[float], gaps: list[tuple[int, float, float]], end_wall: datetime,
+) -> None:
+    conn = store.conn
+    conn.executemany(
+        "INSERT INTO gaps (session_id, ordinal, next_seq, start_s, end_s, reason) VALUES (?, ?, ?, ?, ?, ?)",
+        [(session_id, k, i, start, end, "import_gap") for k, (i, start, end) in enumerate(gaps)],
+    )
+    events = [(0, 0, t_s[0] - rr_ms[0] / 1000.0, "import",
+               json.dumps({"format": recording.format, "file": path.name, "sha256": sha256, "notes": notes}))]
+    events += [(k + 1, i, start, "gap", json.dumps({"reason": "import_gap", "start_s": start, "end_s": end}))
+               for k, (i, start, end) in enumerate(gaps)]
+    conn.executemany(
+        "INSERT INTO events (session_id, ordinal, next_seq, t_s, kind, data_json) VALUES (?, ?, ?, ?, ?, ?)",
+        [(session_id, *e) for e in events],
+    )
+    store.publish(session_id, end_wall)

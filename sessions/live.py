@@ -13,8 +13,10 @@
    send beats: the baseline does not count down meanwhile; event ``protocol_start``), then
    turns phase changes and prompts of the :class:`~sessions.timeline.Timeline` into events, exactly
    once each, from beat times and, in real time, from screen frames;
-5. ends when the protocol is over, when the user presses ``q`` or Ctrl-C (the session is kept and
-   marked complete), or when the source ends; an exception marks it incomplete.
+5. ends when the protocol is over, when the user presses ``q`` or Ctrl-C, or when the source ends:
+   the session is kept, marked complete, and its end reason (``finished``, ``quit``,
+   ``interrupted``, ``source_ended``) is stored; an exception marks it incomplete. A session that
+   recorded no beat is not kept.
 
 Outputs go to *sinks* (the rich live screen, a JSON-lines stream); the runner holds no display logic.
 """
@@ -39,6 +41,10 @@ from sessions.timeline import PhaseChange, Timeline
 SESSION_END = "session_end"  # event: data reason = finished | quit | interrupted | source_ended
 PROTOCOL_START = "protocol_start"  # event: data origin_s = session time at which the baseline began
 PACER_CHANGED = "pacer_changed"  # event: data rate_bpm, pattern (IN-HOLD-OUT-HOLD s), key (+ slower, - faster)
+#: After the protocol's end on the clock, the source is stopped once it has delivered nothing for this
+#: long (frame-clock time): a source catching up after a stall delivers its overdue beats first, a
+#: strap out of range is stopped well within 1 s.
+END_GRACE_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,7 @@ class _Run:
         self.now_s = 0.0
         self.last_beat_s = 0.0
         self.n_beats = 0
+        self.n_taken = 0  # items taken from the source (the frame task watches it after the end)
         self.end_reason: str | None = None
         self.stop_requested = asyncio.Event()
         self.pacer_pattern = plan.practice.pattern
@@ -137,9 +144,14 @@ class _Run:
         self.recorder.add_event(origin, PROTOCOL_START, {"origin_s": origin})
         self._show_event(origin, PROTOCOL_START, {"origin_s": origin})
 
-    def advance(self, now_s: float) -> None:
+    def advance(self, now_s: float, *, from_frame: bool = False) -> None:
         """Bring the timeline up to session time ``now_s``: record and show the phase changes and
-        prompts due (nothing before the protocol started)."""
+        prompts due (nothing before the protocol started).
+
+        The end of the protocol seen by a beat stops the source at once; seen by a frame (the clock,
+        between beats), the source is stopped once it has been quiet for :data:`END_GRACE_S` (see
+        :func:`_frames`), so items already due (a source catching up after the process was stalled)
+        are still recorded."""
         if now_s > self.now_s:
             self.now_s = now_s
         if self.origin_s is None:
@@ -159,7 +171,10 @@ class _Run:
             else:
                 self._prompt(item, t)
         if now_s - origin >= self.plan.protocol.total_s and self.end_reason is None:
-            self.request_stop("finished")
+            if from_frame:
+                self.end_reason = "finished"  # the frame task stops the source after the grace
+            else:
+                self.request_stop("finished")
 
     def _prompt(self, prompt: Prompt, t_s: float) -> None:
         data = {"key": prompt.key, "text": prompt.text, "lang": self.plan.lang}
@@ -172,12 +187,14 @@ class _Run:
 
     def take(self, item: Beat | Gap | DeviceEvent) -> None:
         """Record one item from the source the moment it arrives, then compute and show."""
+        self.n_taken += 1
         if isinstance(item, Beat):
             if self.origin_s is None:
                 self.start_protocol(item)
             assert self.origin_s is not None and self.pipeline is not None
             if item.t_s - self.origin_s >= self.plan.protocol.total_s:
                 self.advance(item.t_s)
+                self.request_stop("finished")  # keeps an earlier reason
                 return  # after the end of the protocol: not part of this session
             self.advance(item.t_s)
             self.recorder.add_beat(item)
@@ -265,6 +282,7 @@ async def run_session(
     frame_clock: Clock | None = None,
     commit_clock: Clock | None = None,
     on_started: Callable[[str], None] | None = None,
+    interrupt: asyncio.Event | None = None,
 ) -> SessionOutcome:
     """Run one guided session from ``source`` to the end; return where it was stored and how it ended.
 
@@ -286,6 +304,9 @@ async def run_session(
     commit_clock:
         The recorder's commit clock (default real time, so a simulated session at full speed still
         commits once per real second).
+    interrupt:
+        Set it (from a SIGINT/SIGTERM handler) to end the session early with end reason
+        ``interrupted`` (kept like ``q``).
     """
     run = _Run(source, plan, store, clock, sinks, commit_clock or RealClock())
     if on_started is not None:
@@ -300,6 +321,8 @@ async def run_session(
                 tasks.append(asyncio.create_task(_frames(run, t0, frame_interval_s, frame_clock or RealClock())))
             if keys is not None:
                 tasks.append(asyncio.create_task(_keys(run, keys)))
+            if interrupt is not None:
+                tasks.append(asyncio.create_task(_interrupt(run, interrupt)))
             try:
                 await tasks[0]
             except (asyncio.CancelledError, KeyboardInterrupt):
@@ -312,10 +335,10 @@ async def run_session(
         end_s = run.finish()
         status = "complete"
     finally:
-        run.recorder.finish(status)
-        if status != "complete" and run.n_beats == 0:
-            # The source failed before a single beat (no strap found, no adapter): the empty session
-            # holds nothing recorded, so it is removed rather than left as an "incomplete" session.
+        run.recorder.finish(status, run.end_reason or ("source_ended" if status == "complete" else None))
+        if run.n_beats == 0:
+            # Stopped or failed before a single beat (Ctrl-C at once, no strap found, no adapter):
+            # the empty session holds nothing recorded, so it is not kept (it would count in trends).
             store.delete_session(run.session_id)
     return SessionOutcome(run.session_id, status, run.end_reason or "source_ended", run.n_beats, end_s)
 
@@ -331,13 +354,25 @@ async def _consume(run: _Run) -> None:
 
 async def _frames(run: _Run, t0: float, interval_s: float, frame_clock: Clock) -> None:
     # Session time comes from the session clock; frames are paced in real time (>= 10 per second).
+    quiet_since: float | None = None  # after the end: when the source last delivered something
+    taken = run.n_taken
     while not run.stop_requested.is_set():
         now = run.clock.monotonic_s() - t0
-        run.advance(now)
+        run.advance(now, from_frame=True)
+        if run.end_reason == "finished":
+            if quiet_since is None or run.n_taken != taken:
+                quiet_since, taken = frame_clock.monotonic_s(), run.n_taken
+            elif frame_clock.monotonic_s() - quiet_since >= END_GRACE_S:
+                run.request_stop("finished")
         run.recorder.poll()
         for sink in run.sinks:
             sink.on_frame(now)
         await frame_clock.sleep(interval_s)
+
+
+async def _interrupt(run: _Run, interrupt: asyncio.Event) -> None:
+    await interrupt.wait()
+    run.request_stop("interrupted")
 
 
 async def _keys(run: _Run, keys: AsyncIterator[str]) -> None:

@@ -154,6 +154,36 @@ _M0004 = Migration(
     ),
 )
 
+_M0005 = Migration(
+    "0005_end_reason_and_raw_beats_replace_guard",
+    (
+        # Why a recording ended: 'finished' (the protocol ran to its end), 'quit' (q), 'interrupted'
+        # (Ctrl-C, SIGTERM), 'source_ended' (the strap or file stopped); NULL for imports and for a
+        # recording that crashed. The status column keeps its meaning (complete = finished cleanly).
+        "ALTER TABLE sessions ADD COLUMN end_reason TEXT",
+        # Older stores: the reason was already recorded as the session_end event.
+        "UPDATE sessions SET end_reason = ("
+        " SELECT json_extract(e.data_json, '$.reason') FROM events e"
+        " WHERE e.session_id = sessions.id AND e.kind = 'session_end' ORDER BY e.ordinal DESC LIMIT 1)"
+        " WHERE end_reason IS NULL",
+        # A session written in several transactions (a long import, a long delete) is 0 until its
+        # last transaction publishes it: readers see it whole or not at all, and the write lock is
+        # held only briefly at a time, so a live recording can commit in between.
+        "ALTER TABLE sessions ADD COLUMN published INTEGER NOT NULL DEFAULT 1",
+        # INSERT OR REPLACE deletes the old row and inserts a new one: the UPDATE trigger of 0001
+        # does not see it. A raw beat is written once: a second insert of (session_id, seq) aborts,
+        # whatever the conflict clause.
+        """
+        CREATE TRIGGER beats_raw_rows_never_replaced
+        BEFORE INSERT ON beats
+        WHEN EXISTS (SELECT 1 FROM beats WHERE session_id = NEW.session_id AND seq = NEW.seq)
+        BEGIN
+            SELECT RAISE(ABORT, 'raw beats are never replaced');
+        END
+        """,
+    ),
+)
+
 _M0006 = Migration(
     "0006_simulated_sessions",
     (
@@ -187,7 +217,7 @@ _M0007 = Migration(
 )
 
 #: Every migration, in the order applied. Append only.
-MIGRATIONS: tuple[Migration, ...] = (_M0001, _M0002, _M0003, _M0004, _M0006, _M0007)
+MIGRATIONS: tuple[Migration, ...] = (_M0001, _M0002, _M0003, _M0004, _M0005, _M0006, _M0007)
 
 _CREATE_TABLE = "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
 

@@ -23,11 +23,22 @@ Typical use by the session runner::
     # leaving the block normally calls finish("complete")
 
 Commit policy: every call buffers rows in memory; the buffer is written in ONE transaction
-(``executemany`` per table) when at least ``commit_interval_s`` of the injected clock has passed
-since the last commit (checked on every ``add_*``/``set_*``/``poll`` call), and on :meth:`flush` and
-:meth:`finish`. With WAL + ``synchronous=NORMAL`` a committed transaction survives a crash of the
-process, so a killed recorder loses at most the rows of the last ``commit_interval_s`` (plus the
-time since the last call, if the caller stops calling: call :meth:`poll` from a periodic task).
+(``executemany`` per table) when at least ``commit_interval_s`` of the injected clock (real time)
+has passed since the last commit, OR when the session time of the item being recorded (a beat's,
+gap's or event's ``t_s``) is ``commit_interval_s`` or more past the session time of the last commit
+(checked on every ``add_*``/``set_*``/``poll`` call), and on :meth:`flush` and :meth:`finish`. With
+WAL + ``synchronous=NORMAL`` a committed transaction survives a crash of the process, so a killed
+recorder loses at most the rows of the last ``commit_interval_s`` of real time and of session time,
+whichever is less (a simulated session at ``--speed 20`` loses at most one second of session, not
+twenty), plus the time since the last call if the caller stops calling: call :meth:`poll` from a
+periodic task.
+
+When the store cannot be written (disk full, file size limit, read-only, busy: a
+:class:`~sessions.store.StoreError`), nothing is lost: the rows stay buffered in memory, the failure
+is kept in :attr:`Recorder.store_error`, recording goes on and every later commit retries (once per
+commit interval). If the store recovers, everything buffered is written in order; if it has not by
+:meth:`finish`, ``finish`` raises a :class:`~sessions.store.StoreError` saying how many beats could
+not be stored (everything committed before the failure stays).
 
 Raw beat columns are written once and never updated (a trigger enforces it); the engine's artifact
 label is a separate ``UPDATE`` of the ``artifact`` column only.
@@ -44,13 +55,17 @@ from typing import Any
 
 from biofeedback.beat import Beat, Gap
 from devices.clock import Clock, RealClock
-from sessions.store import NewSession, Store
+from sessions.store import NewSession, Store, StoreError
 
 PHASE_CHANGE = "phase_change"  # event kind recorded by begin_phase/end_phase; data: phase, action
 USER_MARKER = "user_marker"
 PROMPT_SHOWN = "prompt_shown"
 GAP = "gap"  # event kind recorded by add_gap; data: reason, start_s, end_s
 RECENT_BEATS = 256  # beats remembered by seq_for_t
+#: How long a commit waits for another writer (an import, a delete) before giving up until the next
+#: commit: short, so a busy store never stalls the session's event loop for long.
+BUSY_WAIT_MS = 200
+FINAL_BUSY_WAIT_MS = 10_000  # the last commit (finish) waits as long as any other store write
 
 
 class Recorder:
@@ -110,7 +125,12 @@ class Recorder:
         self._indices: list[tuple[str, int, str]] = []
         self._recent: deque[tuple[float, int]] = deque(maxlen=RECENT_BEATS)  # (t_s, seq)
         self._last_commit_s = self.clock.monotonic_s()
+        self._latest_t_s = -math.inf  # the latest session time recorded
+        self._last_commit_t_s = 0.0  # the session time up to which everything is committed
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_WAIT_MS}")  # this store's connection records now
         self.commits = 0  # number of transactions written (for tests and benchmarks)
+        self.failed_commits = 0  # commits that the store refused (kept in memory, retried)
+        self.store_error: StoreError | None = None  # the latest refusal, None once a commit succeeds
         self.finished_status: str | None = None
 
     @classmethod
@@ -151,7 +171,7 @@ class Recorder:
         )
         self._next_seq += 1
         self._recent.append((t_s, seq))
-        self.poll()
+        self.poll(t_s)
         return seq
 
     def seq_for_t(self, t_s: float) -> int:
@@ -189,7 +209,7 @@ class Recorder:
         text = json.dumps(dict(data or {}), default=str)
         self._events.append((self.session_id, self._next_event, self._next_seq, float(t_s), str(kind), text))
         self._next_event += 1
-        self.poll()
+        self.poll(float(t_s))
 
     def begin_phase(self, name: str, t_s: float) -> None:
         """Start phase ``name`` (``baseline``, ``practice``, ``recovery``) at ``t_s``."""
@@ -223,12 +243,28 @@ class Recorder:
 
     # -- committing ------------------------------------------------------------------------------
 
-    def poll(self) -> bool:
-        """Commit if ``commit_interval_s`` has passed since the last commit; True if it committed."""
-        if self.clock.monotonic_s() - self._last_commit_s >= self.commit_interval_s:
-            self.flush()
+    def poll(self, t_s: float | None = None) -> bool:
+        """Commit if ``commit_interval_s`` of real time has passed since the last commit, or if
+        session time ``t_s`` (of the item just recorded) is that far past the last commit's; True if
+        it committed. A store that refuses the commit (:attr:`store_error`) does not raise here: the
+        rows stay buffered and the next due commit retries."""
+        if t_s is not None and t_s > self._latest_t_s:
+            self._latest_t_s = t_s
+        if (
+            self.clock.monotonic_s() - self._last_commit_s >= self.commit_interval_s
+            or self._latest_t_s - self._last_commit_t_s >= self.commit_interval_s
+        ):
+            try:
+                self.flush()
+            except StoreError:
+                return False
             return True
         return False
+
+    @property
+    def unstored_beats(self) -> int:
+        """Beats recorded but not (yet) in the store."""
+        return len(self._beats)
 
     @property
     def pending(self) -> int:
@@ -244,10 +280,34 @@ class Recorder:
         )
 
     def flush(self) -> None:
-        """Write everything buffered in one transaction now."""
+        """Write everything buffered in one transaction now. :class:`~sessions.store.StoreError`
+        if the store refuses it (disk full, read-only, busy): then nothing is lost, the rows stay
+        buffered for the next attempt."""
         self._last_commit_s = self.clock.monotonic_s()
+        if self._latest_t_s > self._last_commit_t_s:
+            self._last_commit_t_s = self._latest_t_s
         if not self.pending:
             return
+        try:
+            self._write()
+        except StoreError as exc:
+            self.failed_commits += 1
+            self.store_error = exc
+            raise
+        self.store_error = None
+        for buffer in (
+            self._beats,
+            self._labels,
+            self._gaps,
+            self._events,
+            self._phase_inserts,
+            self._phase_ends,
+            self._indices,
+        ):
+            buffer.clear()
+        self.commits += 1
+
+    def _write(self) -> None:
         conn = self.store.conn
         with self.store.transaction():
             if self._beats:
@@ -281,33 +341,35 @@ class Recorder:
                     "INSERT OR REPLACE INTO beat_indices (session_id, seq, indices_json) VALUES (?, ?, ?)",
                     self._indices,
                 )
-        for buffer in (
-            self._beats,
-            self._labels,
-            self._gaps,
-            self._events,
-            self._phase_inserts,
-            self._phase_ends,
-            self._indices,
-        ):
-            buffer.clear()
-        self.commits += 1
 
-    def finish(self, status: str = "complete") -> None:
-        """Flush, then mark the session ``complete`` or ``incomplete`` with its end time and release
-        the recording lock. Idempotent: later calls do nothing."""
+    def finish(self, status: str = "complete", end_reason: str | None = None) -> None:
+        """Flush, then mark the session ``complete`` or ``incomplete`` with its end time and why it
+        ended (:data:`~sessions.store.END_REASONS`), and release the recording lock. Idempotent:
+        later calls do nothing."""
         if self.finished_status is not None:
             return
         if status not in ("complete", "incomplete"):
             raise ValueError(f"status must be 'complete' or 'incomplete', got {status!r}")
+        self.store.conn.execute(f"PRAGMA busy_timeout = {FINAL_BUSY_WAIT_MS}")
         try:
             self.flush()
+        except StoreError as exc:
+            self.finished_status = "incomplete"
+            try:
+                self.store.finish_session(self.session_id, "incomplete", self.clock.wall_now(), end_reason)
+            except StoreError:
+                pass  # the lock is released; the next opening of the store marks it incomplete
+            stored = self._next_seq - self.unstored_beats
+            raise StoreError(
+                f"{exc}: {self.unstored_beats} of the {self._next_seq} beats of session {self.session_id} "
+                f"could not be stored (the first {stored} are safe in the store)"
+            ) from exc
         except BaseException:
             self.finished_status = "incomplete"
-            self.store.finish_session(self.session_id, "incomplete", self.clock.wall_now())
+            self.store.finish_session(self.session_id, "incomplete", self.clock.wall_now(), end_reason)
             raise
         self.finished_status = status
-        self.store.finish_session(self.session_id, status, self.clock.wall_now())
+        self.store.finish_session(self.session_id, status, self.clock.wall_now(), end_reason)
 
     def __enter__(self) -> "Recorder":
         return self

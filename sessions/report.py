@@ -29,8 +29,6 @@ import base64
 import html
 import io
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -464,43 +462,35 @@ def format_cell(value: str | float | int | None) -> str:
     return str(value)
 
 
-def render_report(data: ReportData, out_path: str | Path) -> Path:
+def report_bytes(data: ReportData, kind: str) -> bytes:
+    """The report as ``"png"`` (the figure) or ``"html"`` (figure + tables) bytes. An assessment
+    session's own figure comes first (its ``png`` is that figure)."""
+    png = figure_png(data)
+    if data.assessment is not None:
+        from sessions.assessment_report import assessment_png
+
+        extra = assessment_png(data.assessment)
+        return extra if kind == "png" else report_html(data, png, (extra,)).encode("utf-8")
+    return png if kind == "png" else report_html(data, png).encode("utf-8")
+
+
+def render_report(data: ReportData, out_path: str | Path, *, force: bool = True) -> Path:
     """Write the report to ``out_path``: ``.png`` (the figure) or ``.html`` (figure + tables).
 
     The file is created with mode 0600, atomically. Returns the path. :class:`InputError` for another
-    suffix or a directory that does not exist.
+    suffix, a directory that does not exist, a target that is not a regular file, or an existing file
+    unless ``force`` (see :func:`sessions.exporting.check_output_target`).
     """
+    from sessions.exporting import check_output_target, open_private_output
+
     path = Path(out_path)
     suffix = path.suffix.lower()
     if suffix not in (".png", ".html", ".htm"):
         raise InputError("report must be a .png or .html file", path=path)
     if not path.parent.is_dir():
         raise InputError("directory does not exist", path=path.parent)
-    png = figure_png(data)
-    if data.assessment is not None:  # an assessment session: its own figure first (.png: that figure)
-        from sessions.assessment_report import assessment_png
-
-        extra = assessment_png(data.assessment)
-        content = extra if suffix == ".png" else report_html(data, png, (extra,)).encode("utf-8")
-    else:
-        content = png if suffix == ".png" else report_html(data, png).encode("utf-8")
-    write_private(path, content)
+    check_output_target(path, force=force)
+    content = report_bytes(data, "png" if suffix == ".png" else "html")
+    with open_private_output(path, force=force, binary=True) as f:
+        f.write(content)
     return path
-
-
-def write_private(path: Path, content: bytes) -> None:
-    """Write ``content`` to ``path`` with mode 0600: a temporary file in the same directory, then rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise

@@ -31,7 +31,7 @@ from typing import Any
 
 from biofeedback.beat import Beat, Gap
 from biofeedback.errors import BiofeedbackError, InputError
-from sessions.migrations import apply_migrations
+from sessions.migrations import MIGRATIONS, applied_migrations, apply_migrations
 
 try:  # POSIX; elsewhere orphan detection falls back to pid + hostname
     import fcntl
@@ -39,12 +39,51 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 DB_FILENAME = "biofeedback.sqlite"
+#: Rows written or deleted per transaction by long operations (imports, deletes): each holds the
+#: write lock for tens of milliseconds, so a live recording commits in between.
+CHUNK_ROWS = 20_000
+#: Pause between two chunks, long enough for a waiting recorder's busy handler to get the lock.
+CHUNK_PAUSE_S = 0.03
 SOURCE_KINDS = ("live", "simulator", "import", "replay")
 STATUSES = ("recording", "complete", "incomplete")
+#: Why a recording ended (``sessions.end_reason``): the protocol ran to its end, the user pressed q,
+#: Ctrl-C/SIGTERM, or the source stopped sending (strap gone for good, end of a replayed file).
+END_REASONS = ("finished", "quit", "interrupted", "source_ended")
 
 
 class StoreError(BiofeedbackError):
-    """The store file cannot be used (not a database, locked, unwritable...). Exit status 1."""
+    """The store file cannot be used (not a database, locked, unwritable...). Exit status 1.
+
+    ``busy`` is true when another process holds the write lock (worth retrying soon)."""
+
+    def __init__(self, message: str, *, busy: bool = False):
+        super().__init__(message)
+        self.busy = busy
+
+
+# SQLite primary result codes that mean "the machine", not "the program": the disk, the file system,
+# another process. Anything else from SQLite is a bug and is not translated.
+_ENVIRONMENT_CODES = {
+    3: "the store's file system refused access (permission)",  # SQLITE_PERM
+    5: "the store is busy (another program holds its write lock)",  # SQLITE_BUSY
+    6: "the store is locked",  # SQLITE_LOCKED
+    8: "the store is read-only (its file or folder cannot be written)",  # SQLITE_READONLY
+    10: "the disk could not be written (disk full, file size limit, or an I/O error)",  # SQLITE_IOERR
+    13: "the disk is full",  # SQLITE_FULL
+    14: "the store file cannot be opened",  # SQLITE_CANTOPEN
+}
+
+
+def environment_failure(path: Path, exc: BaseException) -> "StoreError | None":
+    """A plain-words :class:`StoreError` (exit 1) for an SQLite error caused by the machine (disk
+    full, read-only, I/O error, busy), or ``None`` for any other error."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if not isinstance(exc, sqlite3.Error) or code is None:
+        return None
+    reason = _ENVIRONMENT_CODES.get(code & 0xFF)
+    if reason is None:
+        return None
+    return StoreError(f"{path}: {reason}", busy=(code & 0xFF) in (5, 6))
 
 
 def db_path(home: str | Path) -> Path:
@@ -118,6 +157,7 @@ class SessionInfo:
     n_beats: int
     duration_s: float | None  # t_s of the last beat, None when there is none
     simulated: bool = False  # a demo on the simulator: not the user's practice (left out of trends)
+    end_reason: str | None = None  # one of END_REASONS; None for imports and crashed recordings
 
     def to_json_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -184,6 +224,13 @@ class Deleted:
     indices: int
 
 
+def yield_write_lock() -> None:
+    """Between two chunks of a long write: let a waiting writer (a live recording) take the lock."""
+    import time
+
+    time.sleep(CHUNK_PAUSE_S)
+
+
 def new_session_id() -> str:
     """12 random hex digits (48 bits): short to type, and any 4-6 leading digits are usually unique."""
     return secrets.token_hex(6)
@@ -194,9 +241,45 @@ def _json(value: Any) -> str:
 
 
 def _create_private_dir(path: Path) -> None:
-    if not path.is_dir():
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(path, 0o700)  # mkdir's mode is masked by the umask
+    """Create ``path`` and every missing parent with mode 0700, whatever the umask."""
+    if path.is_dir():
+        return
+    missing = []
+    p = path
+    while not p.exists() and p != p.parent:
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+        os.chmod(d, 0o700)  # mkdir's mode is masked by the umask
+
+
+def ensure_private(path: Path, mode: int) -> None:
+    """Refuse (:class:`InputError`, exit 2) a file or directory of the store that belongs to another
+    user; tighten one of ours that others may read or write to ``mode`` (0600 files, 0700 dirs).
+
+    Health data: another user must not read the beats, nor plant or swap files in the home."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:  # pragma: no cover - Windows: ACLs, not modes
+        return
+    if st.st_uid != getuid():
+        kind = "directory" if path.is_dir() else "file"
+        raise InputError(
+            f"{path}: this {kind} belongs to another user (uid {st.st_uid}), so it is not a private place for "
+            "your recordings; use a --home of your own"
+        )
+    if st.st_mode & 0o777 != mode:
+        try:
+            os.chmod(path, mode)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot make it private (mode {mode:o}): {exc.strerror}") from exc
 
 
 def _create_private_file(path: Path) -> None:
@@ -216,16 +299,35 @@ class Store:
     for what opening does. ``Store.open_home(home)`` opens ``<home>/biofeedback.sqlite``.
     """
 
-    def __init__(self, path: str | Path, *, migrate: bool = True, recover: bool = True):
+    def __init__(self, path: str | Path, *, migrate: bool = True, recover: bool = True, readonly: bool = False):
         self.path = Path(path)
-        _create_private_dir(self.path.parent)
-        _create_private_file(self.path)
+        self.readonly = readonly
         self.locks_dir = self.path.with_name(self.path.name + ".locks")
         self._held: dict[str, int] = {}  # session id -> fd of its lock file
+        if readonly:
+            if not self.path.is_file():
+                raise StoreError(f"{self.path}: no session store here")
+        else:
+            try:
+                _create_private_dir(self.path.parent)
+            except OSError as exc:
+                raise StoreError(f"{self.path.parent}: cannot create the store's folder: {exc.strerror or exc}") from exc
+        ensure_private(self.path.parent, 0o700)
+        if not readonly:
+            try:
+                _create_private_file(self.path)
+            except OSError as exc:
+                raise StoreError(f"{self.path}: cannot create the store: {exc.strerror or exc}") from exc
+        for private in (self.path, *(self.path.with_name(self.path.name + x) for x in ("-wal", "-shm"))):
+            ensure_private(private, 0o600)
+        ensure_private(self.locks_dir, 0o700)
         try:
             # Autocommit mode: transactions are explicit (BEGIN ... COMMIT), see transaction().
             self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
             self.conn.execute("PRAGMA foreign_keys = ON")
+            if readonly:
+                self._open_for_reading()
+                return
             mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             # synchronous=NORMAL in WAL mode: a commit is appended to the WAL without fsync, so it
             # survives any crash of this process (the OS has the data), and is atomic either way:
@@ -238,6 +340,9 @@ class Store:
             if migrate:
                 apply_migrations(self.conn)
         except sqlite3.DatabaseError as exc:
+            failure = environment_failure(self.path, exc)
+            if failure is not None:
+                raise failure from exc
             raise StoreError(f"{self.path}: not a usable session store: {exc}") from exc
         for suffix in ("-wal", "-shm"):
             side = self.path.with_name(self.path.name + suffix)
@@ -246,6 +351,23 @@ class Store:
         if recover:
             self.recover_orphans()
 
+    def _open_for_reading(self) -> None:
+        """A reading command's store: nothing is created or written (no migrations table, no orphan
+        recovery, ``query_only``). The one exception is the schema upgrade of a store written by an
+        older biofeedback (pending known migrations are applied, as any command would)."""
+        has_migrations = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'"
+        ).fetchone()
+        if not has_migrations:
+            self.conn.close()
+            raise StoreError(
+                f"{self.path}: not a biofeedback session store (it has no migrations table); nothing was changed"
+            )
+        done = {name for name, _ in applied_migrations(self.conn)}
+        if any(m.name not in done for m in MIGRATIONS) or done - {m.name for m in MIGRATIONS}:
+            apply_migrations(self.conn)  # an upgrade (or the refusal of a newer store)
+        self.conn.execute("PRAGMA query_only = ON")
+
     @classmethod
     def open_home(cls, home: str | Path, **kwargs: Any) -> "Store":
         """Open ``<home>/biofeedback.sqlite``, creating the directory (0700) and the file (0600)."""
@@ -253,9 +375,27 @@ class Store:
 
     @classmethod
     def open_existing(cls, home: str | Path, **kwargs: Any) -> "Store | None":
-        """Open ``<home>/biofeedback.sqlite`` if it exists, else ``None`` (read commands create nothing)."""
+        """Open ``<home>/biofeedback.sqlite`` if it exists, else ``None`` (read commands create nothing).
+        With ``readonly=True`` nothing in the store is written (see :meth:`_open_for_reading`)."""
         path = db_path(home)
         return cls(path, **kwargs) if path.exists() else None
+
+    def _recorder_gone(self, session_id: str) -> bool:
+        """True when no process holds the recording lock of ``session_id`` (checked without creating
+        or changing anything: a shared, non-blocking flock on the lock file if it exists)."""
+        if fcntl is None:  # pragma: no cover
+            return False
+        try:
+            fd = os.open(self._lock_path(session_id), os.O_RDONLY)
+        except FileNotFoundError:
+            return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        finally:
+            os.close(fd)  # closing releases the shared lock, if taken
+        return True
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -274,7 +414,7 @@ class Store:
 
     def transaction(self) -> "_Transaction":
         """``with store.transaction():`` one ``BEGIN IMMEDIATE ... COMMIT``, rolled back on any exception."""
-        return _Transaction(self.conn)
+        return _Transaction(self.conn, self.path)
 
     # -- recording locks -------------------------------------------------------------------------
 
@@ -312,10 +452,18 @@ class Store:
         return session_id in self._held
 
     def recover_orphans(self) -> list[str]:
-        """Mark ``incomplete`` every ``recording`` session whose recorder is gone; return their ids."""
-        rows = self.conn.execute("SELECT id, pid, hostname FROM sessions WHERE status = 'recording'").fetchall()
+        """Mark ``incomplete`` every ``recording`` session whose recorder is gone, and remove what an
+        interrupted chunked import or delete left unpublished; return the ids marked incomplete."""
+        rows = self.conn.execute(
+            "SELECT id, pid, hostname, published FROM sessions WHERE status = 'recording' OR published = 0"
+        ).fetchall()
         recovered: list[str] = []
-        for session_id, pid, hostname in rows:
+        for session_id, pid, hostname, published in rows:
+            if not published:
+                if session_id not in self._held and self._acquire_lock(session_id):
+                    self._release_lock(session_id)
+                    self.delete_session(session_id)  # its writer is gone: never shown, now removed
+                continue
             if session_id in self._held:
                 continue
             if fcntl is not None:
@@ -336,12 +484,15 @@ class Store:
 
     # -- creating and finishing ------------------------------------------------------------------
 
-    def create_session(self, new: NewSession, *, status: str = "recording", session_id: str | None = None) -> str:
+    def create_session(
+        self, new: NewSession, *, status: str = "recording", session_id: str | None = None, published: bool = True
+    ) -> str:
         """Insert a session and return its id.
 
-        With ``status="recording"`` (a live recording) this store takes the session's recording lock
-        first and keeps it until :meth:`finish_session`; with ``"complete"`` (an import, inside the
-        caller's transaction) no lock is taken.
+        With ``status="recording"`` (a live recording, or a chunked import) this store takes the
+        session's recording lock first and keeps it until :meth:`finish_session` or :meth:`publish`;
+        with ``"complete"`` (inside the caller's transaction) no lock is taken. ``published=False``
+        keeps the session out of every reading method until :meth:`publish`.
         """
         if new.source_kind not in SOURCE_KINDS:
             raise ValueError(f"source_kind must be one of {SOURCE_KINDS}, got {new.source_kind!r}")
@@ -376,11 +527,12 @@ class Store:
             new.import_path,
             new.import_format,
             1 if (new.simulated or new.source_kind == "simulator") else 0,
+            int(published),
         )
         sql = (
             "INSERT INTO sessions (id, start_wall, status, source_kind, device_name, device_address, device_kind, "
             "device_info_json, practice, practice_settings_json, protocol_json, engine_settings_json, "
-            "software_version, pid, hostname, import_sha256, import_path, import_format, simulated) "
+            "software_version, pid, hostname, import_sha256, import_path, import_format, simulated, published) "
             "VALUES (" + ", ".join("?" * len(row)) + ")"
         )
         try:
@@ -394,15 +546,33 @@ class Store:
             raise
         return session_id
 
-    def finish_session(self, session_id: str, status: str, end_wall: datetime | None) -> None:
-        """Set the final status (``complete`` or ``incomplete``) and end time; release the lock."""
+    def publish(self, session_id: str, end_wall: datetime | None) -> None:
+        """Inside the caller's transaction: make an unpublished session ``complete`` and visible,
+        with its end time. The caller releases the lock after the commit (:meth:`release`)."""
+        self.conn.execute(
+            "UPDATE sessions SET status = 'complete', published = 1, end_wall = ? WHERE id = ?",
+            (None if end_wall is None else end_wall.isoformat(), session_id),
+        )
+
+    def release(self, session_id: str) -> None:
+        """Release this store's lock on ``session_id`` (after :meth:`publish` was committed, or
+        after giving up on an unpublished session)."""
+        self._release_lock(session_id)
+
+    def finish_session(
+        self, session_id: str, status: str, end_wall: datetime | None, end_reason: str | None = None
+    ) -> None:
+        """Set the final status (``complete`` or ``incomplete``), end time and end reason (one of
+        :data:`END_REASONS`, or ``None`` when unknown); release the lock."""
         if status not in ("complete", "incomplete"):
             raise ValueError(f"a finished session is 'complete' or 'incomplete', not {status!r}")
+        if end_reason is not None and end_reason not in END_REASONS:
+            raise ValueError(f"end_reason must be one of {END_REASONS}, got {end_reason!r}")
         try:
             with self.transaction():
                 self.conn.execute(
-                    "UPDATE sessions SET status = ?, end_wall = ? WHERE id = ?",
-                    (status, None if end_wall is None else end_wall.isoformat(), session_id),
+                    "UPDATE sessions SET status = ?, end_wall = ?, end_reason = ? WHERE id = ?",
+                    (status, None if end_wall is None else end_wall.isoformat(), end_reason, session_id),
                 )
         finally:
             self._release_lock(session_id)
@@ -415,17 +585,19 @@ class Store:
         "s.engine_settings_json, s.software_version, s.import_sha256, s.import_path, s.import_format, "
         "(SELECT count(*) FROM beats b WHERE b.session_id = s.id), "
         "(SELECT b.t_s FROM beats b WHERE b.session_id = s.id ORDER BY b.seq DESC LIMIT 1), "
-        "s.simulated "
-        "FROM sessions s"
+        "s.simulated, s.end_reason "
+        "FROM sessions s WHERE s.published = 1"
     )
 
-    @staticmethod
-    def _info(row: tuple[Any, ...]) -> SessionInfo:
+    def _info(self, row: tuple[Any, ...]) -> SessionInfo:
+        status = row[3]
+        if status == "recording" and self.readonly and self._recorder_gone(row[0]):
+            status = "incomplete"  # what the next writing open will store (recover_orphans)
         return SessionInfo(
             id=row[0],
             start_wall=row[1],
             end_wall=row[2],
-            status=row[3],
+            status=status,
             source_kind=row[4],
             device_name=row[5],
             device_address=row[6],
@@ -442,6 +614,7 @@ class Store:
             n_beats=row[17],
             duration_s=row[18],
             simulated=bool(row[19]),
+            end_reason=row[20],
         )
 
     def list_sessions(self) -> list[SessionInfo]:
@@ -451,7 +624,7 @@ class Store:
 
     def get_session(self, session_id: str) -> SessionInfo:
         """The session with exactly this id (:class:`InputError` if there is none)."""
-        row = self.conn.execute(self._INFO_SQL + " WHERE s.id = ?", (session_id,)).fetchone()
+        row = self.conn.execute(self._INFO_SQL + " AND s.id = ?", (session_id,)).fetchone()
         if row is None:
             raise InputError(f"no session {session_id!r}")
         return self._info(row)
@@ -467,18 +640,18 @@ class Store:
         if not text:
             raise InputError("empty session reference (give an id, a unique prefix of one, or 'last')")
         if text == "last":
-            row = self.conn.execute("SELECT id FROM sessions ORDER BY start_wall DESC, rowid DESC LIMIT 1").fetchone()
+            row = self.conn.execute("SELECT id FROM sessions WHERE published = 1 ORDER BY start_wall DESC, rowid DESC LIMIT 1").fetchone()
             if row is None:
                 raise InputError("no sessions recorded yet, so there is no 'last' session")
             return str(row[0])
-        exact = self.conn.execute("SELECT id FROM sessions WHERE id = ?", (text,)).fetchone()
+        exact = self.conn.execute("SELECT id FROM sessions WHERE id = ? AND published = 1", (text,)).fetchone()
         if exact is not None:
             return str(exact[0])
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         ids = [
             r[0]
             for r in self.conn.execute(
-                "SELECT id FROM sessions WHERE id LIKE ? ESCAPE '\\' ORDER BY start_wall", (escaped + "%",)
+                "SELECT id FROM sessions WHERE id LIKE ? ESCAPE '\\' AND published = 1 ORDER BY start_wall", (escaped + "%",)
             )
         ]
         if not ids:
@@ -559,42 +732,87 @@ class Store:
 
     def find_by_sha256(self, sha256: str) -> list[str]:
         """Ids of sessions imported from a file with this sha256."""
-        return [r[0] for r in self.conn.execute("SELECT id FROM sessions WHERE import_sha256 = ?", (sha256,))]
+        return [r[0] for r in self.conn.execute("SELECT id FROM sessions WHERE import_sha256 = ? AND published = 1", (sha256,))]
 
     # -- deleting --------------------------------------------------------------------------------
 
     def delete_session(self, session_id: str) -> Deleted:
-        """Delete a session and everything recorded in it, in one transaction. Refuses a session
-        that a live recorder is writing."""
-        if session_id not in self._held and self._lock_path(session_id).exists() and fcntl is not None:
+        """Delete a session and everything recorded in it. Refuses a session that a live recorder is
+        writing.
+
+        Atomic for readers, brief for writers: the first transaction unpublishes the session (it is
+        gone for every reader at once), then its beats and live indices are deleted
+        :data:`CHUNK_ROWS` at a time, each chunk its own short transaction (a live recording commits
+        in between), and the last transaction removes the rest. An interrupted delete leaves an
+        unpublished session that the next opening of the store removes."""
+        held = session_id in self._held
+        if not held and fcntl is not None:
             if not self._acquire_lock(session_id):
                 raise InputError(f"session {session_id} is being recorded right now; stop it first")
-            self._release_lock(session_id)
-        with self.transaction():
-            if self.conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
-                raise InputError(f"no session {session_id!r}")
-            counts = {}
-            for table in ("beats", "gaps", "events", "phases", "beat_indices"):
-                counts[table] = self.conn.execute(f"DELETE FROM {table} WHERE session_id = ?", (session_id,)).rowcount
-            self.conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+        try:
+            with self.transaction():
+                if self.conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+                    raise InputError(f"no session {session_id!r}")
+                self.conn.execute("UPDATE sessions SET published = 0 WHERE id = ?", (session_id,))
+            counts = {"beats": 0, "beat_indices": 0}
+            for table in ("beats", "beat_indices"):
+                while True:
+                    with self.transaction():
+                        n = self.conn.execute(
+                            f"DELETE FROM {table} WHERE session_id = ? AND seq IN "
+                            f"(SELECT seq FROM {table} WHERE session_id = ? ORDER BY seq LIMIT ?)",
+                            (session_id, session_id, CHUNK_ROWS),
+                        ).rowcount
+                    counts[table] += n
+                    if n < CHUNK_ROWS:
+                        break
+                    yield_write_lock()
+            with self.transaction():
+                for table in ("gaps", "events", "phases"):
+                    counts[table] = self.conn.execute(
+                        f"DELETE FROM {table} WHERE session_id = ?", (session_id,)
+                    ).rowcount
+                self.conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+        finally:
+            if not held:
+                self._release_lock(session_id)
         return Deleted(
             session_id, counts["beats"], counts["gaps"], counts["events"], counts["phases"], counts["beat_indices"]
         )
 
 
 class _Transaction:
-    def __init__(self, conn: sqlite3.Connection):
+    """``BEGIN IMMEDIATE ... COMMIT``; rolled back on any exception. An SQLite error caused by the
+    machine (disk full, read-only, I/O, busy) leaves as a plain-words :class:`StoreError`."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path):
         self.conn = conn
+        self.path = path
 
     def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise (environment_failure(self.path, exc) or exc) from exc
         return self.conn
 
-    def __exit__(self, exc_type: object, *rest: object) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         if exc_type is None:
-            self.conn.execute("COMMIT")
-        else:
-            self.conn.execute("ROLLBACK")
+            try:
+                self.conn.execute("COMMIT")
+                return
+            except sqlite3.Error as commit_exc:
+                exc = commit_exc
+        if self.conn.in_transaction:  # SQLite may already have rolled back (SQLITE_FULL, IOERR)
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+        translated = None if exc is None else environment_failure(self.path, exc)
+        if translated is not None:
+            raise translated from exc
+        if exc_type is None and exc is not None:
+            raise exc
 
 
 def _pid_alive(pid: int) -> bool:  # pragma: no cover - used only without fcntl

@@ -19,11 +19,13 @@ reads a clock), one row per calendar day of the last ``days`` days ending ``toda
     doi:10.1123/ijspp.2013-0455) found that 3 randomly chosen days a week are the fewest that
     still give a valid weekly mean.
 ``practice_min``, ``goal_met``
-    The sum of the durations of the practice phases of that day's sessions, in minutes, against
+    The practice time actually recorded in that day's sessions, in minutes (each practice phase
+    cut at the session's last beat, minus the gaps inside it: a session quit early counts what it
+    recorded, a session without beats counts nothing), against
     the goal of :data:`DAILY_GOAL_MIN` = 20 minutes a day (resonance-breathing protocols prescribe
     home practice of about 20 minutes, often twice a day; Lehrer, Vaschillo & Vaschillo 2000,
     Appl Psychophysiol Biofeedback 25:177-191, doi:10.1023/A:1009554825745). Imported recordings have no phases and do not count. A practice
-    phase that was never closed (an interrupted recording) counts until its last beat.
+    phase that was never closed (a crashed recording) counts until its last beat.
 
 Simulated sessions (``biofeedback demo``, marked ``simulated`` in the store) are not the user's
 practice: they count in no row; ``n_simulated_left_out`` says how many there were.
@@ -134,12 +136,21 @@ def _baseline_ln_rmssd(store: Store, session_id: str) -> float | None:
 
 
 def _practice_s(store: Store, session_id: str, last_beat_s: float | None) -> float:
+    """Practice time actually recorded: each practice phase cut at the last beat, minus the gaps
+    (strap out of range, contact lost) inside it. A session stopped early counts what it recorded."""
+    if last_beat_s is None:
+        return 0.0
+    gaps = [g.gap for g in store.gaps(session_id)]
     total = 0.0
     for p in store.phases(session_id):
         if p.name != "practice":
             continue
-        end = p.end_s if p.end_s is not None else (last_beat_s if last_beat_s is not None else p.start_s)
-        total += max(0.0, end - p.start_s)
+        start = p.start_s
+        end = min(p.end_s if p.end_s is not None else last_beat_s, last_beat_s)
+        if end <= start:
+            continue
+        lost = sum(max(0.0, min(end, g.end_s) - max(start, g.start_s)) for g in gaps)
+        total += max(0.0, end - start - lost)
     return total
 
 

@@ -30,7 +30,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from biofeedback.cli.common import open_existing_store
 
-    with open_existing_store(args) as store:
+    with open_existing_store(args, readonly=False) as store:
         sid = store.resolve_session(args.session)
         info = store.get_session(sid)
         deleted = store.delete_session(sid)

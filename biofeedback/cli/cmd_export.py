@@ -28,7 +28,10 @@ examples:
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("session", metavar="SESSION", help="an id, a unique prefix of one, or 'last'")
     parser.add_argument("--format", choices=("rr", "csv", "json"), required=True, help="what to write")
-    parser.add_argument("--out", metavar="FILE", default=None, help="write here (mode 0600) instead of stdout")
+    parser.add_argument("--out", metavar="FILE", default=None,
+                        help="write here (mode 0600) instead of stdout; '-' is stdout. An existing file is "
+                             "not overwritten unless --force; a device, pipe, directory or link is refused")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     add_home_option(parser)
 
 
@@ -41,16 +44,12 @@ def run(args: argparse.Namespace) -> int:
 
     with open_existing_store(args) as store:
         sid = store.resolve_session(args.session)
-        if args.out is None:
+        if args.out is None or args.out == "-":
             export_session(store, sid, args.format, sys.stdout)
             return 0
         out = Path(args.out)
-        if out.is_dir():
-            raise InputError("is a directory; --out takes a file name", path=out)
-        if not out.parent.is_dir():
-            raise InputError("no such directory for the output file", path=out)
         try:
-            with open_private_output(out) as f:
+            with open_private_output(out, force=args.force) as f:
                 n = export_session(store, sid, args.format, f)
         except PermissionError:
             raise InputError("permission denied", path=out) from None

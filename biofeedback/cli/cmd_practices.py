@@ -36,7 +36,10 @@ def register(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from biofeedback.practices import SHIPPED_DIR, load_practices, practice_dirs
 
-    practices = load_practices(practice_dirs(resolve_home(args)))
+    problems: dict[str, Any] = {}
+    practices = load_practices(practice_dirs(resolve_home(args)), problems)
+    for problem in problems.values():  # a broken file of the user's is reported and skipped
+        print(f"warning: skipped practice file: {problem}", file=sys.stderr)
     rows = [_row(p, args.lang, str(SHIPPED_DIR)) for p in practices.values()]
     if args.json:
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)

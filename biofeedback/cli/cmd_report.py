@@ -28,7 +28,10 @@ EPILOG = """\
 examples:
   biofeedback report last --out session.html       page with the figure and the comparison table
   biofeedback report 3fa2 --out 3fa2.png           the figure only
-Exit status: 0 ok, 2 unknown session, unknown extension or missing directory.
+  biofeedback report last --out - --format png > r.png   to standard output
+An existing file is not overwritten unless --force; a target that is not a regular file (a device,
+a pipe, a directory, a symbolic link) is refused.
+Exit status: 0 ok, 2 unknown session, unknown extension, missing directory, existing or odd target.
 """
 
 #: Event kinds drawn on the tachogram, with the key of their label (report.* in the prompt texts).
@@ -44,7 +47,11 @@ SHOWN_EVENTS = {
 
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("session", metavar="SESSION", help="an id, a unique prefix of one, or 'last'")
-    parser.add_argument("--out", metavar="FILE", required=True, help="the report file: FILE.png or FILE.html")
+    parser.add_argument("--out", metavar="FILE", required=True,
+                        help="the report file: FILE.png or FILE.html; '-' writes to standard output")
+    parser.add_argument("--format", choices=("png", "html"), default=None,
+                        help="png or html (default: from the --out suffix; html for --out -)")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     parser.add_argument("--lang", choices=("en", "nl"), default=None,
                         help="language of the report (default: the session's language)")
     add_home_option(parser)
@@ -190,11 +197,16 @@ def run(args: argparse.Namespace) -> int:
     from biofeedback.cli.common import open_existing_store
     from biofeedback.errors import InputError
 
+    from sessions.exporting import check_output_target
+
+    to_stdout = args.out == "-"
     out = Path(args.out).expanduser()
-    if out.suffix.lower() not in (".png", ".html", ".htm"):
-        raise InputError("the report must be a .png or .html file", path=out)
-    if not out.parent.is_dir():
-        raise InputError("directory does not exist", path=out.parent)
+    if not to_stdout:
+        if out.suffix.lower() not in (".png", ".html", ".htm"):
+            raise InputError("the report must be a .png or .html file", path=out)
+        if not out.parent.is_dir():
+            raise InputError("directory does not exist", path=out.parent)
+        check_output_target(out, force=args.force)  # before the work, and again before the rename
     with open_existing_store(args) as store:
         sid = store.resolve_session(args.session)
         if not store.get_session(sid).n_beats:
@@ -205,13 +217,22 @@ def run(args: argparse.Namespace) -> int:
         lang = args.lang or session_lang(info)
         with progress_bar(info.n_beats, "report") as progress:
             data = report_data(store, sid, lang, progress)
-            from sessions.report import render_report
+            from sessions.report import render_report, report_bytes
 
             if progress is not None:
                 progress(info.n_beats, info.n_beats)
-            path = render_report(data, out)
+            if to_stdout:
+                content = report_bytes(data, args.format or "html")
+            else:
+                path = render_report(data, out, force=args.force)
     from biofeedback.practices.texts import shipped_texts
 
-    print(shipped_texts(lang)["end.report"].format(id=sid, path=path), file=sys.stderr)
+    T = shipped_texts(lang)
+    if to_stdout:
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+        print(T["end.report_stdout"].format(id=sid), file=sys.stderr)
+        return 0
+    print(T["end.report"].format(id=sid, path=path), file=sys.stderr)
     return 0
 

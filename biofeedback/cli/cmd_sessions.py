@@ -52,7 +52,7 @@ def describe(info: object) -> str:
 def run(args: argparse.Namespace) -> int:
     from sessions.store import Store
 
-    store = Store.open_existing(resolve_home(args))
+    store = Store.open_existing(resolve_home(args), readonly=True)
     infos = []
     if store is not None:
         with store:
@@ -64,10 +64,10 @@ def run(args: argparse.Namespace) -> int:
     if not infos:
         print("no sessions yet (record one with `biofeedback demo` or `biofeedback import FILE`)")
         return 0
-    print(f"{'id':<12}  {'start':<16}  {'length':>8}  {'beats':>7}  {'status':<10}  what")
+    print(f"{'id':<12}  {'start':<16}  {'length':>8}  {'beats':>7}  {'status':<10}  {'ended':<12}  what")
     for i in infos:
         start = i.start_wall[:16].replace("T", " ")
         print(
-            f"{i.id:<12}  {start:<16}  {format_duration(i.duration_s):>8}  {i.n_beats:>7}  {i.status:<10}  {describe(i)}"
+            f"{i.id:<12}  {start:<16}  {format_duration(i.duration_s):>8}  {i.n_beats:>7}  {i.status:<10}  {i.end_reason or '-':<12}  {describe(i)}"
         )
     return 0

@@ -32,6 +32,15 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 
+#: How ``show`` words a session's end reason.
+END_REASON_TEXT = {
+    "finished": "finished: the protocol ran to its end",
+    "quit": "quit: ended early with q",
+    "interrupted": "interrupted: ended early with Ctrl-C or a signal",
+    "source_ended": "source ended: the strap or source stopped sending",
+}
+
+
 def run(args: argparse.Namespace) -> int:
     from biofeedback.cli.cmd_sessions import describe, format_duration
 
@@ -57,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"session   {info.id}  ({info.status})")
     print(f"what      {describe(info)}  [{info.source_kind}]")
     print(f"start     {info.start_wall}")
-    print(f"end       {info.end_wall or '-'}")
+    print(f"end       {info.end_wall or '-'}" + (f"  ({END_REASON_TEXT.get(info.end_reason, info.end_reason)})"
+                                                   if info.end_reason else ""))
     print(f"beats     {info.n_beats}  over {format_duration(info.duration_s)}  ({n_indices} with live indices)")
     if info.device_address or info.device_kind:
         print(f"device    {info.device_name or '-'}  {info.device_address or ''}  ({info.device_kind or '-'})")

@@ -107,16 +107,16 @@ def resolve_home(args: argparse.Namespace) -> Path:
 
 
 def require_file(path: str) -> Path:
-    p = Path(path)
-    if not p.exists():
-        raise InputError("no such file", path=p)
-    if p.is_dir():
-        raise InputError("is a directory, expected a file", path=p)
-    return p
+    """``path`` if it is an existing regular file; a FIFO, a device or a directory is refused (exit 2)
+    before anything is read."""
+    from biofeedback.files import check_regular
+
+    return check_regular(path)
 
 
-def open_existing_store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    """The store of ``--home`` for commands that only read or change recorded sessions.
+def open_existing_store(args: argparse.Namespace, *, readonly: bool = True):  # type: ignore[no-untyped-def]
+    """The store of ``--home`` for commands that only read (``readonly``: nothing in it is written)
+    or change (``delete``) recorded sessions.
 
     Raises :class:`InputError` (exit 2, one line) when nothing was recorded there yet: reading
     commands never create a store.
@@ -124,7 +124,7 @@ def open_existing_store(args: argparse.Namespace):  # type: ignore[no-untyped-de
     from sessions.store import Store, db_path
 
     home = resolve_home(args)
-    store = Store.open_existing(home)
+    store = Store.open_existing(home, readonly=readonly)
     if store is None:
         raise InputError(f"no sessions recorded yet (no store at {db_path(home)})")
     return store

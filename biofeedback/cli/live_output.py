@@ -1,14 +1,22 @@
 """Where a running session shows itself: JSON lines for scripts, the live screen for people.
 
-Both are sinks for :func:`sessions.live.run_session`; they only format and print.
+Both are consumers of :class:`OutputWriter`, the one sink :func:`sessions.live.run_session` is given:
+the writer puts every beat, event and frame on a queue and returns at once; its own thread hands them
+to the consumers in order. A consumer that blocks (a ``--jsonl`` reader that stops reading, a
+terminal paused with Ctrl-S) delays only that thread: the source, the clock and the recording never
+wait for an output. Add a consumer (an LSL outlet, a web socket...) with :meth:`OutputWriter.add`.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import queue
+import threading
 from collections import deque
+from collections.abc import Callable
 from typing import IO, Any
+from typing import Protocol as TypingProtocol
 
 from biofeedback.engine import BeatIndices
 from biofeedback.practices import Practice, Protocol, pacer_at
@@ -18,6 +26,93 @@ def _clean(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+class Consumer(TypingProtocol):
+    """What an output receives, on the writer's thread (may be slow, may block; should not raise)."""
+
+    def on_beat(self, indices: BeatIndices, phase: str | None) -> None: ...
+
+    def on_event(self, t_s: float, kind: str, data: dict[str, Any], phase: str | None) -> None: ...
+
+    def on_frame(self, now_s: float) -> None: ...
+
+
+_STOP = object()
+
+
+class OutputWriter:
+    """A queue-fed thread that feeds the session's outputs (the seam between recording and display).
+
+    ``on_beat``/``on_event``/``on_frame`` (called on the event loop) only enqueue; a daemon thread
+    calls the same method of every consumer, in order. Nothing is dropped except frames: at most one
+    frame waits in the queue (a frame is a redraw, the next one supersedes it). A consumer that
+    raises (a closed pipe) is detached and its error kept in :attr:`errors`; the others go on.
+    :meth:`close` waits until every queued item has been handed out (a stalled reader still gets
+    every line once it reads again), then stops the thread. Use as a context manager.
+    """
+
+    def __init__(self, consumers: list[Consumer] | None = None):
+        self.consumers: list[Consumer] = list(consumers or [])
+        self.errors: list[BaseException] = []
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._frame_pending = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="biofeedback-output", daemon=True)
+        self._started = False
+
+    def add(self, consumer: Consumer) -> None:
+        """Add a consumer (before the session starts)."""
+        if self._started:
+            raise RuntimeError("add consumers before the writer starts")
+        self.consumers.append(consumer)
+
+    def start(self) -> "OutputWriter":
+        if not self._started:
+            self._started = True
+            self._thread.start()
+        return self
+
+    def __enter__(self) -> "OutputWriter":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the loop's side: enqueue only ------------------------------------------------------------
+    def on_beat(self, indices: BeatIndices, phase: str | None) -> None:
+        self._queue.put(("on_beat", (indices, phase)))
+
+    def on_event(self, t_s: float, kind: str, data: dict[str, Any], phase: str | None) -> None:
+        self._queue.put(("on_event", (t_s, kind, dict(data), phase)))
+
+    def on_frame(self, now_s: float) -> None:
+        if not self._frame_pending.is_set():
+            self._frame_pending.set()
+            self._queue.put(("on_frame", (now_s,)))
+
+    def close(self, timeout_s: float | None = None) -> None:
+        """Hand out everything queued, then stop the thread (waits up to ``timeout_s``, default for ever)."""
+        if not self._started:
+            return
+        self._queue.put(_STOP)
+        self._thread.join(timeout_s)
+
+    # -- the writer thread ------------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            name, args = item
+            if name == "on_frame":
+                self._frame_pending.clear()
+            for consumer in list(self.consumers):
+                method: Callable[..., None] = getattr(consumer, name)
+                try:
+                    method(*args)
+                except BaseException as exc:  # a closed pipe or a broken terminal: detach, keep going
+                    self.errors.append(exc)
+                    self.consumers.remove(consumer)
 
 
 class JsonlSink:

@@ -89,6 +89,17 @@ def run_live(args: argparse.Namespace, plan: Any, store: Any, *, source: str, sp
     return asyncio.run(main)
 
 
+
+def output_writer(consumers: list[Any]) -> Any:
+    """The one place a session's outputs are assembled: the display (JSON lines, the screen or the
+    progress bar) plus any further consumer (an LSL outlet...), all fed by one
+    :class:`~biofeedback.cli.live_output.OutputWriter` thread so the recording never waits for them."""
+    from biofeedback.cli.live_output import OutputWriter
+
+    return OutputWriter(list(consumers))
+
+
+
 async def _run(args: argparse.Namespace, plan: Any, store: Any, *, source: str, speed: float, as_json: bool,
                quiet: bool = False) -> Any:
     from biofeedback.cli.keys import terminal_keys
@@ -102,26 +113,30 @@ async def _run(args: argparse.Namespace, plan: Any, store: Any, *, source: str, 
     started = lsl.start if lsl is not None else None
     async with _source(args, plan, clock, source) as hr_source:
         loop = asyncio.get_running_loop()
+        interrupt = asyncio.Event()
 
         def stop_on_signal() -> None:
-            hr_source.stop()  # the session ends at the next beat and is kept (Ctrl-C = q)
+            interrupt.set()  # the session ends now and is kept, end reason "interrupted"
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop_on_signal)
         try:
+            # Every output is a consumer of one OutputWriter thread: the recording never waits for it.
             if as_json:
-                return await run_session(hr_source, plan, store, clock=clock,
-                                         frame_interval_s=None if math.isinf(speed) else FRAME_INTERVAL_S,
-                                         sinks=[JsonlSink(sys.stdout), *more], on_started=started)
+                with output_writer([JsonlSink(sys.stdout), *more]) as writer:
+                    return await run_session(hr_source, plan, store, clock=clock, sinks=[writer],
+                                             frame_interval_s=None if math.isinf(speed) else FRAME_INTERVAL_S,
+                                             on_started=started, interrupt=interrupt)
             if math.isinf(speed) or quiet:
-                return await _run_with_progress(hr_source, plan, store, clock, more, started)
+                return await _run_with_progress(hr_source, plan, store, clock, interrupt, more, started)
             with terminal_keys() as keys, ScreenSink(plan.practice, plan.protocol, plan.lang,
                                                      hr_source.info.name,
-                                                     note=plan.practice_settings.get("rate_note")) as screen:
-                return await run_session(hr_source, plan, store, clock=clock, keys=keys,
-                                         frame_interval_s=FRAME_INTERVAL_S,
-                                         sinks=[screen, *more], on_started=started)
+                                                     note=plan.practice_settings.get("rate_note")) as screen, \
+                    output_writer([screen, *more]) as writer:
+                return await run_session(hr_source, plan, store, clock=clock, sinks=[writer], keys=keys,
+                                         frame_interval_s=FRAME_INTERVAL_S, on_started=started,
+                                         interrupt=interrupt)
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -130,8 +145,8 @@ async def _run(args: argparse.Namespace, plan: Any, store: Any, *, source: str, 
                 lsl.close()
 
 
-async def _run_with_progress(source: Any, plan: Any, store: Any, clock: Any, more: list[Any],
-                             started: Any) -> Any:
+async def _run_with_progress(source: Any, plan: Any, store: Any, clock: Any, interrupt: asyncio.Event,
+                             more: list[Any], started: Any) -> Any:
     """As fast as possible: no live screen, a progress bar of simulated time on stderr."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -154,8 +169,9 @@ async def _run_with_progress(source: Any, plan: Any, store: Any, clock: Any, mor
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                   TimeElapsedColumn(), transient=True, disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task("baseline", total=plan.protocol.total_s)
-        return await run_session(source, plan, store, clock=clock,
-                                 sinks=[ProgressSink(progress, task), *more], on_started=started)
+        with output_writer([ProgressSink(progress, task), *more]) as writer:
+            return await run_session(source, plan, store, clock=clock, sinks=[writer], on_started=started,
+                                     interrupt=interrupt)
 
 
 @contextlib.asynccontextmanager

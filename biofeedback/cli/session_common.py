@@ -41,7 +41,10 @@ def build_practice(args: argparse.Namespace, home: Any) -> tuple[Any, dict[str, 
     """The practice with --pattern/--rate/--ratio/--spell applied, and those settings as data."""
     from biofeedback.practices import customize, get_practice, parse_pattern, parse_ratio, practice_dirs
 
-    practice = get_practice(args.practice, practice_dirs(home))
+    problems: dict[str, Any] = {}
+    practice = get_practice(args.practice, practice_dirs(home), problems)  # a broken file of another practice
+    for problem in problems.values():                                      # is reported and skipped
+        print(f"warning: skipped practice file: {problem}", file=sys.stderr)
     settings: dict[str, Any] = {}
     pattern = parse_pattern(args.pattern) if args.pattern else None
     ratio = parse_ratio(args.ratio) if args.ratio else None
@@ -118,14 +121,19 @@ def print_ending(store: Any, outcome: Any, *, as_json: bool, lang: str = "en", s
     from biofeedback.practices.texts import shipped_texts
 
     texts = shipped_texts(lang)
-    where = texts["end.stored"].format(id=outcome.session_id, status=texts.get(f"end.{outcome.status}", outcome.status),
-                                       n=outcome.n_beats, path=store.path)
+    status = texts.get(f"end.{outcome.status}", outcome.status)
+    reason = texts.get(f"end.reason.{outcome.end_reason}", outcome.end_reason)
+    if outcome.n_beats:
+        where = texts["end.stored"].format(id=outcome.session_id, status=f"{status}, {reason}",
+                                           n=outcome.n_beats, path=store.path)
+    else:
+        where = texts["end.nothing_kept"].format(reason=reason, path=store.path)
     if as_json:
         if comparison is not None:
             sys.stdout.write(json.dumps({"type": "comparison", **comparison.to_json_dict()}, allow_nan=False) + "\n")
-        sys.stdout.write(json.dumps({"type": "stored", "session_id": outcome.session_id, "status": outcome.status,
-                                     "end_reason": outcome.end_reason, "n_beats": outcome.n_beats,
-                                     "store": str(store.path)}) + "\n")
+        sys.stdout.write(json.dumps({"type": "stored", "session_id": outcome.session_id if outcome.n_beats else None,
+                                     "status": outcome.status, "end_reason": outcome.end_reason,
+                                     "n_beats": outcome.n_beats, "store": str(store.path)}) + "\n")
         sys.stdout.flush()
         print(where, file=sys.stderr)
         return

@@ -9,6 +9,7 @@ in every language (tested). A text may contain ``{inhale_s}``, ``{hold_in_s}``, 
 from __future__ import annotations
 
 import functools
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -68,14 +69,17 @@ def lookup(key: str, lang: str, extra: Mapping[str, Mapping[str, str]] | None = 
     return None
 
 
-class _Keep(dict[str, object]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+#: The placeholders a practice's texts may use (docs/practices.md), filled from the practice.
+PLACEHOLDERS = ("inhale_s", "hold_in_s", "exhale_s", "hold_out_s", "rate_bpm", "pattern", "spell_s")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def placeholders(text: str) -> list[str]:
+    """The ``{...}`` placeholders in ``text``, as written (``"{x:>9}"`` -> ``["x:>9"]``)."""
+    return _PLACEHOLDER.findall(text)
 
 
 def fill(text: str, values: Mapping[str, object]) -> str:
-    """Replace ``{name}`` placeholders present in ``values``; unknown placeholders are left as they are."""
-    try:
-        return text.format_map(_Keep(values))
-    except (ValueError, IndexError):  # stray braces in a user's text: show it as written
-        return text
+    """Replace ``{name}`` placeholders present in ``values``; anything else in braces (unknown names,
+    format specs, attribute access) is left as written: a text is never interpreted as a format string."""
+    return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), text)

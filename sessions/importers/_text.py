@@ -13,9 +13,14 @@ from datetime import datetime
 from pathlib import Path
 
 from biofeedback.errors import InputError
+from biofeedback.files import read_regular
 from sessions.importers.base import MAX_RR_MS, MIN_RR_MS
 
-MAX_FILE_BYTES = 256 * 1024 * 1024  # a 24 h Holter RR file is ~1 MB
+#: Largest RR file read (16 MiB: 4 million beats of a plain millisecond file, about 40 days; a 24 h
+#: Holter RR file is ~1 MB). Reading peaks at ~50 bytes of memory per byte of a plain file and ~9
+#: per byte of a Polar Sensor Logger file (``benchmarks/bench_import_memory.py``), so it stays
+#: under ~800 MB; a larger file is refused, before it is read, with a line saying so.
+MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_LINE_CHARS = 10_000
 
 
@@ -34,15 +39,7 @@ def read_text(path: str | Path) -> str:
     """The file's text: UTF-8 with an optional BOM, at most ``MAX_FILE_BYTES``; binary content or
     undecodable bytes (a truncated multi-byte character) are an :class:`InputError` naming the line."""
     p = Path(path)
-    try:
-        if p.is_dir():
-            raise IsADirectoryError(str(p))
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError(f"file too large for an RR file ({size} bytes)", path=p)
-        data = p.read_bytes()
-    except OSError as exc:
-        raise unreadable(exc, p) from (None if isinstance(exc, (FileNotFoundError, IsADirectoryError)) else exc)
+    data = read_regular(p, max_bytes=MAX_FILE_BYTES, what="RR file")
     nul = data.find(b"\x00")
     if nul >= 0:
         raise InputError("binary data (NUL byte), not a text file", path=p, line=data[:nul].count(b"\n") + 1)
@@ -66,15 +63,32 @@ def read_lines(path: str | Path) -> list[str]:
     return lines
 
 
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# Only ASCII digits are numbers: no "8_00", no Arabic-Indic or other Unicode digits (re.ASCII).
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
+
+#: Wall times a recording may carry (a date outside is a corrupt or forged file, and would overflow
+#: Python's datetime once the recording's length is added).
+MIN_YEAR, MAX_YEAR = 1970, 2200
+#: Longest beat time accepted from a file that states its own times (a 30-day recording).
+MAX_TIME_S = 30 * 86400.0
+
+
+def check_wall_time(stamp: datetime, *, what: str, path: str | Path, line: int | None) -> datetime:
+    """``stamp`` if its year is within :data:`MIN_YEAR`-:data:`MAX_YEAR`, else :class:`InputError`."""
+    if not MIN_YEAR <= stamp.year <= MAX_YEAR:
+        raise InputError(f"{what} {stamp.isoformat()} is out of range (years {MIN_YEAR}-{MAX_YEAR})",
+                         path=path, line=line)
+    return stamp
 
 
 def parse_number(text: str, *, what: str, path: str | Path, line: int) -> float:
-    """A decimal number (no inf/nan, no thousands separators); else InputError."""
+    """A decimal number in ASCII digits (no inf/nan, no thousands separators, no underscores);
+    else InputError."""
     s = text.strip()
     if not _NUMBER.match(s):
         shown = s if len(s) <= 40 else s[:37] + "..."
-        raise InputError(f"{what}: not a number: {shown!r}", path=path, line=line)
+        raise InputError(f"{what}: not a number: {shown!r}" if what else f"not a number: {shown!r}", path=path,
+                         line=line)
     value = float(s)
     if not math.isfinite(value):
         raise InputError(f"{what}: number out of range: {s[:40]!r}", path=path, line=line)
@@ -97,8 +111,8 @@ def check_rr_ms(rr_ms: float, *, path: str | Path, line: int) -> float:
 def parse_wall_time(text: str) -> datetime | None:
     """A phone/app timestamp (``2026-04-24T14:10:16.752``, ``2025-03-15 09:00:15.123``,
     ``2013-12-10 00:48:03 +0000``); timezone-aware only when the text has an offset. None if not a time."""
-    s = re.sub(r"\s+([+-]\d{2}:?\d{2})$", r"\1", text.strip())
-    if not re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", s):
+    s = re.sub(r"\s+([+-]\d{2}:?\d{2})$", r"\1", text.strip(), flags=re.ASCII)
+    if not re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", s, flags=re.ASCII):
         return None
     try:
         return datetime.fromisoformat(s)

@@ -12,13 +12,13 @@ from datetime import datetime
 from pathlib import Path
 
 from biofeedback.errors import InputError
-from sessions.importers._text import parse_number, read_lines
+from sessions.importers._text import check_wall_time, parse_number, read_lines
 from sessions.importers.base import RRRecording
 from sessions.importers.plain_text import intervals_to_ms
 
 FORMAT = "elite-hrv"
-_NAME_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[ _T](\d{2})-(\d{2})-(\d{2})")
-_NUMBERS_WITH_COMMAS = re.compile(r"^[\d\s.]*,[\d\s.,]*$")
+_NAME_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[ _T](\d{2})-(\d{2})-(\d{2})", re.ASCII)
+_NUMBERS_WITH_COMMAS = re.compile(r"^[\d\s.]*,[\d\s.,]*$", re.ASCII)
 
 
 def looks_like_elite_hrv(lines: list[str]) -> str | None:
@@ -56,6 +56,8 @@ def read_elite_hrv(path: str | Path) -> RRRecording:
         raise InputError("no RR intervals", path=path)
     rr_ms, t_s, checked = intervals_to_ms(rr, path, "ms")
     start = start_from_name(path)
+    if start is not None:
+        check_wall_time(start, what="start time in the file name", path=path, line=None)
     notes = ("Elite HRV export: intervals in ms, beat times are their cumulative sum",) + checked
     if start is not None:
         notes += (f"start time {start.isoformat()} taken from the file name (phone local time)",)

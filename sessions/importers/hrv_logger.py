@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from biofeedback.errors import InputError
-from sessions.importers._text import parse_number, parse_wall_time, read_lines
+from sessions.importers._text import check_wall_time, parse_number, parse_wall_time, read_lines
 from sessions.importers.base import RRRecording
 from sessions.importers.plain_text import intervals_to_ms
 
@@ -65,12 +65,14 @@ def read_hrv_logger(path: str | Path) -> RRRecording:
                 start_wall = parse_wall_time(row["date"])
                 if start_wall is None:
                     raise InputError(f"not a date: {row['date'][:40]!r}", path=path, line=number)
+                check_wall_time(start_wall, what="date", path=path, line=number)
             elif "timestamp" in row:
                 ms = parse_number(row["timestamp"], what="timestamp (Unix ms)", path=path, line=number)
                 try:
                     start_wall = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
                 except (OverflowError, OSError, ValueError):
                     raise InputError(f"timestamp out of range: {row['timestamp'][:40]!r}", path=path, line=number) from None
+                check_wall_time(start_wall, what="timestamp", path=path, line=number)
         value = parse_number(row["rr"], what="rr (ms)", path=path, line=number)
         rr.append((number, value))
     if not rr:

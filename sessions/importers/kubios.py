@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from biofeedback.errors import InputError
-from sessions.importers._text import check_rr_ms, parse_number, read_lines
+from sessions.importers._text import MAX_TIME_S, check_rr_ms, check_wall_time, parse_number, read_lines
 from sessions.importers._units import seconds_text_to_ms
 from sessions.importers.base import MAX_RR_MS, RRRecording
 from sessions.importers.plain_text import intervals_to_ms
@@ -88,6 +88,8 @@ def _read_report(path: str | Path, lines: list[str]) -> RRRecording:
         text = raw.strip()
         if text.lower().startswith("measurement date:"):
             start_wall = _parse_measurement_date(text.split(":", 1)[1].strip())
+            if start_wall is not None:
+                check_wall_time(start_wall, what="measurement date", path=path, line=number)
         if text.upper().startswith(DATA_SECTION):
             section = number
             break
@@ -122,6 +124,8 @@ def _read_report(path: str | Path, lines: list[str]) -> RRRecording:
         if not t_text or not rr_text:
             raise InputError("a beat row with a time but no RR interval (or the reverse)", path=path, line=number)
         t_s = parse_number(t_text, what="Time", path=path, line=number)
+        if not 0.0 <= t_s <= MAX_TIME_S:
+            raise InputError(f"Time {t_text[:40]} s is out of range (0 to {MAX_TIME_S:g} s)", path=path, line=number)
         parse_number(rr_text, what="RR interval", path=path, line=number)
         rr_ms = seconds_text_to_ms(rr_text)
         if rr_ms <= MAX_RR_MS:

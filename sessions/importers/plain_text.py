@@ -12,7 +12,6 @@ file and the 1-based line.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import numpy as np
 
 from biofeedback.errors import InputError
 
-from ._text import read_text as decode_text
+from ._text import parse_number, read_text as decode_text
 from .base import ABSURD_RR_MS, MAX_RR_MS, MIN_RR_MS, RRRecording
 
 __all__ = ["read_plain_text", "decode_text", "intervals_to_ms", "UNITS"]
@@ -31,14 +30,9 @@ _UNIT_SPLIT = 10.0
 
 
 def _number(text: str, path: Path, line: int) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        shown = text if len(text) <= 40 else text[:37] + "..."
-        raise InputError(f"not a number: {shown!r}", path=path, line=line) from None
-    if not math.isfinite(v):
+    if text.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
         raise InputError(f"not a finite number: {text!r}", path=path, line=line)
-    return v
+    return parse_number(text, what="", path=path, line=line)
 
 
 def intervals_to_ms(

@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from biofeedback.errors import InputError
-from sessions.importers._text import parse_number, parse_wall_time, read_lines
+from sessions.importers._text import check_wall_time, parse_number, parse_wall_time, read_lines
 from sessions.importers.base import RRRecording
 from sessions.importers.plain_text import intervals_to_ms
 
@@ -55,6 +55,7 @@ def read_polar_sensor_logger(path: str | Path) -> RRRecording:
         stamp = parse_wall_time(fields[0])
         if stamp is None:
             raise InputError(f"not a phone timestamp: {fields[0].strip()[:40]!r}", path=path, line=number)
+        check_wall_time(stamp, what="phone timestamp", path=path, line=number)
         if start_wall is None:
             start_wall = stamp
         value = parse_number(fields[rr_col], what="RR-interval [ms]", path=path, line=number)

@@ -117,7 +117,8 @@ def test_the_live_screen_shows_the_heart_zones_keys_and_plus_slows_the_pacer(tmp
     assert child.exitstatus == 0
     listing = _run("sessions", "--json", "--home", str(tmp_path))
     sessions = json.loads(listing.stdout)
-    assert len(sessions) == 1 and sessions[0]["status"] == "complete"
+    assert len(sessions) == 1 and sessions[0]["status"] == "complete" and sessions[0]["end_reason"] == "quit"
+    assert "quit: ended early" in _run("show", "last", "--home", str(tmp_path)).stdout
     import sqlite3
 
     with sqlite3.connect(tmp_path / "biofeedback.sqlite") as conn:

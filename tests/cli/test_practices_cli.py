@@ -41,13 +41,14 @@ def test_json_includes_user_practices(capsys: pytest.CaptureFixture[str], home: 
     assert rows["hand-on-cheek"]["pattern"] is None and rows["hand-on-cheek"]["spell_s"] == 20.0
 
 
-def test_bad_user_file_is_one_line_exit_2(capsys: pytest.CaptureFixture[str], home: Path) -> None:
+def test_bad_user_file_is_reported_in_one_line_and_skipped(capsys: pytest.CaptureFixture[str], home: Path) -> None:
     (home / "practices").mkdir()
     bad = home / "practices" / "oops.toml"
     bad.write_text("[breathing\n", encoding="utf-8")
-    assert main(["practices", "--home", str(home)]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith(f"biofeedback practices: error: {bad}:1: invalid TOML") and err.count("\n") == 1
+    assert main(["practices", "--home", str(home)]) == 0
+    out, err = capsys.readouterr()
+    assert err.startswith(f"warning: skipped practice file: {bad}:1: invalid TOML") and err.count("\n") == 1
+    assert "resonance" in out and "oops" not in out
 
 
 def test_bad_language_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -202,3 +202,34 @@ def test_plus_and_minus_change_the_pacer_and_are_recorded(tmp_path):
     changes = [e.data for e in events if e.kind == "pacer_changed"]
     assert [(c["rate_bpm"], c["key"]) for c in changes] == [(5.5, "+"), (6.0, "-"), (5.5, "+")]
     assert changes[0]["pattern"] == "4.36364-0-6.54545-0"  # 4:6 kept, one breath 60/5.5 s
+
+
+def test_beats_due_when_the_process_was_stalled_past_the_end_are_still_recorded(tmp_path):
+    """The process stalls (a slow disk, a busy machine) and wakes up after the protocol's end: the
+    beats that came due meanwhile are recorded before the session ends, none is cut."""
+    plan = SessionPlan(practice=get_practice("resonance"), protocol=PROTOCOL, source_kind="simulator")
+    clock = VirtualClock()
+
+    class Stall:  # a frame that takes "forever": the clock jumps past the end of the protocol
+        done = False
+
+        def on_beat(self, *a): ...
+
+        def on_event(self, *a): ...
+
+        def on_frame(self, now_s):
+            if now_s > 10.0 and not self.done:
+                self.done = True
+                clock.advance(PROTOCOL.total_s + 5.0)
+
+    with Store.open_home(tmp_path) as store:
+        source = simulated_source(plan.practice, PROTOCOL, seed=3, clock=clock)
+        outcome = asyncio.run(run_session(source, plan, store, clock=clock, sinks=[Stall()], frame_interval_s=0.25,
+                                          frame_clock=clock))
+        beats = store.beats(outcome.session_id)
+    reference_dir = tmp_path / "ref"
+    with Store.open_home(reference_dir) as ref_store:
+        ref = _run(ref_store)
+        expected = ref_store.beats(ref.session_id)
+    assert outcome.end_reason == "finished"
+    assert [b.t_s for b in beats] == [b.t_s for b in expected]

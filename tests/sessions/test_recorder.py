@@ -37,25 +37,41 @@ def test_commits_once_the_interval_has_passed_on_the_injected_clock(store: Store
     clock = VirtualClock()
     sid = store.create_session(NewSession("simulator", WALL))
     rec = Recorder(store, sid, clock=clock, commit_interval_s=1.0)
-    for i in range(4):  # 0.0, 0.3, 0.6, 0.9 s: nothing committed yet
-        rec.add_beat(Beat(300.0, 0.3 * (i + 1)))
+    for i in range(4):  # 0.0, 0.3, 0.6, 0.9 s: nothing committed yet (session time 0.1 ... 0.4 s)
+        rec.add_beat(Beat(300.0, 0.1 * (i + 1)))
         assert _committed_beats(store.path) == 0
         clock.advance(0.3)
     assert clock.monotonic_s() == pytest.approx(1.2)
-    rec.add_beat(Beat(300.0, 1.5))  # 1.2 s since the last commit: this call commits all five
+    rec.add_beat(Beat(300.0, 0.5))  # 1.2 s since the last commit: this call commits all five
     assert _committed_beats(store.path) == 5 and rec.commits == 1 and rec.pending == 0
     clock.advance(0.5)
-    rec.add_beat(Beat(300.0, 1.8))
+    rec.add_beat(Beat(300.0, 0.6))
     assert _committed_beats(store.path) == 5
     assert rec.poll() is False
     clock.advance(0.5)
     assert rec.poll() is True  # a periodic poll commits with no new beat
     assert _committed_beats(store.path) == 6
-    rec.add_beat(Beat(300.0, 2.1))
+    rec.add_beat(Beat(300.0, 0.7))
     rec.flush()  # flush commits at once
     assert _committed_beats(store.path) == 7 and rec.commits == 3
     rec.finish()
     assert store.get_session(sid).status == "complete"
+
+
+def test_commits_once_per_second_of_session_time_too(store: Store) -> None:
+    """A session faster than real time (--speed 20) commits once per session second, so a kill
+    loses at most one second of the session, not twenty."""
+    clock = VirtualClock()  # real time stands still
+    sid = store.create_session(NewSession("simulator", WALL))
+    rec = Recorder(store, sid, clock=clock, commit_interval_s=1.0)
+    rec.add_beat(Beat(500.0, 0.5))
+    assert _committed_beats(store.path) == 0
+    rec.add_beat(Beat(500.0, 1.0))  # one second of session time: committed
+    assert _committed_beats(store.path) == 2 and rec.commits == 1
+    rec.add_beat(Beat(500.0, 1.5))
+    rec.add_event(2.1, "battery", {"battery_pct": 80})  # events move session time too
+    assert _committed_beats(store.path) == 3 and rec.commits == 2
+    rec.finish()
 
 
 def test_one_transaction_per_commit(store: Store) -> None:
@@ -65,7 +81,7 @@ def test_one_transaction_per_commit(store: Store) -> None:
     store.conn.set_trace_callback(statements.append)
     with Recorder(store, sid, clock=clock) as rec:
         for i in range(50):
-            seq = rec.add_beat(Beat(800.0, 0.8 * (i + 1), rr_ticks_1024=819))
+            seq = rec.add_beat(Beat(800.0, 0.08 * (i + 1), rr_ticks_1024=819))  # slower than real time
             rec.set_artifact_label(seq, "normal")
             rec.add_indices(seq, {"rmssd_ms": 12.5 + i})
             clock.advance(0.1)  # 5 s in all -> commits at 1.0, 2.0, 3.0, 4.0 s, and on finish

@@ -157,3 +157,20 @@ def test_short_baselines_do_not_count_and_the_table_renders(tmp_path):
     assert "2026-05-01" in buf.getvalue() and "\x1b[" not in buf.getvalue()
     with Store.open_home(tmp_path) as store, pytest.raises(ValueError):
         daily_trends(store, 0, today=date(2026, 5, 1))
+
+
+def test_practice_minutes_count_only_what_was_recorded(tmp_path):
+    """A practice phase closed after the last beat (quit early) counts up to the last beat, and a
+    gap inside it (strap out of range) does not count."""
+    from biofeedback.beat import Gap
+
+    with Store.open_home(tmp_path) as store:
+        sid = store.create_session(NewSession(source_kind="simulator", start_wall=datetime(2026, 3, 1, 8, tzinfo=UTC)))
+        with Recorder(store, sid, clock=VirtualClock()) as rec:
+            rec.begin_phase("practice", 0.0)
+            for k in range(1, 121):  # beats up to 120 s
+                rec.add_beat(Beat(rr_ms=1000.0, t_s=float(k)))
+            rec.add_gap(Gap(30.0, 60.0, "out_of_range"))  # 30 s without beats inside the practice
+            rec.end_phase("practice", 600.0)  # the phase was planned for 10 minutes
+        trends = daily_trends(store, days=1, today=date(2026, 3, 1))
+    assert trends.rows[-1].practice_min == pytest.approx((120.0 - 30.0) / 60.0)
