@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from biofeedback.errors import BiofeedbackError, InputError
 
@@ -466,4 +466,4 @@ def _output(path: str | None) -> Iterator[TextIO]:
     from sessions.exporting import open_private_output
 
     with open_private_output(path) as f:
-        yield f
+        yield cast(TextIO, f)

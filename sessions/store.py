@@ -121,7 +121,7 @@ class NewSession:
         """Build from a :class:`devices.source.DeviceInfo` (any dataclass with ``name``/``address``/``kind``)."""
         from dataclasses import asdict, is_dataclass
 
-        data = asdict(info) if is_dataclass(info) else dict(info)
+        data = asdict(info) if is_dataclass(info) and not isinstance(info, type) else dict(info)
         return cls(
             source_kind=source_kind,
             start_wall=start_wall,
