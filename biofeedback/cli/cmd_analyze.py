@@ -223,8 +223,10 @@ def _whole(args, rec, settings) -> int:
     if q["verdict"] != "good":
         from biofeedback.hrv.quality import Quality
 
-        bridge_s = float("nan") if q["longest_bridge_s"] is None else q["longest_bridge_s"]
-        warning = Quality(q["valid_pct"], q["artifacts_pct"], bridge_s, q["verdict"]).warning()
+        def num(key: str) -> float:
+            return float("nan") if q[key] is None else float(q[key])
+
+        warning = Quality(num("valid_pct"), num("artifacts_pct"), num("longest_bridge_s"), q["verdict"]).warning()
         print(f"biofeedback analyze: {rec.path}: {warning}", file=sys.stderr)
     if args.json:
         print(json.dumps(d))

@@ -86,6 +86,10 @@ def triangular_index(rr_ms: ArrayLike, valid: ArrayLike | None = None) -> float:
     return float(d.sum() / d.max()) if d.size else NAN
 
 
+#: Relative difference below which two triangles' errors are equal (sums in another order differ by rounding).
+_TIE = 1e-9
+
+
 def tinn_ms(rr_ms: ArrayLike, valid: ArrayLike | None = None) -> float:
     """TINN (ms), the Task Force least-squares triangle over the whole histogram (module docstring).
 
@@ -114,14 +118,14 @@ def tinn_ms(rr_ms: ArrayLike, valid: ArrayLike | None = None) -> float:
         k = np.arange(n, x)
         q = y * (k - n) / (x - n)
         err = float(np.sum(dp[:n] ** 2) + np.sum((dp[n:x] - q) ** 2))
-        if err < best_l:
+        if err < best_l - _TIE * max(1.0, err):  # equal up to rounding: a tie, the wider stays
             best_n, best_l = n, err
     best_m, best_r = x + 1, np.inf
     for m in range(k_max + 1, x, -1):  # descending: ties keep the larger m (wider)
         k = np.arange(x + 1, m + 1)
         q = y * (m - k) / (m - x)
         err = float(np.sum((dp[x + 1 : m + 1] - q) ** 2) + np.sum(dp[m + 1 :] ** 2))
-        if err < best_r:
+        if err < best_r - _TIE * max(1.0, err):
             best_m, best_r = m, err
     return float((best_m - best_n) * HIST_BIN_MS)
 

@@ -75,10 +75,15 @@ class Quality:
     verdict: str
 
     def to_json_dict(self) -> dict[str, float | str | None]:
+        """Plain JSON (an undefined figure, e.g. of a stretch without beats, is ``None``)."""
+
+        def finite(x: float) -> float | None:
+            return x if math.isfinite(x) else None
+
         return {
-            "valid_pct": self.valid_pct,
-            "artifacts_pct": self.artifacts_pct,
-            "longest_bridge_s": self.longest_bridge_s if math.isfinite(self.longest_bridge_s) else None,
+            "valid_pct": finite(self.valid_pct),
+            "artifacts_pct": finite(self.artifacts_pct),
+            "longest_bridge_s": finite(self.longest_bridge_s),
             "verdict": self.verdict,
         }
 

@@ -12,12 +12,12 @@ from tests.reliability.reliability_cli import CLI, cli_env, jsonl, stored
 
 
 def _limit_file_size() -> None:
-    resource.setrlimit(resource.RLIMIT_FSIZE, (200 * 1024, 200 * 1024))  # the WAL fills it in seconds
+    resource.setrlimit(resource.RLIMIT_FSIZE, (400 * 1024, 400 * 1024))  # the WAL fills it in seconds
 
 
 def test_disk_full_while_recording_is_one_plain_line_and_keeps_what_was_stored(tmp_path):
     home = tmp_path / "home"
-    proc = subprocess.run([*CLI, "demo", "--speed", "max", "--minutes", "2", "--jsonl", "--home", str(home)],
+    proc = subprocess.run([*CLI, "demo", "--speed", "max", "--minutes", "5", "--jsonl", "--home", str(home)],
                           capture_output=True, text=True, timeout=120, env=cli_env(), preexec_fn=_limit_file_size)
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
