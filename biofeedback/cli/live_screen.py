@@ -311,14 +311,15 @@ def render_live(state: LiveState, *, bar_width: int | None = None) -> Renderable
     phase_label = L.get(f"label.{state.phase}", state.phase)
     header_left = Text(no_wrap=True, overflow="ellipsis")
     header_left.append(phase_label, style=f"bold {COLOURS.get(state.phase, 'grey70')}")
-    if state.practice_title and state.phase == "practice":
-        header_left.append(f" · {state.practice_title}", style="bold")
+    # The times before the practice's title: a narrow screen cuts the (long) title, never the clock.
     if state.connection_kind == "waiting":
         header_left.append(f"   {state.connection}", style="yellow")
     else:
         times = L["label.time"].format(elapsed=fmt_clock(state.phase_elapsed_s),
                                        left=fmt_clock_left(state.phase_remaining_s))
         header_left.append(f"   {times}", style="grey70")
+    if state.practice_title and state.phase == "practice":
+        header_left.append(f"   {state.practice_title}", style="bold")
     device = Text(no_wrap=True, overflow="ellipsis")
     device.append(f"{L['label.device']}: {state.device_name or MISSING}", style="grey70")
     device.append(f"  ·  {L['label.battery']} {fmt_number(state.battery_pct, unit='%')}", style="grey70")

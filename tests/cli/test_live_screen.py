@@ -58,7 +58,7 @@ def text_of(state: LiveState, width: int = 100) -> str:
 def test_english_screen_shows_phase_wave_zones_and_key_hints() -> None:
     out = text_of(FULL)
     for expected in (
-        "Practice · Resonance breathing", "02:10 elapsed · 07:50 left", "Polar H10 1234ABCD", "Battery 80 %",
+        "Practice   02:10 elapsed · 07:50 left   Resonance breathing", "Polar H10 1234ABCD", "Battery 80 %",
         "connected", "Breathe in", "pacer 6.0 breaths/min", "Let your shoulders drop and soften.",
         "Heart rate 72 bpm", "last 60 s · 59–71 bpm", "48.2 ms", "2.35  high", "63 / 100  high", "1.2 %",
         "Coherence", "Relaxation", "space = marker (2) · + = pacer slower · - = pacer faster · q = end",
