@@ -319,6 +319,26 @@ def band_peak(p, df, max_hz, lo, hi):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def coherence_ratio_rows(P, df, max_hz, search_lo, search_hi, half_width, total_lo, total_hi):  # pragma: no cover
+    """Coherence ratio of each PSD row of ``P`` (grid ``k·df``): the peak in ``[search_lo,
+    search_hi)``, its band ``peak ± half_width``, the total band; the arithmetic of
+    :func:`biofeedback.hrv.coherence.coherence_from_spectrum` on the uniform grid."""
+    m = P.shape[0]
+    out = np.empty(m)
+    for r in range(m):
+        p = P[r]
+        peak_hz, _ = band_peak(p, df, max_hz, search_lo, search_hi)
+        if math.isnan(peak_hz):
+            out[r] = np.nan
+            continue
+        peak = band_power(p, df, max_hz, peak_hz - half_width, peak_hz + half_width)
+        total = band_power(p, df, max_hz, total_lo, total_hi)
+        rest = total - peak
+        out[r] = peak / rest if rest > 0 else np.nan
+    return out
+
+
+@njit(cache=True)
 def template_matches(pref, w_pref, order, ext_start, ext_last, ext_w, r):  # pragma: no cover - compiled
     """Match counts for ApEn / SampEn (:mod:`biofeedback.hrv.entropy`) on *distinct* templates.
 
