@@ -42,7 +42,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._kernels import coherence_ratio_rows, spacing_range
+from ._kernels import coherence_ratio_rows, coherence_segments
 from .constants import (
     COHERENCE_MAX_DF_HZ,
     COHERENCE_PEAK_WIDTH_HZ,
@@ -52,17 +52,14 @@ from .constants import (
     RESAMPLE_HZ,
 )
 from .frequency_domain import (
-    MIN_KNOTS,
     PSDIntegrator,
     Spectrum,
-    knots,
     power_spectrum,
     psd_integrator,
     psd_integrator_maker,
     rfft_grid_step,
     single_segment_psd_rows,
 )
-from .interpolation import even_grid_size, resample_even
 
 __all__ = [
     "Coherence",
@@ -267,6 +264,8 @@ def coherence_ratios(
     t = np.asarray(t_s, dtype=np.float64)
     rr = np.asarray(rr_ms, dtype=np.float64)
     v = None if valid is None else np.asarray(valid, dtype=bool)
+    if t.shape != rr.shape or (v is not None and v.shape != rr.shape) or rr.ndim != 1:
+        raise ValueError("t_s, rr_ms and valid must be one-dimensional arrays of one length")
     lo_i = np.asarray(lo, dtype=np.int64).tolist()
     hi_i = np.asarray(hi, dtype=np.int64).tolist()
     out = np.full(len(lo_i), NAN)
@@ -278,49 +277,34 @@ def coherence_ratios(
                                     fs_hz=fs_hz, method=method)
             out[k] = coherence_from_spectrum(sp).ratio
         return out
-    groups: dict[int, tuple[list[int], list[np.ndarray]]] = {}
-
     max_hz = COHERENCE_TOTAL_BAND_HZ[1]
-
-    def flush(nperseg: int) -> None:
-        ks, rows = groups.pop(nperseg)
-        n_fft = nperseg if nfft is None else max(nfft, nperseg)
-        df = rfft_grid_step(n_fft, fs_hz)
-        if df is not None:
-            # only the PSD values the band integrals use (up to max_hz plus two; see _kernels._kept)
-            _, p = single_segment_psd_rows(np.stack(rows), fs_hz, nfft, int(max_hz / df) + 3)
-            out[ks] = coherence_ratio_rows(p, df, max_hz, COHERENCE_SEARCH_BAND_HZ[0], COHERENCE_SEARCH_BAND_HZ[1],
-                                           0.5 * COHERENCE_PEAK_WIDTH_HZ, *COHERENCE_TOTAL_BAND_HZ)
-            return
-        f, p = single_segment_psd_rows(np.stack(rows), fs_hz, nfft)  # pragma: no cover - rfft grids are uniform
-        make = psd_integrator_maker(f, max_hz)
-        for k, pk in zip(ks, p):
-            out[k] = _coherence_of(make(pk)).ratio
-
-    for k, (a, b) in enumerate(zip(lo_i, hi_i)):
-        x, y = knots(t[a:b], rr[a:b], None if v is None else v[a:b], check=False)
-        n = x.size
-        if n < 2:
-            continue
-        shortest, _ = spacing_range(x)
-        if not shortest > 0:
+    use_valid = v is not None
+    vv = v if v is not None else np.ones(0, dtype=bool)
+    lo_a = np.asarray(lo_i, dtype=np.int64)
+    hi_a = np.asarray(hi_i, dtype=np.int64)
+    Z = np.empty((_ROWS_PER_FFT, seg))
+    nper = np.zeros(_ROWS_PER_FFT, dtype=np.int64)
+    for c0 in range(0, lo_a.size, _ROWS_PER_FFT):
+        c1 = min(c0 + _ROWS_PER_FFT, lo_a.size)
+        bad = coherence_segments(t, rr, vv, use_valid, lo_a[c0:c1], hi_a[c0:c1], fs_hz, seg, Z, nper)
+        if bad <= -2:  # pragma: no cover - the matrix is diagonally dominant for increasing knots
+            raise np.linalg.LinAlgError("spline system is singular")
+        if bad >= 0:
             raise ValueError("beat times t_s of the valid beats must be strictly increasing")
-        if n < MIN_KNOTS:
-            continue
-        x0 = x.item(0)
-        size = even_grid_size(x0, x.item(n - 1), fs_hz)
-        if size < MIN_KNOTS:
-            continue
-        z = resample_even(x, y, x0, size, fs_hz)
-        z -= np.add.reduce(z) / size
-        # The knots span at most window_s, so the grid has at most seg + 1 samples: one Welch
-        # segment (overlap 0.5), its first nperseg samples.
-        nperseg = min(size, seg)
-        ks, rows = groups.setdefault(nperseg, ([], []))
-        ks.append(k)
-        rows.append(z[:nperseg])
-        if len(ks) >= _ROWS_PER_FFT:
-            flush(nperseg)
-    for nperseg in list(groups):
-        flush(nperseg)
+        counts = nper[: c1 - c0]
+        for nperseg in np.unique(counts[counts > 0]).tolist():
+            rows = np.flatnonzero(counts == nperseg)
+            n_fft = nperseg if nfft is None else max(nfft, nperseg)
+            df = rfft_grid_step(n_fft, fs_hz)
+            if df is None:  # pragma: no cover - rfft grids are uniform
+                f, p = single_segment_psd_rows(Z[rows, :nperseg], fs_hz, nfft)
+                make = psd_integrator_maker(f, max_hz)
+                for k, pk in zip(rows.tolist(), p):
+                    out[c0 + k] = _coherence_of(make(pk)).ratio
+                continue
+            # only the PSD values the band integrals use (up to max_hz plus two; see _kernels._kept)
+            _, p = single_segment_psd_rows(Z[rows, :nperseg], fs_hz, nfft, int(max_hz / df) + 3)
+            out[c0 + rows] = coherence_ratio_rows(p, df, max_hz, COHERENCE_SEARCH_BAND_HZ[0],
+                                                  COHERENCE_SEARCH_BAND_HZ[1], 0.5 * COHERENCE_PEAK_WIDTH_HZ,
+                                                  *COHERENCE_TOTAL_BAND_HZ)
     return out
