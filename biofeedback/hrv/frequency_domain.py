@@ -49,8 +49,7 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.fft import rfft
-from scipy.linalg import solveh_banded
+from numpy.fft import rfft  # the pocketfft of scipy.fft (equal bit for bit), without scipy's 0.5 s import
 
 from .constants import (
     HF_BAND_HZ,
@@ -269,6 +268,8 @@ def smoothness_priors_trend(z: ArrayLike, lam: float = SMOOTHNESS_LAMBDA) -> NDA
     n = za.size
     if n < 3:
         return np.full(n, za.mean() if n else 0.0)
+    from scipy.linalg import solveh_banded  # scipy's import is slow: only when asked for
+
     return solveh_banded(_sp_banded(n, float(lam)), za, check_finite=False)
 
 

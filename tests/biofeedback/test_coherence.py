@@ -175,3 +175,14 @@ def test_batched_coherence_ratios_equal_the_per_window_reference(method: str) ->
     ref_all = [coherence_from_spectrum(coherence_spectrum(t[a:b], rr[a:b], None, method=method)).ratio
                for a, b in zip(lo, hi)]
     np.testing.assert_allclose(got_all, ref_all, rtol=1e-9, atol=0.0)
+
+
+def test_compiled_pairwise_sum_is_numpys_sum_bit_for_bit() -> None:
+    """The mean removed in coherence_ratios is numpy's np.add.reduce exactly (lengths across the
+    8-accumulator and 128-value block boundaries)."""
+    from biofeedback.hrv._kernels import pairwise_sum
+
+    rng = np.random.default_rng(3)
+    for n in [0, 1, 7, 8, 9, 127, 128, 129, 255, 256, 257, 300, 1000, 4099]:
+        a = 800.0 + 50.0 * rng.standard_normal(n)
+        assert pairwise_sum(a, 0, n) == np.add.reduce(a), n
