@@ -90,8 +90,10 @@ __all__ = ["EngineSettings", "BeatIndices", "WindowQuality", "HRVEngine", "SETTI
 #:    carries its quality and an index whose window is below the thresholds of
 #:    :mod:`biofeedback.hrv.quality` is null with a reason; the relaxation baseline needs >= 60 s of
 #:    valid beats and >= 80 % valid beats; the artifact detector's thresholds are floored at 9 % of
-#:    the local median RR (``ArtifactSettings.min_threshold_frac``; a stored version-1 dict without
-#:    it reads as 0, the old detector).
+#:    the local median RR (``ArtifactSettings.min_threshold_frac``) and a long beat found from
+#:    its beat-to-beat changes alone must stand 3 thresholds above the line through its two
+#:    neighbours (``ArtifactSettings.neighbour_line``), so respiratory swings stay valid; a stored
+#:    dict without these keys reads them as 0, the old detector.
 SETTINGS_VERSION = 2
 SUPPORTED_SETTINGS_VERSIONS: tuple[int, ...] = (1, 2)
 _DETRENDS = ("mean", "smoothness_priors")
@@ -165,7 +167,7 @@ class EngineSettings:
                 if "artifacts" in d:
                     kwargs["artifacts"] = ArtifactSettings.from_dict(d["artifacts"])
                 elif version == 1:  # version 1 had no relative threshold floor
-                    kwargs["artifacts"] = ArtifactSettings(min_threshold_frac=0.0)
+                    kwargs["artifacts"] = ArtifactSettings(min_threshold_frac=0.0, neighbour_line=0.0)
             elif f.name in d and f.name != "version":
                 kwargs[f.name] = d[f.name]
         unknown = set(d) - {f.name for f in fields(cls)}

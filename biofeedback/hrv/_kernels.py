@@ -319,6 +319,133 @@ def band_peak(p, df, max_hz, lo, hi):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def _pairwise_block(a, start, n):  # pragma: no cover - compiled
+    """numpy's pairwise sum of at most 128 values (8 accumulators)."""
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[start + i]
+        return res
+    r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
+    r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
+    i = 8
+    while i < n - (n % 8):
+        b = start + i
+        r0 += a[b]
+        r1 += a[b + 1]
+        r2 += a[b + 2]
+        r3 += a[b + 3]
+        r4 += a[b + 4]
+        r5 += a[b + 5]
+        r6 += a[b + 6]
+        r7 += a[b + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[start + i]
+        i += 1
+    return res
+
+
+@njit(cache=True)
+def pairwise_sum(a, start, n):  # pragma: no cover - compiled
+    """Sum of ``a[start:start+n]`` in numpy's pairwise order (``np.add.reduce`` of a contiguous
+    float64 array: blocks of at most 128 values, halves (multiples of 8) above), so the result is
+    bit-identical. numpy recurses; this walks the same tree with an explicit stack (numba cannot
+    cache recursive functions)."""
+    if n <= 128:
+        return _pairwise_block(a, start, n)
+    fs = np.empty(64, dtype=np.int64)  # frame start
+    fn = np.empty(64, dtype=np.int64)  # frame length
+    fstage = np.empty(64, dtype=np.int64)
+    vals = np.empty(64)
+    top = 0
+    nv = 0
+    fs[0], fn[0], fstage[0] = start, n, 0
+    while top >= 0:
+        s0, n0 = fs[top], fn[top]
+        if n0 <= 128:
+            vals[nv] = _pairwise_block(a, s0, n0)
+            nv += 1
+            top -= 1
+            continue
+        n2 = n0 // 2
+        n2 -= n2 % 8
+        if fstage[top] == 0:
+            fstage[top] = 1
+            top += 1
+            fs[top], fn[top], fstage[top] = s0, n2, 0
+        elif fstage[top] == 1:
+            fstage[top] = 2
+            top += 1
+            fs[top], fn[top], fstage[top] = s0 + n2, n0 - n2, 0
+        else:
+            vals[nv - 2] = vals[nv - 2] + vals[nv - 1]
+            nv -= 1
+            top -= 1
+    return vals[0]
+
+
+@njit(cache=True)
+def coherence_segments(t, rr, valid, use_valid, lo, hi, fs, seg, Z, nper):  # pragma: no cover - compiled
+    """The mean-removed spline segment of each window ``lo[k]:hi[k]`` (the steps of
+    :func:`biofeedback.hrv.frequency_domain.power_spectrum` for one Welch segment of ``seg``
+    samples): row ``k`` of ``Z`` gets the first ``nper[k]`` samples, ``nper[k] = 0`` when the
+    window has no spectrum (< 4 knots or grid samples). Returns -1, or the first window whose
+    valid beat times are not strictly increasing (``-2 - k`` if its spline system is singular)."""
+    x = np.empty(t.size)
+    y = np.empty(t.size)
+    for k in range(lo.size):
+        nper[k] = 0
+        cnt = 0
+        for i in range(lo[k], hi[k]):
+            if not use_valid or valid[i]:
+                x[cnt] = t[i]
+                y[cnt] = rr[i]
+                cnt += 1
+        if cnt < 2:
+            continue
+        shortest, _ = spacing_range(x[:cnt])
+        if not shortest > 0:
+            return k
+        if cnt < 4:
+            continue
+        x0 = x[0]
+        size = max(int(math.floor((x[cnt - 1] - x0) * fs + 1e-9)) + 1, 0)
+        if size < 4:
+            continue
+        z = spline_on_grid(x[:cnt], y[:cnt], x0, fs, size)
+        if z.size != size:
+            return -2 - k
+        mean = pairwise_sum(z, 0, size) / size
+        m = min(size, seg)
+        for j in range(m):
+            Z[k, j] = z[j] - mean
+        nper[k] = m
+    return -1
+
+
+@njit(cache=True)
+def coherence_ratio_rows(P, df, max_hz, search_lo, search_hi, half_width, total_lo, total_hi):  # pragma: no cover
+    """Coherence ratio of each PSD row of ``P`` (grid ``k·df``): the peak in ``[search_lo,
+    search_hi)``, its band ``peak ± half_width``, the total band; the arithmetic of
+    :func:`biofeedback.hrv.coherence.coherence_from_spectrum` on the uniform grid."""
+    m = P.shape[0]
+    out = np.empty(m)
+    for r in range(m):
+        p = P[r]
+        peak_hz, _ = band_peak(p, df, max_hz, search_lo, search_hi)
+        if math.isnan(peak_hz):
+            out[r] = np.nan
+            continue
+        peak = band_power(p, df, max_hz, peak_hz - half_width, peak_hz + half_width)
+        total = band_power(p, df, max_hz, total_lo, total_hi)
+        rest = total - peak
+        out[r] = peak / rest if rest > 0 else np.nan
+    return out
+
+
+@njit(cache=True)
 def template_matches(pref, w_pref, order, ext_start, ext_last, ext_w, r):  # pragma: no cover - compiled
     """Match counts for ApEn / SampEn (:mod:`biofeedback.hrv.entropy`) on *distinct* templates.
 

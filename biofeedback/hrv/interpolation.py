@@ -29,7 +29,6 @@ import math
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.linalg.lapack import dgtsv
 
 from ._kernels import spline_on_grid
 from .constants import RESAMPLE_HZ
@@ -112,6 +111,8 @@ def _not_a_knot_slopes(dx: NDArray[np.float64], m: NDArray[np.float64]) -> NDArr
     d[-1] = dxp
     dl[-1] = dn
     b[-1] = (dxl * dxl * mp + (2.0 * dn + dxl) * dxp * ml) / dn
+    from scipy.linalg.lapack import dgtsv  # scipy's import is slow: only when asked for
+
     _, _, _, s, info = dgtsv(dl, d, du, b, 1, 1, 1, 1)
     if info != 0:  # pragma: no cover - the matrix is diagonally dominant for increasing knots
         raise np.linalg.LinAlgError(f"spline system is singular (dgtsv info={info})")

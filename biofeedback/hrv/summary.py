@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .coherence import CoherenceMethod, coherence_from_spectrum, coherence_spectrum
+from .coherence import CoherenceMethod, coherence_ratios
 from .coherence import coherence as coherence_of_last_window
 from .constants import COHERENCE_WINDOW_S, RESAMPLE_HZ, SI_BIN_MS, SMOOTHNESS_LAMBDA
 from .dfa import DFA_LONG_BEATS, DFA_SHORT_BEATS
@@ -169,15 +169,12 @@ def mean_coherence(
         return float("nan")
     lo = np.searchsorted(t, ends - window_s, side="left")
     hi = np.searchsorted(t, ends, side="right")
+    r = coherence_ratios(t, rr, v, lo, hi, window_s=window_s, fs_hz=fs_hz, method=method)
     total = 0.0
     count = 0
-    for a, b in zip(lo.tolist(), hi.tolist()):
-        sp = coherence_spectrum(t[a:b], rr[a:b], None if v is None else v[a:b], window_s=window_s, fs_hz=fs_hz,
-                                method=method)
-        r = coherence_from_spectrum(sp).ratio
-        if math.isfinite(r):
-            total += r
-            count += 1
+    for x in r[np.isfinite(r)].tolist():  # in window order, as the per-window loop summed them
+        total += x
+        count += 1
     return total / count if count else float("nan")
 
 

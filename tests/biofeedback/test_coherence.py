@@ -146,3 +146,43 @@ def test_engine_coherence_follows_the_settings_version() -> None:
         eng = HRVEngine(EngineSettings(artifact_detection=False, version=version))
         out = [eng.push(Beat(rr_ms=float(r), t_s=float(x)))[0] for x, r in zip(t, rr)]
         assert out[-1].coherence == coherence(t, rr, method=method).ratio  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("method", ["fine", "grid"])
+def test_batched_coherence_ratios_equal_the_per_window_reference(method: str) -> None:
+    """coherence_ratios (batched FFTs, used by mean_coherence) equals coherence_spectrum +
+    coherence_from_spectrum window by window to 1e-9, with removed beats, a gap, windows too short
+    for a spectrum and windows of fewer than 64 s of knots (other segment lengths)."""
+    from biofeedback.hrv.coherence import coherence_from_spectrum, coherence_ratios, coherence_spectrum
+
+    rng = np.random.default_rng(7)
+    rr = 800.0 + 60.0 * np.sin(np.arange(1500) / 2.3) + 40.0 * rng.standard_normal(1500)
+    t = np.cumsum(rr) / 1000.0
+    t[700:] += 90.0  # a 90 s gap: windows over it hold few beats
+    valid = rng.random(1500) > 0.1
+    valid[300:340] = False  # a long bridge
+    ends = np.arange(t[0] + 10.0, t[-1], 3.0)
+    lo = np.searchsorted(t, ends - 64.0, side="left")
+    hi = np.searchsorted(t, ends, side="right")
+    got = coherence_ratios(t, rr, valid, lo, hi, method=method)
+    ref = np.array([coherence_from_spectrum(coherence_spectrum(t[a:b], rr[a:b], valid[a:b], method=method)).ratio
+                    for a, b in zip(lo, hi)])
+    assert np.isnan(ref).any() and np.isfinite(ref).sum() > 300
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    ok = np.isfinite(ref)
+    np.testing.assert_allclose(got[ok], ref[ok], rtol=1e-9, atol=0.0)
+    got_all = coherence_ratios(t, rr, None, lo, hi, method=method)
+    ref_all = [coherence_from_spectrum(coherence_spectrum(t[a:b], rr[a:b], None, method=method)).ratio
+               for a, b in zip(lo, hi)]
+    np.testing.assert_allclose(got_all, ref_all, rtol=1e-9, atol=0.0)
+
+
+def test_compiled_pairwise_sum_is_numpys_sum_bit_for_bit() -> None:
+    """The mean removed in coherence_ratios is numpy's np.add.reduce exactly (lengths across the
+    8-accumulator and 128-value block boundaries)."""
+    from biofeedback.hrv._kernels import pairwise_sum
+
+    rng = np.random.default_rng(3)
+    for n in [0, 1, 7, 8, 9, 127, 128, 129, 255, 256, 257, 300, 1000, 4099]:
+        a = 800.0 + 50.0 * rng.standard_normal(n)
+        assert pairwise_sum(a, 0, n) == np.add.reduce(a), n

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from biofeedback.hrv.artifacts import ArtifactSettings, detect_artifacts
-from biofeedback.hrv.artifacts.scoring import DetectionRates, detection_rates
+from biofeedback.hrv.artifacts.scoring import DetectionRates, clear_premature_valid, detection_rates
 
 MIN_SENSITIVITY_PCT = 95.0
 MAX_FALSE_POOLED_PCT = 0.5
@@ -54,10 +54,45 @@ def test_detector_goal_on_labelled_records(shared_data: Path, mode: str) -> None
 def test_version_1_detector_missed_the_goal(shared_data: Path) -> None:
     """The thresholds of settings version 1 (no relative floor) flag > 0.5 % pooled: the test above
     fails without the change."""
-    legacy = ArtifactSettings(min_threshold_frac=0.0)
+    legacy = ArtifactSettings(min_threshold_frac=0.0, neighbour_line=0.0)
     pooled = DetectionRates(0, 0, 0, 0)
     for path in _records(shared_data):
         sym, rr = _labelled(path)
         res = detect_artifacts(rr, settings=legacy)
         pooled = pooled + detection_rates(sym, res.labels, res.valid)
     assert pooled.false_label_pct > MAX_FALSE_POOLED_PCT
+
+
+# --- clean recordings: the default policy stays close to the uncorrected values (issue 17 section 2) ---
+
+MAX_RMSSD_LOSS_PCT = 3.0
+
+
+def _rmssd_ms(rr: np.ndarray, valid: np.ndarray) -> float:
+    from biofeedback.hrv.successive import successive_differences_ms
+
+    d = successive_differences_ms(rr, valid)
+    return float(np.sqrt(np.mean(d * d)))
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("mode", ["offline", "causal"])
+def test_default_rmssd_close_to_raw_on_clean_hours(shared_data: Path, mode: str) -> None:
+    """On the seven one-hour pyhrv series the default (exclude flagged beats) RMSSD is within 3 % of
+    the raw series' RMSSD once the unmistakable premature beats are left out (series 3 has four,
+    whose exclusion alone costs 2.9 %); without the neighbour-line test the detector lost 14-25 % on series 1-3."""
+    from biofeedback.hrv.policy import apply_policy
+
+    paths = sorted((shared_data / "one-hour").glob("pyhrv_series_*_rr_ms.txt"))
+    if len(paths) != 7:
+        pytest.skip(f"the seven one-hour pyhrv series are not all in {shared_data / 'one-hour'}")
+    legacy = ArtifactSettings(neighbour_line=0.0)  # without the neighbour-line test
+    legacy_losses = []
+    for path in paths:
+        rr = np.loadtxt(path)
+        ref = _rmssd_ms(rr, clear_premature_valid(rr))
+        got = _rmssd_ms(rr, apply_policy(rr, mode=mode).valid)
+        assert abs(got / ref - 1.0) * 100.0 <= MAX_RMSSD_LOSS_PCT, (path.name, got, ref)
+        old = _rmssd_ms(rr, apply_policy(rr, mode=mode, settings=legacy).valid)
+        legacy_losses.append((1.0 - old / ref) * 100.0)
+    assert max(legacy_losses) > 10.0  # the test fails without the change

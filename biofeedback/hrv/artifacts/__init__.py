@@ -57,6 +57,13 @@ of every simulated session was). A premature beat shortens RR by ~20 % (150+ ms 
 40 ms floor (5 % of a typical RR) never hides one: on the PhysioNet-labelled recordings it keeps
 every V-beat detection and raises the specificity on 1/128 s-quantised Holter data from ~97 % to
 98.8-99.6 %.
+``min_threshold_frac`` (default 0.09; 0 is the paper) floors both thresholds at 9 % of
+``medRR(j)``. ``neighbour_line`` (default 3; 0 is the paper): a beat labelled long by the
+beat-to-beat rule alone (``dRR > 1 and S22 < -1``, not missed, ``|mRR| <= 3``) must also stand
+more than ``neighbour_line * Th1`` above the line through its two neighbours
+(``dRR(j) - dRR(j+1) > 2 * neighbour_line``), else it stays normal: the crest of a deep breath
+rises and falls by more than ``Th1`` but is not a spike; the compensatory pause of a premature
+beat is. Engine settings version 1 sets both to 0.
 
 Offline versus causal
 ---------------------

@@ -151,7 +151,7 @@ class CausalArtifactDetector:
                 return SettledBeat(idx, "normal", False)
             rr_next = self._rr[j + 1 - base] if j + 1 <= last else math.nan
             code = _classify(dn, _div(d_at(j + 1), th1), _div(d_at(j + 2), th1), j + 1 <= last,
-                             mn, rr_j, rr_next, med, th2, st.c1, st.c2)
+                             mn, rr_j, rr_next, med, th2, st.c1, st.c2, st.neighbour_line)
         valid = code == NORMAL and not (self._settled_in_run and self._prev_code in _REWRITES_NEXT)
         self._prev_code = code
         self._settled_in_run += 1

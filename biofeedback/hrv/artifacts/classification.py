@@ -25,7 +25,9 @@ _MIN_RUN_BEATS = 3  # shorter runs cannot be classified (no dRR neighbours): all
 
 @dataclass(frozen=True)
 class ArtifactSettings:
-    """Parameters of the Lipponen & Tarvainen (2019) classifier (the paper's values by default)."""
+    """Parameters of the Lipponen & Tarvainen (2019) classifier: the paper's values plus the documented
+    extensions (``min_threshold_ms``, ``max_threshold_frac``, ``min_threshold_frac``,
+    ``neighbour_line``; each 0 restores the paper; see the package docstring and docs/artifacts.md)."""
 
     alpha: float = 5.2
     c1: float = 0.13
@@ -35,6 +37,7 @@ class ArtifactSettings:
     min_threshold_ms: float = 40.0
     max_threshold_frac: float = 0.2
     min_threshold_frac: float = 0.09
+    neighbour_line: float = 3.0
 
     def __post_init__(self) -> None:
         if self.window_beats < 3 or self.window_beats % 2 == 0:
@@ -54,6 +57,7 @@ class ArtifactSettings:
             "min_threshold_ms": self.min_threshold_ms,
             "max_threshold_frac": self.max_threshold_frac,
             "min_threshold_frac": self.min_threshold_frac,
+            "neighbour_line": self.neighbour_line,
         }
 
     @classmethod
@@ -67,6 +71,7 @@ class ArtifactSettings:
             min_threshold_ms=float(d.get("min_threshold_ms", 0.0)),
             max_threshold_frac=float(d.get("max_threshold_frac", 0.0)),
             min_threshold_frac=float(d.get("min_threshold_frac", 0.0)),
+            neighbour_line=float(d.get("neighbour_line", 0.0)),
         )
 
 
@@ -131,6 +136,7 @@ def _bound_thresholds(th: NDArray[np.float64], med: NDArray[np.float64], st: Art
 def _classify(
     dn: float, dnext: float, dnext2: float, has_next: bool, mn: float,
     rr: float, rr_next: float, med: float, th2: float, c1: float, c2: float,
+    line: float = 0.0,
 ) -> int:
     """Figure 1 of the paper for beat ``j``; ``dn, dnext, dnext2`` are ``dRR(j), dRR(j+1),
     dRR(j+2)`` normalised by ``Th1``, ``mn`` is ``mRR(j) / Th2`` (NaN never triggers a label).
@@ -138,6 +144,8 @@ def _classify(
     The ectopic test is centred on ``dRR(j+1)``: a premature beat ``j`` gives the
     negative-positive-negative pattern ``dRR(j) < 0, dRR(j+1) > 0, dRR(j+2) < 0`` whose centre is
     the compensatory interval; the label goes to the beat that is out of place, ``j``.
+    ``line`` is ``ArtifactSettings.neighbour_line`` (0: the paper): a long beat found by the
+    ``dRR`` rule alone must stand ``line · Th1`` above the line through its neighbours.
     """
     if has_next and dnext == dnext and (dnext > 1.0 or dnext < -1.0):
         if dnext > 0:
@@ -158,6 +166,8 @@ def _classify(
         return EXTRA
     if eq3 and abs(rr / 2.0 - med) < th2:
         return MISSED
+    if line > 0.0 and not big_m and rr > med and not (dn - dnext) > 2.0 * line:
+        return NORMAL  # in line with its neighbours' trend: a physiological swing, not an artifact
     return LONG if rr > med else SHORT
 
 
@@ -249,7 +259,7 @@ def _classify_run(rr: NDArray[np.float64], st: ArtifactSettings, causal: bool) -
             continue
         code = _classify(float(dn[i]), float(dnext[i]), float(dnext2[i]), i < n - 1,
                          float(mn[i]), float(rr[i]), float(rr_next[i]), float(med[i]),
-                         float(th2[i]), c1, c2)
+                         float(th2[i]), c1, c2, st.neighbour_line)
         codes[i] = code
         prev_code, prev_i = code, i
     return codes

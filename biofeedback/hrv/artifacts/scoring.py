@@ -11,6 +11,10 @@ benchmark (``benchmarks/validity.py``, figures in docs/artifacts.md), with one d
 * **false label**: an ``N`` beat whose two neighbours are ``N`` too (inside an all-N stretch)
   that carries a label other than ``"normal"``.
 
+For unannotated clean recordings (the one-hour pyhrv series) the reference of the artifact policy is
+:func:`clear_premature_valid`: the raw series without its unmistakable premature beats (RR below
+0.8 x the mean of both neighbours) and their compensatory intervals, which any policy must remove.
+
 The first annotated beat has no interval and is dropped by the caller (``symbols`` are those of
 the intervals' end beats).
 """
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["DetectionRates", "detection_rates", "PREMATURE_SYMBOLS"]
+__all__ = ["DetectionRates", "clear_premature_valid", "detection_rates", "PREMATURE_SYMBOLS"]
 
 PREMATURE_SYMBOLS = ("V", "A", "S")
 
@@ -70,3 +74,18 @@ def detection_rates(symbols: Sequence[str] | ArrayLike, labels: Sequence[str], v
     inside = both_n & is_n
     return DetectionRates(int(excluded[isolated].sum()), int(isolated.sum()),
                           int(flagged[inside].sum()), int(inside.sum()))
+
+
+CLEAR_PREMATURE_FRAC = 0.8
+
+
+def clear_premature_valid(rr_ms: ArrayLike) -> np.ndarray:
+    """Valid mask of an unannotated series without its unmistakable premature beats: beat ``i`` with
+    ``RR(i) < 0.8 * (RR(i-1) + RR(i+1)) / 2`` is not valid, nor is the interval after it (its
+    compensatory pause)."""
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    prem = np.zeros(rr.size, dtype=bool)
+    prem[1:-1] = rr[1:-1] < CLEAR_PREMATURE_FRAC * (rr[:-2] + rr[2:]) / 2.0
+    valid = ~prem
+    valid[1:] &= ~prem[:-1]
+    return valid
