@@ -44,7 +44,7 @@ def test_dutch_schedule_with_holds() -> None:
     assert s[0].key == "intro.478" and s[0].t_s == 0.0
     assert "4 tellen in" in s[0].text and "7 tellen vast" in s[0].text
     texts = [p.text for p in s if p.key.startswith("cue.")]
-    assert texts[:3] == ["Adem rustig in", "Houd je adem vast", "Adem uit"]
+    assert texts[:3] == ["Adem rustig in", "Houd vast", "Adem uit"]
     assert s[-1].text == "Goed gedaan. De sessie is klaar."
 
 
