@@ -235,8 +235,8 @@ def _whole(args, rec, settings) -> int:
         from biofeedback.hrv.quality import Quality
 
         bridge_s = float("nan") if q["longest_bridge_s"] is None else q["longest_bridge_s"]
-        warning = Quality(q["valid_pct"], q["artifacts_pct"], bridge_s, q["verdict"]).warning()
-        print(f"biofeedback analyze: {rec.path}: {warning}", file=sys.stderr)
+        quality = Quality(q["valid_pct"], q["artifacts_pct"], bridge_s, q["verdict"])
+        print(f"biofeedback analyze: {rec.path}: {_quality_warning(quality, resolve_lang(args))}", file=sys.stderr)
     if args.json:
         print(json.dumps(d))
         return 0
@@ -289,6 +289,30 @@ def _fmt(v, lang: str = "en") -> str:
     return format_number(v, ".4g" if abs(v) < 1e5 else ".0f", lang)
 
 
+def _quality_warning(quality, lang: str) -> str:  # type: ignore[no-untyped-def]
+    """The quality warning (:meth:`biofeedback.hrv.quality.Quality.warning`) in ``lang``."""
+    from biofeedback.hrv.quality import WARNING_SPECS
+    from biofeedback.practices.texts import format_number, say
+
+    if lang == "en":
+        return str(quality.warning())
+    values = {k: format_number(v, WARNING_SPECS[k], lang) for k, v in quality.warning_values().items()}
+    return say("note.quality", lang, verdict=say(f"compare.verdict.{quality.verdict}", lang), **values)
+
+
+def _note_text(note: str, d: dict, lang: str) -> str:
+    """A note of ``--json``'s "notes" in ``lang`` (the slow-breathing note is translated; the JSON keeps
+    the English)."""
+    from biofeedback.hrv.notes import SLOW_BREATHING_SPECS, slow_breathing_values, spectral_notes
+    from biofeedback.practices.texts import format_number, say
+
+    values = slow_breathing_values(d.get("lf_nu"), d.get("lf_peak_hz"))
+    if lang == "en" or values is None or note not in spectral_notes(d.get("lf_nu"), d.get("lf_peak_hz")):
+        return note
+    return say("note.slow_breathing", lang,
+               **{k: format_number(v, SLOW_BREATHING_SPECS[k], lang) for k, v in values.items()})
+
+
 def _print_table(rec, d: dict, args, correction: str) -> None:
     from pathlib import Path
 
@@ -315,7 +339,7 @@ def _print_table(rec, d: dict, args, correction: str) -> None:
     console = Console()
     console.print(table)
     for note in d["notes"]:
-        console.print(say("cli.note", lang, note=note), markup=False)
+        console.print(say("cli.note", lang, note=_note_text(note, d, lang)), markup=False)
 
 
 def per_beat_json(rec, settings, on_beat: Callable[[int], None] | None = None) -> Iterator[dict]:
