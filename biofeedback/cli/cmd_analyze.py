@@ -209,8 +209,11 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--per-beat shows the live engine's indices, which exclude artifacts: "
                          "--correction interpolate applies to the whole-recording summary only")
     rec = _read(args, args.file[0])
+    from biofeedback.practices.texts import translate
+
+    lang = resolve_lang(args)
     for note in rec.notes:
-        print(f"biofeedback analyze: {rec.path}: {note}", file=sys.stderr)
+        print(f"biofeedback analyze: {rec.path}: {translate(note, lang, 'reader')}", file=sys.stderr)
     if args.per_beat:
         return _per_beat(args, rec, settings)
     return _whole(args, rec, settings)

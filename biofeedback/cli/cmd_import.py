@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from sessions.importing import check_not_imported, file_sha256, import_recording, session_start
     from sessions.store import Store
 
-    from biofeedback.practices.texts import say
+    from biofeedback.practices.texts import say, translate
 
     lang = resolve_lang(args)
     path = require_file(args.file)
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         recording = read_recording(path, args.format, **options)
         start_note = session_start(recording)[1]
         for note in recording.notes + ((start_note,) if start_note else ()):
-            print(say("cli.note", lang, note=note), file=sys.stderr)
+            print(say("cli.note", lang, note=translate(note, lang, "reader")), file=sys.stderr)
         progress = _Bar(say("import.progress", lang)) if sys.stderr.isatty() and len(recording.rr_ms) >= 20_000 else None
         sid = import_recording(store, recording, sha256=sha256, force=args.force, progress=progress)
         info = store.get_session(sid)

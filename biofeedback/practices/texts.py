@@ -114,5 +114,48 @@ def format_number(value: float | None, spec: str, lang: str) -> str:
     (``compare``, the live screen, ``show``, ``trends``, ``analyze``)."""
     if value is None or not isinstance(value, int) and not math.isfinite(value):
         return MISSING_NUMBER
-    text = format(value, spec)
-    return text.replace(".", ",") if lang == "nl" else text
+    return decimal_mark(format(value, spec), lang)
+
+
+def decimal_mark(number: str, lang: str) -> str:
+    """A number already written with a decimal point (``"5.5"``), with ``lang``'s decimal mark: the
+    comma in Dutch (``"5,5"``). (Thousands are never grouped, so the point is always the decimal one.)"""
+    return number.replace(".", ",") if lang == "nl" else number
+
+
+_NUMBER = re.compile(r"-?\d+\.\d+")
+
+
+@functools.cache
+def _templates(section: str) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """The English texts of ``section`` as patterns (each ``{name}`` captures), longest first."""
+    out = []
+    for key, text in shipped_texts(DEFAULT_LANG).items():
+        if key.startswith(section + "."):
+            parts = _PLACEHOLDER.split(text)  # literal, name, literal, name, ...
+            pattern = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
+            out.append((re.compile(pattern, re.DOTALL), key))
+    return tuple(sorted(out, key=lambda pk: -len(pk[0].pattern)))
+
+
+def translate(text: str, lang: str, section: str) -> str:
+    """An English sentence written by code below the app layer (a file reader's note, say), in ``lang``.
+
+    The sentence is matched against the English texts of ``section`` (``reader.*`` in en.toml, the
+    same sentences the readers write, placeholders standing for what varies); the text of the matching
+    key in ``lang`` is filled with what was captured, each capture translated the same way (a reason
+    inside a note) and its decimal numbers written as ``lang`` writes them. A sentence no text matches
+    is returned as it is.
+    """
+    if lang == DEFAULT_LANG:
+        return text
+    for pattern, key in _templates(section):
+        m = pattern.fullmatch(text)
+        if m is None:
+            continue
+        values = {}
+        for name, value in m.groupdict().items():
+            inner = translate(value, lang, section)
+            values[name] = inner if inner != value else _NUMBER.sub(lambda n: decimal_mark(n.group(0), lang), value)
+        return say(key, lang, **values)
+    return text

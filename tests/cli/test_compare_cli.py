@@ -274,10 +274,14 @@ def test_dutch_store_commands_and_analyze_have_no_english(small_home, tmp_path):
     assert "slagen van sessie" in shown["export"]
     imported = _ok("import", str(rr), "--lang", "nl", "--home", home)
     shown["import"] = imported.stdout
+    shown["import notes"] = imported.stderr
+    assert "let op: formaat herkend: plain" in imported.stderr
     assert "slagen geïmporteerd" in shown["import"]
     new_id = shown["import"].split()[-1]
     analyzed = _ok("analyze", str(rr), "--lang", "nl")
     shown["analyze"] = analyzed.stdout
+    shown["analyze notes"] = analyzed.stderr
+    assert "eenheid afgeleid: milliseconden" in analyzed.stderr
     assert "waarde" in shown["analyze"] and "kwaliteit" in shown["analyze"]
     assert re.search(r"rmssd_ms +│? *\d+,\d", shown["analyze"]), shown["analyze"]
     assert not re.search(r"\d\.\d", shown["analyze"].split("\n", 1)[1])  # the title holds the file name
@@ -305,3 +309,43 @@ def test_lang_names_match_the_shipped_languages():
     from biofeedback.practices.texts import LANGS
 
     assert LANG_NAMES == LANGS
+
+
+def test_every_reader_note_is_translated(tmp_path):
+    """Every note the file readers write (detection, units, headers, gaps, start time) on the shipped
+    fixtures, the real-strap exports and a few made-up files has a Dutch text (en.toml's [reader]
+    sentences match the readers' own)."""
+    import re
+    from pathlib import Path
+
+    from biofeedback.practices.texts import translate
+    from sessions.importers import read_recording
+    from sessions.importing import session_start
+
+    fixtures = Path(__file__).parents[1] / "sessions" / "fixtures"
+    real = Path(__file__).parents[3] / "shared" / "data" / "real-strap"
+    (tmp_path / "long.txt").write_text("0.9\n0.91\n4.5\n0.9\n0.92\n" * 4)
+    (tmp_path / "skip.txt").write_text("2026-03-01 07:00\n900\n910\n905\n" * 1 + "900\n" * 20)
+    (tmp_path / "cols.csv").write_text("t,ibi\n1,900\n2,\n3,910\n" + "4,905\n" * 20)
+    (tmp_path / "bare.csv").write_text("1,900\n2,910\n" + "3,905\n" * 20)
+    reads = [(p, {}) for p in sorted(fixtures.iterdir()) if p.suffix in (".txt", ".csv")]
+    reads += [(p, {}) for p in sorted(real.glob("*.csv"))]
+    reads += [(tmp_path / "long.txt", {}), (tmp_path / "skip.txt", {"skip_lines": 1}),
+              (tmp_path / "cols.csv", {"column": "ibi"}), (tmp_path / "bare.csv", {"column": "2"}),
+              (fixtures / "plain_ms.txt", {"format": "plain", "units": "ms"})]
+    notes = set()
+    for path, options in reads:
+        fmt = options.pop("format", None)
+        try:
+            rec = read_recording(path, fmt, **options)
+        except Exception:  # a fixture made to be refused
+            continue
+        notes.update(rec.notes)
+        start_note = session_start(rec)[1]
+        if start_note:
+            notes.add(start_note)
+    assert len(notes) >= 10, notes
+    for note in notes:
+        dutch = translate(note, "nl", "reader")
+        assert dutch != note, note
+        _assert_no_english(re.sub(r"'[^']*'", " ", dutch))  # quoted: the file's own column names
