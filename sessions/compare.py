@@ -98,6 +98,7 @@ import numpy as np
 
 from biofeedback.errors import InputError
 from biofeedback.hrv.quality import Quality, quality_of
+from biofeedback.practices.texts import format_number, say
 
 if TYPE_CHECKING:  # pragma: no cover
     from biofeedback.engine import EngineSettings
@@ -770,14 +771,17 @@ def _whole(beats: SessionBeats) -> PhaseIndices:
 # Rendering.
 
 
-def _fmt(v: float | None, key: str) -> str:
-    if v is None or not math.isfinite(v):
-        return "—"
+def _spec(key: str) -> str:
+    """The format spec of an index in tables: whole ms² for powers, 2 decimals for ratios, else 1."""
     if key in ("lf_ms2", "hf_ms2"):
-        return f"{v:.0f}"
+        return ".0f"
     if key in ("ln_rmssd", "lf_hf", "coherence"):
-        return f"{v:.2f}"
-    return f"{v:.1f}"
+        return ".2f"
+    return ".1f"
+
+
+def _fmt(v: float | None, key: str) -> str:
+    return format_number(v, _spec(key), "en")
 
 
 def _fmt_change(ch: Change, key: str, sep: str = "  ") -> str:
@@ -840,12 +844,7 @@ def _footnotes(items: list[tuple[str, str]]) -> list[str]:
 
 def _t(key: str, lang: str, **values: object) -> str:
     """A comparison text of ``lang`` (``biofeedback/practices/prompts/{en,nl}.toml``), filled."""
-    from biofeedback.practices.texts import fill, lookup
-
-    text = lookup(key, lang)
-    if text is None:  # pragma: no cover - every key is shipped in both languages (tested)
-        raise KeyError(key)
-    return fill(text, values)
+    return say(key, lang, **values)
 
 
 def index_label(key: str, lang: str = "en") -> str:
@@ -859,8 +858,7 @@ def phase_label(name: str, lang: str = "en") -> str:
 
 
 def _num(v: float, key: str, lang: str) -> str:
-    text = _fmt(v, key)
-    return text.replace(".", ",") if lang == "nl" else text
+    return format_number(v, _spec(key), lang)
 
 
 def format_value(v: float | None, key: str, lang: str = "en") -> str:

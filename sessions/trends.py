@@ -223,38 +223,40 @@ def daily_trends(store: Store, days: int, today: date | None = None) -> Trends:
     return Trends(today=today, days=days, goal_min=DAILY_GOAL_MIN, rows=tuple(rows), n_simulated=n_simulated)
 
 
-def render_trends(trends: Trends, out: Any) -> None:
-    """Print the trends as a table (colour only when ``out`` is a terminal)."""
+def render_trends(trends: Trends, out: Any, lang: str = "en") -> None:
+    """Print the trends as a table in ``lang`` (colour only when ``out`` is a terminal)."""
     from sessions.compare import _Output
 
     with _Output(out) as console:
-        _trends_table(trends, console)
+        _trends_table(trends, console, lang)
 
 
-def _trends_table(trends: Trends, console: Any) -> None:
+def _trends_table(trends: Trends, console: Any, lang: str) -> None:
     from rich import box
     from rich.table import Table
 
-    table = Table(title=f"Last {trends.days} days (to {trends.today.isoformat()})", box=box.SIMPLE_HEAVY,
-                  title_justify="left")
-    for col, just in (("date", "left"), ("sessions", "right"), ("rest lnRMSSD", "right"),
-                      ("7-day mean", "right"), ("7-day CV %", "right"), ("practice min", "right"),
-                      (f"goal {trends.goal_min:g} min", "left")):
+    from biofeedback.practices.texts import format_number, say
+
+    table = Table(title=say("trends.title", lang, days=trends.days, today=trends.today.isoformat()),
+                  box=box.SIMPLE_HEAVY, title_justify="left")
+    goal_min = format_number(trends.goal_min, "g", lang)
+    for col, just in ((say("trends.date", lang), "left"), (say("trends.sessions", lang), "right"),
+                      (say("trends.rest", lang), "right"), (say("trends.mean_7d", lang), "right"),
+                      (say("trends.cv_7d", lang), "right"), (say("trends.practice_min", lang), "right"),
+                      (say("trends.goal", lang, min=goal_min), "left")):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
 
     def f(x: float | None, spec: str) -> str:
-        return "—" if x is None or not math.isfinite(x) else format(x, spec)
+        return format_number(x, spec, lang)
 
     for r in trends.rows:
-        goal = "met" if r.goal_met else ("—" if r.practice_min == 0 else f"{r.practice_min / trends.goal_min:.0%}")
+        goal = say("trends.met", lang) if r.goal_met else (
+            "—" if r.practice_min == 0 else f(r.practice_min / trends.goal_min, ".0%"))
         table.add_row(r.day.isoformat(), str(r.n_sessions) if r.n_sessions else "", f(r.baseline_ln_rmssd, ".2f"),
                       f(r.rolling_mean_7d, ".2f"), f(r.cv_7d_pct, ".1f"), f(r.practice_min, ".1f") if r.practice_min
                       else "", goal)
     console.print(table)
-    console.print(
-        f"practice: {trends.practice_min_total:.0f} min in all; goal met on {trends.days_goal_met} of "
-        f"{trends.days} days. 7-day mean and CV need >= {MIN_ROLLING_DAYS} days with a baseline in the window "
-        "(— otherwise).", markup=False,
-    )
+    console.print(say("trends.summary", lang, min=f(trends.practice_min_total, ".0f"), met=trends.days_goal_met,
+                      days=trends.days, need=MIN_ROLLING_DAYS), markup=False)
     if trends.n_simulated:
-        console.print(f"{trends.n_simulated} simulated session(s) (demos) in this period are left out.", markup=False)
+        console.print(say("trends.simulated", lang, n=trends.n_simulated), markup=False)

@@ -13,7 +13,14 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from biofeedback.cli.common import FORMAT_NAMES, parse_beat_range, parse_duration_s, require_file
+from biofeedback.cli.common import (
+    FORMAT_NAMES,
+    add_lang_option,
+    parse_beat_range,
+    parse_duration_s,
+    require_file,
+    resolve_lang,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from biofeedback.hrv.frequency_domain import Detrend
@@ -44,6 +51,7 @@ examples:
   biofeedback analyze rr.txt --per-beat --jsonl --time-window 2m --frequency-window 5m
   biofeedback analyze holter.txt --skip-lines 1 --method lomb --detrend smoothness-priors
   biofeedback analyze rr.txt --json --dfa-short 4-12 --dfa-long 13-64
+  biofeedback analyze rr.txt --lang nl               the table in Dutch (or set BIOFEEDBACK_LANG=nl)
 
   biofeedback analyze study/ --json --jobs 2 > cohort.jsonl   a cohort: one JSON line per recording
   biofeedback analyze 'study/*.txt' --csv --out cohort.csv   the same as CSV (a folder or glob expands)
@@ -59,6 +67,8 @@ formulas in docs/indices.md), then
 artifacts, Kubios' guidance, and no bridge > 4 s; poor: < 80 % valid beats; docs/artifacts.md) and
 "notes": a list of sentences (e.g. slow breathing puts the respiratory peak in LF, so LF/HF is not
 sympathetic dominance).
+--lang (default $BIOFEEDBACK_LANG, else en) changes the table only: --json, --csv and --per-beat
+keys and values are the same in every language.
 Cohorts (several FILEs, a folder, a glob, or --csv/--out/--scheduler): one row per recording in
 the order given, each the --json object of that file plus "file" ("error" instead when it failed);
 --json prints one row a line, --csv a table; --per-beat --out DIR writes DIR/<name>.parquet
@@ -109,6 +119,7 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="box sizes in beats of DFA alpha1 (default 4-16, as Kubios)")
     parser.add_argument("--dfa-long", metavar="N-M", type=parse_beat_range, default=(17, 64),
                         help="box sizes in beats of DFA alpha2 (default 17-64, as Kubios)")
+    add_lang_option(parser, "of the table (--json, --csv and --per-beat are the same in every language)")
 
     from sessions.cohort import add_cohort_options
 
@@ -198,8 +209,11 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--per-beat shows the live engine's indices, which exclude artifacts: "
                          "--correction interpolate applies to the whole-recording summary only")
     rec = _read(args, args.file[0])
+    from biofeedback.practices.texts import translate
+
+    lang = resolve_lang(args)
     for note in rec.notes:
-        print(f"biofeedback analyze: {rec.path}: {note}", file=sys.stderr)
+        print(f"biofeedback analyze: {rec.path}: {translate(note, lang, 'reader')}", file=sys.stderr)
     if args.per_beat:
         return _per_beat(args, rec, settings)
     return _whole(args, rec, settings)
@@ -226,8 +240,8 @@ def _whole(args, rec, settings) -> int:
         def num(key: str) -> float:
             return float("nan") if q[key] is None else float(q[key])
 
-        warning = Quality(num("valid_pct"), num("artifacts_pct"), num("longest_bridge_s"), q["verdict"]).warning()
-        print(f"biofeedback analyze: {rec.path}: {warning}", file=sys.stderr)
+        quality = Quality(num("valid_pct"), num("artifacts_pct"), num("longest_bridge_s"), q["verdict"])
+        print(f"biofeedback analyze: {rec.path}: {_quality_warning(quality, resolve_lang(args))}", file=sys.stderr)
     if args.json:
         print(json.dumps(d))
         return 0
@@ -269,36 +283,68 @@ _UNITS = {
 }
 
 
-def _fmt(v) -> str:
+def _fmt(v, lang: str = "en") -> str:
+    """A number of the table or of the per-beat TSV (``lang``: decimal comma in Dutch; "-" for null)."""
+    from biofeedback.practices.texts import format_number
+
     if v is None:
         return "-"
     if isinstance(v, int):
         return str(v)
-    return f"{v:.4g}" if abs(v) < 1e5 else f"{v:.0f}"
+    return format_number(v, ".4g" if abs(v) < 1e5 else ".0f", lang)
+
+
+def _quality_warning(quality, lang: str) -> str:  # type: ignore[no-untyped-def]
+    """The quality warning (:meth:`biofeedback.hrv.quality.Quality.warning`) in ``lang``."""
+    from biofeedback.hrv.quality import WARNING_SPECS
+    from biofeedback.practices.texts import format_number, say
+
+    if lang == "en":
+        return str(quality.warning())
+    values = {k: format_number(v, WARNING_SPECS[k], lang) for k, v in quality.warning_values().items()}
+    return say("note.quality", lang, verdict=say(f"compare.verdict.{quality.verdict}", lang), **values)
+
+
+def _note_text(note: str, d: dict, lang: str) -> str:
+    """A note of ``--json``'s "notes" in ``lang`` (the slow-breathing note is translated; the JSON keeps
+    the English)."""
+    from biofeedback.hrv.notes import SLOW_BREATHING_SPECS, slow_breathing_values, spectral_notes
+    from biofeedback.practices.texts import format_number, say
+
+    values = slow_breathing_values(d.get("lf_nu"), d.get("lf_peak_hz"))
+    if lang == "en" or values is None or note not in spectral_notes(d.get("lf_nu"), d.get("lf_peak_hz")):
+        return note
+    return say("note.slow_breathing", lang,
+               **{k: format_number(v, SLOW_BREATHING_SPECS[k], lang) for k, v in values.items()})
 
 
 def _print_table(rec, d: dict, args, correction: str) -> None:
+    from pathlib import Path
+
     from rich.console import Console
     from rich.table import Table
 
-    from pathlib import Path
+    from biofeedback.practices.texts import say
 
-    policy = {"none": "raw", "exclude": "artifacts excluded", "interpolate": "artifacts interpolated"}[correction]
-    title = f"{Path(rec.path).name}: {policy}, {args.method}"
+    lang = resolve_lang(args)
+    title = say("analyze.title", lang, file=Path(rec.path).name, policy=say(f"analyze.policy.{correction}", lang),
+                method=args.method)
     table = Table(title=title, title_justify="left")
-    table.add_column("index")
-    table.add_column("value", justify="right")
-    table.add_column("unit")
+    table.add_column(say("analyze.index", lang))
+    table.add_column(say("analyze.value", lang), justify="right")
+    table.add_column(say("analyze.unit", lang))
     for key, value in d.items():
         if key in ("quality", "notes"):
             continue
-        table.add_row(key, _fmt(value), _UNITS.get(key, ""))
+        table.add_row(key, _fmt(value, lang), _UNITS.get(key, ""))
     q = d["quality"]
-    table.add_row("quality", q["verdict"], f"{_fmt(q['valid_pct'])} % valid, longest bridge {_fmt(q['longest_bridge_s'])} s")
+    table.add_row(say("analyze.quality", lang), say(f"compare.verdict.{q['verdict']}", lang),
+                  say("analyze.quality_detail", lang, valid=_fmt(q["valid_pct"], lang),
+                      bridge=_fmt(q["longest_bridge_s"], lang)))
     console = Console()
     console.print(table)
     for note in d["notes"]:
-        console.print(f"note: {note}")
+        console.print(say("cli.note", lang, note=_note_text(note, d, lang)), markup=False)
 
 
 def per_beat_json(rec, settings, on_beat: Callable[[int], None] | None = None) -> Iterator[dict]:

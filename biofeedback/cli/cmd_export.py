@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from biofeedback.cli.common import add_home_option
+from biofeedback.cli.common import add_home_option, add_lang_option, resolve_lang
 
 HELP = "export a session as RR intervals (Kubios), a CSV of every beat, or JSON"
 
@@ -22,6 +22,7 @@ examples:
   biofeedback export last --format rr --out last_rr.txt      for Kubios HRV
   biofeedback export 3fa2 --format csv > beats.csv
   biofeedback export last --format json --out session.json
+  biofeedback export last --format rr --out rr.txt --lang nl   the confirmation in Dutch
 """
 
 
@@ -32,6 +33,7 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="write here (mode 0600) instead of stdout; '-' is stdout. An existing file is "
                              "not overwritten unless --force; a device, pipe, directory or link is refused")
     parser.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    add_lang_option(parser, "of the confirmation (the file is the same in every language)")
     add_home_option(parser)
 
 
@@ -42,6 +44,9 @@ def run(args: argparse.Namespace) -> int:
     from biofeedback.errors import InputError
     from sessions.exporting import export_session, open_private_output
 
+    from biofeedback.practices.texts import say
+
+    lang = resolve_lang(args)
     with open_existing_store(args) as store:
         sid = store.resolve_session(args.session)
         if args.out is None or args.out == "-":
@@ -53,5 +58,5 @@ def run(args: argparse.Namespace) -> int:
                 n = export_session(store, sid, args.format, f)
         except PermissionError:
             raise InputError("permission denied", path=out) from None
-    print(f"wrote {n} beats of session {sid} to {out} ({args.format})", file=sys.stderr)
+    print(say("export.done", lang, n=n, id=sid, path=out, format=args.format), file=sys.stderr)
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from biofeedback.cli.common import add_home_option, require_file, resolve_home
+from biofeedback.cli.common import add_home_option, add_lang_option, require_file, resolve_home, resolve_lang
 
 HELP = "import an RR file (Kubios, Polar Sensor Logger, HRV Logger, Elite HRV, CSV, plain) as a session"
 
@@ -35,6 +35,7 @@ examples:
   biofeedback import rr.txt --units s                   a plain file in seconds
   biofeedback import data.csv --format csv --column IBI
   biofeedback import Polar_H10_20260301_RR.txt --force  import again although imported before
+  biofeedback import night.txt --lang nl                what it prints, in Dutch (or BIOFEEDBACK_LANG=nl)
 """
 
 
@@ -45,21 +46,23 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--column", metavar="NAME", default=None, help="csv: the column with the intervals")
     parser.add_argument("--skip-lines", type=int, metavar="N", default=None, help="plain: ignore the first N lines")
     parser.add_argument("--force", action="store_true", help="import even if this file was imported before")
+    add_lang_option(parser)
     add_home_option(parser)
 
 
 class _Bar:
     """A one-line progress bar on stderr (only used when stderr is a terminal)."""
 
-    def __init__(self) -> None:
+    def __init__(self, label: str = "importing") -> None:
         self.shown = -1
+        self.label = label
 
     def __call__(self, done: int, total: int) -> None:
         pct = 100 * done // max(total, 1)
         if pct != self.shown:
             self.shown = pct
             filled = pct * 30 // 100
-            sys.stderr.write(f"\rimporting [{'#' * filled}{'.' * (30 - filled)}] {pct:3d}% ({done}/{total} beats)")
+            sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {pct:3d}% ({done}/{total} beats)")
             if done >= total:
                 sys.stderr.write("\n")
             sys.stderr.flush()
@@ -70,6 +73,9 @@ def run(args: argparse.Namespace) -> int:
     from sessions.importing import check_not_imported, file_sha256, import_recording, session_start
     from sessions.store import Store
 
+    from biofeedback.practices.texts import say, translate
+
+    lang = resolve_lang(args)
     path = require_file(args.file)
     options = {"units": args.units, "column": args.column, "skip_lines": args.skip_lines}
     with Store.open_home(resolve_home(args)) as store:
@@ -79,9 +85,9 @@ def run(args: argparse.Namespace) -> int:
         recording = read_recording(path, args.format, **options)
         start_note = session_start(recording)[1]
         for note in recording.notes + ((start_note,) if start_note else ()):
-            print(f"note: {note}", file=sys.stderr)
-        progress = _Bar() if sys.stderr.isatty() and len(recording.rr_ms) >= 20_000 else None
+            print(say("cli.note", lang, note=translate(note, lang, "reader")), file=sys.stderr)
+        progress = _Bar(say("import.progress", lang)) if sys.stderr.isatty() and len(recording.rr_ms) >= 20_000 else None
         sid = import_recording(store, recording, sha256=sha256, force=args.force, progress=progress)
         info = store.get_session(sid)
-    print(f"imported {info.n_beats} beats ({recording.format}) as session {sid}")
+    print(say("import.done", lang, n=info.n_beats, format=recording.format, id=sid))
     return 0

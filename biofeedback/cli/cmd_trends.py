@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from biofeedback.cli.common import add_home_option
+from biofeedback.cli.common import add_home_option, add_lang_option, resolve_lang
 
 HELP = "day-by-day resting lnRMSSD, its 7-day mean and variation, and practice minutes"
 
@@ -25,6 +25,7 @@ EPILOG = """\
 examples:
   biofeedback trends                      the last 30 days
   biofeedback trends --days 7             this week
+  biofeedback trends --lang nl            in Dutch (or set BIOFEEDBACK_LANG=nl)
   biofeedback trends --json               keys: today days goal_min days_goal_met practice_min_total rows
 
 --json rows: date n_sessions baseline_ln_rmssd n_baselines rolling_mean_7d cv_7d_pct n_days_7d
@@ -45,6 +46,7 @@ def _days(text: str) -> int:
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--days", metavar="N", type=_days, default=30, help="how many days to show (default: 30)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    add_lang_option(parser, "of the table (--json is the same in every language)")
     add_home_option(parser)
 
 
@@ -54,11 +56,12 @@ def run(args: argparse.Namespace) -> int:
     from biofeedback.cli.common import open_existing_store
     from sessions.trends import daily_trends, render_trends
 
+    lang = resolve_lang(args)
     today = date.today()  # the CLI reads the clock; daily_trends never does
     with open_existing_store(args) as store:
         trends = daily_trends(store, args.days, today=today)
     if args.json:
         sys.stdout.write(json.dumps(trends.to_json_dict(), allow_nan=False) + "\n")
     else:
-        render_trends(trends, sys.stdout)
+        render_trends(trends, sys.stdout, lang)
     return 0

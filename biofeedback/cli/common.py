@@ -17,6 +17,11 @@ HOME_ENV = "BIOFEEDBACK_HOME"
 #: needs no import of the readers; a test keeps the two in step).
 FORMAT_NAMES = ("plain", "csv", "kubios", "polar-sensor-logger", "hrv-logger", "elite-hrv", "time-rr")
 BLE_TRANSPORT_ENV = "BIOFEEDBACK_BLE_TRANSPORT"
+#: The language of what the commands print when --lang is not given (en or nl).
+LANG_ENV = "BIOFEEDBACK_LANG"
+#: The languages of the output (biofeedback.practices.texts.LANGS; kept here so --help needs no
+#: import of the texts; a test keeps the two in step).
+LANG_NAMES = ("en", "nl")
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h)?\s*$")
 #: The longest duration any flag takes (a day-long recording's window is far below it).
@@ -90,6 +95,28 @@ def add_ble_transport_option(parser: argparse.ArgumentParser) -> None:
             f"usb:0 or tcp-client:127.0.0.1:9000 (default: ${BLE_TRANSPORT_ENV})"
         ),
     )
+
+
+def add_lang_option(parser: argparse.ArgumentParser, what: str = "of what is printed") -> None:
+    """``--lang en|nl``, defaulting to ``$BIOFEEDBACK_LANG``, else English (read with :func:`resolve_lang`)."""
+    parser.add_argument(
+        "--lang",
+        choices=LANG_NAMES,
+        default=None,
+        help=f"language {what}: en or nl (default: ${LANG_ENV} when set, else en)",
+    )
+
+
+def resolve_lang(args: argparse.Namespace) -> str:
+    """The language of the output: ``--lang``, else ``$BIOFEEDBACK_LANG``, else ``en``. An unknown
+    language in the environment is refused (exit 2, one line)."""
+    from biofeedback.practices.texts import DEFAULT_LANG, check_lang
+
+    lang = getattr(args, "lang", None) or os.environ.get(LANG_ENV) or DEFAULT_LANG
+    try:
+        return check_lang(lang)
+    except InputError as exc:
+        raise InputError(f"{LANG_ENV}: {exc.problem}") from None
 
 
 def resolve_ble_transport(args: argparse.Namespace) -> str | None:

@@ -26,10 +26,10 @@ from rich.table import Table
 from rich.text import Text
 
 from biofeedback.practices.pacer import PacerState
-from biofeedback.practices.texts import check_lang, shipped_texts
+from biofeedback.practices.texts import MISSING_NUMBER, check_lang, format_number, shipped_texts
 
 #: Shown instead of a number that is not known yet.
-MISSING = "—"
+MISSING = MISSING_NUMBER
 
 SPARK_CHARS = "▁▂▃▄▅▆▇█"
 
@@ -119,11 +119,13 @@ def _known(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
 
 
-def fmt_number(value: float | None, fmt: str = "{:.0f}", unit: str = "") -> str:
-    """``value`` formatted with ``fmt`` and ``unit``, or "—" when it is ``None`` or not finite."""
+def fmt_number(value: float | None, spec: str = ".0f", unit: str = "", lang: str = "en") -> str:
+    """``value`` formatted with the format ``spec`` and ``unit`` as ``lang`` writes numbers (a decimal
+    comma in Dutch: :func:`biofeedback.practices.texts.format_number`), or "—" when it is ``None`` or
+    not finite."""
     if not _known(value):
         return MISSING
-    return fmt.format(value) + (f" {unit}" if unit else "")
+    return format_number(value, spec, lang) + (f" {unit}" if unit else "")
 
 
 def fmt_clock(seconds: float) -> str:
@@ -322,7 +324,7 @@ def render_live(state: LiveState, *, bar_width: int | None = None) -> Renderable
         header_left.append(f"   {state.practice_title}", style="bold")
     device = Text(no_wrap=True, overflow="ellipsis")
     device.append(f"{L['label.device']}: {state.device_name or MISSING}", style="grey70")
-    device.append(f"  ·  {L['label.battery']} {fmt_number(state.battery_pct, unit='%')}", style="grey70")
+    device.append(f"  ·  {L['label.battery']} {fmt_number(state.battery_pct, unit='%', lang=lang)}", style="grey70")
     device.append(f"  ·  {L['label.connection']}: ", style="grey70")
     device.append(state.connection, style=_connection_style(state.connection_kind))
 
@@ -333,9 +335,10 @@ def render_live(state: LiveState, *, bar_width: int | None = None) -> Renderable
         p = state.pacer
         colour = COLOURS[p.phase]
         label.append(L[_PACER_LABEL[p.phase]], style=f"bold {colour}")
-        label.append(f"  {math.ceil(p.seconds_left_in_phase - 1e-9):d}", style="grey70")
+        label.append(f"  {math.ceil(p.seconds_left_in_phase - 1e-9):d}", style="grey70")  # whole seconds
         if state.pacer_rate_bpm is not None:
-            label.append("   " + L["screen.pace"].format(rate=f"{state.pacer_rate_bpm:.1f}"), style="grey70")
+            rate = fmt_number(state.pacer_rate_bpm, ".1f", lang=lang)
+            label.append("   " + L["screen.pace"].format(rate=rate), style="grey70")
         guide.append(label)
         guide.append(PacerBar(p.lung_volume, style=colour, width=bar_width, height=BAR_ROWS))
     else:
@@ -347,10 +350,11 @@ def render_live(state: LiveState, *, bar_width: int | None = None) -> Renderable
     # The heart-rate wave under the pacer.
     wave_title = Text(no_wrap=True, overflow="ellipsis")
     wave_title.append(f"{L['label.heart_rate']} ", style="grey70")
-    wave_title.append(fmt_number(state.hr_bpm, unit="bpm"), style="bold")
+    wave_title.append(fmt_number(state.hr_bpm, unit="bpm", lang=lang), style="bold")
     _, lo, hi = wave_levels(state.hr_wave, state.now_s, 10)
-    scale = f"{lo:.0f}–{hi:.0f} bpm" if math.isfinite(lo) else MISSING
-    wave_title.append("   " + L["screen.wave"].format(seconds=f"{WAVE_S:.0f}", scale=scale), style="grey70")
+    scale = f"{fmt_number(lo, lang=lang)}–{fmt_number(hi, unit='bpm', lang=lang)}" if math.isfinite(lo) else MISSING
+    wave_title.append("   " + L["screen.wave"].format(seconds=fmt_number(WAVE_S, lang=lang), scale=scale),
+                      style="grey70")
     wave = Wave(state.hr_wave, state.now_s, COLOURS["practice"])
 
     # The numbers: coherence and relaxation on their zone scales, RMSSD with its sparkline. While the
@@ -366,17 +370,17 @@ def render_live(state: LiveState, *, bar_width: int | None = None) -> Renderable
         coh_zone = zone_of(state.coherence, COHERENCE_ZONES)
         grid.add_row(Text(L["label.coherence"], style="grey70"),
                      zone_scale(state.coherence, COHERENCE_ZONES, COHERENCE_SCALE_MAX),
-                     _value_zone(fmt_number(state.coherence, "{:.2f}"), coh_zone, L))
+                     _value_zone(fmt_number(state.coherence, ".2f", lang=lang), coh_zone, L))
         relax_zone = zone_of(state.relaxation, RELAXATION_ZONES)
-        relax_text = fmt_number(state.relaxation, "{:.0f}", "/ 100") if _known(state.relaxation) else \
+        relax_text = fmt_number(state.relaxation, ".0f", "/ 100", lang) if _known(state.relaxation) else \
             L["screen.after_baseline"]
         grid.add_row(Text(L["label.relaxation"], style="grey70"),
                      zone_scale(state.relaxation, RELAXATION_ZONES, 100.0), _value_zone(relax_text, relax_zone, L))
         recent = state.trend[-TREND_LEN:]
         spark = rmssd_sparkline(recent)
         rmssd = Text(no_wrap=True)
-        rmssd.append(fmt_number(state.rmssd_ms, "{:.1f}", "ms"), style="bold")
-        rmssd.append(f"  {L['label.artifacts']} {fmt_number(state.artifacts_pct, '{:.1f}', '%')}", style="grey70")
+        rmssd.append(fmt_number(state.rmssd_ms, ".1f", "ms", lang), style="bold")
+        rmssd.append(f"  {L['label.artifacts']} {fmt_number(state.artifacts_pct, '.1f', '%', lang)}", style="grey70")
         grid.add_row(Text(L["label.rmssd"], style="grey70"),
                      Text(spark.rjust(SCALE_WIDTH) if spark.strip() else MISSING.ljust(SCALE_WIDTH),
                           style=COLOURS["trend"]), rmssd)

@@ -146,10 +146,11 @@ def _num(x: float, fmt: str) -> str:
 
 def rate_text(rate: float | None, lang: str) -> str:
     """A rate for people: ``5.5`` (``5,5`` in Dutch)."""
+    from biofeedback.practices.texts import format_number
+
     if rate is None:
         return "-"
-    text = f"{rate:g}"
-    return text.replace(".", ",") if lang == "nl" else text
+    return format_number(rate, "g", lang)
 
 
 def render_result(result: Any, lang: str = "en") -> str:

@@ -93,12 +93,10 @@ def stored_resonance_rate(home: Any) -> Any:
 def rate_note(rate_bpm: float, lang: str, source: str, date: str | None = None) -> str:
     """Which pacer rate and where it came from, for the live screen: ``source`` is ``assessment``,
     ``given`` (--rate / --pattern) or ``default`` (the practice's own)."""
-    from biofeedback.practices.texts import fill, lookup
+    from biofeedback.practices.texts import fill, format_number, lookup
 
     key = {"assessment": "assess.rate_from", "given": "assess.rate_given"}.get(source, "assess.rate_default")
-    rate = f"{round(rate_bpm, 2):g}"
-    if lang == "nl":
-        rate = rate.replace(".", ",")
+    rate = format_number(round(rate_bpm, 2), "g", lang)
     return fill(lookup(key, lang) or key, {"rate_bpm": rate, "date": date or ""})
 
 

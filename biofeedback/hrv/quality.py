@@ -88,12 +88,25 @@ class Quality:
         }
 
     def warning(self) -> str | None:
-        """One line for stderr when the verdict is not good, else ``None``."""
+        """One line for stderr when the verdict is not good, else ``None`` (English;
+        :data:`WARNING_SPECS` and :data:`WARNING` let a caller write it in another language)."""
         if self.verdict == "good":
             return None
-        return (f"signal quality {self.verdict}: {self.valid_pct:.0f} % valid beats, {self.artifacts_pct:.1f} % "
-                f"labelled artifacts (Kubios advises care above {GOOD_MAX_ARTIFACTS_PCT:g} %), longest bridge "
-                f"{self.longest_bridge_s:.1f} s; read the indices with care")
+        return WARNING.format(**{k: format(v, WARNING_SPECS[k]) for k, v in self.warning_values().items()},
+                              verdict=self.verdict)
+
+    def warning_values(self) -> dict[str, float]:
+        """The numbers of :meth:`warning` (format them with :data:`WARNING_SPECS`)."""
+        return {"valid_pct": self.valid_pct, "artifacts_pct": self.artifacts_pct,
+                "max_artifacts_pct": GOOD_MAX_ARTIFACTS_PCT, "longest_bridge_s": self.longest_bridge_s}
+
+
+#: The quality warning, English (its Dutch is ``note.quality`` in
+#: ``biofeedback/practices/prompts/nl.toml``; a test keeps en.toml's copy equal to this one).
+WARNING = ("signal quality {verdict}: {valid_pct} % valid beats, {artifacts_pct} % labelled artifacts (Kubios "
+           "advises care above {max_artifacts_pct} %), longest bridge {longest_bridge_s} s; read the indices with care")
+#: How the warning's numbers are written (format specs).
+WARNING_SPECS = {"valid_pct": ".0f", "artifacts_pct": ".1f", "max_artifacts_pct": "g", "longest_bridge_s": ".1f"}
 
 
 def quality_of(t_s: ArrayLike, rr_ms: ArrayLike, valid: ArrayLike | None, n_labelled: int) -> Quality:

@@ -17,7 +17,7 @@ from biofeedback.practices.pattern import (
     BreathPattern,
     pattern_from_rate,
 )
-from biofeedback.practices.texts import fill, lookup
+from biofeedback.practices.texts import fill, format_number, lookup, lookup_lang
 
 if TYPE_CHECKING:
     from biofeedback.practices.assessment import AssessmentSchedule
@@ -119,27 +119,28 @@ class Practice:
             keys.extend([self.touch.place, *self.touch.during, self.touch.release])
         return tuple(keys)
 
-    def format_values(self) -> dict[str, str]:
-        """Values for ``{placeholders}`` in texts: pattern seconds, rate, spell length (``%g``)."""
+    def format_values(self, lang: str = "en") -> dict[str, str]:
+        """Values for ``{placeholders}`` in texts: pattern seconds, rate, spell length (``%g``), written
+        as ``lang`` writes numbers (``5,5`` in Dutch)."""
         values: dict[str, str] = {}
         if self.pattern is not None:
             p = self.pattern
             values.update(
-                inhale_s=f"{p.inhale_s:.3g}",
-                hold_in_s=f"{p.hold_in_s:.3g}",
-                exhale_s=f"{p.exhale_s:.3g}",
-                hold_out_s=f"{p.hold_out_s:.3g}",
-                rate_bpm=f"{p.rate_bpm:.3g}",
+                inhale_s=format_number(p.inhale_s, ".3g", lang),
+                hold_in_s=format_number(p.hold_in_s, ".3g", lang),
+                exhale_s=format_number(p.exhale_s, ".3g", lang),
+                hold_out_s=format_number(p.hold_out_s, ".3g", lang),
+                rate_bpm=format_number(p.rate_bpm, ".3g", lang),
                 pattern=p.label,
             )
         if self.touch is not None:
-            values["spell_s"] = f"{self.touch.spell_s:g}"
+            values["spell_s"] = format_number(self.touch.spell_s, "g", lang)
         return values
 
     def text(self, key: str, lang: str) -> str:
         """The text of prompt ``key`` in ``lang``, placeholders filled; the key itself if no text exists."""
-        text = lookup(key, lang, self.texts)
-        return key if text is None else fill(text, self.format_values())
+        found = lookup_lang(key, lang, self.texts)
+        return key if found is None else fill(found[0], self.format_values(found[1]))
 
     def title(self, lang: str) -> str:
         """A short title, e.g. "Resonance breathing" / "Resonantieademhaling"; the name if none is given."""
@@ -147,8 +148,8 @@ class Practice:
         return self.name if text is None else text
 
     def description(self, lang: str) -> str:
-        text = lookup(f"practice.{self.name}.description", lang, self.texts)
-        return "" if text is None else fill(text, self.format_values())
+        found = lookup_lang(f"practice.{self.name}.description", lang, self.texts)
+        return "" if found is None else fill(found[0], self.format_values(found[1]))
 
 
 def customize(

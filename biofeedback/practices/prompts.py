@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from biofeedback.practices.pacer import breath_boundaries
 from biofeedback.practices.practice import Practice
 from biofeedback.practices.protocol import Protocol
-from biofeedback.practices.texts import check_lang, fill, lookup
+from biofeedback.practices.texts import check_lang, fill, format_number, lookup_lang
 
 #: No new cue or reminder this close to the end of the practice, seconds.
 QUIET_BEFORE_END_S = 10.0
@@ -79,8 +79,8 @@ def _step_rates(practice: Practice, p0: float) -> dict[float, float]:
 
 
 def _step_text(practice: Practice, lang: str, rate_bpm: float) -> str:
-    text = lookup(STEP_KEY, lang, practice.texts)
-    return STEP_KEY if text is None else fill(text, {"rate_bpm": f"{rate_bpm:g}"})
+    found = lookup_lang(STEP_KEY, lang, practice.texts)
+    return STEP_KEY if found is None else fill(found[0], {"rate_bpm": format_number(rate_bpm, "g", found[1])})
 
 
 def _practice_items(practice: Practice, p0: float, p1: float) -> list[tuple[float, str]]:

@@ -60,7 +60,7 @@ def test_every_shipped_practice_is_complete_in_both_languages_without_fallback()
 def test_dutch_wording_uses_je_form() -> None:
     nl = shipped_texts("nl")
     assert nl["touch.heart.place"] == "Leg je hand op je hart."
-    assert nl["cue.inhale"] == "Adem rustig in" and nl["cue.exhale"] == "Adem uit" and nl["cue.hold"] == "Houd je adem vast"
+    assert nl["cue.inhale"] == "Adem rustig in" and nl["cue.exhale"] == "Adem uit" and nl["cue.hold"] == "Houd vast"
     assert nl["phase.baseline"].startswith("Neem even rust")
     assert not any(re.search(r"\b(u|uw)\b", t) for t in nl.values()), "use 'je', not 'u'"
 

@@ -44,7 +44,7 @@ def test_dutch_schedule_with_holds() -> None:
     assert s[0].key == "intro.478" and s[0].t_s == 0.0
     assert "4 tellen in" in s[0].text and "7 tellen vast" in s[0].text
     texts = [p.text for p in s if p.key.startswith("cue.")]
-    assert texts[:3] == ["Adem rustig in", "Houd je adem vast", "Adem uit"]
+    assert texts[:3] == ["Adem rustig in", "Houd vast", "Adem uit"]
     assert s[-1].text == "Goed gedaan. De sessie is klaar."
 
 
@@ -145,3 +145,23 @@ def test_current_prompt_and_pacer_in_session_time() -> None:
     assert st.phase == "inhale" and st.lung_volume == pytest.approx(0.5)
     assert pacer_at(PRACTICES["hand-on-heart"], protocol, 40.0) is None
     assert practice_breath_onsets_s(practice, protocol) == [30, 40, 50, 60, 70, 80, 90]
+
+
+def test_english_notes_in_the_texts_equal_the_core_s_own() -> None:
+    """The core (biofeedback.hrv) writes its notes in English itself; en.toml carries the same texts so
+    that nl.toml can translate them: the two English copies stay equal."""
+    from biofeedback.hrv.notes import SLOW_BREATHING_NOTE
+    from biofeedback.hrv.quality import WARNING
+    from biofeedback.practices.texts import shipped_texts
+
+    en = shipped_texts("en")
+    assert en["note.slow_breathing"] == SLOW_BREATHING_NOTE
+    assert en["note.quality"] == WARNING
+
+
+def test_format_number_writes_a_decimal_comma_in_dutch() -> None:
+    from biofeedback.practices.texts import format_number
+
+    assert format_number(5.5, ".1f", "nl") == "5,5" and format_number(5.5, ".1f", "en") == "5.5"
+    assert format_number(None, ".1f", "nl") == "—" and format_number(float("nan"), ".1f", "en") == "—"
+    assert format_number(12, "d", "nl") == "12"

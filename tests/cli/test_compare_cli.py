@@ -17,14 +17,17 @@ INDEX_KEYS = ["mean_hr_bpm", "rmssd_ms", "ln_rmssd", "sdnn_ms", "lf_ms2", "hf_ms
               "relaxation", "artifacts_pct"]
 
 
-def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def _run(*args: str, timeout: float = 120, lang_env: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONWARNINGS": "error"}
     env.pop("BIOFEEDBACK_HOME", None)
+    env.pop("BIOFEEDBACK_LANG", None)
+    if lang_env is not None:
+        env["BIOFEEDBACK_LANG"] = lang_env
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
-def _ok(*args: str) -> subprocess.CompletedProcess[str]:
-    proc = _run(*args)
+def _ok(*args: str, lang_env: str | None = None) -> subprocess.CompletedProcess[str]:
+    proc = _run(*args, lang_env=lang_env)
     assert proc.returncode == 0, proc.stderr
     return proc
 
@@ -225,6 +228,124 @@ def test_dutch_compare_and_report_have_no_english(store_home, tmp_path):
     page = re.sub(r"<[^>]+>", " ", re.sub(r'src="data:[^"]+"', "", out.read_text(encoding="utf-8")))
     page = page[page.index("Sessie"):]  # after the style sheet
     for shown in (text, page):
-        for english in ("baseline", "practice", "recovery", "heart rate", "Session", "needs", "beyond", "noise",
-                        "not judged", "complete", "Before", "beats", "artifacts", "relaxation"):
-            assert not re.search(rf"\b{english}\b", shown), (english, shown[:2000])
+        _assert_no_english(shown)
+
+
+#: English words that must not appear in Dutch output (whole words).
+ENGLISH = ("baseline", "practice", "recovery", "heart rate", "Session", "session", "needs", "beyond", "noise",
+           "not judged", "complete", "incomplete", "Before", "beats", "artifacts", "relaxation", "simulated",
+           "finished", "length", "ended", "what", "device", "phases", "phase", "gaps", "events", "none", "with",
+           "live indices", "marker", "days", "goal", "in all", "left out", "imported", "wrote",
+           "deleted", "started", "value", "unit", "quality", "valid", "longest", "excluded", "note", "good",
+           "fair", "poor", "date", "mean")
+
+
+def _assert_no_english(shown: str) -> None:
+    import re
+
+    for english in ENGLISH:
+        assert not re.search(rf"\b{english}\b", shown), (english, shown[:3000])
+
+
+@pytest.fixture(scope="module")
+def small_home(tmp_path_factory):
+    """A one-minute demo session (`demo --speed max --minutes 1`) in its own store."""
+    home = tmp_path_factory.mktemp("small")
+    _ok("demo", "--speed", "max", "--minutes", "1", "--home", str(home))
+    return home
+
+
+def test_dutch_store_commands_and_analyze_have_no_english(small_home, tmp_path):
+    """sessions, show, trends, export, import, analyze (table) and delete speak Dutch with --lang nl,
+    numbers with a decimal comma; --json stays the same in every language."""
+    import re
+
+    home = str(small_home)
+    shown = {
+        "sessions": _ok("sessions", "--lang", "nl", "--home", home).stdout,
+        "show": _ok("show", "last", "--lang", "nl", "--home", home).stdout,
+        "trends": _ok("trends", "--lang", "nl", "--home", home).stdout,
+    }
+    assert "voltooid" in shown["sessions"] and "[gesimuleerd]" in shown["sessions"] and "afgerond" in shown["sessions"]
+    assert "rustmeting" in shown["show"] and "afgerond: het protocol" in shown["show"]
+    assert "gesimuleerde sessie(s)" in shown["trends"] and "Laatste 30 dagen" in shown["trends"]
+    rr = tmp_path / "rr.txt"
+    shown["export"] = _ok("export", "last", "--format", "rr", "--out", str(rr), "--lang", "nl", "--home", home).stderr
+    assert "slagen van sessie" in shown["export"]
+    imported = _ok("import", str(rr), "--lang", "nl", "--home", home)
+    shown["import"] = imported.stdout
+    shown["import notes"] = imported.stderr
+    assert "let op: formaat herkend: plain" in imported.stderr
+    assert "slagen geïmporteerd" in shown["import"]
+    new_id = shown["import"].split()[-1]
+    analyzed = _ok("analyze", str(rr), "--lang", "nl")
+    shown["analyze"] = analyzed.stdout
+    shown["analyze notes"] = analyzed.stderr
+    assert "eenheid afgeleid: milliseconden" in analyzed.stderr
+    assert "waarde" in shown["analyze"] and "kwaliteit" in shown["analyze"]
+    assert re.search(r"rmssd_ms +│? *\d+,\d", shown["analyze"]), shown["analyze"]
+    assert not re.search(r"\d\.\d", shown["analyze"].split("\n", 1)[1])  # the title holds the file name
+    shown["sessions2"] = _ok("sessions", "--lang", "nl", "--home", home).stdout
+    assert "geïmporteerd" in shown["sessions2"]
+    shown["show2"] = _ok("show", new_id, "--lang", "nl", "--home", home).stdout
+    shown["delete"] = _ok("delete", new_id, "--lang", "nl", "--home", home).stdout
+    assert f"sessie {new_id} verwijderd" in shown["delete"]
+    for name, text in shown.items():
+        # paths are the user's; `show` prints the stored practice settings and protocol as JSON
+        _assert_no_english(re.sub(r"\{.*\}", " ", re.sub(r"/\S+", " ", text)))
+    # The default comes from BIOFEEDBACK_LANG; --lang wins; --json is the same in every language.
+    assert "voltooid" in _ok("sessions", "--home", home, lang_env="nl").stdout
+    assert "complete" in _ok("sessions", "--lang", "en", "--home", home, lang_env="nl").stdout
+    assert _ok("sessions", "--json", "--home", home, lang_env="nl").stdout == \
+        _ok("sessions", "--json", "--home", home).stdout
+    assert _ok("show", "last", "--json", "--lang", "nl", "--home", home).stdout == \
+        _ok("show", "last", "--json", "--home", home).stdout
+    bad = _run("sessions", "--home", home, lang_env="fr")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "BIOFEEDBACK_LANG" in bad.stderr
+
+
+def test_lang_names_match_the_shipped_languages():
+    from biofeedback.cli.common import LANG_NAMES
+    from biofeedback.practices.texts import LANGS
+
+    assert LANG_NAMES == LANGS
+
+
+def test_every_reader_note_is_translated(tmp_path):
+    """Every note the file readers write (detection, units, headers, gaps, start time) on the shipped
+    fixtures, the real-strap exports and a few made-up files has a Dutch text (en.toml's [reader]
+    sentences match the readers' own)."""
+    import re
+    from pathlib import Path
+
+    from biofeedback.practices.texts import translate
+    from sessions.importers import read_recording
+    from sessions.importing import session_start
+
+    fixtures = Path(__file__).parents[1] / "sessions" / "fixtures"
+    real = Path(__file__).parents[3] / "shared" / "data" / "real-strap"
+    (tmp_path / "long.txt").write_text("0.9\n0.91\n4.5\n0.9\n0.92\n" * 4)
+    (tmp_path / "skip.txt").write_text("2026-03-01 07:00\n900\n910\n905\n" * 1 + "900\n" * 20)
+    (tmp_path / "cols.csv").write_text("t,ibi\n1,900\n2,\n3,910\n" + "4,905\n" * 20)
+    (tmp_path / "bare.csv").write_text("1,900\n2,910\n" + "3,905\n" * 20)
+    reads = [(p, {}) for p in sorted(fixtures.iterdir()) if p.suffix in (".txt", ".csv")]
+    reads += [(p, {}) for p in sorted(real.glob("*.csv"))]
+    reads += [(tmp_path / "long.txt", {}), (tmp_path / "skip.txt", {"skip_lines": 1}),
+              (tmp_path / "cols.csv", {"column": "ibi"}), (tmp_path / "bare.csv", {"column": "2"}),
+              (fixtures / "plain_ms.txt", {"format": "plain", "units": "ms"})]
+    notes = set()
+    for path, options in reads:
+        fmt = options.pop("format", None)
+        try:
+            rec = read_recording(path, fmt, **options)
+        except Exception:  # a fixture made to be refused
+            continue
+        notes.update(rec.notes)
+        start_note = session_start(rec)[1]
+        if start_note:
+            notes.add(start_note)
+    assert len(notes) >= 10, notes
+    for note in notes:
+        dutch = translate(note, "nl", "reader")
+        assert dutch != note, note
+        _assert_no_english(re.sub(r"'[^']*'", " ", dutch))  # quoted: the file's own column names

@@ -83,7 +83,7 @@ def test_zones_are_named_in_the_users_language() -> None:
     out = text_of(dataclasses.replace(FULL, coherence=0.5, relaxation=50.0))
     assert "0.50  low" in out and "50 / 100  medium" in out
     nl = text_of(dataclasses.replace(FULL, lang="nl"))
-    assert "2.35  hoog" in nl and "spatie = markering (2)" in nl and "ritme 6.0 ademhalingen/min" in nl
+    assert "2,35  hoog" in nl and "spatie = markering (2)" in nl and "ritme 6,0 ademhalingen/min" in nl
 
 
 def test_dutch_labels() -> None:
@@ -95,6 +95,21 @@ def test_dutch_labels() -> None:
     assert "Vasthouden" in hold
     assert "Hold" in text_of(dataclasses.replace(FULL, pacer=breathing_state(parse_pattern("4-4-4-4"), 13.0)))
     assert "Breathe out" in text_of(dataclasses.replace(FULL, pacer=breathing_state(parse_pattern("4-0-6-0"), 5.0)))
+
+
+def test_dutch_numbers_have_a_decimal_comma() -> None:
+    """Every number on the Dutch screen is written with a decimal comma (5,5 not 5.5); English keeps
+    the point. The device name's digits and the clock are not decimals."""
+    import re
+
+    state = dataclasses.replace(FULL, pacer_rate_bpm=5.5, prompt="Adem rustig in")
+    nl = text_of(dataclasses.replace(state, lang="nl"))
+    assert re.findall(r"\d\.\d", nl) == [], nl
+    for shown in ("ritme 5,5", "2,35", "48,2 ms", "1,2 %"):
+        assert shown in nl, shown
+    en = text_of(state)
+    for shown in ("pacer 5.5", "2.35", "48.2 ms", "1.2 %"):
+        assert shown in en, shown
 
 
 def test_connection_state_and_waiting_for_the_strap() -> None:
