@@ -35,8 +35,6 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from biofeedback.cli.cmd_sessions import describe, format_duration
-
     with open_existing_store(args) as store:
         sid = store.resolve_session(args.session)
         info = store.get_session(sid)

@@ -89,7 +89,6 @@ def run_live(args: argparse.Namespace, plan: Any, store: Any, *, source: str, sp
     return asyncio.run(main)
 
 
-
 def output_writer(consumers: list[Any]) -> Any:
     """The one place a session's outputs are assembled: the display (JSON lines, the screen or the
     progress bar) plus any further consumer (an LSL outlet...), all fed by one
@@ -97,7 +96,6 @@ def output_writer(consumers: list[Any]) -> Any:
     from biofeedback.cli.live_output import OutputWriter
 
     return OutputWriter(list(consumers))
-
 
 
 async def _run(args: argparse.Namespace, plan: Any, store: Any, *, source: str, speed: float, as_json: bool,

@@ -39,7 +39,7 @@ def test_scan_pair_and_a_session_with_the_strap(tmp_path, served_strap, start_ap
         with sync_api.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
             page = browser.new_page()
-            page.set_default_timeout(30_000)
+            page.set_default_timeout(60_000)  # a loaded CI machine: the app and the stack start slowly
             page.goto(url)
             page.select_option("#f-source", "strap")
             page.wait_for_selector("#strap-default [data-t='web.none']")
