@@ -1,5 +1,5 @@
 """Screenshots of every page of `biofeedback app` at 1280x800 and 390x844 (a phone in portrait), in
-headless Chromium, for people to look at (and for docs/img/).
+headless Chromium, for people to look at (written to a folder you name; not kept in the repository).
 
     python benchmarks/screens_web.py [OUT_DIR]        (default: /tmp/bf-screens)
     python benchmarks/screens_web.py OUT_DIR assessment   only the resonance-assessment pages

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import select
 import signal
 import subprocess
 
-from tests.reliability.reliability_cli import CLI, cli_env, run_cli, stored, wait_until
+from tests.reliability.reliability_cli import CLI, cli_env, run_cli, stored
 
 
 def test_ctrl_c_before_the_first_beat_keeps_no_session(tmp_path):
@@ -14,9 +15,14 @@ def test_ctrl_c_before_the_first_beat_keeps_no_session(tmp_path):
     proc = subprocess.Popen([*CLI, "demo", "--speed", "0.1", "--jsonl", "--home", str(tmp_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env())
     try:
-        wait_until(lambda: stored(tmp_path, "SELECT 1 FROM sessions"), timeout_s=30)
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 60)  # the first line: the session runs
+        assert ready, "no output from the demo within 60 s"
+        first = proc.stdout.readline()
+        assert json.loads(first)["type"] == "event"  # connected, before any beat
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
+        out = first + out
     finally:
         proc.kill()
     assert "nothing was kept" in err

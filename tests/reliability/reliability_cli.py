@@ -7,9 +7,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable
-from collections.abc import Callable
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -38,22 +35,3 @@ def stored(home: Path, sql: str, params: tuple = ()) -> list[tuple]:
         return conn.execute(sql, params).fetchall()
     finally:
         conn.close()
-
-
-def wait_until(condition: Callable[[], object], *, timeout_s: float) -> None:
-    """Wait (real time: another process is running) until ``condition()`` is true; a store that
-    does not exist yet or is half created counts as false."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except sqlite3.OperationalError:
-            pass  # not created yet
-        time.sleep(0.02)  # polling a subprocess, not timing the code under test
-    raise AssertionError(f"still not true after {timeout_s} s: {condition}")
-
-
-def wait_until_finished(home: Path, *, timeout_s: float) -> None:
-    """Wait until the store in ``home`` holds a finished session."""
-    wait_until(lambda: stored(home, "SELECT 1 FROM sessions WHERE status != 'recording'"), timeout_s=timeout_s)
