@@ -50,18 +50,12 @@ def assessment_figure_data(store: Any, session_id: str) -> AssessmentFigure:
     """The figure's data for a stored assessment session: the kept result (recomputed when none was
     kept) and the HR wave of each analysed stretch."""
     from biofeedback.hrv.artifacts import detect_artifacts
-    from sessions.assessments import analyse_session, get_assessment, session_schedule
+    from sessions.assessments import analyse_session, get_assessment, session_schedule, stored_beat_arrays
 
     stored = get_assessment(store, session_id)
     result = stored.result if stored is not None else analyse_session(store, session_id)
     schedule, p0 = session_schedule(store, session_id)
-    beats = store.beats(session_id)
-    t = np.array([b.t_s for b in beats], dtype=np.float64)
-    rr = np.array([b.rr_ms for b in beats], dtype=np.float64)
-    breaks = np.zeros(t.size, dtype=bool)
-    for g in store.gaps(session_id):
-        if 0 <= g.next_seq < t.size:
-            breaks[g.next_seq] = True
+    t, rr, breaks = stored_beat_arrays(store, session_id)
     valid = detect_artifacts(rr, t, breaks).valid & ~breaks if t.size else np.zeros(0, dtype=bool)
     waves = []
     for r in result.rates:

@@ -49,12 +49,14 @@ def session_schedule(store: Store, session_id: str) -> tuple[AssessmentSchedule,
     if not is_assessment(info.practice_settings):
         raise InputError(f"session {session_id} is not a resonance assessment")
     schedule = build_schedule(info.practice_settings["assessment"])
-    return schedule, float(info.protocol.get("baseline_s", 0.0))
+    # The protocol starts at the first beat (sessions.live): the pacer began where the stored
+    # practice phase begins; the planned rest length is the fallback for a session without phases.
+    practice = [p.start_s for p in store.phases(session_id) if p.name == "practice"]
+    return schedule, practice[0] if practice else float(info.protocol.get("baseline_s", 0.0))
 
 
-def analyse_session(store: Store, session_id: str) -> AssessmentResult:
-    """Recompute the assessment of a stored session from its raw beats and gaps."""
-    schedule, p0 = session_schedule(store, session_id)
+def stored_beat_arrays(store: Store, session_id: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(t_s, rr_ms, breaks)`` of a stored session's raw beats (``breaks``: a gap before the beat)."""
     beats = store.beats(session_id)
     t = np.array([b.t_s for b in beats], dtype=np.float64)
     rr = np.array([b.rr_ms for b in beats], dtype=np.float64)
@@ -62,6 +64,13 @@ def analyse_session(store: Store, session_id: str) -> AssessmentResult:
     for g in store.gaps(session_id):
         if 0 <= g.next_seq < t.size:
             breaks[g.next_seq] = True
+    return t, rr, breaks
+
+
+def analyse_session(store: Store, session_id: str) -> AssessmentResult:
+    """Recompute the assessment of a stored session from its raw beats and gaps."""
+    schedule, p0 = session_schedule(store, session_id)
+    t, rr, breaks = stored_beat_arrays(store, session_id)
     return assess(schedule, t, rr, pacer_start_s=p0, breaks=breaks)
 
 
