@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import signal
+import subprocess
 import threading
 
 from biofeedback.cli.live_output import JsonlSink, OutputWriter
@@ -18,6 +20,7 @@ from devices.clock import VirtualClock
 from sessions.live import SessionPlan, run_session
 from sessions.simulated import simulated_source
 from sessions.store import Store
+from tests.reliability.reliability_cli import CLI, cli_env, stored
 
 PROTOCOL = Protocol(baseline_s=10, practice_s=10, recovery_s=10)
 
@@ -68,3 +71,27 @@ def test_a_stalled_jsonl_reader_gets_every_line_and_the_store_every_beat(tmp_pat
     assert stored_t == times
     assert not gaps
     assert not writer.errors
+
+
+def test_a_kill_at_speed_20_loses_at_most_one_second_of_session(tmp_path):
+    home = tmp_path / "home"
+    proc = subprocess.Popen([*CLI, "demo", "--speed", "20", "--minutes", "2", "--jsonl", "--home", str(home)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=cli_env())
+    printed: list[float] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith('{"type": "beat"'):
+                printed.append(json.loads(line)["t_s"])
+                if len(printed) == 45:  # ~40 s into the session, ~2 s of real time
+                    proc.send_signal(signal.SIGKILL)
+                    break
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+        if proc.stdout:
+            proc.stdout.close()
+    kept = [t for (t,) in stored(home, "SELECT t_s FROM beats ORDER BY seq")]
+    assert kept[: len(printed)] == printed[: len(kept)]
+    lost_s = printed[-1] - (kept[-1] if kept else 0.0)
+    assert lost_s <= 1.5, f"{len(printed) - len(kept)} printed beats ({lost_s:.1f} s of session) lost"
