@@ -41,8 +41,8 @@ look-ahead): memory does not grow with session length.
 
 Relaxation. The relaxation index needs the user's baseline: pass a
 :class:`~biofeedback.hrv.relaxation.Baseline`, or call :meth:`HRVEngine.end_baseline` after the
-baseline rest to freeze one from the beats settled since the start (or since
-:meth:`HRVEngine.start_baseline`). Until then ``relaxation`` is ``None``.
+baseline rest to freeze one from the beats settled since the start. Until then ``relaxation`` is
+``None``.
 
 Determinism. The output depends only on the items pushed and the :class:`EngineSettings`
 (stored with each session), so replaying stored beats reproduces the live indices bit for bit.
@@ -445,12 +445,8 @@ class HRVEngine:
         """Settle the beats still waiting for look-ahead (end of session). The engine stays usable."""
         return self._settle_remaining()
 
-    def start_baseline(self) -> None:
-        """Start (or restart) accumulating the baseline from the next settled beat."""
-        self._reset_baseline_acc()
-
     def end_baseline(self) -> Baseline:
-        """Freeze the baseline from the beats settled since the start / :meth:`start_baseline`.
+        """Freeze the baseline from the beats settled since the start.
 
         ``ln_rmssd`` = ln RMSSD over every successive pair of valid beats (no pair across a gap or a
         removed beat); ``mean_hr_bpm`` = mean of 60000/RR over the valid beats; ``coherence`` =
@@ -474,9 +470,6 @@ class HRVEngine:
             coherence=coh,
         )
         return self._baseline
-
-    def set_baseline(self, baseline: Baseline | None) -> None:
-        self._baseline = baseline
 
     def buffer_sizes(self) -> dict[str, int]:
         """Sizes of the internal buffers (capacity and live beats), for memory-bound checks."""

@@ -17,9 +17,9 @@ nothing is reordered. Every beat keeps the raw ``rr_ticks_1024`` the strap sent.
 Connection life: find the strap (by address or by name, among devices advertising 0x180D), connect,
 read Body Sensor Location, Battery Level and Device Information when present, subscribe to Heart
 Rate Measurement (and Battery Level notifications when offered). On any disconnect the source
-emits ``DeviceEvent("disconnected", data={"reason": ...})``, tells the beat timer (the next beats
+emits :class:`~biofeedback.events.Disconnected` (``reason``), tells the beat timer (the next beats
 start after ``Gap(reason="disconnect")``), and reconnects with :func:`devices.backoff.backoff_delay_s`
-waits on the injected clock, emitting ``"reconnecting"`` (attempt, delay_s) then ``"connected"``,
+waits on the injected clock, emitting ``Reconnecting`` (attempt, delay_s) then ``Connected``,
 for as long as the session runs. ``stop()`` / cancellation unsubscribes and disconnects in
 ``finally``. bleak's exceptions become :class:`devices.errors.DeviceError` /
 :class:`~devices.errors.DeviceNotFoundError` here (``raise ... from exc``).
@@ -42,12 +42,12 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakDeviceNotFoundError, BleakError
 
-from devices import source as events
 from devices.backoff import backoff_delay_s
 from devices.beat_timing import BeatTimer
 from devices.clock import Clock
 from devices.errors import DeviceError, DeviceNotFoundError, PayloadError
 from devices.hrm_parser import parse_heart_rate_measurement
+from biofeedback.events import Battery, Connected, ContactLost, ContactRegained, Disconnected, MalformedPayload, Reconnecting
 from devices.source import DeviceEvent, DeviceInfo, SourceItem
 
 logger = logging.getLogger(__name__)
@@ -345,19 +345,12 @@ class BleStrap:
                 measurement = parse_heart_rate_measurement(item.payload)
             except PayloadError as exc:
                 self.malformed_count += 1
-                return [
-                    DeviceEvent(
-                        events.MALFORMED_PAYLOAD,
-                        item.arrival_s,
-                        {"payload_hex": exc.payload.hex(), "problem": exc.problem},
-                    )
-                ]
+                return [MalformedPayload(item.arrival_s, exc.payload.hex(), exc.problem)]
             out: list[SourceItem] = []
             if measurement.contact_supported:
                 contact = bool(measurement.contact_detected)
                 if self._contact is not None and contact != self._contact:
-                    kind = events.CONTACT_REGAINED if contact else events.CONTACT_LOST
-                    out.append(DeviceEvent(kind, item.arrival_s))
+                    out.append(ContactRegained(item.arrival_s) if contact else ContactLost(item.arrival_s))
                 self._contact = contact
             out.extend(timer.push(item.arrival_s, measurement))
             return out
@@ -365,7 +358,7 @@ class BleStrap:
             return self._battery_event(item.payload, item.arrival_s)
         if isinstance(item, _Disconnected):
             timer.mark_disconnected(item.t_s)
-            return [DeviceEvent(events.DISCONNECTED, item.t_s, {"reason": item.reason})]
+            return [Disconnected(item.t_s, item.reason)]
         assert isinstance(item, DeviceEvent), item
         return [item]
 
@@ -377,12 +370,10 @@ class BleStrap:
             return []
         self._battery_pct = pct
         self.info = dataclasses.replace(self.info, battery_pct=pct)
-        return [DeviceEvent(events.BATTERY, t_s, {"battery_pct": pct})]
+        return [Battery(t_s, pct)]
 
     # The connection side (a task): callbacks only stamp and enqueue
 
-    def _emit(self, event_kind: str, /, **data: Any) -> None:
-        self._queue.put_nowait(DeviceEvent(event_kind, self._now_s(), data))
 
     def _on_hrm(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
         self._queue.put_nowait(_Notification(self._now_s(), bytes(data)))
@@ -415,7 +406,7 @@ class BleStrap:
                     await self._drop_client()
                 attempt += 1
                 delay_s = backoff_delay_s(attempt, seed=self.backoff_seed)
-                self._emit(events.RECONNECTING, attempt=attempt, delay_s=delay_s, after=reason)
+                self._queue.put_nowait(Reconnecting(self._now_s(), attempt, delay_s, reason))
                 await self._wait_any(None, self.clock.sleep(delay_s))
         finally:
             try:
@@ -484,10 +475,10 @@ class BleStrap:
             await self._drop_client()
             raise
         self.info = info
-        self._emit(events.CONNECTED, name=name, address=device.address)
+        self._queue.put_nowait(Connected(self._now_s(), name=name, address=device.address))
         if info != self._info_sent:
             self._info_sent = info
-            self._emit(events.DEVICE_INFO, **dataclasses.asdict(info))
+            self._queue.put_nowait(info.read_event(self._now_s()))
         if info.battery_pct is not None:
             self._queue.put_nowait(_BatteryNotification(self._now_s(), bytes([info.battery_pct])))
 

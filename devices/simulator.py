@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -38,15 +38,8 @@ import numpy as np
 from biofeedback.beat import Beat, Gap
 from devices.clock import Clock, RealClock
 from devices.hrm_parser import TICKS_PER_SECOND, encode_heart_rate_measurement
-from devices.source import (
-    CONNECTED,
-    CONTACT_LOST,
-    CONTACT_REGAINED,
-    DISCONNECTED,
-    DeviceEvent,
-    DeviceInfo,
-    SourceItem,
-)
+from biofeedback.events import ContactLost, ContactRegained, Disconnected
+from devices.source import DeviceInfo, SourceItem
 
 __all__ = [
     "Profile",
@@ -448,7 +441,7 @@ class SimulatorSource:
     async def stream(self) -> AsyncIterator[SourceItem]:
         clock = self.clock
         t0 = clock.monotonic_s()
-        yield DeviceEvent(CONNECTED, 0.0, {k: v for k, v in asdict(self.info).items() if v is not None})
+        yield self.info.connected(0.0)
         last_beat_s: float | None = None
         contact = True
         end_s = 0.0
@@ -465,11 +458,11 @@ class SimulatorSource:
             if not beat.contact:
                 if contact:
                     contact = False
-                    yield DeviceEvent(CONTACT_LOST, beat.t_s)
+                    yield ContactLost(beat.t_s)
                 continue
             if not contact:
                 contact = True
-                yield DeviceEvent(CONTACT_REGAINED, beat.t_s)
+                yield ContactRegained(beat.t_s)
                 if last_beat_s is not None:
                     start = last_beat_s
                     yield Gap(start_s=start, end_s=max(start, beat.t_s - beat.rr_ms / 1000.0), reason="contact_lost")
@@ -481,7 +474,7 @@ class SimulatorSource:
                 contact=True,
             )
             last_beat_s = beat.t_s
-        yield DeviceEvent(DISCONNECTED, end_s, {"reason": "stopped" if self._stopped else "finished"})
+        yield Disconnected(end_s, "stopped" if self._stopped else "finished")
 
 
 class Notification(NamedTuple):

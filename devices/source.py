@@ -6,6 +6,10 @@ Usage, the same for a BLE strap, the simulator and a replay::
         async for item in source.stream():
             ...  # item is a Beat, a Gap or a DeviceEvent, in time order
 
+A ``DeviceEvent`` is one of the typed events of :mod:`biofeedback.events` a source produces
+(``Connected``, ``Disconnected``, ``Reconnecting``, ``ContactLost``, ``ContactRegained``,
+``Battery``, ``MalformedPayload``, ``DeviceInfoRead``); every one is recorded.
+
 A source stamps what it produces with times in seconds since the session start (its ``t0``), read
 from the injected :class:`devices.clock.Clock`. ``stream()`` ends when the source is exhausted (a
 simulator with a set duration, a finished replay) or when ``stop()`` is called; a BLE strap keeps
@@ -14,34 +18,12 @@ reconnecting until then.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from biofeedback.beat import Beat, Gap
-
-# Event kinds, in the user's words. Every one is recorded.
-CONNECTED = "connected"
-DISCONNECTED = "disconnected"  # data: reason
-RECONNECTING = "reconnecting"  # data: attempt, delay_s
-CONTACT_LOST = "contact_lost"
-CONTACT_REGAINED = "contact_regained"
-BATTERY = "battery"  # data: battery_pct
-MALFORMED_PAYLOAD = "malformed_payload"  # data: payload_hex, problem
-DEVICE_INFO = "device_info"  # data: the DeviceInfo fields
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceEvent:
-    """Something that happened to the source at ``t_s`` (seconds since session start)."""
-
-    kind: str
-    t_s: float
-    data: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "data", MappingProxyType(dict(self.data)))
+from biofeedback.events import Connected, DeviceEvent, DeviceInfoRead
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +39,20 @@ class DeviceInfo:
     body_location: str | None = None
     kind: str = "ble"  # "ble", "simulator", "virtual", "replay", "import"
 
+    def connected(self, t_s: float) -> Connected:
+        """The :class:`~biofeedback.events.Connected` event saying what this source is (``None`` fields left out)."""
+        return Connected(t_s, self.name, self.address, self.manufacturer, self.model, self.firmware,
+                         self.battery_pct, self.body_location, self.kind)
+
+    def read_event(self, t_s: float) -> DeviceInfoRead:
+        """The :class:`~biofeedback.events.DeviceInfoRead` event carrying every field."""
+        return DeviceInfoRead(t_s, self.name, self.address, self.manufacturer, self.model, self.firmware,
+                              self.battery_pct, self.body_location, self.kind)
+
 
 SourceItem = Beat | Gap | DeviceEvent
+
+__all__ = ["DeviceEvent", "DeviceInfo", "HeartRateSource", "SourceItem"]
 
 
 @runtime_checkable

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from biofeedback.errors import InputError
+from biofeedback.events import Event, GapEvent, Imported
 from biofeedback.files import open_regular
 from sessions.importers._text import unreadable
 from sessions.importers import read_recording
@@ -197,12 +198,10 @@ def _write_gaps_events_and_publish(
         "INSERT INTO gaps (session_id, ordinal, next_seq, start_s, end_s, reason) VALUES (?, ?, ?, ?, ?, ?)",
         [(session_id, k, i, start, end, "import_gap") for k, (i, start, end) in enumerate(gaps)],
     )
-    events = [(0, 0, t_s[0] - rr_ms[0] / 1000.0, "import",
-               json.dumps({"format": recording.format, "file": path.name, "sha256": sha256, "notes": notes}))]
-    events += [(k + 1, i, start, "gap", json.dumps({"reason": "import_gap", "start_s": start, "end_s": end}))
-               for k, (i, start, end) in enumerate(gaps)]
+    typed: list[tuple[int, Event]] = [(0, Imported(t_s[0] - rr_ms[0] / 1000.0, recording.format, path.name, sha256, notes))]
+    typed += [(i, GapEvent(start, "import_gap", start, end)) for i, start, end in gaps]
     conn.executemany(
         "INSERT INTO events (session_id, ordinal, next_seq, t_s, kind, data_json) VALUES (?, ?, ?, ?, ?, ?)",
-        [(session_id, *e) for e in events],
+        [(session_id, k, i, e.t_s, e.kind, json.dumps(dict(e.data))) for k, (i, e) in enumerate(typed)],
     )
     store.publish(session_id, end_wall)

@@ -30,17 +30,15 @@ from typing import Any, Protocol as TypingProtocol
 
 from biofeedback.beat import Beat, Gap
 from biofeedback.engine import BeatIndices, EngineSettings
+from biofeedback.events import Event, PacerChanged, PromptShown, ProtocolStart, SessionEnd, UserMarker
 from biofeedback.practices import Practice, Prompt, Protocol
 from devices.clock import Clock, RealClock
-from devices.source import DeviceEvent, HeartRateSource
+from devices.source import DeviceEvent, HeartRateSource, SourceItem
 from sessions.pipeline import SessionPipeline
-from sessions.recorder import PROMPT_SHOWN, USER_MARKER, Recorder
+from sessions.recorder import Recorder
 from sessions.store import NewSession, Store
 from sessions.timeline import PhaseChange, Timeline
 
-SESSION_END = "session_end"  # event: data reason = finished | quit | interrupted | source_ended
-PROTOCOL_START = "protocol_start"  # event: data origin_s = session time at which the baseline began
-PACER_CHANGED = "pacer_changed"  # event: data rate_bpm, pattern (IN-HOLD-OUT-HOLD s), key (+ slower, - faster)
 #: After the protocol's end on the clock, the source is stopped once it has delivered nothing for this
 #: long (frame-clock time): a source catching up after a stall delivers its overdue beats first, a
 #: strap out of range is stopped well within 1 s.
@@ -77,7 +75,7 @@ class Sink(TypingProtocol):
 
     def on_beat(self, indices: BeatIndices, phase: str | None) -> None: ...
 
-    def on_event(self, t_s: float, kind: str, data: dict[str, Any], phase: str | None) -> None: ...
+    def on_event(self, event: Event, phase: str | None) -> None: ...
 
     def on_frame(self, now_s: float) -> None: ...
 
@@ -141,8 +139,7 @@ class _Run:
         self.origin_s = origin
         baseline_s = self.plan.protocol.baseline_s
         self.pipeline = SessionPipeline(self.plan.engine_settings, origin + baseline_s if baseline_s > 0 else None)
-        self.recorder.add_event(origin, PROTOCOL_START, {"origin_s": origin})
-        self._show_event(origin, PROTOCOL_START, {"origin_s": origin})
+        self._record(ProtocolStart(origin, origin))
 
     def advance(self, now_s: float, *, from_frame: bool = False) -> None:
         """Bring the timeline up to session time ``now_s``: record and show the phase changes and
@@ -161,13 +158,13 @@ class _Run:
             t = origin + item.t_s
             if isinstance(item, PhaseChange):
                 if item.begin:
-                    self.recorder.begin_phase(item.name, t)
+                    begun = self.recorder.begin_phase(item.name, t)
                     self.open_phases.append(item.name)
-                    self._show_event(t, "phase_begin", {"phase": item.name})
+                    self._show_event(begun)
                 else:
-                    self.recorder.end_phase(item.name, t)
+                    ended = self.recorder.end_phase(item.name, t)
                     self.open_phases.remove(item.name)
-                    self._show_event(t, "phase_end", {"phase": item.name}, item.name)
+                    self._show_event(ended, item.name)
             else:
                 self._prompt(item, t)
         if now_s - origin >= self.plan.protocol.total_s and self.end_reason is None:
@@ -177,15 +174,17 @@ class _Run:
                 self.request_stop("finished")
 
     def _prompt(self, prompt: Prompt, t_s: float) -> None:
-        data = {"key": prompt.key, "text": prompt.text, "lang": self.plan.lang}
-        self.recorder.add_event(t_s, PROMPT_SHOWN, data)
-        self._show_event(t_s, PROMPT_SHOWN, data)
+        self._record(PromptShown(t_s, prompt.key, prompt.text, self.plan.lang))
 
-    def _show_event(self, t_s: float, kind: str, data: dict[str, Any], phase: str | None = None) -> None:
+    def _record(self, event: Event) -> None:
+        self.recorder.record(event)
+        self._show_event(event)
+
+    def _show_event(self, event: Event, phase: str | None = None) -> None:
         for sink in self.sinks:
-            sink.on_event(t_s, kind, data, phase or self.phase())
+            sink.on_event(event, phase or self.phase())
 
-    def take(self, item: Beat | Gap | DeviceEvent) -> None:
+    def take(self, item: SourceItem) -> None:
         """Record one item from the source the moment it arrives, then compute and show."""
         self.n_taken += 1
         if isinstance(item, Beat):
@@ -203,15 +202,13 @@ class _Run:
             self._show_indices(self.pipeline.push(item))
         elif isinstance(item, Gap):
             self.advance(item.end_s)
-            self.recorder.add_gap(item)
-            self._show_event(item.start_s, "gap", {"reason": item.reason, "start_s": item.start_s, "end_s": item.end_s})
+            self._show_event(self.recorder.add_gap(item))
             if self.pipeline is not None:
                 self._show_indices(self.pipeline.push(item))
         else:
-            data = dict(item.data)
-            self.recorder.add_event(item.t_s, item.kind, data)
+            self.recorder.record(item)
             self.advance(item.t_s)
-            self._show_event(item.t_s, item.kind, data)
+            self._show_event(item)
 
     def _show_indices(self, settled: list[BeatIndices]) -> None:
         for indices in settled:
@@ -222,9 +219,7 @@ class _Run:
                 sink.on_beat(indices, phase)
 
     def marker(self, label: str = "") -> None:
-        data = {"label": label} if label else {}
-        self.recorder.add_event(self.now_s, USER_MARKER, data)
-        self._show_event(self.now_s, USER_MARKER, data)
+        self._record(UserMarker(self.now_s, label))
 
     def pace(self, key: str) -> None:
         """``+``: the pacer one step slower (longer breaths); ``-``: one step faster; recorded as a
@@ -242,9 +237,7 @@ class _Run:
         except InputError:
             return
         self.pacer_pattern = pattern
-        data = {"rate_bpm": rate, "pattern": pattern.label, "key": key}
-        self.recorder.add_event(self.now_s, PACER_CHANGED, data)
-        self._show_event(self.now_s, PACER_CHANGED, data)
+        self._record(PacerChanged(self.now_s, rate, pattern.label, key))
 
     def request_stop(self, reason: str) -> None:
         if self.end_reason is None:
@@ -261,12 +254,10 @@ class _Run:
             end_s = max(end_s, self.origin_s + self.plan.protocol.total_s)
             self.advance(end_s)  # the last phase end and the closing prompt
         for name in reversed(self.open_phases):
-            self.recorder.end_phase(name, end_s)
-            self._show_event(end_s, "phase_end", {"phase": name}, name)
+            self._show_event(self.recorder.end_phase(name, end_s), name)
         self.open_phases.clear()
         reason = self.end_reason or "source_ended"
-        self.recorder.add_event(end_s, SESSION_END, {"reason": reason})
-        self._show_event(end_s, SESSION_END, {"reason": reason})
+        self._record(SessionEnd(end_s, reason))
         return end_s
 
 

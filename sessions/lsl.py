@@ -44,6 +44,7 @@ from typing import Any
 
 from biofeedback.engine import BeatIndices
 from biofeedback.errors import InputError
+from biofeedback.events import Event
 
 LSL_EXTRA_HINT = "--lsl needs pylsl: pip install 'biofeedback[lsl]'"
 
@@ -172,8 +173,8 @@ class LslPublisher:
     def on_beat(self, indices: BeatIndices, phase: str | None) -> None:
         self.publish_beat(indices.to_json_dict())
 
-    def on_event(self, t_s: float, kind: str, data: dict[str, Any], phase: str | None) -> None:
-        self.publish_event(t_s, kind, phase, data)
+    def on_event(self, event: Event, phase: str | None) -> None:
+        self.publish_event(event.t_s, event.kind, phase, event.data)
 
     def on_frame(self, now_s: float) -> None:
         pass

@@ -13,7 +13,7 @@ Typical use by the session runner::
             elif isinstance(item, Gap):
                 rec.add_gap(item)
             else:
-                rec.add_event(item.t_s, item.kind, item.data)
+                rec.record(item)                         # a typed event (biofeedback.events)
             for indices in engine.push(item):            # settled beats lag by the look-ahead
                 seq = rec.seq_for_t(indices.t_s)
                 rec.add_indices(seq, indices.to_json_dict())
@@ -54,13 +54,10 @@ from types import TracebackType
 from typing import Any
 
 from biofeedback.beat import Beat, Gap
+from biofeedback.events import Event, GapEvent, PhaseBegin, PhaseEnd
 from devices.clock import Clock, RealClock
 from sessions.store import NewSession, Store, StoreError
 
-PHASE_CHANGE = "phase_change"  # event kind recorded by begin_phase/end_phase; data: phase, action
-USER_MARKER = "user_marker"
-PROMPT_SHOWN = "prompt_shown"
-GAP = "gap"  # event kind recorded by add_gap; data: reason, start_s, end_s
 RECENT_BEATS = 256  # beats remembered by seq_for_t
 #: How long a commit waits for another writer (an import, a delete) before giving up until the next
 #: commit: short, so a busy store never stalls the session's event loop for long.
@@ -190,17 +187,24 @@ class Recorder:
         self._labels.append((label, self.session_id, int(seq)))
         self.poll()
 
-    def add_gap(self, gap: Gap) -> None:
-        """Record a gap (also recorded as a ``gap`` event), placed after the beats recorded so far."""
+    def add_gap(self, gap: Gap) -> GapEvent:
+        """Record a gap (also recorded as a ``gap`` event, returned), placed after the beats recorded so far."""
         self._check_open()
         start_s = _finite("start_s", gap.start_s)
         end_s = _finite("end_s", gap.end_s)
         self._gaps.append((self.session_id, self._next_gap, self._next_seq, start_s, end_s, str(gap.reason)))
         self._next_gap += 1
-        self.add_event(gap.start_s, GAP, {"reason": gap.reason, "start_s": gap.start_s, "end_s": gap.end_s})
+        event = GapEvent(gap.start_s, str(gap.reason), gap.start_s, gap.end_s)
+        self.record(event)
+        return event
+
+    def record(self, event: Event) -> None:
+        """Record a typed event (:mod:`biofeedback.events`: connected, prompt shown, user marker...)."""
+        self.add_event(event.t_s, event.kind, event.data)
 
     def add_event(self, t_s: float, kind: str, data: Mapping[str, Any] | None = None) -> None:
-        """Record an event (connect, disconnect, contact lost, prompt shown, user marker...).
+        """Record an event row: ``kind`` and ``data`` as :meth:`record` writes them for a typed event
+        (use :meth:`record`; this is the row writer under it).
 
         ``data`` must be JSON-serialisable (values that are not are stored as their ``str``).
         """
@@ -211,8 +215,9 @@ class Recorder:
         self._next_event += 1
         self.poll(float(t_s))
 
-    def begin_phase(self, name: str, t_s: float) -> None:
-        """Start phase ``name`` (``baseline``, ``practice``, ``recovery``) at ``t_s``."""
+    def begin_phase(self, name: str, t_s: float) -> PhaseBegin:
+        """Start phase ``name`` (``baseline``, ``practice``, ``recovery``) at ``t_s``; return the
+        ``phase_begin`` event recorded with it."""
         self._check_open()
         _finite("t_s", t_s)
         if name in self._open_phases:
@@ -221,17 +226,21 @@ class Recorder:
         self._next_phase += 1
         self._open_phases[name] = ordinal
         self._phase_inserts.append((self.session_id, ordinal, name, float(t_s)))
-        self.add_event(t_s, PHASE_CHANGE, {"phase": name, "action": "begin"})
+        event = PhaseBegin(float(t_s), name)
+        self.record(event)
+        return event
 
-    def end_phase(self, name: str, t_s: float) -> None:
-        """End phase ``name`` at ``t_s``."""
+    def end_phase(self, name: str, t_s: float) -> PhaseEnd:
+        """End phase ``name`` at ``t_s``; return the ``phase_end`` event recorded with it."""
         self._check_open()
         _finite("t_s", t_s)
         ordinal = self._open_phases.pop(name, None)
         if ordinal is None:
             raise ValueError(f"phase {name!r} was not begun (or already ended)")
         self._phase_ends.append((float(t_s), self.session_id, ordinal))
-        self.add_event(t_s, PHASE_CHANGE, {"phase": name, "action": "end"})
+        event = PhaseEnd(float(t_s), name)
+        self.record(event)
+        return event
 
     def add_indices(self, seq: int, indices: Mapping[str, Any]) -> None:
         """Record what was shown for beat ``seq``: ``BeatIndices.to_json_dict()``, stored as JSON text."""

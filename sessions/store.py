@@ -31,6 +31,7 @@ from typing import Any
 
 from biofeedback.beat import Beat, Gap
 from biofeedback.errors import BiofeedbackError, InputError
+from biofeedback.events import OLD_PHASE_CHANGE, Event, PhaseBegin, PhaseEnd, event_from_data
 from sessions.migrations import MIGRATIONS, applied_migrations, apply_migrations
 
 try:  # POSIX; elsewhere orphan detection falls back to pid + hostname
@@ -210,6 +211,21 @@ class StoredEvent:
     t_s: float
     kind: str
     data: dict[str, Any]
+
+    @property
+    def event(self) -> Event:
+        """The typed event (:mod:`biofeedback.events`)."""
+        return event_from_data(self.kind, self.t_s, self.data)
+
+
+def _stored_event(next_seq: int, t_s: float, kind: str, data: dict[str, Any]) -> StoredEvent:
+    """A stored event row, in today's spelling: sessions recorded before one vocabulary of events
+    say ``phase_change`` (``{"phase", "action"}``), read as ``phase_begin`` / ``phase_end``."""
+    if kind == OLD_PHASE_CHANGE:
+        event = event_from_data(kind, t_s, data)
+        if isinstance(event, (PhaseBegin, PhaseEnd)):
+            return StoredEvent(next_seq, t_s, event.kind, dict(event.data))
+    return StoredEvent(next_seq, t_s, kind, data)
 
 
 @dataclass(frozen=True)
@@ -698,7 +714,7 @@ class Store:
         rows = self.conn.execute(
             "SELECT next_seq, t_s, kind, data_json FROM events WHERE session_id = ? ORDER BY ordinal", (session_id,)
         )
-        return [StoredEvent(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+        return [_stored_event(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
 
     def beat_indices(self, session_id: str) -> dict[int, dict[str, Any]]:
         """``seq -> BeatIndices.to_json_dict()`` as shown live (decoded; floats exact)."""

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from biofeedback.cli.common import add_home_option, progress_bar
+from biofeedback.events import ContactLost, Disconnected, MalformedPayload, Reconnecting, UserMarker
 
 HELP = "draw a session report: tachogram, trends, spectra, Poincaré plot (PNG or HTML)"
 
@@ -36,11 +37,11 @@ Exit status: 0 ok, 2 unknown session, unknown extension, missing directory, exis
 
 #: Event kinds drawn on the tachogram, with the key of their label (report.* in the prompt texts).
 SHOWN_EVENTS = {
-    "user_marker": "report.marker",
-    "contact_lost": "report.contact_lost",
-    "disconnected": "report.disconnected",
-    "reconnecting": "report.reconnecting",
-    "malformed_payload": "report.bad_payload",
+    UserMarker.KIND: "report.marker",
+    ContactLost.KIND: "report.contact_lost",
+    Disconnected.KIND: "report.disconnected",
+    Reconnecting.KIND: "report.reconnecting",
+    MalformedPayload.KIND: "report.bad_payload",
 }
 
 
@@ -119,13 +120,13 @@ def report_data(store: Any, session_id: str, lang: str = "en", progress: Any = N
         for p in store.phases(session_id)
     )
     events = []
-    for e in store.events(session_id):
-        if e.kind == "disconnected" and e.data.get("reason") == "finished":
+    for e in (stored.event for stored in store.events(session_id)):
+        if isinstance(e, Disconnected) and e.reason == "finished":
             continue  # the normal end of a session, not an event worth a line
         if e.kind in SHOWN_EVENTS:
             label = T[SHOWN_EVENTS[e.kind]]
-            if e.kind == "user_marker" and e.data.get("label"):
-                label += f": {e.data['label']}"
+            if isinstance(e, UserMarker) and e.label:
+                label += f": {e.label}"
             events.append(ReportEvent(e.t_s, e.kind, label))
 
     st = session_beats.settings

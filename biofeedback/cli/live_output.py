@@ -19,6 +19,19 @@ from typing import IO, Any
 from typing import Protocol as TypingProtocol
 
 from biofeedback.engine import BeatIndices
+from biofeedback.events import (
+    Battery,
+    Connected,
+    ContactLost,
+    ContactRegained,
+    Disconnected,
+    Event,
+    PacerChanged,
+    PromptShown,
+    ProtocolStart,
+    Reconnecting,
+    UserMarker,
+)
 from biofeedback.practices import Practice, Protocol, pacer_at
 
 
@@ -33,7 +46,7 @@ class Consumer(TypingProtocol):
 
     def on_beat(self, indices: BeatIndices, phase: str | None) -> None: ...
 
-    def on_event(self, t_s: float, kind: str, data: dict[str, Any], phase: str | None) -> None: ...
+    def on_event(self, event: Event, phase: str | None) -> None: ...
 
     def on_frame(self, now_s: float) -> None: ...
 
@@ -82,8 +95,8 @@ class OutputWriter:
     def on_beat(self, indices: BeatIndices, phase: str | None) -> None:
         self._queue.put(("on_beat", (indices, phase)))
 
-    def on_event(self, t_s: float, kind: str, data: dict[str, Any], phase: str | None) -> None:
-        self._queue.put(("on_event", (t_s, kind, dict(data), phase)))
+    def on_event(self, event: Event, phase: str | None) -> None:
+        self._queue.put(("on_event", (event, phase)))
 
     def on_frame(self, now_s: float) -> None:
         if not self._frame_pending.is_set():
@@ -127,9 +140,9 @@ class JsonlSink:
         obj = {"type": "beat", "phase": phase, **indices.to_json_dict()}
         self.out.write(json.dumps(obj, allow_nan=False) + "\n")
 
-    def on_event(self, t_s: float, kind: str, data: dict[str, Any], phase: str | None) -> None:
-        obj = {"type": "event", "t_s": t_s, "kind": kind, "phase": phase,
-               "data": {k: _clean(v) for k, v in data.items()}}
+    def on_event(self, event: Event, phase: str | None) -> None:
+        obj = event.to_json_dict(phase)
+        obj["data"] = {k: _clean(v) for k, v in obj["data"].items()}
         self.out.write(json.dumps(obj, allow_nan=False, default=str) + "\n")
         self.out.flush()
 
@@ -186,31 +199,31 @@ class ScreenSink:
         if self.connection[0] == "waiting":
             self.connection = ("ok", self.texts["conn.connected"])
 
-    def on_event(self, t_s: float, kind: str, data: dict[str, Any], phase: str | None) -> None:
+    def on_event(self, event: Event, phase: str | None) -> None:
         T = self.texts
-        if kind == "protocol_start":
-            self.origin_s = float(data.get("origin_s", t_s))
-        elif kind == "prompt_shown":
-            self.prompt = data.get("text")
-        elif kind in ("connected", "contact_regained"):
+        if isinstance(event, ProtocolStart):
+            self.origin_s = float(event.origin_s)
+        elif isinstance(event, PromptShown):
+            self.prompt = event.text
+        elif isinstance(event, (Connected, ContactRegained)):
             # Connected, but the session clock waits for the first beat.
             self.connection = ("ok", T["conn.connected"]) if self.latest is not None else ("waiting", T["conn.waiting"])
-        elif kind == "disconnected":
-            self.connection = ("trouble", T["conn.disconnected"].format(reason=data.get("reason", "?")))
-        elif kind == "reconnecting":
-            self.connection = ("connecting", T["conn.reconnecting"].format(attempt=data.get("attempt", "?")))
-        elif kind == "contact_lost":
+        elif isinstance(event, Disconnected):
+            self.connection = ("trouble", T["conn.disconnected"].format(reason=event.reason or "?"))
+        elif isinstance(event, Reconnecting):
+            self.connection = ("connecting", T["conn.reconnecting"].format(attempt=event.attempt))
+        elif isinstance(event, ContactLost):
             self.connection = ("trouble", T["conn.contact_lost"])
-        elif kind == "battery":
-            self.battery_pct = data.get("battery_pct")
-        elif kind == "user_marker":
+        elif isinstance(event, Battery):
+            self.battery_pct = event.battery_pct
+        elif isinstance(event, UserMarker):
             self.markers += 1
-        elif kind == "pacer_changed" and self.pacer:
+        elif isinstance(event, PacerChanged) and self.pacer:
             from biofeedback.practices.pacer import retimed, scaled_pattern
 
-            pattern = scaled_pattern(self.pacer[0].pattern, float(data["rate_bpm"]))
+            pattern = scaled_pattern(self.pacer[0].pattern, float(event.rate_bpm))
             origin = self.origin_s or 0.0
-            self.pacer = retimed(self.pacer, max(0.0, t_s - origin - self.protocol.practice_start_s), pattern)
+            self.pacer = retimed(self.pacer, max(0.0, event.t_s - origin - self.protocol.practice_start_s), pattern)
 
     def state(self, now_s: float):
         from biofeedback.cli.live_screen import LiveState

@@ -158,7 +158,7 @@ async def _run_with_progress(source: Any, plan: Any, store: Any, clock: Any, int
             self.progress.update(self.task, completed=min(indices.t_s, plan.protocol.total_s),
                                  description=f"{phase or '':9s}")
 
-        def on_event(self, *a: Any) -> None:
+        def on_event(self, event: Any, phase: str | None) -> None:
             pass
 
         def on_frame(self, now_s: float) -> None:

@@ -31,6 +31,19 @@ from typing import Any
 from biofeedback.cli.live_output import JsonlSink
 from biofeedback.engine import BeatIndices
 from biofeedback.errors import InputError
+from biofeedback.events import (
+    Battery,
+    Connected,
+    ContactLost,
+    ContactRegained,
+    Disconnected,
+    Event,
+    PromptShown,
+    ProtocolStart,
+    Reconnecting,
+    UserMarker,
+    event_from_data,
+)
 from biofeedback.hrv.zones import COHERENCE_ZONES as _COHERENCE_BOUNDS
 from biofeedback.practices import Practice, Protocol, pacer_at
 
@@ -310,23 +323,25 @@ class LiveRun:
             self.beat = obj
             self.recent.append((obj["t_s"], obj.get("hr_bpm"), obj.get("coherence")))
             return
-        kind, data = obj.get("kind"), obj.get("data") or {}
-        if kind == "protocol_start":  # the protocol's clock starts at the first beat (sessions.live)
-            self.origin_s = float(data.get("origin_s", obj.get("t_s", 0.0)))
-        elif kind == "prompt_shown":
-            self.prompt = data.get("text")
-        elif kind in ("connected", "contact_regained"):
+        if obj.get("type") != "event":
+            return
+        event = event_from_data(str(obj.get("kind")), float(obj.get("t_s") or 0.0), obj.get("data"))
+        if isinstance(event, ProtocolStart):  # the protocol's clock starts at the first beat (sessions.live)
+            self.origin_s = float(event.origin_s)
+        elif isinstance(event, PromptShown):
+            self.prompt = event.text
+        elif isinstance(event, (Connected, ContactRegained)):
             self.connection = "connected"
-        elif kind == "disconnected":
+        elif isinstance(event, Disconnected):
             self.connection = "disconnected"
-        elif kind == "reconnecting":
+        elif isinstance(event, Reconnecting):
             self.connection = "reconnecting"
             self.reconnects += 1
-        elif kind == "contact_lost":
+        elif isinstance(event, ContactLost):
             self.connection = "contact_lost"
-        elif kind == "battery":
-            self.battery_pct = data.get("battery_pct")
-        elif kind == "user_marker":
+        elif isinstance(event, Battery):
+            self.battery_pct = event.battery_pct
+        elif isinstance(event, UserMarker):
             self.markers += 1
 
     def frame_at(self, session_s: float) -> dict[str, Any]:
@@ -386,8 +401,8 @@ class WebSink:
     def on_beat(self, indices: BeatIndices, phase: str | None) -> None:
         self.jsonl.on_beat(indices, phase)
 
-    def on_event(self, t_s: float, kind: str, data: dict[str, Any], phase: str | None) -> None:
-        self.jsonl.on_event(t_s, kind, data, phase)
+    def on_event(self, event: Event, phase: str | None) -> None:
+        self.jsonl.on_event(event, phase)
 
     def on_frame(self, now_s: float) -> None:
         frame = self.run.frame_at(now_s)

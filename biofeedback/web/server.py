@@ -47,6 +47,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from biofeedback.errors import BiofeedbackError, InputError
+from biofeedback.events import UserMarker
 from biofeedback.web.live import (
     COHERENCE_ZONES,
     MAX_SPEED,
@@ -196,7 +197,7 @@ def create_app(home: Path, *, demo: Any = None, lang: str = "en") -> Starlette:
             events = [{"t_s": e.t_s, "kind": e.kind, "data": e.data} for e in store.events(sid)]
             return {**i.to_json_dict(), "simulated": i.source_kind == "simulator",
                     "phases": [{"name": p.name, "start_s": p.start_s, "end_s": p.end_s} for p in store.phases(sid)],
-                    "markers": [e for e in events if e["kind"] == "user_marker"]}
+                    "markers": [e for e in events if e["kind"] == UserMarker.KIND]}
 
         return await one(info, request)
 

@@ -136,6 +136,7 @@ def test_the_live_screen_says_which_rate_and_where_it_came_from():
     from rich.console import Console
 
     from biofeedback.cli.live_output import ScreenSink
+    from biofeedback.events import ProtocolStart
     from biofeedback.cli.session_common import rate_note
     from biofeedback.practices.assessment import assessment_practice, assessment_protocol, stepped_schedule
 
@@ -143,7 +144,7 @@ def test_the_live_screen_says_which_rate_and_where_it_came_from():
     practice, protocol = assessment_practice(schedule), assessment_protocol(schedule, 60.0)
     sink = ScreenSink(practice, protocol, "en", "Simulator", console=Console(file=io.StringIO()))
     assert "/min" not in sink.state(60.0 + 130.0).practice_title  # waiting for the strap: no protocol yet
-    sink.on_event(2.0, "protocol_start", {"origin_s": 2.0}, None)  # the first beat at session time 2 s
+    sink.on_event(ProtocolStart(2.0, origin_s=2.0), None)  # the first beat at session time 2 s
     assert sink.state(2.0 + 60.0 + 130.0).practice_title.endswith("· 6/min")  # the second step
     assert sink.state(2.0 + 60.0 + 130.0).pacer is not None
     assert "/min" not in sink.state(2.0 + 30.0).practice_title  # resting: no pacer yet

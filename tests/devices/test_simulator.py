@@ -22,14 +22,11 @@ from devices.simulator import (
     iter_notifications,
     resonance_gain,
 )
-from devices.source import (
-    CONNECTED,
-    CONTACT_LOST,
-    CONTACT_REGAINED,
-    DISCONNECTED,
-    DeviceEvent,
-    HeartRateSource,
-)
+from biofeedback.events import Connected, ContactLost, ContactRegained, Disconnected
+from devices.source import DeviceEvent, HeartRateSource
+
+CONNECTED, CONTACT_LOST, CONTACT_REGAINED, DISCONNECTED = (
+    Connected.KIND, ContactLost.KIND, ContactRegained.KIND, Disconnected.KIND)
 
 
 def beats_for(sim: RRSimulator, seconds: float):

@@ -87,8 +87,36 @@ def test_json_is_the_whole_session(store: Store) -> None:
     assert [p["name"] for p in doc["phases"]] == ["baseline", "practice"]
     assert [b["rr_ms"] for b in doc["beats"]] == [t * 1000 / 1024 for t in TICKS]
     assert doc["gaps"][0]["reason"] == "disconnect" and doc["gaps"][0]["next_seq"] == len(TICKS)
-    assert {e["kind"] for e in doc["events"]} == {"phase_change", "gap", "disconnected"}
+    # one spelling of events (biofeedback.events): phase_begin / phase_end, as live --jsonl says
+    assert {e["kind"] for e in doc["events"]} == {"phase_begin", "phase_end", "gap", "disconnected"}
     assert doc["indices"]["2"] == {"t_s": doc["beats"][2]["t_s"], "rmssd_ms": 1 / 3 + 2, "lf_hf": None}
+
+
+def test_a_session_stored_with_the_old_phase_change_spelling_reads_as_phase_begin_and_end(store: Store) -> None:
+    """Stores written before one vocabulary of events hold ``phase_change`` rows: export, replay and
+    the typed events read them in today's spelling; the rows themselves stay as they were."""
+    from biofeedback.events import PhaseBegin, PhaseEnd
+    from sessions.replay import ReplayEvent, SessionReplay
+
+    sid = _recorded(store)
+    with store.transaction() as conn:  # what an older release wrote
+        conn.execute("UPDATE events SET kind = 'phase_change', data_json = json_object('phase', "
+                     "json_extract(data_json, '$.phase'), 'action', substr(kind, 7)) "
+                     "WHERE session_id = ? AND kind IN ('phase_begin', 'phase_end')", (sid,))
+    raw = [r[0] for r in store.conn.execute("SELECT kind FROM events WHERE session_id = ? ORDER BY ordinal", (sid,))]
+    assert raw.count("phase_change") == 3 and "phase_begin" not in raw
+    out = io.StringIO()
+    export_session(store, sid, "json", out)
+    events = json.loads(out.getvalue())["events"]
+    phases = [(e["kind"], e["data"]) for e in events if e["kind"].startswith("phase")]
+    assert phases == [("phase_begin", {"phase": "baseline"}), ("phase_end", {"phase": "baseline"}),
+                      ("phase_begin", {"phase": "practice"})]
+    typed = [e.event for e in store.events(sid)]
+    assert [type(e) for e in typed[:3]] == [PhaseBegin, PhaseEnd, PhaseBegin]
+    replayed = [r.kind for r in SessionReplay(store, sid).records() if isinstance(r, ReplayEvent)]
+    assert replayed[:3] == ["phase_begin", "phase_end", "phase_begin"]
+    assert [r[0] for r in store.conn.execute("SELECT kind FROM events WHERE session_id = ? ORDER BY ordinal",
+                                             (sid,))] == raw  # reading altered nothing
 
 
 def test_output_file_is_private_and_not_left_half_written(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from biofeedback.beat import Beat, Gap
 from devices.clock import VirtualClock
-from sessions.recorder import PHASE_CHANGE, Recorder
+from sessions.recorder import Recorder
 from sessions.store import NewSession, Store
 
 WALL = datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)
@@ -146,10 +146,10 @@ def test_phases_gaps_and_stream_order(store: Store) -> None:
     assert [type(i).__name__ for i in items] == ["Beat", "Gap", "Beat"]
     kinds = [(e.kind, e.data.get("phase"), e.next_seq) for e in store.events(sid)]
     assert kinds == [
-        (PHASE_CHANGE, "baseline", 0),
+        ("phase_begin", "baseline", 0),
         ("gap", None, 1),
-        (PHASE_CHANGE, "baseline", 2),
-        (PHASE_CHANGE, "practice", 2),
+        ("phase_end", "baseline", 2),
+        ("phase_begin", "practice", 2),
     ]
 
 

@@ -34,7 +34,7 @@ Algorithm (per run of beats between gaps; ``RR`` in ms, beat ``j`` ends interval
    interval after an ectopic, long or short beat, the remainder after an extra detection) is not
    classified again: it is labelled ``"normal"`` but marked not valid.
 
-Correction (offline, :func:`correct_artifacts`) builds a NEW series; the raw one is never changed:
+Correction (offline, :func:`detect_artifacts`) builds a NEW series; the raw one is never changed:
 extra beats are removed (their interval merges into the next), a missed beat is split into two
 equal intervals (one beat inserted), ectopic/long/short beats are moved to the midpoint between
 their neighbours (``RR(j)`` and ``RR(j+1)`` both become their mean: linear interpolation of the
