@@ -273,8 +273,8 @@ def event_from_data(kind: str, t_s: float, data: Mapping[str, Any] | None = None
     data = dict(data or {})
     t = float(t_s)
     if kind == OLD_PHASE_CHANGE and set(data) == {"phase", "action"} and data["action"] in ("begin", "end"):
-        cls: type[Event] = PhaseBegin if data["action"] == "begin" else PhaseEnd
-        return cls(t, str(data["phase"]))
+        phase = str(data["phase"])
+        return PhaseBegin(t, phase) if data["action"] == "begin" else PhaseEnd(t, phase)
     known = KINDS.get(kind)
     if known is not None:
         keys = {known._KEYS.get(f.name, f.name): f.name for f in dataclasses.fields(known) if f.name != "t_s"}

@@ -40,7 +40,7 @@ from bleak import BleakClient, BleakScanner
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
-from bleak.exc import BleakDeviceNotFoundError, BleakError
+from bleak.exc import BleakBluetoothNotAvailableError, BleakDBusError, BleakDeviceNotFoundError, BleakError
 
 from devices.backoff import backoff_delay_s
 from devices.beat_timing import BeatTimer
@@ -92,22 +92,44 @@ def _is_heart_rate(adv: AdvertisementData) -> bool:
     return HEART_RATE_SERVICE_UUID in (u.lower() for u in adv.service_uuids)
 
 
+class TransportOpenError(BleakError):
+    """The bumble transport ``spec`` (a ``--ble-transport`` value) could not be opened (raised by
+    :mod:`devices.bumble_backend` under bleak's API, hence a :class:`~bleak.exc.BleakError`), with
+    the spec and the underlying ``cause`` as attributes."""
+
+    def __init__(self, spec: str, cause: BaseException):
+        self.spec = spec
+        self.cause = cause
+        super().__init__(f"cannot open Bluetooth transport {spec!r}: {type(cause).__name__}: {cause}")
+
+
+#: D-Bus errors that mean the Bluetooth service or adapter is not there (BlueZ): the D-Bus daemon's
+#: own errors (no bluetoothd: ``ServiceUnknown``, ``NameHasNoOwner``...) and an adapter that is not ready.
+_NO_ADAPTER_DBUS_PREFIXES = ("org.freedesktop.DBus.Error.", "org.bluez.Error.NotReady", "org.bluez.Error.NotAvailable")
+
+
 def translate_bleak_error(exc: BaseException, what: str, identifier: str | None = None) -> DeviceError:
-    """One line for a failure of the Bluetooth stack (bleak, the OS, a bumble transport)."""
+    """One line for a failure of the Bluetooth stack (bleak, the OS, a bumble transport), decided by
+    the exception's type and attributes (bleak 3: :mod:`bleak.exc`), never by its message text."""
     if isinstance(exc, BleakDeviceNotFoundError):
         return DeviceNotFoundError(identifier or exc.identifier, what)
-    name = type(exc).__name__
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else name
-    lowered = text.lower()
-    if lowered.startswith("cannot open bluetooth transport"):
+    text = _first_line(exc)
+    if isinstance(exc, TransportOpenError):
         return DeviceError(f"{what}: {text}")
+    if isinstance(exc, BleakBluetoothNotAvailableError):  # no adapter, powered off, permission denied
+        return DeviceError(NO_ADAPTER_HINT.format(detail=f"{what}: {text} ({exc.reason.name.lower()})"))
+    if isinstance(exc, BleakDBusError) and exc.dbus_error.startswith(_NO_ADAPTER_DBUS_PREFIXES):
+        return DeviceError(NO_ADAPTER_HINT.format(detail=f"{what}: {text}"))
     if isinstance(exc, FileNotFoundError):  # BlueZ: no D-Bus system bus socket
-        text = f"the Bluetooth service is not reachable ({text})"
-    if isinstance(exc, (FileNotFoundError, ConnectionRefusedError)) or any(
-        k in lowered for k in ("no bluetooth adapter", "adapter", "not available", "bluetooth is off", "dbus", "no such file")
-    ) or name == "BleakBluetoothNotAvailableError":
+        return DeviceError(NO_ADAPTER_HINT.format(detail=f"{what}: the Bluetooth service is not reachable ({text})"))
+    if isinstance(exc, ConnectionRefusedError):  # the D-Bus socket is there, nobody listens
         return DeviceError(NO_ADAPTER_HINT.format(detail=f"{what}: {text}"))
     return DeviceError(f"{what}: {text}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _scanner_kwargs(backend: Any | None, backend_kwargs: Mapping[str, Any]) -> dict[str, Any]:
@@ -273,20 +295,6 @@ class BleStrap:
 
         backend, kwargs = ble_backend_for(spec)
         return cls(identifier, clock=clock, backend=backend, backend_kwargs=kwargs, owns_backend=True, **options)
-
-    @classmethod
-    def for_cli(
-        cls, identifier: str | None, *, transport: str | None, clock: Clock, home: Any = None, **options: Any
-    ) -> "BleStrap":
-        """What ``biofeedback session`` uses: ``identifier`` (a name or address), else the default
-        strap remembered by ``biofeedback pair`` in ``home`` (when given), else the first heart-rate
-        device heard; on the stack named by ``transport`` (``--ble-transport``)."""
-        if identifier is None and home is not None:
-            from devices.paired import default_device
-
-            remembered = default_device(home)
-            identifier = remembered.address if remembered is not None else None
-        return cls.from_spec(identifier, transport, clock=clock, **options)
 
     def _now_s(self) -> float:
         return self.clock.monotonic_s() - self._t0
@@ -528,6 +536,3 @@ class BleStrap:
         except (BleakError, OSError, TimeoutError) as exc:
             logger.info("disconnect failed: %s", exc)
 
-
-#: The name ``biofeedback/cli/run_session.py`` imports.
-BleStrapSource = BleStrap

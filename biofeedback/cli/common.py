@@ -123,6 +123,18 @@ def resolve_ble_transport(args: argparse.Namespace) -> str | None:
     return getattr(args, "ble_transport", None) or os.environ.get(BLE_TRANSPORT_ENV) or None
 
 
+def resolve_strap(device: str | None, home: Path) -> str | None:
+    """Which strap a session uses: ``device`` (``--device``, a name or an address), else the default
+    strap remembered by ``biofeedback pair`` in ``home``, else ``None`` (the first heart-rate device
+    heard). A damaged remembered-devices file is refused (exit 2, naming it)."""
+    if device is not None:
+        return device
+    from devices.paired import default_device
+
+    remembered = default_device(home)
+    return remembered.address if remembered is not None else None
+
+
 def resolve_home(args: argparse.Namespace) -> Path:
     """The data directory: ``--home``, else ``$BIOFEEDBACK_HOME``, else platformdirs' user data dir."""
     home = getattr(args, "home", None) or os.environ.get(HOME_ENV)

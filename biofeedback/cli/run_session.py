@@ -14,7 +14,7 @@ import signal
 import sys
 from typing import Any
 
-from biofeedback.cli.common import resolve_ble_transport, resolve_home
+from biofeedback.cli.common import resolve_ble_transport, resolve_home, resolve_strap
 from biofeedback.cli.session_common import FRAME_INTERVAL_S, build_practice, print_ending, wants_jsonl
 
 
@@ -193,5 +193,5 @@ async def _source(args: argparse.Namespace, plan: Any, clock: Any, source: str):
     else:
         from devices.ble_strap import BleStrap
 
-        yield BleStrap.for_cli(args.device, transport=resolve_ble_transport(args), clock=clock,
-                               home=resolve_home(args))
+        yield BleStrap.from_spec(resolve_strap(args.device, resolve_home(args)), resolve_ble_transport(args),
+                                 clock=clock)

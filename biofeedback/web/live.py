@@ -563,11 +563,11 @@ class LiveHub:
                                     resonance_bpm=resonance)
         import os
 
-        from biofeedback.cli.common import BLE_TRANSPORT_ENV
+        from biofeedback.cli.common import BLE_TRANSPORT_ENV, resolve_strap
         from devices.ble_strap import BleStrap
 
         # The strap remembered by `biofeedback pair` or the page's pair button.
-        return BleStrap.for_cli(None, transport=os.environ.get(BLE_TRANSPORT_ENV) or None, clock=clock, home=home)
+        return BleStrap.from_spec(resolve_strap(None, home), os.environ.get(BLE_TRANSPORT_ENV) or None, clock=clock)
 
     def marker(self) -> None:
         if not self.is_running() or self.run is None:

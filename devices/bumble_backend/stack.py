@@ -86,11 +86,9 @@ class BumbleStack:
                 try:
                     self._transport = await open_transport(self.transport_spec)
                 except Exception as exc:  # OSError, bumble's TransportInitError, ValueError...
-                    from bleak.exc import BleakError
+                    from devices.ble_strap import TransportOpenError
 
-                    raise BleakError(
-                        f"cannot open Bluetooth transport {self.transport_spec!r}: {type(exc).__name__}: {exc}"
-                    ) from exc
+                    raise TransportOpenError(self.transport_spec, exc) from exc
                 device = Device.with_hci(
                     self.name, hci.Address(self.address), self._transport.source, self._transport.sink
                 )

@@ -148,3 +148,22 @@ def test_command_modules_import_only_the_standard_library() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONWARNINGS": "error"}).stdout
     assert out.strip() == "[]"
+
+
+def test_a_session_uses_the_default_strap_remembered_by_pair(tmp_path: Path) -> None:
+    """The CLI resolves the strap (``--device``, else the default remembered by ``pair``) and hands
+    the device edge a value: ``BleStrap`` reads no files of its own."""
+    from biofeedback.cli.common import resolve_strap
+    from devices.ble_stack import close_backend
+    from devices.ble_strap import BleStrap
+    from devices.bumble_backend.virtual_time import run_virtual
+    from devices.clock import VirtualClock
+
+    assert resolve_strap(None, tmp_path) is None  # nothing paired: the first heart-rate device heard
+    remember(tmp_path, "Polar H10 V1RTU4L", "F0:10:20:30:40:50")
+    identifier = resolve_strap(None, tmp_path)
+    source = BleStrap.from_spec(identifier, "tcp-client:127.0.0.1:9", clock=VirtualClock())
+    assert source.identifier == "F0:10:20:30:40:50" and source.owns_backend
+    assert BleStrap.from_spec(resolve_strap("XYZ", tmp_path), None, clock=VirtualClock()).identifier == "XYZ"
+    run_virtual(close_backend(source.backend_kwargs))
+    assert not hasattr(BleStrap, "for_cli")

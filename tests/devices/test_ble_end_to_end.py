@@ -353,13 +353,3 @@ def test_a_simulated_minute_through_ble_equals_timing_the_notifications_directly
     assert [(b.rr_ticks_1024, b.rr_ms) for b in got] == [(b.rr_ticks_1024, b.rr_ms) for b in direct]  # type: ignore[union-attr]
     assert [b.t_s - t_shift for b in got] == pytest.approx([b.t_s for b in direct], abs=1e-9)  # type: ignore[union-attr]
 
-
-def test_for_cli_uses_the_default_strap_remembered_by_pair(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from devices.ble_strap import BleStrapSource
-    from devices.paired import remember
-
-    remember(tmp_path, "Polar H10 V1RTU4L", "F0:10:20:30:40:50")
-    source = BleStrapSource.for_cli(None, transport="tcp-client:127.0.0.1:9", clock=VirtualClock(), home=tmp_path)
-    assert source.identifier == "F0:10:20:30:40:50" and source.owns_backend
-    assert BleStrapSource.for_cli("XYZ", transport=None, clock=VirtualClock(), home=tmp_path).identifier == "XYZ"
-    run_virtual(close_backend(source.backend_kwargs))
