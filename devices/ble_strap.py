@@ -46,14 +46,13 @@ from devices.backoff import backoff_delay_s
 from devices.beat_timing import BeatTimer
 from devices.clock import Clock
 from devices.errors import DeviceError, DeviceNotFoundError, PayloadError
-from devices.hrm_parser import parse_heart_rate_measurement
+from devices.hrm_parser import HEART_RATE_MEASUREMENT_UUID, parse_heart_rate_measurement
 from biofeedback.events import Battery, Connected, ContactLost, ContactRegained, Disconnected, MalformedPayload, Reconnecting
 from devices.source import DeviceEvent, DeviceInfo, SourceItem
 
 logger = logging.getLogger(__name__)
 
 HEART_RATE_SERVICE_UUID = "0000180d-0000-1000-8000-00805f9b34fb"
-HEART_RATE_MEASUREMENT_UUID = "00002a37-0000-1000-8000-00805f9b34fb"
 BODY_SENSOR_LOCATION_UUID = "00002a38-0000-1000-8000-00805f9b34fb"
 BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
 MANUFACTURER_NAME_UUID = "00002a29-0000-1000-8000-00805f9b34fb"

@@ -44,6 +44,7 @@ from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
 from devices.clock import Clock
+from devices.hrm_parser import encode_heart_rate_measurement
 
 HEART_RATE_SERVICE = 0x180D
 BATTERY_SERVICE = 0x180F
@@ -64,25 +65,17 @@ def heart_rate_payload(
     energy_expended_kj: int | None = None,
     uint16: bool = False,
 ) -> bytes:
-    """A Heart Rate Measurement (0x2A37) value as a strap sends it (Heart Rate Service spec 1.0, 3.1).
+    """A Heart Rate Measurement (0x2A37) value as a strap sends it, built by the one encoder
+    :func:`devices.hrm_parser.encode_heart_rate_measurement` (Heart Rate Service spec 1.0, 3.1).
 
     ``contact``: ``None`` = sensor contact not supported; ``True``/``False`` = supported and
-    detected / not detected. RR intervals are uint16 in 1/1024 s, oldest first.
+    detected / not detected. RR intervals are uint16 in 1/1024 s, oldest first; ``uint16`` writes
+    the heart rate as uint16.
     """
-    flags = 0x01 if uint16 else 0x00
-    if contact is not None:
-        flags |= 0x04 | (0x02 if contact else 0x00)
-    if energy_expended_kj is not None:
-        flags |= 0x08
-    if rr_ticks_1024:
-        flags |= 0x10
-    out = bytearray([flags])
-    out += struct.pack("<H", hr_bpm) if uint16 else struct.pack("<B", hr_bpm)
-    if energy_expended_kj is not None:
-        out += struct.pack("<H", energy_expended_kj)
-    for ticks in rr_ticks_1024:
-        out += struct.pack("<H", ticks)
-    return bytes(out)
+    return encode_heart_rate_measurement(
+        hr_bpm, rr_ticks_1024, contact_supported=contact is not None, contact_detected=contact,
+        energy_expended_kj=energy_expended_kj, hr_uint16=uint16,
+    )
 
 
 class VirtualStrap:

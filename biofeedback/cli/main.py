@@ -19,6 +19,7 @@ import importlib
 import os
 import sys
 import traceback
+from collections.abc import Mapping
 from typing import NoReturn
 
 # name -> module; the order is the order in --help.
@@ -70,7 +71,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: Mapping[str, str] = COMMANDS) -> argparse.ArgumentParser:
+    """The parser of every command in ``commands`` (name -> module). A command module that fails to
+    import is a bug of the installation: its error is raised, never a command silently missing."""
     from biofeedback import __version__
 
     parser = _Parser(
@@ -81,13 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"biofeedback {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name, module_name in COMMANDS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue  # command not built yet
-            raise
+    for name, module_name in commands.items():
+        module = importlib.import_module(module_name)
         p = sub.add_parser(
             name,
             help=module.HELP,

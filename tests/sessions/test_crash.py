@@ -1,6 +1,6 @@
 """A recorder killed with SIGKILL loses at most its last second, never corrupts the store.
 
-A real subprocess (``sessions._crash_probe``) records paced beats with the real clock into a real
+A real subprocess (``tests.sessions.crash_probe``) records paced beats with the real clock into a real
 SQLite file and reports each beat on stdout; the test reads those lines (no sleeps), kills the process
 at a point chosen by a seeded RNG, then reopens the store.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from sessions._crash_probe import probe_beats
+from tests.sessions.crash_probe import probe_beats
 from sessions.recorder import Recorder
 from sessions.store import Store
 
@@ -31,7 +31,7 @@ def test_sigkill_loses_at_most_the_last_second(tmp_path: Path, seed: int) -> Non
     db = tmp_path / "home" / "biofeedback.sqlite"
     kill_after = random.Random(seed).randint(40, 90)  # beats reported before the kill (~1.6-3.6 s)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sessions._crash_probe", str(db), str(seed), "0.04"],
+        [sys.executable, "-m", "tests.sessions.crash_probe", str(db), str(seed), "0.04"],
         stdout=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).resolve().parents[2],
@@ -90,7 +90,7 @@ def test_incomplete_session_stays_readable_and_a_new_recording_works(tmp_path: P
     """After a crash recovery the store is still writable and the incomplete session analysable."""
     db = tmp_path / "home" / "biofeedback.sqlite"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sessions._crash_probe", str(db), "3", "0.0"],
+        [sys.executable, "-m", "tests.sessions.crash_probe", str(db), "3", "0.0"],
         stdout=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).resolve().parents[2],

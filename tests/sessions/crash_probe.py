@@ -1,7 +1,7 @@
 """A tiny recorder process for the crash test (``tests/sessions/test_crash.py``); not a user command.
 
-``python -m sessions._crash_probe DB SEED [PACE_S]`` creates a ``simulator`` session in the store
-file ``DB`` and records the deterministic beats :func:`probe_beats` gives for ``SEED``, one every
+``python -m tests.sessions.crash_probe DB SEED [PACE_S]`` (run from the repository root) creates a
+``simulator`` session in the store file ``DB`` and records the deterministic beats :func:`probe_beats` gives for ``SEED``, one every
 ``PACE_S`` real seconds (default 0.04), stamping each with its real arrival time. After each beat is
 handed to the recorder it prints ``beat <seq> <arrival_s repr>`` and flushes stdout, so the test knows
 exactly what was sent and can kill the process at a chosen point. It records until it is killed.
