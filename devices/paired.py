@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from biofeedback.errors import InputError
+from biofeedback.files import write_private_atomically
 
 FILENAME = "devices.json"
 VERSION = 1
@@ -92,15 +93,6 @@ def _write(home: Path, default: str | None, devices: list[PairedDevice]) -> None
         "default": default,
         "devices": [{"name": d.name, "address": d.address} for d in devices],
     }
-    path = devices_path(home)
-    tmp = path.with_name(f".{FILENAME}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(payload, f, indent=2)
-            f.write("\n")
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with write_private_atomically(devices_path(home)) as f:
+        json.dump(payload, f, indent=2)
+        f.write("\n")

@@ -176,25 +176,16 @@ def write_per_beat(rows: Iterable[dict[str, Any]], path: str) -> int:
     """Write per-beat objects to ``path`` (0600): Parquet (``.parquet``, one column per key, null
     where the JSON has null) or JSON lines (``.jsonl``, the lines of ``analyze --per-beat --jsonl``).
     Written under a temporary name and renamed, so a failure leaves no half file. Returns the rows."""
+    from biofeedback.files import write_private_atomically
     from sessions.exporting import open_private_output
 
     if path.endswith(".parquet"):
-        import tempfile
-
         import pyarrow as pa  # type: ignore[import-untyped]
         import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
         table = pa.Table.from_pylist(list(rows))
-        target = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(fd)
-        try:
-            pq.write_table(table, tmp)
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with write_private_atomically(path, binary=True) as f:
+            pq.write_table(table, f)
         return int(table.num_rows)
     n = 0
     with open_private_output(path) as f:

@@ -20,13 +20,12 @@ import json
 import math
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from biofeedback.errors import InputError
-from biofeedback.files import not_regular
+from biofeedback.files import not_regular, write_private_atomically
 from sessions.store import StoredPhase, Store
 
 FORMATS = ("rr", "csv", "json")
@@ -144,18 +143,6 @@ def open_private_output(path: str | Path, *, force: bool = True, binary: bool = 
     if the ``with`` block succeeds (a failed export never leaves a half-written file). The target is
     checked by :func:`check_output_target` before and again just before the rename."""
     target = check_output_target(path, force=force)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    try:
-        os.fchmod(fd, 0o600) if hasattr(os, "fchmod") else None
-        f: IO[Any]
-        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="\n")) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        check_output_target(target, force=force)
-        os.replace(tmp, target)
-        os.chmod(target, 0o600)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with write_private_atomically(target, binary=binary,
+                                  before_replace=lambda t: check_output_target(t, force=force)) as f:
+        yield f
