@@ -68,12 +68,11 @@ class Event:
 
 
 @dataclass(frozen=True, slots=True)
-class Connected(Event):
-    """The source is connected; what it says about itself (fields it does not provide are left out)."""
+class _AboutDevice(Event):
+    """What a source says about itself: the fields of ``devices.source.DeviceInfo`` (its ``kind``,
+    data key ``"kind"``, is the field ``device_kind`` here)."""
 
-    KIND: ClassVar[str] = "connected"
     _KEYS: ClassVar[Mapping[str, str]] = {"device_kind": "kind"}
-    _OMIT_EMPTY: ClassVar[bool] = True
     name: str | None = None
     address: str | None = None
     manufacturer: str | None = None
@@ -85,19 +84,18 @@ class Connected(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class DeviceInfoRead(Event):
+class Connected(_AboutDevice):
+    """The source is connected; what it says about itself (fields it does not provide are left out)."""
+
+    KIND: ClassVar[str] = "connected"
+    _OMIT_EMPTY: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfoRead(_AboutDevice):
     """The Device Information of a strap, read after connecting (every field, ``None`` if absent)."""
 
     KIND: ClassVar[str] = "device_info"
-    _KEYS: ClassVar[Mapping[str, str]] = {"device_kind": "kind"}
-    name: str | None = None
-    address: str | None = None
-    manufacturer: str | None = None
-    model: str | None = None
-    firmware: str | None = None
-    battery_pct: int | None = None
-    body_location: str | None = None
-    device_kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,19 +31,7 @@ from typing import Any
 from biofeedback.cli.live_output import JsonlSink
 from biofeedback.engine import BeatIndices
 from biofeedback.errors import InputError
-from biofeedback.events import (
-    Battery,
-    Connected,
-    ContactLost,
-    ContactRegained,
-    Disconnected,
-    Event,
-    PromptShown,
-    ProtocolStart,
-    Reconnecting,
-    UserMarker,
-    event_from_data,
-)
+from biofeedback import events as ev
 from biofeedback.hrv.zones import COHERENCE_ZONES as _COHERENCE_BOUNDS
 from biofeedback.practices import Practice, Protocol, pacer_at
 
@@ -325,23 +313,21 @@ class LiveRun:
             return
         if obj.get("type") != "event":
             return
-        event = event_from_data(str(obj.get("kind")), float(obj.get("t_s") or 0.0), obj.get("data"))
-        if isinstance(event, ProtocolStart):  # the protocol's clock starts at the first beat (sessions.live)
+        event = ev.event_from_data(str(obj.get("kind")), float(obj.get("t_s") or 0.0), obj.get("data"))
+        if isinstance(event, ev.ProtocolStart):  # the protocol's clock starts at the first beat (sessions.live)
             self.origin_s = float(event.origin_s)
-        elif isinstance(event, PromptShown):
+        elif isinstance(event, ev.PromptShown):
             self.prompt = event.text
-        elif isinstance(event, (Connected, ContactRegained)):
-            self.connection = "connected"
-        elif isinstance(event, Disconnected):
-            self.connection = "disconnected"
-        elif isinstance(event, Reconnecting):
-            self.connection = "reconnecting"
+        elif isinstance(event, (ev.Connected, ev.ContactRegained)):  # the connection state is named by its event
+            self.connection = ev.Connected.KIND
+        elif isinstance(event, (ev.Disconnected, ev.ContactLost)):
+            self.connection = event.kind
+        elif isinstance(event, ev.Reconnecting):
+            self.connection = event.kind
             self.reconnects += 1
-        elif isinstance(event, ContactLost):
-            self.connection = "contact_lost"
-        elif isinstance(event, Battery):
+        elif isinstance(event, ev.Battery):
             self.battery_pct = event.battery_pct
-        elif isinstance(event, UserMarker):
+        elif isinstance(event, ev.UserMarker):
             self.markers += 1
 
     def frame_at(self, session_s: float) -> dict[str, Any]:
@@ -401,7 +387,7 @@ class WebSink:
     def on_beat(self, indices: BeatIndices, phase: str | None) -> None:
         self.jsonl.on_beat(indices, phase)
 
-    def on_event(self, event: Event, phase: str | None) -> None:
+    def on_event(self, event: ev.Event, phase: str | None) -> None:
         self.jsonl.on_event(event, phase)
 
     def on_frame(self, now_s: float) -> None:
