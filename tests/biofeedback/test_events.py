@@ -82,3 +82,14 @@ def test_every_event_kind_the_web_app_looks_for_is_in_the_vocabulary() -> None:
     used = set(re.findall(r"\b[me]\.kind\s*===\s*\"([a-z_]+)\"", js))  # m: a live line, e: a stored event
     assert used, "the app looks for no event kind: the pattern is out of date"
     assert used <= set(ev.KINDS), sorted(used - set(ev.KINDS))
+
+
+def test_the_device_events_carry_the_fields_of_device_info() -> None:
+    """The core cannot import ``devices`` (layers), so Connected / DeviceInfoRead mirror
+    ``devices.source.DeviceInfo``: the same fields, its ``kind`` as ``device_kind``."""
+    from devices.source import DeviceInfo
+
+    info = DeviceInfo("Polar H10 A1", "AA:BB:CC:DD:EE:FF", "Polar", "H10", "5.0", 90, "chest", "ble")
+    assert dict(info.read_event(1.0).data) == dataclasses.asdict(info)
+    assert dict(info.connected(1.0).data) == dataclasses.asdict(info)
+    assert dict(DeviceInfo("Sim", kind="simulator").connected(0.0).data) == {"name": "Sim", "kind": "simulator"}
