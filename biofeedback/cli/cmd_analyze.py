@@ -233,8 +233,9 @@ def file_per_beat(args: argparse.Namespace, file: str) -> tuple[Iterator[dict], 
 
 def warm_up(args: argparse.Namespace) -> None:
     """Load into this process all that one file's analysis needs (the readers, the HRV core, the
-    compiled kernels from numba's cache) by analysing a synthetic recording (1500 beats, 21 min, one
-    ectopic pair) with ``args``'s analysis options: a cohort's local workers fork from this process
+    compiled kernels from numba's cache) by analysing a synthetic recording (one ectopic pair; 1500
+    beats, 21 min, for the summary; 600 beats for ``--per-beat``, whose beat-by-beat engine costs
+    more a beat) with ``args``'s analysis options: a cohort's local workers fork from this process
     afterwards and start with it all in place. Best effort: an option that fails here fails in every
     row anyway, and a kernel not loaded here is loaded by the worker that needs it."""
     import tempfile
@@ -244,10 +245,10 @@ def warm_up(args: argparse.Namespace) -> None:
 
     from sessions.importers import FORMATS, read_recording
 
-    i = np.arange(1500)
+    i = np.arange(600 if args.per_beat else 1500)
     rr = np.round(850.0 + 50.0 * np.sin(2 * np.pi * i * 0.85 / 6.0) + 15.0 * np.sin(i * 1.7))
-    rr[700] -= 300.0  # an ectopic pair: the artifact path loads too
-    rr[701] += 300.0
+    rr[300] -= 300.0  # an ectopic pair: the artifact path loads too
+    rr[301] += 300.0
     try:
         for fmt in FORMATS.values():
             fmt.reader()

@@ -105,7 +105,8 @@ def test_local_workers_start_loaded_and_take_the_largest_recordings_first(cohort
     assert stat.S_IMODE(trace.stat().st_mode) == 0o600
 
 
-def test_the_warm_up_loads_all_that_a_recording_needs(cohort: list[Path]) -> None:
+@pytest.mark.parametrize("mode", [["--json"], ["--per-beat", "--out", "unused"]])
+def test_the_warm_up_loads_all_that_a_recording_needs(cohort: list[Path], mode: list[str]) -> None:
     """After ``warm_up`` (what the command runs before its workers fork), analysing a real file loads
     no compiled kernel signature and imports no module: a forked worker has nothing left to load."""
     code = """if True:
@@ -120,18 +121,23 @@ def test_the_warm_up_loads_all_that_a_recording_needs(cohort: list[Path]) -> Non
                     if isinstance(k := getattr(_kernels, n), numba.core.registry.CPUDispatcher)
                     for s in k.signatures}
 
-        args = build_parser().parse_args(["analyze", *sys.argv[1:], "--json"])
+        mode, files = json.loads(sys.argv[1]), sys.argv[2:]
+        args = build_parser().parse_args(["analyze", *files, *mode])
         cmd_analyze.warm_up(args)
         kernels, modules = loaded(), set(sys.modules)
         assert kernels, "the warm-up loaded no compiled kernel"
-        for f in sys.argv[1:]:
-            cmd_analyze.file_json(args, f)
+        for f in files:
+            if args.per_beat:
+                rows, _ = cmd_analyze.file_per_beat(args, f)
+                assert sum(1 for _ in rows) > 300
+            else:
+                cmd_analyze.file_json(args, f)
         print(json.dumps({"kernels": sorted(map(list, loaded() - kernels)),
                           "modules": sorted(set(sys.modules) - modules)}))
     """
     env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
-    proc = subprocess.run([sys.executable, "-c", code, *map(str, cohort[1:])], capture_output=True, text=True,
-                          timeout=120, env=env)
+    proc = subprocess.run([sys.executable, "-c", code, json.dumps(mode), *map(str, cohort[1:])],
+                          capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == {"kernels": [], "modules": []}
 
