@@ -105,6 +105,25 @@ def test_local_workers_start_loaded_and_take_the_largest_recordings_first(cohort
     assert stat.S_IMODE(trace.stat().st_mode) == 0o600
 
 
+def test_workers_fork_only_while_no_other_thread_runs() -> None:
+    """A thread running at ``fork`` (the progress bar's, a library's) could hold a lock the worker
+    then waits on forever: with one running, workers come from a forkserver instead."""
+    import threading
+
+    from sessions.cohort import start_method
+
+    assert start_method() == "fork"
+    release = threading.Event()
+    t = threading.Thread(target=release.wait)
+    t.start()
+    try:
+        assert start_method() == "forkserver"
+    finally:
+        release.set()
+        t.join()
+    assert start_method() == "fork"
+
+
 @pytest.mark.parametrize("mode", [["--json"], ["--per-beat", "--out", "unused"]])
 def test_the_warm_up_loads_all_that_a_recording_needs(cohort: list[Path], mode: list[str]) -> None:
     """After ``warm_up`` (what the command runs before its workers fork), analysing a real file loads
