@@ -17,6 +17,7 @@ accounting (``BIOFEEDBACK_COHORT_TRACE``, see ``sessions.cohort.trace_json``) an
 prints, from CPU times that other people's jobs hardly change:
 
 - start-up: from the launch to the first recording (wall) and the command's CPU time by then;
+  the exit: from the output written to the process gone (the interpreter's teardown);
 - per worker: its start-up (wall from the pool's start to its first recording; CPU before it),
   busy and idle time, and the tail (the time one worker waits alone at the end);
 - the sum of per-recording CPU times, the total CPU of the run (command + workers), the command's
@@ -151,6 +152,7 @@ class Accounting:
     parent_cpu_in_pool_s: float  # the command's CPU while the workers run
     row_bytes: float  # mean JSON bytes of one result
     critical_cpu_s: float  # serial CPU + the busiest worker's CPU (+ the command's CPU after)
+    exit_s: float  # the output written -> the process gone (the interpreter's teardown), wall
 
 
 def accounting(run: Run) -> Accounting:
@@ -179,7 +181,8 @@ def accounting(run: Run) -> Accounting:
         worker_startup_cpu_s=startup_cpu, worker_cpu_s=worker_cpu, busy_s=busy, idle_s=[phase - b for b in busy],
         tail_s=t["gathered_s"] - min(rs[-1]["end_s"] for rs in by_pid.values()), recordings_cpu_s=recordings_cpu,
         total_cpu_s=total, parent_cpu_in_pool_s=parent_in_pool,
-        row_bytes=sum(r["row_bytes"] for r in recs) / len(recs), critical_cpu_s=critical)
+        row_bytes=sum(r["row_bytes"] for r in recs) / len(recs), critical_cpu_s=critical,
+        exit_s=run.launch_s + run.wall_s - t["end_s"])
 
 
 def _list(xs: list[float]) -> str:
@@ -200,6 +203,7 @@ def accounting_rows(sec: str, name: str, a: Accounting) -> list[Row]:
         ]
     rows.append(Row(sec, f"{name}: CPU of the recordings (sum); total CPU; sum / wall",
                     f"{a.recordings_cpu_s:.1f} s; {a.total_cpu_s:.1f} s; {a.recordings_cpu_s / a.wall_s:.2f}"))
+    rows.append(Row(sec, f"{name}: output written -> process gone (wall)", f"{a.exit_s:.2f} s"))
     return rows
 
 
