@@ -552,6 +552,9 @@ def run_cohort(args: argparse.Namespace, file_json: JsonTask, file_per_beat: Per
         if trace:
             marks.update(end_s=time.monotonic(), parent_cpu_s=time.process_time(), jobs=plan.jobs)
             _write_trace(trace, trace_json(marks, results))
+    # The output is written, the workers and the cluster client are gone: nothing needs the
+    # interpreter's teardown (slow once numba is loaded); biofeedback.cli.main skips it when asked.
+    args.exit_at_once = True
     failed = [r.file for r in results if r.row is None]
     if failed:
         print(f"biofeedback analyze: {len(failed)} of {len(results)} recordings failed: {', '.join(failed)}",
