@@ -9,8 +9,9 @@ single-file output plus ``file``, whatever keys that output has.
 Where the work runs:
 
 - locally (default), ``--jobs N`` worker processes (default: the cores this process may use), a
-  :class:`concurrent.futures.ProcessPoolExecutor` (``forkserver`` start method); ``--jobs 1`` runs
-  in this process;
+  :class:`concurrent.futures.ProcessPoolExecutor` whose workers fork from this process after it has
+  loaded the analysis (so a worker has no start-up of its own), recordings handed out one at a time,
+  largest first; ``--jobs 1`` runs in this process; both call the same per-recording function;
 - ``--scheduler tcp://host:8786``: one task per recording submitted to an existing Dask distributed
   cluster (the client comes with ``pip install 'biofeedback[cluster]'``); the workers must have
   ``biofeedback`` installed. No scheduler of our own.
@@ -52,14 +53,34 @@ Work = Callable[[str], "Result"]
 
 
 @dataclass(frozen=True)
+class Timing:
+    """Where and when one recording was analysed: the process (``pid``), its start and end on the
+    system-wide monotonic clock (``time.monotonic``, seconds; comparable across processes on Linux),
+    the CPU time of the analysis (``cpu_s``, user + system of that process) and the CPU time that
+    process had used before it (``cpu_before_s``: for a worker's first recording, its start-up)."""
+
+    pid: int
+    start_s: float
+    end_s: float
+    cpu_s: float
+    cpu_before_s: float
+
+    def to_json_dict(self) -> dict[str, float]:
+        return {"pid": self.pid, "start_s": self.start_s, "end_s": self.end_s, "cpu_s": self.cpu_s,
+                "cpu_before_s": self.cpu_before_s}
+
+
+@dataclass(frozen=True)
 class Result:
-    """One recording's outcome: its row (``None`` when it failed), the reader's notes, its beats."""
+    """One recording's outcome: its row (``None`` when it failed), the reader's notes, its beats, and
+    where and when it ran (not part of the output; the accounting of ``BIOFEEDBACK_COHORT_TRACE``)."""
 
     file: str
     row: dict[str, Any] | None
     error: str | None = None
     notes: tuple[str, ...] = ()
     n_beats: int = 0
+    timing: Timing | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         if self.row is None:
@@ -196,22 +217,37 @@ def write_per_beat(rows: Iterable[dict[str, Any]], path: str) -> int:
 
 
 # -- the work of one recording (runs in a worker) -----------------------------------------------------
+# The one per-recording function of every path (in this process, pool workers, Dask workers).
 def json_work(task: JsonTask, args: argparse.Namespace, file: str) -> Result:
+    clock = _Clock()
     try:
         row, notes = task(args, file)
     except Exception as exc:  # noqa: BLE001 - any failure of one recording is its row; the rest go on
-        return Result(file, None, _one_line(exc))
-    return Result(file, row, notes=notes, n_beats=int(row.get("n_beats") or 0))
+        return Result(file, None, _one_line(exc), timing=clock.stop())
+    return Result(file, row, notes=notes, n_beats=int(row.get("n_beats") or 0), timing=clock.stop())
 
 
 def per_beat_work(task: PerBeatTask, args: argparse.Namespace, out_path: str, file: str) -> Result:
+    clock = _Clock()
     try:
         rows, notes = task(args, file)
         n = write_per_beat(rows, out_path)
     except Exception as exc:  # noqa: BLE001
-        return Result(file, None, _one_line(exc))
+        return Result(file, None, _one_line(exc), timing=clock.stop())
     fmt = Path(out_path).suffix.lstrip(".")
-    return Result(file, {"per_beat_file": out_path, "format": fmt, "n_rows": n}, notes=notes, n_beats=n)
+    return Result(file, {"per_beat_file": out_path, "format": fmt, "n_rows": n}, notes=notes, n_beats=n,
+                  timing=clock.stop())
+
+
+class _Clock:
+    """Wall (monotonic) and CPU time of one recording's work in the process that does it."""
+
+    def __init__(self) -> None:
+        self.cpu0 = time.process_time()
+        self.t0 = time.monotonic()
+
+    def stop(self) -> Timing:
+        return Timing(os.getpid(), self.t0, time.monotonic(), time.process_time() - self.cpu0, self.cpu0)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -223,26 +259,79 @@ def _one_line(exc: BaseException) -> str:
 
 
 # -- where the work runs --------------------------------------------------------------------------------
+#: What a forkserver imports once when workers cannot fork from this process (see :func:`start_method`).
 _PRELOAD = ("biofeedback.engine", "biofeedback.hrv.summary", "biofeedback.hrv.artifacts",
             "sessions.importers.plain_text", "sessions.importers.csv_column")
+#: Set to a file name, the accounting of a cohort run is written there as JSON (see :func:`run_cohort`).
+TRACE_ENV = "BIOFEEDBACK_COHORT_TRACE"
 
 
-def results_local(works: Sequence[Work], files: Sequence[str], jobs: int) -> Iterator[tuple[int, Result]]:
-    """``(index, result)`` as they complete, on ``jobs`` worker processes (in this process for 1)."""
+def start_method() -> str:
+    """How local workers start: ``fork`` on Linux when this process runs no other Python thread, so a
+    worker begins as a copy of this process with the readers, the HRV core and its compiled kernels
+    already loaded (no start-up of its own); else ``forkserver`` (workers fork from a server that
+    imported the core once, and each loads the compiled kernels itself).
+
+    Forking is safe here because nothing else runs: the progress bar's thread starts after the
+    workers, and the only native threads, OpenBLAS's, are stopped by OpenBLAS around ``fork``
+    (its ``pthread_atfork`` handler) and restarted on demand in each process."""
+    import threading
+
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return "fork"
+    return "forkserver"
+
+
+def largest_first(files: Sequence[str]) -> list[int]:
+    """Indices of ``files`` by size, largest first (ties in the order given): handed out one at a time
+    to whichever worker is free, the long recordings do not all come last, so no worker waits alone at
+    the end while the other has a long one left."""
+    sizes = [_size(f) for f in files]
+    return sorted(range(len(files)), key=lambda i: -sizes[i])
+
+
+def results_local(works: Sequence[Work], files: Sequence[str], jobs: int, warm: Callable[[], None] | None = None,
+                  marks: dict[str, Any] | None = None) -> Iterator[tuple[int, Result]]:
+    """``(index, result)`` as they complete, on ``jobs`` worker processes (in this process for 1).
+
+    With workers, they are started before this returns (call it before any thread starts): ``warm()``
+    first loads the analysis into this process, then the workers fork from it (:func:`start_method`),
+    and the recordings go to them one at a time, largest first. ``marks`` (when given) receives the
+    start method and the monotonic times of the warm-up and of the workers' start."""
+    marks = {} if marks is None else marks
     if jobs == 1 or len(files) == 1:
-        for i, (w, f) in enumerate(zip(works, files)):
-            yield i, w(f)
-        return
+        marks["start_method"] = "in-process"
+        return ((i, w(f)) for i, (w, f) in enumerate(zip(works, files)))
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import ProcessPoolExecutor
 
-    ctx = multiprocessing.get_context("forkserver")
-    # Workers fork from a server that has the HRV core (numpy, numba kernels) imported once.
-    ctx.set_forkserver_preload(list(_PRELOAD))
-    with ProcessPoolExecutor(max_workers=min(jobs, len(files)), mp_context=ctx) as pool:
-        futures = {pool.submit(w, f): i for i, (w, f) in enumerate(zip(works, files))}
+    method = start_method()
+    marks["start_method"] = method
+    marks["warm_start_s"] = time.monotonic()
+    if method == "fork" and warm is not None:
+        warm()
+    marks["warm_end_s"] = time.monotonic()
+    ctx = multiprocessing.get_context(method)
+    if method == "forkserver":
+        ctx.set_forkserver_preload(list(_PRELOAD))
+    sys.stdout.flush()  # a forked worker must not inherit (and later write) buffered output
+    sys.stderr.flush()
+    marks["parent_cpu_at_pool_s"] = time.process_time()
+    marks["pool_start_s"] = time.monotonic()
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(files)), mp_context=ctx)
+    # With fork, every worker starts at the first submit, before the pool's own threads.
+    futures = {pool.submit(works[i], files[i]): i for i in largest_first(files)}
+    return _as_completed(pool, futures)
+
+
+def _as_completed(pool: Any, futures: dict[Any, int]) -> Iterator[tuple[int, Result]]:
+    from concurrent.futures import as_completed
+
+    try:
         for fut in as_completed(futures):
             yield futures[fut], fut.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def results_dask(works: Sequence[Work], files: Sequence[str], address: str) -> Iterator[tuple[int, Result]]:
@@ -403,8 +492,14 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def run_cohort(args: argparse.Namespace, file_json: JsonTask, file_per_beat: PerBeatTask) -> int:
-    """``analyze`` over a cohort; returns the exit status (1 when any recording failed)."""
+def run_cohort(args: argparse.Namespace, file_json: JsonTask, file_per_beat: PerBeatTask,
+               warm_up: Callable[[argparse.Namespace], None] | None = None) -> int:
+    """``analyze`` over a cohort; returns the exit status (1 when any recording failed).
+
+    ``warm_up(args)`` loads one file's analysis into this process before local workers fork from it.
+    With the environment variable ``BIOFEEDBACK_COHORT_TRACE`` set to a file name, the run's
+    accounting is written there as JSON (see :func:`trace_json`)."""
+    marks: dict[str, Any] = {"cohort_start_s": time.monotonic()}
     plan = plan_of(args)
     if plan.fmt == "per-beat":
         assert plan.out is not None
@@ -413,9 +508,12 @@ def run_cohort(args: argparse.Namespace, file_json: JsonTask, file_per_beat: Per
     else:
         works = [partial(json_work, file_json, args)] * len(plan.files)
     if plan.scheduler is not None:
+        marks["start_method"] = "dask"
         gathered = results_dask(works, plan.files, plan.scheduler)
     else:
-        gathered = results_local(works, plan.files, plan.jobs)
+        warm = None if warm_up is None else partial(warm_up, args)
+        gathered = results_local(works, plan.files, plan.jobs, warm, marks)
+    # Only now (the workers have started) may a thread start: the progress bar's.
     progress = _Progress(plan.files, enabled=sys.stderr.isatty())
     results: list[Result] = []
 
@@ -423,6 +521,7 @@ def run_cohort(args: argparse.Namespace, file_json: JsonTask, file_per_beat: Per
         for i, res in gathered:
             progress.done(i, res)
             yield i, res
+        marks["gathered_s"] = time.monotonic()
 
     streaming = plan.fmt in ("json", "per-beat")
     try:
@@ -440,12 +539,49 @@ def run_cohort(args: argparse.Namespace, file_json: JsonTask, file_per_beat: Per
                 print_table(results, out)
     finally:
         progress.stop()
+        trace = os.environ.get(TRACE_ENV)
+        if trace:
+            marks.update(end_s=time.monotonic(), parent_cpu_s=time.process_time(), jobs=plan.jobs)
+            _write_trace(trace, trace_json(marks, results))
+    # The output is written, the workers and the cluster client are gone: nothing needs the
+    # interpreter's teardown (slow once numba is loaded); biofeedback.cli.main skips it when asked.
+    args.exit_at_once = True
     failed = [r.file for r in results if r.row is None]
     if failed:
         print(f"biofeedback analyze: {len(failed)} of {len(results)} recordings failed: {', '.join(failed)}",
               file=sys.stderr)
         return 1
     return 0
+
+
+def trace_json(marks: dict[str, Any], results: Sequence[Result]) -> dict[str, Any]:
+    """The accounting of one cohort run (``BIOFEEDBACK_COHORT_TRACE``), for ``benchmarks/bench_cohort.py``.
+
+    Times are ``time.monotonic()`` seconds (the system-wide monotonic clock, so a benchmark can set
+    them against its own), CPU times are user + system seconds of one process:
+
+    - ``start_method``: ``in-process`` (``--jobs 1``), ``fork``, ``forkserver`` or ``dask``;
+    - ``cohort_start_s``: the command reached the cohort code (after its own start-up);
+    - ``warm_start_s``/``warm_end_s``: the warm-up before workers fork; ``pool_start_s``: the workers'
+      start; ``gathered_s``: the last result came back; ``end_s``: the output is written;
+    - ``parent_cpu_at_pool_s``/``parent_cpu_s``: this process's CPU time then and at the end;
+    - ``recordings``: in the order given, ``file``, ``pid`` of the process that analysed it,
+      ``start_s``/``end_s``, ``cpu_s`` and ``cpu_before_s`` (:class:`Timing`), ``row_bytes`` (its JSON row).
+    """
+    recs = []
+    for r in results:
+        d: dict[str, Any] = {"file": r.file, "row_bytes": len(json.dumps(r.to_json_dict()))}
+        if r.timing is not None:
+            d.update(r.timing.to_json_dict())
+        recs.append(d)
+    return {**marks, "recordings": recs}
+
+
+def _write_trace(path: str, trace: dict[str, Any]) -> None:
+    from sessions.exporting import open_private_output
+
+    with open_private_output(path) as f:
+        f.write(json.dumps(trace, indent=1) + "\n")
 
 
 @contextlib.contextmanager

@@ -51,9 +51,11 @@ def _single(path: Path) -> dict:
     return json.loads(out)
 
 
-def _cli(*argv: str | Path, pythonpath: list[Path] | None = None) -> subprocess.CompletedProcess:
+def _cli(*argv: str | Path, pythonpath: list[Path] | None = None,
+         extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(map(str, [*(pythonpath or []), PROJECT_ROOT]))
+    env.update(extra_env or {})
     return subprocess.run([sys.executable, "-m", "biofeedback.cli", "analyze", *map(str, argv)],
                           capture_output=True, text=True, timeout=120, env=env)
 
@@ -76,6 +78,87 @@ def test_local_pool_rows_equal_single_file_json(cohort: list[Path]) -> None:
     # the units inference of each file is still said, naming the file
     for f in files:
         assert f"{f}: units inferred as milliseconds" in proc.stderr
+
+
+def test_local_workers_start_loaded_and_take_the_largest_recordings_first(cohort: list[Path],
+                                                                          tmp_path: Path) -> None:
+    """The workers fork from the command after it has loaded the analysis: a worker's CPU time before
+    its first recording is the hand-over of the task, not the ~1 s of importing the HRV core and
+    loading its compiled kernels (what a fresh or forkserver worker pays). The largest recording
+    goes first, the smallest last; the rows stay in the order given."""
+    trace = tmp_path / "trace.json"
+    files = [cohort[0], cohort[2], cohort[1]]  # 300, 380, 340 beats
+    proc = _cli(*files, "--json", "--jobs", "2", extra_env={"BIOFEEDBACK_COHORT_TRACE": str(trace)})
+    assert proc.returncode == 0, proc.stderr
+    assert [r["file"] for r in _rows(proc.stdout)] == [str(f) for f in files]
+    t = json.loads(trace.read_text())
+    assert t["start_method"] == "fork" and t["jobs"] == 2
+    recs = t["recordings"]
+    assert [r["file"] for r in recs] == [str(f) for f in files]
+    firsts: dict[int, dict] = {}
+    for r in sorted(recs, key=lambda r: r["start_s"]):
+        firsts.setdefault(r["pid"], r)
+    assert len(firsts) == 2 and os.getpid() not in firsts
+    assert all(r["cpu_before_s"] < 0.25 for r in firsts.values()), firsts
+    assert all(t["pool_start_s"] <= r["start_s"] for r in recs)
+    assert max(recs, key=lambda r: r["start_s"])["file"] == str(cohort[0])  # the smallest, last
+    assert stat.S_IMODE(trace.stat().st_mode) == 0o600
+
+
+def test_workers_fork_only_while_no_other_thread_runs() -> None:
+    """A thread running at ``fork`` (the progress bar's, a library's) could hold a lock the worker
+    then waits on forever: with one running, workers come from a forkserver instead."""
+    import threading
+
+    from sessions.cohort import start_method
+
+    assert start_method() == "fork"
+    release = threading.Event()
+    t = threading.Thread(target=release.wait)
+    t.start()
+    try:
+        assert start_method() == "forkserver"
+    finally:
+        release.set()
+        t.join()
+    assert start_method() == "fork"
+
+
+@pytest.mark.parametrize("mode", [["--json"], ["--per-beat", "--out", "unused"]])
+def test_the_warm_up_loads_all_that_a_recording_needs(cohort: list[Path], mode: list[str]) -> None:
+    """After ``warm_up`` (what the command runs before its workers fork), analysing a real file loads
+    no compiled kernel signature and imports no module: a forked worker has nothing left to load."""
+    code = """if True:
+        import json, sys
+        import numba
+        from biofeedback.cli import cmd_analyze
+        from biofeedback.cli.main import build_parser
+        from biofeedback.hrv import _kernels
+
+        def loaded():
+            return {(n, str(s)) for n in dir(_kernels)
+                    if isinstance(k := getattr(_kernels, n), numba.core.registry.CPUDispatcher)
+                    for s in k.signatures}
+
+        mode, files = json.loads(sys.argv[1]), sys.argv[2:]
+        args = build_parser().parse_args(["analyze", *files, *mode])
+        cmd_analyze.warm_up(args)
+        kernels, modules = loaded(), set(sys.modules)
+        assert kernels, "the warm-up loaded no compiled kernel"
+        for f in files:
+            if args.per_beat:
+                rows, _ = cmd_analyze.file_per_beat(args, f)
+                assert sum(1 for _ in rows) > 300
+            else:
+                cmd_analyze.file_json(args, f)
+        print(json.dumps({"kernels": sorted(map(list, loaded() - kernels)),
+                          "modules": sorted(set(sys.modules) - modules)}))
+    """
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
+    proc = subprocess.run([sys.executable, "-c", code, json.dumps(mode), *map(str, cohort[1:])],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"kernels": [], "modules": []}
 
 
 def test_dask_cluster_rows_equal_single_file_json(cohort: list[Path]) -> None:
