@@ -152,7 +152,7 @@ def _beats(rec):
     rr = np.asarray(rec.rr_ms, dtype=np.float64)
     t = np.asarray(rec.beat_times_s(), dtype=np.float64)
     b = np.zeros(rr.size, dtype=bool)
-    for i, _, _ in gap_spans(rr.tolist(), t.tolist()):
+    for i, _, _ in gap_spans(rr, t):
         b[i] = True
     return rr, t, b
 
