@@ -182,7 +182,9 @@ from biofeedback.hrv import _kernels
 out["start-up: interpreter, numpy, numba and module imports"] = clock()
 args = parser.parse_args(["analyze", sys.argv[1], "--units", "ms", "--json"])
 import numpy as np
-c = clock(); _kernels.spacing_range(np.zeros(2)); out["numba: first call of a cached kernel (type registries)"] = clock() - c
+c = clock()
+_kernels.spacing_range(np.zeros(2))
+out["numba: first call of a cached kernel (type registries)"] = clock() - c
 def stage(name, fn):
     c = clock(); r = fn(); out[name] = out.get(name, 0.0) + clock() - c; return r
 from biofeedback.hrv.policy import apply_policy
