@@ -242,6 +242,7 @@ def _whole(args, rec, settings) -> int:
 
         quality = Quality(num("valid_pct"), num("artifacts_pct"), num("longest_bridge_s"), q["verdict"])
         print(f"biofeedback analyze: {rec.path}: {_quality_warning(quality, resolve_lang(args))}", file=sys.stderr)
+    args.exit_at_once = True  # nothing left to close: skip the interpreter's teardown (biofeedback.cli.main)
     if args.json:
         print(json.dumps(d))
         return 0
