@@ -213,15 +213,14 @@ print(json.dumps(out))
 """
 
 
-def section_speed() -> list[str]:
+def measure_speed() -> dict:
     """``analyze --json`` of the 22 h Holter recording (80 441 beats), each run a fresh process:
-    wall and CPU (user + system) time, min and median of ``SPEED_RUNS``, against both goals; then
-    the CPU of each stage, measured in one more fresh process."""
+    ``{"beats", "walls", "cpus", "phases"}``: wall and CPU (user + system) seconds of
+    ``SPEED_RUNS`` runs, then the CPU of each stage, measured in one more fresh process."""
     import json
     import resource
-    import statistics
 
-    _load(HOLTER)
+    x = _load(HOLTER)
     cmd = [sys.executable, "-m", "biofeedback.cli", "analyze", str(HOLTER), "--units", "ms", "--json"]
     env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
     subprocess.run(cmd, capture_output=True, env=env, check=True)  # warm the compiled-kernel cache
@@ -233,13 +232,23 @@ def section_speed() -> list[str]:
         walls.append(time.perf_counter() - t0)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
-    x = _load(HOLTER)
+    phases = json.loads(subprocess.run([sys.executable, "-c", _PHASES, str(HOLTER)], capture_output=True, env=env,
+                                       check=True, text=True).stdout)
+    return {"beats": int(x.size), "walls": walls, "cpus": cpus, "phases": phases}
+
+
+def section_speed() -> list[str]:
+    """:func:`measure_speed` as lines: min and median against both goals, then the stages."""
+    import statistics
+
+    m = measure_speed()
+    walls, cpus = m["walls"], m["cpus"]
 
     def verdict(v: float) -> str:
         return ", ".join(f"{'meets' if v <= goal else 'misses'} <= {goal:g} s ({who})" for goal, who in SPEED_GOALS_S)
 
     out = [
-        f"speed: analyze --json {HOLTER.name} ({x.size} beats), {SPEED_RUNS} fresh processes "
+        f"speed: analyze --json {HOLTER.name} ({m['beats']} beats), {SPEED_RUNS} fresh processes "
         f"(goals: <= 3 s, issue 17; <= 1.5 s, issue 13)",
         f"  wall  min {min(walls):.2f} s, median {statistics.median(walls):.2f} s: {verdict(min(walls))}",
         f"  CPU   min {min(cpus):.2f} s, median {statistics.median(cpus):.2f} s (user + system): "
@@ -248,11 +257,28 @@ def section_speed() -> list[str]:
         "  (the command exits without the interpreter's teardown, 0.2-0.4 s with numba loaded: not a stage below)",
         "  CPU of each stage (one more fresh process, in the order the command runs them):",
     ]
-    phases = json.loads(subprocess.run([sys.executable, "-c", _PHASES, str(HOLTER)], capture_output=True, env=env,
-                                       check=True, text=True).stdout)
-    for name, sec in phases.items():
+    for name, sec in m["phases"].items():
         out.append(f"    {sec:5.2f} s  {name}")
     return out
+
+
+def speed_rows(opts: object) -> list:
+    """The same figures as rows of ``benchmarks/run.py`` (section ``analyze-json``, issue 13's list)."""
+    import statistics
+
+    from bench_engine import Row
+
+    try:
+        m = measure_speed()
+    except Missing as exc:
+        return [Row("analyze-json", "skipped", str(exc))]
+    wall, cpu = statistics.median(m["walls"]), statistics.median(m["cpus"])
+    what = f"analyze --json 22 h ({m['beats']} beats), median of {SPEED_RUNS}"
+    rows = [Row("analyze-json", f"{what}, wall", f"{wall:.2f} s", f"<= {goal:g} s ({who})", wall <= goal)
+            for goal, who in SPEED_GOALS_S]
+    rows.append(Row("analyze-json", f"{what}, CPU (user + system)", f"{cpu:.2f} s",
+                    "wall on an idle machine is about this"))
+    return rows
 
 
 def _printing(section: Callable[[Path], None]) -> Callable[[], list[str]]:
