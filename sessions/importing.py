@@ -91,12 +91,12 @@ def gap_spans(rr_ms: Sequence[float], t_s: Sequence[float]) -> list[tuple[int, f
     """``(next beat, start_s, end_s)`` of every pause in a recording: where a beat's interval starts
     more than :data:`GAP_THRESHOLD_S` after the previous beat. The one rule for ``import`` and
     ``analyze`` (so both see the same gaps)."""
-    out = []
-    for i in range(1, len(rr_ms)):
-        start = t_s[i] - rr_ms[i] / 1000.0
-        if start - t_s[i - 1] > GAP_THRESHOLD_S:
-            out.append((i, float(t_s[i - 1]), float(start)))
-    return out
+    import numpy as np
+
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    t = np.asarray(t_s, dtype=np.float64)
+    start = t[1:] - rr[1:] / 1000.0  # the same float operations, element by element
+    return [(i + 1, float(t[i]), float(start[i])) for i in np.flatnonzero(start - t[:-1] > GAP_THRESHOLD_S).tolist()]
 
 
 def import_file(

@@ -152,7 +152,7 @@ def _beats(rec):
     rr = np.asarray(rec.rr_ms, dtype=np.float64)
     t = np.asarray(rec.beat_times_s(), dtype=np.float64)
     b = np.zeros(rr.size, dtype=bool)
-    for i, _, _ in gap_spans(rr.tolist(), t.tolist()):
+    for i, _, _ in gap_spans(rr, t):
         b[i] = True
     return rr, t, b
 
@@ -277,6 +277,7 @@ def _whole(args, rec, settings) -> int:
 
         quality = Quality(num("valid_pct"), num("artifacts_pct"), num("longest_bridge_s"), q["verdict"])
         print(f"biofeedback analyze: {rec.path}: {_quality_warning(quality, resolve_lang(args))}", file=sys.stderr)
+    args.exit_at_once = True  # nothing left to close: skip the interpreter's teardown (biofeedback.cli.main)
     if args.json:
         print(json.dumps(d))
         return 0

@@ -98,6 +98,19 @@ def build_parser(commands: Mapping[str, str] = COMMANDS) -> argparse.ArgumentPar
     return parser
 
 
+def _exit_at_once(status: int) -> NoReturn:
+    """End the process without the interpreter's teardown, which takes 0.2-0.4 s once numba is
+    loaded (freeing its ~100 000 objects module by module). Only for a command run as a program
+    (``argv`` None) that sets ``args.exit_at_once``: it holds nothing that needs closing (no store,
+    no open file, no worker). Its output is flushed first."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # e.g. a closed pipe: nothing more can be written anyway
+            pass
+    os._exit(status)
+
+
 def main(argv: list[str] | None = None) -> int:
     from biofeedback.errors import BiofeedbackError
 
@@ -107,7 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args._run(args) or 0)
+        status = int(args._run(args) or 0)
+        if argv is None and getattr(args, "exit_at_once", False):
+            _exit_at_once(status)
+        return status
     except BiofeedbackError as exc:
         print(f"biofeedback {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_status

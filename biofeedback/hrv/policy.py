@@ -63,7 +63,7 @@ class PolicyBeats:
 
     @property
     def n_labelled(self) -> int:
-        return sum(1 for lab in self.labels if lab != "normal")
+        return len(self.labels) - self.labels.count("normal")
 
     @property
     def artifacts_pct(self) -> float:

@@ -57,6 +57,8 @@ def read_lines(path: str | Path) -> list[str]:
     if not text.strip():
         raise InputError("empty file (no RR intervals)", path=p)
     lines = text.splitlines()
+    if max(map(len, lines)) <= MAX_LINE_CHARS:  # the usual case, without a Python loop
+        return lines
     for i, line_text in enumerate(lines, start=1):
         if len(line_text) > MAX_LINE_CHARS:
             raise InputError(f"line too long ({len(line_text)} characters)", path=p, line=i)

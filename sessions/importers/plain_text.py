@@ -12,6 +12,7 @@ file and the 1-based line.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -27,6 +28,32 @@ __all__ = ["read_plain_text", "decode_text", "intervals_to_ms", "UNITS"]
 UNITS = ("ms", "s")
 # Median below this -> the file is in seconds (RR of 10 s is impossible; 10 ms too).
 _UNIT_SPLIT = 10.0
+
+
+# One plain decimal number (ASCII digits) with spaces or tabs around: a line the line-by-line loop of
+# read_plain_text accepts as is. Blank lines (but trailing ones), comments and Unicode spaces take that
+# loop (and its error messages).
+_PLAIN_LINE = re.compile(r"[ \t]*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?[ \t]*", re.ASCII)
+_NOT_DIGIT = re.compile(r"[^0-9\n]")
+
+
+def _plain_numbers(lines: list[str]) -> np.ndarray | None:
+    """The values of ``lines`` (trailing blank lines dropped) if every one is a finite plain number,
+    else ``None`` (the caller then reads line by line, which names the first bad line)."""
+    end = len(lines)
+    while end and not lines[end - 1].strip():
+        end -= 1
+    body = lines[:end] if end < len(lines) else lines
+    if not body or "" in body:
+        return None
+    if not _NOT_DIGIT.search("\n".join(body)) and max(map(len, body)) <= 15:
+        # only digits, no empty line: whole numbers below 2**53, exact as floats (int() is faster)
+        values = np.array(list(map(int, body)), dtype=np.float64)
+    elif all(map(_PLAIN_LINE.fullmatch, body)):
+        values = np.array(list(map(float, body)), dtype=np.float64)
+    else:
+        return None
+    return values if bool(np.isfinite(values).all()) else None
 
 
 def _number(text: str, path: Path, line: int) -> float:
@@ -47,17 +74,27 @@ def intervals_to_ms(
     (``cumsum`` of every value, in s) keep the time it spanned, so the next beat starts a new
     run; a note says so. ``t_s`` is ``None`` when there was no such interval.
     """
-    p = Path(path)
     pairs = list(values)
-    if not pairs:
+    return checked_intervals_to_ms(np.array([v for _, v in pairs], dtype=np.float64),
+                                   np.array([line for line, _ in pairs], dtype=np.int64), path, units)
+
+
+def checked_intervals_to_ms(
+    arr: np.ndarray, lines: np.ndarray, path: str | Path, units: str | None
+) -> tuple[np.ndarray, np.ndarray | None, tuple[str, ...]]:
+    """:func:`intervals_to_ms` of the values ``arr`` (float64) read from the 1-based ``lines``
+    (int64, same size): the same checks, errors and notes, on whole arrays."""
+    p = Path(path)
+    if not arr.size:
         raise InputError("empty file: no RR intervals", path=p)
     if units is not None and units not in UNITS:
         raise InputError(f"unknown unit {units!r} (use ms or s)", path=p)
-    for line, v in pairs:
-        if v <= 0:
-            raise InputError(f"{'zero' if v == 0 else 'negative'} interval {v:g}", path=p, line=line)
+    nonpositive = np.flatnonzero(arr <= 0)
+    if nonpositive.size:
+        k = int(nonpositive[0])
+        v = float(arr[k])
+        raise InputError(f"{'zero' if v == 0 else 'negative'} interval {v:g}", path=p, line=int(lines[k]))
     notes: list[str] = []
-    arr = np.array([v for _, v in pairs], dtype=np.float64)
     if units is None:
         med = float(np.median(arr))
         units = "s" if med < _UNIT_SPLIT else "ms"
@@ -66,17 +103,18 @@ def intervals_to_ms(
             f"(median value {med:g} {'<' if units == 's' else '>='} {_UNIT_SPLIT:g}); pass --units to override"
         )
         # a value that belongs to the other unit means the file mixes units
-        for k, (line, v) in enumerate(pairs):
-            if (units == "ms" and v < _UNIT_SPLIT) or (units == "s" and v >= _UNIT_SPLIT):
-                other = "seconds" if units == "ms" else "milliseconds"
-                # A Holter export whose first line is the start time or offset, not an interval.
-                hint = " (the first line looks like a start time, not an interval: pass --skip-lines 1)" if k == 0 else ""
-                raise InputError(
-                    f"mixed units: {v:g} looks like {other} but most values are in "
-                    f"{'milliseconds' if units == 'ms' else 'seconds'}{hint}",
-                    path=p,
-                    line=line,
-                )
+        other_unit = np.flatnonzero(arr < _UNIT_SPLIT if units == "ms" else arr >= _UNIT_SPLIT)
+        if other_unit.size:
+            k = int(other_unit[0])
+            other = "seconds" if units == "ms" else "milliseconds"
+            # A Holter export whose first line is the start time or offset, not an interval.
+            hint = " (the first line looks like a start time, not an interval: pass --skip-lines 1)" if k == 0 else ""
+            raise InputError(
+                f"mixed units: {float(arr[k]):g} looks like {other} but most values are in "
+                f"{'milliseconds' if units == 'ms' else 'seconds'}{hint}",
+                path=p,
+                line=int(lines[k]),
+            )
     else:
         med = float(np.median(arr))
         if (units == "s") != (med < _UNIT_SPLIT):
@@ -91,22 +129,22 @@ def intervals_to_ms(
             f"impossible RR interval {rr_ms[i]:g} ms (shorter than {MIN_RR_MS:g} ms = "
             f"{60000 / MIN_RR_MS:g} bpm; units: {units})",
             path=p,
-            line=pairs[i][0],
+            line=int(lines[i]),
         )
     absurd = np.flatnonzero(rr_ms > ABSURD_RR_MS)
     if absurd.size:
         i = int(absurd[0])
         raise InputError(f"absurd RR interval {rr_ms[i]:g} ms (longer than a day; units: {units})",
-                         path=p, line=pairs[i][0])
+                         path=p, line=int(lines[i]))
     t_s = None
     long_ = rr_ms > MAX_RR_MS
     if long_.any():
         # Longer than any heartbeat: a pause/dropout. Keep the time (t_s), drop the "interval".
         t_all = np.cumsum(rr_ms) / 1000.0
-        lines = [pairs[i][0] for i in np.flatnonzero(long_)]
-        shown = ", ".join(str(x) for x in lines[:5]) + (", ..." if len(lines) > 5 else "")
+        gap_lines = lines[long_].tolist()
+        shown = ", ".join(str(x) for x in gap_lines[:5]) + (", ..." if len(gap_lines) > 5 else "")
         notes.append(
-            f"{len(lines)} interval(s) longer than {MAX_RR_MS:g} ms treated as gaps, not beats (line {shown})"
+            f"{len(gap_lines)} interval(s) longer than {MAX_RR_MS:g} ms treated as gaps, not beats (line {shown})"
         )
         rr_ms = rr_ms[~long_]
         t_s = t_all[~long_]
@@ -138,8 +176,16 @@ def read_plain_text(path: str | Path, *, units: str | None = None, skip_lines: i
     """
     p = Path(path)
     text = decode_text(p)
+    lines = text.splitlines()
+    fast = _plain_numbers(lines[skip_lines:])
+    if fast is not None:  # every line a number: the same values, checks and errors, without a loop
+        line_numbers = np.arange(skip_lines + 1, skip_lines + 1 + fast.size, dtype=np.int64)
+        rr_ms, t_s, notes = checked_intervals_to_ms(fast, line_numbers, p, units)
+        if skip_lines:
+            notes = notes + (f"skipped the first {skip_lines} line(s)",)
+        return RRRecording(rr_ms=rr_ms, t_s=t_s, format="plain", path=str(p), notes=notes)
     values: list[tuple[int, float]] = []
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    for lineno, raw in enumerate(lines, start=1):
         if lineno <= skip_lines:
             continue
         s = raw.strip()

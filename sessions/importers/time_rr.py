@@ -16,6 +16,7 @@ for plain files); a note says so. Every error names the file and the 1-based lin
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -35,7 +36,7 @@ _LINE = re.compile(rf"^\s*{_NUM}\s*[,;\t]\s*{_NUM}\s*$")
 def looks_like_time_rr(lines: list[str]) -> str | None:
     """Why the file looks like "time, interval" lines (``None`` if it does not): the first five
     non-empty lines are two numbers each and the first column does not decrease."""
-    rows = [ln for ln in lines if ln.strip()][:5]
+    rows = list(itertools.islice((ln for ln in lines if ln.strip()), 5))
     if not rows or not all(_LINE.match(r) for r in rows):
         return None
     times = [float(_SPLIT.split(r.strip())[0]) for r in rows]

@@ -237,3 +237,22 @@ def test_frequent_pvcs_on_a_polar_h10(shared_data: Path) -> None:
     # without the threshold cap (the paper as published) most of them are missed
     paper = detect_artifacts(rr, settings=ArtifactSettings(max_threshold_frac=0.0))
     assert paper.artifacts_pct < 5.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.sampled_from([-2.0, 0.0, 0.5, 1.0, 3.0, 7.25, 100.0]) | st.floats(0, 2000, allow_nan=False),
+                    min_size=1, max_size=60),
+    width=st.integers(1, 12),
+)
+def test_sliding_order_stats_equal_sorting_every_window(values: list[float], width: int) -> None:
+    # the classifier's window quartiles and medians come from this kernel: it must give exactly the
+    # values a sort of each window puts at those places (ties and repeated values included)
+    from biofeedback.hrv.artifacts._kernels import sliding_order_stats
+
+    x = np.array(values)
+    if x.size < width:
+        return
+    ks = np.arange(width, dtype=np.int64)
+    windows = np.sort(np.lib.stride_tricks.sliding_window_view(x, width), axis=1)
+    assert np.array_equal(sliding_order_stats(x, width, ks), windows)

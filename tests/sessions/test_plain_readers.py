@@ -67,6 +67,37 @@ def test_plain_bad_input_names_file_and_line(tmp_path: Path, text: str, line: in
     assert str(err).startswith(f"{p}:{line}: " if line else f"{p}: ")
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "800\n812\n790\n4000\n805\n",  # digits only (the whole-number fast path), a gap
+        " 0.8\t\n0.8125\r\n.79\n8e-1\n+0.81\n\n\n",  # decimals, spaces, CRLF, trailing blank lines
+        "800\n-810\n",
+        "800\n0\n",
+        "800\n60\n",
+        "800\n1e12\n",
+        "800\n1e999\n",
+        "800\n810\n0.8\n820\n",
+        "0.8\n0.81\n800\n",
+        "1\n800\n810\n",
+        "800\n\u00a0810\n",  # a Unicode space: the line-by-line loop
+        "800\n\u0668\u0660\u0660\n",  # Arabic-Indic digits: refused by both
+    ],
+)
+def test_whole_file_fast_path_equals_the_line_by_line_reader(tmp_path: Path, body: str) -> None:
+    # A leading comment line sends the same numbers through the line-by-line loop: the values, the
+    # notes and every error (one line later) must be the same as the fast path's.
+    def outcome(text: str, shift: int) -> tuple:
+        try:
+            rec = read_plain_text(_write(tmp_path, f"f{shift}.txt", text))
+        except InputError as exc:
+            return ("error", exc.problem, None if exc.line is None else exc.line - shift)
+        notes = tuple(n.replace(f"line {4 + shift}", "line 4") for n in rec.notes)
+        return (rec.rr_ms.tolist(), None if rec.t_s is None else rec.t_s.tolist(), notes)
+
+    assert outcome(body, 0) == outcome("# first line a comment\n" + body, 1)
+
+
 def test_binary_and_undecodable_bytes(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="binary data") as info:
         read_plain_text(_write(tmp_path, "b.txt", b"800\n810\n\x00\x01\x02"))

@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 NORMAL, ECTOPIC, MISSED, EXTRA, LONG, SHORT = range(6)
@@ -179,22 +178,29 @@ def _window_stats(x: NDArray[np.float64], starts: NDArray[np.int64], ends: NDArr
                   width: int, quantiles: tuple[float, ...]) -> list[NDArray[np.float64]]:
     """Quantiles of ``x[starts[i]:ends[i]+1]`` for each i (windows of at most ``width`` values).
 
-    Full-width windows are sorted in one block; truncated ones (run edges) one by one. The
-    interpolation is :func:`_quantile_sorted`'s, applied with the same float operations.
+    The order statistics of full-width windows come from one sliding pass
+    (:func:`._kernels.sliding_order_stats`: the values a sort of each window puts there); truncated
+    windows (run edges) are sorted one by one. The interpolation is :func:`_quantile_sorted`'s,
+    applied with the same float operations.
     """
+    from ._kernels import sliding_order_stats
+
     n = starts.size
     out = [np.empty(n) for _ in quantiles]
     full = (ends - starts + 1) == width
     if x.size >= width and full.any():
         idx = np.flatnonzero(full)
-        sw = np.sort(sliding_window_view(x, width)[starts[idx]], axis=1)
-        for k, q in enumerate(quantiles):
+        places = []
+        for q in quantiles:
             pos = (width - 1) * q
             lo = int(math.floor(pos))
-            hi = min(lo + 1, width - 1)
-            frac = pos - lo
-            a = sw[:, lo]
-            out[k][idx] = a + (sw[:, hi] - a) * frac
+            places.append((lo, min(lo + 1, width - 1), pos - lo))
+        ks = np.array(sorted({k for lo, hi, _ in places for k in (lo, hi)}), dtype=np.int64)
+        column = {int(k): c for c, k in enumerate(ks.tolist())}
+        stats = sliding_order_stats(np.ascontiguousarray(x, dtype=np.float64), width, ks)[starts[idx]]
+        for k, (lo, hi, frac) in enumerate(places):
+            a = stats[:, column[lo]]
+            out[k][idx] = a + (stats[:, column[hi]] - a) * frac
     for i in np.flatnonzero(~full):
         s = sorted(x[starts[i]: ends[i] + 1].tolist())
         for k, q in enumerate(quantiles):

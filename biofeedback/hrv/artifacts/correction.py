@@ -174,7 +174,7 @@ def _build_result(rr, t, b, codes, st: ArtifactSettings, mode: str) -> ArtifactR
     pct = 100.0 * float(np.count_nonzero(codes)) / n if n else 0.0
     return ArtifactResult(
         rr_ms=rr,
-        labels=tuple(LABELS[c] for c in codes.tolist()),
+        labels=tuple(map(LABELS.__getitem__, codes.tolist())),
         valid=valid,
         rr_ms_corrected=out_rr,
         t_s_corrected=out_t,
