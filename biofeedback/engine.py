@@ -52,9 +52,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields
+from operator import attrgetter
 from typing import Any, TypeVar
 
 import numpy as np
+import orjson
 
 from biofeedback.beat import Beat, Gap
 from biofeedback.hrv.artifacts import LABELS, ArtifactSettings, CausalArtifactDetector
@@ -79,7 +81,7 @@ from biofeedback.hrv.resonance import resonance
 from biofeedback.hrv.time_domain import TimeDomain, time_domain
 
 __all__ = ["EngineSettings", "BeatIndices", "WindowQuality", "HRVEngine", "SETTINGS_VERSION",
-           "SUPPORTED_SETTINGS_VERSIONS"]
+           "SUPPORTED_SETTINGS_VERSIONS", "json_line"]
 
 #: Version of the engine's behaviour given to new sessions. Each version is a frozen recipe: a
 #: stored session replays with the version it was recorded with (``EngineSettings.version``), and
@@ -244,8 +246,17 @@ class BeatIndices:
             out.update(self.quality.to_json_dict())
         return out
 
+    def to_json_line(self) -> bytes:
+        """The object of :meth:`to_json_dict` as one line of compact JSON (UTF-8, ending in a newline).
 
-_FIELD_NAMES = tuple(f.name for f in fields(BeatIndices) if f.name != "quality")
+        Same keys in the same order and the same values once parsed (NaN/inf/None as null), written
+        by orjson straight from the fields (no per-field conversion): the lines of ``analyze
+        --per-beat --jsonl``. :func:`json_line` of :meth:`to_json_dict` gives the same bytes."""
+        d = dict(zip(_FIELD_NAMES, _get_fields(self)))
+        q = self.quality
+        if q is not None:
+            d.update(zip(_QUALITY_NAMES, _get_quality(q)))
+        return _orjson_dumps(d, option=_ORJSON_LINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +286,28 @@ class WindowQuality:
             v = getattr(self, f.name)
             out[f.name] = None if isinstance(v, float) and not math.isfinite(v) else v
         return out
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(BeatIndices) if f.name != "quality")
+_QUALITY_NAMES = tuple(f.name for f in fields(WindowQuality))
+_get_fields = attrgetter(*_FIELD_NAMES)
+_get_quality = attrgetter(*_QUALITY_NAMES)
+# NaN and +-inf are written as null by orjson; numpy scalars as the numbers they hold
+_ORJSON_LINE = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
+_orjson_dumps = orjson.dumps
+
+
+def json_line(obj: dict[str, Any]) -> bytes:
+    """One per-beat object (:meth:`BeatIndices.to_json_dict`, or a row built from it) as one line of
+    compact JSON, UTF-8, ending in a newline: the one encoder of per-beat JSON lines (``analyze
+    --per-beat --jsonl`` and a cohort's ``.jsonl`` files). NaN/inf become null.
+
+    Examples
+    --------
+    >>> json_line({"t_s": 0.8, "rmssd_ms": float("nan"), "valid": True})
+    b'{"t_s":0.8,"rmssd_ms":null,"valid":true}\n'
+    """
+    return _orjson_dumps(obj, option=_ORJSON_LINE)
 
 
 _K = TypeVar("_K", TimeDomain, FrequencyDomain, Coherence)

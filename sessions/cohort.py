@@ -196,10 +196,12 @@ def write_per_beat(rows: Iterable[dict[str, Any]], path: str) -> int:
             Path(tmp).unlink(missing_ok=True)
             raise
         return int(table.num_rows)
+    from biofeedback.engine import json_line
+
     n = 0
-    with open_private_output(path) as f:
+    with open_private_output(path, binary=True) as f:
         for d in rows:
-            f.write(json.dumps(d) + "\n")
+            f.write(json_line(d))
             n += 1
     return n
 
