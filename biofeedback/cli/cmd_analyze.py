@@ -386,8 +386,12 @@ def _per_beat(args, rec, settings) -> int:
     try:
         if args.jsonl:
             # orjson lines (BeatIndices.to_json_line) written as bytes, a few hundred per write
-            sys.stdout.flush()
-            write = sys.stdout.buffer.write
+            out_text = sys.stdout
+            out_text.flush()
+            buffer = getattr(out_text, "buffer", None)  # None: a text-only stream (e.g. io.StringIO)
+            write: Callable[[bytes], object] = (
+                buffer.write if buffer is not None else (lambda b: out_text.write(b.decode()))
+            )
             chunk: list[bytes] = []
             for bi in per_beat_indices(rec, settings, on_beat):
                 chunk.append(bi.to_json_line())
@@ -395,7 +399,8 @@ def _per_beat(args, rec, settings) -> int:
                     write(b"".join(chunk))
                     chunk.clear()
             write(b"".join(chunk))
-            sys.stdout.buffer.flush()
+            if buffer is not None:
+                buffer.flush()
         else:
             out = sys.stdout
             out.write("\t".join(columns) + "\n")

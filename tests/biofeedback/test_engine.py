@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from biofeedback.beat import Beat, Gap
-from biofeedback.engine import SETTINGS_VERSION, BeatIndices, EngineSettings, HRVEngine
+from biofeedback.engine import SETTINGS_VERSION, BeatIndices, EngineSettings, HRVEngine, json_line
 from biofeedback.hrv.artifacts import ArtifactSettings, detect_artifacts
 from biofeedback.hrv.autonomic import pns_index, sns_index
 from biofeedback.hrv.coherence import coherence
@@ -250,6 +250,35 @@ def test_json_dict_has_python_floats_and_nulls() -> None:
         dd = b.to_json_dict()
         assert all(v is None or type(v) in (float, int, bool, str) for v in dd.values())
         json.dumps(dd, allow_nan=False)
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_json_line_parses_equal_to_the_json_dumps_line(version: int) -> None:
+    # realistic beats: premature beats, a gap, the first beats (nulls), a baseline (relaxation set),
+    # windows nulled for quality; the orjson line must parse to the same keys, order and values
+    rr, t = _series(11, 260, n_artifacts=6)
+    t[140:] += 10.0  # a 10 s pause: the spectra bridge it, so version 2 nulls them for quality
+    eng = HRVEngine(EngineSettings(version=version))
+    out: list[BeatIndices] = []
+    for i, it in enumerate(_items(rr, t, {140})):
+        out += eng.push(it)
+        if i == 120:
+            eng.end_baseline()
+    out += eng.flush()
+    assert any(not b.valid for b in out) and any(b.gap_before for b in out)
+    assert any(b.relaxation is not None for b in out) and any(b.relaxation is None for b in out)
+    if version == 2:
+        assert any(b.quality is not None and not b.quality.signal_ok for b in out)
+    for b in out:
+        line = b.to_json_line()
+        assert line.endswith(b"\n") and line.count(b"\n") == 1
+        old = json.dumps(b.to_json_dict())  # the line as it was written before orjson
+        parsed = json.loads(line)
+        assert list(parsed.items()) == list(json.loads(old).items())  # same keys, same order, same values
+        assert b"NaN" not in line and b"Infinity" not in line
+        assert json_line(b.to_json_dict()) == line  # one encoder: the dict and the fields give the same bytes
+    nulls = json.loads(out[0].to_json_line())
+    assert nulls["rmssd_ms"] is None and nulls["lf_ms2"] is None and nulls["relaxation"] is None
 
 
 def test_settings_round_trip() -> None:
