@@ -147,10 +147,16 @@ def coherence_spectrum(
     One Hann-windowed Welch segment of ``window_s`` (:func:`power_spectrum`), zero-padded to
     :func:`coherence_nfft` for ``"fine"``, not padded for ``"grid"``.
     """
+    return power_spectrum(t_s, rr_ms, valid, fs_hz=fs_hz, segment_s=window_s,
+                          nfft=coherence_spectrum_nfft(method, fs_hz, window_s))
+
+
+def coherence_spectrum_nfft(method: CoherenceMethod, fs_hz: float, window_s: float) -> int | None:
+    """The FFT length of :func:`coherence_spectrum`: :func:`coherence_nfft` for ``"fine"``, ``None``
+    (the segment's own length, no padding) for ``"grid"``."""
     if method not in COHERENCE_METHODS:
         raise ValueError(f"coherence method must be one of {COHERENCE_METHODS}, got {method!r}")
-    nfft = coherence_nfft(fs_hz, window_s) if method == "fine" else None
-    return power_spectrum(t_s, rr_ms, valid, fs_hz=fs_hz, segment_s=window_s, nfft=nfft)
+    return coherence_nfft(fs_hz, window_s) if method == "fine" else None
 
 
 def coherence_from_spectrum(spectrum: Spectrum) -> Coherence:
