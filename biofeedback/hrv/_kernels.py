@@ -9,6 +9,8 @@ in the public module that calls it:
 - :func:`time_domain_values`: the indices of :func:`biofeedback.hrv.time_domain.time_domain`;
 - :func:`band_power` / :func:`band_peak`: the trapezoid band integral and the peak search of
   :func:`biofeedback.hrv.frequency_domain.psd_integrator` on a grid ``k·df``;
+  :func:`frequency_bands` / :func:`coherence_values`: those of one spectrum's frequency-domain and
+  coherence indices in one call;
 - :func:`template_matches`: the template match counts of :mod:`biofeedback.hrv.entropy`;
 - :func:`window_segment` / :func:`rfft_power`: the steps of
   :func:`biofeedback.hrv.frequency_domain.power_spectrum` before and after the FFT for one Welch
@@ -29,7 +31,7 @@ import numpy as np
 from numba import njit
 
 __all__ = ["spacing_range", "spline_on_grid", "time_domain_values", "band_power", "band_peak", "template_matches",
-           "window_segment", "welch_segment", "rfft_power"]
+           "window_segment", "welch_segment", "rfft_power", "coherence_values", "frequency_bands"]
 
 
 @njit(cache=True)
@@ -475,23 +477,38 @@ def rfft_power(v, n_fft):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def coherence_ratio_rows(P, df, max_hz, search_lo, search_hi, half_width, total_lo, total_hi):  # pragma: no cover
-    """Coherence ratio of each PSD row of ``P`` (grid ``k·df``): the peak in ``[search_lo,
+def coherence_values(p, df, max_hz, search_lo, search_hi, half_width, total_lo, total_hi):  # pragma: no cover
+    """``(ratio, peak_hz, peak, total)`` of one PSD on the grid ``k·df``: the peak in ``[search_lo,
     search_hi)``, its band ``peak ± half_width``, the total band; the arithmetic of
-    :func:`biofeedback.hrv.coherence.coherence_from_spectrum` on the uniform grid."""
+    :func:`biofeedback.hrv.coherence.coherence_from_spectrum` on the uniform grid (all NaN without
+    a peak)."""
+    peak_hz, _ = band_peak(p, df, max_hz, search_lo, search_hi)
+    if math.isnan(peak_hz):
+        return np.nan, np.nan, np.nan, np.nan
+    peak = band_power(p, df, max_hz, peak_hz - half_width, peak_hz + half_width)
+    total = band_power(p, df, max_hz, total_lo, total_hi)
+    rest = total - peak
+    return (peak / rest if rest > 0 else np.nan), peak_hz, peak, total
+
+
+@njit(cache=True)
+def coherence_ratio_rows(P, df, max_hz, search_lo, search_hi, half_width, total_lo, total_hi):  # pragma: no cover
+    """Coherence ratio (:func:`coherence_values`) of each PSD row of ``P``."""
     m = P.shape[0]
     out = np.empty(m)
     for r in range(m):
-        p = P[r]
-        peak_hz, _ = band_peak(p, df, max_hz, search_lo, search_hi)
-        if math.isnan(peak_hz):
-            out[r] = np.nan
-            continue
-        peak = band_power(p, df, max_hz, peak_hz - half_width, peak_hz + half_width)
-        total = band_power(p, df, max_hz, total_lo, total_hi)
-        rest = total - peak
-        out[r] = peak / rest if rest > 0 else np.nan
+        out[r] = coherence_values(P[r], df, max_hz, search_lo, search_hi, half_width, total_lo, total_hi)[0]
     return out
+
+
+@njit(cache=True)
+def frequency_bands(p, df, max_hz, vlf_lo, vlf_hi, lf_lo, lf_hi, hf_lo, hf_hi):  # pragma: no cover - compiled
+    """``(vlf, lf, hf, lf_peak_hz, hf_peak_hz)`` of one PSD on the grid ``k·df``: the band integrals
+    and peaks of :func:`biofeedback.hrv.frequency_domain.indices_from_spectrum` in one call."""
+    vlf = band_power(p, df, max_hz, vlf_lo, vlf_hi)
+    lf = band_power(p, df, max_hz, lf_lo, lf_hi)
+    hf = band_power(p, df, max_hz, hf_lo, hf_hi)
+    return vlf, lf, hf, band_peak(p, df, max_hz, lf_lo, lf_hi)[0], band_peak(p, df, max_hz, hf_lo, hf_hi)[0]
 
 
 @njit(cache=True)

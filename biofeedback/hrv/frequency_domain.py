@@ -60,7 +60,7 @@ from .constants import (
     WELCH_OVERLAP,
     WELCH_SEGMENT_S,
 )
-from ._kernels import band_peak, band_power, rfft_power, spacing_range, welch_segment
+from ._kernels import band_peak, band_power, frequency_bands, rfft_power, spacing_range, welch_segment
 from .interpolation import even_grid_s, even_grid_size, resample_even
 
 __all__ = [
@@ -79,6 +79,7 @@ __all__ = [
     "single_segment_psd_rows",
     "indices_from_spectrum",
     "window_welch_spectrum",
+    "uniform_grid_step",
 ]
 
 Method = Literal["welch", "lomb"]
@@ -537,6 +538,18 @@ def _ratio(a: float, b: float) -> float:
     return a / b if b > 0 else NAN
 
 
+def uniform_grid_step(f: NDArray[np.float64]) -> float | None:
+    """``df`` when the grid ``f`` is ``k·df`` from 0 (every spectrum made here), else ``None``: the
+    grids on which the compiled band integrals (:mod:`biofeedback.hrv._kernels`) apply.
+
+    Examples
+    --------
+    >>> uniform_grid_step(np.arange(5) * 0.25), uniform_grid_step(np.array([0.0, 0.1, 0.3]))
+    (0.25, None)
+    """
+    return f.item(1) if _is_uniform_from_zero(f) else None
+
+
 def _is_uniform_from_zero(f: NDArray[np.float64]) -> bool:
     n = f.size
     if n < 2 or f.item(0) != 0.0:
@@ -636,12 +649,17 @@ def indices_from_spectrum(spectrum: Spectrum) -> FrequencyDomain:
         return FrequencyDomain(
             NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, spectrum.method, spectrum.n_knots, spectrum.longest_bridge_s
         )
-    integ = psd_integrator(spectrum, HF_BAND_HZ[1])
-    vlf = integ.band(*VLF_BAND_HZ)
-    lf = integ.band(*LF_BAND_HZ)
-    hf = integ.band(*HF_BAND_HZ)
-    lf_peak = integ.peak(*LF_BAND_HZ)[0]
-    hf_peak = integ.peak(*HF_BAND_HZ)[0]
+    df = uniform_grid_step(f)
+    if df is not None:  # every spectrum made here: the compiled integrals in one call
+        vlf, lf, hf, lf_peak, hf_peak = frequency_bands(
+            spectrum.psd_ms2_per_hz, df, HF_BAND_HZ[1], *VLF_BAND_HZ, *LF_BAND_HZ, *HF_BAND_HZ)
+    else:
+        integ = _GeneralPSD(f, spectrum.psd_ms2_per_hz)
+        vlf = integ.band(*VLF_BAND_HZ)
+        lf = integ.band(*LF_BAND_HZ)
+        hf = integ.band(*HF_BAND_HZ)
+        lf_peak = integ.peak(*LF_BAND_HZ)[0]
+        hf_peak = integ.peak(*HF_BAND_HZ)[0]
     return FrequencyDomain(
         vlf_ms2=vlf,
         lf_ms2=lf,
