@@ -365,6 +365,27 @@ def test_version_1_settings_reproduce_the_output_of_the_version_1_engine_bit_for
     assert all(a["rmssd_ms"] == b["rmssd_ms"] for a, b in zip(rows, v2))
 
 
+#: sha256 (as _digest) of every field of every beat of the golden items under version-2 settings,
+#: with a baseline ended after item 200, as computed by the engine before issue 13's per-beat work
+#: (commit a636dab): version 2 is a frozen recipe, so faster code must give the same bits.
+V2_ALL_FIELDS_SHA256 = "3a4415e094129730ac0aed3477e222ce23500bed353f1b41b2eae9a71709ac37"
+
+
+def test_version_2_settings_reproduce_the_recorded_version_2_output_bit_for_bit() -> None:
+    golden = json.loads(GOLDEN_V1.read_text())
+    eng = HRVEngine(EngineSettings.from_dict({**golden["settings"], "version": 2}))
+    rows: list[dict] = []
+    for i, it in enumerate(golden["items"]):
+        item = Beat(rr_ms=it[1], t_s=it[2]) if it[0] == "beat" else Gap(it[1], it[2], "contact_lost")
+        rows += [b.to_json_dict() for b in eng.push(item)]
+        if i == 200:
+            eng.end_baseline()
+    rows += [b.to_json_dict() for b in eng.flush()]
+    assert len(rows) == 420
+    assert sum(r["relaxation"] is not None for r in rows) == 159 and sum(not r["signal_ok"] for r in rows) == 125
+    assert _digest(rows) == V2_ALL_FIELDS_SHA256
+
+
 def test_settings_versions() -> None:
     assert SETTINGS_VERSION == 2 and EngineSettings().version == 2
     assert EngineSettings().to_dict()["version"] == 2
