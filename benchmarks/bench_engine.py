@@ -344,7 +344,8 @@ def section_per_beat(opts: Options) -> list[Row]:
                                ("neurokit2_rate4", "NeuroKit2 (interpolation_rate=4, normalize=False)", 100.0)):
         per_window = statistics.median(res["seconds"][lib])
         total = per_window * n_beats
-        rows.append(Row(sec, f"{label}: median per window x beats", f"{per_window * 1e3:.2f} ms x {n_beats} = {total:.1f} s"))
+        rows.append(Row(sec, f"{label}: median per window x beats",
+                        f"{per_window * 1e3:.2f} ms x {n_beats} = {total:.1f} s"))
         ratio = total / wall
         # the 1 h smoke run is mostly start-up: its ratios are shown without the 21 h run's targets
         rows.append(Row(sec, f"{label} / ours (end to end, wall; CPU)", f"{ratio:.1f}x; {total / cpu:.1f}x",

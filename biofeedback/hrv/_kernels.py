@@ -436,7 +436,8 @@ def welch_segment(t, rr, valid, use_valid, lo, hi, fs, seg):  # pragma: no cover
     """:func:`window_segment` with its own buffers: ``(status, n_knots, bridge, size, segment)``."""
     n = max(hi - lo, 0)
     out = np.empty(seg)
-    status, cnt, bridge, size, m = window_segment(t, rr, valid, use_valid, lo, hi, fs, seg, np.empty(n), np.empty(n), out)
+    status, cnt, bridge, size, m = window_segment(t, rr, valid, use_valid, lo, hi, fs, seg,
+                                                  np.empty(n), np.empty(n), out)
     return status, cnt, bridge, size, out[:m]
 
 
