@@ -8,6 +8,10 @@ Targets (from the project brief):
 - per-beat update of all indices: p99 <= 1 ms;
 - the 22 h recording (nsr2db nsr001, 106 459 beats) beat by beat in <= 20 s;
 - per window, >= 5x faster than hrv-analysis and >= 100x faster than NeuroKit2;
+- per-beat re-analysis end to end through the CLI (``analyze FILE --per-beat --jsonl``, every
+  index every beat, JSON lines written) of the 21 h Holter file (80 441 beats) in <= 10 s, and
+  >= 5x faster than hrv-analysis and >= 100x faster than NeuroKit2 (``interpolation_rate=4,
+  normalize=False``) on the same windows (issue 13);
 - ``biofeedback --help`` in <= 0.5 s.
 """
 
@@ -29,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 ONE_HOUR = SHARED / "one-hour" / "pyhrv_series_1_rr_ms.txt"
 HOLTER_22H = SHARED / "holter" / "nsr2db_nsr001_rr_secs.txt"
+HOLTER_PER_BEAT = SHARED / "holter" / "rr_healthy_subjects_000_ms.txt"  # 21 h, 80 441 beats, integer ms
 COMPARATOR_VENV = Path(__file__).resolve().parent / ".venv-comparators"
 # hrv-analysis calls np.trapz (removed in NumPy 2.4); nolds 0.6 (hrv-analysis' dependency) fails to
 # import on Python 3.11 (importlib.resources), 0.5.2 works: installed in a second step, no deps.
@@ -203,7 +208,9 @@ def time_ours(rr, t, windows) -> list[float]:
     return out
 
 
-def time_comparators(rr, windows) -> dict:
+def time_comparators(rr, windows, nk_rate4: bool = False) -> dict:
+    """Seconds per window of hrv-analysis and NeuroKit2 (its defaults, or with ``nk_rate4``
+    ``interpolation_rate=4, normalize=False``) in the comparators' virtualenv."""
     import numpy as np
 
     py = ensure_comparator_venv()
@@ -216,7 +223,8 @@ def time_comparators(rr, windows) -> dict:
         np.savez(path, **arrays)
         env = {**os.environ, "PYTHONWARNINGS": "ignore"}
         proc = subprocess.run(
-            [str(py), str(Path(__file__).with_name("comparators.py")), str(path), str(REPEATS)],
+            [str(py), str(Path(__file__).with_name("comparators.py")), str(path), str(REPEATS),
+             *(["--nk-rate4"] if nk_rate4 else [])],
             check=True, capture_output=True, text=True, env=env,
         )
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -256,6 +264,97 @@ def section_comparators(opts: Options) -> list[Row]:
     return rows
 
 
+# --- per-beat re-analysis end to end (issue 13) ------------------------------------------------
+
+
+def time_per_beat_cli(path: Path) -> tuple[float, float]:
+    """(wall s, CPU s) of ``biofeedback analyze PATH --units ms --per-beat --jsonl > /dev/null`` in a
+    fresh process: start-up, reading, the engine, every JSON line written. CPU = user + system of the
+    child (less disturbed by other load on the machine than the wall time)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "biofeedback.cli", "analyze", str(path), "--units", "ms", "--per-beat",
+                    "--jsonl"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def time_json_encoders(rr, t, n_beats: int = 600) -> tuple[float, float]:
+    """Seconds per beat to encode the engine's output of the first ``n_beats`` beats as a JSON line:
+    ``json.dumps(to_json_dict())`` (the encoder before issue 13) and ``to_json_line()`` (orjson);
+    best of 5 runs each."""
+    from biofeedback.beat import Beat
+    from biofeedback.engine import HRVEngine
+
+    engine = HRVEngine()
+    out = []
+    for r, ti in zip(rr[:n_beats].tolist(), t[:n_beats].tolist()):
+        out += engine.push(Beat(r, ti))
+    out += engine.flush()
+
+    def best(encode) -> float:
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            for b in out:
+                encode(b)
+            times.append((time.perf_counter() - t0) / len(out))
+        return min(times)
+
+    return best(lambda b: json.dumps(b.to_json_dict()) + "\n"), best(lambda b: b.to_json_line())
+
+
+def section_per_beat(opts: Options) -> list[Row]:
+    """``analyze --per-beat --jsonl`` end to end against the comparators on the same windows.
+
+    The per-beat output holds, for every beat, the time domain of the 60 s and the spectrum of the
+    120 s ending there (plus coherence, quality and more that the comparators do not compute).
+    The comparators are timed on ``n`` of those window pairs spread over the recording (best of
+    ``REPEATS`` per window) and their end-to-end time estimated as median per window x beats.
+    """
+    import numpy as np
+
+    name, path = ("1 h", ONE_HOUR) if opts.quick else ("21 h", HOLTER_PER_BEAT)
+    _need(path)
+    rr, t, _ = load_recording(path)
+    n_beats = int(rr.size)
+    time_per_beat_cli(ONE_HOUR)  # warm-up: numba's cache, the page cache
+    wall, cpu = time_per_beat_cli(path)
+    windows = sample_windows(rr, t, 20 if opts.quick else opts.windows_22h)
+    res = time_comparators(rr, windows, nk_rate4=True)
+    from biofeedback.hrv.time_domain import rmssd_ms
+
+    ref = np.array([rmssd_ms(rr[w_t]) for w_t, _ in windows])
+    assert np.allclose(np.array(res["check"]["hrv_analysis_rmssd"]), ref, rtol=1e-6), "hrv-analysis saw other windows"
+    sec = f"per-beat e2e {name}"
+    rows = [Row(sec, "beats", f"{n_beats}")]
+    goal = "<= 10 s" if not opts.quick else ""
+    rows.append(Row(sec, "analyze --per-beat --jsonl: wall / CPU", f"{wall:.2f} s / {cpu:.2f} s", goal,
+                    (wall <= 10.0) if not opts.quick else None))
+    rows.append(Row(sec, "ours per beat (wall)", f"{wall / n_beats * 1e6:.1f} us"))
+    old_us, new_us = (x * 1e6 for x in time_json_encoders(rr, t))
+    rows.append(Row(sec, "JSON line per beat: json.dumps(to_json_dict()) / to_json_line (orjson)",
+                    f"{old_us:.1f} / {new_us:.1f} us ({old_us / new_us:.1f}x)"))
+    for lib, label, target in (("hrv_analysis", "hrv-analysis", 5.0),
+                               ("neurokit2_rate4", "NeuroKit2 (interpolation_rate=4, normalize=False)", 100.0)):
+        per_window = statistics.median(res["seconds"][lib])
+        total = per_window * n_beats
+        rows.append(Row(sec, f"{label}: median per window x beats",
+                        f"{per_window * 1e3:.2f} ms x {n_beats} = {total:.1f} s"))
+        ratio = total / wall
+        # the 1 h smoke run is mostly start-up: its ratios are shown without the 21 h run's targets
+        rows.append(Row(sec, f"{label} / ours (end to end, wall; CPU)", f"{ratio:.1f}x; {total / cpu:.1f}x",
+                        "" if opts.quick else f">= {target:.0f}x", None if opts.quick else ratio >= target))
+    rows.append(Row(sec, "comparator windows / versions",
+                    f"{len(windows)} windows; " + ", ".join(f"{k} {v}" for k, v in res["versions"].items())))
+    return rows
+
+
 # --- CLI start-up ---------------------------------------------------------------------------
 
 
@@ -273,4 +372,5 @@ SECTIONS = {
     "help": section_help,
     "engine": section_engine,
     "comparators": section_comparators,
+    "per-beat": section_per_beat,
 }

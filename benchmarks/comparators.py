@@ -2,9 +2,12 @@
 
 Runs INSIDE ``benchmarks/.venv-comparators`` (numpy < 2.4: hrv-analysis still calls
 ``np.trapz``), never in the project's environment. Reads an ``.npz`` with the windows, prints one
-JSON object with the seconds each library took per window (best of ``repeats`` runs). Usage (done by ``run.py``)::
+JSON object with the seconds each library took per window (best of ``repeats`` runs): hrv-analysis,
+NeuroKit2 with its defaults (``neurokit2``) or, with ``--nk-rate4``, NeuroKit2 resampling as Kubios
+does (``neurokit2_rate4``: ``interpolation_rate=4, normalize=False``; the per-beat section's
+comparison, which needs no default NeuroKit2 run). Usage (done by ``run.py``)::
 
-    benchmarks/.venv-comparators/bin/python benchmarks/comparators.py WINDOWS.npz
+    benchmarks/.venv-comparators/bin/python benchmarks/comparators.py WINDOWS.npz [REPEATS] [--nk-rate4]
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import time
 import warnings
 
 
-def main(path: str, repeats: int = 3) -> None:
+def main(path: str, repeats: int = 3, nk_rate4: bool = False) -> None:
     warnings.simplefilter("ignore")
     import numpy as np
     import neurokit2 as nk
@@ -23,7 +26,9 @@ def main(path: str, repeats: int = 3) -> None:
 
     data = np.load(path)
     n = int(data["n"])
-    out: dict[str, list[float]] = {"hrv_analysis": [], "neurokit2": []}
+    nk_key = "neurokit2_rate4" if nk_rate4 else "neurokit2"
+    nk_options = {"interpolation_rate": 4, "normalize": False} if nk_rate4 else {}
+    out: dict[str, list[float]] = {"hrv_analysis": [], nk_key: []}
     check: dict[str, list[float]] = {"hrv_analysis_rmssd": [], "neurokit2_rmssd": []}
     for k in range(-1, n):  # k = -1: warm-up on the first window, not timed
         i = max(k, 0)
@@ -40,12 +45,12 @@ def main(path: str, repeats: int = 3) -> None:
             get_frequency_domain_features(rr_f.tolist())
             t1 = time.perf_counter()
             nt = nk.hrv_time(peaks_t, sampling_rate=1000)
-            nk.hrv_frequency(peaks_f, sampling_rate=1000)
+            nk.hrv_frequency(peaks_f, sampling_rate=1000, **nk_options)
             t2 = time.perf_counter()
             best_ha, best_nk = min(best_ha, t1 - t0), min(best_nk, t2 - t1)
         if k >= 0:
             out["hrv_analysis"].append(best_ha)
-            out["neurokit2"].append(best_nk)
+            out[nk_key].append(best_nk)
             check["hrv_analysis_rmssd"].append(float(td["rmssd"]))
             check["neurokit2_rmssd"].append(float(nt["HRV_RMSSD"].iloc[0]))
     versions = {"numpy": np.__version__, "neurokit2": nk.__version__}
@@ -59,4 +64,5 @@ def main(path: str, repeats: int = 3) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 3)
+    positional = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(positional[0], int(positional[1]) if len(positional) > 1 else 3, "--nk-rate4" in sys.argv[1:])

@@ -52,14 +52,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields
+from operator import attrgetter
 from typing import Any, TypeVar
 
 import numpy as np
+import orjson
 
 from biofeedback.beat import Beat, Gap
 from biofeedback.hrv.artifacts import LABELS, ArtifactSettings, CausalArtifactDetector
 from biofeedback.hrv.autonomic import pns_index, sns_index
-from biofeedback.hrv.coherence import Coherence, CoherenceMethod, coherence_from_spectrum, coherence_spectrum
+from biofeedback.hrv.coherence import (
+    Coherence, CoherenceMethod, coherence_from_spectrum, coherence_spectrum, coherence_spectrum_nfft,
+)
 from biofeedback.hrv.constants import (
     COHERENCE_WINDOW_S,
     LF_BAND_HZ,
@@ -71,7 +75,7 @@ from biofeedback.hrv.constants import (
     WELCH_SEGMENT_S,
 )
 from biofeedback.hrv.frequency_domain import (
-    Detrend, FrequencyDomain, Method, Spectrum, indices_from_spectrum, power_spectrum,
+    Detrend, FrequencyDomain, Method, Spectrum, indices_from_spectrum, power_spectrum, window_welch_spectrum,
 )
 from biofeedback.hrv.quality import baseline_problem, window_problem
 from biofeedback.hrv.relaxation import Baseline, relaxation_index
@@ -79,7 +83,7 @@ from biofeedback.hrv.resonance import resonance
 from biofeedback.hrv.time_domain import TimeDomain, time_domain
 
 __all__ = ["EngineSettings", "BeatIndices", "WindowQuality", "HRVEngine", "SETTINGS_VERSION",
-           "SUPPORTED_SETTINGS_VERSIONS"]
+           "SUPPORTED_SETTINGS_VERSIONS", "json_line"]
 
 #: Version of the engine's behaviour given to new sessions. Each version is a frozen recipe: a
 #: stored session replays with the version it was recorded with (``EngineSettings.version``), and
@@ -244,8 +248,17 @@ class BeatIndices:
             out.update(self.quality.to_json_dict())
         return out
 
+    def to_json_line(self) -> bytes:
+        """The object of :meth:`to_json_dict` as one line of compact JSON (UTF-8, ending in a newline).
 
-_FIELD_NAMES = tuple(f.name for f in fields(BeatIndices) if f.name != "quality")
+        Same keys in the same order and the same values once parsed (NaN/inf/None as null), written
+        by orjson straight from the fields (no per-field conversion): the lines of ``analyze
+        --per-beat --jsonl``. :func:`json_line` of :meth:`to_json_dict` gives the same bytes."""
+        d = dict(zip(_FIELD_NAMES, _get_fields(self)))
+        q = self.quality
+        if q is not None:
+            d.update(zip(_QUALITY_NAMES, _get_quality(q)))
+        return _orjson_dumps(d, option=_ORJSON_LINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +288,28 @@ class WindowQuality:
             v = getattr(self, f.name)
             out[f.name] = None if isinstance(v, float) and not math.isfinite(v) else v
         return out
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(BeatIndices) if f.name != "quality")
+_QUALITY_NAMES = tuple(f.name for f in fields(WindowQuality))
+_get_fields = attrgetter(*_FIELD_NAMES)
+_get_quality = attrgetter(*_QUALITY_NAMES)
+# NaN and +-inf are written as null by orjson; numpy scalars as the numbers they hold
+_ORJSON_LINE = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
+_orjson_dumps = orjson.dumps
+
+
+def json_line(obj: dict[str, Any]) -> bytes:
+    """One per-beat object (:meth:`BeatIndices.to_json_dict`, or a row built from it) as one line of
+    compact JSON, UTF-8, ending in a newline: the one encoder of per-beat JSON lines (``analyze
+    --per-beat --jsonl`` and a cohort's ``.jsonl`` files). NaN/inf become null.
+
+    Examples
+    --------
+    >>> json_line({"t_s": 0.8, "rmssd_ms": float("nan"), "valid": True})
+    b'{"t_s":0.8,"rmssd_ms":null,"valid":true}\n'
+    """
+    return _orjson_dumps(obj, option=_ORJSON_LINE)
 
 
 _K = TypeVar("_K", TimeDomain, FrequencyDomain, Coherence)
@@ -397,6 +432,10 @@ class HRVEngine:
             st.method == "welch" and st.detrend == "mean" and st.segment_s == WELCH_SEGMENT_S
             and st.overlap == WELCH_OVERLAP and RESONANCE_BAND_HZ == LF_BAND_HZ
         )
+        # the default spectrum (Welch, mean removed) and the coherence spectrum are computed in place
+        # on the ring (window_welch_spectrum: the same bits as power_spectrum of the window's slices)
+        self._welch_in_place = st.method == "welch" and st.detrend == "mean"
+        self._coherence_nfft = coherence_spectrum_nfft(st.coherence_method, st.fs_hz, st.coherence_window_s)
         self._pending: list[_Pending] = []
         self._gap_pending = False  # the next beat pushed comes after a gap
         self._last_t: float | None = None
@@ -558,21 +597,31 @@ class HRVEngine:
 
         f_from = t - st.frequency_window_s
         f_start = ring.window_from(st.frequency_window_s, f_from)
-        ft, frr, fv = tt[f_start:e], rrs[f_start:e], (None if irregular_t < f_from else vv[f_start:e])
+        f_valid = None if irregular_t < f_from else vv
         c_from = t - st.coherence_window_s
         c_start = ring.window_from(st.coherence_window_s, c_from)
-        cwin = (tt[c_start:e], rrs[c_start:e], None if irregular_t < c_from else vv[c_start:e])
-        sp = power_spectrum(
-            ft, frr, fv, method=st.method, fs_hz=st.fs_hz, segment_s=st.segment_s, overlap=st.overlap,
-            detrend=st.detrend, smoothness_lambda=st.smoothness_lambda,
-        )
-        # coherence() of the window: its spectrum of the last coherence_window_s
-        csp = coherence_spectrum(*cwin, window_s=st.coherence_window_s, fs_hz=st.fs_hz, method=st.coherence_method)
+        c_valid = None if irregular_t < c_from else vv
+        sp = None
+        if self._welch_in_place:
+            sp = window_welch_spectrum(tt, rrs, f_valid, f_start, e, fs_hz=st.fs_hz, segment_s=st.segment_s)
+        if sp is None:
+            sp = power_spectrum(
+                tt[f_start:e], rrs[f_start:e], None if f_valid is None else vv[f_start:e], method=st.method,
+                fs_hz=st.fs_hz, segment_s=st.segment_s, overlap=st.overlap, detrend=st.detrend,
+                smoothness_lambda=st.smoothness_lambda,
+            )
+        # coherence() of the window: its spectrum of the last coherence_window_s (coherence_spectrum)
+        csp = window_welch_spectrum(tt, rrs, c_valid, c_start, e, fs_hz=st.fs_hz, segment_s=st.coherence_window_s,
+                                    nfft=self._coherence_nfft)
+        if csp is None:
+            csp = coherence_spectrum(tt[c_start:e], rrs[c_start:e], None if c_valid is None else vv[c_start:e],
+                                     window_s=st.coherence_window_s, fs_hz=st.fs_hz, method=st.coherence_method)
         fd = indices_from_spectrum(sp)
         if self._resonance_is_lf_peak:
             resonance_hz = fd.lf_peak_hz
         else:
-            resonance_hz = resonance(ft, frr, fv, fs_hz=st.fs_hz).peak_hz
+            resonance_hz = resonance(tt[f_start:e], rrs[f_start:e], None if f_valid is None else vv[f_start:e],
+                                     fs_hz=st.fs_hz).peak_hz
         coh = coherence_from_spectrum(csp)
 
         self._accumulate_baseline(rr, valid, gap, coh.ratio)

@@ -208,10 +208,12 @@ def write_per_beat(rows: Iterable[dict[str, Any]], path: str) -> int:
         with write_private_atomically(path, binary=True) as f:
             pq.write_table(table, f)
         return int(table.num_rows)
+    from biofeedback.engine import json_line
+
     n = 0
-    with open_private_output(path) as f:
+    with open_private_output(path, binary=True) as f:
         for d in rows:
-            f.write(json.dumps(d) + "\n")
+            f.write(json_line(d))
             n += 1
     return n
 

@@ -23,6 +23,7 @@ from biofeedback.cli.common import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    from biofeedback.engine import BeatIndices
     from biofeedback.hrv.frequency_domain import Detrend
 
 HELP = "HRV indices of an RR-interval file (whole recording, or per beat)"
@@ -383,36 +384,35 @@ def _print_table(rec, d: dict, args, correction: str) -> None:
         console.print(say("cli.note", lang, note=_note_text(note, d, lang)), markup=False)
 
 
-def per_beat_json(rec, settings, on_beat: Callable[[int], None] | None = None) -> Iterator[dict]:
-    """The per-beat objects of ``analyze --per-beat --jsonl``, in order (``on_beat(i)`` every 1000 beats)."""
+def per_beat_indices(rec, settings, on_beat: Callable[[int], None] | None = None) -> Iterator[BeatIndices]:
+    """The engine's :class:`~biofeedback.engine.BeatIndices` of every beat of ``rec``, in order
+    (``on_beat(i)`` every 1000 beats): the one loop behind ``--per-beat``."""
     from biofeedback.beat import Beat, Gap
     from biofeedback.engine import HRVEngine
 
     rr_a, t_a, b_a = _beats(rec)
     rr, t, breaks = rr_a.tolist(), t_a.tolist(), b_a.tolist()
     engine = HRVEngine(settings)
+    push = engine.push
     for i, (r, ti, brk) in enumerate(zip(rr, t, breaks)):
         if brk:
-            yield from (bi.to_json_dict() for bi in engine.push(Gap(start_s=t[i - 1], end_s=ti - r / 1000.0, reason="file")))
-        yield from (bi.to_json_dict() for bi in engine.push(Beat(rr_ms=r, t_s=ti)))
+            yield from push(Gap(start_s=t[i - 1], end_s=ti - r / 1000.0, reason="file"))
+        yield from push(Beat(rr_ms=r, t_s=ti))
         if on_beat is not None and i % 1000 == 0:
             on_beat(i)
-    yield from (bi.to_json_dict() for bi in engine.flush())
+    yield from engine.flush()
+
+
+def per_beat_json(rec, settings, on_beat: Callable[[int], None] | None = None) -> Iterator[dict]:
+    """The per-beat objects of ``analyze --per-beat --jsonl``, in order (``on_beat(i)`` every 1000 beats)."""
+    return (bi.to_json_dict() for bi in per_beat_indices(rec, settings, on_beat))
+
+
+_WRITE_EVERY = 256  # --jsonl: lines joined per write
 
 
 def _per_beat(args, rec, settings) -> int:
-    out = sys.stdout
     columns = ("t_s", "rr_ms", "hr_bpm", "artifact", "rmssd_ms", "sdnn_ms", "lf_ms2", "hf_ms2", "lf_hf", "coherence")
-
-    def emit(items) -> None:
-        for d in items:
-            if args.jsonl:
-                out.write(json.dumps(d) + "\n")
-            else:
-                out.write("\t".join(_fmt(d[c]) if not isinstance(d[c], str) else d[c] for c in columns) + "\n")
-
-    if not args.jsonl:
-        out.write("\t".join(columns) + "\n")
     progress = _progress(rec.rr_ms.size)
     on_beat = None
     if progress is not None:
@@ -420,7 +420,28 @@ def _per_beat(args, rec, settings) -> int:
         task = progress.add_task("analysing", total=rec.rr_ms.size)
         on_beat = lambda i: progress.update(task, completed=i)  # noqa: E731
     try:
-        emit(per_beat_json(rec, settings, on_beat))
+        if args.jsonl:
+            # orjson lines (BeatIndices.to_json_line) written as bytes, a few hundred per write
+            out_text = sys.stdout
+            out_text.flush()
+            buffer = getattr(out_text, "buffer", None)  # None: a text-only stream (e.g. io.StringIO)
+            write: Callable[[bytes], object] = (
+                buffer.write if buffer is not None else (lambda b: out_text.write(b.decode()))
+            )
+            chunk: list[bytes] = []
+            for bi in per_beat_indices(rec, settings, on_beat):
+                chunk.append(bi.to_json_line())
+                if len(chunk) == _WRITE_EVERY:
+                    write(b"".join(chunk))
+                    chunk.clear()
+            write(b"".join(chunk))
+            if buffer is not None:
+                buffer.flush()
+        else:
+            out = sys.stdout
+            out.write("\t".join(columns) + "\n")
+            for d in per_beat_json(rec, settings, on_beat):
+                out.write("\t".join(_fmt(d[c]) if not isinstance(d[c], str) else d[c] for c in columns) + "\n")
     finally:
         if progress is not None:
             progress.stop()

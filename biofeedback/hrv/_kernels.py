@@ -9,7 +9,13 @@ in the public module that calls it:
 - :func:`time_domain_values`: the indices of :func:`biofeedback.hrv.time_domain.time_domain`;
 - :func:`band_power` / :func:`band_peak`: the trapezoid band integral and the peak search of
   :func:`biofeedback.hrv.frequency_domain.psd_integrator` on a grid ``k·df``;
-- :func:`template_matches`: the template match counts of :mod:`biofeedback.hrv.entropy`.
+  :func:`frequency_bands` / :func:`coherence_values`: those of one spectrum's frequency-domain and
+  coherence indices in one call;
+- :func:`template_matches`: the template match counts of :mod:`biofeedback.hrv.entropy`;
+- :func:`window_segment` / :func:`rfft_power`: the steps of
+  :func:`biofeedback.hrv.frequency_domain.power_spectrum` before and after the FFT for one Welch
+  segment (the per-beat spectra of :func:`biofeedback.hrv.frequency_domain.window_welch_spectrum`
+  and the batched coherence of :mod:`biofeedback.hrv.coherence`).
 
 They are pure (no I/O, no state) and compiled once per machine: ``cache=True`` stores the machine
 code next to this file (or in numba's user cache directory when that is not writable), so only the
@@ -24,7 +30,8 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["spacing_range", "spline_on_grid", "time_domain_values", "band_power", "band_peak", "template_matches"]
+__all__ = ["spacing_range", "spline_on_grid", "time_domain_values", "band_power", "band_peak", "template_matches",
+           "window_segment", "welch_segment", "rfft_power", "coherence_values", "frequency_bands"]
 
 
 @njit(cache=True)
@@ -387,62 +394,122 @@ def pairwise_sum(a, start, n):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def window_segment(t, rr, valid, use_valid, lo, hi, fs, seg, x, y, out):  # pragma: no cover - compiled
+    """The first Welch segment of the window of beats ``lo:hi``: the steps of
+    :func:`biofeedback.hrv.frequency_domain.power_spectrum` up to the segment (knots = the valid
+    beats, or all when not ``use_valid``; the not-a-knot spline at ``fs`` from the first knot; its
+    mean, numpy's pairwise sum, removed) in one loop. ``x``, ``y``: scratch of >= ``hi - lo``
+    values; ``out`` gets the first ``m = min(size, seg)`` samples.
+
+    Returns ``(status, n_knots, bridge, size, m)``: status 0 = done; 1 = no spectrum (< 4 knots or
+    grid samples; ``m`` = 0); -1 = the knot times are not strictly increasing; -2 = singular spline
+    system. ``bridge`` = the longest knot spacing (NaN with < 2 knots)."""
+    cnt = 0
+    for i in range(lo, hi):
+        if not use_valid or valid[i]:
+            x[cnt] = t[i]
+            y[cnt] = rr[i]
+            cnt += 1
+    if cnt < 2:
+        return 1, cnt, np.nan, 0, 0
+    shortest, bridge = spacing_range(x[:cnt])
+    if not shortest > 0:
+        return -1, cnt, bridge, 0, 0
+    if cnt < 4:
+        return 1, cnt, bridge, 0, 0
+    x0 = x[0]
+    size = max(int(math.floor((x[cnt - 1] - x0) * fs + 1e-9)) + 1, 0)
+    if size < 4:
+        return 1, cnt, bridge, size, 0
+    z = spline_on_grid(x[:cnt], y[:cnt], x0, fs, size)
+    if z.size != size:
+        return -2, cnt, bridge, size, 0
+    mean = pairwise_sum(z, 0, size) / size
+    m = min(size, seg)
+    for j in range(m):
+        out[j] = z[j] - mean
+    return 0, cnt, bridge, size, m
+
+
+@njit(cache=True)
+def welch_segment(t, rr, valid, use_valid, lo, hi, fs, seg):  # pragma: no cover - compiled
+    """:func:`window_segment` with its own buffers: ``(status, n_knots, bridge, size, segment)``."""
+    n = max(hi - lo, 0)
+    out = np.empty(seg)
+    status, cnt, bridge, size, m = window_segment(t, rr, valid, use_valid, lo, hi, fs, seg,
+                                                  np.empty(n), np.empty(n), out)
+    return status, cnt, bridge, size, out[:m]
+
+
+@njit(cache=True)
 def coherence_segments(t, rr, valid, use_valid, lo, hi, fs, seg, Z, nper):  # pragma: no cover - compiled
-    """The mean-removed spline segment of each window ``lo[k]:hi[k]`` (the steps of
-    :func:`biofeedback.hrv.frequency_domain.power_spectrum` for one Welch segment of ``seg``
-    samples): row ``k`` of ``Z`` gets the first ``nper[k]`` samples, ``nper[k] = 0`` when the
-    window has no spectrum (< 4 knots or grid samples). Returns -1, or the first window whose
-    valid beat times are not strictly increasing (``-2 - k`` if its spline system is singular)."""
+    """The mean-removed spline segment of each window ``lo[k]:hi[k]`` (:func:`window_segment`):
+    row ``k`` of ``Z`` gets the first ``nper[k]`` samples, ``nper[k] = 0`` when the window has no
+    spectrum (< 4 knots or grid samples). Returns -1, or the first window whose valid beat times
+    are not strictly increasing (``-2 - k`` if its spline system is singular)."""
     x = np.empty(t.size)
     y = np.empty(t.size)
     for k in range(lo.size):
-        nper[k] = 0
-        cnt = 0
-        for i in range(lo[k], hi[k]):
-            if not use_valid or valid[i]:
-                x[cnt] = t[i]
-                y[cnt] = rr[i]
-                cnt += 1
-        if cnt < 2:
-            continue
-        shortest, _ = spacing_range(x[:cnt])
-        if not shortest > 0:
+        status, _, _, _, m = window_segment(t, rr, valid, use_valid, lo[k], hi[k], fs, seg, x, y, Z[k])
+        if status == -1:
             return k
-        if cnt < 4:
-            continue
-        x0 = x[0]
-        size = max(int(math.floor((x[cnt - 1] - x0) * fs + 1e-9)) + 1, 0)
-        if size < 4:
-            continue
-        z = spline_on_grid(x[:cnt], y[:cnt], x0, fs, size)
-        if z.size != size:
+        if status == -2:
             return -2 - k
-        mean = pairwise_sum(z, 0, size) / size
-        m = min(size, seg)
-        for j in range(m):
-            Z[k, j] = z[j] - mean
         nper[k] = m
     return -1
 
 
 @njit(cache=True)
-def coherence_ratio_rows(P, df, max_hz, search_lo, search_hi, half_width, total_lo, total_hi):  # pragma: no cover
-    """Coherence ratio of each PSD row of ``P`` (grid ``k·df``): the peak in ``[search_lo,
+def rfft_power(v, n_fft):  # pragma: no cover - compiled
+    """One-sided |X|² of an rfft given as its interleaved (re, im) float64 view ``v``: ``re² + im²``,
+    halved at 0 Hz and (even ``n_fft``) at Nyquist: the arithmetic of
+    :func:`biofeedback.hrv.frequency_domain.welch_psd` for one segment (the window's scale is in the
+    signal)."""
+    nb = v.size // 2
+    p = np.empty(nb)
+    for k in range(nb):
+        re = v[2 * k]
+        im = v[2 * k + 1]
+        p[k] = re * re + im * im
+    p[0] *= 0.5
+    if n_fft % 2 == 0:
+        p[nb - 1] *= 0.5
+    return p
+
+
+@njit(cache=True)
+def coherence_values(p, df, max_hz, search_lo, search_hi, half_width, total_lo, total_hi):  # pragma: no cover
+    """``(ratio, peak_hz, peak, total)`` of one PSD on the grid ``k·df``: the peak in ``[search_lo,
     search_hi)``, its band ``peak ± half_width``, the total band; the arithmetic of
-    :func:`biofeedback.hrv.coherence.coherence_from_spectrum` on the uniform grid."""
+    :func:`biofeedback.hrv.coherence.coherence_from_spectrum` on the uniform grid (all NaN without
+    a peak)."""
+    peak_hz, _ = band_peak(p, df, max_hz, search_lo, search_hi)
+    if math.isnan(peak_hz):
+        return np.nan, np.nan, np.nan, np.nan
+    peak = band_power(p, df, max_hz, peak_hz - half_width, peak_hz + half_width)
+    total = band_power(p, df, max_hz, total_lo, total_hi)
+    rest = total - peak
+    return (peak / rest if rest > 0 else np.nan), peak_hz, peak, total
+
+
+@njit(cache=True)
+def coherence_ratio_rows(P, df, max_hz, search_lo, search_hi, half_width, total_lo, total_hi):  # pragma: no cover
+    """Coherence ratio (:func:`coherence_values`) of each PSD row of ``P``."""
     m = P.shape[0]
     out = np.empty(m)
     for r in range(m):
-        p = P[r]
-        peak_hz, _ = band_peak(p, df, max_hz, search_lo, search_hi)
-        if math.isnan(peak_hz):
-            out[r] = np.nan
-            continue
-        peak = band_power(p, df, max_hz, peak_hz - half_width, peak_hz + half_width)
-        total = band_power(p, df, max_hz, total_lo, total_hi)
-        rest = total - peak
-        out[r] = peak / rest if rest > 0 else np.nan
+        out[r] = coherence_values(P[r], df, max_hz, search_lo, search_hi, half_width, total_lo, total_hi)[0]
     return out
+
+
+@njit(cache=True)
+def frequency_bands(p, df, max_hz, vlf_lo, vlf_hi, lf_lo, lf_hi, hf_lo, hf_hi):  # pragma: no cover - compiled
+    """``(vlf, lf, hf, lf_peak_hz, hf_peak_hz)`` of one PSD on the grid ``k·df``: the band integrals
+    and peaks of :func:`biofeedback.hrv.frequency_domain.indices_from_spectrum` in one call."""
+    vlf = band_power(p, df, max_hz, vlf_lo, vlf_hi)
+    lf = band_power(p, df, max_hz, lf_lo, lf_hi)
+    hf = band_power(p, df, max_hz, hf_lo, hf_hi)
+    return vlf, lf, hf, band_peak(p, df, max_hz, lf_lo, lf_hi)[0], band_peak(p, df, max_hz, hf_lo, hf_hi)[0]
 
 
 @njit(cache=True)

@@ -42,7 +42,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._kernels import coherence_ratio_rows, coherence_segments
+from ._kernels import coherence_ratio_rows, coherence_segments, coherence_values
 from .constants import (
     COHERENCE_MAX_DF_HZ,
     COHERENCE_PEAK_WIDTH_HZ,
@@ -59,6 +59,7 @@ from .frequency_domain import (
     psd_integrator_maker,
     rfft_grid_step,
     single_segment_psd_rows,
+    uniform_grid_step,
 )
 
 __all__ = [
@@ -147,10 +148,16 @@ def coherence_spectrum(
     One Hann-windowed Welch segment of ``window_s`` (:func:`power_spectrum`), zero-padded to
     :func:`coherence_nfft` for ``"fine"``, not padded for ``"grid"``.
     """
+    return power_spectrum(t_s, rr_ms, valid, fs_hz=fs_hz, segment_s=window_s,
+                          nfft=coherence_spectrum_nfft(method, fs_hz, window_s))
+
+
+def coherence_spectrum_nfft(method: CoherenceMethod, fs_hz: float, window_s: float) -> int | None:
+    """The FFT length of :func:`coherence_spectrum`: :func:`coherence_nfft` for ``"fine"``, ``None``
+    (the segment's own length, no padding) for ``"grid"``."""
     if method not in COHERENCE_METHODS:
         raise ValueError(f"coherence method must be one of {COHERENCE_METHODS}, got {method!r}")
-    nfft = coherence_nfft(fs_hz, window_s) if method == "fine" else None
-    return power_spectrum(t_s, rr_ms, valid, fs_hz=fs_hz, segment_s=window_s, nfft=nfft)
+    return coherence_nfft(fs_hz, window_s) if method == "fine" else None
 
 
 def coherence_from_spectrum(spectrum: Spectrum) -> Coherence:
@@ -167,9 +174,17 @@ def coherence_from_spectrum(spectrum: Spectrum) -> Coherence:
     >>> c.peak_hz, round(c.peak_power_ms2, 6), round(c.total_power_ms2, 6), round(c.ratio, 4)
     (0.09375, 1.5744, 1.943575, 4.2646)
     """
-    if spectrum.freq_hz.size < 2:
+    f = spectrum.freq_hz
+    if f.size < 2:
         return Coherence(NAN, NAN, NAN, NAN, NAN)
-    return _coherence_of(psd_integrator(spectrum, COHERENCE_TOTAL_BAND_HZ[1]))
+    df = uniform_grid_step(f)
+    if df is None:
+        return _coherence_of(psd_integrator(spectrum, COHERENCE_TOTAL_BAND_HZ[1]))
+    # the uniform grid of every spectrum made here: _coherence_of's arithmetic in one compiled call
+    ratio, peak_hz, peak, total = coherence_values(
+        spectrum.psd_ms2_per_hz, df, COHERENCE_TOTAL_BAND_HZ[1], *COHERENCE_SEARCH_BAND_HZ,
+        0.5 * COHERENCE_PEAK_WIDTH_HZ, *COHERENCE_TOTAL_BAND_HZ)
+    return Coherence(ratio, ratio * ratio, peak_hz, peak, total)
 
 
 def _coherence_of(integ: PSDIntegrator) -> Coherence:

@@ -60,7 +60,7 @@ from .constants import (
     WELCH_OVERLAP,
     WELCH_SEGMENT_S,
 )
-from ._kernels import band_peak, band_power, spacing_range
+from ._kernels import band_peak, band_power, frequency_bands, rfft_power, spacing_range, welch_segment
 from .interpolation import even_grid_s, even_grid_size, resample_even
 
 __all__ = [
@@ -78,6 +78,8 @@ __all__ = [
     "rfft_grid_step",
     "single_segment_psd_rows",
     "indices_from_spectrum",
+    "window_welch_spectrum",
+    "uniform_grid_step",
 ]
 
 Method = Literal["welch", "lomb"]
@@ -433,6 +435,51 @@ def _welch_spectrum(
     return Spectrum(f, p, "welch", n_knots, bridge)
 
 
+def window_welch_spectrum(
+    t_s: NDArray[np.float64],
+    rr_ms: NDArray[np.float64],
+    valid: NDArray[np.bool_] | None,
+    lo: int,
+    hi: int,
+    *,
+    fs_hz: float = RESAMPLE_HZ,
+    segment_s: float = WELCH_SEGMENT_S,
+    nfft: int | None = None,
+) -> Spectrum | None:
+    """``power_spectrum(t_s[lo:hi], rr_ms[lo:hi], valid[lo:hi], method="welch", detrend="mean",
+    ...)`` bit for bit, for the per-beat engine: knots, spline, mean removal in one compiled loop
+    (:func:`biofeedback.hrv._kernels.welch_segment`), the FFT, then |X|² in another
+    (:func:`biofeedback.hrv._kernels.rfft_power`); no slices or masks.
+
+    ``t_s``, ``rr_ms``, ``valid``: float64 / bool arrays (``valid`` None = every beat valid).
+    Returns ``None`` when the resampled series is longer than one Welch segment (then call
+    :func:`power_spectrum`).
+    Raises ``ValueError`` as :func:`power_spectrum` for knot times that do not increase.
+    """
+    use_valid = valid is not None
+    status, n_knots, bridge, size, seg = welch_segment(
+        t_s, rr_ms, valid if valid is not None else _NO_MASK, use_valid, lo, hi, fs_hz, int(round(segment_s * fs_hz)))
+    if status == 0:
+        nperseg = seg.size  # = min(size, round(segment_s * fs_hz)), as _welch_spectrum
+        if size != nperseg:
+            # longer than one segment: welch_psd's general path (its complex products and the
+            # batched FFT may round differently in the last bit, so it is not imitated here)
+            return None
+        n_fft = nperseg if nfft is None else max(int(nfft), nperseg)
+        p = rfft_power(rfft(seg * _scaled_hann(nperseg, fs_hz), n_fft).view(np.float64), n_fft)
+        return Spectrum(_rfft_freqs(n_fft, fs_hz), p, "welch", n_knots, bridge)
+    if status == 1:
+        return Spectrum(_EMPTY, _EMPTY, "welch", n_knots, bridge)
+    if status == -1:
+        raise ValueError("beat times t_s of the valid beats must be strictly increasing")
+    raise np.linalg.LinAlgError("spline system is singular")  # pragma: no cover - increasing knots
+
+
+_NO_MASK = np.ones(1, dtype=bool)
+_EMPTY = np.zeros(0)
+_EMPTY.setflags(write=False)
+
+
 def band_power_ms2(spectrum: Spectrum, lo_hz: float, hi_hz: float) -> float:
     r"""Power (ms²) in ``[lo_hz, hi_hz]``: trapezoid rule with the PSD interpolated at the edges.
 
@@ -489,6 +536,18 @@ def _peak(f: NDArray[np.float64], p: NDArray[np.float64], lo: float, hi: float) 
 
 def _ratio(a: float, b: float) -> float:
     return a / b if b > 0 else NAN
+
+
+def uniform_grid_step(f: NDArray[np.float64]) -> float | None:
+    """``df`` when the grid ``f`` is ``k·df`` from 0 (every spectrum made here), else ``None``: the
+    grids on which the compiled band integrals (:mod:`biofeedback.hrv._kernels`) apply.
+
+    Examples
+    --------
+    >>> uniform_grid_step(np.arange(5) * 0.25), uniform_grid_step(np.array([0.0, 0.1, 0.3]))
+    (0.25, None)
+    """
+    return f.item(1) if _is_uniform_from_zero(f) else None
 
 
 def _is_uniform_from_zero(f: NDArray[np.float64]) -> bool:
@@ -590,12 +649,17 @@ def indices_from_spectrum(spectrum: Spectrum) -> FrequencyDomain:
         return FrequencyDomain(
             NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, spectrum.method, spectrum.n_knots, spectrum.longest_bridge_s
         )
-    integ = psd_integrator(spectrum, HF_BAND_HZ[1])
-    vlf = integ.band(*VLF_BAND_HZ)
-    lf = integ.band(*LF_BAND_HZ)
-    hf = integ.band(*HF_BAND_HZ)
-    lf_peak = integ.peak(*LF_BAND_HZ)[0]
-    hf_peak = integ.peak(*HF_BAND_HZ)[0]
+    df = uniform_grid_step(f)
+    if df is not None:  # every spectrum made here: the compiled integrals in one call
+        vlf, lf, hf, lf_peak, hf_peak = frequency_bands(
+            spectrum.psd_ms2_per_hz, df, HF_BAND_HZ[1], *VLF_BAND_HZ, *LF_BAND_HZ, *HF_BAND_HZ)
+    else:
+        integ = _GeneralPSD(f, spectrum.psd_ms2_per_hz)
+        vlf = integ.band(*VLF_BAND_HZ)
+        lf = integ.band(*LF_BAND_HZ)
+        hf = integ.band(*HF_BAND_HZ)
+        lf_peak = integ.peak(*LF_BAND_HZ)[0]
+        hf_peak = integ.peak(*HF_BAND_HZ)[0]
     return FrequencyDomain(
         vlf_ms2=vlf,
         lf_ms2=lf,

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from biofeedback.beat import Beat, Gap
-from biofeedback.engine import SETTINGS_VERSION, BeatIndices, EngineSettings, HRVEngine
+from biofeedback.engine import SETTINGS_VERSION, BeatIndices, EngineSettings, HRVEngine, json_line
 from biofeedback.hrv.artifacts import ArtifactSettings, detect_artifacts
 from biofeedback.hrv.autonomic import pns_index, sns_index
 from biofeedback.hrv.coherence import coherence
@@ -252,6 +252,35 @@ def test_json_dict_has_python_floats_and_nulls() -> None:
         json.dumps(dd, allow_nan=False)
 
 
+@pytest.mark.parametrize("version", [1, 2])
+def test_json_line_parses_equal_to_the_json_dumps_line(version: int) -> None:
+    # realistic beats: premature beats, a gap, the first beats (nulls), a baseline (relaxation set),
+    # windows nulled for quality; the orjson line must parse to the same keys, order and values
+    rr, t = _series(11, 260, n_artifacts=6)
+    t[140:] += 10.0  # a 10 s pause: the spectra bridge it, so version 2 nulls them for quality
+    eng = HRVEngine(EngineSettings(version=version))
+    out: list[BeatIndices] = []
+    for i, it in enumerate(_items(rr, t, {140})):
+        out += eng.push(it)
+        if i == 120:
+            eng.end_baseline()
+    out += eng.flush()
+    assert any(not b.valid for b in out) and any(b.gap_before for b in out)
+    assert any(b.relaxation is not None for b in out) and any(b.relaxation is None for b in out)
+    if version == 2:
+        assert any(b.quality is not None and not b.quality.signal_ok for b in out)
+    for b in out:
+        line = b.to_json_line()
+        assert line.endswith(b"\n") and line.count(b"\n") == 1
+        old = json.dumps(b.to_json_dict())  # the line as it was written before orjson
+        parsed = json.loads(line)
+        assert list(parsed.items()) == list(json.loads(old).items())  # same keys, same order, same values
+        assert b"NaN" not in line and b"Infinity" not in line
+        assert json_line(b.to_json_dict()) == line  # one encoder: the dict and the fields give the same bytes
+    nulls = json.loads(out[0].to_json_line())
+    assert nulls["rmssd_ms"] is None and nulls["lf_ms2"] is None and nulls["relaxation"] is None
+
+
 def test_settings_round_trip() -> None:
     s = EngineSettings(
         time_window_s=90.0, coherence_window_s=32.0, frequency_window_s=300.0, method="lomb",
@@ -334,6 +363,27 @@ def test_version_1_settings_reproduce_the_output_of_the_version_1_engine_bit_for
     v2 = _golden_run(EngineSettings.from_dict({**golden["settings"], "version": 2}), golden["items"])
     assert sum(a["coherence"] != b["coherence"] for a, b in zip(rows, v2)) > 300
     assert all(a["rmssd_ms"] == b["rmssd_ms"] for a, b in zip(rows, v2))
+
+
+#: sha256 (as _digest) of every field of every beat of the golden items under version-2 settings,
+#: with a baseline ended after item 200, as computed by the engine before issue 13's per-beat work
+#: (commit a636dab): version 2 is a frozen recipe, so faster code must give the same bits.
+V2_ALL_FIELDS_SHA256 = "3a4415e094129730ac0aed3477e222ce23500bed353f1b41b2eae9a71709ac37"
+
+
+def test_version_2_settings_reproduce_the_recorded_version_2_output_bit_for_bit() -> None:
+    golden = json.loads(GOLDEN_V1.read_text())
+    eng = HRVEngine(EngineSettings.from_dict({**golden["settings"], "version": 2}))
+    rows: list[dict] = []
+    for i, it in enumerate(golden["items"]):
+        item = Beat(rr_ms=it[1], t_s=it[2]) if it[0] == "beat" else Gap(it[1], it[2], "contact_lost")
+        rows += [b.to_json_dict() for b in eng.push(item)]
+        if i == 200:
+            eng.end_baseline()
+    rows += [b.to_json_dict() for b in eng.flush()]
+    assert len(rows) == 420
+    assert sum(r["relaxation"] is not None for r in rows) == 159 and sum(not r["signal_ok"] for r in rows) == 125
+    assert _digest(rows) == V2_ALL_FIELDS_SHA256
 
 
 def test_settings_versions() -> None:

@@ -22,6 +22,7 @@ from biofeedback.hrv.frequency_domain import (
     psd_integrator,
     smoothness_priors_trend,
     welch_psd,
+    window_welch_spectrum,
 )
 from biofeedback.hrv.interpolation import resample_not_a_knot
 
@@ -237,3 +238,38 @@ def test_property_compiled_integrator_equals_the_general_band_power(n: int, seed
     f_fast, p_fast = fast.peak(lo, hi)
     f_ref = peak_frequency_hz(sp, lo, hi)
     assert (math.isnan(f_fast) and math.isnan(f_ref)) or f_fast == pytest.approx(f_ref, rel=1e-12)
+
+
+def _same_spectrum(a: Spectrum, b: Spectrum) -> None:
+    assert a.method == b.method and a.n_knots == b.n_knots
+    bridges = (a.longest_bridge_s, b.longest_bridge_s)
+    assert all(math.isnan(x) for x in bridges) or bridges[0] == bridges[1]
+    assert a.freq_hz.tobytes() == b.freq_hz.tobytes()
+    assert a.psd_ms2_per_hz.tobytes() == b.psd_ms2_per_hz.tobytes()  # bit for bit
+
+
+@pytest.mark.parametrize("nfft", [None, 2048])
+def test_window_welch_spectrum_is_power_spectrum_of_the_slices_bit_for_bit(nfft: int | None) -> None:
+    # the engine's in-place path: the same bits as power_spectrum on the window's slices, with and
+    # without removed beats, for windows of every length from empty to a few minutes
+    rng = np.random.default_rng(3)
+    rr = np.round(850.0 + 60.0 * np.sin(np.arange(600) * 0.7) + rng.normal(0, 20.0, 600))  # integer ms
+    t = np.cumsum(rr) / 1000.0
+    valid = rng.random(600) > 0.05
+    seen = {"spectrum": 0, "empty": 0, "general": 0}
+    spans = [(0, 0), (0, 1), (0, 3), (5, 9), (10, 80), (100, 240), (0, 600), *((k, k + 75) for k in range(0, 500, 7))]
+    for lo, hi in spans:
+        for v in (None, valid):
+            for segment_s in (64.0, 300.0):
+                got = window_welch_spectrum(t, rr, v, lo, hi, fs_hz=4.0, segment_s=segment_s, nfft=nfft)
+                ref = power_spectrum(t[lo:hi], rr[lo:hi], None if v is None else v[lo:hi], fs_hz=4.0,
+                                     segment_s=segment_s, nfft=nfft)
+                if got is None:  # longer than one segment: the caller takes power_spectrum
+                    seen["general"] += 1
+                    assert ref.freq_hz.size and (t[hi - 1] - t[lo]) * 4.0 >= segment_s * 4.0
+                    continue
+                seen["spectrum" if got.freq_hz.size else "empty"] += 1
+                _same_spectrum(got, ref)
+    assert min(seen.values()) > 0, seen
+    with pytest.raises(ValueError, match="strictly increasing"):
+        window_welch_spectrum(np.array([1.0, 2.0, 2.0, 3.0, 4.0]), np.full(5, 800.0), None, 0, 5)
