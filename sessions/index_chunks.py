@@ -29,6 +29,7 @@ import struct
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -65,14 +66,14 @@ def _unshuffled(b: bytes, n: int, dtype: type) -> np.ndarray:
     return np.ascontiguousarray(np.frombuffer(b, dtype=np.uint8).reshape(8, n).T).view(dtype).reshape(n)
 
 
-def _encode_column(values: list[Any]) -> tuple[list[Any], bytes]:
+def _encode_column(values: Sequence[Any]) -> tuple[list[Any], bytes]:
     """``([kind, extra], bytes)`` of one column (see the module docstring)."""
     kinds = set(map(type, values))
     n = len(values)
     if kinds <= {float, type(None)} and float in kinds:
         nulls = [v is None for v in values]
         has_nulls = any(nulls)
-        filled = values
+        filled: Sequence[Any] = values
         if has_nulls:  # a null repeats the previous value: its XOR is zero
             filled, prev = [], 0.0
             for v in values:
@@ -87,33 +88,35 @@ def _encode_column(values: list[Any]) -> tuple[list[Any], bytes]:
         a = np.array(values, dtype=np.int64)
         return ["i8", None], _shuffled(np.diff(a, prepend=np.int64(0)))
     if kinds <= {str, bool, type(None)}:
-        distinct: dict[tuple[type, Any], int] = {}
-        codes = bytearray(n)
-        for i, v in enumerate(values):
-            code = distinct.setdefault((type(v), v), len(distinct))
-            if code > 255:
-                break
-            codes[i] = code
-        else:
-            return ["cat", [v for _, v in distinct]], bytes(codes)
+        # (no two distinct values of these types compare equal: True == 1 needs an int)
+        distinct = list(dict.fromkeys(values))
+        if len(distinct) <= 256:
+            code_of = {v: i for i, v in enumerate(distinct)}
+            return ["cat", distinct], bytes(map(code_of.__getitem__, values))
     return ["json", None], json.dumps(values).encode()
 
 
 def encode_columnar(rows: Sequence[Row]) -> bytes:
     """A columnar chunk of ``rows`` (``(seq, indices)`` in seq order, every dict with the same keys
     in the same order)."""
-    keys = list(rows[0][1])
+    keys = tuple(rows[0][1])
     n = len(rows)
+    dicts = [d for _, d in rows]
+    if any(tuple(d) != keys for d in dicts):
+        raise ValueError("every row of a columnar chunk must have the same keys in the same order")
+    # the rows transposed into columns by C loops (itemgetter, zip): no Python step per value
+    columns: list[Sequence[Any]] = [[s for s, _ in rows]]
+    if len(keys) == 1:
+        columns.append([d[keys[0]] for d in dicts])
+    elif keys:
+        columns.extend(zip(*map(itemgetter(*keys), dicts)))
     header_cols: list[list[Any]] = []
     parts: list[bytes] = []
-    seq_kind, seq_bytes = _encode_column([s for s, _ in rows])
-    for kind, body in [(seq_kind, seq_bytes)] + [_encode_column([d[k] for _, d in rows]) for k in keys]:
+    for values in columns:
+        kind, body = _encode_column(values)
         header_cols.append([*kind, len(body)])
         parts.append(body)
-    for _, d in rows:
-        if list(d) != keys:
-            raise ValueError("every row of a columnar chunk must have the same keys in the same order")
-    header = json.dumps({"n": n, "keys": keys, "cols": header_cols}).encode()
+    header = json.dumps({"n": n, "keys": list(keys), "cols": header_cols}).encode()
     payload = _HEADER.pack(len(header)) + header + b"".join(parts)
     return COLUMNAR + zlib.compress(payload, _ZLIB_LEVEL)
 
@@ -201,9 +204,9 @@ def columnar_chunks(rows: Sequence[Row]) -> Iterator[Chunk]:
     chunk wherever the keys change."""
     start = 0
     while start < len(rows):
-        keys = list(rows[start][1])
+        keys = tuple(rows[start][1])
         end = start + 1
-        while end < len(rows) and end - start < CHUNK_BEATS and list(rows[end][1]) == keys:
+        while end < len(rows) and end - start < CHUNK_BEATS and tuple(rows[end][1]) == keys:
             end += 1
         part = rows[start:end]
         yield Chunk(part[0][0], part[-1][0], len(part), encode_columnar(part))
@@ -214,10 +217,11 @@ def normalise(indices: Mapping[str, Any]) -> dict[str, Any]:
     """What storing ``indices`` as JSON gave back (keys as text, tuples as lists...) for a mapping
     of plain values; a dict of str keys and plain values (what ``to_json_dict`` gives) unchanged."""
     d = dict(indices)
-    if all(type(k) is str and type(v) in _PLAIN for k, v in d.items()):
+    if _PLAIN.issuperset(map(type, d.values())) and _TEXT.issuperset(map(type, d)):  # C loops: per beat
         return d
     decoded: dict[str, Any] = json.loads(json.dumps(d))
     return decoded
 
 
-_PLAIN = {float, int, str, bool, type(None)}
+_PLAIN = frozenset({float, int, str, bool, type(None)})
+_TEXT = frozenset({str})
