@@ -10,7 +10,7 @@ rows of one session are stored as chunks, each a ``bytes`` blob of one of two fo
   leading mantissa bits, which become zero bytes), byte-shuffled (the 8 bytes of each value in 8
   planes), plus a null bitmap when a value is ``None``. A column of ints is stored as int64
   differences; a column of strings, booleans and ``None`` as one byte per row indexing its distinct
-  values; any other column as the JSON text of its values. About 145 bytes a beat for the
+  values; any other column as the JSON text of its values. About 142 bytes a beat for the
   indices of settings version 2 (``python benchmarks/run.py store``).
 - **JSON** (``b"BIJ1"`` + JSON text ``[[seq, {...}], ...]``): the few rows of one recorder commit,
   written as cheaply as before so that each commit still carries its own indices (the crash

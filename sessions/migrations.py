@@ -250,7 +250,7 @@ def _compact_beat_indices(conn: sqlite3.Connection) -> None:
 _M0008 = Migration(
     "0008_compact_beat_indices",
     (
-        # The live indices as chunks of up to 1024 rows (about 145 bytes a beat instead of 1.2 KB of
+        # The live indices as chunks of up to 1024 rows (about 142 bytes a beat instead of 1.4 KB of
         # JSON text): columnar and compressed, or, for the rows of one recorder commit not yet merged,
         # JSON (sessions/index_chunks.py). Rows of a session never overlap: a chunk covers the seqs
         # first_seq..last_seq, n of them. An ordinary rowid table: a chunk's blob (about 150 KB)
