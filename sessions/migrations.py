@@ -242,7 +242,14 @@ def _compact_beat_indices(conn: sqlite3.Connection) -> None:
                 write(str(current), rows)
                 rows = []
             current = session_id
-            rows.append((int(seq), json.loads(text)))
+            try:
+                indices = json.loads(text)
+            except ValueError as exc:  # a damaged store: nothing is changed (the migration rolls back)
+                raise BiofeedbackError(
+                    f"session {session_id}, beat {seq}: its stored live indices are not JSON ({exc}); "
+                    "the store was left as it was"
+                ) from exc
+            rows.append((int(seq), indices))
     if rows:
         write(str(current), rows)
 

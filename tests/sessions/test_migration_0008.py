@@ -8,6 +8,9 @@ import io
 import json
 import sqlite3
 
+import pytest
+
+from biofeedback.errors import BiofeedbackError
 from biofeedback.practices import Protocol, customize, get_practice
 from devices.clock import VirtualClock
 from devices.simulator import SimulatorSource
@@ -79,3 +82,19 @@ def test_an_old_session_migrated_replays_bit_for_bit_and_reads_back_exactly(tmp_
         _, outcome = replay_session(store, sid)
     assert outcome.reanalysis is False and outcome.matches is True
     assert outcome.n_beats == outcome.n_live == outcome.n_compared == outcome.n_identical == len(texts)
+
+
+def test_a_damaged_json_row_stops_the_migration_and_changes_nothing(tmp_path):
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    apply_migrations(conn, upto="0007_assessments")
+    conn.execute("INSERT INTO sessions (id, start_wall, status, source_kind, software_version) "
+                 "VALUES ('s1', '2026-11-21T08:00:00+01:00', 'complete', 'live', '0.1.0')")
+    conn.executemany("INSERT INTO beat_indices VALUES (?, ?, ?)", [("s1", 0, '{"rmssd_ms": 1.5}'), ("s1", 1, '{"rms')])
+    conn.close()
+    with pytest.raises(BiofeedbackError, match="session s1, beat 1: its stored live indices are not JSON"):
+        Store(path)
+    conn = sqlite3.connect(path)
+    assert [n for n, _ in applied_migrations(conn)][-1] == "0007_assessments"
+    assert conn.execute("SELECT count(*) FROM beat_indices").fetchone()[0] == 2
+    conn.close()
