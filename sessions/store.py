@@ -807,7 +807,8 @@ class Store:
                     with self.transaction():
                         victims = f"SELECT {key} FROM {table} WHERE session_id = ? ORDER BY {key} LIMIT ?"
                         counts[counted] += self.conn.execute(
-                            f"SELECT coalesce(sum({rows_of}), 0) FROM {table} WHERE session_id = ? AND {key} IN ({victims})",
+                            f"SELECT coalesce(sum({rows_of}), 0) FROM {table} "
+                            f"WHERE session_id = ? AND {key} IN ({victims})",
                             (session_id, session_id, limit),
                         ).fetchone()[0]
                         n = self.conn.execute(
