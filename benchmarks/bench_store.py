@@ -1,18 +1,29 @@
-"""Benchmark sections for the store: recording throughput and the peak memory of a 24 h replay.
+"""Benchmark sections for the store: recording throughput, and what a 24 h session costs.
 
 - ``recording``: beats/s into a real SQLite file with the 1 s commit policy (``bench_recorder.run``).
-- ``replay24h``: a 24 h simulated session is recorded live (runner + pipeline + recorder, live
-  indices stored for every beat); then a fresh process replays it through the same pipeline,
-  checking every beat against the stored live indices, and reports its resident memory at the
-  start, after the first 1 000 beats (by then the engine's compiled kernels are loaded: a one-time
-  ~30 MiB) and at its peak (``VmHWM``). Memory must not grow with the session's length: the
-  peak may exceed the 1 000-beat mark by less than 16 MiB.
+- ``demo24h``: ``biofeedback demo --minutes 1440 --speed max`` in a fresh process, as a user runs
+  it (session recorded live through runner + engine + store, then compared): wall time, goal
+  <= 15 s (issue 13). The session it records is the 24 h session of the next sections (2 h with
+  ``--quick``).
+- ``store``: that session's store, all in (database + WAL file, raw beats, labels, live
+  indices) per beat, goal <= 300 B (issue 13); the size of each table (``dbstat``); and, as the
+  comparator in the same run, the same session stored as before migration 0008 (one JSON row of
+  live indices a beat).
+- ``report``: ``biofeedback report SESSION --out r.html`` of it in a fresh process: wall time (goal
+  <= 5 s) and peak resident memory (``VmHWM``, goal <= 300 MiB).
+- ``replay24h``: a fresh process replays it through the same pipeline, checking every beat against
+  the stored live indices, and reports its resident memory at the start, after the first 1 000
+  beats (by then the engine's compiled kernels are loaded: a one-time ~30 MiB) and at its peak
+  (``VmHWM``). Memory must not grow with the session's length: the peak may exceed the 1 000-beat
+  mark by less than 16 MiB.
 """
 
 from __future__ import annotations
 
-import asyncio
+import atexit
 import json
+import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -71,35 +82,148 @@ def section_recording(opts: Options) -> list[Row]:
     return rows
 
 
-def section_replay24h(opts: Options) -> list[Row]:
-    from biofeedback.practices import Protocol, get_practice
-    from devices.clock import VirtualClock
-    from sessions.live import SessionPlan, run_session
-    from sessions.simulated import simulated_source
+_CLI_PROBE = r"""
+import json, sys
+from biofeedback.cli.main import main
+rc = main(sys.argv[2:])
+with open("/proc/self/status") as f:
+    peak = next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM:"))
+with open(sys.argv[1], "w") as out:
+    json.dump({"rc": rc, "peak_mib": peak}, out)
+"""
+
+
+def _cli(args: list[str], probe_out: Path) -> tuple[float, float]:
+    """Run ``biofeedback ARGS`` in a fresh process (its output discarded): (wall s, peak MiB)."""
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", _CLI_PROBE, str(probe_out), *args], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    wall_s = time.perf_counter() - t0
+    result = json.loads(probe_out.read_text())
+    return wall_s, float(result["peak_mib"])
+
+
+class _Day:
+    """The session recorded by ``biofeedback demo --minutes M --speed max`` (24 h; 2 h with
+    ``--quick``), recorded once per run and shared by the sections."""
+
+    def __init__(self, hours: int):
+        self.hours = hours
+        self.tmp = Path(tempfile.mkdtemp(prefix="bench_store_"))
+        atexit.register(shutil.rmtree, self.tmp, True)
+        self.home = self.tmp / "home"
+        self.demo_s, self.demo_peak_mib = _cli(
+            ["demo", "--minutes", str(hours * 60), "--speed", "max", "--seed", "24", "--home", str(self.home)],
+            self.tmp / "demo.json",
+        )
+        from sessions.store import Store
+
+        with Store.open_home(self.home, readonly=True) as store:
+            (info,) = store.list_sessions()
+        self.session_id = info.id
+        self.n_beats = info.n_beats
+
+
+_DAYS: dict[int, _Day] = {}
+
+
+def _day(opts: Options) -> _Day:
+    hours = 2 if opts.quick else 24
+    if hours not in _DAYS:
+        _DAYS[hours] = _Day(hours)
+    return _DAYS[hours]
+
+
+def section_demo24h(opts: Options) -> list[Row]:
+    day = _day(opts)
+    label = f"demo {day.hours} h"
+    goal = 15.0 * day.hours / 24
+    return [
+        Row(label, f"demo --minutes {day.hours * 60} --speed max (fresh process)",
+            f"{day.demo_s:.1f} s ({day.n_beats:,} beats)", f"<= {goal:.3g} s", day.demo_s <= goal),
+        Row(label, "its peak memory", f"{day.demo_peak_mib:.0f} MiB"),
+    ]
+
+
+def _table_bytes(path: Path) -> dict[str, int]:
+    """Bytes of the pages of each table and index (``dbstat``), empty if SQLite lacks it."""
+    conn = sqlite3.connect(path)
+    try:
+        return {name: int(size) for name, size in conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name")}
+    except sqlite3.OperationalError:
+        return {}
+    finally:
+        conn.close()
+
+
+def _store_bytes(home: Path) -> int:
+    return sum(p.stat().st_size for p in home.glob("biofeedback.sqlite*") if p.is_file())
+
+
+def _json_row_copy(day: _Day) -> Path:
+    """The day's session stored as before migration 0008: schema 0007, one JSON row of live
+    indices a beat (``json.dumps`` of what was shown, as the recorder wrote it)."""
+    from sessions.migrations import apply_migrations
     from sessions.store import Store
 
-    hours = 2 if opts.quick else 24
-    total = hours * 3600.0
-    protocol = Protocol(baseline_s=600.0, practice_s=1200.0, recovery_s=total - 1800.0)
-    with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp) / "home"
-        t0 = time.perf_counter()
-        with Store.open_home(home) as store:
-            plan = SessionPlan(practice=get_practice("resonance"), protocol=protocol, source_kind="simulator")
-            clock = VirtualClock()
-            source = simulated_source(plan.practice, protocol, seed=24, clock=clock)
-            outcome = asyncio.run(run_session(source, plan, store, clock=clock))
-        record_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        probe = subprocess.run([sys.executable, "-c", _REPLAY_PROBE, str(home), outcome.session_id],
-                               capture_output=True, text=True, check=True)
-        replay_s = time.perf_counter() - t0
-        r = json.loads(probe.stdout)
-        db_mib = (home / "biofeedback.sqlite").stat().st_size / 2**20
+    path = day.tmp / "json_rows.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    apply_migrations(conn, upto="0007_assessments")
+    conn.execute("ATTACH DATABASE ? AS day", (str(day.home / "biofeedback.sqlite"),))
+    conn.execute("BEGIN")
+    for table in ("sessions", "phases", "beats", "gaps", "events"):
+        conn.execute(f"INSERT INTO main.{table} SELECT * FROM day.{table}")
+    with Store.open_home(day.home, readonly=True) as store:
+        rows = ((day.session_id, seq, json.dumps(d)) for seq, d in store.iter_beat_indices(day.session_id))
+        conn.executemany("INSERT INTO beat_indices (session_id, seq, indices_json) VALUES (?, ?, ?)", rows)
+    conn.execute("COMMIT")
+    conn.execute("DETACH DATABASE day")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return path
+
+
+def section_store(opts: Options) -> list[Row]:
+    day = _day(opts)
+    label = f"store {day.hours} h"
+    n = day.n_beats
+    total = _store_bytes(day.home)
+    tables = _table_bytes(day.home / "biofeedback.sqlite")
+    rows = [Row(label, f"store per beat, all in ({n:,} beats, {total / 2**20:.1f} MiB)", f"{total / n:.0f} B",
+                "<= 300 B", total / n <= 300)]
+    for name, what in (("beats", "raw beats + labels"), ("beat_index_chunks", "live indices (chunks)")):
+        if name in tables:
+            rows.append(Row(label, f"  of which {what}", f"{tables[name] / n:.0f} B"))
+    old = _json_row_copy(day)
+    old_tables = _table_bytes(old)
+    old_total = old.stat().st_size
+    rows.append(Row(label, "before 0008: one JSON row of live indices a beat", f"{old_total / n:.0f} B"
+                    + (f" (indices {old_tables['beat_indices'] / n:.0f} B)" if "beat_indices" in old_tables else "")))
+    rows.append(Row(label, "size ratio JSON rows / chunks", f"{old_total / total:.1f}x"))
+    return rows
+
+
+def section_report(opts: Options) -> list[Row]:
+    day = _day(opts)
+    label = f"report {day.hours} h"
+    wall_s, peak = _cli(["report", day.session_id, "--out", str(day.tmp / "r.html"), "--force",
+                         "--home", str(day.home)], day.tmp / "report.json")
     return [
-        Row(f"replay {hours} h", "beats recorded live (runner + engine + store)",
-            f"{outcome.n_beats:,} in {record_s:.1f} s"),
-        Row(f"replay {hours} h", "store size", f"{db_mib:.0f} MiB"),
+        Row(label, "report SESSION --out r.html (fresh process)", f"{wall_s:.1f} s", "<= 5 s", wall_s <= 5.0),
+        Row(label, "its peak memory (VmHWM)", f"{peak:.0f} MiB", "<= 300 MiB", peak <= 300.0),
+    ]
+
+
+def section_replay24h(opts: Options) -> list[Row]:
+    day = _day(opts)
+    hours = day.hours
+    t0 = time.perf_counter()
+    probe = subprocess.run([sys.executable, "-c", _REPLAY_PROBE, str(day.home), day.session_id],
+                           capture_output=True, text=True, check=True)
+    replay_s = time.perf_counter() - t0
+    r = json.loads(probe.stdout)
+    return [
         Row(f"replay {hours} h", "replay time (fresh process)", f"{replay_s:.1f} s"),
         Row(f"replay {hours} h", "replay matches live", f"{r['identical']:,} / {r['beats']:,} beats identical",
             "all", r["identical"] == r["beats"]),
@@ -110,4 +234,5 @@ def section_replay24h(opts: Options) -> list[Row]:
     ]
 
 
-SECTIONS = {"recording": section_recording, "replay24h": section_replay24h}
+SECTIONS = {"recording": section_recording, "demo24h": section_demo24h, "store": section_store,
+            "report": section_report, "replay24h": section_replay24h}

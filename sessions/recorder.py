@@ -56,6 +56,7 @@ from typing import Any
 from biofeedback.beat import Beat, Gap
 from biofeedback.events import Event, GapEvent, PhaseBegin, PhaseEnd
 from devices.clock import Clock, RealClock
+from sessions.index_chunks import CHUNK_BEATS, Row, columnar_chunks, encode_json_rows, normalise
 from sessions.store import NewSession, Store, StoreError
 
 RECENT_BEATS = 256  # beats remembered by seq_for_t
@@ -119,7 +120,15 @@ class Recorder:
         self._events: list[tuple[Any, ...]] = []
         self._phase_inserts: list[tuple[Any, ...]] = []
         self._phase_ends: list[tuple[float, str, int]] = []
-        self._indices: list[tuple[str, int, str]] = []
+        self._indices: list[Row] = []  # (seq, indices) not yet committed
+        # Committed rows still stored as one JSON chunk per commit, merged into columnar chunks once
+        # CHUNK_BEATS of them (with the pending ones) have accumulated, and at the end.
+        self._tail: list[Row] = []
+        last = conn.execute(
+            "SELECT max(last_seq) FROM beat_index_chunks WHERE session_id = ?", (session_id,)
+        ).fetchone()[0]
+        self._last_indices_seq = -1 if last is None else int(last)
+        self._final = False  # set by finish(): its flush merges the whole tail
         self._recent: deque[tuple[float, int]] = deque(maxlen=RECENT_BEATS)  # (t_s, seq)
         self._last_commit_s = self.clock.monotonic_s()
         self._latest_t_s = -math.inf  # the latest session time recorded
@@ -243,11 +252,19 @@ class Recorder:
         return event
 
     def add_indices(self, seq: int, indices: Mapping[str, Any]) -> None:
-        """Record what was shown for beat ``seq``: ``BeatIndices.to_json_dict()``, stored as JSON text."""
+        """Record what was shown for beat ``seq``: ``BeatIndices.to_json_dict()`` (any mapping of
+        JSON values; read back as JSON would give it). Once per beat, in seq order; stored in chunks
+        (:mod:`sessions.index_chunks`)."""
         self._check_open()
         if not 0 <= seq < self._next_seq:
             raise ValueError(f"no beat with seq {seq} (recorded: {self._next_seq})")
-        self._indices.append((self.session_id, int(seq), json.dumps(dict(indices))))
+        if seq <= self._last_indices_seq:
+            raise ValueError(
+                f"the indices of beat {seq} come after those of beat {self._last_indices_seq}: "
+                "they are recorded once per beat, in seq order"
+            )
+        self._indices.append((int(seq), normalise(indices)))
+        self._last_indices_seq = int(seq)
         self.poll()
 
     # -- committing ------------------------------------------------------------------------------
@@ -295,15 +312,16 @@ class Recorder:
         self._last_commit_s = self.clock.monotonic_s()
         if self._latest_t_s > self._last_commit_t_s:
             self._last_commit_t_s = self._latest_t_s
-        if not self.pending:
+        if not self.pending and not (self._final and self._tail):
             return
         try:
-            self._write()
+            tail = self._write()
         except StoreError as exc:
             self.failed_commits += 1
             self.store_error = exc
             raise
         self.store_error = None
+        self._tail = tail
         for buffer in (
             self._beats,
             self._labels,
@@ -316,8 +334,28 @@ class Recorder:
             buffer.clear()
         self.commits += 1
 
-    def _write(self) -> None:
+    def _index_chunks(self) -> tuple[list[tuple[Any, ...]], list[Row], int | None]:
+        """What this commit writes to ``beat_index_chunks``: ``(rows to insert, the tail left, the
+        first seq of the tail's JSON chunks to delete first or None)``. The pending rows go as one
+        JSON chunk; once the tail and the pending rows reach CHUNK_BEATS (or at the end) they are
+        merged into columnar chunks that replace the tail's JSON chunks."""
+        rows = self._tail + self._indices
+        if not rows or not (self._final or len(rows) >= CHUNK_BEATS):
+            if not self._indices:
+                return [], self._tail, None
+            chunk = self._indices
+            data = encode_json_rows(chunk)
+            return [(self.session_id, chunk[0][0], chunk[-1][0], len(chunk), data)], rows, None
+        merged, tail = (rows, []) if self._final else (rows[:CHUNK_BEATS], rows[CHUNK_BEATS:])
+        out = [(self.session_id, c.first_seq, c.last_seq, c.n, c.data) for c in columnar_chunks(merged)]
+        if tail:
+            out.append((self.session_id, tail[0][0], tail[-1][0], len(tail), encode_json_rows(tail)))
+        return out, tail, (self._tail[0][0] if self._tail else None)
+
+    def _write(self) -> list[Row]:
+        """Write everything buffered in one transaction; return the tail of JSON-chunk rows left."""
         conn = self.store.conn
+        chunks, tail, replaced_from = self._index_chunks()
         with self.store.transaction():
             if self._beats:
                 conn.executemany(
@@ -345,11 +383,17 @@ class Recorder:
                 conn.executemany(
                     "UPDATE phases SET end_s = ? WHERE session_id = ? AND ordinal = ?", self._phase_ends
                 )
-            if self._indices:
+            if chunks:
+                if replaced_from is not None:  # a merge: the tail's JSON chunks are rewritten
+                    conn.execute(
+                        "DELETE FROM beat_index_chunks WHERE session_id = ? AND first_seq >= ?",
+                        (self.session_id, replaced_from),
+                    )
                 conn.executemany(
-                    "INSERT OR REPLACE INTO beat_indices (session_id, seq, indices_json) VALUES (?, ?, ?)",
-                    self._indices,
+                    "INSERT INTO beat_index_chunks (session_id, first_seq, last_seq, n, data) VALUES (?, ?, ?, ?, ?)",
+                    chunks,
                 )
+        return tail
 
     def finish(self, status: str = "complete", end_reason: str | None = None) -> None:
         """Flush, then mark the session ``complete`` or ``incomplete`` with its end time and why it
@@ -360,6 +404,7 @@ class Recorder:
         if status not in ("complete", "incomplete"):
             raise ValueError(f"status must be 'complete' or 'incomplete', got {status!r}")
         self.store.conn.execute(f"PRAGMA busy_timeout = {FINAL_BUSY_WAIT_MS}")
+        self._final = True
         try:
             self.flush()
         except StoreError as exc:

@@ -23,16 +23,19 @@ import os
 import secrets
 import socket
 import sqlite3
-from collections.abc import Iterator, Iterable, Mapping
+from collections.abc import Iterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from biofeedback.beat import Beat, Gap
 from biofeedback.errors import BiofeedbackError, InputError
 from biofeedback.events import OLD_PHASE_CHANGE, Event, PhaseBegin, PhaseEnd, event_from_data
 from sessions.migrations import MIGRATIONS, applied_migrations, apply_migrations
+
+if TYPE_CHECKING:
+    import numpy as np
 
 try:  # POSIX; elsewhere orphan detection falls back to pid + hostname
     import fcntl
@@ -43,6 +46,9 @@ DB_FILENAME = "biofeedback.sqlite"
 #: Rows written or deleted per transaction by long operations (imports, deletes): each holds the
 #: write lock for tens of milliseconds, so a live recording commits in between.
 CHUNK_ROWS = 20_000
+#: Chunks of live indices deleted per transaction (:data:`sessions.index_chunks.CHUNK_BEATS` rows
+#: each: about as many beats as :data:`CHUNK_ROWS`).
+CHUNK_INDEX_CHUNKS = 20
 #: Pause between two chunks, long enough for a waiting recorder's busy handler to get the lock.
 CHUNK_PAUSE_S = 0.03
 SOURCE_KINDS = ("live", "simulator", "import", "replay")
@@ -226,6 +232,15 @@ def _stored_event(next_seq: int, t_s: float, kind: str, data: dict[str, Any]) ->
         if isinstance(event, (PhaseBegin, PhaseEnd)):
             return StoredEvent(next_seq, t_s, event.kind, dict(event.data))
     return StoredEvent(next_seq, t_s, kind, data)
+
+
+@dataclass(frozen=True)
+class IndexColumns:
+    """Live indices as columns (:meth:`Store.beat_index_columns`): ``seq`` (int64, ascending) and
+    ``values[key]`` (float64, NaN where there is no number), all of the same length."""
+
+    seq: "np.ndarray"
+    values: dict[str, "np.ndarray"]
 
 
 @dataclass(frozen=True)
@@ -718,21 +733,50 @@ class Store:
 
     def beat_indices(self, session_id: str) -> dict[int, dict[str, Any]]:
         """``seq -> BeatIndices.to_json_dict()`` as shown live (decoded; floats exact)."""
+        return dict(self.iter_beat_indices(session_id))
+
+    def _index_chunks(self, session_id: str) -> Iterator[bytes]:
         rows = self.conn.execute(
-            "SELECT seq, indices_json FROM beat_indices WHERE session_id = ? ORDER BY seq", (session_id,)
+            "SELECT data FROM beat_index_chunks WHERE session_id = ? ORDER BY first_seq", (session_id,)
         )
-        return {r[0]: json.loads(r[1]) for r in rows}
+        for (data,) in rows:
+            yield bytes(data)
 
     def iter_beat_indices(self, session_id: str) -> Iterator[tuple[int, dict[str, Any]]]:
-        """``(seq, indices)`` in seq order, read as iterated (memory does not grow with the session)."""
-        rows = self.conn.execute(
-            "SELECT seq, indices_json FROM beat_indices WHERE session_id = ? ORDER BY seq", (session_id,)
+        """``(seq, indices)`` in seq order, read as iterated: one chunk of at most
+        :data:`~sessions.index_chunks.CHUNK_BEATS` rows decoded at a time (memory does not grow with
+        the session)."""
+        from sessions.index_chunks import decode_rows
+
+        for data in self._index_chunks(session_id):
+            yield from decode_rows(data)
+
+    def beat_index_columns(self, session_id: str, keys: Sequence[str]) -> IndexColumns:
+        """Some of the live indices of every beat as columns (for figures): ``seq`` and one float64
+        array per key, NaN where the value is ``None``, missing or not a number. Only those columns
+        are decoded (no dict per beat)."""
+        import numpy as np
+
+        from sessions.index_chunks import decode_columns
+
+        seqs: list[Any] = []
+        columns: dict[str, list[Any]] = {k: [] for k in keys}
+        for data in self._index_chunks(session_id):
+            seq, values = decode_columns(data, keys)
+            seqs.append(seq)
+            for k in keys:
+                columns[k].append(values[k])
+        empty = np.empty(0)
+        return IndexColumns(
+            seq=np.concatenate(seqs) if seqs else np.empty(0, dtype=np.int64),
+            values={k: np.concatenate(v) if v else empty for k, v in columns.items()},
         )
-        for seq, text in rows:
-            yield seq, json.loads(text)
 
     def count_beat_indices(self, session_id: str) -> int:
-        return int(self.conn.execute("SELECT count(*) FROM beat_indices WHERE session_id = ?", (session_id,)).fetchone()[0])
+        row = self.conn.execute(
+            "SELECT coalesce(sum(n), 0) FROM beat_index_chunks WHERE session_id = ?", (session_id,)
+        ).fetchone()
+        return int(row[0])
 
     def items(self, session_id: str) -> Iterable[Beat | Gap]:
         """Beats and gaps in the order the source produced them (what a replay feeds the engine)."""
@@ -771,16 +815,23 @@ class Store:
                     raise InputError(f"no session {session_id!r}")
                 self.conn.execute("UPDATE sessions SET published = 0 WHERE id = ?", (session_id,))
             counts = {"beats": 0, "beat_indices": 0}
-            for table in ("beats", "beat_indices"):
+            # (table, its ordering column, rows a transaction, what a row counts as)
+            chunked = (("beats", "seq", CHUNK_ROWS, "1"), ("beat_index_chunks", "first_seq", CHUNK_INDEX_CHUNKS, "n"))
+            for table, key, limit, rows_of in chunked:
+                counted = "beats" if table == "beats" else "beat_indices"
                 while True:
                     with self.transaction():
+                        victims = f"SELECT {key} FROM {table} WHERE session_id = ? ORDER BY {key} LIMIT ?"
+                        counts[counted] += self.conn.execute(
+                            f"SELECT coalesce(sum({rows_of}), 0) FROM {table} "
+                            f"WHERE session_id = ? AND {key} IN ({victims})",
+                            (session_id, session_id, limit),
+                        ).fetchone()[0]
                         n = self.conn.execute(
-                            f"DELETE FROM {table} WHERE session_id = ? AND seq IN "
-                            f"(SELECT seq FROM {table} WHERE session_id = ? ORDER BY seq LIMIT ?)",
-                            (session_id, session_id, CHUNK_ROWS),
+                            f"DELETE FROM {table} WHERE session_id = ? AND {key} IN ({victims})",
+                            (session_id, session_id, limit),
                         ).rowcount
-                    counts[table] += n
-                    if n < CHUNK_ROWS:
+                    if n < limit:
                         break
                     yield_write_lock()
             with self.transaction():

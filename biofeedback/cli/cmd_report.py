@@ -58,19 +58,27 @@ def register(parser: argparse.ArgumentParser) -> None:
     add_home_option(parser)
 
 
-def _per_beat_indices(store: Any, session_id: str, n_beats: int, progress: Any = None) -> list[dict[str, Any] | None]:
-    """The indices of every beat: those shown live when stored for every beat, else a replay
-    through the live code path (:class:`sessions.replay.SessionReplay`); ``progress(done, total)``
-    is told how far the replay is."""
-    live = store.beat_indices(session_id)
-    if n_beats and len(live) == n_beats:
-        return [live.get(i) for i in range(n_beats)]
+def _per_beat_series(store: Any, session_id: str, n_beats: int, keys: tuple[str, ...],
+                     progress: Any = None) -> dict[str, Any]:
+    """``key -> float array`` of length ``n_beats`` (NaN where there is no number): the indices
+    shown live when stored for every beat (read as columns, no dict per beat), else a replay through
+    the live code path (:class:`sessions.replay.SessionReplay`); ``progress(done, total)`` is told
+    how far the replay is."""
+    import numpy as np
+
+    out = {k: np.full(n_beats, np.nan) for k in keys}
+    if n_beats and store.count_beat_indices(session_id) == n_beats:
+        live = store.beat_index_columns(session_id, keys)
+        inside = (live.seq >= 0) & (live.seq < n_beats)
+        for k in keys:
+            out[k][live.seq[inside]] = live.values[k][inside]
+        return out
     from sessions.replay import ReplayBeat, SessionReplay
 
-    out: list[dict[str, Any] | None] = [None] * n_beats
     for rec in SessionReplay(store, session_id).records():
         if isinstance(rec, ReplayBeat) and 0 <= rec.seq < n_beats:
-            out[rec.seq] = rec.indices
+            for k in keys:
+                out[k][rec.seq] = _value(rec.indices, k)
             if progress is not None and rec.seq % 1000 == 0:
                 progress(rec.seq, n_beats)
     return out
@@ -103,7 +111,7 @@ def report_data(store: Any, session_id: str, lang: str = "en", progress: Any = N
     n = len(beats)
     t = np.array([b.t_s for b in beats], dtype=float)
     rr = np.array([b.rr_ms for b in beats], dtype=float)
-    per_beat = _per_beat_indices(store, session_id, n, progress)
+    per_beat = _per_beat_series(store, session_id, n, ("rmssd_ms", "coherence"), progress)
     session_beats = load_session_beats(store, session_id)
     # one artifact policy for the whole report (the offline labels compare uses), not live labels
     # in one figure and offline ones in another
@@ -180,8 +188,8 @@ def report_data(store: Any, session_id: str, lang: str = "en", progress: Any = N
         artifacts=labels,
         phases=phases,
         events=tuple(events),
-        rmssd=Series(t, np.array([_value(d, "rmssd_ms") for d in per_beat], dtype=float)),
-        coherence=Series(t, np.array([_value(d, "coherence") for d in per_beat], dtype=float)),
+        rmssd=Series(t, per_beat["rmssd_ms"]),
+        coherence=Series(t, per_beat["coherence"]),
         spectra=tuple(spectra),
         poincare_x_ms=px,
         poincare_y_ms=py,

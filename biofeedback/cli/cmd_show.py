@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         phases = store.phases(sid)
         gaps = store.gaps(sid)
         events = store.events(sid)
-        n_indices = store.conn.execute("SELECT count(*) FROM beat_indices WHERE session_id = ?", (sid,)).fetchone()[0]
+        n_indices = store.count_beat_indices(sid)
     if args.json:
         doc = {
             "session": info.to_json_dict(),

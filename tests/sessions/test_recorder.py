@@ -114,8 +114,12 @@ def test_values_are_stored_exactly(store: Store) -> None:
     assert got[0].rr_ticks_1024 == 722 and got[1].rr_ticks_1024 is None
     assert [b.contact for b in got] == [False, True, False, True]
     assert store.beat_indices(sid) == {2: indices}
-    raw = store.conn.execute("SELECT indices_json FROM beat_indices").fetchone()[0]
-    assert json.loads(raw) == indices
+    from sessions.index_chunks import COLUMNAR, decode_rows
+
+    raw = store.conn.execute("SELECT data FROM beat_index_chunks").fetchone()[0]
+    assert raw.startswith(COLUMNAR)  # finish() merged the commits' JSON chunks
+    assert decode_rows(raw) == [(2, indices)]
+    assert math.copysign(1.0, decode_rows(raw)[0][1]["coherence"]) == 1.0
     events = store.events(sid)
     assert [(e.kind, e.data) for e in events] == [
         ("user_marker", {"note": "eyes closed", "n": 1}),

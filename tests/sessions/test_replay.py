@@ -13,6 +13,7 @@ from biofeedback.beat import Beat
 from biofeedback.practices import Protocol, customize, get_practice
 from devices.clock import VirtualClock
 from devices.simulator import SimulatorSource
+from sessions.index_chunks import decode_rows, encode_columnar
 from sessions.live import SessionPlan, run_session
 from sessions.recorder import Recorder
 from sessions.replay import ReplayBeat, ReplayEvent, SessionReplay, paced, replay_session, values_identical
@@ -106,9 +107,13 @@ def test_a_tampered_live_index_is_reported_as_the_first_difference(tmp_path):
         sid = record(store, seed=8, protocol=Protocol(baseline_s=60, practice_s=60, recovery_s=30))
         row = store.beat_indices(sid)[40]
         row["rmssd_ms"] = row["rmssd_ms"] + 1e-9
+        # rewrite the stored chunk that holds beat 40, with that one value changed
         with store.transaction() as conn:
-            conn.execute("UPDATE beat_indices SET indices_json = ? WHERE session_id = ? AND seq = 40",
-                         (json.dumps(row), sid))
+            first, data = conn.execute("SELECT first_seq, data FROM beat_index_chunks WHERE session_id = ? "
+                                       "AND first_seq <= 40 AND last_seq >= 40", (sid,)).fetchone()
+            rows = [(s, row if s == 40 else d) for s, d in decode_rows(data)]
+            conn.execute("UPDATE beat_index_chunks SET data = ? WHERE session_id = ? AND first_seq = ?",
+                         (encode_columnar(rows), sid, first))
         _, outcome = replay_session(store, sid)
     n = outcome.n_live
     assert outcome.matches is False

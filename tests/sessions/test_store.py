@@ -185,7 +185,7 @@ def test_delete_removes_the_session_and_only_it(home: Path) -> None:
         assert (deleted.beats, deleted.gaps, deleted.phases, deleted.indices) == (1, 1, 1, 1)
         assert deleted.events == 3  # phase begin, gap, phase end
         assert [s.id for s in store.list_sessions()] == [keep]
-        for table in ("beats", "gaps", "events", "phases", "beat_indices"):
+        for table in ("beats", "gaps", "events", "phases", "beat_index_chunks"):
             assert store.conn.execute(f"SELECT count(*) FROM {table} WHERE session_id = ?", (sid,)).fetchone()[0] == 0
         assert len(store.beats(keep)) == 3
         with pytest.raises(InputError):

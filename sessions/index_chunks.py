@@ -1,0 +1,227 @@
+"""The stored form of the live indices: chunks of rows, ``beat_index_chunks.data`` (migration 0008).
+
+What the screen showed for each settled beat is ``BeatIndices.to_json_dict()``: 42 keys, about 1.2 KB
+as JSON text. A 24 h session stored that as one JSON row per beat (1.29 KB a beat all in). Here the
+rows of one session are stored as chunks, each a ``bytes`` blob of one of two forms:
+
+- **columnar** (``b"BIC1"`` + zlib): up to :data:`CHUNK_BEATS` rows with the same keys in the same
+  order, one column per key. A column of floats (and ``None``) keeps every float64 bit pattern: the
+  value XOR the previous value (slowly changing windowed indices share their sign, exponent and
+  leading mantissa bits, which become zero bytes), byte-shuffled (the 8 bytes of each value in 8
+  planes), plus a null bitmap when a value is ``None``. A column of ints is stored as int64
+  differences; a column of strings, booleans and ``None`` as one byte per row indexing its distinct
+  values; any other column as the JSON text of its values. About 142 bytes a beat for the
+  indices of settings version 2 (``python benchmarks/run.py store``).
+- **JSON** (``b"BIJ1"`` + JSON text ``[[seq, {...}], ...]``): the few rows of one recorder commit,
+  written as cheaply as before so that each commit still carries its own indices (the crash
+  guarantees of ``docs/storage.md`` hold). The recorder merges them into one columnar chunk, in one
+  transaction, as soon as :data:`CHUNK_BEATS` rows have accumulated, and at the end of a session.
+
+Decoding gives back exactly what was given: the same keys in the same order, floats bit for bit
+(``-0.0``, subnormals), ints, strings, booleans and ``None``; anything that is not one of those
+round-trips through JSON, as it did when every row was JSON text.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+
+#: Rows in one columnar chunk (about 17 minutes at 60 beats/min). Larger chunks compress a little
+#: better (1024: 145 B/beat, 4096: 143 B/beat measured on a simulated session); smaller ones keep
+#: the tail that a recorder rewrites, and a reader decodes at once, short.
+CHUNK_BEATS = 1024
+
+COLUMNAR = b"BIC1"
+JSON_ROWS = b"BIJ1"
+_ZLIB_LEVEL = 6
+_HEADER = struct.Struct("<I")
+
+Row = tuple[int, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One ``beat_index_chunks`` row to write: the first and last ``seq``, the row count, the blob."""
+
+    first_seq: int
+    last_seq: int
+    n: int
+    data: bytes
+
+
+def _shuffled(a: np.ndarray) -> bytes:
+    """The bytes of an 8-byte array in 8 planes (all first bytes, then all second bytes...)."""
+    return np.ascontiguousarray(a.view(np.uint8).reshape(-1, 8).T).tobytes()
+
+
+def _unshuffled(b: bytes, n: int, dtype: type) -> np.ndarray:
+    return np.ascontiguousarray(np.frombuffer(b, dtype=np.uint8).reshape(8, n).T).view(dtype).reshape(n)
+
+
+def _encode_column(values: Sequence[Any]) -> tuple[list[Any], bytes]:
+    """``([kind, extra], bytes)`` of one column (see the module docstring)."""
+    kinds = set(map(type, values))
+    n = len(values)
+    if kinds <= {float, type(None)} and float in kinds:
+        nulls = [v is None for v in values]
+        has_nulls = any(nulls)
+        filled: Sequence[Any] = values
+        if has_nulls:  # a null repeats the previous value: its XOR is zero
+            filled, prev = [], 0.0
+            for v in values:
+                prev = prev if v is None else v
+                filled.append(prev)
+        bits = np.array(filled, dtype=np.float64).view(np.uint64)
+        x = bits.copy()
+        x[1:] ^= bits[:-1]
+        mask = np.packbits(np.array(nulls, dtype=bool)).tobytes() if has_nulls else b""
+        return ["f8", has_nulls], mask + _shuffled(x)
+    if kinds == {int} and all(-(2**61) < v < 2**61 for v in values):
+        a = np.array(values, dtype=np.int64)
+        return ["i8", None], _shuffled(np.diff(a, prepend=np.int64(0)))
+    if kinds <= {str, bool, type(None)}:
+        # (no two distinct values of these types compare equal: True == 1 needs an int)
+        distinct = list(dict.fromkeys(values))
+        if len(distinct) <= 256:
+            code_of = {v: i for i, v in enumerate(distinct)}
+            return ["cat", distinct], bytes(map(code_of.__getitem__, values))
+    return ["json", None], json.dumps(values).encode()
+
+
+def encode_columnar(rows: Sequence[Row]) -> bytes:
+    """A columnar chunk of ``rows`` (``(seq, indices)`` in seq order, every dict with the same keys
+    in the same order)."""
+    keys = tuple(rows[0][1])
+    n = len(rows)
+    dicts = [d for _, d in rows]
+    if any(tuple(d) != keys for d in dicts):
+        raise ValueError("every row of a columnar chunk must have the same keys in the same order")
+    # the rows transposed into columns by C loops (itemgetter, zip): no Python step per value
+    columns: list[Sequence[Any]] = [[s for s, _ in rows]]
+    if len(keys) == 1:
+        columns.append([d[keys[0]] for d in dicts])
+    elif keys:
+        columns.extend(zip(*map(itemgetter(*keys), dicts)))
+    header_cols: list[list[Any]] = []
+    parts: list[bytes] = []
+    for values in columns:
+        kind, body = _encode_column(values)
+        header_cols.append([*kind, len(body)])
+        parts.append(body)
+    header = json.dumps({"n": n, "keys": list(keys), "cols": header_cols}).encode()
+    payload = _HEADER.pack(len(header)) + header + b"".join(parts)
+    return COLUMNAR + zlib.compress(payload, _ZLIB_LEVEL)
+
+
+def encode_json_rows(rows: Sequence[Row]) -> bytes:
+    """A JSON chunk (one commit's rows, cheap to write)."""
+    return JSON_ROWS + json.dumps([[s, d] for s, d in rows]).encode()
+
+
+def _decode_column(kind: str, extra: Any, body: bytes, n: int) -> list[Any]:
+    if kind == "f8":
+        mask_len = (n + 7) // 8 if extra else 0
+        x = _unshuffled(body[mask_len:], n, np.uint64)
+        bits = np.bitwise_xor.accumulate(x)
+        values: list[Any] = bits.view(np.float64).tolist()
+        if extra:
+            nulls = np.unpackbits(np.frombuffer(body[:mask_len], dtype=np.uint8), count=n).astype(bool)
+            for i in np.flatnonzero(nulls).tolist():
+                values[i] = None
+        return values
+    if kind == "i8":
+        out: list[Any] = np.cumsum(_unshuffled(body, n, np.int64)).tolist()
+        return out
+    if kind == "cat":
+        table = list(extra)
+        return [table[c] for c in body]
+    if kind == "json":
+        decoded: list[Any] = json.loads(body)
+        return decoded
+    raise ValueError(f"unknown column kind {kind!r} in a stored chunk of live indices")
+
+
+def _columnar_parts(blob: bytes) -> tuple[int, list[str], list[tuple[str, Any, bytes]]]:
+    payload = zlib.decompress(blob[len(COLUMNAR):])
+    (hlen,) = _HEADER.unpack_from(payload)
+    header = json.loads(payload[_HEADER.size:_HEADER.size + hlen])
+    pos = _HEADER.size + hlen
+    cols = []
+    for kind, extra, size in header["cols"]:
+        cols.append((kind, extra, payload[pos:pos + size]))
+        pos += size
+    return int(header["n"]), list(header["keys"]), cols
+
+
+def decode_rows(blob: bytes) -> list[Row]:
+    """The ``(seq, indices)`` rows of a chunk of either form, in seq order."""
+    if blob.startswith(JSON_ROWS):
+        return [(int(s), d) for s, d in json.loads(blob[len(JSON_ROWS):])]
+    if not blob.startswith(COLUMNAR):
+        raise ValueError("not a stored chunk of live indices")
+    n, keys, cols = _columnar_parts(blob)
+    seqs = _decode_column(*cols[0][:2], cols[0][2], n)
+    columns = [_decode_column(kind, extra, body, n) for kind, extra, body in cols[1:]]
+    return [(seq, dict(zip(keys, values))) for seq, *values in zip(seqs, *columns)]
+
+
+def decode_columns(blob: bytes, keys: Sequence[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """``(seq, {key: float64 values})`` of a chunk, only the keys asked for: ``None``, a missing
+    key or a value that is not a number is NaN. Reads only those columns of a columnar chunk."""
+    if blob.startswith(COLUMNAR):
+        n, stored_keys, cols = _columnar_parts(blob)
+        seq = np.asarray(_decode_column(*cols[0][:2], cols[0][2], n), dtype=np.int64)
+        out: dict[str, np.ndarray] = {}
+        for key in keys:
+            if key in stored_keys:
+                kind, extra, body = cols[1 + stored_keys.index(key)]
+                out[key] = _as_float(_decode_column(kind, extra, body, n))
+            else:
+                out[key] = np.full(n, np.nan)
+        return seq, out
+    rows = decode_rows(blob)
+    seq = np.array([s for s, _ in rows], dtype=np.int64)
+    return seq, {key: _as_float([d.get(key) for _, d in rows]) for key in keys}
+
+
+def _as_float(values: list[Any]) -> np.ndarray:
+    return np.array(
+        [float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else np.nan for v in values],
+        dtype=np.float64,
+    )
+
+
+def columnar_chunks(rows: Sequence[Row]) -> Iterator[Chunk]:
+    """``rows`` (in seq order) as columnar chunks: at most :data:`CHUNK_BEATS` rows each, a new
+    chunk wherever the keys change."""
+    start = 0
+    while start < len(rows):
+        keys = tuple(rows[start][1])
+        end = start + 1
+        while end < len(rows) and end - start < CHUNK_BEATS and tuple(rows[end][1]) == keys:
+            end += 1
+        part = rows[start:end]
+        yield Chunk(part[0][0], part[-1][0], len(part), encode_columnar(part))
+        start = end
+
+
+def normalise(indices: Mapping[str, Any]) -> dict[str, Any]:
+    """What storing ``indices`` as JSON gave back (keys as text, tuples as lists...) for a mapping
+    of plain values; a dict of str keys and plain values (what ``to_json_dict`` gives) unchanged."""
+    d = dict(indices)
+    if _PLAIN.issuperset(map(type, d.values())) and _TEXT.issuperset(map(type, d)):  # C loops: per beat
+        return d
+    decoded: dict[str, Any] = json.loads(json.dumps(d))
+    return decoded
+
+
+_PLAIN = frozenset({float, int, str, bool, type(None)})
+_TEXT = frozenset({str})

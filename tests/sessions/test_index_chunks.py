@@ -1,0 +1,124 @@
+"""The stored form of the live indices: chunks that give back exactly what was recorded, written by
+the recorder one JSON chunk per commit and merged into columnar chunks."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+
+from biofeedback.beat import Beat
+from devices.clock import VirtualClock
+from sessions.index_chunks import (
+    CHUNK_BEATS, COLUMNAR, JSON_ROWS, columnar_chunks, decode_columns, decode_rows, encode_columnar,
+    encode_json_rows,
+)
+from sessions.recorder import Recorder
+from sessions.store import NewSession, Store
+
+WALL = datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)
+
+
+def _odd_rows() -> list[tuple[int, dict]]:
+    return [
+        (3, {"z": -0.0, "a": 5e-324, "n": None, "i": 1, "b": True, "s": "normal", "l": [1, 2], "m": 1.0}),
+        (4, {"z": 0.1 + 0.2, "a": None, "n": None, "i": 2**70, "b": None, "s": None, "l": None, "m": 1e308}),
+        (9, {"z": 1 / 3, "a": math.nextafter(1.0, 2.0), "n": None, "i": -5, "b": False, "s": "long", "l": {}, "m": 1}),
+    ]
+
+
+def test_a_columnar_chunk_gives_back_the_same_keys_order_types_and_float_bits():
+    rows = _odd_rows()
+    blob = encode_columnar(rows)
+    assert blob.startswith(COLUMNAR)
+    back = decode_rows(blob)
+    assert [s for s, _ in back] == [3, 4, 9]
+    for (_, want), (_, got) in zip(rows, back):
+        assert list(got) == list(want)  # key order: the export's text is unchanged
+        assert json.dumps(got) == json.dumps(want)
+        for k, v in want.items():
+            assert type(got[k]) is type(v)
+            if isinstance(v, float):
+                assert np.float64(got[k]).tobytes() == np.float64(v).tobytes()  # -0.0 and subnormals too
+
+
+def test_json_chunks_and_columns_for_figures():
+    rows = _odd_rows()
+    assert decode_rows(encode_json_rows(rows)) == rows
+    assert encode_json_rows(rows).startswith(JSON_ROWS)
+    for blob in (encode_columnar(rows), encode_json_rows(rows)):
+        seq, cols = decode_columns(blob, ["z", "a", "b", "missing"])
+        assert seq.tolist() == [3, 4, 9]
+        assert cols["z"].tolist() == [-0.0, 0.1 + 0.2, 1 / 3]
+        assert np.isnan(cols["a"][1]) and cols["a"][0] == 5e-324
+        assert np.isnan(cols["b"]).all() and np.isnan(cols["missing"]).all()  # booleans are not numbers
+
+
+def test_chunks_hold_at_most_chunk_beats_rows_and_break_where_the_keys_change():
+    rows = [(i, {"t_s": i * 0.8, "rmssd_ms": 40.0 + i / 7}) for i in range(CHUNK_BEATS + 10)]
+    rows += [(CHUNK_BEATS + 10 + i, {"rmssd_ms": 1.5, "t_s": 2.0}) for i in range(3)]  # another key order
+    chunks = list(columnar_chunks(rows))
+    assert [c.n for c in chunks] == [CHUNK_BEATS, 10, 3]
+    assert [(c.first_seq, c.last_seq) for c in chunks][1] == (CHUNK_BEATS, CHUNK_BEATS + 9)
+    assert [r for c in chunks for r in decode_rows(c.data)] == rows
+    with pytest.raises(ValueError, match="same keys"):
+        encode_columnar(rows[-4:])
+
+
+def _indices(i: int) -> dict:
+    return {"index": i, "t_s": 0.8 * (i + 1), "rmssd_ms": 40.0 + math.sin(i) / 3, "lf_hf": None if i % 5 else 1 / 3,
+            "artifact": "normal" if i % 7 else "ectopic", "valid": bool(i % 7)}
+
+
+def _chunk_kinds(store: Store, sid: str) -> list[tuple[str, int]]:
+    rows = store.conn.execute(
+        "SELECT n, data FROM beat_index_chunks WHERE session_id = ? ORDER BY first_seq", (sid,)
+    ).fetchall()
+    return [("columnar" if bytes(d).startswith(COLUMNAR) else "json", n) for n, d in rows]
+
+
+def test_the_recorder_writes_every_commit_and_merges_full_chunks(tmp_path):
+    n = 2 * CHUNK_BEATS + 100
+    with Store.open_home(tmp_path) as store:
+        sid = store.create_session(NewSession("simulator", WALL))
+        clock = VirtualClock()
+        rec = Recorder(store, sid, clock=clock)
+        for i in range(n):
+            seq = rec.add_beat(Beat(800.0, 0.8 * (i + 1)))
+            rec.add_indices(seq, _indices(i))
+            clock.advance(0.8)  # commits every second or two: each commit its own JSON chunk
+        rec.flush()
+        # while recording: two merged chunks, then the commits since, one JSON chunk each
+        kinds = _chunk_kinds(store, sid)
+        assert kinds[:2] == [("columnar", CHUNK_BEATS)] * 2
+        assert {k for k, _ in kinds[2:]} == {"json"} and sum(c for _, c in kinds[2:]) == 100 and len(kinds) > 3
+        assert list(store.iter_beat_indices(sid)) == [(i, _indices(i)) for i in range(n)]  # a crash here keeps all
+        rec.finish()
+        assert _chunk_kinds(store, sid) == [("columnar", CHUNK_BEATS)] * 2 + [("columnar", 100)]
+        assert store.beat_indices(sid) == {i: _indices(i) for i in range(n)}
+        assert store.count_beat_indices(sid) == n
+        cols = store.beat_index_columns(sid, ["rmssd_ms", "lf_hf"])
+        assert cols.seq.tolist() == list(range(n))
+        assert cols.values["rmssd_ms"].tolist() == [_indices(i)["rmssd_ms"] for i in range(n)]
+        assert np.isnan(cols.values["lf_hf"][1]) and cols.values["lf_hf"][5] == 1 / 3
+        deleted = store.delete_session(sid)
+        assert deleted.indices == n
+        assert store.conn.execute("SELECT count(*) FROM beat_index_chunks").fetchone()[0] == 0
+
+
+def test_indices_are_recorded_once_per_beat_in_seq_order(tmp_path):
+    with Store.open_home(tmp_path) as store:
+        sid = store.create_session(NewSession("simulator", WALL))
+        with Recorder(store, sid, clock=VirtualClock()) as rec:
+            for i in range(3):
+                rec.add_beat(Beat(800.0, 0.8 * (i + 1)))
+            rec.add_indices(1, {"rmssd_ms": 1.0})
+            with pytest.raises(ValueError, match="seq order"):
+                rec.add_indices(1, {"rmssd_ms": 2.0})
+            with pytest.raises(ValueError, match="seq order"):
+                rec.add_indices(0, {"rmssd_ms": 2.0})
+            rec.add_indices(2, {"rmssd_ms": 3.0, "when": datetime(2026, 1, 1).date().isoformat()})
+        assert store.beat_indices(sid) == {1: {"rmssd_ms": 1.0}, 2: {"rmssd_ms": 3.0, "when": "2026-01-01"}}
