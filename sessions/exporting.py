@@ -5,7 +5,7 @@
   ``biofeedback import`` read it as a plain millisecond file. Gaps cannot be written in this format.
 - ``csv``: a header ``seq,t_s,arrival_s,rr_ms,rr_ticks_1024,contact,artifact,phase`` and one row per
   beat; empty cells where a value is unknown; ``contact`` is 1/0; ``phase`` is the phase the beat
-  falls in (by ``t_s``), empty outside any phase.
+  falls in (by ``t_s``: :meth:`sessions.stored.SessionOutline.phase_at`), empty outside any phase.
 - ``json``: one object with ``session`` (metadata), ``phases``, ``beats``, ``gaps``, ``events`` and
   ``indices`` (what was shown live, by seq). Floats are exact; a non-finite float becomes ``null``.
 
@@ -27,7 +27,8 @@ from typing import IO, Any
 
 from biofeedback.errors import InputError
 from biofeedback.files import not_regular
-from sessions.store import StoredPhase, Store
+from sessions.store import Store
+from sessions.stored import read_session
 
 FORMATS = ("rr", "csv", "json")
 CSV_HEADER = "seq,t_s,arrival_s,rr_ms,rr_ticks_1024,contact,artifact,phase"
@@ -47,15 +48,6 @@ def _csv_text(value: str | None) -> str:
     return value
 
 
-def phase_at(phases: list[StoredPhase], t_s: float) -> str | None:
-    """Name of the phase containing ``t_s`` (the latest one begun at or before it, if not yet ended)."""
-    name = None
-    for p in phases:
-        if p.start_s <= t_s and (p.end_s is None or t_s < p.end_s):
-            name = p.name
-    return name
-
-
 def _finite(obj: Any) -> Any:
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
@@ -70,25 +62,24 @@ def export_session(store: Store, session_id: str, fmt: str, out: IO[str]) -> int
     """Write session ``session_id`` to ``out`` in ``fmt``; return the number of beats written."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
-    info = store.get_session(session_id)
-    beats = store.beats(session_id)
+    session = read_session(store, session_id)  # read once, as compare and report read it
+    beats = session.beats
     if fmt == "rr":
         out.writelines(f"{b.rr_ms!r}\n" for b in beats)
     elif fmt == "csv":
-        phases = store.phases(session_id)
         out.write(CSV_HEADER + "\n")
         for b in beats:
             contact = None if b.contact is None else int(b.contact)
             out.write(
                 f"{b.seq},{_num(b.t_s)},{_num(b.arrival_s)},{_num(b.rr_ms)},{_num(b.rr_ticks_1024)},"
-                f"{_num(contact)},{_csv_text(b.artifact)},{_csv_text(phase_at(phases, b.t_s))}\n"
+                f"{_num(contact)},{_csv_text(b.artifact)},{_csv_text(session.phase_at(b.t_s))}\n"
             )
     else:
         document = {
             "format": JSON_FORMAT_NAME,
             "format_version": JSON_FORMAT_VERSION,
-            "session": info.to_json_dict(),
-            "phases": [{"name": p.name, "start_s": p.start_s, "end_s": p.end_s} for p in store.phases(session_id)],
+            "session": session.info.to_json_dict(),
+            "phases": [{"name": p.name, "start_s": p.start_s, "end_s": p.stored_end_s} for p in session.phases],
             "beats": [
                 {
                     "seq": b.seq,
@@ -103,10 +94,10 @@ def export_session(store: Store, session_id: str, fmt: str, out: IO[str]) -> int
             ],
             "gaps": [
                 {"next_seq": g.next_seq, "start_s": g.gap.start_s, "end_s": g.gap.end_s, "reason": g.gap.reason}
-                for g in store.gaps(session_id)
+                for g in session.gaps
             ],
             "events": [
-                {"next_seq": e.next_seq, "t_s": e.t_s, "kind": e.kind, "data": e.data} for e in store.events(session_id)
+                {"next_seq": e.next_seq, "t_s": e.t_s, "kind": e.kind, "data": e.data} for e in session.events
             ],
             "indices": {str(seq): d for seq, d in store.beat_indices(session_id).items()},
         }
