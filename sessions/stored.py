@@ -92,8 +92,8 @@ def engine_settings_of(info: SessionInfo) -> EngineSettings:
 def time_slice(t_s: NDArray[np.float64], lo_s: float, hi_s: float, *, include_hi: bool = False) -> slice:
     """The beats with ``lo_s <= t_s < hi_s`` (``<= hi_s`` with ``include_hi``) of time-ordered ``t_s``,
     as a slice: two binary searches, O(log n), instead of an O(n) mask. ``t_s`` must never decrease."""
-    lo = int(np.searchsorted(t_s, lo_s, side="left"))
-    hi = int(np.searchsorted(t_s, hi_s, side="right" if include_hi else "left"))
+    lo = int(t_s.searchsorted(lo_s, side="left"))
+    hi = int(t_s.searchsorted(hi_s, side="right" if include_hi else "left"))
     return slice(lo, max(lo, hi))
 
 

@@ -5,8 +5,9 @@ reads a clock), one row per calendar day of the last ``days`` days ending ``toda
 
 ``baseline_ln_rmssd``
     ln(RMSSD/ms) of the baseline rest phase of each session started that day (the session read once
-    by :func:`sessions.stored.read_session`), computed as in :mod:`sessions.compare` (stored raw beats, Lipponen & Tarvainen artifact detection, flagged
-    beats removed, RMSSD over successive pairs of valid beats of one run, :func:`biofeedback.hrv.time_domain.time_domain`); the mean when
+    by :func:`sessions.stored.read_session`), computed as in :mod:`sessions.compare` (stored raw
+    beats, Lipponen & Tarvainen artifact detection, flagged beats removed, RMSSD over successive
+    pairs of valid beats of one run, :func:`biofeedback.hrv.time_domain.time_domain`); the mean when
     there were several sessions. A baseline with less than 30 s of beats (RMSSD's minimum) does
     not count. ``None`` on a day without such a baseline.
 ``rolling_mean_7d``, ``cv_7d_pct``
