@@ -28,7 +28,7 @@ from typing import IO, Any
 from biofeedback.errors import InputError
 from biofeedback.files import not_regular
 from sessions.store import Store
-from sessions.stored import read_session
+from sessions.stored import read_outline
 
 FORMATS = ("rr", "csv", "json")
 CSV_HEADER = "seq,t_s,arrival_s,rr_ms,rr_ticks_1024,contact,artifact,phase"
@@ -62,36 +62,41 @@ def export_session(store: Store, session_id: str, fmt: str, out: IO[str]) -> int
     """Write session ``session_id`` to ``out`` in ``fmt``; return the number of beats written."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
-    session = read_session(store, session_id)  # read once, as compare and report read it
-    beats = session.beats
+    # the session's outline as every reader reads it; the beat rows streamed (memory stays flat)
+    session = read_outline(store, session_id)
+    n = 0
     if fmt == "rr":
-        out.writelines(f"{b.rr_ms!r}\n" for b in beats)
+        for b in store.iter_beats(session_id):
+            out.write(f"{b.rr_ms!r}\n")
+            n += 1
     elif fmt == "csv":
         out.write(CSV_HEADER + "\n")
-        for b in beats:
+        for b in store.iter_beats(session_id):
+            n += 1
             contact = None if b.contact is None else int(b.contact)
             out.write(
                 f"{b.seq},{_num(b.t_s)},{_num(b.arrival_s)},{_num(b.rr_ms)},{_num(b.rr_ticks_1024)},"
                 f"{_num(contact)},{_csv_text(b.artifact)},{_csv_text(session.phase_at(b.t_s))}\n"
             )
     else:
+        beats = [
+            {
+                "seq": b.seq,
+                "t_s": b.t_s,
+                "arrival_s": b.arrival_s,
+                "rr_ms": b.rr_ms,
+                "rr_ticks_1024": b.rr_ticks_1024,
+                "contact": b.contact,
+                "artifact": b.artifact,
+            }
+            for b in store.iter_beats(session_id)
+        ]
         document = {
             "format": JSON_FORMAT_NAME,
             "format_version": JSON_FORMAT_VERSION,
             "session": session.info.to_json_dict(),
             "phases": [{"name": p.name, "start_s": p.start_s, "end_s": p.stored_end_s} for p in session.phases],
-            "beats": [
-                {
-                    "seq": b.seq,
-                    "t_s": b.t_s,
-                    "arrival_s": b.arrival_s,
-                    "rr_ms": b.rr_ms,
-                    "rr_ticks_1024": b.rr_ticks_1024,
-                    "contact": b.contact,
-                    "artifact": b.artifact,
-                }
-                for b in beats
-            ],
+            "beats": beats,
             "gaps": [
                 {"next_seq": g.next_seq, "start_s": g.gap.start_s, "end_s": g.gap.end_s, "reason": g.gap.reason}
                 for g in session.gaps
@@ -101,9 +106,10 @@ def export_session(store: Store, session_id: str, fmt: str, out: IO[str]) -> int
             ],
             "indices": {str(seq): d for seq, d in store.beat_indices(session_id).items()},
         }
+        n = len(beats)
         json.dump(_finite(document), out, indent=1, allow_nan=False)
         out.write("\n")
-    return len(beats)
+    return n
 
 
 def check_output_target(path: str | Path, *, force: bool) -> Path:

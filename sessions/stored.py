@@ -1,10 +1,10 @@
 """A stored session as one typed value: the one way to read a session for analysis and output.
 
 :func:`read_session` reads a session once (its metadata, engine settings, beats, gaps, phases and
-events) into a :class:`StoredSession`; ``compare``, ``trends``, ``report``, ``export`` and the web
-app read that value. A replay streams the beats from the store instead (memory stays flat for a
-24 h session) and reads only the :class:`SessionOutline` (:func:`read_outline`): the same phases,
-settings and events.
+events) into a :class:`StoredSession`; ``compare``, ``trends``, ``report`` and the web app read
+that value. ``replay`` and ``export`` stream the beat rows from the store instead (memory stays
+flat for a 24 h session) and read only the :class:`SessionOutline` (:func:`read_outline`): the
+same phases, settings and events.
 
 What is decided here, once:
 
@@ -36,7 +36,7 @@ from biofeedback.errors import InputError
 if TYPE_CHECKING:  # pragma: no cover
     from biofeedback.engine import EngineSettings
     from biofeedback.hrv.policy import PolicyBeats
-    from sessions.store import SessionInfo, Store, StoredBeat, StoredEvent, StoredGap, StoredPhase
+    from sessions.store import SessionInfo, Store, StoredEvent, StoredGap, StoredPhase
 
 __all__ = [
     "SessionPhase",
@@ -138,12 +138,11 @@ class SessionOutline:
 class StoredSession(SessionOutline):
     """A whole stored session: the outline and the raw beats, in ``seq`` order.
 
-    ``beats`` are the stored rows; ``t_s`` (s since session start) and ``rr_ms`` (ms) their times and
-    raw intervals as read-only float64 arrays, ``breaks`` (bool) True where a gap came right before
-    the beat.
+    ``t_s`` (s since session start) and ``rr_ms`` (ms): the beats' times and raw intervals as
+    read-only float64 arrays; ``breaks`` (bool) True where a gap came right before the beat. (The
+    other stored columns of a beat, which only ``export`` writes, are streamed from the store.)
     """
 
-    beats: tuple[StoredBeat, ...]
     t_s: NDArray[np.float64]
     rr_ms: NDArray[np.float64]
     breaks: NDArray[np.bool_]
@@ -190,10 +189,14 @@ def read_outline(store: Store, session_id: str) -> SessionOutline:
 def read_session(store: Store, session_id: str) -> StoredSession:
     """Read a stored session once: every beat, gap, phase and event, and its engine settings."""
     outline = read_outline(store, session_id)
-    beats = tuple(store.iter_beats(session_id))
-    n = len(beats)
-    t = np.fromiter((b.t_s for b in beats), dtype=np.float64, count=n)
-    rr = np.fromiter((b.rr_ms for b in beats), dtype=np.float64, count=n)
+    times: list[float] = []
+    intervals: list[float] = []
+    for b in store.iter_beats(session_id):  # streamed: no row object is kept
+        times.append(b.t_s)
+        intervals.append(b.rr_ms)
+    t = np.array(times, dtype=np.float64)
+    rr = np.array(intervals, dtype=np.float64)
+    n = int(t.size)
     breaks = np.zeros(n, dtype=bool)
     for g in outline.gaps:
         if 0 < g.next_seq < n:
@@ -202,4 +205,4 @@ def read_session(store: Store, session_id: str) -> StoredSession:
         a.setflags(write=False)
     ordered = n < 2 or bool(np.all(np.diff(t) >= 0))
     return StoredSession(outline.info, outline.settings, outline.phases, outline.gaps, outline.events,
-                         beats, t, rr, breaks, ordered)
+                         t, rr, breaks, ordered)
