@@ -19,12 +19,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_cohort  # noqa: E402
+import bench_compare  # noqa: E402
 import bench_engine  # noqa: E402
 import bench_store  # noqa: E402
 import validity  # noqa: E402
 from bench_engine import Options, Row  # noqa: E402
 
-SECTIONS = {**bench_engine.SECTIONS, **bench_store.SECTIONS, **bench_cohort.SECTIONS,
+SECTIONS = {**bench_engine.SECTIONS, **bench_store.SECTIONS, **bench_compare.SECTIONS, **bench_cohort.SECTIONS,
             "analyze-json": validity.speed_rows}
 
 

@@ -1,8 +1,12 @@
 r"""Before / after: the indices of a session's phases side by side, and whether a change beats the noise.
 
 :func:`compare_phases` compares baseline rest, practice and recovery rest of one session;
-:func:`compare_sessions` compares two sessions phase by phase (B − A). Both use the stored raw
-beats only (never the indices shown live), through the batch kernels of :mod:`biofeedback.hrv`.
+:func:`compare_sessions` compares two sessions phase by phase (B − A). Both are pure functions of
+the stored-session value (:class:`sessions.stored.StoredSession`, read once by
+:func:`sessions.stored.read_session`) and use its raw beats only (never the indices shown live),
+through the batch kernels of :mod:`biofeedback.hrv`. Whether a change is beyond the noise is
+:mod:`sessions.noise`; the words and tables are :mod:`sessions.compare_text` and
+:mod:`biofeedback.cli.tables`.
 
 Per phase
 ---------
@@ -19,7 +23,7 @@ Per phase
    corrected series gave a recovery RMSSD of 64 ms where the clean beats give 35 ms. A session
    recorded with artifact detection off is analysed raw. The stored beats are never changed. A
    beat belongs to the phase in which it ends (``start_s <= t_s < end_s``; the last phase
-   includes its end).
+   includes its end: :meth:`sessions.stored.SessionOutline.phase_at`).
 2. **Indices** (units, formulas and references: ``docs/indices.md`` and the kernels' docstrings),
    each over the whole phase:
 
@@ -53,38 +57,8 @@ Per phase
 
 Is a change beyond the noise?
 -----------------------------
-Method: a seeded, deterministic **bootstrap over sub-windows**. Each phase is cut into
-consecutive, non-overlapping sub-windows aligned at the phase start, of a length per index
-(:data:`SUBWINDOW_S`: 30 s for mean HR, RMSSD, lnRMSSD and artifacts; 60 s for SDNN and HF;
-64 s for coherence and relaxation; 120 s for LF and LF/HF: each index's own minimum, or 30 s);
-coherence and relaxation windows advance by 32 s (:data:`SUBWINDOW_STEP_S`, half overlap as in
-Welch), so a 128 s phase holds three of them. A
-sub-window is used when its beats cover at least 80 % of it (gaps, removed beats). The index is
-computed on every sub-window; the spread of these values within a phase is the index's
-moment-to-moment noise. ``B`` = 2000 times, the sub-windows of each phase are resampled with
-replacement and the difference of their means taken; the 2.5th and 97.5th percentiles of these
-differences, shifted so that they are centred on the whole-phase difference, give ``ci95``. A
-change is ``beyond_noise`` when ``ci95`` excludes 0. Each phase needs at least
-:data:`MIN_SUBWINDOWS` = 3 usable sub-windows for a verdict, else ``ci95`` and ``beyond_noise`` are
-``None`` with a reason (e.g. a 2-minute baseline holds only one 120 s sub-window, so LF cannot be
-judged). The random generator is seeded from a constant and the index, so the same data always
-give the same interval.
-
-Limits (what this does not tell):
-
-* Sub-windows are treated as independent. Neighbouring sub-windows are correlated (slow drifts,
-  Mayer waves), which makes the interval too narrow; a trend within a phase (the relaxation
-  response building up during practice) makes it wider. With 3-5 sub-windows the bootstrap
-  underestimates the spread by about ``sqrt((n-1)/n)`` and has few distinct values.
-* The interval describes noise within *this* session (is the practice different from this
-  baseline?), not day-to-day variation (would it happen again tomorrow?). For that, see
-  :mod:`sessions.trends`.
-* For indices that depend on the window length (SDNN, LF, LF/HF) the sub-window values are
-  smaller or noisier than the whole-phase value; only their spread is used, centred on the
-  whole-phase difference, which makes the verdict conservative for them.
-* Ten indices are tested at once without correction for multiple comparisons: about one in
-  twenty "beyond noise" flags can be chance even when nothing changed.
-* Phases of different length are compared as they are (SDNN and LF grow with length).
+A seeded bootstrap over sub-windows of each phase (:data:`SUBWINDOW_S`, :data:`SUBWINDOW_STEP_S`):
+method, seed and limits in :mod:`sessions.noise`.
 """
 
 from __future__ import annotations
@@ -92,21 +66,33 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from biofeedback.errors import InputError
 from biofeedback.hrv.quality import Quality, quality_of
-from biofeedback.practices.texts import format_number, say
+from biofeedback.json_values import finite_or_none
+from sessions.noise import (
+    BOOTSTRAP_RESAMPLES,
+    BOOTSTRAP_SEED,
+    CONFIDENCE,
+    MIN_SUBWINDOW_COVERAGE,
+    MIN_SUBWINDOWS,
+    Change,
+    bootstrap_difference_ci,
+    change_between,
+)
+from sessions.stored import time_slice
 
 if TYPE_CHECKING:  # pragma: no cover
     from biofeedback.engine import EngineSettings
-    from sessions.store import Store
+    from biofeedback.hrv.relaxation import Baseline
+    from sessions.stored import StoredSession
 
 __all__ = [
     "INDEX_KEYS",
     "PHASE_NAMES",
+    "WHOLE",
     "MIN_DATA_S",
     "SUBWINDOW_S",
     "SUBWINDOW_STEP_S",
@@ -119,13 +105,10 @@ __all__ = [
     "PhaseIndices",
     "PhaseComparison",
     "SessionComparison",
-    "load_session_beats",
+    "session_beats",
     "phase_indices",
-    "phase_verdict",
     "compare_phases",
     "compare_sessions",
-    "render_phase_comparison",
-    "render_session_comparison",
     "bootstrap_difference_ci",
 ]
 
@@ -183,18 +166,8 @@ SUBWINDOW_STEP_S: Mapping[str, float] = {k: v.subwindow_step_s or v.subwindow_s 
 #: minimum count as enough (one beat at 40 bpm).
 MIN_DATA_SLACK_S = 1.5
 LABELS: Mapping[str, tuple[str, str]] = {k: (v.label, v.unit) for k, v in INDEX_SPECS.items()}  # key -> (label, unit)
-MIN_SUBWINDOWS = 3
-MIN_SUBWINDOW_COVERAGE = 0.8
-BOOTSTRAP_RESAMPLES = 2000
-CONFIDENCE = 0.95
-BOOTSTRAP_SEED = 20190603  # any constant: the intervals are reproducible, not tuned
-
-
-def _clean(x: float | None) -> float | None:
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
+# re-exported: the noise verdict's constants (sessions.noise) are part of the comparison's method
+__all__ += ["MIN_SUBWINDOW_COVERAGE", "CONFIDENCE", "BOOTSTRAP_SEED"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,49 +178,7 @@ class IndexValue:
     reason: str | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
-        return {"value": _clean(self.value), "reason": self.reason}
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """The change of one index from phase (or session) A to B.
-
-    ``abs`` = B − A in the index's unit; ``rel_pct`` = 100·(B − A)/|A| (``None`` for ``ln_rmssd``,
-    already a log ratio, and when A is 0); ``ci95`` = bootstrap 95 % interval of B − A over
-    sub-windows; ``beyond_noise`` = ``ci95`` excludes 0. ``None`` values carry a ``reason``.
-    ``n_subwindows`` = usable sub-windows in A and B.
-    """
-
-    abs: float | None
-    rel_pct: float | None
-    ci95: tuple[float, float] | None
-    beyond_noise: bool | None
-    reason: str | None = None
-    n_subwindows: tuple[int, int] = (0, 0)
-
-    @property
-    def verdict(self) -> str:
-        """``"higher (beyond noise)"``, ``"lower (beyond noise)"``, ``"no clear change"``, ``"not judged"``
-        or ``"not available"``."""
-        if self.abs is None:
-            return "not available"
-        if self.beyond_noise is None:
-            return "not judged"
-        if self.beyond_noise:
-            return ("higher" if self.abs > 0 else "lower") + " (beyond noise)"
-        return "no clear change"
-
-    def to_json_dict(self) -> dict[str, Any]:
-        return {
-            "abs": _clean(self.abs),
-            "rel_pct": _clean(self.rel_pct),
-            "ci95": None if self.ci95 is None else [_clean(self.ci95[0]), _clean(self.ci95[1])],
-            "beyond_noise": self.beyond_noise,
-            "verdict": self.verdict,
-            "reason": self.reason,
-            "n_subwindows": list(self.n_subwindows),
-        }
-
+        return {"value": finite_or_none(self.value), "reason": self.reason}
 
 # ---------------------------------------------------------------------------------------------
 # Beats of a session, corrected and split by phase.
@@ -268,6 +199,7 @@ class PhaseBeats:
     valid: np.ndarray
     breaks: np.ndarray
     labels: tuple[str, ...]
+    ordered: bool = True  # t_s never decreases (:attr:`sessions.stored.StoredSession.ordered`)
 
     @property
     def n_beats(self) -> int:
@@ -288,9 +220,13 @@ class PhaseBeats:
 
     def select(self, lo_s: float, hi_s: float) -> "PhaseBeats":
         """The beats with ``lo_s <= t_s < hi_s`` (a sub-window)."""
+        if self.ordered:  # time-ordered beats: two binary searches, not an O(n) mask per sub-window
+            s = time_slice(self.t_s, lo_s, hi_s)
+            return PhaseBeats(self.name, lo_s, hi_s, self.t_s[s], self.rr_ms[s], self.valid[s], self.breaks[s],
+                              self.labels[s])
         sel = (self.t_s >= lo_s) & (self.t_s < hi_s)
         return PhaseBeats(self.name, lo_s, hi_s, self.t_s[sel], self.rr_ms[sel], self.valid[sel], self.breaks[sel],
-                          tuple(lab for lab, s in zip(self.labels, sel.tolist()) if s))
+                          tuple(lab for lab, k in zip(self.labels, sel.tolist()) if k), ordered=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -313,54 +249,26 @@ class SessionBeats:
         return None
 
 
-def _engine_settings(info: Any) -> EngineSettings:
-    from biofeedback.engine import EngineSettings
-
-    if info.engine_settings is None:
-        return EngineSettings()
-    try:
-        return EngineSettings.from_dict(info.engine_settings)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"session {info.id}: its stored engine settings cannot be read ({exc})") from exc
-
-
-def load_session_beats(store: Store, session_id: str) -> SessionBeats:
-    """Read a session's raw beats, gaps and phases; classify artifacts once (offline); split by phase."""
-    from biofeedback.hrv.policy import apply_policy
-
-    info = store.get_session(session_id)
-    settings = _engine_settings(info)
-    beats = store.beats(session_id)
-    n = len(beats)
-    t = np.array([b.t_s for b in beats], dtype=np.float64)
-    rr = np.array([b.rr_ms for b in beats], dtype=np.float64)
-    breaks = np.zeros(n, dtype=bool)
-    for g in store.gaps(session_id):
-        if 0 < g.next_seq < n:
-            breaks[g.next_seq] = True
-    # the one artifact policy (biofeedback.hrv.policy): flagged beats excluded, raw beats kept
-    pol = apply_policy(rr, t, breaks, correction="exclude", detection=settings.artifact_detection,
-                       settings=settings.artifacts, mode="offline")
+def session_beats(session: StoredSession) -> SessionBeats:
+    """A stored session's beats with the one artifact policy's labels (offline, computed once on the
+    whole session), split by phase; a session without phases is one ``"whole"`` pseudo-phase."""
+    pol = session.artifacts  # the one artifact policy (biofeedback.hrv.policy): flagged beats excluded
     labels, valid = pol.labels, pol.valid
-
-    stored = store.phases(session_id)
-    last_t = float(t[-1]) if n else 0.0
-    spans: list[tuple[str, float, float]] = []
-    for p in stored:
-        end = p.end_s if p.end_s is not None else max(last_t, p.start_s)
-        spans.append((p.name, float(p.start_s), float(end)))
-    has_phases = bool(spans)
-    if not has_phases:
-        first = float(t[0] - rr[0] / 1000.0) if n else 0.0
-        spans = [(WHOLE, first, last_t)]
+    t, rr, breaks = session.t_s, session.rr_ms, session.breaks
     phases = []
-    for i, (name, start, end) in enumerate(spans):
-        last = i == len(spans) - 1
-        sel = (t >= start) & ((t <= end) if last else (t < end))
-        phases.append(PhaseBeats(name, start, end, t[sel].copy(), rr[sel].copy(), valid[sel].copy(), breaks[sel].copy(),
-                                 tuple(lab for lab, s in zip(labels, sel.tolist()) if s)))
-    return SessionBeats(session_id, info.start_wall, settings, tuple(phases), has_phases, labels, valid)
-
+    for p in session.phases:
+        s = session.phase_slice(p)
+        phase_labels = labels[s] if isinstance(s, slice) else tuple(labels[i] for i in s.tolist())
+        phases.append(PhaseBeats(p.name, p.start_s, p.end_s, t[s].copy(), rr[s].copy(), valid[s].copy(),
+                                 breaks[s].copy(), phase_labels, session.ordered))
+    if not session.has_phases:
+        n = session.n_beats
+        first = float(t[0] - rr[0] / 1000.0) if n else 0.0
+        last_t = float(t[-1]) if n else 0.0
+        phases.append(PhaseBeats(WHOLE, first, last_t, t.copy(), rr.copy(), valid.copy(), breaks.copy(), labels,
+                                 session.ordered))
+    return SessionBeats(session.session_id, session.info.start_wall, session.settings, tuple(phases),
+                        session.has_phases, labels, valid)
 
 # ---------------------------------------------------------------------------------------------
 # Indices of a phase and of its sub-windows.
@@ -397,7 +305,7 @@ class PhaseIndices:
         }
 
 
-def _baseline_of(p: PhaseIndices | None):
+def _baseline_of(p: PhaseIndices | None) -> Baseline | None:
     """The :class:`~biofeedback.hrv.relaxation.Baseline` of a baseline phase's indices, or None."""
     from biofeedback.hrv.relaxation import Baseline
 
@@ -410,11 +318,13 @@ def _baseline_of(p: PhaseIndices | None):
     return Baseline(ln_rmssd=ln, mean_hr_bpm=hr, coherence=math.nan if coh is None else coh)
 
 
-def _indices_of(p: PhaseBeats, settings: EngineSettings, baseline: Any, *, whole: bool) -> dict[str, float]:
+def _indices_of(p: PhaseBeats, settings: EngineSettings, baseline: Baseline | None, *, whole: bool,
+                parts: tuple[str, ...] = ("time", "frequency", "coherence")) -> dict[str, float]:
     """Every index of one stretch of beats (NaN = undefined); artifacts excluded by ``p.valid``.
 
     The indices come from :func:`biofeedback.hrv.summary.summarize`, the one function for the
-    indices of a stretch (``analyze --json`` of the same beats gives the same values)."""
+    indices of a stretch (``analyze --json`` of the same beats gives the same values); ``parts``
+    (its kernels) leaves out what a sub-window's indices do not need (:data:`KEY_PARTS`)."""
     from biofeedback.hrv.relaxation import relaxation_index
     from biofeedback.hrv.summary import summarize
 
@@ -425,33 +335,53 @@ def _indices_of(p: PhaseBeats, settings: EngineSettings, baseline: Any, *, whole
         si_bin_ms=settings.si_bin_ms, fs_hz=settings.fs_hz, smoothness_lambda=settings.smoothness_lambda,
         coherence_mode="mean" if whole else "last", coherence_method=settings.coherence_method,
         extended=False,  # the comparison shows none of the extended (Kubios report) indices
+        parts=parts,
     )
     coh = sm.coherence if p.n_beats >= 4 else math.nan
     relax = math.nan
-    if baseline is not None:
+    if baseline is not None and "time" in parts and "coherence" in parts:
         relax = relaxation_index(sm.ln_rmssd, sm.mean_hr_bpm, coh, baseline)
     values = {key: getattr(sm, key) for key in INDEX_KEYS if key not in ("coherence", "relaxation")}
     return {**values, "coherence": coh, "relaxation": relax}
 
 
-def _subwindow_values(p: PhaseBeats, key: str, settings: EngineSettings, baseline: Any) -> tuple[float, ...]:
-    """The index ``key`` on each usable sub-window of the phase (see the module docstring)."""
-    w = SUBWINDOW_S[key]
-    step = SUBWINDOW_STEP_S[key]
-    out: list[float] = []
-    k = 0
-    while p.start_s + k * step + w <= p.end_s + 1e-9:
-        sub = p.select(p.start_s + k * step, p.start_s + k * step + w)
-        k += 1
-        if float(sub.rr_ms[sub.valid].sum()) / 1000.0 < MIN_SUBWINDOW_COVERAGE * w:
-            continue
-        v = _indices_of(sub, settings, baseline, whole=False)[key]
-        if math.isfinite(v):
-            out.append(float(v))
-    return tuple(out)
+#: The kernels of :func:`biofeedback.hrv.summary.summarize` each index needs (``artifacts_pct`` none:
+#: it is counted from the labels).
+KEY_PARTS: Mapping[str, tuple[str, ...]] = {
+    "mean_hr_bpm": ("time",), "rmssd_ms": ("time",), "ln_rmssd": ("time",), "sdnn_ms": ("time",),
+    "lf_ms2": ("frequency",), "hf_ms2": ("frequency",), "lf_hf": ("frequency",),
+    "coherence": ("coherence",), "relaxation": ("time", "coherence"), "artifacts_pct": (),
+}
 
 
-def phase_indices(p: PhaseBeats, settings: EngineSettings, baseline: Any = None, *,
+def _subwindow_values(p: PhaseBeats, keys: Sequence[str], settings: EngineSettings,
+                      baseline: Baseline | None) -> dict[str, tuple[float, ...]]:
+    """Each index of ``keys`` on each usable sub-window of the phase (see the module docstring).
+
+    Indices with the same sub-windows (:data:`SUBWINDOW_S`, :data:`SUBWINDOW_STEP_S`) share one
+    pass: the beats of a sub-window are cut once (two binary searches) and only the kernels the
+    indices need run (:data:`KEY_PARTS`); each value is the one the whole computation gives."""
+    groups: dict[tuple[float, float], list[str]] = {}
+    for key in keys:
+        groups.setdefault((SUBWINDOW_S[key], SUBWINDOW_STEP_S[key]), []).append(key)
+    out: dict[str, list[float]] = {key: [] for key in keys}
+    for (w, step), group in groups.items():
+        parts = tuple(part for part in ("time", "frequency", "coherence") if any(part in KEY_PARTS[k] for k in group))
+        k = 0
+        while p.start_s + k * step + w <= p.end_s + 1e-9:
+            sub = p.select(p.start_s + k * step, p.start_s + k * step + w)
+            k += 1
+            if float(sub.rr_ms[sub.valid].sum()) / 1000.0 < MIN_SUBWINDOW_COVERAGE * w:
+                continue
+            values = _indices_of(sub, settings, baseline, whole=False, parts=parts)
+            for key in group:
+                v = values[key]
+                if math.isfinite(v):
+                    out[key].append(float(v))
+    return {key: tuple(v) for key, v in out.items()}
+
+
+def phase_indices(p: PhaseBeats, settings: EngineSettings, baseline: Baseline | None = None, *,
                   subwindows: bool = True, baseline_reason: str | None = None) -> PhaseIndices:
     """The indices of one phase (``baseline``: the relaxation index's reference, or None).
 
@@ -479,9 +409,7 @@ def phase_indices(p: PhaseBeats, settings: EngineSettings, baseline: Any = None,
             indices[key] = IndexValue(float(values[key]))
     subs: dict[str, tuple[float, ...]] = {}
     if subwindows:
-        for key in INDEX_KEYS:
-            if indices[key].value is not None:
-                subs[key] = _subwindow_values(p, key, settings, baseline)
+        subs = _subwindow_values(p, [key for key in INDEX_KEYS if indices[key].value is not None], settings, baseline)
     return PhaseIndices(
         name=p.name,
         start_s=p.start_s,
@@ -496,38 +424,9 @@ def phase_indices(p: PhaseBeats, settings: EngineSettings, baseline: Any = None,
     )
 
 
+
 # ---------------------------------------------------------------------------------------------
-# The noise verdict.
-
-
-def bootstrap_difference_ci(
-    a: Sequence[float], b: Sequence[float], *, seed: Sequence[int] = (),
-    n_resamples: int = BOOTSTRAP_RESAMPLES, confidence: float = CONFIDENCE,
-) -> tuple[float, float, float]:
-    """Percentile bootstrap of ``mean(b) − mean(a)``: ``(lo, hi, observed)``.
-
-    ``a`` and ``b`` (sub-window values) are resampled independently with replacement
-    ``n_resamples`` times; ``lo``/``hi`` are the ``(1 ± confidence)/2`` quantiles of the resampled
-    differences, ``observed`` the difference of the sample means. Deterministic: the generator is
-    PCG64 seeded with ``[BOOTSTRAP_SEED, *seed]``.
-
-    Examples
-    --------
-    >>> lo, hi, d = bootstrap_difference_ci([1.0, 1.1, 0.9, 1.0], [2.0, 2.1, 1.9, 2.0])
-    >>> round(d, 6), lo > 0
-    (1.0, True)
-    """
-    xa = np.asarray(a, dtype=np.float64)
-    xb = np.asarray(b, dtype=np.float64)
-    if xa.size < 1 or xb.size < 1:
-        raise ValueError("need at least one value on each side")
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([BOOTSTRAP_SEED, *seed])))
-    ia = rng.integers(0, xa.size, size=(n_resamples, xa.size))
-    ib = rng.integers(0, xb.size, size=(n_resamples, xb.size))
-    d = xb[ib].mean(axis=1) - xa[ia].mean(axis=1)
-    alpha = (1.0 - confidence) / 2.0
-    lo, hi = np.quantile(d, [alpha, 1.0 - alpha])
-    return float(lo), float(hi), float(xb.mean() - xa.mean())
+# The change from A to B (judged by sessions.noise).
 
 
 def _change(a: PhaseIndices, b: PhaseIndices, key: str, seed: Sequence[int], a_name: str) -> Change:
@@ -536,23 +435,8 @@ def _change(a: PhaseIndices, b: PhaseIndices, key: str, seed: Sequence[int], a_n
         which = a_name if va is None else b.name
         reason = (a.indices[key].reason if va is None else b.indices[key].reason) or "not available"
         return Change(None, None, None, None, f"{which}: {reason}")
-    d = vb - va
-    rel = None if (key == "ln_rmssd" or va == 0) else 100.0 * d / abs(va)
-    sa, sb = a.subwindows.get(key, ()), b.subwindows.get(key, ())
-    counts = (len(sa), len(sb))
-    if min(counts) < MIN_SUBWINDOWS:
-        w = SUBWINDOW_S[key]
-        return Change(
-            d, rel, None, None,
-            f"not judged: needs >= {MIN_SUBWINDOWS} usable {w:g} s sub-windows in each phase "
-            f"({a_name} has {counts[0]}, {b.name} has {counts[1]})",
-            counts,
-        )
-    lo, hi, observed = bootstrap_difference_ci(sa, sb, seed=seed)
-    ci = (d + lo - observed, d + hi - observed)
-    beyond = bool(ci[0] > 0 or ci[1] < 0)
-    return Change(d, rel, ci, beyond, None, counts)
-
+    return change_between(va, vb, a.subwindows.get(key, ()), b.subwindows.get(key, ()), relative=key != "ln_rmssd",
+                          seed=seed, subwindow_s=SUBWINDOW_S[key], a_name=a_name, b_name=b.name)
 
 def _changes(a: PhaseIndices, b: PhaseIndices, seed_base: int, a_name: str | None = None) -> dict[str, Change]:
     return {
@@ -560,7 +444,8 @@ def _changes(a: PhaseIndices, b: PhaseIndices, seed_base: int, a_name: str | Non
     }
 
 
-def _noise_method() -> dict[str, Any]:
+def noise_method() -> dict[str, Any]:
+    """The ``method`` object of ``compare --json``: how artifacts and noise were handled."""
     return {
         "artifacts": "Lipponen & Tarvainen 2019 offline detection on the whole session; flagged beats removed",
         "noise": "bootstrap of the difference of sub-window means, centred on the whole-phase difference",
@@ -618,7 +503,7 @@ class PhaseComparison:
             "changes": {
                 name: {k: ch[k].to_json_dict() for k in INDEX_KEYS} for name, ch in self.changes.items()
             },
-            "method": _noise_method(),
+            "method": noise_method(),
         }
 
 
@@ -652,15 +537,15 @@ def _session_indices(beats: SessionBeats, subwindows: bool = True) -> list[Phase
     return out
 
 
-def compare_phases(store: Store, session_id: str) -> PhaseComparison:
+def compare_phases(session: StoredSession) -> PhaseComparison:
     """Compare the baseline, practice and recovery phases of one stored session.
 
-    Every phase's indices come from its stored raw beats (artifact-corrected); each phase after the
+    Every phase's indices come from its stored raw beats (artifacts excluded); each phase after the
     baseline gets the change from the baseline with a bootstrap 95 % interval and a verdict. A
     session without phases (an import) gives its whole recording as the phase ``"whole"`` and no
     changes; a session without a baseline phase gives no changes (``note`` says why).
     """
-    beats = load_session_beats(store, session_id)
+    beats = session_beats(session)
     # Sub-windows only serve the noise verdict of a change from the baseline: a session without a
     # baseline phase (an import of 22 h) skips them (thousands of spectra otherwise).
     phases = _session_indices(beats, subwindows=beats.phase("baseline") is not None)
@@ -675,7 +560,7 @@ def compare_phases(store: Store, session_id: str) -> PhaseComparison:
         for p in phases:
             if p.name != "baseline":
                 changes[p.name] = _changes(base, p, _phase_seed(p.name))
-    return PhaseComparison(session_id, beats.start_wall, tuple(phases), changes, note)
+    return PhaseComparison(session.session_id, beats.start_wall, tuple(phases), changes, note)
 
 
 def _phase_seed(name: str) -> int:
@@ -718,19 +603,20 @@ class SessionComparison:
                 }
                 for name in self.phase_names
             },
-            "method": _noise_method(),
+            "method": noise_method(),
         }
 
 
-def compare_sessions(store: Store, id_a: str, id_b: str) -> SessionComparison:
+def compare_sessions(a: StoredSession, b: StoredSession) -> SessionComparison:
     """Compare two stored sessions phase by phase: the same indices, and B − A with its noise verdict.
 
     Phases present in both sessions are compared; when either session has no phases (an import)
     the whole recordings are compared as the phase ``"whole"``. The relaxation index of each
     session is relative to its own baseline.
     """
-    ba = load_session_beats(store, id_a)
-    bb = load_session_beats(store, id_b)
+    id_a, id_b = a.session_id, b.session_id
+    ba = session_beats(a)
+    bb = session_beats(b)
     notes: list[str] = []
     if ba.has_phases and bb.has_phases:
         pa = {p.name: p for p in _session_indices(ba)}
@@ -754,303 +640,17 @@ def _whole(beats: SessionBeats) -> PhaseIndices:
         return phase_indices(beats.phases[0], beats.settings, None,
                              baseline_reason="compared as a whole recording: no baseline")
     ps = beats.phases
+    t = np.concatenate([p.t_s for p in ps])
     joined = PhaseBeats(
         name=WHOLE,
         start_s=ps[0].start_s,
         end_s=ps[-1].end_s,
-        t_s=np.concatenate([p.t_s for p in ps]),
+        t_s=t,
         rr_ms=np.concatenate([p.rr_ms for p in ps]),
         valid=np.concatenate([p.valid for p in ps]),
         breaks=np.concatenate([p.breaks for p in ps]),
         labels=tuple(lab for p in ps for lab in p.labels),
+        ordered=bool(np.all(np.diff(t) >= 0)),
     )
     return phase_indices(joined, beats.settings, None, baseline_reason="compared as a whole recording: no baseline")
 
-
-# ---------------------------------------------------------------------------------------------
-# Rendering.
-
-
-def _spec(key: str) -> str:
-    """The format spec of an index in tables: whole ms² for powers, 2 decimals for ratios, else 1."""
-    if key in ("lf_ms2", "hf_ms2"):
-        return ".0f"
-    if key in ("ln_rmssd", "lf_hf", "coherence"):
-        return ".2f"
-    return ".1f"
-
-
-def _fmt(v: float | None, key: str) -> str:
-    return format_number(v, _spec(key), "en")
-
-
-def _fmt_change(ch: Change, key: str, sep: str = "  ") -> str:
-    if ch.abs is None:
-        return "—"
-    sign = "+" if ch.abs > 0 else ("−" if ch.abs < 0 else "±")
-    text = sign + _fmt(abs(ch.abs), key)
-    if ch.rel_pct is not None and math.isfinite(ch.rel_pct):
-        text += f" ({ch.rel_pct:+.0f}%)".replace("-", "−")
-    arrow = ""
-    if ch.beyond_noise:
-        arrow = "↑ " if ch.abs > 0 else "↓ "
-    return f"{text}{sep}{arrow}{ch.verdict}"
-
-
-class _Output:
-    """A rich console for ``out``: colour on a terminal; plain text (no escape codes, 140 columns,
-    no trailing spaces) otherwise. Use as a context manager; the text is written on exit."""
-
-    def __init__(self, out: TextIO):
-        import io
-
-        from rich.console import Console
-
-        self.out = out
-        self.tty = bool(getattr(out, "isatty", lambda: False)())
-        if self.tty:
-            self.console = Console(file=out, highlight=False)
-            self.buffer = None
-        else:
-            self.buffer = io.StringIO()
-            self.console = Console(file=self.buffer, force_terminal=False, no_color=True, color_system=None,
-                                   width=140, highlight=False, emoji=False)
-
-    def __enter__(self):  # type: ignore[no-untyped-def]
-        return self.console
-
-    def __exit__(self, *exc: object) -> None:
-        if self.buffer is not None:
-            text = "\n".join(line.rstrip() for line in self.buffer.getvalue().splitlines())
-            self.out.write(text + "\n")
-
-
-def phase_verdict(p: PhaseIndices, lang: str = "en") -> str:
-    """The phase's signal-quality verdict, ``good``/``fair``/``poor`` (docs/artifacts.md) in ``lang``, or "—"."""
-    q = p.quality
-    if q is None or not math.isfinite(q.valid_pct):
-        return "—"
-    return _t(f"compare.verdict.{q.verdict}", lang)
-
-
-def _footnotes(items: list[tuple[str, str]]) -> list[str]:
-    seen: list[str] = []
-    for who, reason in items:
-        line = f"{who}: {reason}"
-        if line not in seen:
-            seen.append(line)
-    return seen
-
-
-def _t(key: str, lang: str, **values: object) -> str:
-    """A comparison text of ``lang`` (``biofeedback/practices/prompts/{en,nl}.toml``), filled."""
-    return say(key, lang, **values)
-
-
-def index_label(key: str, lang: str = "en") -> str:
-    """The index's name in ``lang`` (``"heart rate"``, ``"hartslag"``)."""
-    return _t(f"compare.idx.{key}", lang)
-
-
-def phase_label(name: str, lang: str = "en") -> str:
-    """A phase's name in ``lang`` (``"baseline"``, ``"rustmeting"``)."""
-    return _t(f"compare.phase.{name}", lang) if name in (*PHASE_NAMES, WHOLE) else name
-
-
-def _num(v: float, key: str, lang: str) -> str:
-    return format_number(v, _spec(key), lang)
-
-
-def format_value(v: float | None, key: str, lang: str = "en") -> str:
-    """An index value as ``compare`` shows it (``—`` when not available; decimal comma in Dutch)."""
-    if v is None or not math.isfinite(v):
-        return "—"
-    return _num(v, key, lang)
-
-
-def _signed(v: float, key: str, lang: str) -> str:
-    sign = "+" if v > 0 else ("−" if v < 0 else "±")
-    return sign + _num(abs(v), key, lang)
-
-
-def format_change(ch: Change, key: str, lang: str = "en", *, with_range: bool = True) -> str:
-    """A change as ``compare`` shows it: ``−2.2 (−3.1…−1.2) ↓`` = the change, its 95 % range over
-    sub-windows, and ``↑``/``↓`` beyond noise, ``≈`` within noise, ``?`` not judged; ``—`` not available."""
-    if ch.abs is None:
-        return "—"
-    text = _signed(ch.abs, key, lang)
-    if ch.ci95 is not None and with_range:
-        text += f" ({_signed(ch.ci95[0], key, lang)}…{_signed(ch.ci95[1], key, lang)})"
-    if ch.beyond_noise is None:
-        return text + " ?"
-    if ch.beyond_noise:
-        return text + (" ↑" if ch.abs > 0 else " ↓")
-    return text + " ≈"
-
-
-def _reasons(comparison: "PhaseComparison", lang: str) -> tuple[list[str], list[str]]:
-    """(folded items, detailed lines) for what is missing or not judged, in ``lang``."""
-    base = comparison.phase("baseline")
-    lines: list[str] = []
-    for p in comparison.phases:
-        for key in INDEX_KEYS:
-            iv = p.indices[key]
-            if iv.value is not None:
-                continue
-            label, phase = index_label(key, lang), phase_label(p.name, lang)
-            if p.n_beats and p.data_s < MIN_DATA_S[key] - MIN_DATA_SLACK_S:
-                lines.append(_t("compare.too_short", lang, label=label, phase=phase, need=f"{MIN_DATA_S[key]:g}",
-                                has=_num(math.floor(p.data_s * 10) / 10, "rmssd_ms", lang)))
-            elif key == "relaxation" and (iv.reason or "").startswith("no baseline"):
-                lines.append(_t("compare.no_baseline", lang, label=label, phase=phase))
-            else:
-                lines.append(_t("compare.other", lang, label=label, phase=phase, reason=iv.reason or "—"))
-    unjudged: dict[str, list[str]] = {}
-    for name, changes in comparison.changes.items():
-        for key in INDEX_KEYS:
-            ch = changes[key]
-            if ch.beyond_noise is not None:
-                continue
-            unjudged.setdefault(name, []).append(key)
-            if ch.abs is None or base is None:
-                continue
-            lines.append(_t("compare.few_windows", lang, label=index_label(key, lang), phase=phase_label(name, lang),
-                            base=phase_label("baseline", lang), n=MIN_SUBWINDOWS, w=f"{SUBWINDOW_S[key]:g}",
-                            na=ch.n_subwindows[0], nb=ch.n_subwindows[1]))
-    items = []
-    for name, keys in unjudged.items():
-        what = _t("compare.all", lang) if len(keys) == len(INDEX_KEYS) else ", ".join(index_label(k, lang) for k in keys)
-        items.append(f"{phase_label(name, lang)}: {what}")
-    return items, list(dict.fromkeys(lines))
-
-
-def summary_sentence(comparison: "PhaseComparison", lang: str = "en", key: str = "rmssd_ms") -> str | None:
-    """One sentence on the practice's change of ``key`` from the baseline (``None`` without one)."""
-    ch = comparison.changes.get("practice", {}).get(key)
-    if ch is None or ch.abs is None:
-        return None
-    phase = phase_label("practice", lang)
-    if ch.beyond_noise is None:
-        return _t("compare.summary_unjudged", lang, phase=phase)
-    unit = LABELS[key][1]
-    change = _num(abs(ch.abs), key, lang) + (f" {unit}" if unit else "")
-    if ch.rel_pct is not None and math.isfinite(ch.rel_pct):
-        change += f" ({abs(ch.rel_pct):.0f}%)"
-    which = "compare.summary_none" if not ch.beyond_noise else (
-        "compare.summary_up" if ch.abs > 0 else "compare.summary_down")
-    label = _t("compare.hrv", lang) if key == "rmssd_ms" else index_label(key, lang)
-    return _t(which, lang, phase=phase, label=label, change=change)
-
-
-def render_phase_comparison(comparison: PhaseComparison, out: TextIO, *, lang: str = "en",
-                            details: bool = False, simulated: bool = False) -> None:
-    """Print the comparison as a table in ``lang`` (colour only when ``out`` is a terminal).
-
-    One line per index; what cannot be judged is folded into one line, the reasons one per line
-    with ``details``. At 80 columns only the practice-vs-baseline change is shown (and the
-    recovery's too from 110 columns on); on a terminal it fits 80x24.
-    """
-    with _Output(out) as console:
-        _phase_table(comparison, console, lang, details, simulated)
-
-
-def _phase_table(comparison: PhaseComparison, console: Any, lang: str, details: bool, simulated: bool) -> None:
-    from rich import box
-    from rich.table import Table
-
-    phases = comparison.phases
-    title = _t("compare.title_simulated" if simulated else "compare.title", lang, id=comparison.session_id,
-               phases=" · ".join(f"{phase_label(p.name, lang)} {p.data_s / 60:.1f}".replace(".", "," if lang == "nl" else ".")
-                                 for p in phases) + " min")
-    table = Table(box=box.SIMPLE, pad_edge=False, show_edge=False, padding=(0, 1))
-    table.add_column(_t("compare.index", lang), no_wrap=True)
-    for p in phases:
-        table.add_column(phase_label(p.name, lang), justify="right", no_wrap=True)
-    change_names = [n for n in comparison.changes if n == "practice" or console.width >= 110]
-    if not change_names:
-        change_names = list(comparison.changes)[:1]
-    for name in change_names:
-        table.add_column(_t("compare.vs", lang, phase=phase_label(name, lang), base=phase_label("baseline", lang)),
-                         no_wrap=True)
-    for key in INDEX_KEYS:
-        row = [f"{index_label(key, lang)} {LABELS[key][1]}".strip()]
-        for p in phases:
-            row.append(format_value(p.indices[key].value, key, lang))
-        for name in change_names:
-            ch = comparison.changes[name][key]
-            cell = format_change(ch, key, lang)
-            if ch.abs is not None and ch.beyond_noise and console.is_terminal:
-                cell = f"[bold]{cell}[/bold]"
-            row.append(cell)
-        table.add_row(*row)
-    table.add_row(_t("compare.signal_quality", lang), *[phase_verdict(p, lang) for p in phases],
-                  *[""] * len(change_names))
-    console.print(title, markup=False)
-    sentence = summary_sentence(comparison, lang)
-    if sentence:
-        console.print(sentence, markup=False)
-    console.print(table)
-    if comparison.note:
-        note_key = "compare.no_phases" if "no phases" in comparison.note else "compare.no_baseline_phase"
-        console.print(_t(note_key, lang), markup=False)
-    if comparison.changes:
-        console.print(_t("compare.legend", lang), markup=False)
-    items, lines = _reasons(comparison, lang)
-    if details and lines:
-        console.print(_t("compare.reasons", lang), markup=False)
-        for line in lines:
-            console.print("  " + line, markup=False)
-    elif items:  # one line: a terminal wraps it; plain text keeps it whole
-        console.print(_t("compare.folded", lang, items="; ".join(items)), markup=False,
-                      soft_wrap=not console.is_terminal)
-
-
-def render_session_comparison(comparison: SessionComparison, out: TextIO, *, lang: str = "en",
-                              details: bool = False) -> None:
-    """Print two sessions side by side, phase by phase, with B − A and its verdict (in ``lang``)."""
-    with _Output(out) as console:
-        _session_tables(comparison, console, lang, details)
-
-
-def _session_tables(comparison: SessionComparison, console: Any, lang: str, details: bool) -> None:
-    from rich import box
-    from rich.table import Table
-
-    a, b = comparison.session_a, comparison.session_b
-    notes: list[str] = []
-    unjudged: list[str] = []
-    for name in comparison.phase_names:
-        pa, pb = comparison.a[name], comparison.b[name]
-        console.print(f"{phase_label(name, lang)}: A = {a} ({pa.data_s / 60:.1f} min)  ·  B = {b} ({pb.data_s / 60:.1f} min)",
-                      markup=False)
-        table = Table(box=box.SIMPLE, pad_edge=False, show_edge=False, padding=(0, 1))
-        for col, just in ((_t("compare.index", lang), "left"), ("", "left"), ("A", "right"), ("B", "right")):
-            table.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
-        table.add_column("B − A", justify="left", no_wrap=True)
-        for key in INDEX_KEYS:
-            label = index_label(key, lang)
-            ch = comparison.changes[name][key]
-            table.add_row(label, LABELS[key][1], format_value(pa.value(key), key, lang),
-                          format_value(pb.value(key), key, lang), format_change(ch, key, lang))
-            for who, p in (("A", pa), ("B", pb)):
-                if p.value(key) is None and p.indices[key].reason:
-                    notes.append(_t("compare.other", lang, label=label, phase=f"{phase_label(name, lang)} {who}",
-                                    reason=p.indices[key].reason or ""))
-            if ch.beyond_noise is None:
-                unjudged.append(f"{phase_label(name, lang)} {label}")
-                if ch.abs is not None and ch.reason:
-                    notes.append(_t("compare.other", lang, label=label, phase=phase_label(name, lang), reason=ch.reason))
-        table.add_row(_t("compare.signal_quality", lang), "", phase_verdict(pa, lang), phase_verdict(pb, lang), "")
-        console.print(table)
-    for note in comparison.notes:
-        console.print(note, markup=False)
-    if not comparison.phase_names:
-        console.print("no phase in common: nothing to compare", markup=False)
-    console.print(_t("compare.legend", lang), markup=False)
-    if details and notes:
-        console.print(_t("compare.reasons", lang), markup=False)
-        for line in dict.fromkeys(notes):
-            console.print("  " + line, markup=False)
-    elif unjudged:
-        console.print(_t("compare.folded", lang, items=", ".join(unjudged)), markup=False,
-                      soft_wrap=not console.is_terminal)

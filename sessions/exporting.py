@@ -5,7 +5,7 @@
   ``biofeedback import`` read it as a plain millisecond file. Gaps cannot be written in this format.
 - ``csv``: a header ``seq,t_s,arrival_s,rr_ms,rr_ticks_1024,contact,artifact,phase`` and one row per
   beat; empty cells where a value is unknown; ``contact`` is 1/0; ``phase`` is the phase the beat
-  falls in (by ``t_s``), empty outside any phase.
+  falls in (by ``t_s``: :meth:`sessions.stored.SessionOutline.phase_at`), empty outside any phase.
 - ``json``: one object with ``session`` (metadata), ``phases``, ``beats``, ``gaps``, ``events`` and
   ``indices`` (what was shown live, by seq). Floats are exact; a non-finite float becomes ``null``.
 
@@ -26,7 +26,8 @@ from typing import IO, Any
 
 from biofeedback.errors import InputError
 from biofeedback.files import not_regular, write_private_atomically
-from sessions.store import StoredPhase, Store
+from sessions.store import Store
+from sessions.stored import read_outline
 
 FORMATS = ("rr", "csv", "json")
 CSV_HEADER = "seq,t_s,arrival_s,rr_ms,rr_ticks_1024,contact,artifact,phase"
@@ -46,15 +47,6 @@ def _csv_text(value: str | None) -> str:
     return value
 
 
-def phase_at(phases: list[StoredPhase], t_s: float) -> str | None:
-    """Name of the phase containing ``t_s`` (the latest one begun at or before it, if not yet ended)."""
-    name = None
-    for p in phases:
-        if p.start_s <= t_s and (p.end_s is None or t_s < p.end_s):
-            name = p.name
-    return name
-
-
 def _finite(obj: Any) -> Any:
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
@@ -69,49 +61,54 @@ def export_session(store: Store, session_id: str, fmt: str, out: IO[str]) -> int
     """Write session ``session_id`` to ``out`` in ``fmt``; return the number of beats written."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
-    info = store.get_session(session_id)
-    beats = store.beats(session_id)
+    # the session's outline as every reader reads it; the beat rows streamed (memory stays flat)
+    session = read_outline(store, session_id)
+    n = 0
     if fmt == "rr":
-        out.writelines(f"{b.rr_ms!r}\n" for b in beats)
+        for b in store.iter_beats(session_id):
+            out.write(f"{b.rr_ms!r}\n")
+            n += 1
     elif fmt == "csv":
-        phases = store.phases(session_id)
         out.write(CSV_HEADER + "\n")
-        for b in beats:
+        for b in store.iter_beats(session_id):
+            n += 1
             contact = None if b.contact is None else int(b.contact)
             out.write(
                 f"{b.seq},{_num(b.t_s)},{_num(b.arrival_s)},{_num(b.rr_ms)},{_num(b.rr_ticks_1024)},"
-                f"{_num(contact)},{_csv_text(b.artifact)},{_csv_text(phase_at(phases, b.t_s))}\n"
+                f"{_num(contact)},{_csv_text(b.artifact)},{_csv_text(session.phase_at(b.t_s))}\n"
             )
     else:
+        beats = [
+            {
+                "seq": b.seq,
+                "t_s": b.t_s,
+                "arrival_s": b.arrival_s,
+                "rr_ms": b.rr_ms,
+                "rr_ticks_1024": b.rr_ticks_1024,
+                "contact": b.contact,
+                "artifact": b.artifact,
+            }
+            for b in store.iter_beats(session_id)
+        ]
         document = {
             "format": JSON_FORMAT_NAME,
             "format_version": JSON_FORMAT_VERSION,
-            "session": info.to_json_dict(),
-            "phases": [{"name": p.name, "start_s": p.start_s, "end_s": p.end_s} for p in store.phases(session_id)],
-            "beats": [
-                {
-                    "seq": b.seq,
-                    "t_s": b.t_s,
-                    "arrival_s": b.arrival_s,
-                    "rr_ms": b.rr_ms,
-                    "rr_ticks_1024": b.rr_ticks_1024,
-                    "contact": b.contact,
-                    "artifact": b.artifact,
-                }
-                for b in beats
-            ],
+            "session": session.info.to_json_dict(),
+            "phases": [{"name": p.name, "start_s": p.start_s, "end_s": p.stored_end_s} for p in session.phases],
+            "beats": beats,
             "gaps": [
                 {"next_seq": g.next_seq, "start_s": g.gap.start_s, "end_s": g.gap.end_s, "reason": g.gap.reason}
-                for g in store.gaps(session_id)
+                for g in session.gaps
             ],
             "events": [
-                {"next_seq": e.next_seq, "t_s": e.t_s, "kind": e.kind, "data": e.data} for e in store.events(session_id)
+                {"next_seq": e.next_seq, "t_s": e.t_s, "kind": e.kind, "data": e.data} for e in session.events
             ],
             "indices": {str(seq): d for seq, d in store.beat_indices(session_id).items()},
         }
+        n = len(beats)
         json.dump(_finite(document), out, indent=1, allow_nan=False)
         out.write("\n")
-    return len(beats)
+    return n
 
 
 def check_output_target(path: str | Path, *, force: bool) -> Path:

@@ -183,20 +183,6 @@ def _first_difference(live: Mapping[str, Any], replayed: Mapping[str, Any]) -> s
     return None
 
 
-class _Phases:
-    """Phase lookup: half-open ``[start, end)``, the last phase including its end."""
-
-    def __init__(self, spans: list[tuple[str, float, float]]):
-        self.spans = spans
-
-    def at(self, t_s: float) -> str | None:
-        name = None
-        for i, (n, start, end) in enumerate(self.spans):
-            if start <= t_s < end or (i == len(self.spans) - 1 and t_s == end):
-                name = n
-        return name
-
-
 class SessionReplay:
     """One replay of a stored session; iterate :meth:`records`, then read :attr:`outcome`.
 
@@ -210,16 +196,16 @@ class SessionReplay:
     """
 
     def __init__(self, store: Store, session_id: str, *, overrides: Mapping[str, Any] | None = None):
-        from biofeedback.engine import EngineSettings as Settings
         from biofeedback.practices import PhaseSpan
+        from sessions.stored import read_outline
 
-        self.info = store.get_session(session_id)
+        # The session's metadata, settings, phases and events, read as every reader reads them;
+        # the beats and the live indices are streamed while replaying (memory stays flat).
+        outline = read_outline(store, session_id)
+        self.outline = outline
+        self.info = outline.info
         self.session_id = session_id
-        try:
-            stored = (Settings.from_dict(self.info.engine_settings) if self.info.engine_settings is not None
-                      else Settings())
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InputError(f"session {session_id}: its stored engine settings cannot be read ({exc})") from exc
+        stored = outline.settings
         self.stored_settings: EngineSettings = stored
         unknown = set(overrides or {}) - set(OVERRIDABLE)
         if unknown:
@@ -230,19 +216,15 @@ class SessionReplay:
             raise InputError(f"re-analysis settings: {exc}") from exc
         self.reanalysis = self.settings != stored
         self._items_of = lambda: store.items(session_id)  # streamed from the store while replaying
-        self.events = store.events(session_id)
+        self.events = outline.events
         self._store = store
         # The live indices are streamed in seq order while replaying (memory stays flat for a 24 h
         # session), not loaded whole.
         self.n_live = store.count_beat_indices(session_id)
-        phases = store.phases(session_id)
-        last = store.last_beat_s(session_id)
-        last_t = 0.0 if last is None else last
-        spans = [(p.name, p.start_s, p.end_s if p.end_s is not None else max(last_t, p.start_s)) for p in phases]
-        self.phases = _Phases(spans)
+        last = outline.last_beat_s
         self.baseline_end_s = replay_baseline_end(
-            [PhaseSpan(cast("PhaseName", p.name), p.start_s, math.inf if p.end_s is None else p.end_s) for p in phases],
-            self.info.protocol, last_t,
+            [PhaseSpan(cast("PhaseName", p.name), p.start_s, p.end_s if p.closed else math.inf) for p in outline.phases],
+            self.info.protocol, 0.0 if last is None else last,
         )
         self.outcome: ReplayOutcome | None = None
 
@@ -282,7 +264,7 @@ class SessionReplay:
                 seq = bi.index
                 while e < len(events) and events[e].next_seq <= seq:
                     ev = events[e]
-                    yield ReplayEvent(ev.next_seq, ev.t_s, ev.kind, ev.data, self.phases.at(ev.t_s))
+                    yield ReplayEvent(ev.next_seq, ev.t_s, ev.kind, ev.data, self.outline.phase_at(ev.t_s))
                     e += 1
                 d = bi.to_json_dict()
                 n_beats += 1
@@ -294,14 +276,14 @@ class SessionReplay:
                         n_identical += 1
                     elif first is None:
                         first = Difference(seq, bi.t_s, key, live.get(key), d.get(key))
-                yield ReplayBeat(seq, bi.t_s, self.phases.at(bi.t_s), d)
+                yield ReplayBeat(seq, bi.t_s, self.outline.phase_at(bi.t_s), d)
 
         for item in self._items_of():
             yield from settle(pipeline.push(item))
         yield from settle(pipeline.flush())
         while e < len(events):
             ev = events[e]
-            yield ReplayEvent(ev.next_seq, ev.t_s, ev.kind, ev.data, self.phases.at(ev.t_s))
+            yield ReplayEvent(ev.next_seq, ev.t_s, ev.kind, ev.data, self.outline.phase_at(ev.t_s))
             e += 1
         self.outcome = ReplayOutcome(
             session_id=self.session_id,

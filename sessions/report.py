@@ -160,7 +160,7 @@ class ReportData:
     tables: tuple[ReportTable, ...] = ()
     subtitle: str = ""
     assessment: Any = None  # a resonance assessment's figure data (sessions/assessment_report.py)
-    summary: str = ""  # one sentence at the top (compare's :func:`~sessions.compare.summary_sentence`)
+    summary: str = ""  # one sentence at the top (compare's :func:`~sessions.compare_text.summary_sentence`)
     poincare_phase: tuple[str, ...] = ()  # the phase of each Poincaré pair (colours and SD1/SD2 ellipses)
     lang: str = "en"  # language of the figure's titles, labels and legends
     legend: str = ""  # what the tables' marks mean (HTML, under the tables)

@@ -4,9 +4,10 @@ r"""Day-by-day trends: resting lnRMSSD, its 7-day rolling mean and variation, an
 reads a clock), one row per calendar day of the last ``days`` days ending ``today``:
 
 ``baseline_ln_rmssd``
-    ln(RMSSD/ms) of the baseline rest phase of each session started that day, computed as in
-    :mod:`sessions.compare` (stored raw beats, Lipponen & Tarvainen artifact detection, flagged
-    beats removed, RMSSD over successive pairs of valid beats of one run, :func:`biofeedback.hrv.time_domain.time_domain`); the mean when
+    ln(RMSSD/ms) of the baseline rest phase of each session started that day (the session read once
+    by :func:`sessions.stored.read_session`), computed as in :mod:`sessions.compare` (stored raw
+    beats, Lipponen & Tarvainen artifact detection, flagged beats removed, RMSSD over successive
+    pairs of valid beats of one run, :func:`biofeedback.hrv.time_domain.time_domain`); the mean when
     there were several sessions. A baseline with less than 30 s of beats (RMSSD's minimum) does
     not count. ``None`` on a day without such a baseline.
 ``rolling_mean_7d``, ``cv_7d_pct``
@@ -41,6 +42,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from biofeedback.json_values import finite_or_none
+from sessions.stored import SessionOutline, StoredSession, read_session
+
 if TYPE_CHECKING:  # pragma: no cover
     from sessions.store import Store
 
@@ -50,10 +54,6 @@ DAILY_GOAL_MIN = 20.0
 ROLLING_DAYS = 7
 MIN_ROLLING_DAYS = 3
 MIN_BASELINE_S = 30.0
-
-
-def _clean(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +75,10 @@ class DayTrend:
         return {
             "date": self.day.isoformat(),
             "n_sessions": self.n_sessions,
-            "baseline_ln_rmssd": _clean(self.baseline_ln_rmssd),
+            "baseline_ln_rmssd": finite_or_none(self.baseline_ln_rmssd),
             "n_baselines": self.n_baselines,
-            "rolling_mean_7d": _clean(self.rolling_mean_7d),
-            "cv_7d_pct": _clean(self.cv_7d_pct),
+            "rolling_mean_7d": finite_or_none(self.rolling_mean_7d),
+            "cv_7d_pct": finite_or_none(self.cv_7d_pct),
             "n_days_7d": self.n_days_7d,
             "rolling_reason": self.rolling_reason,
             "practice_min": self.practice_min,
@@ -123,30 +123,31 @@ def session_date(start_wall: str) -> date:
     return datetime.fromisoformat(start_wall).date()
 
 
-def _baseline_ln_rmssd(store: Store, session_id: str) -> float | None:
+def _baseline_ln_rmssd(session: StoredSession) -> float | None:
     from biofeedback.hrv.time_domain import time_domain
-    from sessions.compare import load_session_beats
+    from sessions.compare import session_beats
 
-    beats = load_session_beats(store, session_id)
+    beats = session_beats(session)
     base = beats.phase("baseline") if beats.has_phases else None
     if base is None or base.data_s < MIN_BASELINE_S:
         return None
     td = time_domain(base.rr_ms, base.valid, base.breaks, si_bin_ms=beats.settings.si_bin_ms)
-    return _clean(td.ln_rmssd)
+    return finite_or_none(td.ln_rmssd)
 
 
-def _practice_s(store: Store, session_id: str, last_beat_s: float | None) -> float:
+def _practice_s(session: SessionOutline) -> float:
     """Practice time actually recorded: each practice phase cut at the last beat, minus the gaps
     (strap out of range, contact lost) inside it. A session stopped early counts what it recorded."""
+    last_beat_s = session.last_beat_s
     if last_beat_s is None:
         return 0.0
-    gaps = [g.gap for g in store.gaps(session_id)]
+    gaps = [g.gap for g in session.gaps]
     total = 0.0
-    for p in store.phases(session_id):
+    for p in session.phases:
         if p.name != "practice":
             continue
         start = p.start_s
-        end = min(p.end_s if p.end_s is not None else last_beat_s, last_beat_s)
+        end = min(p.end_s, last_beat_s)  # a phase never closed ends at the last beat already
         if end <= start:
             continue
         lost = sum(max(0.0, min(end, g.end_s) - max(start, g.start_s)) for g in gaps)
@@ -184,10 +185,11 @@ def daily_trends(store: Store, days: int, today: date | None = None) -> Trends:
             continue
         values = []
         for info in sessions:
-            v = _baseline_ln_rmssd(store, info.id)
+            session = read_session(store, info.id)  # read once: the baseline's beats and the practice phases
+            v = _baseline_ln_rmssd(session)
             if v is not None:
                 values.append(v)
-            practice_s[day] = practice_s.get(day, 0.0) + _practice_s(store, info.id, info.duration_s)
+            practice_s[day] = practice_s.get(day, 0.0) + _practice_s(session)
         daily_ln[day] = (sum(values) / len(values) if values else None, len(values))
 
     rows = []
@@ -221,42 +223,3 @@ def daily_trends(store: Store, days: int, today: date | None = None) -> Trends:
             goal_met=minutes >= DAILY_GOAL_MIN,
         ))
     return Trends(today=today, days=days, goal_min=DAILY_GOAL_MIN, rows=tuple(rows), n_simulated=n_simulated)
-
-
-def render_trends(trends: Trends, out: Any, lang: str = "en") -> None:
-    """Print the trends as a table in ``lang`` (colour only when ``out`` is a terminal)."""
-    from sessions.compare import _Output
-
-    with _Output(out) as console:
-        _trends_table(trends, console, lang)
-
-
-def _trends_table(trends: Trends, console: Any, lang: str) -> None:
-    from rich import box
-    from rich.table import Table
-
-    from biofeedback.practices.texts import format_number, say
-
-    table = Table(title=say("trends.title", lang, days=trends.days, today=trends.today.isoformat()),
-                  box=box.SIMPLE_HEAVY, title_justify="left")
-    goal_min = format_number(trends.goal_min, "g", lang)
-    for col, just in ((say("trends.date", lang), "left"), (say("trends.sessions", lang), "right"),
-                      (say("trends.rest", lang), "right"), (say("trends.mean_7d", lang), "right"),
-                      (say("trends.cv_7d", lang), "right"), (say("trends.practice_min", lang), "right"),
-                      (say("trends.goal", lang, min=goal_min), "left")):
-        table.add_column(col, justify=just)  # type: ignore[arg-type]
-
-    def f(x: float | None, spec: str) -> str:
-        return format_number(x, spec, lang)
-
-    for r in trends.rows:
-        goal = say("trends.met", lang) if r.goal_met else (
-            "—" if r.practice_min == 0 else f(r.practice_min / trends.goal_min, ".0%"))
-        table.add_row(r.day.isoformat(), str(r.n_sessions) if r.n_sessions else "", f(r.baseline_ln_rmssd, ".2f"),
-                      f(r.rolling_mean_7d, ".2f"), f(r.cv_7d_pct, ".1f"), f(r.practice_min, ".1f") if r.practice_min
-                      else "", goal)
-    console.print(table)
-    console.print(say("trends.summary", lang, min=f(trends.practice_min_total, ".0f"), met=trends.days_goal_met,
-                      days=trends.days, need=MIN_ROLLING_DAYS), markup=False)
-    if trends.n_simulated:
-        console.print(say("trends.simulated", lang, n=trends.n_simulated), markup=False)

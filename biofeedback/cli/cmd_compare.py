@@ -57,17 +57,18 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sessions.compare import compare_phases, compare_sessions, render_phase_comparison, render_session_comparison
+    from biofeedback.cli.tables import render_phase_comparison, render_session_comparison
+    from sessions.compare import compare_phases, compare_sessions
+    from sessions.stored import read_session
 
     with open_existing_store(args) as store:
-        id_a = store.resolve_session(args.session)
-        info = store.get_session(id_a)
+        session_a = read_session(store, store.resolve_session(args.session))
+        info = session_a.info
         lang = args.lang or session_lang(info)
         if args.session_b is None:
-            comparison = compare_phases(store, id_a)
+            comparison = compare_phases(session_a)
         else:
-            id_b = store.resolve_session(args.session_b)
-            pair = compare_sessions(store, id_a, id_b)
+            pair = compare_sessions(session_a, read_session(store, store.resolve_session(args.session_b)))
     if args.session_b is None:
         if args.json:
             sys.stdout.write(json.dumps(comparison.to_json_dict(), allow_nan=False) + "\n")

@@ -54,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     from datetime import date
 
     from biofeedback.cli.common import open_existing_store
-    from sessions.trends import daily_trends, render_trends
+    from biofeedback.cli.tables import render_trends
+    from sessions.trends import daily_trends
 
     lang = resolve_lang(args)
     today = date.today()  # the CLI reads the clock; daily_trends never does

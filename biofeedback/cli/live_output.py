@@ -10,7 +10,6 @@ wait for an output. Add a consumer (an LSL outlet, a web socket...) with :meth:`
 from __future__ import annotations
 
 import json
-import math
 import queue
 import threading
 from collections import deque
@@ -32,13 +31,8 @@ from biofeedback.events import (
     Reconnecting,
     UserMarker,
 )
+from biofeedback.json_values import finite_or_none
 from biofeedback.practices import Practice, Protocol, pacer_at
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 class Consumer(TypingProtocol):
@@ -142,7 +136,7 @@ class JsonlSink:
 
     def on_event(self, event: Event, phase: str | None) -> None:
         obj = event.to_json_dict(phase)
-        obj["data"] = {k: _clean(v) for k, v in obj["data"].items()}
+        obj["data"] = {k: finite_or_none(v) for k, v in obj["data"].items()}
         self.out.write(json.dumps(obj, allow_nan=False, default=str) + "\n")
         self.out.flush()
 
@@ -192,8 +186,8 @@ class ScreenSink:
 
     def on_beat(self, indices: BeatIndices, phase: str | None) -> None:
         self.latest = indices
-        self.trend.append(_clean(indices.rmssd_ms))
-        hr = _clean(indices.hr_bpm)
+        self.trend.append(finite_or_none(indices.rmssd_ms))
+        hr = finite_or_none(indices.hr_bpm)
         if hr is not None and indices.valid:
             self.wave.append((indices.t_s, hr))
         if self.connection[0] == "waiting":
@@ -254,14 +248,14 @@ class ScreenSink:
             pacer_rate_bpm=rate,
             touch=touch,
             prompt=self.prompt,
-            hr_bpm=None if i is None else _clean(i.hr_bpm),
-            rmssd_ms=None if i is None else _clean(i.rmssd_ms),
-            coherence=None if i is None else _clean(i.coherence),
+            hr_bpm=None if i is None else finite_or_none(i.hr_bpm),
+            rmssd_ms=None if i is None else finite_or_none(i.rmssd_ms),
+            coherence=None if i is None else finite_or_none(i.coherence),
             relaxation=None if i is None else i.relaxation,
             hr_wave=tuple(self.wave),
             now_s=now_s,
             trend=tuple(self.trend),
-            artifacts_pct=None if i is None else _clean(i.artifacts_pct),
+            artifacts_pct=None if i is None else finite_or_none(i.artifacts_pct),
             signal_poor=(self.texts["label.signal_poor"]
                          if i is not None and i.quality is not None and not i.quality.signal_ok else None),
             connection=self.connection[1],

@@ -113,9 +113,11 @@ def print_ending(store: Any, outcome: Any, *, as_json: bool, lang: str = "en", s
     """
     import json
 
-    from sessions.compare import compare_phases, render_phase_comparison
+    from biofeedback.cli.tables import render_phase_comparison
+    from sessions.compare import compare_phases
+    from sessions.stored import read_session
 
-    comparison = compare_phases(store, outcome.session_id) if outcome.n_beats else None
+    comparison = compare_phases(read_session(store, outcome.session_id)) if outcome.n_beats else None
     from biofeedback.practices.texts import shipped_texts
 
     texts = shipped_texts(lang)

@@ -1,7 +1,7 @@
 """The artifact policy: which beats the indices of a stretch are computed from. One place for it.
 
-``analyze``, ``compare``, ``trends``, ``report``, ``export`` (through the stored-session reader of
-:mod:`sessions.compare`) and the live engine all apply the same rule:
+``analyze``, ``compare``, ``trends``, ``report``, ``export`` (through the stored-session value,
+:attr:`sessions.stored.StoredSession.artifacts`) and the live engine all apply the same rule:
 
 * ``"exclude"`` (the default, and the live engine's rule): the beats are classified
   (Lipponen & Tarvainen 2019, :mod:`biofeedback.hrv.artifacts`); a flagged beat, and the interval

@@ -25,7 +25,9 @@ policy (artifacts excluded). It applies the batch kernels to the whole stretch:
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, fields
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -36,9 +38,9 @@ from .coherence import coherence as coherence_of_last_window
 from .constants import COHERENCE_WINDOW_S, RESAMPLE_HZ, SI_BIN_MS, SMOOTHNESS_LAMBDA
 from .dfa import DFA_LONG_BEATS, DFA_SHORT_BEATS
 from .extended import EXTENDED_KEYS, extended_indices
-from .frequency_domain import Detrend, Method, frequency_domain
+from .frequency_domain import Detrend, FrequencyDomain, Method, frequency_domain
 from .policy import PolicyBeats
-from .time_domain import time_domain
+from .time_domain import TimeDomain, time_domain
 
 __all__ = ["SUMMARY_KEYS", "Summary", "summarize", "summarize_stretch", "mean_coherence"]
 
@@ -68,6 +70,8 @@ SUMMARY_KEYS: tuple[str, ...] = (
     "artifacts_pct",
 ) + EXTENDED_KEYS
 COHERENCE_STEP_S = 5.0
+#: The kernels :func:`summarize` runs (all by default; its ``parts``).
+PARTS: tuple[str, ...] = ("time", "frequency", "coherence")
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +182,13 @@ def mean_coherence(
     return total / count if count else float("nan")
 
 
+@cache
+def _nothing() -> tuple[TimeDomain, FrequencyDomain]:
+    """The time- and frequency-domain results of no beats (every index NaN): a part left out."""
+    empty = np.empty(0)
+    return time_domain(empty), frequency_domain(empty, empty)
+
+
 def summarize(
     rr_ms: ArrayLike,
     t_s: ArrayLike | None = None,
@@ -196,6 +207,7 @@ def summarize(
     coherence_mode: str = "mean",
     coherence_method: CoherenceMethod = "fine",
     extended: bool = True,
+    parts: Collection[str] = PARTS,
 ) -> Summary:
     """All indices of one recording (see the module docstring for what each key means).
 
@@ -229,6 +241,10 @@ def summarize(
     extended:
         False: skip the extended indices (:mod:`biofeedback.hrv.extended`: NN50, AR spectrum,
         entropies, DFA, geometric), which are then NaN: for callers that show none of them.
+    parts:
+        Which kernels run (:data:`PARTS`): ``"time"`` (time domain), ``"frequency"`` (spectrum),
+        ``"coherence"``; the indices of a part left out are NaN. For a caller that needs a few
+        indices of many short windows (``compare``'s sub-windows); the others are unchanged.
 
     Examples
     --------
@@ -247,9 +263,10 @@ def summarize(
         artifacts_pct = 0.0 if (v is None or n == 0) else 100.0 * float(np.count_nonzero(~v)) / n
     if coherence_mode not in ("mean", "last"):
         raise ValueError(f"coherence_mode must be 'mean' or 'last', got {coherence_mode!r}")
-    td = time_domain(rr, v, breaks, si_bin_ms=si_bin_ms)
-    fd = frequency_domain(t, rr, v, method=method, detrend=detrend, fs_hz=fs_hz, smoothness_lambda=smoothness_lambda)
-    if n < 2:
+    td = time_domain(rr, v, breaks, si_bin_ms=si_bin_ms) if "time" in parts else _nothing()[0]
+    fd = (frequency_domain(t, rr, v, method=method, detrend=detrend, fs_hz=fs_hz, smoothness_lambda=smoothness_lambda)
+          if "frequency" in parts else _nothing()[1])
+    if n < 2 or "coherence" not in parts:
         coh = float("nan")
     elif coherence_mode == "mean":
         coh = mean_coherence(t, rr, v, step_s=coherence_step_s, fs_hz=fs_hz, method=coherence_method)

@@ -193,19 +193,23 @@ def create_app(home: Path, *, demo: Any = None, lang: str = "en") -> Starlette:
 
     async def session(request: Request) -> Response:
         def info(store: Any, sid: str) -> dict[str, Any]:
-            i = store.get_session(sid)
-            events = [{"t_s": e.t_s, "kind": e.kind, "data": e.data} for e in store.events(sid)]
+            from sessions.stored import read_outline
+
+            s = read_outline(store, sid)  # the session's metadata, phases and events, as every reader reads them
+            i = s.info
             return {**i.to_json_dict(), "simulated": i.source_kind == "simulator",
-                    "phases": [{"name": p.name, "start_s": p.start_s, "end_s": p.end_s} for p in store.phases(sid)],
-                    "markers": [e for e in events if e["kind"] == UserMarker.KIND]}
+                    "phases": [{"name": p.name, "start_s": p.start_s, "end_s": p.stored_end_s} for p in s.phases],
+                    "markers": [{"t_s": e.t_s, "kind": e.kind, "data": e.data} for e in s.events
+                                if e.kind == UserMarker.KIND]}
 
         return await one(info, request)
 
     async def compare(request: Request) -> Response:
         def comparison(store: Any, sid: str) -> dict[str, Any]:
             from sessions.compare import compare_phases
+            from sessions.stored import read_session
 
-            return dict(compare_phases(store, sid).to_json_dict())
+            return dict(compare_phases(read_session(store, sid)).to_json_dict())
 
         return await one(comparison, request)
 
@@ -474,7 +478,7 @@ async def _replay(home: Path, ref: str, speed: float, queue: "asyncio.Queue[str]
 
 def chart_data(store: Any, sid: str) -> dict[str, Any]:
     """The session's charts as plain numbers: the data of ``biofeedback report`` (one builder)."""
-    from biofeedback.cli.cmd_report import report_data
+    from sessions.report_data import report_data
 
     if not store.get_session(sid).n_beats:
         raise InputError(f"session {sid} has no beats: nothing to draw")

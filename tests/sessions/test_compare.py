@@ -17,19 +17,24 @@ from biofeedback.hrv.time_domain import time_domain
 from biofeedback.practices import Protocol, customize, get_practice
 from devices.clock import VirtualClock
 from devices.simulator import SimulatorSource
-from sessions.compare import (
-    INDEX_KEYS,
-    MIN_SUBWINDOWS,
-    bootstrap_difference_ci,
-    compare_phases,
-    compare_sessions,
-    render_phase_comparison,
-    render_session_comparison,
-)
+from biofeedback.cli.tables import render_phase_comparison, render_session_comparison
+from sessions.compare import INDEX_KEYS, MIN_SUBWINDOWS
+from sessions.compare import compare_phases as compare_stored
+from sessions.compare import compare_sessions as compare_stored_pair
 from sessions.live import SessionPlan, run_session
 from sessions.recorder import Recorder
 from sessions.simulated import simulated_person
 from sessions.store import NewSession, Store
+from sessions.stored import read_session
+
+
+def compare_phases(store: Store, session_id: str):  # type: ignore[no-untyped-def]
+    """The comparison of a stored session, read once (as `compare` reads it)."""
+    return compare_stored(read_session(store, session_id))
+
+
+def compare_sessions(store: Store, id_a: str, id_b: str):  # type: ignore[no-untyped-def]
+    return compare_stored_pair(read_session(store, id_a), read_session(store, id_b))
 
 PROTOCOL = Protocol(baseline_s=180, practice_s=300, recovery_s=120)
 
@@ -271,20 +276,6 @@ def test_a_session_without_phases_is_one_whole_recording_and_nothing_to_compare(
     assert c.phase("whole").value("rmssd_ms") == pytest.approx(time_domain(rr).rmssd_ms, rel=1e-12)
     assert c.phase("whole").indices["relaxation"].value is None
     assert both.phase_names == ("whole",) and any("whole recordings" in n for n in both.notes)
-
-
-def test_bootstrap_interval_is_seeded_and_separates_clear_differences():
-    a = [10.0, 11.0, 9.5, 10.5, 10.2]
-    b = [14.0, 15.0, 13.5, 14.2, 14.8]
-    r1 = bootstrap_difference_ci(a, b, seed=(1,))
-    assert r1 == bootstrap_difference_ci(a, b, seed=(1,))
-    lo, hi, observed = r1
-    assert observed == pytest.approx(np.mean(b) - np.mean(a))
-    assert 0 < lo < observed < hi
-    lo2, hi2, _ = bootstrap_difference_ci(a, a, seed=(1,))
-    assert lo2 < 0 < hi2
-    assert MIN_SUBWINDOWS == 3
-    assert math.isclose(bootstrap_difference_ci([1.0], [1.0])[0], 0.0)
 
 
 def test_each_phase_carries_its_signal_quality_verdict(relaxing_session):

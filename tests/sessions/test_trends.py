@@ -17,7 +17,8 @@ from biofeedback.hrv.time_domain import time_domain
 from devices.clock import VirtualClock
 from sessions.recorder import Recorder
 from sessions.store import NewSession, Store
-from sessions.trends import DAILY_GOAL_MIN, daily_trends, render_trends, session_date
+from biofeedback.cli.tables import render_trends
+from sessions.trends import DAILY_GOAL_MIN, daily_trends, session_date
 
 UTC = timezone.utc
 

@@ -157,9 +157,10 @@ def test_end_session_and_read_the_comparison(page, app):
     assert page.url.endswith(f"#/after/{sid}")
     from sessions.compare import compare_phases
     from sessions.store import Store
+    from sessions.stored import read_session
 
     with Store.open_home(app["home"]) as store:  # what `biofeedback compare SID --json` prints
-        cmp = json.loads(json.dumps(compare_phases(store, sid).to_json_dict()))
+        cmp = json.loads(json.dumps(compare_phases(read_session(store, sid)).to_json_dict()))
     for key in ("mean_hr_bpm", "rmssd_ms"):
         shown = page.inner_text(f"#comparison td[data-phase=baseline][data-key={key}]")
         assert float(shown) == pytest.approx(cmp["phases"]["baseline"]["indices"][key]["value"], abs=0.051)

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from biofeedback.cli.cmd_report import _per_beat_series
+from sessions.report_data import _per_beat_series
 from biofeedback.practices import Protocol, customize, get_practice
 from devices.clock import VirtualClock
 from devices.simulator import SimulatorSource
