@@ -21,6 +21,9 @@ from biofeedback.errors import InputError
 from biofeedback.practices.assessment import AssessmentSchedule, build_schedule
 from biofeedback.resonance import AssessmentResult, assess
 from sessions.store import Store
+from sessions.store_rows import (
+    AssessmentRow, assessment_row, assessment_rows, latest_ok_assessment_row, put_assessment,
+)
 
 
 @dataclass(frozen=True)
@@ -77,39 +80,29 @@ def analyse_session(store: Store, session_id: str) -> AssessmentResult:
 def save_assessment(store: Store, session_id: str, result: AssessmentResult) -> StoredAssessment:
     """Keep (or replace) the result of an assessment session."""
     info = store.get_session(session_id)
-    row = (session_id, info.start_wall, result.protocol, result.status, result.resonance_rate_bpm,
-           result.runner_up_bpm, json.dumps(result.to_json_dict(), allow_nan=False))
-    with store.transaction() as conn:
-        conn.execute(
-            "INSERT OR REPLACE INTO assessments (session_id, assessed_wall, protocol, status, resonance_rate_bpm, "
-            "runner_up_bpm, result_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            row,
-        )
+    put_assessment(store, AssessmentRow(session_id, info.start_wall, result.protocol, result.status,
+                                        result.resonance_rate_bpm, result.runner_up_bpm,
+                                        json.dumps(result.to_json_dict(), allow_nan=False)))
     return StoredAssessment(session_id, info.start_wall, result.protocol, result.status, result.resonance_rate_bpm,
                             result.runner_up_bpm, result)
 
 
-_SELECT = ("SELECT session_id, assessed_wall, protocol, status, resonance_rate_bpm, runner_up_bpm, result_json "
-           "FROM assessments")
-
-
-def _row(r: tuple[Any, ...]) -> StoredAssessment:
-    return StoredAssessment(r[0], r[1], r[2], r[3], r[4], r[5], AssessmentResult.from_json_dict(json.loads(r[6])))
+def _stored(r: AssessmentRow | None) -> StoredAssessment | None:
+    if r is None:
+        return None
+    return StoredAssessment(r.session_id, r.assessed_wall, r.protocol, r.status, r.resonance_rate_bpm, r.runner_up_bpm,
+                            AssessmentResult.from_json_dict(json.loads(r.result_json)))
 
 
 def list_assessments(store: Store) -> list[StoredAssessment]:
     """Every kept assessment, oldest first."""
-    return [_row(r) for r in store.conn.execute(_SELECT + " ORDER BY assessed_wall, session_id")]
+    return [a for a in map(_stored, assessment_rows(store)) if a is not None]
 
 
 def get_assessment(store: Store, session_id: str) -> StoredAssessment | None:
-    r = store.conn.execute(_SELECT + " WHERE session_id = ?", (session_id,)).fetchone()
-    return None if r is None else _row(r)
+    return _stored(assessment_row(store, session_id))
 
 
 def resonance_rate(store: Store) -> StoredAssessment | None:
     """The user's resonance rate: the latest assessment with status ``ok`` (``None`` if there is none)."""
-    r = store.conn.execute(
-        _SELECT + " WHERE status = 'ok' AND resonance_rate_bpm IS NOT NULL ORDER BY assessed_wall DESC, session_id DESC"
-    ).fetchone()
-    return None if r is None else _row(r)
+    return _stored(latest_ok_assessment_row(store))

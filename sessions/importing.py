@@ -28,13 +28,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import math
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from biofeedback.errors import InputError
 from biofeedback.events import Event, GapEvent, Imported
@@ -42,12 +41,26 @@ from biofeedback.files import open_regular
 from sessions.importers._text import unreadable
 from sessions.importers import read_recording
 from sessions.importers.base import RRRecording
-from sessions.store import CHUNK_ROWS, NewSession, Store, yield_write_lock
+from sessions.locks import yield_write_lock
+from sessions.store import CHUNK_ROWS, NewSession, Store
+from sessions.store_rows import BeatRow, GapRow, Rows, event_row, write_rows
 
 GAP_THRESHOLD_S = 1.0
 BATCH = CHUNK_ROWS  # beats per transaction (and per progress report)
 
 Progress = Callable[[int, int], None]  # (beats written, total beats)
+Notes = Callable[[Sequence[str]], None]  # the notes to show, called once the file is read
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What :func:`import_file` stored: the new session's id, the format read, its number of beats,
+    and the notes to show the user (the reader's, then how the start time was chosen)."""
+
+    session_id: str
+    format: str
+    n_beats: int
+    notes: tuple[str, ...]
 
 
 def file_sha256(path: str | Path) -> str:
@@ -104,19 +117,34 @@ def import_file(
     path: str | Path,
     format: str | None = None,
     *,
+    units: str | None = None,
+    column: str | None = None,
+    skip_lines: int | None = None,
     force: bool = False,
     progress: Progress | None = None,
-    **options: Any,
-) -> str:
-    """Import ``path`` as a new complete session and return its id (see the module docstring).
+    on_notes: Notes | None = None,
+) -> ImportResult:
+    """Import ``path`` as a new complete session (see the module docstring): hash the file, refuse a
+    re-import unless ``force``, read it (``format`` detected when ``None``; ``units``, ``column``,
+    ``skip_lines`` go to the reader), then write it with :func:`import_recording`.
 
-    ``options`` go to the reader (``units``, ``column``, ``skip_lines``).
-    """
+    ``on_notes`` receives the notes to show once the file is read, before anything is written (also
+    in the result); ``progress`` is called between transactions (``(beats written, total)``).
+    :class:`InputError` for a bad file (nothing stored), :class:`~sessions.store.StoreError` when the
+    store cannot be written."""
     sha256 = file_sha256(path)
     if not force:
         check_not_imported(store, sha256, path)
-    recording = read_recording(path, format, **options)
-    return import_recording(store, recording, sha256=sha256, force=force, progress=progress)
+    recording = read_recording(path, format, units=units, column=column, skip_lines=skip_lines)
+    shown: list[str] = []
+
+    def keep(notes: Sequence[str]) -> None:
+        shown.extend(notes)
+        if on_notes is not None:
+            on_notes(notes)
+
+    session_id = import_recording(store, recording, sha256=sha256, force=force, progress=progress, on_notes=keep)
+    return ImportResult(session_id, recording.format, len(recording.rr_ms), tuple(shown))
 
 
 def import_recording(
@@ -126,9 +154,17 @@ def import_recording(
     sha256: str,
     force: bool = False,
     progress: Progress | None = None,
+    on_notes: Notes | None = None,
 ) -> str:
-    """Write an already-read recording as a session, in one transaction; return the session id."""
+    """Write an already-read recording as a session, published atomically; return the session id.
+
+    ``on_notes`` receives the reader's notes and the start-time note before anything is checked or
+    written."""
     path = Path(recording.path)
+    start_wall, start_note = session_start(recording)
+    notes = list(recording.notes) + ([start_note] if start_note else [])
+    if on_notes is not None:
+        on_notes(tuple(notes))
     rr_ms = [float(v) for v in recording.rr_ms]
     t_s = [float(v) for v in recording.beat_times_s()]
     if len(rr_ms) != len(t_s) or not rr_ms:
@@ -142,9 +178,6 @@ def import_recording(
             raise InputError(f"beat {i + 1}: beat times go backwards ({t!r} s after {t_s[i - 1]!r} s)", path=path)
     gaps = gap_spans(rr_ms, t_s)
 
-    start_wall, start_note = session_start(recording)
-    notes = list(recording.notes) + ([start_note] if start_note else [])
-
     new = NewSession(
         source_kind="import",
         start_wall=start_wall,
@@ -156,7 +189,6 @@ def import_recording(
         import_format=recording.format,
     )
     total = len(rr_ms)
-    conn = store.conn
     try:
         end_wall = start_wall + timedelta(seconds=t_s[-1])
     except OverflowError:
@@ -165,12 +197,9 @@ def import_recording(
     try:
         for lo in range(0, total, BATCH):
             hi = min(total, lo + BATCH)
+            beats = [BeatRow(session_id, i, ticks_list[i], rr_ms[i], None, t_s[i], None) for i in range(lo, hi)]
             with store.transaction():
-                conn.executemany(
-                    "INSERT INTO beats (session_id, seq, rr_ticks_1024, rr_ms, arrival_s, t_s, contact) "
-                    "VALUES (?, ?, ?, ?, NULL, ?, NULL)",
-                    ((session_id, i, ticks_list[i], rr_ms[i], t_s[i]) for i in range(lo, hi)),
-                )
+                write_rows(store, Rows(beats=beats))
             if progress is not None:
                 progress(hi, total)  # between transactions: the write lock is free here
             if hi < total:
@@ -178,8 +207,8 @@ def import_recording(
         with store.transaction():
             if not force:
                 check_not_imported(store, sha256, path)  # again, inside the write lock
-            _write_gaps_events_and_publish(store, session_id, recording, path, sha256, notes, rr_ms, t_s, gaps,
-                                           end_wall)
+            write_rows(store, _gaps_and_events(session_id, recording, path, sha256, notes, rr_ms, t_s, gaps))
+            store.publish(session_id, end_wall)
     except BaseException:
         store.release(session_id)
         with contextlib.suppress(Exception):
@@ -189,19 +218,14 @@ def import_recording(
     return session_id
 
 
-def _write_gaps_events_and_publish(
-    store: Store, session_id: str, recording: RRRecording, path: Path, sha256: str, notes: list[str],
-    rr_ms: list[float], t_s: list[float], gaps: list[tuple[int, float, float]], end_wall: datetime,
-) -> None:
-    conn = store.conn
-    conn.executemany(
-        "INSERT INTO gaps (session_id, ordinal, next_seq, start_s, end_s, reason) VALUES (?, ?, ?, ?, ?, ?)",
-        [(session_id, k, i, start, end, "import_gap") for k, (i, start, end) in enumerate(gaps)],
-    )
+def _gaps_and_events(
+    session_id: str, recording: RRRecording, path: Path, sha256: str, notes: list[str],
+    rr_ms: list[float], t_s: list[float], gaps: list[tuple[int, float, float]],
+) -> Rows:
+    """The gap rows and the event rows (one ``import`` event, one ``gap`` event per gap) of an import."""
     typed: list[tuple[int, Event]] = [(0, Imported(t_s[0] - rr_ms[0] / 1000.0, recording.format, path.name, sha256, notes))]
     typed += [(i, GapEvent(start, "import_gap", start, end)) for i, start, end in gaps]
-    conn.executemany(
-        "INSERT INTO events (session_id, ordinal, next_seq, t_s, kind, data_json) VALUES (?, ?, ?, ?, ?, ?)",
-        [(session_id, k, i, e.t_s, e.kind, json.dumps(dict(e.data))) for k, (i, e) in enumerate(typed)],
+    return Rows(
+        gaps=[GapRow(session_id, k, i, start, end, "import_gap") for k, (i, start, end) in enumerate(gaps)],
+        events=[event_row(session_id, k, i, e.t_s, e.kind, e.data) for k, (i, e) in enumerate(typed)],
     )
-    store.publish(session_id, end_wall)

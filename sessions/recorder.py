@@ -46,7 +46,6 @@ label is a separate ``UPDATE`` of the ``artifact`` column only.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import deque
 from collections.abc import Mapping
@@ -58,6 +57,10 @@ from biofeedback.events import Event, GapEvent, PhaseBegin, PhaseEnd
 from devices.clock import Clock, RealClock
 from sessions.index_chunks import CHUNK_BEATS, Row, columnar_chunks, encode_json_rows, normalise
 from sessions.store import NewSession, Store, StoreError
+from sessions.store_rows import (
+    BeatRow, GapRow, IndexChunkRow, LabelRow, PhaseEndRow, PhaseRow, Rows, event_row, next_ordinals, session_status,
+    set_busy_wait, write_rows,
+)
 
 RECENT_BEATS = 256  # beats remembered by seq_for_t
 #: How long a commit waits for another writer (an import, a delete) before giving up until the next
@@ -93,47 +96,35 @@ class Recorder:
         self.session_id = session_id
         self.clock: Clock = clock or RealClock()
         self.commit_interval_s = float(commit_interval_s)
-        conn = store.conn
-        row = conn.execute("SELECT status FROM sessions WHERE id = ?", (session_id,)).fetchone()
-        if row is None:
+        status = session_status(store, session_id)
+        if status is None:
             raise ValueError(f"no session {session_id!r} in {store.path}")
-        if row[0] != "recording":
-            raise ValueError(f"session {session_id} is {row[0]!r}, not 'recording'")
+        if status != "recording":
+            raise ValueError(f"session {session_id} is {status!r}, not 'recording'")
         if not store.holds_lock(session_id):
             raise ValueError(
                 f"session {session_id} was not created by this store (its recording lock is not held here); "
                 "create it with store.create_session() on the same Store, or use Recorder.create()"
             )
 
-        def next_of(sql: str) -> int:
-            value = conn.execute(sql, (session_id,)).fetchone()[0]
-            return 0 if value is None else int(value) + 1
-
-        self._next_seq = next_of("SELECT max(seq) FROM beats WHERE session_id = ?")
-        self._next_gap = next_of("SELECT max(ordinal) FROM gaps WHERE session_id = ?")
-        self._next_event = next_of("SELECT max(ordinal) FROM events WHERE session_id = ?")
-        self._next_phase = next_of("SELECT max(ordinal) FROM phases WHERE session_id = ?")
+        nxt = next_ordinals(store, session_id)
+        self._next_seq = nxt.seq
+        self._next_gap = nxt.gap
+        self._next_event = nxt.event
+        self._next_phase = nxt.phase
         self._open_phases: dict[str, int] = {}  # name -> ordinal of a begun, not yet ended phase
-        self._beats: list[tuple[Any, ...]] = []
-        self._labels: list[tuple[str | None, str, int]] = []
-        self._gaps: list[tuple[Any, ...]] = []
-        self._events: list[tuple[Any, ...]] = []
-        self._phase_inserts: list[tuple[Any, ...]] = []
-        self._phase_ends: list[tuple[float, str, int]] = []
+        self._rows = Rows()  # buffered rows (sessions.store_rows), written by _write
         self._indices: list[Row] = []  # (seq, indices) not yet committed
         # Committed rows still stored as one JSON chunk per commit, merged into columnar chunks once
         # CHUNK_BEATS of them (with the pending ones) have accumulated, and at the end.
         self._tail: list[Row] = []
-        last = conn.execute(
-            "SELECT max(last_seq) FROM beat_index_chunks WHERE session_id = ?", (session_id,)
-        ).fetchone()[0]
-        self._last_indices_seq = -1 if last is None else int(last)
+        self._last_indices_seq = nxt.last_indices_seq
         self._final = False  # set by finish(): its flush merges the whole tail
         self._recent: deque[tuple[float, int]] = deque(maxlen=RECENT_BEATS)  # (t_s, seq)
         self._last_commit_s = self.clock.monotonic_s()
         self._latest_t_s = -math.inf  # the latest session time recorded
         self._last_commit_t_s = 0.0  # the session time up to which everything is committed
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_WAIT_MS}")  # this store's connection records now
+        set_busy_wait(store, BUSY_WAIT_MS)  # this store's connection records now
         self.commits = 0  # number of transactions written (for tests and benchmarks)
         self.failed_commits = 0  # commits that the store refused (kept in memory, retried)
         self.store_error: StoreError | None = None  # the latest refusal, None once a commit succeeds
@@ -164,17 +155,8 @@ class Recorder:
         arrival_s = None if beat.arrival_s is None else _finite("arrival_s", beat.arrival_s)
         ticks = None if beat.rr_ticks_1024 is None else int(beat.rr_ticks_1024)
         seq = self._next_seq
-        self._beats.append(
-            (
-                self.session_id,
-                seq,
-                ticks,
-                rr,
-                arrival_s,
-                t_s,
-                None if beat.contact is None else int(bool(beat.contact)),
-            )
-        )
+        contact = None if beat.contact is None else int(bool(beat.contact))
+        self._rows.beats.append(BeatRow(self.session_id, seq, ticks, rr, arrival_s, t_s, contact))
         self._next_seq += 1
         self._recent.append((t_s, seq))
         self.poll(t_s)
@@ -193,7 +175,7 @@ class Recorder:
         self._check_open()
         if not 0 <= seq < self._next_seq:
             raise ValueError(f"no beat with seq {seq} (recorded: {self._next_seq})")
-        self._labels.append((label, self.session_id, int(seq)))
+        self._rows.labels.append(LabelRow(label, self.session_id, int(seq)))
         self.poll()
 
     def add_gap(self, gap: Gap) -> GapEvent:
@@ -201,7 +183,7 @@ class Recorder:
         self._check_open()
         start_s = _finite("start_s", gap.start_s)
         end_s = _finite("end_s", gap.end_s)
-        self._gaps.append((self.session_id, self._next_gap, self._next_seq, start_s, end_s, str(gap.reason)))
+        self._rows.gaps.append(GapRow(self.session_id, self._next_gap, self._next_seq, start_s, end_s, str(gap.reason)))
         self._next_gap += 1
         event = GapEvent(gap.start_s, str(gap.reason), gap.start_s, gap.end_s)
         self.record(event)
@@ -219,8 +201,7 @@ class Recorder:
         """
         self._check_open()
         _finite("t_s", t_s)
-        text = json.dumps(dict(data or {}), default=str)
-        self._events.append((self.session_id, self._next_event, self._next_seq, float(t_s), str(kind), text))
+        self._rows.events.append(event_row(self.session_id, self._next_event, self._next_seq, t_s, kind, data))
         self._next_event += 1
         self.poll(float(t_s))
 
@@ -234,7 +215,7 @@ class Recorder:
         ordinal = self._next_phase
         self._next_phase += 1
         self._open_phases[name] = ordinal
-        self._phase_inserts.append((self.session_id, ordinal, name, float(t_s)))
+        self._rows.phases.append(PhaseRow(self.session_id, ordinal, name, float(t_s)))
         event = PhaseBegin(float(t_s), name)
         self.record(event)
         return event
@@ -246,7 +227,7 @@ class Recorder:
         ordinal = self._open_phases.pop(name, None)
         if ordinal is None:
             raise ValueError(f"phase {name!r} was not begun (or already ended)")
-        self._phase_ends.append((float(t_s), self.session_id, ordinal))
+        self._rows.phase_ends.append(PhaseEndRow(float(t_s), self.session_id, ordinal))
         event = PhaseEnd(float(t_s), name)
         self.record(event)
         return event
@@ -290,20 +271,12 @@ class Recorder:
     @property
     def unstored_beats(self) -> int:
         """Beats recorded but not (yet) in the store."""
-        return len(self._beats)
+        return len(self._rows.beats)
 
     @property
     def pending(self) -> int:
         """Rows buffered and not yet committed."""
-        return (
-            len(self._beats)
-            + len(self._labels)
-            + len(self._gaps)
-            + len(self._events)
-            + len(self._phase_inserts)
-            + len(self._phase_ends)
-            + len(self._indices)
-        )
+        return len(self._rows) + len(self._indices)
 
     def flush(self) -> None:
         """Write everything buffered in one transaction now. :class:`~sessions.store.StoreError`
@@ -322,19 +295,11 @@ class Recorder:
             raise
         self.store_error = None
         self._tail = tail
-        for buffer in (
-            self._beats,
-            self._labels,
-            self._gaps,
-            self._events,
-            self._phase_inserts,
-            self._phase_ends,
-            self._indices,
-        ):
-            buffer.clear()
+        self._rows.clear()
+        self._indices.clear()
         self.commits += 1
 
-    def _index_chunks(self) -> tuple[list[tuple[Any, ...]], list[Row], int | None]:
+    def _index_chunks(self) -> tuple[list[IndexChunkRow], list[Row], int | None]:
         """What this commit writes to ``beat_index_chunks``: ``(rows to insert, the tail left, the
         first seq of the tail's JSON chunks to delete first or None)``. The pending rows go as one
         JSON chunk; once the tail and the pending rows reach CHUNK_BEATS (or at the end) they are
@@ -345,54 +310,25 @@ class Recorder:
                 return [], self._tail, None
             chunk = self._indices
             data = encode_json_rows(chunk)
-            return [(self.session_id, chunk[0][0], chunk[-1][0], len(chunk), data)], rows, None
+            return [IndexChunkRow(self.session_id, chunk[0][0], chunk[-1][0], len(chunk), data)], rows, None
         merged, tail = (rows, []) if self._final else (rows[:CHUNK_BEATS], rows[CHUNK_BEATS:])
-        out = [(self.session_id, c.first_seq, c.last_seq, c.n, c.data) for c in columnar_chunks(merged)]
+        out = [IndexChunkRow(self.session_id, c.first_seq, c.last_seq, c.n, c.data) for c in columnar_chunks(merged)]
         if tail:
-            out.append((self.session_id, tail[0][0], tail[-1][0], len(tail), encode_json_rows(tail)))
+            out.append(IndexChunkRow(self.session_id, tail[0][0], tail[-1][0], len(tail), encode_json_rows(tail)))
         return out, tail, (self._tail[0][0] if self._tail else None)
 
     def _write(self) -> list[Row]:
         """Write everything buffered in one transaction; return the tail of JSON-chunk rows left."""
-        conn = self.store.conn
         chunks, tail, replaced_from = self._index_chunks()
-        with self.store.transaction():
-            if self._beats:
-                conn.executemany(
-                    "INSERT INTO beats (session_id, seq, rr_ticks_1024, rr_ms, arrival_s, t_s, contact) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    self._beats,
-                )
-            if self._labels:
-                conn.executemany("UPDATE beats SET artifact = ? WHERE session_id = ? AND seq = ?", self._labels)
-            if self._gaps:
-                conn.executemany(
-                    "INSERT INTO gaps (session_id, ordinal, next_seq, start_s, end_s, reason) VALUES (?, ?, ?, ?, ?, ?)",
-                    self._gaps,
-                )
-            if self._events:
-                conn.executemany(
-                    "INSERT INTO events (session_id, ordinal, next_seq, t_s, kind, data_json) VALUES (?, ?, ?, ?, ?, ?)",
-                    self._events,
-                )
-            if self._phase_inserts:
-                conn.executemany(
-                    "INSERT INTO phases (session_id, ordinal, name, start_s) VALUES (?, ?, ?, ?)", self._phase_inserts
-                )
-            if self._phase_ends:
-                conn.executemany(
-                    "UPDATE phases SET end_s = ? WHERE session_id = ? AND ordinal = ?", self._phase_ends
-                )
-            if chunks:
-                if replaced_from is not None:  # a merge: the tail's JSON chunks are rewritten
-                    conn.execute(
-                        "DELETE FROM beat_index_chunks WHERE session_id = ? AND first_seq >= ?",
-                        (self.session_id, replaced_from),
-                    )
-                conn.executemany(
-                    "INSERT INTO beat_index_chunks (session_id, first_seq, last_seq, n, data) VALUES (?, ?, ?, ?, ?)",
-                    chunks,
-                )
+        rows = self._rows
+        rows.index_chunks = chunks
+        rows.index_chunks_from = None if replaced_from is None else (self.session_id, replaced_from)
+        try:
+            with self.store.transaction():
+                write_rows(self.store, rows)
+        finally:  # derived again at the next attempt, from the buffered indices
+            rows.index_chunks = []
+            rows.index_chunks_from = None
         return tail
 
     def finish(self, status: str = "complete", end_reason: str | None = None) -> None:
@@ -403,7 +339,7 @@ class Recorder:
             return
         if status not in ("complete", "incomplete"):
             raise ValueError(f"status must be 'complete' or 'incomplete', got {status!r}")
-        self.store.conn.execute(f"PRAGMA busy_timeout = {FINAL_BUSY_WAIT_MS}")
+        set_busy_wait(self.store, FINAL_BUSY_WAIT_MS)
         self._final = True
         try:
             self.flush()

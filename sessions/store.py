@@ -32,15 +32,11 @@ from typing import TYPE_CHECKING, Any
 from biofeedback.beat import Beat, Gap
 from biofeedback.errors import BiofeedbackError, InputError
 from biofeedback.events import OLD_PHASE_CHANGE, Event, PhaseBegin, PhaseEnd, event_from_data
+from sessions.locks import FLOCK, RecordingLocks, create_private_dir, pid_alive, yield_write_lock
 from sessions.migrations import MIGRATIONS, applied_migrations, apply_migrations
 
 if TYPE_CHECKING:
     import numpy as np
-
-try:  # POSIX; elsewhere orphan detection falls back to pid + hostname
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
 
 DB_FILENAME = "biofeedback.sqlite"
 #: Rows written or deleted per transaction by long operations (imports, deletes): each holds the
@@ -49,8 +45,6 @@ CHUNK_ROWS = 20_000
 #: Chunks of live indices deleted per transaction (:data:`sessions.index_chunks.CHUNK_BEATS` rows
 #: each: about as many beats as :data:`CHUNK_ROWS`).
 CHUNK_INDEX_CHUNKS = 20
-#: Pause between two chunks, long enough for a waiting recorder's busy handler to get the lock.
-CHUNK_PAUSE_S = 0.03
 SOURCE_KINDS = ("live", "simulator", "import", "replay")
 STATUSES = ("recording", "complete", "incomplete")
 #: Why a recording ended (``sessions.end_reason``): the protocol ran to its end, the user pressed q,
@@ -255,13 +249,6 @@ class Deleted:
     indices: int
 
 
-def yield_write_lock() -> None:
-    """Between two chunks of a long write: let a waiting writer (a live recording) take the lock."""
-    import time
-
-    time.sleep(CHUNK_PAUSE_S)
-
-
 def new_session_id() -> str:
     """12 random hex digits (48 bits): short to type, and any 4-6 leading digits are usually unique."""
     return secrets.token_hex(6)
@@ -269,23 +256,6 @@ def new_session_id() -> str:
 
 def _json(value: Any) -> str:
     return json.dumps(dict(value) if isinstance(value, Mapping) else value, default=str)
-
-
-def _create_private_dir(path: Path) -> None:
-    """Create ``path`` and every missing parent with mode 0700, whatever the umask."""
-    if path.is_dir():
-        return
-    missing = []
-    p = path
-    while not p.exists() and p != p.parent:
-        missing.append(p)
-        p = p.parent
-    for d in reversed(missing):
-        try:
-            d.mkdir(mode=0o700)
-        except FileExistsError:
-            pass
-        os.chmod(d, 0o700)  # mkdir's mode is masked by the umask
 
 
 def ensure_private(path: Path, mode: int) -> None:
@@ -334,13 +304,13 @@ class Store:
         self.path = Path(path)
         self.readonly = readonly
         self.locks_dir = self.path.with_name(self.path.name + ".locks")
-        self._held: dict[str, int] = {}  # session id -> fd of its lock file
+        self.locks = RecordingLocks(self.locks_dir)  # sessions.locks: who is writing which session
         if readonly:
             if not self.path.is_file():
                 raise StoreError(f"{self.path}: no session store here")
         else:
             try:
-                _create_private_dir(self.path.parent)
+                create_private_dir(self.path.parent)
             except OSError as exc:
                 raise StoreError(f"{self.path.parent}: cannot create the store's folder: {exc.strerror or exc}") from exc
         ensure_private(self.path.parent, 0o700)
@@ -412,29 +382,15 @@ class Store:
         return cls(path, **kwargs) if path.exists() else None
 
     def _recorder_gone(self, session_id: str) -> bool:
-        """True when no process holds the recording lock of ``session_id`` (checked without creating
-        or changing anything: a shared, non-blocking flock on the lock file if it exists)."""
-        if fcntl is None:  # pragma: no cover
-            return False
-        try:
-            fd = os.open(self._lock_path(session_id), os.O_RDONLY)
-        except FileNotFoundError:
-            return True
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError:
-            return False
-        finally:
-            os.close(fd)  # closing releases the shared lock, if taken
-        return True
+        """True when no process holds the recording lock of ``session_id`` (nothing is created)."""
+        return self.locks.writer_gone(session_id)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def close(self) -> None:
         """Close the connection and release any recording lock still held (its session stays
         ``recording`` until some store opening notices the lock is free and marks it incomplete)."""
-        for session_id in list(self._held):
-            self._release_lock(session_id)
+        self.locks.release_all()
         self.conn.close()
 
     def __enter__(self) -> "Store":
@@ -449,38 +405,15 @@ class Store:
 
     # -- recording locks -------------------------------------------------------------------------
 
-    def _lock_path(self, session_id: str) -> Path:
-        return self.locks_dir / f"{session_id}.lock"
-
     def _acquire_lock(self, session_id: str) -> bool:
-        """Take the recording lock of ``session_id`` (non-blocking); True if now held by this store."""
-        if fcntl is None:  # pragma: no cover - no flock: pid + hostname are the evidence
-            self._held[session_id] = -1
-            return True
-        _create_private_dir(self.locks_dir)
-        fd = os.open(self._lock_path(session_id), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return False
-        self._held[session_id] = fd
-        return True
+        return self.locks.acquire(session_id)
 
-    def _release_lock(self, session_id: str, *, remove: bool = True) -> None:
-        fd = self._held.pop(session_id, None)
-        if fd is None:
-            return
-        if remove:
-            try:
-                self._lock_path(session_id).unlink()
-            except FileNotFoundError:
-                pass
-        if fd >= 0:
-            os.close(fd)  # closing releases the flock
+    def _release_lock(self, session_id: str) -> None:
+        self.locks.release(session_id)
 
     def holds_lock(self, session_id: str) -> bool:
-        return session_id in self._held
+        """True while this store holds the recording lock of ``session_id`` (:mod:`sessions.locks`)."""
+        return self.locks.held(session_id)
 
     def recover_orphans(self) -> list[str]:
         """Mark ``incomplete`` every ``recording`` session whose recorder is gone, and remove what an
@@ -491,16 +424,16 @@ class Store:
         recovered: list[str] = []
         for session_id, pid, hostname, published in rows:
             if not published:
-                if session_id not in self._held and self._acquire_lock(session_id):
+                if not self.locks.held(session_id) and self._acquire_lock(session_id):
                     self._release_lock(session_id)
                     self.delete_session(session_id)  # its writer is gone: never shown, now removed
                 continue
-            if session_id in self._held:
+            if self.locks.held(session_id):
                 continue
-            if fcntl is not None:
+            if FLOCK:
                 if not self._acquire_lock(session_id):
                     continue  # a live recorder holds it
-            elif hostname == socket.gethostname() and pid and _pid_alive(pid):  # pragma: no cover
+            elif hostname == socket.gethostname() and pid and pid_alive(pid):  # pragma: no cover
                 continue
             try:
                 with self.transaction():
@@ -805,8 +738,8 @@ class Store:
         :data:`CHUNK_ROWS` at a time, each chunk its own short transaction (a live recording commits
         in between), and the last transaction removes the rest. An interrupted delete leaves an
         unpublished session that the next opening of the store removes."""
-        held = session_id in self._held
-        if not held and fcntl is not None:
+        held = self.locks.held(session_id)
+        if not held and FLOCK:
             if not self._acquire_lock(session_id):
                 raise InputError(f"session {session_id} is being recorded right now; stop it first")
         try:
@@ -880,13 +813,3 @@ class _Transaction:
             raise translated from exc
         if exc_type is None and exc is not None:
             raise exc
-
-
-def _pid_alive(pid: int) -> bool:  # pragma: no cover - used only without fcntl
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -51,13 +51,17 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 class _Bar:
-    """A one-line progress bar on stderr (only used when stderr is a terminal)."""
+    """A one-line progress bar on stderr (only used when stderr is a terminal, for files of at least
+    ``min_beats`` beats)."""
 
-    def __init__(self, label: str = "importing") -> None:
+    def __init__(self, label: str = "importing", min_beats: int = 20_000) -> None:
         self.shown = -1
         self.label = label
+        self.min_beats = min_beats
 
     def __call__(self, done: int, total: int) -> None:
+        if total < self.min_beats:
+            return
         pct = 100 * done // max(total, 1)
         if pct != self.shown:
             self.shown = pct
@@ -69,25 +73,23 @@ class _Bar:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sessions.importers import read_recording
-    from sessions.importing import check_not_imported, file_sha256, import_recording, session_start
+    from collections.abc import Sequence
+
+    from sessions.importing import import_file
     from sessions.store import Store
 
     from biofeedback.practices.texts import say, translate
 
     lang = resolve_lang(args)
     path = require_file(args.file)
-    options = {"units": args.units, "column": args.column, "skip_lines": args.skip_lines}
-    with Store.open_home(resolve_home(args)) as store:
-        sha256 = file_sha256(path)
-        if not args.force:
-            check_not_imported(store, sha256, path)
-        recording = read_recording(path, args.format, **options)
-        start_note = session_start(recording)[1]
-        for note in recording.notes + ((start_note,) if start_note else ()):
+
+    def show(notes: Sequence[str]) -> None:
+        for note in notes:
             print(say("cli.note", lang, note=translate(note, lang, "reader")), file=sys.stderr)
-        progress = _Bar(say("import.progress", lang)) if sys.stderr.isatty() and len(recording.rr_ms) >= 20_000 else None
-        sid = import_recording(store, recording, sha256=sha256, force=args.force, progress=progress)
-        info = store.get_session(sid)
-    print(say("import.done", lang, n=info.n_beats, format=recording.format, id=sid))
+
+    progress = _Bar(say("import.progress", lang)) if sys.stderr.isatty() else None
+    with Store.open_home(resolve_home(args)) as store:
+        result = import_file(store, path, args.format, units=args.units, column=args.column,
+                             skip_lines=args.skip_lines, force=args.force, progress=progress, on_notes=show)
+    print(say("import.done", lang, n=result.n_beats, format=result.format, id=result.session_id))
     return 0

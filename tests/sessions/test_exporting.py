@@ -59,7 +59,7 @@ def test_rr_round_trip_gives_identical_floats(store: Store, tmp_path: Path) -> N
     f = tmp_path / "session_rr.txt"
     with open_private_output(f) as out:
         export_session(store, sid, "rr", out)
-    again = import_file(store, f)
+    again = import_file(store, f).session_id
     assert [b.rr_ms for b in store.beats(again)] == [b.rr_ms for b in store.beats(sid)]
 
 

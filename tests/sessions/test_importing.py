@@ -33,7 +33,7 @@ def store(home: Path):
 
 def test_import_creates_a_complete_import_session(store: Store) -> None:
     path = FIXTURES / "polar_sensor_logger_RR.txt"
-    sid = import_file(store, path)
+    sid = import_file(store, path).session_id
     info = store.get_session(sid)
     assert (info.source_kind, info.status, info.import_format) == ("import", "complete", "polar-sensor-logger")
     assert info.import_sha256 == file_sha256(path)
@@ -53,13 +53,13 @@ def test_import_creates_a_complete_import_session(store: Store) -> None:
 
 
 def test_file_times_are_kept(store: Store) -> None:
-    sid = import_file(store, FIXTURES / "kubios_report.txt")
+    sid = import_file(store, FIXTURES / "kubios_report.txt").session_id
     assert [b.t_s for b in store.beats(sid)][:3] == [0.91, 1.858, 2.829]
 
 
 def test_reimport_is_refused_naming_the_session_unless_forced(store: Store, tmp_path: Path) -> None:
     src = FIXTURES / "hrv_logger_RR.csv"
-    first = import_file(store, src)
+    first = import_file(store, src).session_id
     before = dump(store)
     copy = tmp_path / "renamed.csv"
     copy.write_bytes(src.read_bytes())  # same bytes under another name: still the same file
@@ -67,7 +67,7 @@ def test_reimport_is_refused_naming_the_session_unless_forced(store: Store, tmp_
         import_file(store, copy)
     assert info.value.exit_status == 2
     assert dump(store) == before
-    second = import_file(store, copy, force=True)
+    second = import_file(store, copy, force=True).session_id
     assert second != first
     assert [b.rr_ms for b in store.beats(second)] == [b.rr_ms for b in store.beats(first)]
 
@@ -96,14 +96,14 @@ def test_a_failure_in_the_middle_of_writing_rolls_everything_back(store: Store, 
         import_file(store, big, progress=progress)
     assert calls == [20_000, 40_000]
     assert dump(store) == before
-    sid = import_file(store, big)  # and the same file imports fine afterwards (not marked as imported)
+    sid = import_file(store, big).session_id  # and the same file imports fine afterwards (not marked as imported)
     assert store.get_session(sid).n_beats == 50_000
 
 
 def test_long_intervals_become_recorded_gaps(store: Store, tmp_path: Path) -> None:
     f = tmp_path / "with_pause.txt"
     f.write_text("900\n910\n5000\n920\n930\n")
-    sid = import_file(store, f)
+    sid = import_file(store, f).session_id
     beats = store.beats(sid)
     assert [b.rr_ms for b in beats] == [900.0, 910.0, 920.0, 930.0]
     assert [b.t_s for b in beats] == pytest.approx([0.9, 1.81, 7.73, 8.66])
@@ -121,7 +121,7 @@ def test_a_22_hour_holter_file_imports_and_round_trips(store: Store, shared_data
     from sessions.exporting import export_session
 
     src = shared_data / "holter" / "nsr2db_nsr001_rr_secs.txt"
-    sid = import_file(store, src, units="s", skip_lines=1)
+    sid = import_file(store, src, units="s", skip_lines=1).session_id
     info = store.get_session(sid)
     assert info.n_beats > 100_000 and info.duration_s > 22 * 3600
     assert len(store.gaps(sid)) >= 1  # the pauses longer than 3 s the reader left out
@@ -129,5 +129,5 @@ def test_a_22_hour_holter_file_imports_and_round_trips(store: Store, shared_data
     export_session(store, sid, "rr", out)
     f = tmp_path / "rr.txt"
     f.write_text(out.getvalue())
-    again = import_file(store, f, units="ms")
+    again = import_file(store, f, units="ms").session_id
     assert [b.rr_ms for b in store.beats(again)] == [b.rr_ms for b in store.beats(sid)]

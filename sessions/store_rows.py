@@ -1,0 +1,233 @@
+"""Writing a session's rows: the one place with an ``INSERT`` for beats, gaps, events, phases, live
+indices and assessments.
+
+:mod:`sessions.store` creates, reads, publishes and deletes sessions; this sibling writes what is
+recorded inside one. Both the :class:`~sessions.recorder.Recorder` (one transaction per commit
+interval) and :mod:`sessions.importing` (one transaction per :data:`~sessions.store.CHUNK_ROWS`
+beats) fill a :class:`Rows` and call :func:`write_rows` inside a transaction they open with
+``store.transaction()``: the commit policy stays theirs, the SQL is here. Raw beat columns are
+inserted once and never updated (the schema's triggers refuse it); the engine's artifact label is
+an ``UPDATE`` of the ``artifact`` column only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from sessions.store import Store
+
+
+class BeatRow(NamedTuple):
+    session_id: str
+    seq: int
+    rr_ticks_1024: int | None
+    rr_ms: float
+    arrival_s: float | None
+    t_s: float
+    contact: int | None  # 0/1, None when the strap does not say
+
+
+class LabelRow(NamedTuple):
+    """The engine's artifact label of beat ``seq`` (an ``UPDATE``; raw beat columns never change)."""
+
+    artifact: str | None
+    session_id: str
+    seq: int
+
+
+class GapRow(NamedTuple):
+    session_id: str
+    ordinal: int
+    next_seq: int  # beats recorded before the gap
+    start_s: float
+    end_s: float
+    reason: str
+
+
+class EventRow(NamedTuple):
+    session_id: str
+    ordinal: int
+    next_seq: int  # beats recorded before the event
+    t_s: float
+    kind: str
+    data_json: str
+
+
+class PhaseRow(NamedTuple):
+    session_id: str
+    ordinal: int
+    name: str
+    start_s: float
+
+
+class PhaseEndRow(NamedTuple):
+    end_s: float
+    session_id: str
+    ordinal: int
+
+
+class IndexChunkRow(NamedTuple):
+    """One chunk of live indices (:mod:`sessions.index_chunks`): beats ``first_seq..last_seq``."""
+
+    session_id: str
+    first_seq: int
+    last_seq: int
+    n: int
+    data: bytes
+
+
+def event_row(session_id: str, ordinal: int, next_seq: int, t_s: float, kind: str,
+              data: Mapping[str, Any] | None) -> EventRow:
+    """An event row; ``data`` as JSON (values that are not JSON-serialisable are stored as their ``str``)."""
+    return EventRow(session_id, ordinal, next_seq, float(t_s), str(kind), json.dumps(dict(data or {}), default=str))
+
+
+@dataclass
+class Rows:
+    """Rows of one session, written together by :func:`write_rows` (a buffer: fill, write, clear).
+
+    ``index_chunks_from`` (a seq), when set, deletes the session's index chunks from that seq on
+    before ``index_chunks`` are inserted (a merge of JSON chunks into columnar ones)."""
+
+    beats: list[BeatRow] = field(default_factory=list)
+    labels: list[LabelRow] = field(default_factory=list)
+    gaps: list[GapRow] = field(default_factory=list)
+    events: list[EventRow] = field(default_factory=list)
+    phases: list[PhaseRow] = field(default_factory=list)
+    phase_ends: list[PhaseEndRow] = field(default_factory=list)
+    index_chunks: list[IndexChunkRow] = field(default_factory=list)
+    index_chunks_from: tuple[str, int] | None = None  # (session id, first seq replaced)
+
+    def __len__(self) -> int:
+        """Rows held (index chunks not counted: they are derived at write time)."""
+        return (len(self.beats) + len(self.labels) + len(self.gaps) + len(self.events) + len(self.phases)
+                + len(self.phase_ends))
+
+    def clear(self) -> None:
+        for rows in (self.beats, self.labels, self.gaps, self.events, self.phases, self.phase_ends, self.index_chunks):
+            rows.clear()
+        self.index_chunks_from = None
+
+
+def write_rows(store: Store, rows: Rows) -> None:
+    """Insert ``rows``, in the caller's transaction (``with store.transaction(): write_rows(...)``);
+    tables in the order their foreign keys need."""
+    conn = store.conn
+    if rows.beats:
+        conn.executemany(
+            "INSERT INTO beats (session_id, seq, rr_ticks_1024, rr_ms, arrival_s, t_s, contact) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows.beats,
+        )
+    if rows.labels:
+        conn.executemany("UPDATE beats SET artifact = ? WHERE session_id = ? AND seq = ?", rows.labels)
+    if rows.gaps:
+        conn.executemany(
+            "INSERT INTO gaps (session_id, ordinal, next_seq, start_s, end_s, reason) VALUES (?, ?, ?, ?, ?, ?)",
+            rows.gaps,
+        )
+    if rows.events:
+        conn.executemany(
+            "INSERT INTO events (session_id, ordinal, next_seq, t_s, kind, data_json) VALUES (?, ?, ?, ?, ?, ?)",
+            rows.events,
+        )
+    if rows.phases:
+        conn.executemany("INSERT INTO phases (session_id, ordinal, name, start_s) VALUES (?, ?, ?, ?)", rows.phases)
+    if rows.phase_ends:
+        conn.executemany("UPDATE phases SET end_s = ? WHERE session_id = ? AND ordinal = ?", rows.phase_ends)
+    if rows.index_chunks_from is not None:
+        conn.execute("DELETE FROM beat_index_chunks WHERE session_id = ? AND first_seq >= ?", rows.index_chunks_from)
+    if rows.index_chunks:
+        conn.executemany(
+            "INSERT INTO beat_index_chunks (session_id, first_seq, last_seq, n, data) VALUES (?, ?, ?, ?, ?)",
+            rows.index_chunks,
+        )
+
+
+@dataclass(frozen=True)
+class NextOrdinals:
+    """Where a recording that goes on writing a session continues: the next beat seq, gap, event and
+    phase ordinals, and the last seq whose live indices are stored (-1: none)."""
+
+    seq: int
+    gap: int
+    event: int
+    phase: int
+    last_indices_seq: int
+
+
+def next_ordinals(store: Store, session_id: str) -> NextOrdinals:
+    conn = store.conn
+
+    def next_of(sql: str) -> int:
+        value = conn.execute(sql, (session_id,)).fetchone()[0]
+        return 0 if value is None else int(value) + 1
+
+    last = conn.execute("SELECT max(last_seq) FROM beat_index_chunks WHERE session_id = ?", (session_id,)).fetchone()[0]
+    return NextOrdinals(
+        seq=next_of("SELECT max(seq) FROM beats WHERE session_id = ?"),
+        gap=next_of("SELECT max(ordinal) FROM gaps WHERE session_id = ?"),
+        event=next_of("SELECT max(ordinal) FROM events WHERE session_id = ?"),
+        phase=next_of("SELECT max(ordinal) FROM phases WHERE session_id = ?"),
+        last_indices_seq=-1 if last is None else int(last),
+    )
+
+
+def session_status(store: Store, session_id: str) -> str | None:
+    """The stored status of ``session_id`` (published or not), ``None`` when there is no such session."""
+    row = store.conn.execute("SELECT status FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_busy_wait(store: Store, ms: int) -> None:
+    """How long this store's writes wait for another writer's lock before failing (``busy_timeout``)."""
+    store.conn.execute(f"PRAGMA busy_timeout = {int(ms)}")
+
+
+# -- assessments -------------------------------------------------------------------------------------
+
+
+class AssessmentRow(NamedTuple):
+    session_id: str
+    assessed_wall: str
+    protocol: str
+    status: str
+    resonance_rate_bpm: float | None
+    runner_up_bpm: float | None
+    result_json: str
+
+
+_ASSESSMENTS = ("SELECT session_id, assessed_wall, protocol, status, resonance_rate_bpm, runner_up_bpm, result_json "
+                "FROM assessments")
+
+
+def put_assessment(store: Store, row: AssessmentRow) -> None:
+    """Keep (or replace) the assessment of ``row.session_id``, in its own transaction."""
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT OR REPLACE INTO assessments (session_id, assessed_wall, protocol, status, resonance_rate_bpm, "
+            "runner_up_bpm, result_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            row,
+        )
+
+
+def assessment_rows(store: Store) -> list[AssessmentRow]:
+    """Every kept assessment, oldest first."""
+    return [AssessmentRow(*r) for r in store.conn.execute(_ASSESSMENTS + " ORDER BY assessed_wall, session_id")]
+
+
+def assessment_row(store: Store, session_id: str) -> AssessmentRow | None:
+    r = store.conn.execute(_ASSESSMENTS + " WHERE session_id = ?", (session_id,)).fetchone()
+    return None if r is None else AssessmentRow(*r)
+
+
+def latest_ok_assessment_row(store: Store) -> AssessmentRow | None:
+    """The latest assessment with status ``ok`` and a resonance rate."""
+    r = store.conn.execute(
+        _ASSESSMENTS
+        + " WHERE status = 'ok' AND resonance_rate_bpm IS NOT NULL ORDER BY assessed_wall DESC, session_id DESC"
+    ).fetchone()
+    return None if r is None else AssessmentRow(*r)
