@@ -41,7 +41,9 @@ commit interval). If the store recovers, everything buffered is written in order
 not be stored (everything committed before the failure stays).
 
 Raw beat columns are written once and never updated (a trigger enforces it); the engine's artifact
-label is a separate ``UPDATE`` of the ``artifact`` column only.
+label is a separate ``UPDATE`` of the ``artifact`` column only. The rows are buffered as
+:class:`sessions.store_rows.Rows` and written by :func:`sessions.store_rows.write_rows` (this module
+holds no SQL).
 """
 
 from __future__ import annotations

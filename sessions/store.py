@@ -11,8 +11,11 @@ Opening a :class:`Store`
   releases that lock when the process dies, however it dies (SIGKILL, power loss). An incomplete
   session stays readable and analysable; nothing recorded is deleted.
 
-Writes during a recording go through :class:`sessions.recorder.Recorder`; this module creates,
-reads, resolves and deletes sessions. Session references given by a user (``SESSION`` in the CLI)
+The recording locks themselves are :mod:`sessions.locks`. The rows recorded inside a session
+(beats, gaps, events, phases, live indices, assessments) are written by :mod:`sessions.store_rows`,
+which the recorder (:class:`sessions.recorder.Recorder`) and the importer (:mod:`sessions.importing`)
+call inside this module's transactions; this module creates, reads, publishes, resolves and deletes
+sessions. No other module holds SQL (besides :mod:`sessions.migrations`). Session references given by a user (``SESSION`` in the CLI)
 are resolved by :meth:`Store.resolve_session`: a full id, a unique id prefix, or ``last``.
 """
 
@@ -381,10 +384,6 @@ class Store:
         path = db_path(home)
         return cls(path, **kwargs) if path.exists() else None
 
-    def _recorder_gone(self, session_id: str) -> bool:
-        """True when no process holds the recording lock of ``session_id`` (nothing is created)."""
-        return self.locks.writer_gone(session_id)
-
     # -- lifecycle -------------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -405,12 +404,6 @@ class Store:
 
     # -- recording locks -------------------------------------------------------------------------
 
-    def _acquire_lock(self, session_id: str) -> bool:
-        return self.locks.acquire(session_id)
-
-    def _release_lock(self, session_id: str) -> None:
-        self.locks.release(session_id)
-
     def holds_lock(self, session_id: str) -> bool:
         """True while this store holds the recording lock of ``session_id`` (:mod:`sessions.locks`)."""
         return self.locks.held(session_id)
@@ -424,14 +417,14 @@ class Store:
         recovered: list[str] = []
         for session_id, pid, hostname, published in rows:
             if not published:
-                if not self.locks.held(session_id) and self._acquire_lock(session_id):
-                    self._release_lock(session_id)
+                if not self.locks.held(session_id) and self.locks.acquire(session_id):
+                    self.locks.release(session_id)
                     self.delete_session(session_id)  # its writer is gone: never shown, now removed
                 continue
             if self.locks.held(session_id):
                 continue
             if FLOCK:
-                if not self._acquire_lock(session_id):
+                if not self.locks.acquire(session_id):
                     continue  # a live recorder holds it
             elif hostname == socket.gethostname() and pid and pid_alive(pid):  # pragma: no cover
                 continue
@@ -443,7 +436,7 @@ class Store:
                     )
                 recovered.append(session_id)
             finally:
-                self._release_lock(session_id)
+                self.locks.release(session_id)
         return recovered
 
     # -- creating and finishing ------------------------------------------------------------------
@@ -469,7 +462,7 @@ class Store:
         else:
             version = new.software_version
         session_id = session_id or new_session_id()
-        if status == "recording" and not self._acquire_lock(session_id):
+        if status == "recording" and not self.locks.acquire(session_id):
             raise StoreError(f"session {session_id} is locked by another recorder")
         row = (
             session_id,
@@ -506,7 +499,7 @@ class Store:
                 with self.transaction():
                     self.conn.execute(sql, row)
         except BaseException:
-            self._release_lock(session_id)
+            self.locks.release(session_id)
             raise
         return session_id
 
@@ -521,7 +514,7 @@ class Store:
     def release(self, session_id: str) -> None:
         """Release this store's lock on ``session_id`` (after :meth:`publish` was committed, or
         after giving up on an unpublished session)."""
-        self._release_lock(session_id)
+        self.locks.release(session_id)
 
     def finish_session(
         self, session_id: str, status: str, end_wall: datetime | None, end_reason: str | None = None
@@ -539,7 +532,7 @@ class Store:
                     (status, None if end_wall is None else end_wall.isoformat(), end_reason, session_id),
                 )
         finally:
-            self._release_lock(session_id)
+            self.locks.release(session_id)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -555,7 +548,7 @@ class Store:
 
     def _info(self, row: tuple[Any, ...]) -> SessionInfo:
         status = row[3]
-        if status == "recording" and self.readonly and self._recorder_gone(row[0]):
+        if status == "recording" and self.readonly and self.locks.writer_gone(row[0]):
             status = "incomplete"  # what the next writing open will store (recover_orphans)
         return SessionInfo(
             id=row[0],
@@ -740,7 +733,7 @@ class Store:
         unpublished session that the next opening of the store removes."""
         held = self.locks.held(session_id)
         if not held and FLOCK:
-            if not self._acquire_lock(session_id):
+            if not self.locks.acquire(session_id):
                 raise InputError(f"session {session_id} is being recorded right now; stop it first")
         try:
             with self.transaction():
@@ -775,7 +768,7 @@ class Store:
                 self.conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
         finally:
             if not held:
-                self._release_lock(session_id)
+                self.locks.release(session_id)
         return Deleted(
             session_id, counts["beats"], counts["gaps"], counts["events"], counts["phases"], counts["beat_indices"]
         )

@@ -68,3 +68,27 @@ def test_mypy_passes_on_the_three_packages() -> None:
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+
+
+def test_sql_lives_in_the_store_modules_only() -> None:
+    """Every SQL statement of the three packages is in ``sessions/store.py``, ``sessions/store_rows.py``
+    or ``sessions/migrations.py``, and each table has one ``INSERT`` in the whole tree (the recorder,
+    the importer and the assessments write through ``sessions.store_rows``)."""
+    import re
+
+    statement = re.compile(r"""["'](?:INSERT (?:OR REPLACE )?INTO|SELECT\b.*\bFROM|UPDATE \w+ SET|DELETE FROM|PRAGMA)\b""")
+    store_modules = {"sessions/store.py", "sessions/store_rows.py", "sessions/migrations.py"}
+    outside: list[str] = []
+    inserts: dict[str, int] = {}
+    for package in ("biofeedback", "devices", "sessions"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            text = path.read_text(encoding="utf-8")
+            if rel not in store_modules:
+                outside += [f"{rel}:{n}" for n, line in enumerate(text.splitlines(), 1) if statement.search(line)]
+            elif rel != "sessions/migrations.py":
+                for table in re.findall(r"INSERT (?:OR REPLACE )?INTO (\w+)", text):
+                    inserts[table] = inserts.get(table, 0) + 1
+    assert not outside, f"SQL outside the store modules: {outside}"
+    assert {t: n for t, n in inserts.items() if n > 1} == {}, inserts
+    assert {"beats", "gaps", "events", "phases", "beat_index_chunks", "assessments", "sessions"} <= set(inserts)

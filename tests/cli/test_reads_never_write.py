@@ -46,7 +46,7 @@ def test_reads_leave_the_store_as_it_was_and_show_a_crashed_recording_as_incompl
             rec.add_beat(Beat(1000.0, float(k)))
         rec.flush()
         sid = rec.session_id
-        store._release_lock(sid)  # the recorder "died": its lock is free, its status still 'recording'
+        store.locks.release(sid)  # the recorder "died": its lock is free, its status still 'recording'
     db = tmp_path / "biofeedback.sqlite"
     before = _dump(db)
     listing = run_cli("sessions", "--json", "--home", str(tmp_path))

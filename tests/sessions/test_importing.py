@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,20 @@ def test_a_22_hour_holter_file_imports_and_round_trips(store: Store, shared_data
     f.write_text(out.getvalue())
     again = import_file(store, f, units="ms").session_id
     assert [b.rr_ms for b in store.beats(again)] == [b.rr_ms for b in store.beats(sid)]
+
+
+def test_import_file_says_what_it_stored_and_shows_the_notes_before_writing(store: Store) -> None:
+    path = FIXTURES / "plain_ms.txt"
+    seen: list[tuple[str, ...]] = []
+
+    def on_notes(notes: Sequence[str]) -> None:
+        seen.append(tuple(notes))
+        assert store.list_sessions() == []  # nothing written yet
+
+    result = import_file(store, path, on_notes=on_notes)
+    info = store.get_session(result.session_id)
+    assert (result.format, result.n_beats) == (info.import_format, info.n_beats)
+    assert seen == [result.notes]
+    assert result.notes[-1] == "the file states no start time: the session starts at the file's modification time"
+    (event,) = store.events(result.session_id)
+    assert tuple(event.data["notes"]) == result.notes
