@@ -43,7 +43,7 @@ from sessions.importers import read_recording
 from sessions.importers.base import RRRecording
 from sessions.locks import yield_write_lock
 from sessions.store import CHUNK_ROWS, NewSession, Store
-from sessions.store_rows import BeatRow, GapRow, Rows, event_row, write_rows
+from sessions.store_rows import BeatRow, Rows, event_row, write_rows
 
 GAP_THRESHOLD_S = 1.0
 BATCH = CHUNK_ROWS  # beats per transaction (and per progress report)
@@ -197,7 +197,7 @@ def import_recording(
     try:
         for lo in range(0, total, BATCH):
             hi = min(total, lo + BATCH)
-            beats = [BeatRow(session_id, i, ticks_list[i], rr_ms[i], None, t_s[i], None) for i in range(lo, hi)]
+            beats: list[BeatRow] = [(session_id, i, ticks_list[i], rr_ms[i], None, t_s[i], None) for i in range(lo, hi)]
             with store.transaction():
                 write_rows(store, Rows(beats=beats))
             if progress is not None:
@@ -226,6 +226,6 @@ def _gaps_and_events(
     typed: list[tuple[int, Event]] = [(0, Imported(t_s[0] - rr_ms[0] / 1000.0, recording.format, path.name, sha256, notes))]
     typed += [(i, GapEvent(start, "import_gap", start, end)) for i, start, end in gaps]
     return Rows(
-        gaps=[GapRow(session_id, k, i, start, end, "import_gap") for k, (i, start, end) in enumerate(gaps)],
+        gaps=[(session_id, k, i, start, end, "import_gap") for k, (i, start, end) in enumerate(gaps)],
         events=[event_row(session_id, k, i, e.t_s, e.kind, e.data) for k, (i, e) in enumerate(typed)],
     )

@@ -60,8 +60,7 @@ from devices.clock import Clock, RealClock
 from sessions.index_chunks import CHUNK_BEATS, Row, columnar_chunks, encode_json_rows, normalise
 from sessions.store import NewSession, Store, StoreError
 from sessions.store_rows import (
-    BeatRow, GapRow, IndexChunkRow, LabelRow, PhaseEndRow, PhaseRow, Rows, event_row, next_ordinals, session_status,
-    set_busy_wait, write_rows,
+    IndexChunkRow, Rows, event_row, next_ordinals, session_status, set_busy_wait, write_rows,
 )
 
 RECENT_BEATS = 256  # beats remembered by seq_for_t
@@ -158,7 +157,7 @@ class Recorder:
         ticks = None if beat.rr_ticks_1024 is None else int(beat.rr_ticks_1024)
         seq = self._next_seq
         contact = None if beat.contact is None else int(bool(beat.contact))
-        self._rows.beats.append(BeatRow(self.session_id, seq, ticks, rr, arrival_s, t_s, contact))
+        self._rows.beats.append((self.session_id, seq, ticks, rr, arrival_s, t_s, contact))
         self._next_seq += 1
         self._recent.append((t_s, seq))
         self.poll(t_s)
@@ -177,7 +176,7 @@ class Recorder:
         self._check_open()
         if not 0 <= seq < self._next_seq:
             raise ValueError(f"no beat with seq {seq} (recorded: {self._next_seq})")
-        self._rows.labels.append(LabelRow(label, self.session_id, int(seq)))
+        self._rows.labels.append((label, self.session_id, int(seq)))
         self.poll()
 
     def add_gap(self, gap: Gap) -> GapEvent:
@@ -185,7 +184,7 @@ class Recorder:
         self._check_open()
         start_s = _finite("start_s", gap.start_s)
         end_s = _finite("end_s", gap.end_s)
-        self._rows.gaps.append(GapRow(self.session_id, self._next_gap, self._next_seq, start_s, end_s, str(gap.reason)))
+        self._rows.gaps.append((self.session_id, self._next_gap, self._next_seq, start_s, end_s, str(gap.reason)))
         self._next_gap += 1
         event = GapEvent(gap.start_s, str(gap.reason), gap.start_s, gap.end_s)
         self.record(event)
@@ -217,7 +216,7 @@ class Recorder:
         ordinal = self._next_phase
         self._next_phase += 1
         self._open_phases[name] = ordinal
-        self._rows.phases.append(PhaseRow(self.session_id, ordinal, name, float(t_s)))
+        self._rows.phases.append((self.session_id, ordinal, name, float(t_s)))
         event = PhaseBegin(float(t_s), name)
         self.record(event)
         return event
@@ -229,7 +228,7 @@ class Recorder:
         ordinal = self._open_phases.pop(name, None)
         if ordinal is None:
             raise ValueError(f"phase {name!r} was not begun (or already ended)")
-        self._rows.phase_ends.append(PhaseEndRow(float(t_s), self.session_id, ordinal))
+        self._rows.phase_ends.append((float(t_s), self.session_id, ordinal))
         event = PhaseEnd(float(t_s), name)
         self.record(event)
         return event
@@ -312,11 +311,11 @@ class Recorder:
                 return [], self._tail, None
             chunk = self._indices
             data = encode_json_rows(chunk)
-            return [IndexChunkRow(self.session_id, chunk[0][0], chunk[-1][0], len(chunk), data)], rows, None
+            return [(self.session_id, chunk[0][0], chunk[-1][0], len(chunk), data)], rows, None
         merged, tail = (rows, []) if self._final else (rows[:CHUNK_BEATS], rows[CHUNK_BEATS:])
-        out = [IndexChunkRow(self.session_id, c.first_seq, c.last_seq, c.n, c.data) for c in columnar_chunks(merged)]
+        out = [(self.session_id, c.first_seq, c.last_seq, c.n, c.data) for c in columnar_chunks(merged)]
         if tail:
-            out.append(IndexChunkRow(self.session_id, tail[0][0], tail[-1][0], len(tail), encode_json_rows(tail)))
+            out.append((self.session_id, tail[0][0], tail[-1][0], len(tail), encode_json_rows(tail)))
         return out, tail, (self._tail[0][0] if self._tail else None)
 
     def _write(self) -> list[Row]:

@@ -20,69 +20,28 @@ from typing import Any, NamedTuple
 from sessions.store import Store
 
 
-class BeatRow(NamedTuple):
-    session_id: str
-    seq: int
-    rr_ticks_1024: int | None
-    rr_ms: float
-    arrival_s: float | None
-    t_s: float
-    contact: int | None  # 0/1, None when the strap does not say
-
-
-class LabelRow(NamedTuple):
-    """The engine's artifact label of beat ``seq`` (an ``UPDATE``; raw beat columns never change)."""
-
-    artifact: str | None
-    session_id: str
-    seq: int
-
-
-class GapRow(NamedTuple):
-    session_id: str
-    ordinal: int
-    next_seq: int  # beats recorded before the gap
-    start_s: float
-    end_s: float
-    reason: str
-
-
-class EventRow(NamedTuple):
-    session_id: str
-    ordinal: int
-    next_seq: int  # beats recorded before the event
-    t_s: float
-    kind: str
-    data_json: str
-
-
-class PhaseRow(NamedTuple):
-    session_id: str
-    ordinal: int
-    name: str
-    start_s: float
-
-
-class PhaseEndRow(NamedTuple):
-    end_s: float
-    session_id: str
-    ordinal: int
-
-
-class IndexChunkRow(NamedTuple):
-    """One chunk of live indices (:mod:`sessions.index_chunks`): beats ``first_seq..last_seq``."""
-
-    session_id: str
-    first_seq: int
-    last_seq: int
-    n: int
-    data: bytes
+# Rows are plain tuples in the column order of their statement (no per-row object: an import
+# writes hundreds of thousands of beats).
+#: ``(session_id, seq, rr_ticks_1024, rr_ms, arrival_s, t_s, contact)``; contact 0/1 or None.
+BeatRow = tuple[str, int, int | None, float, float | None, float, int | None]
+#: ``(artifact, session_id, seq)``: the engine's artifact label (an ``UPDATE``; raw columns never change).
+LabelRow = tuple[str | None, str, int]
+#: ``(session_id, ordinal, next_seq, start_s, end_s, reason)``; ``next_seq`` beats were recorded before it.
+GapRow = tuple[str, int, int, float, float, str]
+#: ``(session_id, ordinal, next_seq, t_s, kind, data_json)``: see :func:`event_row`.
+EventRow = tuple[str, int, int, float, str, str]
+#: ``(session_id, ordinal, name, start_s)``.
+PhaseRow = tuple[str, int, str, float]
+#: ``(end_s, session_id, ordinal)``: the end of a begun phase.
+PhaseEndRow = tuple[float, str, int]
+#: ``(session_id, first_seq, last_seq, n, data)``: one chunk of live indices (:mod:`sessions.index_chunks`).
+IndexChunkRow = tuple[str, int, int, int, bytes]
 
 
 def event_row(session_id: str, ordinal: int, next_seq: int, t_s: float, kind: str,
               data: Mapping[str, Any] | None) -> EventRow:
     """An event row; ``data`` as JSON (values that are not JSON-serialisable are stored as their ``str``)."""
-    return EventRow(session_id, ordinal, next_seq, float(t_s), str(kind), json.dumps(dict(data or {}), default=str))
+    return (session_id, ordinal, next_seq, float(t_s), str(kind), json.dumps(dict(data or {}), default=str))
 
 
 @dataclass
