@@ -80,9 +80,9 @@ def analyse_session(store: Store, session_id: str) -> AssessmentResult:
 def save_assessment(store: Store, session_id: str, result: AssessmentResult) -> StoredAssessment:
     """Keep (or replace) the result of an assessment session."""
     info = store.get_session(session_id)
-    put_assessment(store, AssessmentRow(session_id, info.start_wall, result.protocol, result.status,
-                                        result.resonance_rate_bpm, result.runner_up_bpm,
-                                        json.dumps(result.to_json_dict(), allow_nan=False)))
+    row: AssessmentRow = (session_id, info.start_wall, result.protocol, result.status, result.resonance_rate_bpm,
+                          result.runner_up_bpm, json.dumps(result.to_json_dict(), allow_nan=False))
+    put_assessment(store, row)
     return StoredAssessment(session_id, info.start_wall, result.protocol, result.status, result.resonance_rate_bpm,
                             result.runner_up_bpm, result)
 
@@ -90,8 +90,7 @@ def save_assessment(store: Store, session_id: str, result: AssessmentResult) -> 
 def _stored(r: AssessmentRow | None) -> StoredAssessment | None:
     if r is None:
         return None
-    return StoredAssessment(r.session_id, r.assessed_wall, r.protocol, r.status, r.resonance_rate_bpm, r.runner_up_bpm,
-                            AssessmentResult.from_json_dict(json.loads(r.result_json)))
+    return StoredAssessment(*r[:6], AssessmentResult.from_json_dict(json.loads(r[6])))
 
 
 def list_assessments(store: Store) -> list[StoredAssessment]:

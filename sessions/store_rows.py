@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 from sessions.store import Store
 
@@ -149,14 +149,8 @@ def set_busy_wait(store: Store, ms: int) -> None:
 # -- assessments -------------------------------------------------------------------------------------
 
 
-class AssessmentRow(NamedTuple):
-    session_id: str
-    assessed_wall: str
-    protocol: str
-    status: str
-    resonance_rate_bpm: float | None
-    runner_up_bpm: float | None
-    result_json: str
+#: ``(session_id, assessed_wall, protocol, status, resonance_rate_bpm, runner_up_bpm, result_json)``.
+AssessmentRow = tuple[str, str, str, str, float | None, float | None, str]
 
 
 _ASSESSMENTS = ("SELECT session_id, assessed_wall, protocol, status, resonance_rate_bpm, runner_up_bpm, result_json "
@@ -164,7 +158,7 @@ _ASSESSMENTS = ("SELECT session_id, assessed_wall, protocol, status, resonance_r
 
 
 def put_assessment(store: Store, row: AssessmentRow) -> None:
-    """Keep (or replace) the assessment of ``row.session_id``, in its own transaction."""
+    """Keep (or replace) the assessment of a session (``row[0]``), in its own transaction."""
     with store.transaction() as conn:
         conn.execute(
             "INSERT OR REPLACE INTO assessments (session_id, assessed_wall, protocol, status, resonance_rate_bpm, "
@@ -175,18 +169,18 @@ def put_assessment(store: Store, row: AssessmentRow) -> None:
 
 def assessment_rows(store: Store) -> list[AssessmentRow]:
     """Every kept assessment, oldest first."""
-    return [AssessmentRow(*r) for r in store.conn.execute(_ASSESSMENTS + " ORDER BY assessed_wall, session_id")]
+    return list(store.conn.execute(_ASSESSMENTS + " ORDER BY assessed_wall, session_id"))
 
 
 def assessment_row(store: Store, session_id: str) -> AssessmentRow | None:
-    r = store.conn.execute(_ASSESSMENTS + " WHERE session_id = ?", (session_id,)).fetchone()
-    return None if r is None else AssessmentRow(*r)
+    row: AssessmentRow | None = store.conn.execute(_ASSESSMENTS + " WHERE session_id = ?", (session_id,)).fetchone()
+    return row
 
 
 def latest_ok_assessment_row(store: Store) -> AssessmentRow | None:
     """The latest assessment with status ``ok`` and a resonance rate."""
-    r = store.conn.execute(
+    row: AssessmentRow | None = store.conn.execute(
         _ASSESSMENTS
         + " WHERE status = 'ok' AND resonance_rate_bpm IS NOT NULL ORDER BY assessed_wall DESC, session_id DESC"
     ).fetchone()
-    return None if r is None else AssessmentRow(*r)
+    return row
