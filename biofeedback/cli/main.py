@@ -22,6 +22,14 @@ import traceback
 from collections.abc import Mapping
 from typing import NoReturn
 
+# One BLAS/OpenMP thread for the whole command, set before numpy is first imported (a user's own
+# setting wins). The analyses are sequential (a cohort runs recordings in processes, like Dask's
+# workers, which set the same), OpenBLAS's idle helper threads spin on the other core (--jobs 1 of
+# the cohort benchmark: 9.0 -> 6.6 s CPU, 8.0 -> 6.6 s wall), and a threaded dot product over long
+# arrays can round differently with another core count: one thread gives the same bits everywhere.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 # name -> module; the order is the order in --help.
 COMMANDS: dict[str, str] = {
     "demo": "biofeedback.cli.cmd_demo",
