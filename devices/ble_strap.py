@@ -43,6 +43,7 @@ from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakBluetoothNotAvailableError, BleakDBusError, BleakDeviceNotFoundError, BleakError
 
 from devices.backoff import backoff_delay_s
+from devices.ble_errors import TransportOpenError
 from devices.beat_timing import BeatTimer
 from devices.clock import Clock
 from devices.errors import DeviceError, DeviceNotFoundError, PayloadError
@@ -89,17 +90,6 @@ def looks_like_address(identifier: str) -> bool:
 
 def _is_heart_rate(adv: AdvertisementData) -> bool:
     return HEART_RATE_SERVICE_UUID in (u.lower() for u in adv.service_uuids)
-
-
-class TransportOpenError(BleakError):
-    """The bumble transport ``spec`` (a ``--ble-transport`` value) could not be opened (raised by
-    :mod:`devices.bumble_backend` under bleak's API, hence a :class:`~bleak.exc.BleakError`), with
-    the spec and the underlying ``cause`` as attributes."""
-
-    def __init__(self, spec: str, cause: BaseException):
-        self.spec = spec
-        self.cause = cause
-        super().__init__(f"cannot open Bluetooth transport {spec!r}: {type(cause).__name__}: {cause}")
 
 
 #: D-Bus errors that mean the Bluetooth service or adapter is not there (BlueZ): the D-Bus daemon's

@@ -86,7 +86,7 @@ class BumbleStack:
                 try:
                     self._transport = await open_transport(self.transport_spec)
                 except Exception as exc:  # OSError, bumble's TransportInitError, ValueError...
-                    from devices.ble_strap import TransportOpenError
+                    from devices.ble_errors import TransportOpenError
 
                     raise TransportOpenError(self.transport_spec, exc) from exc
                 device = Device.with_hci(
