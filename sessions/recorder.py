@@ -24,9 +24,12 @@ Typical use by the session runner::
 
 Commit policy: every call buffers rows in memory; the buffer is written in ONE transaction
 (``executemany`` per table) when at least ``commit_interval_s`` of the injected clock (real time)
-has passed since the last commit, OR when the session time of the item being recorded (a beat's,
-gap's or event's ``t_s``) is ``commit_interval_s`` or more past the session time of the last commit
-(checked on every ``add_*``/``set_*``/``poll`` call), and on :meth:`flush` and :meth:`finish`. With
+has passed since the last commit, OR when the latest session time recorded (a beat's, gap's or
+event's ``t_s``) is ``commit_interval_s`` or more past the session time of the last commit or, if
+earlier, of the first row buffered since (checked on every ``add_*``/``set_*``/``poll`` call), and
+on :meth:`flush` and :meth:`finish`. The second reference matters after a stall (the first run
+compiling the kernels, a paused process): an event stamped with the clock's present can be far
+ahead of the overdue beats that follow it, and those must still be committed every session second. With
 WAL + ``synchronous=NORMAL`` a committed transaction survives a crash of the process, so a killed
 recorder loses at most the rows of the last ``commit_interval_s`` of real time and of session time,
 whichever is less (a simulated session at ``--speed 20`` loses at most one second of session, not
@@ -123,8 +126,10 @@ class Recorder:
         self._final = False  # set by finish(): its flush merges the whole tail
         self._recent: deque[tuple[float, int]] = deque(maxlen=RECENT_BEATS)  # (t_s, seq)
         self._last_commit_s = self.clock.monotonic_s()
-        self._latest_t_s = -math.inf  # the latest session time recorded
-        self._last_commit_t_s = 0.0  # the session time up to which everything is committed
+        self._last_commit_t_s = 0.0  # the latest session time committed
+        # the earliest and latest session time of the rows buffered since the last commit
+        self._pending_first_t_s = math.inf
+        self._pending_last_t_s = -math.inf
         set_busy_wait(store, BUSY_WAIT_MS)  # this store's connection records now
         self.commits = 0  # number of transactions written (for tests and benchmarks)
         self.failed_commits = 0  # commits that the store refused (kept in memory, retried)
@@ -256,11 +261,14 @@ class Recorder:
         session time ``t_s`` (of the item just recorded) is that far past the last commit's; True if
         it committed. A store that refuses the commit (:attr:`store_error`) does not raise here: the
         rows stay buffered and the next due commit retries."""
-        if t_s is not None and t_s > self._latest_t_s:
-            self._latest_t_s = t_s
+        if t_s is not None:
+            if t_s < self._pending_first_t_s:
+                self._pending_first_t_s = t_s
+            if t_s > self._pending_last_t_s:
+                self._pending_last_t_s = t_s
         if (
             self.clock.monotonic_s() - self._last_commit_s >= self.commit_interval_s
-            or self._latest_t_s - self._last_commit_t_s >= self.commit_interval_s
+            or self._pending_last_t_s - min(self._last_commit_t_s, self._pending_first_t_s) >= self.commit_interval_s
         ):
             try:
                 self.flush()
@@ -284,20 +292,24 @@ class Recorder:
         if the store refuses it (disk full, read-only, busy): then nothing is lost, the rows stay
         buffered for the next attempt."""
         self._last_commit_s = self.clock.monotonic_s()
-        if self._latest_t_s > self._last_commit_t_s:
-            self._last_commit_t_s = self._latest_t_s
+        if self._pending_last_t_s > self._last_commit_t_s:
+            self._last_commit_t_s = self._pending_last_t_s
         if not self.pending and not (self._final and self._tail):
+            self._pending_first_t_s, self._pending_last_t_s = math.inf, -math.inf
             return
         try:
             tail = self._write()
         except StoreError as exc:
             self.failed_commits += 1
             self.store_error = exc
+            # retry after another commit interval of session time, not on every call
+            self._pending_first_t_s = self._pending_last_t_s
             raise
         self.store_error = None
         self._tail = tail
         self._rows.clear()
         self._indices.clear()
+        self._pending_first_t_s, self._pending_last_t_s = math.inf, -math.inf
         self.commits += 1
 
     def _index_chunks(self) -> tuple[list[IndexChunkRow], list[Row], int | None]:

@@ -74,6 +74,25 @@ def test_commits_once_per_second_of_session_time_too(store: Store) -> None:
     rec.finish()
 
 
+def test_overdue_beats_after_a_stall_still_commit_every_session_second(store: Store) -> None:
+    """After a stall (the first run compiling the kernels), an event stamped with the clock's present
+    can be far ahead of the overdue beats that follow it; they must still be committed once per
+    session second (at --speed 20 a kill once lost 32 s of printed session this way)."""
+    clock = VirtualClock()  # real time stands still
+    sid = store.create_session(NewSession("simulator", WALL))
+    rec = Recorder(store, sid, clock=clock, commit_interval_s=1.0)
+    rec.add_beat(Beat(800.0, 0.8))
+    rec.add_event(60.0, "battery", {"battery_pct": 80})  # stamped late: committed with beat 0
+    assert _committed_beats(store.path) == 1
+    committed = []
+    for i in range(2, 40):  # the overdue beats, 0.8 s apart, all before the event's time
+        rec.add_beat(Beat(800.0, 0.8 * i))
+        committed.append(_committed_beats(store.path))
+    # never more than the last second of session (two beats) waits in memory
+    assert all(i + 2 - n <= 2 for i, n in enumerate(committed))
+    rec.finish()
+
+
 def test_one_transaction_per_commit(store: Store) -> None:
     clock = VirtualClock()
     sid = store.create_session(NewSession("simulator", WALL))
