@@ -33,6 +33,7 @@ from operator import itemgetter
 from typing import Any
 
 import numpy as np
+import orjson
 
 #: Rows in one columnar chunk (about 17 minutes at 60 beats/min). Larger chunks compress a little
 #: better (1024: 145 B/beat, 4096: 143 B/beat measured on a simulated session); smaller ones keep
@@ -122,8 +123,38 @@ def encode_columnar(rows: Sequence[Row]) -> bytes:
 
 
 def encode_json_rows(rows: Sequence[Row]) -> bytes:
-    """A JSON chunk (one commit's rows, cheap to write)."""
-    return JSON_ROWS + json.dumps([[s, d] for s, d in rows]).encode()
+    """A JSON chunk (one commit's rows, cheap to write: the recorder writes one about every beat at
+    ``--speed max``). Written by orjson (~15x faster than ``json.dumps``: compact, and its own
+    shortest round-trip float text) when every value is a finite float, an int, a string, a boolean
+    or ``None``: ``json.loads`` then reads back exactly what ``json.dumps`` text gave (the same float
+    bits). Anything else (NaN or inf, which orjson would turn into null; nested values; ints beyond
+    64 bits; keys that are not text) is written by ``json.dumps`` as before."""
+    listed = [[s, d] for s, d in rows]
+    if _orjson_exact(rows):
+        try:
+            return JSON_ROWS + orjson.dumps(listed)
+        except orjson.JSONEncodeError:  # an int beyond 64 bits, a key that is not text
+            pass
+    return JSON_ROWS + json.dumps(listed).encode()
+
+
+def _orjson_exact(rows: Sequence[Row]) -> bool:
+    """Whether orjson's text of ``rows`` reads back as ``json.dumps``'s does: only finite floats,
+    ints, strings, booleans and ``None`` as values, int seqs."""
+    for seq, d in rows:
+        if type(seq) is not int:
+            return False
+        for v in d.values():
+            t = type(v)
+            if t is float:
+                if v - v != 0.0:  # NaN or +-inf
+                    return False
+            elif t not in _ORJSON_SCALARS:
+                return False
+    return True
+
+
+_ORJSON_SCALARS = frozenset({int, str, bool, type(None)})
 
 
 def _decode_column(kind: str, extra: Any, body: bytes, n: int) -> list[Any]:
