@@ -63,7 +63,7 @@ def test_a_json_chunk_reads_back_as_json_dumps_text_did_float_bits_nan_and_inf_t
     odd = [-0.0, 5e-324, 2.2250738585072014e-308, 1e-5, 1e16, 1e22, 123456789.125, 1 / 3, 0.1 + 0.2, 1e308]
     plain = [(i, {"x": float(v), "i": -(2**63) + i, "b": i % 2 == 0, "s": "ok", "n": None})
              for i, v in enumerate(odd + rng.standard_normal(200).tolist() + (rng.random(200) * 1e-300).tolist())]
-    special = [(0, {"x": math.nan, "y": math.inf}), (1, {"x": -math.inf, "y": 1.0})]
+    special = [(0, {"x": math.nan, "y": math.inf}), (1, {"x": -math.inf, "y": 1.0}), (2, {"null": "null", "x": None})]
     for rows in (plain, special, _odd_rows()):
         blob = encode_json_rows(rows)
         want = json.loads(json.dumps([[s, d] for s, d in rows]))  # what the chunks read back before
