@@ -235,9 +235,11 @@ class BeatIndices:
         With settings version >= 2 the keys of :meth:`WindowQuality.to_json_dict` follow
         (version 1 output is unchanged, so stored sessions still replay key for key)."""
         out: dict[str, Any] = {}
-        for name in _FIELD_NAMES:
-            v = getattr(self, name)
-            if isinstance(v, bool) or v is None or isinstance(v, str):
+        for name, v in zip(_FIELD_NAMES, _get_fields(self)):
+            t = type(v)
+            if t is float:  # most fields: the same value as below, without the isinstance chain
+                out[name] = v if v - v == 0.0 else None  # v - v is NaN for NaN and +-inf
+            elif isinstance(v, bool) or v is None or isinstance(v, str):
                 out[name] = v
             elif isinstance(v, (int, np.integer)):
                 out[name] = int(v)
@@ -284,9 +286,8 @@ class WindowQuality:
 
     def to_json_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            out[f.name] = None if isinstance(v, float) and not math.isfinite(v) else v
+        for name, v in zip(_QUALITY_NAMES, _get_quality(self)):
+            out[name] = None if isinstance(v, float) and not math.isfinite(v) else v
         return out
 
 

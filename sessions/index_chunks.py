@@ -33,6 +33,7 @@ from operator import itemgetter
 from typing import Any
 
 import numpy as np
+import orjson
 
 #: Rows in one columnar chunk (about 17 minutes at 60 beats/min). Larger chunks compress a little
 #: better (1024: 145 B/beat, 4096: 143 B/beat measured on a simulated session); smaller ones keep
@@ -122,8 +123,26 @@ def encode_columnar(rows: Sequence[Row]) -> bytes:
 
 
 def encode_json_rows(rows: Sequence[Row]) -> bytes:
-    """A JSON chunk (one commit's rows, cheap to write)."""
-    return JSON_ROWS + json.dumps([[s, d] for s, d in rows]).encode()
+    """A JSON chunk (one commit's rows, cheap to write: the recorder writes one about every beat at
+    ``--speed max``). Written by orjson (~15x faster than ``json.dumps``: compact, and its own
+    shortest round-trip float text) when every value is a float, an int, a string, a boolean or
+    ``None`` and no float is NaN or infinite (orjson writes those as null: the text then holds more
+    ``null`` than the rows hold ``None``): ``json.loads`` then reads back exactly what the
+    ``json.dumps`` text gave (the same float bits). Anything else is written by ``json.dumps``."""
+    listed = [[s, d] for s, d in rows]
+    # C loops only (this runs at every commit): the value types, the count of None
+    if all(_ORJSON_SCALARS.issuperset(map(type, d.values())) for _, d in rows):
+        try:
+            text = orjson.dumps(listed)
+        except orjson.JSONEncodeError:  # an int beyond 64 bits, a key that is not text
+            pass
+        else:
+            if text.count(b"null") == sum(list(d.values()).count(None) for _, d in rows):
+                return JSON_ROWS + text
+    return JSON_ROWS + json.dumps(listed).encode()
+
+
+_ORJSON_SCALARS = frozenset({float, int, str, bool, type(None)})
 
 
 def _decode_column(kind: str, extra: Any, body: bytes, n: int) -> list[Any]:

@@ -57,6 +57,27 @@ def test_json_chunks_and_columns_for_figures():
         assert np.isnan(cols["b"]).all() and np.isnan(cols["missing"]).all()  # booleans are not numbers
 
 
+def test_a_json_chunk_reads_back_as_json_dumps_text_did_float_bits_nan_and_inf_too():
+    # plain rows go through orjson (compact text, its own float format), the rest through json.dumps
+    rng = np.random.default_rng(5)
+    odd = [-0.0, 5e-324, 2.2250738585072014e-308, 1e-5, 1e16, 1e22, 123456789.125, 1 / 3, 0.1 + 0.2, 1e308]
+    plain = [(i, {"x": float(v), "i": -(2**63) + i, "b": i % 2 == 0, "s": "ok", "n": None})
+             for i, v in enumerate(odd + rng.standard_normal(200).tolist() + (rng.random(200) * 1e-300).tolist())]
+    special = [(0, {"x": math.nan, "y": math.inf}), (1, {"x": -math.inf, "y": 1.0}), (2, {"null": "null", "x": None})]
+    for rows in (plain, special, _odd_rows()):
+        blob = encode_json_rows(rows)
+        want = json.loads(json.dumps([[s, d] for s, d in rows]))  # what the chunks read back before
+        got = json.loads(blob[len(JSON_ROWS):])
+        assert json.dumps(got) == json.dumps(want)
+        for (_, dg), (_, dw) in zip(got, want):
+            assert list(dg) == list(dw)
+            for k, v in dw.items():
+                assert type(dg[k]) is type(v)
+                if isinstance(v, float):
+                    assert np.float64(dg[k]).tobytes() == np.float64(v).tobytes()
+    assert b", " not in encode_json_rows(plain)  # the fast path (compact orjson text) was taken
+
+
 def test_chunks_hold_at_most_chunk_beats_rows_and_break_where_the_keys_change():
     rows = [(i, {"t_s": i * 0.8, "rmssd_ms": 40.0 + i / 7}) for i in range(CHUNK_BEATS + 10)]
     rows += [(CHUNK_BEATS + 10 + i, {"rmssd_ms": 1.5, "t_s": 2.0}) for i in range(3)]  # another key order
