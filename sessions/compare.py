@@ -382,13 +382,23 @@ def _subwindow_values(p: PhaseBeats, keys: Sequence[str], settings: EngineSettin
 
 
 def phase_indices(p: PhaseBeats, settings: EngineSettings, baseline: Baseline | None = None, *,
-                  subwindows: bool = True, baseline_reason: str | None = None) -> PhaseIndices:
+                  subwindows: bool = True, baseline_reason: str | None = None,
+                  raw: Mapping[str, float] | None = None) -> PhaseIndices:
     """The indices of one phase (``baseline``: the relaxation index's reference, or None).
 
     An index is ``None`` with a reason when the phase holds less data than :data:`MIN_DATA_S`
     says, when the kernel finds it undefined, or (relaxation) when there is no baseline.
+    ``raw``: this phase's values already computed without a baseline (``_indices_of``; the baseline
+    phase, first computed for its own reference values): only the relaxation index is computed again.
     """
-    values = _indices_of(p, settings, baseline, whole=True)
+    if raw is None:
+        values = _indices_of(p, settings, baseline, whole=True)
+    else:
+        from biofeedback.hrv.relaxation import relaxation_index
+
+        values = dict(raw)  # the relaxation index as _indices_of computes it
+        values["relaxation"] = math.nan if baseline is None else relaxation_index(
+            raw["ln_rmssd"], raw["mean_hr_bpm"], raw["coherence"], baseline)
     data_s = p.data_s
     indices: dict[str, IndexValue] = {}
     for key in INDEX_KEYS:
@@ -520,11 +530,13 @@ def _session_indices(beats: SessionBeats, subwindows: bool = True) -> list[Phase
     base_beats = beats.phase("baseline")
     out: list[PhaseIndices] = []
     baseline = None
+    base_raw: dict[str, float] | None = None
     reason = "no baseline phase in this session to relate to" if beats.has_phases else (
         "no phases in this session (an import): no baseline to relate to")
     if base_beats is not None:
         # First the baseline without relaxation, to get its reference values.
-        first = phase_indices(base_beats, beats.settings, None, subwindows=False)
+        base_raw = _indices_of(base_beats, beats.settings, None, whole=True)  # computed once
+        first = phase_indices(base_beats, beats.settings, None, subwindows=False, raw=base_raw)
         baseline = _baseline_of(first)
         refused = baseline_refusal(base_beats)
         if baseline is None:
@@ -533,7 +545,8 @@ def _session_indices(beats: SessionBeats, subwindows: bool = True) -> list[Phase
             baseline, reason = None, refused
     for p in beats.phases:
         # sub-windows feed the noise verdict of changes, which a session without phases never has
-        out.append(phase_indices(p, beats.settings, baseline, baseline_reason=reason, subwindows=subwindows and beats.has_phases))
+        out.append(phase_indices(p, beats.settings, baseline, baseline_reason=reason, subwindows=subwindows and beats.has_phases,
+                                 raw=base_raw if p is base_beats else None))
     return out
 
 

@@ -128,12 +128,31 @@ def bootstrap_difference_ci(
     if xa.size < 1 or xb.size < 1:
         raise ValueError("need at least one value on each side")
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([BOOTSTRAP_SEED, *seed])))
-    ia = rng.integers(0, xa.size, size=(n_resamples, xa.size))
-    ib = rng.integers(0, xb.size, size=(n_resamples, xb.size))
-    d = xb[ib].mean(axis=1) - xa[ia].mean(axis=1)
+    mean_a = _resample_means(rng, xa, n_resamples)
+    mean_b = _resample_means(rng, xb, n_resamples)
+    d = mean_b - mean_a
     alpha = (1.0 - confidence) / 2.0
     lo, hi = np.quantile(d, [alpha, 1.0 - alpha])
     return float(lo), float(hi), float(xb.mean() - xa.mean())
+
+
+#: Resamples drawn and averaged per block by :func:`_resample_means`.
+_BLOCK_ROWS = 16
+
+
+def _resample_means(rng: np.random.Generator, x: np.ndarray, n_resamples: int) -> np.ndarray:
+    """The means of ``n_resamples`` resamples of ``x`` with replacement: the values of
+    ``x[rng.integers(0, x.size, size=(n_resamples, x.size))].mean(axis=1)``, bit for bit, drawn and
+    averaged a block of :data:`_BLOCK_ROWS` resamples at a time so that the indices and the values
+    they pick stay in the cache (a 24 h phase has ~3 000 sub-windows: 6 million indices at once).
+    The blocks draw the same stream as one call (the generator keeps an unused half of a 64-bit
+    output for its next draw; ``tests/sessions/test_noise.py`` pins it)."""
+    n = int(x.size)
+    out = np.empty(n_resamples, dtype=np.float64)
+    for r0 in range(0, n_resamples, _BLOCK_ROWS):
+        r1 = min(n_resamples, r0 + _BLOCK_ROWS)
+        x[rng.integers(0, n, size=(r1 - r0, n))].mean(axis=1, out=out[r0:r1])
+    return out
 
 
 def change_between(va: float, vb: float, sa: Sequence[float], sb: Sequence[float], *, relative: bool,

@@ -218,6 +218,32 @@ def poincare_points(
     return rr[:-1][ok], rr[1:][ok]
 
 
+def line_envelope(x: np.ndarray, y: np.ndarray, columns: int = FIGURE_WIDTH_PX) -> tuple[np.ndarray, np.ndarray]:
+    """The points of the line ``(x, y)`` that can show on a figure ``columns`` pixels wide.
+
+    ``x`` is cut into ``columns`` equal spans (one per pixel column of the whole figure, so at least
+    as fine as any panel's); of each span the first, lowest, highest and last points are kept, in
+    their order, and the points on either side of every change between a number and NaN (where the
+    line breaks and resumes). Drawn, the line covers the same pixels: within a column it spans the
+    same lowest-highest range and enters and leaves it at the same values. A line of at most
+    ``4 * columns`` points, or with ``x`` not in ascending order, is returned whole."""
+    n = int(x.size)
+    if n <= 4 * columns or not bool(np.all(np.diff(x) >= 0)):
+        return x, y
+    span = float(x[-1] - x[0])
+    if not math.isfinite(span) or span <= 0.0:
+        return x, y
+    col = np.minimum(((x - x[0]) * (columns / span)).astype(np.intp), columns - 1)
+    first = np.flatnonzero(np.r_[True, col[1:] != col[:-1]])
+    last = np.r_[first[1:] - 1, n - 1]
+    finite = np.isfinite(y)
+    by_low = np.lexsort((np.where(finite, y, np.inf), col))  # per column, lowest first
+    by_high = np.lexsort((np.where(finite, -y, np.inf), col))  # per column, highest first
+    edges = np.flatnonzero(finite[1:] != finite[:-1])  # the line breaks or resumes after these points
+    keep = np.unique(np.concatenate([first, last, by_low[first], by_high[first], edges, edges + 1]))
+    return x[keep], y[keep]
+
+
 @dataclass(frozen=True)
 class ReportFigure:
     """The drawn figure and its panels (so tests and callers can check what was drawn)."""
@@ -312,7 +338,8 @@ def build_figure(data: ReportData) -> ReportFigure:
         for ax in (tach, trend):
             ax.axvspan(phase.start_s, phase.end_s, color=PHASE_SHADES.get(phase.name, "#f3f3f3"), zorder=0,
                        label=phase_name(phase.name) if ax is tach else None)
-    tach.plot(data.beat_t_s, data.rr_ms, color="#2f4f6f", linewidth=0.8, label="RR", zorder=2)
+    # a 24 h tachogram holds ~100 000 beats for ~1 100 pixel columns: only the points that can show
+    tach.plot(*line_envelope(data.beat_t_s, data.rr_ms), color="#2f4f6f", linewidth=0.8, label="RR", zorder=2)
     mask = data.artifact_mask()
     if mask.any():
         many = int(mask.sum()) > 200  # a long recording: smaller crosses, or they hide the line
@@ -332,9 +359,9 @@ def build_figure(data: ReportData) -> ReportFigure:
     # 2. Rolling RMSSD and coherence.
     coh_ax = trend.twinx()
     if data.rmssd is not None:
-        trend.plot(data.rmssd.t_s, data.rmssd.values, color="#2e7d8c", linewidth=1.2, label="RMSSD (ms)")
+        trend.plot(*line_envelope(data.rmssd.t_s, data.rmssd.values), color="#2e7d8c", linewidth=1.2, label="RMSSD (ms)")
     if data.coherence is not None:
-        coh_ax.plot(data.coherence.t_s, data.coherence.values, color="#c28a2e", linewidth=1.2,
+        coh_ax.plot(*line_envelope(data.coherence.t_s, data.coherence.values), color="#c28a2e", linewidth=1.2,
                     label=_t("compare.idx.coherence", L))
     trend.set_title(_t("report.trend", L))
     trend.xaxis.set_major_formatter(formatter)

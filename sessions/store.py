@@ -40,6 +40,7 @@ from sessions.migrations import MIGRATIONS, applied_migrations, apply_migrations
 
 if TYPE_CHECKING:
     import numpy as np
+    from numpy.typing import NDArray
 
 DB_FILENAME = "biofeedback.sqlite"
 #: Rows written or deleted per transaction by long operations (imports, deletes): each holds the
@@ -631,6 +632,17 @@ class Store:
         )
         for r in rows:
             yield StoredBeat(r[0], r[1], r[2], r[3], r[4], None if r[5] is None else bool(r[5]), r[6])
+
+    def beat_times(self, session_id: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """``(t_s, rr_ms)`` of a session's beats in ``seq`` order as float64 arrays: one query, no
+        :class:`StoredBeat` per row (the analyses read only these two columns)."""
+        import numpy as np
+
+        rows = self.conn.execute(
+            "SELECT t_s, rr_ms FROM beats WHERE session_id = ? ORDER BY seq", (session_id,)
+        ).fetchall()
+        both = np.array(rows, dtype=np.float64).reshape(len(rows), 2)
+        return np.ascontiguousarray(both[:, 0]), np.ascontiguousarray(both[:, 1])
 
     def last_beat_s(self, session_id: str) -> float | None:
         """``t_s`` of the last beat, ``None`` when the session has none."""

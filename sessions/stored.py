@@ -189,13 +189,7 @@ def read_outline(store: Store, session_id: str) -> SessionOutline:
 def read_session(store: Store, session_id: str) -> StoredSession:
     """Read a stored session once: every beat, gap, phase and event, and its engine settings."""
     outline = read_outline(store, session_id)
-    times: list[float] = []
-    intervals: list[float] = []
-    for b in store.iter_beats(session_id):  # streamed: no row object is kept
-        times.append(b.t_s)
-        intervals.append(b.rr_ms)
-    t = np.array(times, dtype=np.float64)
-    rr = np.array(intervals, dtype=np.float64)
+    t, rr = store.beat_times(session_id)  # one query into two arrays, no object per beat
     n = int(t.size)
     breaks = np.zeros(n, dtype=bool)
     for g in outline.gaps:

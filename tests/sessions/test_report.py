@@ -205,3 +205,28 @@ def test_summary_at_the_top_and_a_dutch_figure() -> None:
     assert [ax.get_title() for ax in drawn.panels] == [
         "Tachogram (RR-intervallen)", "Voortschrijdende RMSSD en coherentie", "Spectrum per fase", "Poincaré-plot"]
     assert drawn.trend.get_xlabel() == "tijd (m:ss)"
+
+
+def test_line_envelope_keeps_every_pixel_columns_extremes_ends_and_breaks() -> None:
+    from sessions.report import line_envelope
+
+    rng = np.random.default_rng(5)
+    n, columns = 20_000, 100
+    x = np.cumsum(rng.uniform(0.5, 1.5, n))
+    y = 900.0 + 50.0 * rng.standard_normal(n)
+    y[[3_000, 7_000, 7_001, 7_002]] = np.nan  # the line breaks there
+    kx, ky = line_envelope(x, y, columns)
+    assert kx.size <= 4 * columns + 8 and kx.size < n
+    assert np.all(np.diff(kx) > 0)  # a subset of the points, in their order
+    index = np.searchsorted(x, kx)
+    np.testing.assert_array_equal(ky, y[index])
+    col = np.minimum(((x - x[0]) * (columns / (x[-1] - x[0]))).astype(int), columns - 1)
+    kcol = col[index]
+    for c in range(columns):
+        ys, ks = y[col == c], ky[kcol == c]
+        assert np.nanmin(ys) == np.nanmin(ks) and np.nanmax(ys) == np.nanmax(ks)
+        assert x[col == c][0] == kx[kcol == c][0] and x[col == c][-1] == kx[kcol == c][-1]
+    for i in (2_999, 3_000, 3_001, 6_999, 7_000, 7_002, 7_003):  # both sides of every break
+        assert i in set(index.tolist())
+    short_x, short_y = x[:400], y[:400]
+    assert line_envelope(short_x, short_y, columns)[0] is short_x  # short lines are drawn whole
