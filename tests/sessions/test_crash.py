@@ -1,8 +1,8 @@
 """A recorder killed with SIGKILL loses at most its last second, never corrupts the store.
 
-A real subprocess (``tests.sessions.crash_probe``) records paced beats with the real clock into a real
-SQLite file and reports each beat on stdout; the test reads those lines (no sleeps), kills the process
-at a point chosen by a seeded RNG, then reopens the store.
+A real subprocess (``tests.sessions.crash_probe``) records beats paced on an injected virtual clock into
+a real SQLite file and reports each beat on stdout; the test reads those lines (no sleeps), kills the
+process at a point chosen by a seeded RNG, then reopens the store.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def test_sigkill_loses_at_most_the_last_second(tmp_path: Path, seed: int) -> Non
     kill_after = random.Random(seed).randint(40, 90)  # beats reported before the kill (~1.6-3.6 s)
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.sessions.crash_probe", str(db), str(seed), "0.04"],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).resolve().parents[2],
@@ -42,7 +43,10 @@ def test_sigkill_loses_at_most_the_last_second(tmp_path: Path, seed: int) -> Non
         first = proc.stdout.readline().split()
         assert first[0] == "session", first
         session_id = first[1]
+        assert proc.stdin is not None
         while len(reported) < kill_after:
+            proc.stdin.write("\n")  # one more beat, please
+            proc.stdin.flush()
             kind, seq, arrival = proc.stdout.readline().split()
             assert kind == "beat" and int(seq) == len(reported)
             reported.append(float(arrival))
@@ -50,8 +54,9 @@ def test_sigkill_loses_at_most_the_last_second(tmp_path: Path, seed: int) -> Non
     finally:
         proc.kill()
         proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe:
+                pipe.close()
     assert proc.returncode == -signal.SIGKILL
 
     # Integrity, checked on a plain connection before anything else touches the file.
@@ -91,12 +96,16 @@ def test_incomplete_session_stays_readable_and_a_new_recording_works(tmp_path: P
     db = tmp_path / "home" / "biofeedback.sqlite"
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.sessions.crash_probe", str(db), "3", "0.0"],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).resolve().parents[2],
     )
     try:
         assert proc.stdout is not None
+        assert proc.stdin is not None
+        proc.stdin.write("\n" * 2000)
+        proc.stdin.flush()
         session_id = proc.stdout.readline().split()[1]
         for _ in range(2000):
             proc.stdout.readline()
@@ -104,8 +113,9 @@ def test_incomplete_session_stays_readable_and_a_new_recording_works(tmp_path: P
     finally:
         proc.kill()
         proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe:
+                pipe.close()
     with Store(db) as store:
         assert store.get_session(session_id).status == "incomplete"
         assert [b.seq for b in store.beats(session_id)] == list(range(len(store.beats(session_id))))
