@@ -26,9 +26,21 @@ class SettledBeat:
     valid: bool
 
 
+# A frozen dataclass's __init__ sets each field through object.__setattr__ (about 1 us a beat);
+# the detector fills the slots directly, the same object at half the cost.
+_new_object = object.__new__
+_set_index = vars(SettledBeat)["index"].__set__
+_set_label = vars(SettledBeat)["label"].__set__
+_set_valid = vars(SettledBeat)["valid"].__set__
+
+
 def _settled(r: int) -> SettledBeat:
-    # a kernel result index * 16 + 8 * valid + code as a SettledBeat
-    return SettledBeat(r >> 4, LABELS[r & 7], (r & 8) != 0)
+    """The kernel's result ``index * 16 + 8 * valid + code`` as a :class:`SettledBeat`."""
+    beat = _new_object(SettledBeat)
+    _set_index(beat, r >> 4)
+    _set_label(beat, LABELS[r & 7])
+    _set_valid(beat, (r & 8) != 0)
+    return beat
 
 
 class CausalArtifactDetector:
