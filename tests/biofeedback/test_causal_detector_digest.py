@@ -224,3 +224,17 @@ def test_snapshot_of_main_restores_and_continues() -> None:
     for x in fx["rr_before"]:
         a.push(x)
     assert json.loads(json.dumps(a.snapshot())) == fx["snapshot"]
+
+
+def test_restore_refuses_an_impossible_state() -> None:
+    # a stored snapshot edited by hand (or damaged) is refused with the field named, never run
+    rr, _ = _synthetic(3, 200)
+    det = CausalArtifactDetector()
+    for x in rr.tolist():
+        det.push(x)
+    good = det.snapshot()
+    for field, value, named in [("settled_in_run", good["run_len"] - 5, "run_len"), ("prev_code", 9, "prev_code"),
+                                ("absd", good["absd"] + [1.0], "absd"), ("rr", good["rr"][:2], "rr"),
+                                ("absm", good["absm"][:-1], "absm")]:
+        with pytest.raises(ValueError, match=named):
+            CausalArtifactDetector.restore({**good, field: value})

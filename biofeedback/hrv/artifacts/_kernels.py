@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from .classification import _MIN_RUN_BEATS, ECTOPIC, EXTRA, LONG, LOOKAHEAD_BEATS, MISSED, NORMAL, SHORT
+
 __all__ = ["sliding_order_stats", "CausalLayout", "causal_layout", "causal_push", "causal_end_run"]
 
 
@@ -76,7 +78,7 @@ def sliding_order_stats(x, width, ks):  # pragma: no cover - compiled
 #
 # State: ``fs`` (float64) and ``st`` (int64), laid out by :func:`causal_layout`:
 #   fs[0:7]  alpha, c1, c2, min_threshold_ms, max_threshold_frac, min_threshold_frac, neighbour_line
-#   fs[RR:RR+4], fs[D:D+4]  RR(i) and dRR(i) of the last 4 beats of the run, at i % 4
+#   fs[RR:RR+4], fs[D:D+4]  RR(i) and dRR(i) of the last 4 beats of the run, at i % 4 (4: _RING)
 #   three windows (|dRR| over W beats, RR over M beats, |mRR| over W beats), each a FIFO ring of its
 #   capacity then the same values sorted ascending
 #   st[0:2]  W, M; st[2] run_len, st[3] settled_in_run, st[4] prev_code; st[5] beats pushed and
@@ -86,8 +88,7 @@ def sliding_order_stats(x, width, ks):  # pragma: no cover - compiled
 # the detector was created, ``code`` indexes ``LABELS``), -1 for none.
 
 _N_PARAMS = 7
-_RING = 4  # rr(j-1) .. rr(j+2)
-_NORMAL, _ECTOPIC, _MISSED, _EXTRA, _LONG, _SHORT = 0, 1, 2, 3, 4, 5
+_RING = LOOKAHEAD_BEATS + 2  # rr(j-1) .. rr(j+2)
 _I_RUN, _I_SETTLED, _I_PREV, _I_COUNT, _I_DONE, _I_WIN = 2, 3, 4, 5, 6, 7
 _N_INTS = 13
 
@@ -98,11 +99,12 @@ class CausalLayout:
 
     float_size: int
     int_size: int
-    rr_at: int  # RR(i) of the run at fs[rr_at + i % 4]
-    d_at: int  # dRR(i) at fs[d_at + i % 4]
+    rr_at: int  # RR(i) of the run at fs[rr_at + i % ring]
+    d_at: int  # dRR(i) at fs[d_at + i % ring]
     windows: tuple[tuple[int, int], ...]  # per window (|dRR|, RR, |mRR|): ring offset, capacity
     # (the sorted copy follows the ring); its length and head are st[int_window_at + 2w (+ 1)]
     int_window_at: int = _I_WIN
+    ring: int = _RING
 
 
 def causal_layout(window_beats: int, median_beats: int) -> CausalLayout:
@@ -235,22 +237,22 @@ def _classify(dn, dnext, dnext2, has_next, mn, rr, rr_next, med, th2, c1, c2, li
         else:
             s12 = _nanmin(dn, dnext2)
         if (dnext > 1.0 and s12 < -c1 * dnext - c2) or (dnext < -1.0 and s12 > -c1 * dnext + c2):
-            return _ECTOPIC
+            return ECTOPIC
     big_m = abs(mn) > 3.0
     if not (abs(dn) > 1.0 or big_m):
-        return _NORMAL
+        return NORMAL
     s22 = _nanmin(dnext, dnext2) if dn >= 0 else _nanmax(dnext, dnext2)
     eq3 = dn > 1.0 and s22 < -1.0
     eq5 = dn < -1.0 and s22 > 1.0
     if not (eq3 or big_m or eq5):
-        return _NORMAL
+        return NORMAL
     if eq5 and abs(rr + rr_next - med) < th2:
-        return _EXTRA
+        return EXTRA
     if eq3 and abs(rr / 2.0 - med) < th2:
-        return _MISSED
+        return MISSED
     if line > 0.0 and not big_m and rr > med and not (dn - dnext) > 2.0 * line:
-        return _NORMAL
-    return _LONG if rr > med else _SHORT
+        return NORMAL
+    return LONG if rr > med else SHORT
 
 
 @njit(cache=True, inline="always")
@@ -276,12 +278,12 @@ def _verdict(fs, st):  # pragma: no cover - compiled
     # code + 8 * valid of the run's oldest pending beat (CausalArtifactDetector._settle of main 4e685ba)
     j = st[_I_SETTLED]
     n = st[_I_RUN]
-    rewritten = j > 0 and (st[_I_PREV] == _ECTOPIC or st[_I_PREV] == _EXTRA
-                           or st[_I_PREV] == _LONG or st[_I_PREV] == _SHORT)
-    if n < 3:  # too short a run to classify
-        st[_I_PREV] = _NORMAL
+    rewritten = j > 0 and (st[_I_PREV] == ECTOPIC or st[_I_PREV] == EXTRA
+                           or st[_I_PREV] == LONG or st[_I_PREV] == SHORT)
+    if n < _MIN_RUN_BEATS:  # too short a run to classify
+        st[_I_PREV] = NORMAL
         st[_I_SETTLED] = j + 1
-        return _NORMAL + (0 if rewritten else 8)
+        return NORMAL + (0 if rewritten else 8)
     last = n - 1
     med = _win_quantile(fs, st, 1, 0.5)
     th1 = _bounded_threshold(fs, st, 0, med)
@@ -292,8 +294,8 @@ def _verdict(fs, st):  # pragma: no cover - compiled
     _win_add(fs, st, 2, abs(mval))
     st[_I_SETTLED] = j + 1
     if rewritten:  # its interval is rewritten by the previous beat's correction
-        st[_I_PREV] = _NORMAL
-        return _NORMAL
+        st[_I_PREV] = NORMAL
+        return NORMAL
     th2 = _bounded_threshold(fs, st, 2, med)
     mn = mval / th2 if th2 != 0.0 else np.nan
     has_next = j + 1 <= last
@@ -302,7 +304,7 @@ def _verdict(fs, st):  # pragma: no cover - compiled
                      _div(_d_at(fs, j + 2, last), th1), has_next, mn, rr_j, rr_next, med, th2,
                      fs[1], fs[2], fs[6])
     st[_I_PREV] = code
-    return code + (8 if code == _NORMAL else 0)
+    return code + (8 if code == NORMAL else 0)
 
 
 @njit(cache=True)
@@ -316,7 +318,7 @@ def causal_push(fs, st, rr):  # pragma: no cover - compiled
     _win_add(fs, st, 1, rr)
     st[_I_RUN] = n + 1
     st[_I_COUNT] += 1
-    if n + 1 >= 3:
+    if n + 1 >= LOOKAHEAD_BEATS + 1:
         return _settle(fs, st)
     return -1
 
@@ -330,7 +332,7 @@ def causal_end_run(fs, st, out):  # pragma: no cover - compiled
         k += 1
     st[_I_RUN] = 0
     st[_I_SETTLED] = 0
-    st[_I_PREV] = _NORMAL
+    st[_I_PREV] = NORMAL
     for w in range(3):
         st[_I_WIN + 2 * w] = 0
         st[_I_WIN + 1 + 2 * w] = 0

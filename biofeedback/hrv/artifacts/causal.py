@@ -92,14 +92,14 @@ class CausalArtifactDetector:
     def snapshot(self) -> dict[str, Any]:
         lay, fs, st = self._layout, self._fs, self._st
         n = int(st[_I_RUN])
-        tail = range(max(n - 4, 0), n)
+        tail = range(max(n - lay.ring, 0), n)
         state: dict[str, Any] = {"settings": self.settings.to_dict(), "count": int(st[_I_COUNT])}
         for w, name in enumerate(_SNAPSHOT_WINDOWS):
             off, cap = lay.windows[w]
             length, head = int(st[lay.int_window_at + 2 * w]), int(st[lay.int_window_at + 2 * w + 1])
             state[name] = [float(fs[off + (head + k) % cap]) for k in range(length)]
-        state["rr"] = [float(fs[lay.rr_at + i % 4]) for i in tail]
-        state["d"] = [float(fs[lay.d_at + i % 4]) for i in tail]
+        state["rr"] = [float(fs[lay.rr_at + i % lay.ring]) for i in tail]
+        state["d"] = [float(fs[lay.d_at + i % lay.ring]) for i in tail]
         state["run_len"] = n
         state["settled_in_run"] = int(st[_I_SETTLED])
         state["prev_code"] = int(st[_I_PREV])
@@ -107,24 +107,30 @@ class CausalArtifactDetector:
 
     @classmethod
     def restore(cls, state: dict[str, Any]) -> "CausalArtifactDetector":
+        """The detector of :meth:`snapshot` (also those of the pure-Python detector, same format);
+        ``ValueError`` naming the field when the state is not one a detector can be in."""
         self = cls(ArtifactSettings.from_dict(state["settings"]))
         lay, fs, st = self._layout, self._fs, self._st
+        n, j, count = int(state["run_len"]), int(state["settled_in_run"]), int(state["count"])
+        prev = int(state["prev_code"])
+        windows = [[float(x) for x in state[name]] for name in _SNAPSHOT_WINDOWS]
+        tails = [[float(x) for x in state[name]] for name in ("rr", "d")]
+        expected = {"run_len": (n >= 0 and 0 <= j <= n and n - j <= LOOKAHEAD_BEATS and count >= n - j),
+                    "prev_code": 0 <= prev < len(LABELS),
+                    "rr": len(tails[0]) == min(n, lay.ring), "d": len(tails[1]) == min(n, lay.ring)}
         for w, name in enumerate(_SNAPSHOT_WINDOWS):
-            values = [float(x) for x in state[name]]
+            expected[name] = len(windows[w]) == min(j if name == "absm" else n, lay.windows[w][1])
+        bad = [name for name, ok in expected.items() if not ok]
+        if bad:
+            raise ValueError(f"artifact detector snapshot: inconsistent {', '.join(bad)}")
+        for w, values in enumerate(windows):
             off, cap = lay.windows[w]
-            if len(values) > cap:
-                raise ValueError(f"detector snapshot: {len(values)} values in {name!r}, more than its window of {cap}")
             fs[off: off + len(values)] = values
             fs[off + cap: off + cap + len(values)] = sorted(values)
             st[lay.int_window_at + 2 * w], st[lay.int_window_at + 2 * w + 1] = len(values), 0
-        n = int(state["run_len"])
-        for at, name in ((lay.rr_at, "rr"), (lay.d_at, "d")):
-            values = [float(x) for x in state[name]]
+        for at, values in zip((lay.rr_at, lay.d_at), tails):
             for k, x in enumerate(values):
-                fs[at + (n - len(values) + k) % 4] = x
-        st[_I_RUN] = n
-        st[_I_SETTLED] = int(state["settled_in_run"])
-        st[_I_PREV] = int(state["prev_code"])
-        st[_I_COUNT] = int(state["count"])
-        st[_I_DONE] = st[_I_COUNT] - n + st[_I_SETTLED]
+                fs[at + (n - len(values) + k) % lay.ring] = x
+        st[_I_RUN], st[_I_SETTLED], st[_I_PREV] = n, j, prev
+        st[_I_COUNT], st[_I_DONE] = count, count - n + j
         return self
