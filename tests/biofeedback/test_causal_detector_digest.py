@@ -238,3 +238,30 @@ def test_restore_refuses_an_impossible_state() -> None:
                                 ("absm", good["absm"][:-1], "absm")]:
         with pytest.raises(ValueError, match=named):
             CausalArtifactDetector.restore({**good, field: value})
+
+
+@pytest.mark.parametrize("name", ["v2", "v1", "paper", "small"])
+def test_compiled_thresholds_are_the_python_helpers_bit_for_bit(name: str) -> None:
+    # every float of the decision: medRR, Th1 and Th2 of each settled beat from the compiled step
+    # equal those of classification's scalar helpers on the same windows (labels alone could hide
+    # a last-bit difference that a later recording would expose)
+    from biofeedback.hrv.artifacts._kernels import causal_thresholds
+    from biofeedback.hrv.artifacts.classification import _bound_threshold, _qd, _quantile_sorted
+
+    st = SETTINGS[name]
+    rr, breaks = _synthetic(5, 1500)
+    det = CausalArtifactDetector(st)
+    checked = 0
+    for i, x in enumerate(rr.tolist()):
+        if breaks[i]:
+            det.end_run()
+        if not det.push(x):
+            continue
+        snap = det.snapshot()
+        med = _quantile_sorted(sorted(snap["rrwin"]), 0.5)
+        expected = (med, _bound_threshold(st.alpha * _qd(sorted(snap["absd"])), med, st),
+                    _bound_threshold(st.alpha * _qd(sorted(snap["absm"])), med, st))
+        got = causal_thresholds(det._fs, det._st)
+        assert [v.hex() for v in got] == [v.hex() for v in expected], i
+        checked += 1
+    assert checked > 1400

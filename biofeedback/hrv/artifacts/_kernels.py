@@ -26,7 +26,8 @@ from numba import njit
 
 from .classification import _MIN_RUN_BEATS, ECTOPIC, EXTRA, LONG, LOOKAHEAD_BEATS, MISSED, NORMAL, SHORT
 
-__all__ = ["sliding_order_stats", "CausalLayout", "causal_layout", "causal_push", "causal_end_run"]
+__all__ = ["sliding_order_stats", "CausalLayout", "causal_layout", "causal_push", "causal_end_run",
+           "causal_thresholds"]
 
 
 @njit(cache=True)
@@ -305,6 +306,14 @@ def _verdict(fs, st):  # pragma: no cover - compiled
                      fs[1], fs[2], fs[6])
     st[_I_PREV] = code
     return code + (8 if code == NORMAL else 0)
+
+
+@njit(cache=True)
+def causal_thresholds(fs, st):  # pragma: no cover - compiled
+    """``(medRR, Th1, Th2)`` of the current windows: after a push that settled a beat, the values
+    its verdict used (for tests and diagnostics; the windows must not be empty)."""
+    med = _win_quantile(fs, st, 1, 0.5)
+    return med, _bounded_threshold(fs, st, 0, med), _bounded_threshold(fs, st, 2, med)
 
 
 @njit(cache=True)
