@@ -1,29 +1,21 @@
 """The causal (live) Lipponen & Tarvainen detector: two beats of look-ahead, bounded memory.
 
 Part of :mod:`biofeedback.hrv.artifacts`; equals ``detect_artifacts(..., mode="causal")`` label
-for label (tested).
+for label (tested). The per-beat step is compiled (:func:`._kernels.causal_push`).
 """
 
 from __future__ import annotations
 
-import bisect
-import math
-from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
-from .classification import (
-    _MIN_RUN_BEATS,
-    _REWRITES_NEXT,
-    LABELS,
-    LOOKAHEAD_BEATS,
-    NORMAL,
-    ArtifactSettings,
-    _bound_threshold,
-    _classify,
-    _div,
-    _qd,
-    _quantile_sorted,
-)
+import numpy as np
+
+from ._kernels import _I_COUNT, _I_DONE, _I_PREV, _I_RUN, _I_SETTLED, causal_end_run, causal_layout, causal_push
+from .classification import LABELS, LOOKAHEAD_BEATS, NORMAL, ArtifactSettings
+
+_SNAPSHOT_WINDOWS = ("absd", "rrwin", "absm")  # |dRR| over window_beats, RR over median_beats, |mRR|
+
 
 @dataclass(frozen=True, slots=True)
 class SettledBeat:
@@ -34,29 +26,21 @@ class SettledBeat:
     valid: bool
 
 
-class _SortedWindow:
-    """The last ``width`` values, also kept sorted (bisect: O(width) memmove, tiny constants)."""
+# A frozen dataclass's __init__ sets each field through object.__setattr__ (about 1 us a beat);
+# the detector fills the slots directly, the same object at half the cost.
+_new_object = object.__new__
+_set_index = vars(SettledBeat)["index"].__set__
+_set_label = vars(SettledBeat)["label"].__set__
+_set_valid = vars(SettledBeat)["valid"].__set__
 
-    __slots__ = ("width", "fifo", "sorted")
 
-    def __init__(self, width: int):
-        self.width = width
-        self.fifo: deque[float] = deque()
-        self.sorted: list[float] = []
-
-    def add(self, x: float) -> None:
-        self.fifo.append(x)
-        bisect.insort(self.sorted, x)
-        if len(self.fifo) > self.width:
-            old = self.fifo.popleft()
-            del self.sorted[bisect.bisect_left(self.sorted, old)]
-
-    def clear(self) -> None:
-        self.fifo.clear()
-        self.sorted.clear()
-
-    def state(self) -> list[float]:
-        return list(self.fifo)
+def _settled(r: int) -> SettledBeat:
+    """The kernel's result ``index * 16 + 8 * valid + code`` as a :class:`SettledBeat`."""
+    beat = _new_object(SettledBeat)
+    _set_index(beat, r >> 4)
+    _set_label(beat, LABELS[r & 7])
+    _set_valid(beat, (r & 8) != 0)
+    return beat
 
 
 class CausalArtifactDetector:
@@ -67,122 +51,86 @@ class CausalArtifactDetector:
     it at a gap, and at the end of the stream) settles the last beats of the run with the
     reflected neighbours of the offline algorithm and restarts the detector. Memory is bounded by
     ``window_beats``. The labels equal ``detect_artifacts(..., mode="causal")`` exactly.
+
+    A push is one compiled call (:func:`._kernels.causal_push`) on a preallocated state: the
+    trailing windows (``|dRR|`` and ``|mRR|`` over ``window_beats``, RR over ``median_beats``) are
+    FIFO rings with sorted copies updated by one removal and one insertion, and the thresholds and
+    the decision use the float operations of :mod:`.classification` in the same order, so labels,
+    valid flags and :meth:`snapshot` are those of the pure-Python detector it replaces (main
+    4e685ba) bit for bit (tests/biofeedback/test_causal_detector_digest.py).
     """
 
     lookahead_beats = LOOKAHEAD_BEATS
 
     def __init__(self, settings: ArtifactSettings | None = None):
-        self.settings = settings or ArtifactSettings()
-        self._count = 0  # beats pushed since creation (the index of the next beat)
-        self._reset_run()
-
-    def _reset_run(self) -> None:
-        st = self.settings
-        self._absd = _SortedWindow(st.window_beats)
-        self._rrwin = _SortedWindow(st.median_beats)
-        self._absm = _SortedWindow(st.window_beats)
-        self._rr: deque[float] = deque(maxlen=LOOKAHEAD_BEATS + 2)  # rr(j-1) .. rr(j+2)
-        self._d: deque[float] = deque(maxlen=LOOKAHEAD_BEATS + 2)  # d(j-1) .. d(j+2)
-        self._run_len = 0  # beats in the current run
-        self._settled_in_run = 0
-        self._prev_code = NORMAL
+        self.settings = st = settings or ArtifactSettings()
+        self._layout = lay = causal_layout(st.window_beats, st.median_beats)
+        self._fs = np.zeros(lay.float_size)
+        self._fs[:7] = (st.alpha, st.c1, st.c2, st.min_threshold_ms, st.max_threshold_frac,
+                        st.min_threshold_frac, st.neighbour_line)
+        self._st = np.zeros(lay.int_size, dtype=np.int64)
+        self._st[0], self._st[1], self._st[_I_PREV] = st.window_beats, st.median_beats, NORMAL
+        self._out = np.empty(LOOKAHEAD_BEATS + 1, dtype=np.int64)
 
     @property
     def pending(self) -> int:
         """Beats pushed but not yet settled."""
-        return self._run_len - self._settled_in_run
+        return int(self._st[_I_COUNT] - self._st[_I_DONE])
 
     def push(self, rr_ms: float) -> list[SettledBeat]:
-        rr = float(rr_ms)
-        d = rr - self._rr[-1] if self._run_len else 0.0
-        self._rr.append(rr)
-        self._d.append(d)
-        self._absd.add(abs(d))
-        self._rrwin.add(rr)
-        self._run_len += 1
-        self._count += 1
-        if self._run_len >= LOOKAHEAD_BEATS + 1:
-            return [self._settle(final=False)]
-        return []
+        r = causal_push(self._fs, self._st, float(rr_ms))
+        return [] if r < 0 else [_settled(r)]
 
     def end_run(self) -> list[SettledBeat]:
         """Settle the beats still pending (end of stream or a gap) and restart."""
-        out: list[SettledBeat] = []
-        while self.pending:
-            out.append(self._settle(final=True))
-        self._reset_run()
-        return out
-
-    def _settle(self, final: bool) -> SettledBeat:
-        j = self._settled_in_run  # index within the run
-        idx = self._count - self._run_len + j
-        n = self._run_len
-        if n < _MIN_RUN_BEATS:
-            code = NORMAL
-            mval = 0.0
-        else:
-            st = self.settings
-            last = n - 1  # newest known beat of the run
-            # local views: rr/d deques hold the newest values; map run index -> deque position
-            base = n - len(self._d)
-
-            dq = self._d
-
-            def d_at(i: int) -> float:
-                if i < 0:
-                    i = -i
-                if i > last:
-                    i = 2 * last - i
-                return dq[i - base]
-
-            med = _quantile_sorted(self._rrwin.sorted, 0.5)
-            th1 = _bound_threshold(st.alpha * _qd(self._absd.sorted), med, st)
-            rr_j = self._rr[j - base]
-            mval = rr_j - med
-            if mval < 0:
-                mval = mval * 2.0
-            self._absm.add(abs(mval))
-            th2 = _bound_threshold(st.alpha * _qd(self._absm.sorted), med, st)
-            mn = mval / th2 if th2 != 0.0 else math.nan
-            dn = _div(d_at(j), th1)
-            if self._settled_in_run and self._prev_code in _REWRITES_NEXT:
-                self._prev_code = NORMAL
-                self._settled_in_run += 1
-                return SettledBeat(idx, "normal", False)
-            rr_next = self._rr[j + 1 - base] if j + 1 <= last else math.nan
-            code = _classify(dn, _div(d_at(j + 1), th1), _div(d_at(j + 2), th1), j + 1 <= last,
-                             mn, rr_j, rr_next, med, th2, st.c1, st.c2, st.neighbour_line)
-        valid = code == NORMAL and not (self._settled_in_run and self._prev_code in _REWRITES_NEXT)
-        self._prev_code = code
-        self._settled_in_run += 1
-        return SettledBeat(idx, LABELS[code], valid)
+        k = causal_end_run(self._fs, self._st, self._out)
+        return [_settled(r) for r in self._out[:k].tolist()]
 
     # -- snapshot / restore (for the engine's snapshot) ------------------------------------------
-    def snapshot(self) -> dict:
-        return {
-            "settings": self.settings.to_dict(),
-            "count": self._count,
-            "absd": self._absd.state(),
-            "rrwin": self._rrwin.state(),
-            "absm": self._absm.state(),
-            "rr": list(self._rr),
-            "d": list(self._d),
-            "run_len": self._run_len,
-            "settled_in_run": self._settled_in_run,
-            "prev_code": self._prev_code,
-        }
+    # The format of the pure-Python detector (main 4e685ba): each window's values oldest first,
+    # the run's last (up to) 4 RR and dRR, its counters.
+    def snapshot(self) -> dict[str, Any]:
+        lay, fs, st = self._layout, self._fs, self._st
+        n = int(st[_I_RUN])
+        tail = range(max(n - lay.ring, 0), n)
+        state: dict[str, Any] = {"settings": self.settings.to_dict(), "count": int(st[_I_COUNT])}
+        for w, name in enumerate(_SNAPSHOT_WINDOWS):
+            off, cap = lay.windows[w]
+            length, head = int(st[lay.int_window_at + 2 * w]), int(st[lay.int_window_at + 2 * w + 1])
+            state[name] = [float(fs[off + (head + k) % cap]) for k in range(length)]
+        state["rr"] = [float(fs[lay.rr_at + i % lay.ring]) for i in tail]
+        state["d"] = [float(fs[lay.d_at + i % lay.ring]) for i in tail]
+        state["run_len"] = n
+        state["settled_in_run"] = int(st[_I_SETTLED])
+        state["prev_code"] = int(st[_I_PREV])
+        return state
 
     @classmethod
-    def restore(cls, state: dict) -> "CausalArtifactDetector":
+    def restore(cls, state: dict[str, Any]) -> "CausalArtifactDetector":
+        """The detector of :meth:`snapshot` (also those of the pure-Python detector, same format);
+        ``ValueError`` naming the field when the state is not one a detector can be in."""
         self = cls(ArtifactSettings.from_dict(state["settings"]))
-        self._count = int(state["count"])
-        for name in ("absd", "rrwin", "absm"):
-            win: _SortedWindow = getattr(self, "_" + name)
-            for x in state[name]:
-                win.add(float(x))
-        self._rr.extend(float(x) for x in state["rr"])
-        self._d.extend(float(x) for x in state["d"])
-        self._run_len = int(state["run_len"])
-        self._settled_in_run = int(state["settled_in_run"])
-        self._prev_code = int(state["prev_code"])
+        lay, fs, st = self._layout, self._fs, self._st
+        n, j, count = int(state["run_len"]), int(state["settled_in_run"]), int(state["count"])
+        prev = int(state["prev_code"])
+        windows = [[float(x) for x in state[name]] for name in _SNAPSHOT_WINDOWS]
+        tails = [[float(x) for x in state[name]] for name in ("rr", "d")]
+        expected = {"run_len": (n >= 0 and 0 <= j <= n and n - j <= LOOKAHEAD_BEATS and count >= n - j),
+                    "prev_code": 0 <= prev < len(LABELS),
+                    "rr": len(tails[0]) == min(n, lay.ring), "d": len(tails[1]) == min(n, lay.ring)}
+        for w, name in enumerate(_SNAPSHOT_WINDOWS):
+            expected[name] = len(windows[w]) == min(j if name == "absm" else n, lay.windows[w][1])
+        bad = [name for name, ok in expected.items() if not ok]
+        if bad:
+            raise ValueError(f"artifact detector snapshot: inconsistent {', '.join(bad)}")
+        for w, values in enumerate(windows):
+            off, cap = lay.windows[w]
+            fs[off: off + len(values)] = values
+            fs[off + cap: off + cap + len(values)] = sorted(values)
+            st[lay.int_window_at + 2 * w], st[lay.int_window_at + 2 * w + 1] = len(values), 0
+        for at, values in zip((lay.rr_at, lay.d_at), tails):
+            for k, x in enumerate(values):
+                fs[at + (n - len(values) + k) % lay.ring] = x
+        st[_I_RUN], st[_I_SETTLED], st[_I_PREV] = n, j, prev
+        st[_I_COUNT], st[_I_DONE] = count, count - n + j
         return self
