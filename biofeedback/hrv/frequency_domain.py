@@ -687,11 +687,13 @@ def frequency_domain(
     overlap: float = WELCH_OVERLAP,
     detrend: Detrend = "mean",
     smoothness_lambda: float = SMOOTHNESS_LAMBDA,
+    nfft: int | None = None,
 ) -> FrequencyDomain:
     """VLF, LF, HF, total power (ms²), LF/HF, LF/HF in n.u., LF and HF peak (Hz) of one window.
 
-    Parameters are those of :func:`power_spectrum`; formulas, bands and references in the module
-    docstring. All indices are ``nan`` with fewer than 4 valid beats.
+    Parameters are those of :func:`power_spectrum` (``nfft``: the engine settings'
+    :attr:`~biofeedback.engine.EngineSettings.welch_nfft`); formulas, bands and references in the
+    module docstring. All indices are ``nan`` with fewer than 4 valid beats.
 
     Examples
     --------
@@ -712,5 +714,6 @@ def frequency_domain(
             overlap=overlap,
             detrend=detrend,
             smoothness_lambda=smoothness_lambda,
+            nfft=nfft,
         )
     )
