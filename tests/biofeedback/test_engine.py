@@ -395,6 +395,11 @@ def test_settings_versions() -> None:
         s = EngineSettings.from_dict({**EngineSettings().to_dict(), "version": v})
         assert s.version == v and EngineSettings.from_dict(s.to_dict()) == s
     assert EngineSettings.from_dict({}).version == SETTINGS_VERSION
+    # the Welch FFT length is a property of the version, not a stored key: an old stored dict
+    # (no such key) reads as its own version, padding nothing before version 3
+    assert "welch_nfft" not in EngineSettings().to_dict()
+    for v, nfft in ((1, None), (2, None), (3, 1200)):
+        assert EngineSettings.from_dict({**EngineSettings().to_dict(), "version": v}).welch_nfft == nfft
     for bad in (0, 4, "2", True, 2.0):
         with pytest.raises(ValueError, match="version"):
             EngineSettings.from_dict({"version": bad})
