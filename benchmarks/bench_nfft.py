@@ -13,6 +13,7 @@ Usage (from the project root, in the project's virtualenv)::
    version 3 (and, for the choice only, the candidate nfft = 512): engines of each variant advance
    in lockstep in blocks of 50 beats, each block's time the best of 3 engines: the machine may be
    loaded, so compare the ratios.
+   The part that changes alone: ``window_welch_spectrum`` + ``indices_from_spectrum`` per window.
 3. The indices of the whole 21 h file, version 2 against version 3: relative differences of
    ``vlf_ms2``, ``lf_ms2``, ``hf_ms2``, ``lf_hf`` (median, p99 and max over the beats with a full
    120 s window where both are defined; the max over every beat) and the absolute difference of
@@ -102,6 +103,31 @@ def per_beat(beats: list[Beat], n_warm: int, n_timed: int, repeats: int, block: 
     base = total["version 2 (nfft = own length)"]
     return [f"  {name:32s} {v / len(timed) * 1e6:7.1f} us/beat  ({v / base:.2f} x version 2)"
             for name, v in total.items()]
+
+
+def spectrum_alone(rr_ms: np.ndarray, n_windows: int = 5000, block: int = 50, repeats: int = 3) -> list[str]:
+    """The part version 3 changes: the Welch spectrum of the 120 s window and its indices
+    (``window_welch_spectrum`` + ``indices_from_spectrum``), per window, at each nfft, in lockstep
+    blocks as :func:`per_beat`."""
+    from biofeedback.hrv.frequency_domain import indices_from_spectrum, window_welch_spectrum
+
+    t = np.cumsum(rr_ms) / 1000.0
+    ends = list(range(400, min(rr_ms.size, 400 + n_windows)))
+    los = [int(np.searchsorted(t, t[e] - 120.0, side="left")) for e in ends]
+    cands: tuple[int | None, ...] = (None, 512, 1200)
+    total = dict.fromkeys(cands, 0.0)
+    for k in range(0, len(ends), block):
+        best = dict.fromkeys(cands, math.inf)
+        for _ in range(repeats):
+            for n in cands:
+                t0 = time.perf_counter()
+                for lo, e in zip(los[k:k + block], ends[k:k + block]):
+                    indices_from_spectrum(window_welch_spectrum(t, rr_ms, None, lo, e + 1, nfft=n))  # type: ignore[arg-type]
+                best[n] = min(best[n], time.perf_counter() - t0)
+        for n in cands:
+            total[n] += best[n]
+    return [f"  nfft {'own length (v2)' if n is None else n!s:16s} {v / len(ends) * 1e6:6.1f} us per window"
+            for n, v in total.items()]
 
 
 def _indices(version: int, beats: list[Beat]) -> dict[str, np.ndarray]:
@@ -201,6 +227,8 @@ def main(argv: list[str]) -> int:
     print("HRVEngine.push per beat (defaults; 21 h Holter file, 2000 beats after 300 to fill the windows;")
     print("  blocks of 50 beats, best of 3 engines per block):")
     print("\n".join(per_beat(beats, 300, 500 if quick else 2000, 3)))
+    print("The Welch spectrum of the 120 s window and its indices alone (lockstep blocks, best of 3):")
+    print("\n".join(spectrum_alone(rr[:3000] if quick else rr)))
     print("Band integrals against the same periodogram 16x finer (relative error, 120 s windows every 40th beat):")
     print("\n".join(band_accuracy(rr[:3000] if quick else rr)))
     print("Whole recordings and their first minutes (analyze --json's frequency indices), version 2 against 3:")
