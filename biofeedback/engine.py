@@ -440,8 +440,8 @@ class HRVEngine:
         self._detector = CausalArtifactDetector(self.settings.artifacts) if self.settings.artifact_detection else None
         self._ring = _Ring()
         st = self.settings
-        # resonance() is the peak in RESONANCE_BAND_HZ of the default Welch spectrum of the window:
-        # the LF peak of ours when ours is that spectrum (decided once, not every beat)
+        # resonance() is the peak in RESONANCE_BAND_HZ of the default Welch spectrum of the window (with
+        # the settings' welch_nfft): the LF peak of ours when ours is that spectrum (decided once)
         self._resonance_is_lf_peak = (
             st.method == "welch" and st.detrend == "mean" and st.segment_s == WELCH_SEGMENT_S
             and st.overlap == WELCH_OVERLAP and RESONANCE_BAND_HZ == LF_BAND_HZ
