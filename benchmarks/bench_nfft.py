@@ -8,7 +8,8 @@ Usage (from the project root, in the project's virtualenv)::
 
 1. ``numpy.fft.rfft`` of a 479-sample Hann-windowed series (a 120 s window at 4 Hz) at the
    candidate lengths: its own (478-481: 479 is prime, the Bluestein path), 480, 512, 1200 (one full
-   300 s segment: the grid 1/300 Hz of every longer spectrum), 2048 (the coherence spectrum).
+   300 s segment: the grid 1/300 Hz of every longer spectrum), 2048 (the coherence spectrum); and
+   the coherence window's 257 samples at 2048 and the next lengths with a step <= 1/512 Hz.
 2. ``HRVEngine.push`` per beat over the first beats of the 21 h Holter file, version 2 against
    version 3 (and, for the choice only, the candidate nfft = 512): engines of each variant advance
    in lockstep in blocks of 50 beats, each block's time the best of 3 engines: the machine may be
@@ -48,11 +49,11 @@ def _beats(rr_ms: np.ndarray) -> list[Beat]:
     return [Beat(rr_ms=float(r), t_s=float(ti)) for r, ti in zip(rr_ms, t)]
 
 
-def fft_lengths(repeats: int = 8) -> list[str]:
+def fft_lengths(repeats: int = 8, n_samples: int = 479,
+                lengths: tuple[int, ...] = (478, 479, 480, 481, 512, 1200, 2048)) -> list[str]:
     from numpy.fft import rfft
 
-    x = np.hanning(479) * np.random.default_rng(0).standard_normal(479)
-    lengths = (478, 479, 480, 481, 512, 1200, 2048)
+    x = np.hanning(n_samples) * np.random.default_rng(0).standard_normal(n_samples)
     best = dict.fromkeys(lengths, math.inf)
     for _ in range(repeats):
         for n in lengths:
@@ -63,7 +64,7 @@ def fft_lengths(repeats: int = 8) -> list[str]:
                 for _ in range(200):
                     rfft(x, n)
                 best[n] = min(best[n], (time.perf_counter() - t0) / 200)
-    return [f"  rfft of 479 samples at length {n:5d}: {best[n] * 1e6:6.1f} us" for n in lengths]
+    return [f"  rfft of {n_samples} samples at length {n:5d}: {best[n] * 1e6:6.1f} us" for n in lengths]
 
 
 def _engine(version: int, nfft_override: int | None = None) -> HRVEngine:
@@ -224,6 +225,8 @@ def main(argv: list[str]) -> int:
     _ = Gap  # the file has no marked gaps
     print("FFT lengths (numpy.fft.rfft, best of repeats):")
     print("\n".join(fft_lengths(2 if quick else 8)))
+    print("Coherence (64 s window, 257 samples): 2048 and the next lengths with a step <= 1/512 Hz at 4 Hz:")
+    print("\n".join(fft_lengths(2 if quick else 8, 257, (2048, 2160, 2304, 2400, 2560))))
     print("HRVEngine.push per beat (defaults; 21 h Holter file, 2000 beats after 300 to fill the windows;")
     print("  blocks of 50 beats, best of 3 engines per block):")
     print("\n".join(per_beat(beats, 300, 500 if quick else 2000, 3)))
