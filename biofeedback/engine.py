@@ -98,8 +98,13 @@ __all__ = ["EngineSettings", "BeatIndices", "WindowQuality", "HRVEngine", "SETTI
 #:    its beat-to-beat changes alone must stand 3 thresholds above the line through its two
 #:    neighbours (``ArtifactSettings.neighbour_line``), so respiratory swings stay valid; a stored
 #:    dict without these keys reads them as 0, the old detector.
-SETTINGS_VERSION = 2
-SUPPORTED_SETTINGS_VERSIONS: tuple[int, ...] = (1, 2)
+#: 3: the frequency-window Welch spectrum (and the resonance frequency, its LF peak) on the fixed
+#:    grid of one full Welch segment, 1/``segment_s`` Hz (1/300 Hz): every segment is zero-padded to
+#:    ``round(segment_s * fs_hz)`` points (:attr:`EngineSettings.welch_nfft`, 1200 at 4 Hz) instead of
+#:    being transformed at its own length (478-481 points for 120 s: a prime length takes the slow
+#:    Bluestein FFT). Version-1 and -2 sessions replay with their own version.
+SETTINGS_VERSION = 3
+SUPPORTED_SETTINGS_VERSIONS: tuple[int, ...] = (1, 2, 3)
 _DETRENDS = ("mean", "smoothness_priors")
 _METHODS = ("welch", "lomb")
 _LABEL_CODE = {lab: i for i, lab in enumerate(LABELS)}
@@ -153,6 +158,14 @@ class EngineSettings:
         """How the coherence spectrum is sampled: ``"grid"`` (version 1) or ``"fine"`` (version >= 2);
         see :mod:`biofeedback.hrv.coherence`."""
         return "grid" if self.version < 2 else "fine"
+
+    @property
+    def welch_nfft(self) -> int | None:
+        """FFT length of the Welch spectra (frequency window, resonance; :func:`power_spectrum`'s
+        ``nfft``): ``None`` (versions 1 and 2: each segment at its own length, grid ``fs_hz`` /
+        samples) or ``round(segment_s * fs_hz)`` (version >= 3: every segment zero-padded to one
+        full segment, the fixed grid 1/``segment_s`` Hz = 1/300 Hz, 1200 points at 4 Hz)."""
+        return None if self.version < 3 else int(round(self.segment_s * self.fs_hz))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (with ``"version"``); :meth:`from_dict` reverses it exactly."""
@@ -427,8 +440,8 @@ class HRVEngine:
         self._detector = CausalArtifactDetector(self.settings.artifacts) if self.settings.artifact_detection else None
         self._ring = _Ring()
         st = self.settings
-        # resonance() is the peak in RESONANCE_BAND_HZ of the default Welch spectrum of the window:
-        # the LF peak of ours when ours is that spectrum (decided once, not every beat)
+        # resonance() is the peak in RESONANCE_BAND_HZ of the default Welch spectrum of the window (with
+        # the settings' welch_nfft): the LF peak of ours when ours is that spectrum (decided once)
         self._resonance_is_lf_peak = (
             st.method == "welch" and st.detrend == "mean" and st.segment_s == WELCH_SEGMENT_S
             and st.overlap == WELCH_OVERLAP and RESONANCE_BAND_HZ == LF_BAND_HZ
@@ -437,6 +450,7 @@ class HRVEngine:
         # on the ring (window_welch_spectrum: the same bits as power_spectrum of the window's slices)
         self._welch_in_place = st.method == "welch" and st.detrend == "mean"
         self._coherence_nfft = coherence_spectrum_nfft(st.coherence_method, st.fs_hz, st.coherence_window_s)
+        self._welch_nfft = st.welch_nfft
         self._pending: list[_Pending] = []
         self._gap_pending = False  # the next beat pushed comes after a gap
         self._last_t: float | None = None
@@ -604,12 +618,13 @@ class HRVEngine:
         c_valid = None if irregular_t < c_from else vv
         sp = None
         if self._welch_in_place:
-            sp = window_welch_spectrum(tt, rrs, f_valid, f_start, e, fs_hz=st.fs_hz, segment_s=st.segment_s)
+            sp = window_welch_spectrum(tt, rrs, f_valid, f_start, e, fs_hz=st.fs_hz, segment_s=st.segment_s,
+                                       nfft=self._welch_nfft)
         if sp is None:
             sp = power_spectrum(
                 tt[f_start:e], rrs[f_start:e], None if f_valid is None else vv[f_start:e], method=st.method,
                 fs_hz=st.fs_hz, segment_s=st.segment_s, overlap=st.overlap, detrend=st.detrend,
-                smoothness_lambda=st.smoothness_lambda,
+                smoothness_lambda=st.smoothness_lambda, nfft=self._welch_nfft,
             )
         # coherence() of the window: its spectrum of the last coherence_window_s (coherence_spectrum)
         csp = window_welch_spectrum(tt, rrs, c_valid, c_start, e, fs_hz=st.fs_hz, segment_s=st.coherence_window_s,
@@ -622,7 +637,7 @@ class HRVEngine:
             resonance_hz = fd.lf_peak_hz
         else:
             resonance_hz = resonance(tt[f_start:e], rrs[f_start:e], None if f_valid is None else vv[f_start:e],
-                                     fs_hz=st.fs_hz).peak_hz
+                                     fs_hz=st.fs_hz, nfft=self._welch_nfft).peak_hz
         coh = coherence_from_spectrum(csp)
 
         self._accumulate_baseline(rr, valid, gap, coh.ratio)

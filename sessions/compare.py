@@ -333,6 +333,7 @@ def _indices_of(p: PhaseBeats, settings: EngineSettings, baseline: Baseline | No
         artifacts_pct=100.0 * p.n_artifacts / p.n_beats if p.n_beats else math.nan,
         method=settings.method, detrend=settings.detrend,  # type: ignore[arg-type]
         si_bin_ms=settings.si_bin_ms, fs_hz=settings.fs_hz, smoothness_lambda=settings.smoothness_lambda,
+        nfft=settings.welch_nfft,
         coherence_mode="mean" if whole else "last", coherence_method=settings.coherence_method,
         extended=False,  # the comparison shows none of the extended (Kubios report) indices
         parts=parts,

@@ -106,7 +106,7 @@ def report_data(store: Store, session_id: str, lang: str = "en",
     for p in session_beats(session).phases:
         if p.rr_ms.size >= 4:
             sp = power_spectrum(p.t_s, p.rr_ms, p.valid, method=st.method, detrend=st.detrend,  # type: ignore[arg-type]
-                                fs_hz=st.fs_hz, smoothness_lambda=st.smoothness_lambda)
+                                fs_hz=st.fs_hz, smoothness_lambda=st.smoothness_lambda, nfft=st.welch_nfft)
             if sp.freq_hz.size:
                 spectra.append(PhaseSpectrum(p.name, sp.freq_hz, sp.psd_ms2_per_hz))
     px, py = poincare_points(rr, valid, breaks)

@@ -299,7 +299,7 @@ def summary_json(args, rec, settings) -> dict:
     beats = apply_policy(rr, t, breaks, correction=correction, settings=settings.artifacts)
     summary = summarize_stretch(
         beats, method=settings.method, detrend=settings.detrend, si_bin_ms=settings.si_bin_ms,
-        fs_hz=settings.fs_hz, smoothness_lambda=settings.smoothness_lambda,
+        fs_hz=settings.fs_hz, smoothness_lambda=settings.smoothness_lambda, nfft=settings.welch_nfft,
         coherence_method=settings.coherence_method, dfa_short_beats=args.dfa_short, dfa_long_beats=args.dfa_long,
     )
     if correction == "none":

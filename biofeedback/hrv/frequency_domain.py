@@ -18,10 +18,13 @@ Pipeline (defaults = Kubios HRV; Tarvainen et al. 2014, doi:10.1016/j.cmpb.2013.
 4. **PSD.** ``"welch"``: Welch's method (Welch 1967, doi:10.1109/TAU.1967.1161901), Hann window
    (periodic, as ``scipy.signal.get_window("hann", n)``), segments of ``segment_s`` = 300 s with
    ``overlap`` = 50 %, one segment spanning the whole series when it is shorter than 300 s,
-   ``nfft`` = segment length (no zero padding), no per-segment detrending, one-sided density
+   ``nfft`` = segment length by default (no zero padding; the engine's settings version 3 passes
+   ``nfft = round(segment_s * fs_hz)``, 1200 at 4 Hz: every segment zero-padded to the fixed grid
+   1/``segment_s`` Hz = 1/300 Hz, :attr:`biofeedback.engine.EngineSettings.welch_nfft`), no
+   per-segment detrending, one-sided density
    scaling :math:`P(f) = \frac{c}{f_s \sum w_n^2}\,\overline{|X(f)|^2}` with c = 2 except at 0 Hz
    and Nyquist: **ms²/Hz, absolute, not normalised**. Equal to ``scipy.signal.welch(x, fs,
-   window="hann", nperseg, noverlap, nfft=nperseg, detrend=False, scaling="density")``.
+   window="hann", nperseg, noverlap, nfft=nfft or nperseg, detrend=False, scaling="density")``.
    ``"lomb"``: Lomb-Scargle periodogram of the (mean-removed or detrended) knots themselves,
    no resampling (Lomb 1976, doi:10.1007/BF00648343; Scargle 1982, doi:10.1086/160554), with
    :func:`scipy.signal.lombscargle` (``normalize=False``), scaled to a one-sided density in
@@ -377,8 +380,9 @@ def power_spectrum(
     smoothness_lambda:
         λ of the smoothness-priors detrending (default 500).
     nfft:
-        Welch only: FFT length per segment; ``None`` (default, Kubios) = the segment length, no
-        zero padding. A larger value zero-pads: grid ``fs_hz / nfft`` (used by coherence).
+        Welch only: FFT length per segment; ``None`` (default) = the segment length, no zero
+        padding. A larger value zero-pads: grid ``fs_hz / nfft`` (coherence: 2048; engine settings
+        version 3: ``round(segment_s * fs_hz)`` = 1200, the grid 1/300 Hz of a full segment).
 
     Returns
     -------
@@ -687,11 +691,13 @@ def frequency_domain(
     overlap: float = WELCH_OVERLAP,
     detrend: Detrend = "mean",
     smoothness_lambda: float = SMOOTHNESS_LAMBDA,
+    nfft: int | None = None,
 ) -> FrequencyDomain:
     """VLF, LF, HF, total power (ms²), LF/HF, LF/HF in n.u., LF and HF peak (Hz) of one window.
 
-    Parameters are those of :func:`power_spectrum`; formulas, bands and references in the module
-    docstring. All indices are ``nan`` with fewer than 4 valid beats.
+    Parameters are those of :func:`power_spectrum` (``nfft``: the engine settings'
+    :attr:`~biofeedback.engine.EngineSettings.welch_nfft`); formulas, bands and references in the
+    module docstring. All indices are ``nan`` with fewer than 4 valid beats.
 
     Examples
     --------
@@ -712,5 +718,6 @@ def frequency_domain(
             overlap=overlap,
             detrend=detrend,
             smoothness_lambda=smoothness_lambda,
+            nfft=nfft,
         )
     )

@@ -102,6 +102,7 @@ def resonance(
     *,
     band_hz: tuple[float, float] = RESONANCE_BAND_HZ,
     fs_hz: float = RESAMPLE_HZ,
+    nfft: int | None = None,
 ) -> Resonance:
     """Dominant frequency (Hz) of the RR rhythm in 0.04-0.15 Hz and its power.
 
@@ -113,6 +114,9 @@ def resonance(
         Search band (default LF, 0.04-0.15 Hz).
     fs_hz:
         Resampling rate (4 Hz).
+    nfft:
+        FFT length of the Welch spectrum (:func:`power_spectrum`; ``None`` = the segment's own
+        length; the engine's :attr:`~biofeedback.engine.EngineSettings.welch_nfft`).
 
     Examples
     --------
@@ -121,7 +125,7 @@ def resonance(
     >>> round(r.peak_hz, 2)
     0.1
     """
-    return resonance_from_spectrum(power_spectrum(t_s, rr_ms, valid, fs_hz=fs_hz), band_hz)
+    return resonance_from_spectrum(power_spectrum(t_s, rr_ms, valid, fs_hz=fs_hz, nfft=nfft), band_hz)
 
 
 def hr_turning_points(hr_bpm: ArrayLike, min_swing_bpm: float = MIN_SWING_BPM) -> list[int]:

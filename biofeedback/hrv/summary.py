@@ -204,6 +204,7 @@ def summarize(
     dfa_long_beats: tuple[int, int] = DFA_LONG_BEATS,
     fs_hz: float = RESAMPLE_HZ,
     smoothness_lambda: float = SMOOTHNESS_LAMBDA,
+    nfft: int | None = None,
     coherence_mode: str = "mean",
     coherence_method: CoherenceMethod = "fine",
     extended: bool = True,
@@ -233,6 +234,9 @@ def summarize(
         Box-size ranges (beats, inclusive) of DFA α1 (4-16) and α2 (17-64).
     fs_hz, smoothness_lambda:
         Spline resampling rate and smoothness-priors lambda (:func:`power_spectrum`).
+    nfft:
+        Welch FFT length (:func:`power_spectrum`): the engine settings'
+        :attr:`~biofeedback.engine.EngineSettings.welch_nfft` (``None`` = each segment's own length).
     coherence_mode:
         ``"mean"``: the mean over 64 s windows every ``coherence_step_s`` (whole recordings and
         phases); ``"last"``: the one 64 s window ending at the last beat (sub-windows).
@@ -264,7 +268,8 @@ def summarize(
     if coherence_mode not in ("mean", "last"):
         raise ValueError(f"coherence_mode must be 'mean' or 'last', got {coherence_mode!r}")
     td = time_domain(rr, v, breaks, si_bin_ms=si_bin_ms) if "time" in parts else _nothing()[0]
-    fd = (frequency_domain(t, rr, v, method=method, detrend=detrend, fs_hz=fs_hz, smoothness_lambda=smoothness_lambda)
+    fd = (frequency_domain(t, rr, v, method=method, detrend=detrend, fs_hz=fs_hz, smoothness_lambda=smoothness_lambda,
+                           nfft=nfft)
           if "frequency" in parts else _nothing()[1])
     if n < 2 or "coherence" not in parts:
         coh = float("nan")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -76,8 +77,8 @@ def _check_against_batch(out, rr, t, breaks, s: EngineSettings) -> None:
         w = slice(int(np.searchsorted(t, t[j] - s.time_window_s, side="left")), j + 1)
         td = time_domain(rr[w], valid[w], breaks[w], si_bin_ms=s.si_bin_ms)
         f = slice(int(np.searchsorted(t, t[j] - s.frequency_window_s, side="left")), j + 1)
-        fd = frequency_domain(t[f], rr[f], valid[f], method=s.method, detrend=s.detrend)
-        res_ = resonance(t[f], rr[f], valid[f])
+        fd = frequency_domain(t[f], rr[f], valid[f], method=s.method, detrend=s.detrend, nfft=s.welch_nfft)
+        res_ = resonance(t[f], rr[f], valid[f], nfft=s.welch_nfft)
         # coherence gets the whole history: the kernel cuts its own last window
         coh = coherence(t[: j + 1], rr[: j + 1], valid[: j + 1], window_s=s.coherence_window_s)
         expect = {
@@ -387,16 +388,59 @@ def test_version_2_settings_reproduce_the_recorded_version_2_output_bit_for_bit(
 
 
 def test_settings_versions() -> None:
-    assert SETTINGS_VERSION == 2 and EngineSettings().version == 2
-    assert EngineSettings().to_dict()["version"] == 2
+    assert SETTINGS_VERSION == 3 and EngineSettings().version == 3
+    assert EngineSettings().to_dict()["version"] == 3
     assert EngineSettings().coherence_method == "fine"
-    for v in (1, 2):
+    for v in (1, 2, 3):
         s = EngineSettings.from_dict({**EngineSettings().to_dict(), "version": v})
         assert s.version == v and EngineSettings.from_dict(s.to_dict()) == s
     assert EngineSettings.from_dict({}).version == SETTINGS_VERSION
-    for bad in (0, 3, "2", True, 2.0):
+    # the Welch FFT length is a property of the version, not a stored key: an old stored dict
+    # (no such key) reads as its own version, padding nothing before version 3
+    assert "welch_nfft" not in EngineSettings().to_dict()
+    for v, nfft in ((1, None), (2, None), (3, 1200)):
+        assert EngineSettings.from_dict({**EngineSettings().to_dict(), "version": v}).welch_nfft == nfft
+    for bad in (0, 4, "2", True, 2.0):
         with pytest.raises(ValueError, match="version"):
             EngineSettings.from_dict({"version": bad})
     # the version survives snapshot/restore
     eng = HRVEngine(EngineSettings(version=1))
     assert HRVEngine.restore(eng.snapshot()).settings.version == 1
+
+
+def test_version_3_puts_the_welch_spectrum_on_the_fixed_grid_of_one_full_segment() -> None:
+    # version 3 zero-pads every Welch segment to round(segment_s * fs_hz) points: the grid is
+    # 1/300 Hz whatever the window's length (478-481 samples for 120 s); version 2 keeps the
+    # segment's own length (grid fs / samples)
+    from biofeedback.hrv.frequency_domain import window_welch_spectrum
+
+    v2, v3 = EngineSettings(version=2), EngineSettings()
+    assert (v2.welch_nfft, v3.welch_nfft) == (None, 1200)
+    assert EngineSettings(segment_s=240.0, fs_hz=5.0).welch_nfft == 1200
+    rr, t = _series(5, 400)
+    for end in (150, 151, 152, 153, 399):
+        lo = int(np.searchsorted(t, t[end] - 120.0, side="left"))
+        sp3 = window_welch_spectrum(t, rr, None, lo, end + 1, nfft=v3.welch_nfft)
+        sp2 = window_welch_spectrum(t, rr, None, lo, end + 1, nfft=v2.welch_nfft)
+        assert sp3 is not None and sp2 is not None
+        assert sp3.freq_hz.size == 601 and sp3.freq_hz[1] == 1.0 / 300.0 and sp3.freq_hz[-1] == 2.0
+        n = round(4.0 / sp2.freq_hz[1])  # the segment's own length
+        assert 470 <= n <= 481 and sp2.freq_hz.size == n // 2 + 1
+        # the same windowed series: zero-padding only samples its spectrum more finely
+        assert sp3.psd_ms2_per_hz.sum() / 300.0 == pytest.approx(sp2.psd_ms2_per_hz.sum() * sp2.freq_hz[1], rel=1e-9)
+    # the engine: v3's frequency indices differ from v2's, the time domain does not
+    items = list(_items(rr, t, set()))
+    a, b = _run(HRVEngine(v2), items), _run(HRVEngine(v3), items)
+    assert all(_close(x.rmssd_ms, y.rmssd_ms) and _close(x.coherence, y.coherence) for x, y in zip(a, b))
+    late = [(x, y) for x, y in zip(a, b) if x.t_s > 130.0]
+    assert sum(x.lf_ms2 != y.lf_ms2 for x, y in late) == len(late) > 200
+    assert all(y.lf_peak_hz * 300.0 == pytest.approx(round(y.lf_peak_hz * 300.0), abs=1e-9) for _, y in late)
+    assert all(y.resonance_hz == y.lf_peak_hz for _, y in late)
+
+
+def test_version_3_smoothness_priors_and_lomb_take_the_settings_nfft() -> None:
+    # the power_spectrum fallback (detrending other than the mean) pads like the in-place path
+    rr, t = _series(8, 300)
+    for s in (EngineSettings(detrend="smoothness_priors"), EngineSettings(method="lomb")):
+        out = _run(HRVEngine(replace(s, artifact_detection=False)), _items(rr, t, set()))
+        _check_against_batch(out, rr, t, np.zeros(rr.size, dtype=bool), replace(s, artifact_detection=False))

@@ -40,14 +40,18 @@ def _beats(duration_s: float, seed: int = 0, lf_amp: float = 40.0, hf_amp: float
     return np.array(t), np.array(rr)
 
 
+@pytest.mark.parametrize("nfft", [None, 1200])  # 1200: engine settings version 3 (one full segment)
 @pytest.mark.parametrize("duration_s", [64.0, 120.0, 299.0, 1000.0])
-def test_welch_equals_scipy(duration_s: float) -> None:
+def test_welch_equals_scipy(duration_s: float, nfft: int | None) -> None:
     t, rr = _beats(duration_s, seed=int(duration_s))
-    sp = power_spectrum(t, rr)
+    sp = power_spectrum(t, rr, nfft=nfft)
     _, z = resample_not_a_knot(t, rr, 4.0)
     z = z - z.mean()
     nperseg = min(z.size, 1200)
-    f, p = welch(z, 4.0, window="hann", nperseg=nperseg, noverlap=nperseg // 2, nfft=nperseg, detrend=False, scaling="density")
+    f, p = welch(z, 4.0, window="hann", nperseg=nperseg, noverlap=nperseg // 2, nfft=nfft or nperseg, detrend=False,
+                 scaling="density")
+    if nfft is not None:
+        assert f.size == 601 and f[1] == 1.0 / 300.0  # the fixed grid, whatever the duration
     assert np.array_equal(sp.freq_hz, f)
     assert np.max(np.abs(sp.psd_ms2_per_hz - p)) <= 1e-9 * np.max(p)
     # and the bare Welch on arbitrary data, odd lengths, several segments
@@ -248,7 +252,7 @@ def _same_spectrum(a: Spectrum, b: Spectrum) -> None:
     assert a.psd_ms2_per_hz.tobytes() == b.psd_ms2_per_hz.tobytes()  # bit for bit
 
 
-@pytest.mark.parametrize("nfft", [None, 2048])
+@pytest.mark.parametrize("nfft", [None, 1200, 2048])
 def test_window_welch_spectrum_is_power_spectrum_of_the_slices_bit_for_bit(nfft: int | None) -> None:
     # the engine's in-place path: the same bits as power_spectrum on the window's slices, with and
     # without removed beats, for windows of every length from empty to a few minutes

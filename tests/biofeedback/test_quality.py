@@ -153,9 +153,9 @@ def test_version_1_settings_reproduce_the_version_1_engine_bit_for_bit() -> None
         h.update(json.dumps(b.to_json_dict(), sort_keys=True).encode())
     assert h.hexdigest() == "3e6cf322cc37b3673b5679e7649d651065efcd1fe48e7795d1375b5fc3435008"
     assert EngineSettings.from_dict(v1).to_dict()["version"] == 1
-    assert EngineSettings().version == 2 and EngineSettings.from_dict(EngineSettings().to_dict()) == EngineSettings()
-    with pytest.raises(ValueError, match="version 3"):
-        EngineSettings.from_dict({**v1, "version": 3})
+    assert EngineSettings().version == 3 and EngineSettings.from_dict(EngineSettings().to_dict()) == EngineSettings()
+    with pytest.raises(ValueError, match="version 4"):
+        EngineSettings.from_dict({**v1, "version": 4})
     assert math.isfinite(EngineSettings.from_dict(v1).artifacts.max_threshold_frac)
 
 

@@ -67,7 +67,7 @@ def test_a_day_at_full_speed_keeps_memory_flat_and_matches_batch():
             m = t > o.t_s - settings.time_window_s
             td = time_domain(rr[m], valid[m], brk[m], si_bin_ms=settings.si_bin_ms)
             m = t > o.t_s - settings.frequency_window_s
-            fd = frequency_domain(t[m], rr[m], valid[m])
+            fd = frequency_domain(t[m], rr[m], valid[m], nfft=settings.welch_nfft)
             m = t > o.t_s - settings.coherence_window_s
             coh = coherence(t[m], rr[m], valid[m], window_s=settings.coherence_window_s)
             for name, value in (("rmssd_ms", td.rmssd_ms), ("sdnn_ms", td.sdnn_ms), ("sd2_ms", td.sd2_ms),

@@ -174,33 +174,35 @@ def test_paced_output_follows_the_recorded_times_on_an_injected_clock(artifact_s
         store.close()
 
 
-def test_a_session_recorded_with_version_1_settings_replays_with_version_1(tmp_path):
+@pytest.mark.parametrize(("version", "changed_key"), [(1, "coherence"), (2, "lf_ms2")])
+def test_a_session_recorded_with_older_settings_replays_with_its_own_version(tmp_path, version, changed_key):
     """Stored sessions keep the engine settings version they were recorded with: a version-1
-    session (coherence on the native 64 s grid) replays bit for bit, not with today's version."""
+    session (coherence on the native 64 s grid) and a version-2 session (Welch spectrum at the
+    window's own length) replay bit for bit, not with today's version."""
     from biofeedback.engine import SETTINGS_VERSION, EngineSettings
 
     protocol = Protocol(baseline_s=60, practice_s=120, recovery_s=60)
     practice = customize(get_practice("resonance"), rate_bpm=6.0)
     plan = SessionPlan(practice=practice, protocol=protocol, source_kind="simulator",
-                       engine_settings=EngineSettings(version=1))
+                       engine_settings=EngineSettings(version=version))
     clock = VirtualClock()
     source = SimulatorSource(simulated_person(practice, protocol, seed=5), clock=clock, duration_s=protocol.total_s)
     with Store.open_home(tmp_path) as store:
         sid = asyncio.run(run_session(source, plan, store, clock=clock, commit_clock=clock)).session_id
-        assert store.get_session(sid).engine_settings["version"] == 1 != SETTINGS_VERSION
+        assert store.get_session(sid).engine_settings["version"] == version != SETTINGS_VERSION
         live = store.beat_indices(sid)
         records, outcome = replay_session(store, sid)
     assert outcome.matches is True and outcome.n_compared == outcome.n_identical == len(live) > 200
-    assert outcome.settings["version"] == 1
-    # today's version would have shown other coherence values: the replay did not use it
+    assert outcome.settings["version"] == version
+    # today's version would have shown other values: the replay did not use it
     from dataclasses import replace
 
     from biofeedback.engine import HRVEngine
 
-    v1 = EngineSettings.from_dict(outcome.settings)
-    eng = HRVEngine(replace(v1, version=SETTINGS_VERSION))
+    old = EngineSettings.from_dict(outcome.settings)
+    eng = HRVEngine(replace(old, version=SETTINGS_VERSION))
     with Store.open_home(tmp_path) as store:
-        v2 = [b for item in store.items(sid) for b in eng.push(item)] + eng.flush()
-    assert len(v2) == len(live)
-    assert sum(b.to_json_dict()["coherence"] != live[b.index]["coherence"] for b in v2) > len(live) // 2
+        today = [b for item in store.items(sid) for b in eng.push(item)] + eng.flush()
+    assert len(today) == len(live)
+    assert sum(b.to_json_dict()[changed_key] != live[b.index][changed_key] for b in today) > len(live) // 2
     assert all(r.indices == live[r.seq] for r in records if isinstance(r, ReplayBeat))
