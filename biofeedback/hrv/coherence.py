@@ -221,9 +221,9 @@ def window_coherence_values(
         return NAN, NAN, bridge
     df = rfft_grid_step(n_fft, fs_hz)
     if df is None:  # pragma: no cover - rfft grids are uniform
-        sp = window_welch_spectrum(t_s, rr_ms, valid, lo, hi, fs_hz=fs_hz, segment_s=window_s, nfft=nfft)
-        assert sp is not None
-        c = coherence_from_spectrum(sp)
+        one = window_welch_spectrum(t_s, rr_ms, valid, lo, hi, fs_hz=fs_hz, segment_s=window_s, nfft=nfft)
+        assert one is not None
+        c = coherence_from_spectrum(one)
         return c.ratio, c.peak_hz, bridge
     ratio, peak_hz, _, _ = rfft_coherence_values(
         v, n_fft, df, COHERENCE_TOTAL_BAND_HZ[1], *COHERENCE_SEARCH_BAND_HZ, 0.5 * COHERENCE_PEAK_WIDTH_HZ,

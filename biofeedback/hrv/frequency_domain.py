@@ -41,6 +41,7 @@ and VLF is meaningless below ~5 minutes (Task Force 1996).
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -452,8 +453,7 @@ def _rfft_ufunc_maker() -> Callable[[NDArray[np.float64], int], NDArray[np.float
     wrapper (a few µs a call, twice a beat). Falls back to ``numpy.fft.rfft`` when this numpy has
     no such ufuncs or they disagree with it on a check at import."""
     try:
-        from numpy.fft import _pocketfft_umath as pfu
-
+        pfu = importlib.import_module("numpy.fft._pocketfft_umath")
         even, odd = pfu.rfft_n_even, pfu.rfft_n_odd
         axes = [(0,), (), (0,)]
         cdouble = np.complex128
@@ -778,6 +778,7 @@ def indices_from_spectrum(spectrum: Spectrum) -> FrequencyDomain:
             NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, spectrum.method, spectrum.n_knots, spectrum.longest_bridge_s
         )
     df = uniform_grid_step(f)
+    values: FrequencyValues
     if df is not None:  # every spectrum made here: the compiled integrals and ratios in one call
         values = frequency_values(spectrum.psd_ms2_per_hz, df, HF_BAND_HZ[1], *VLF_BAND_HZ, *LF_BAND_HZ, *HF_BAND_HZ)
     else:
@@ -785,7 +786,8 @@ def indices_from_spectrum(spectrum: Spectrum) -> FrequencyDomain:
         vlf = integ.band(*VLF_BAND_HZ)
         lf = integ.band(*LF_BAND_HZ)
         hf = integ.band(*HF_BAND_HZ)
-        values = (vlf, lf, hf, *frequency_ratios(vlf, lf, hf), integ.peak(*LF_BAND_HZ)[0], integ.peak(*HF_BAND_HZ)[0])
+        total, lf_hf, lf_nu, hf_nu = frequency_ratios(vlf, lf, hf)
+        values = (vlf, lf, hf, total, lf_hf, lf_nu, hf_nu, integ.peak(*LF_BAND_HZ)[0], integ.peak(*HF_BAND_HZ)[0])
     return FrequencyDomain(*values, spectrum.method, spectrum.n_knots, spectrum.longest_bridge_s)
 
 
