@@ -53,7 +53,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, fields
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import orjson
@@ -382,8 +382,9 @@ class _Ring:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class _Pending:
+class _Pending(NamedTuple):
+    """A beat waiting for the detector's look-ahead (a named tuple: made once a beat)."""
+
     t_s: float
     rr_ms: float
     gap_before: bool
