@@ -86,6 +86,8 @@ __all__ = [
     "window_welch_rfft",
     "window_welch_indices",
     "WelchScratch",
+    "FrequencyValues",
+    "frequency_values_of",
     "uniform_grid_step",
 ]
 
