@@ -442,6 +442,7 @@ class HRVEngine:
         self._coherence_nfft = coherence_spectrum_nfft(st.coherence_method, st.fs_hz, st.coherence_window_s)
         self._scratch = WelchScratch()  # the spectra's buffers, reused every beat
         self._keep_s = st.longest_window_s
+        self._si_bin_ms = float(st.si_bin_ms)  # as time_domain() passes it to its kernel
         self._quality = st.version >= 2  # version 1 never computes window quality
         self._pending: list[_Pending] = []
         self._gap_pending = False  # the next beat pushed comes after a gap
@@ -599,9 +600,9 @@ class HRVEngine:
         t_from = t - st.time_window_s
         t_start = ring.window_from(st.time_window_s, t_from)
         if irregular_t < t_from:
-            td = time_domain_fields(rrs[t_start:e], NO_MASK, NO_MASK, st.si_bin_ms)
+            td = time_domain_fields(rrs[t_start:e], NO_MASK, NO_MASK, self._si_bin_ms)
         else:
-            td = time_domain_fields(rrs[t_start:e], vv[t_start:e], ring.breaks[t_start:e], st.si_bin_ms)
+            td = time_domain_fields(rrs[t_start:e], vv[t_start:e], ring.breaks[t_start:e], self._si_bin_ms)
 
         f_from = t - st.frequency_window_s
         f_start = ring.window_from(st.frequency_window_s, f_from)
