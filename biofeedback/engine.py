@@ -53,7 +53,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, fields
 from operator import attrgetter
-from typing import Any, TypeVar
+from typing import Any, NamedTuple
 
 import numpy as np
 import orjson
@@ -61,9 +61,7 @@ import orjson
 from biofeedback.beat import Beat, Gap
 from biofeedback.hrv.artifacts import LABELS, ArtifactSettings, CausalArtifactDetector
 from biofeedback.hrv.autonomic import pns_index, sns_index
-from biofeedback.hrv.coherence import (
-    Coherence, CoherenceMethod, coherence_from_spectrum, coherence_spectrum, coherence_spectrum_nfft,
-)
+from biofeedback.hrv.coherence import CoherenceMethod, coherence_spectrum_nfft, window_coherence_values
 from biofeedback.hrv.constants import (
     COHERENCE_WINDOW_S,
     LF_BAND_HZ,
@@ -75,12 +73,13 @@ from biofeedback.hrv.constants import (
     WELCH_SEGMENT_S,
 )
 from biofeedback.hrv.frequency_domain import (
-    Detrend, FrequencyDomain, Method, Spectrum, indices_from_spectrum, power_spectrum, window_welch_spectrum,
+    Detrend, FrequencyValues, Method, WelchScratch, frequency_values_of, indices_from_spectrum, power_spectrum,
+    window_welch_indices,
 )
 from biofeedback.hrv.quality import baseline_problem, window_problem
 from biofeedback.hrv.relaxation import Baseline, relaxation_index
 from biofeedback.hrv.resonance import resonance
-from biofeedback.hrv.time_domain import TimeDomain, time_domain
+from biofeedback.hrv.time_domain import NO_MASK, TimeDomainFields, time_domain_fields
 
 __all__ = ["EngineSettings", "BeatIndices", "WindowQuality", "HRVEngine", "SETTINGS_VERSION",
            "SUPPORTED_SETTINGS_VERSIONS", "json_line"]
@@ -326,18 +325,6 @@ def json_line(obj: dict[str, Any]) -> bytes:
     return _orjson_dumps(obj, option=_ORJSON_LINE)
 
 
-_K = TypeVar("_K", TimeDomain, FrequencyDomain, Coherence)
-
-
-def _nan_like(value: _K, keep: tuple[str, ...]) -> _K:
-    """A copy of a frozen kernel result with every float field NaN except ``keep``."""
-    from dataclasses import replace
-
-    nans: dict[str, Any] = {f.name: math.nan for f in fields(value)
-                            if f.name not in keep and isinstance(getattr(value, f.name), float)}
-    return replace(value, **nans)
-
-
 class _Ring:
     """Column buffers of the settled beats, trimmed to the longest window (amortised O(1))."""
 
@@ -408,11 +395,27 @@ class _Ring:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class _Pending:
+class _Pending(NamedTuple):
+    """A beat waiting for the detector's look-ahead (a named tuple: made once a beat)."""
+
     t_s: float
     rr_ms: float
     gap_before: bool
+
+
+_NAN9: FrequencyValues = (math.nan,) * 9
+_NAN12 = (math.nan,) * 12
+
+
+def _valid_pct(vv: np.ndarray, irregular_t: float, start: int, t_from: float, e: int) -> float:
+    """Share of valid beats (%) in the window ``start:e`` starting at ``t_from`` (NaN when empty;
+    100 without counting when no invalid beat or gap is newer than ``t_from``)."""
+    n = e - start
+    if n <= 0:
+        return math.nan
+    if irregular_t < t_from:
+        return 100.0
+    return 100.0 * int(np.count_nonzero(vv[start:e])) / n
 
 
 class HRVEngine:
@@ -451,6 +454,10 @@ class HRVEngine:
         self._welch_in_place = st.method == "welch" and st.detrend == "mean"
         self._coherence_nfft = coherence_spectrum_nfft(st.coherence_method, st.fs_hz, st.coherence_window_s)
         self._welch_nfft = st.welch_nfft
+        self._scratch = WelchScratch()  # the spectra's buffers, reused every beat
+        self._keep_s = st.longest_window_s
+        self._si_bin_ms = float(st.si_bin_ms)  # as time_domain() passes it to its kernel
+        self._quality = st.version >= 2  # version 1 never computes window quality
         self._pending: list[_Pending] = []
         self._gap_pending = False  # the next beat pushed comes after a gap
         self._last_t: float | None = None
@@ -592,9 +599,9 @@ class HRVEngine:
     def _emit(self, t: float, rr: float, gap: bool, code: int, valid: bool) -> BeatIndices:
         st = self.settings
         ring = self._ring
-        ring.append(t, rr, valid, gap, code, t - st.longest_window_s)
+        ring.append(t, rr, valid, gap, code, t - self._keep_s)
         index = self._n_settled
-        self._n_settled += 1
+        self._n_settled = index + 1
         if code:
             self._n_artifacts += 1
         e = ring.end
@@ -602,13 +609,14 @@ class HRVEngine:
         # A window without removed beats or gaps is passed without masks (the kernels' fast path;
         # same values, since an all-valid mask selects every beat and pair).
         irregular_t = ring.irregular_t
-
+        # The indices as plain values (the fields of TimeDomain / FrequencyDomain, coherence ratio and
+        # peak), computed by the same functions as the batch ones, without their frozen objects.
         t_from = t - st.time_window_s
         t_start = ring.window_from(st.time_window_s, t_from)
         if irregular_t < t_from:
-            td = time_domain(rrs[t_start:e], si_bin_ms=st.si_bin_ms)
+            td = time_domain_fields(rrs[t_start:e], NO_MASK, NO_MASK, self._si_bin_ms)
         else:
-            td = time_domain(rrs[t_start:e], vv[t_start:e], ring.breaks[t_start:e], si_bin_ms=st.si_bin_ms)
+            td = time_domain_fields(rrs[t_start:e], vv[t_start:e], ring.breaks[t_start:e], self._si_bin_ms)
 
         f_from = t - st.frequency_window_s
         f_start = ring.window_from(st.frequency_window_s, f_from)
@@ -616,110 +624,79 @@ class HRVEngine:
         c_from = t - st.coherence_window_s
         c_start = ring.window_from(st.coherence_window_s, c_from)
         c_valid = None if irregular_t < c_from else vv
-        sp = None
+        # the default spectrum (Welch, mean removed) in place on the ring: the same bits as
+        # indices_from_spectrum(power_spectrum(...)) of the window's slices
+        fr = None
         if self._welch_in_place:
-            sp = window_welch_spectrum(tt, rrs, f_valid, f_start, e, fs_hz=st.fs_hz, segment_s=st.segment_s,
-                                       nfft=self._welch_nfft)
-        if sp is None:
+            fr = window_welch_indices(tt, rrs, f_valid, f_start, e, fs_hz=st.fs_hz, segment_s=st.segment_s,
+                                      nfft=self._welch_nfft, scratch=self._scratch)
+        if fr is None:
             sp = power_spectrum(
                 tt[f_start:e], rrs[f_start:e], None if f_valid is None else vv[f_start:e], method=st.method,
                 fs_hz=st.fs_hz, segment_s=st.segment_s, overlap=st.overlap, detrend=st.detrend,
                 smoothness_lambda=st.smoothness_lambda, nfft=self._welch_nfft,
             )
+            fr = frequency_values_of(indices_from_spectrum(sp)), sp.n_knots, sp.longest_bridge_s
+        fv, _, f_bridge = fr
         # coherence() of the window: its spectrum of the last coherence_window_s (coherence_spectrum)
-        csp = window_welch_spectrum(tt, rrs, c_valid, c_start, e, fs_hz=st.fs_hz, segment_s=st.coherence_window_s,
-                                    nfft=self._coherence_nfft)
-        if csp is None:
-            csp = coherence_spectrum(tt[c_start:e], rrs[c_start:e], None if c_valid is None else vv[c_start:e],
-                                     window_s=st.coherence_window_s, fs_hz=st.fs_hz, method=st.coherence_method)
-        fd = indices_from_spectrum(sp)
+        coh, coh_peak_hz, c_bridge = window_coherence_values(
+            tt, rrs, c_valid, c_start, e, window_s=st.coherence_window_s, fs_hz=st.fs_hz,
+            nfft=self._coherence_nfft, scratch=self._scratch)
         if self._resonance_is_lf_peak:
-            resonance_hz = fd.lf_peak_hz
+            resonance_hz = fv[7]
         else:
             resonance_hz = resonance(tt[f_start:e], rrs[f_start:e], None if f_valid is None else vv[f_start:e],
                                      fs_hz=st.fs_hz, nfft=self._welch_nfft).peak_hz
-        coh = coherence_from_spectrum(csp)
 
-        self._accumulate_baseline(rr, valid, gap, coh.ratio)
+        self._accumulate_baseline(rr, valid, gap, coh)
         quality = None
-        if st.version >= 2:
-            quality, td, fd, coh, resonance_hz = self._quality_nulls(
-                vv, irregular_t, (t_start, t_from), (f_start, f_from), (c_start, c_from), e, sp, csp,
-                td, fd, coh, resonance_hz)
+        if self._quality:
+            quality, td, fv, coh, coh_peak_hz, resonance_hz = self._quality_nulls(
+                vv, irregular_t, (t_start, t_from), (f_start, f_from), (c_start, c_from), e, f_bridge, c_bridge,
+                td, fv, coh, coh_peak_hz, resonance_hz)
         relax = None
         if self._baseline is not None:
-            relax = relaxation_index(td.ln_rmssd, td.mean_hr_bpm, coh.ratio, self._baseline)
+            relax = relaxation_index(td[5], td[2], coh, self._baseline)
             if quality is not None and quality.relaxation_reason is not None:
                 relax = None
+        # TimeDomainFields: n_beats, mean_rr, mean_hr, sdnn, rmssd, ln_rmssd, pnn50, pnn20, sd1, sd2,
+        # sd1_sd2, stress_index, hr_range; BeatIndices takes them up to sd2, then the stress index
         return BeatIndices(
-            index=index,
-            t_s=t,
-            rr_ms=rr,
-            hr_bpm=60000.0 / rr,
-            artifact=LABELS[code],
-            valid=valid,
-            gap_before=gap,
-            n_beats=td.n_beats,
-            mean_rr_ms=td.mean_rr_ms,
-            mean_hr_bpm=td.mean_hr_bpm,
-            sdnn_ms=td.sdnn_ms,
-            rmssd_ms=td.rmssd_ms,
-            ln_rmssd=td.ln_rmssd,
-            pnn50_pct=td.pnn50_pct,
-            pnn20_pct=td.pnn20_pct,
-            sd1_ms=td.sd1_ms,
-            sd2_ms=td.sd2_ms,
-            stress_index=td.stress_index,
-            vlf_ms2=fd.vlf_ms2,
-            lf_ms2=fd.lf_ms2,
-            hf_ms2=fd.hf_ms2,
-            total_power_ms2=fd.total_power_ms2,
-            lf_hf=fd.lf_hf,
-            lf_nu=fd.lf_nu,
-            hf_nu=fd.hf_nu,
-            lf_peak_hz=fd.lf_peak_hz,
-            hf_peak_hz=fd.hf_peak_hz,
-            coherence=coh.ratio,
-            coherence_peak_hz=coh.peak_hz,
-            resonance_hz=resonance_hz,
-            pns_index=pns_index(td.mean_rr_ms, td.rmssd_ms, td.sd1_ms),
-            sns_index=sns_index(td.mean_hr_bpm, td.stress_index, td.sd2_ms),
-            relaxation=relax,
-            artifacts_pct=100.0 * self._n_artifacts / self._n_settled,
-            quality=quality,
+            index, t, rr, 60000.0 / rr, LABELS[code], valid, gap,
+            *td[:10], td[11],
+            *fv,
+            coh, coh_peak_hz, resonance_hz,
+            pns_index(td[1], td[4], td[8]),
+            sns_index(td[2], td[11], td[9]),
+            relax,
+            100.0 * self._n_artifacts / self._n_settled,
+            quality,
         )
 
     # -- settings version 2: window quality (one place; version 1 never calls it) ----------------
     def _quality_nulls(
         self, vv: np.ndarray, irregular_t: float, tw: tuple[int, float], fw: tuple[int, float],
-        cw: tuple[int, float], e: int, sp: Spectrum, csp: Spectrum, td: TimeDomain, fd: FrequencyDomain,
-        coh: Coherence, resonance_hz: float,
-    ) -> tuple[WindowQuality, TimeDomain, FrequencyDomain, Coherence, float]:
+        cw: tuple[int, float], e: int, f_bridge: float, c_bridge: float, td: TimeDomainFields,
+        fv: FrequencyValues, coh: float, coh_peak_hz: float, resonance_hz: float,
+    ) -> tuple[WindowQuality, TimeDomainFields, FrequencyValues, float, float, float]:
         """Each window's quality; the indices of a window below the thresholds of
         :mod:`biofeedback.hrv.quality` become NaN, and :class:`WindowQuality` says why."""
-
-        def valid_pct(start: int, t_from: float) -> float:
-            n = e - start
-            if n <= 0:
-                return math.nan
-            if irregular_t < t_from:
-                return 100.0
-            return 100.0 * int(np.count_nonzero(vv[start:e])) / n
-
-        tq, fq, cq = valid_pct(*tw), valid_pct(*fw), valid_pct(*cw)
+        tq = _valid_pct(vv, irregular_t, *tw, e)
+        fq = _valid_pct(vv, irregular_t, *fw, e)
+        cq = _valid_pct(vv, irregular_t, *cw, e)
         reasons = []
         why = window_problem(tq)
         if why is not None:
-            td = _nan_like(td, keep=("n_beats",))
+            td = (td[0],) + _NAN12  # every index but n_beats
             reasons.append(f"time domain: {why}")
-        why = window_problem(fq, sp.longest_bridge_s)
+        why = window_problem(fq, f_bridge)
         if why is not None:
-            fd = _nan_like(fd, keep=("method", "n_knots", "longest_bridge_s"))
+            fv = _NAN9
             resonance_hz = math.nan
             reasons.append(f"spectrum: {why}")
-        why = window_problem(cq, csp.longest_bridge_s)
+        why = window_problem(cq, c_bridge)
         if why is not None:
-            coh = _nan_like(coh, keep=())
+            coh = coh_peak_hz = math.nan
             reasons.append(f"coherence: {why}")
         if self._baseline is None:
             relax_reason = self._baseline_reason or "no baseline yet"
@@ -727,12 +704,9 @@ class HRVEngine:
             relax_reason = "signal poor in the current window"
         else:
             relax_reason = None
-        quality = WindowQuality(
-            time_valid_pct=tq, frequency_valid_pct=fq, frequency_bridge_s=float(sp.longest_bridge_s),
-            coherence_valid_pct=cq, coherence_bridge_s=float(csp.longest_bridge_s),
-            signal_ok=not reasons, quality_reason="; ".join(reasons) or None, relaxation_reason=relax_reason,
-        )
-        return quality, td, fd, coh, resonance_hz
+        quality = WindowQuality(tq, fq, float(f_bridge), cq, float(c_bridge), not reasons,
+                                "; ".join(reasons) or None, relax_reason)
+        return quality, td, fv, coh, coh_peak_hz, resonance_hz
 
     def _accumulate_baseline(self, rr: float, valid: bool, gap: bool, coh: float) -> None:
         a = self._acc

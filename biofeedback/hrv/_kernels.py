@@ -9,12 +9,14 @@ in the public module that calls it:
 - :func:`time_domain_values`: the indices of :func:`biofeedback.hrv.time_domain.time_domain`;
 - :func:`band_power` / :func:`band_peak`: the trapezoid band integral and the peak search of
   :func:`biofeedback.hrv.frequency_domain.psd_integrator` on a grid ``k·df``;
-  :func:`frequency_bands` / :func:`coherence_values`: those of one spectrum's frequency-domain and
-  coherence indices in one call;
+  :func:`frequency_bands` / :func:`frequency_values` / :func:`coherence_values`: those of one
+  spectrum's frequency-domain and coherence indices in one call (:func:`frequency_ratios`: LF/HF and
+  n.u.); :func:`rfft_frequency_values` / :func:`rfft_coherence_values`: the same straight from one
+  segment's rfft (|X|² of :func:`rfft_power` fused in), for the per-beat engine;
 - :func:`template_matches`: the template match counts of :mod:`biofeedback.hrv.entropy`;
 - :func:`window_segment` / :func:`rfft_power`: the steps of
   :func:`biofeedback.hrv.frequency_domain.power_spectrum` before and after the FFT for one Welch
-  segment (the per-beat spectra of :func:`biofeedback.hrv.frequency_domain.window_welch_spectrum`
+  segment (the per-beat spectra of :func:`biofeedback.hrv.frequency_domain.window_welch_rfft`
   and the batched coherence of :mod:`biofeedback.hrv.coherence`).
 
 They are pure (no I/O, no state) and compiled once per machine: ``cache=True`` stores the machine
@@ -31,7 +33,8 @@ import numpy as np
 from numba import njit
 
 __all__ = ["spacing_range", "spline_on_grid", "time_domain_values", "band_power", "band_peak", "template_matches",
-           "window_segment", "welch_segment", "rfft_power", "coherence_values", "frequency_bands"]
+           "window_segment", "rfft_power", "rfft_power_head", "coherence_values", "frequency_bands",
+           "frequency_ratios", "frequency_values", "rfft_frequency_values", "rfft_coherence_values"]
 
 
 @njit(cache=True)
@@ -432,16 +435,6 @@ def window_segment(t, rr, valid, use_valid, lo, hi, fs, seg, x, y, out):  # prag
 
 
 @njit(cache=True)
-def welch_segment(t, rr, valid, use_valid, lo, hi, fs, seg):  # pragma: no cover - compiled
-    """:func:`window_segment` with its own buffers: ``(status, n_knots, bridge, size, segment)``."""
-    n = max(hi - lo, 0)
-    out = np.empty(seg)
-    status, cnt, bridge, size, m = window_segment(t, rr, valid, use_valid, lo, hi, fs, seg,
-                                                  np.empty(n), np.empty(n), out)
-    return status, cnt, bridge, size, out[:m]
-
-
-@njit(cache=True)
 def coherence_segments(t, rr, valid, use_valid, lo, hi, fs, seg, Z, nper):  # pragma: no cover - compiled
     """The mean-removed spline segment of each window ``lo[k]:hi[k]`` (:func:`window_segment`):
     row ``k`` of ``Z`` gets the first ``nper[k]`` samples, ``nper[k] = 0`` when the window has no
@@ -465,14 +458,22 @@ def rfft_power(v, n_fft):  # pragma: no cover - compiled
     halved at 0 Hz and (even ``n_fft``) at Nyquist: the arithmetic of
     :func:`biofeedback.hrv.frequency_domain.welch_psd` for one segment (the window's scale is in the
     signal)."""
+    return rfft_power_head(v, n_fft, v.size // 2)
+
+
+@njit(cache=True)
+def rfft_power_head(v, n_fft, keep):  # pragma: no cover - compiled
+    """The first ``keep`` values of :func:`rfft_power` (the same bits; the Nyquist value is halved
+    only when it is kept)."""
     nb = v.size // 2
-    p = np.empty(nb)
-    for k in range(nb):
+    keep = min(keep, nb)
+    p = np.empty(keep)
+    for k in range(keep):
         re = v[2 * k]
         im = v[2 * k + 1]
         p[k] = re * re + im * im
     p[0] *= 0.5
-    if n_fft % 2 == 0:
+    if n_fft % 2 == 0 and keep == nb:
         p[nb - 1] *= 0.5
     return p
 
@@ -510,6 +511,44 @@ def frequency_bands(p, df, max_hz, vlf_lo, vlf_hi, lf_lo, lf_hi, hf_lo, hf_hi): 
     lf = band_power(p, df, max_hz, lf_lo, lf_hi)
     hf = band_power(p, df, max_hz, hf_lo, hf_hi)
     return vlf, lf, hf, band_peak(p, df, max_hz, lf_lo, lf_hi)[0], band_peak(p, df, max_hz, hf_lo, hf_hi)[0]
+
+
+@njit(cache=True)
+def frequency_ratios(vlf, lf, hf):  # pragma: no cover - compiled
+    """``(total, lf_hf, lf_nu, hf_nu)`` from the band powers: ``VLF + LF + HF``, ``LF / HF``,
+    ``100·LF / (LF + HF)``, ``100·HF / (LF + HF)`` (NaN when the denominator is not > 0); the
+    formulas of :func:`biofeedback.hrv.frequency_domain.indices_from_spectrum`."""
+    s = lf + hf
+    lf_hf = lf / hf if hf > 0 else np.nan
+    lf_nu = 100.0 * lf / s if s > 0 else np.nan
+    hf_nu = 100.0 * hf / s if s > 0 else np.nan
+    return vlf + lf + hf, lf_hf, lf_nu, hf_nu
+
+
+@njit(cache=True)
+def frequency_values(p, df, max_hz, vlf_lo, vlf_hi, lf_lo, lf_hi, hf_lo, hf_hi):  # pragma: no cover - compiled
+    """``(vlf, lf, hf, total, lf_hf, lf_nu, hf_nu, lf_peak_hz, hf_peak_hz)`` of one PSD on the grid
+    ``k·df``: :func:`frequency_bands` and :func:`frequency_ratios` in one call (the float fields of
+    :class:`biofeedback.hrv.frequency_domain.FrequencyDomain`, in its order)."""
+    vlf, lf, hf, lf_peak, hf_peak = frequency_bands(p, df, max_hz, vlf_lo, vlf_hi, lf_lo, lf_hi, hf_lo, hf_hi)
+    total, lf_hf, lf_nu, hf_nu = frequency_ratios(vlf, lf, hf)
+    return vlf, lf, hf, total, lf_hf, lf_nu, hf_nu, lf_peak, hf_peak
+
+
+@njit(cache=True)
+def rfft_frequency_values(v, n_fft, df, max_hz, vlf_lo, vlf_hi, lf_lo, lf_hi, hf_lo, hf_hi):  # pragma: no cover
+    """:func:`frequency_values` of the PSD :func:`rfft_power` of the rfft ``v`` (interleaved), only
+    the PSD values the integrals use computed (:func:`_kept`)."""
+    p = rfft_power_head(v, n_fft, int(max_hz / df) + 3)
+    return frequency_values(p, df, max_hz, vlf_lo, vlf_hi, lf_lo, lf_hi, hf_lo, hf_hi)
+
+
+@njit(cache=True)
+def rfft_coherence_values(v, n_fft, df, max_hz, search_lo, search_hi, half_width, total_lo, total_hi):  # pragma: no cover
+    """:func:`coherence_values` of the PSD :func:`rfft_power` of the rfft ``v`` (interleaved), only
+    the PSD values the integrals use computed (:func:`_kept`)."""
+    p = rfft_power_head(v, n_fft, int(max_hz / df) + 3)
+    return coherence_values(p, df, max_hz, search_lo, search_hi, half_width, total_lo, total_hi)
 
 
 @njit(cache=True)

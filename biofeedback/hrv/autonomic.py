@@ -74,8 +74,7 @@ def z_score(value: float, norm: Norm) -> float:
 
 
 def _mean_defined(zs: list[float]) -> float:
-    if any(math.isnan(z) for z in zs):
-        return float("nan")
+    """The mean of the z-scores; NaN when any is NaN (a NaN term makes the sum NaN)."""
     return sum(zs) / len(zs)
 
 

@@ -42,7 +42,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._kernels import coherence_ratio_rows, coherence_segments, coherence_values
+from ._kernels import coherence_ratio_rows, coherence_segments, coherence_values, rfft_coherence_values
 from .constants import (
     COHERENCE_MAX_DF_HZ,
     COHERENCE_PEAK_WIDTH_HZ,
@@ -54,12 +54,15 @@ from .constants import (
 from .frequency_domain import (
     PSDIntegrator,
     Spectrum,
+    WelchScratch,
     power_spectrum,
     psd_integrator,
     psd_integrator_maker,
     rfft_grid_step,
     single_segment_psd_rows,
     uniform_grid_step,
+    window_welch_rfft,
+    window_welch_spectrum,
 )
 
 __all__ = [
@@ -71,6 +74,7 @@ __all__ = [
     "coherence_ratios",
     "coherence_spectrum",
     "last_window",
+    "window_coherence_values",
 ]
 
 NAN = float("nan")
@@ -185,6 +189,46 @@ def coherence_from_spectrum(spectrum: Spectrum) -> Coherence:
         spectrum.psd_ms2_per_hz, df, COHERENCE_TOTAL_BAND_HZ[1], *COHERENCE_SEARCH_BAND_HZ,
         0.5 * COHERENCE_PEAK_WIDTH_HZ, *COHERENCE_TOTAL_BAND_HZ)
     return Coherence(ratio, ratio * ratio, peak_hz, peak, total)
+
+
+def window_coherence_values(
+    t_s: np.ndarray,
+    rr_ms: np.ndarray,
+    valid: np.ndarray | None,
+    lo: int,
+    hi: int,
+    *,
+    window_s: float = COHERENCE_WINDOW_S,
+    fs_hz: float = RESAMPLE_HZ,
+    nfft: int | None = None,
+    scratch: WelchScratch | None = None,
+) -> tuple[float, float, float]:
+    """``(ratio, peak_hz, longest_bridge_s)`` of ``coherence_from_spectrum(coherence_spectrum(t_s[lo:hi],
+    rr_ms[lo:hi], valid[lo:hi], ...))`` bit for bit, for the per-beat engine: ``nfft`` is
+    :func:`coherence_spectrum_nfft` of the method. After the FFT of
+    :func:`~biofeedback.hrv.frequency_domain.window_welch_rfft`, |X|² and the coherence integrals are
+    one compiled call (:func:`biofeedback.hrv._kernels.rfft_coherence_values`); windows the fast
+    path does not cover go through :func:`coherence_spectrum`.
+    """
+    r = window_welch_rfft(t_s, rr_ms, valid, lo, hi, fs_hz=fs_hz, segment_s=window_s, nfft=nfft, scratch=scratch)
+    if r is None:  # more samples than one segment (a window of exactly window_s): power_spectrum's path
+        sp = power_spectrum(t_s[lo:hi], rr_ms[lo:hi], None if valid is None else valid[lo:hi], fs_hz=fs_hz,
+                            segment_s=window_s, nfft=nfft)
+        c = coherence_from_spectrum(sp)
+        return c.ratio, c.peak_hz, float(sp.longest_bridge_s)
+    _, bridge, v, n_fft = r
+    if v is None or v.size < 4:  # fewer than 2 frequencies: no coherence
+        return NAN, NAN, bridge
+    df = rfft_grid_step(n_fft, fs_hz)
+    if df is None:  # pragma: no cover - rfft grids are uniform
+        one = window_welch_spectrum(t_s, rr_ms, valid, lo, hi, fs_hz=fs_hz, segment_s=window_s, nfft=nfft)
+        assert one is not None
+        c = coherence_from_spectrum(one)
+        return c.ratio, c.peak_hz, bridge
+    ratio, peak_hz, _, _ = rfft_coherence_values(
+        v, n_fft, df, COHERENCE_TOTAL_BAND_HZ[1], *COHERENCE_SEARCH_BAND_HZ, 0.5 * COHERENCE_PEAK_WIDTH_HZ,
+        *COHERENCE_TOTAL_BAND_HZ)
+    return ratio, peak_hz, bridge
 
 
 def _coherence_of(integ: PSDIntegrator) -> Coherence:

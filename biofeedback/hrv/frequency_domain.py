@@ -44,6 +44,7 @@ and VLF is meaningless below ~5 minutes (Task Force 1996).
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,7 +64,10 @@ from .constants import (
     WELCH_OVERLAP,
     WELCH_SEGMENT_S,
 )
-from ._kernels import band_peak, band_power, frequency_bands, rfft_power, spacing_range, welch_segment
+from ._kernels import (
+    band_peak, band_power, frequency_ratios, frequency_values, rfft_frequency_values, rfft_power, spacing_range,
+    window_segment,
+)
 from .interpolation import even_grid_s, even_grid_size, resample_even
 
 __all__ = [
@@ -82,6 +86,11 @@ __all__ = [
     "single_segment_psd_rows",
     "indices_from_spectrum",
     "window_welch_spectrum",
+    "window_welch_rfft",
+    "window_welch_indices",
+    "WelchScratch",
+    "FrequencyValues",
+    "frequency_values_of",
     "uniform_grid_step",
 ]
 
@@ -218,9 +227,10 @@ def single_segment_psd_rows(
     return _rfft_freqs(n_fft, fs_hz)[:keep], p
 
 
+@lru_cache(maxsize=64)
 def rfft_grid_step(n_fft: int, fs_hz: float) -> float | None:
     """``df`` of the grid of :func:`welch_psd` with ``n_fft`` when :func:`psd_integrator` takes its
-    uniform (compiled) path on it, else ``None``.
+    uniform (compiled) path on it, else ``None`` (cached by length and rate).
 
     Examples
     --------
@@ -439,6 +449,102 @@ def _welch_spectrum(
     return Spectrum(f, p, "welch", n_knots, bridge)
 
 
+def _rfft_numpy(x: NDArray[np.float64], n_fft: int) -> NDArray[np.float64]:
+    return rfft(x, n_fft).view(np.float64)
+
+
+def _rfft_ufunc_maker() -> Callable[[NDArray[np.float64], int], NDArray[np.float64]]:
+    """``rfft(x, n_fft)`` as interleaved (re, im) float64 values, by numpy's own pocketfft ufuncs
+    called directly: the same transform (the same bits) without ``numpy.fft.rfft``'s Python
+    wrapper (a few µs a call, twice a beat). Falls back to ``numpy.fft.rfft`` when this numpy has
+    no such ufuncs or they disagree with it on a check at import."""
+    try:
+        pfu = importlib.import_module("numpy.fft._pocketfft_umath")
+        even, odd = pfu.rfft_n_even, pfu.rfft_n_odd
+        axes = [(0,), (), (0,)]
+        cdouble = np.complex128
+
+        def view(x: NDArray[np.float64], n_fft: int) -> NDArray[np.float64]:
+            out = np.empty(n_fft // 2 + 1, dtype=cdouble)
+            (odd if n_fft & 1 else even)(x, 1, axes=axes, out=out)
+            return out.view(np.float64)
+
+        probe = np.cos(np.arange(7.0)) * np.arange(7.0)
+        for n in (7, 12, 15, 16):
+            if not np.array_equal(view(probe, n), _rfft_numpy(probe, n)):  # pragma: no cover
+                return _rfft_numpy
+        return view
+    except (ImportError, AttributeError, TypeError, ValueError):  # pragma: no cover - other numpy
+        return _rfft_numpy
+
+
+_rfft_view = _rfft_ufunc_maker()
+_NO_MASK = np.ones(1, dtype=bool)
+_EMPTY = np.zeros(0)
+_EMPTY.setflags(write=False)
+
+
+class WelchScratch:
+    """Reusable buffers of :func:`window_welch_rfft` (knot times and values, the segment), so a caller
+    that computes a spectrum every beat allocates them once; they grow as needed."""
+
+    __slots__ = ("x", "y", "seg")
+
+    def __init__(self) -> None:
+        self.x: NDArray[np.float64] = np.empty(0)
+        self.y: NDArray[np.float64] = np.empty(0)
+        self.seg: NDArray[np.float64] = np.empty(0)
+
+
+def window_welch_rfft(
+    t_s: NDArray[np.float64],
+    rr_ms: NDArray[np.float64],
+    valid: NDArray[np.bool_] | None,
+    lo: int,
+    hi: int,
+    *,
+    fs_hz: float = RESAMPLE_HZ,
+    segment_s: float = WELCH_SEGMENT_S,
+    nfft: int | None = None,
+    scratch: WelchScratch | None = None,
+) -> tuple[int, float, NDArray[np.float64] | None, int] | None:
+    """The steps of ``power_spectrum(t_s[lo:hi], rr_ms[lo:hi], valid[lo:hi], method="welch",
+    detrend="mean", ...)`` up to the FFT of its one Welch segment, for the per-beat engine: knots,
+    spline, mean removal in one compiled loop (:func:`biofeedback.hrv._kernels.window_segment`),
+    the scaled Hann window, the rfft (``nfft`` as :func:`power_spectrum`); no slices or masks.
+
+    ``t_s``, ``rr_ms``, ``valid``: float64 / bool arrays (``valid`` None = every beat valid).
+    Returns ``(n_knots, longest_bridge_s, v, n_fft)`` with ``v`` the rfft as interleaved (re, im)
+    float64 values (``v`` None: too few knots or samples for a spectrum); ``None`` when the
+    resampled series is longer than one Welch segment (then call :func:`power_spectrum`).
+    Raises ``ValueError`` as :func:`power_spectrum` for knot times that do not increase.
+    """
+    sc = scratch if scratch is not None else WelchScratch()
+    seg = int(round(segment_s * fs_hz))
+    n = hi - lo
+    if sc.x.size < n:
+        sc.x = np.empty(2 * n)
+        sc.y = np.empty(2 * n)
+    if sc.seg.size < seg:
+        sc.seg = np.empty(seg)
+    use_valid = valid is not None
+    status, n_knots, bridge, size, m = window_segment(
+        t_s, rr_ms, valid if valid is not None else _NO_MASK, use_valid, lo, hi, fs_hz, seg, sc.x, sc.y, sc.seg)
+    if status == 0:
+        # m = min(size, round(segment_s * fs_hz)) = nperseg, as _welch_spectrum
+        if size != m:
+            # longer than one segment: welch_psd's general path (its complex products and the
+            # batched FFT may round differently in the last bit, so it is not imitated here)
+            return None
+        n_fft = m if nfft is None else max(int(nfft), m)
+        return n_knots, bridge, _rfft_view(sc.seg[:m] * _scaled_hann(m, fs_hz), n_fft), n_fft
+    if status == 1:
+        return n_knots, bridge, None, 0
+    if status == -1:
+        raise ValueError("beat times t_s of the valid beats must be strictly increasing")
+    raise np.linalg.LinAlgError("spline system is singular")  # pragma: no cover - increasing knots
+
+
 def window_welch_spectrum(
     t_s: NDArray[np.float64],
     rr_ms: NDArray[np.float64],
@@ -449,39 +555,67 @@ def window_welch_spectrum(
     fs_hz: float = RESAMPLE_HZ,
     segment_s: float = WELCH_SEGMENT_S,
     nfft: int | None = None,
+    scratch: WelchScratch | None = None,
 ) -> Spectrum | None:
     """``power_spectrum(t_s[lo:hi], rr_ms[lo:hi], valid[lo:hi], method="welch", detrend="mean",
-    ...)`` bit for bit, for the per-beat engine: knots, spline, mean removal in one compiled loop
-    (:func:`biofeedback.hrv._kernels.welch_segment`), the FFT, then |X|² in another
-    (:func:`biofeedback.hrv._kernels.rfft_power`); no slices or masks.
+    ...)`` bit for bit: :func:`window_welch_rfft`, then |X|² in one compiled loop
+    (:func:`biofeedback.hrv._kernels.rfft_power`).
 
-    ``t_s``, ``rr_ms``, ``valid``: float64 / bool arrays (``valid`` None = every beat valid).
     Returns ``None`` when the resampled series is longer than one Welch segment (then call
-    :func:`power_spectrum`).
-    Raises ``ValueError`` as :func:`power_spectrum` for knot times that do not increase.
+    :func:`power_spectrum`). Raises ``ValueError`` as :func:`power_spectrum` for knot times that do
+    not increase.
     """
-    use_valid = valid is not None
-    status, n_knots, bridge, size, seg = welch_segment(
-        t_s, rr_ms, valid if valid is not None else _NO_MASK, use_valid, lo, hi, fs_hz, int(round(segment_s * fs_hz)))
-    if status == 0:
-        nperseg = seg.size  # = min(size, round(segment_s * fs_hz)), as _welch_spectrum
-        if size != nperseg:
-            # longer than one segment: welch_psd's general path (its complex products and the
-            # batched FFT may round differently in the last bit, so it is not imitated here)
-            return None
-        n_fft = nperseg if nfft is None else max(int(nfft), nperseg)
-        p = rfft_power(rfft(seg * _scaled_hann(nperseg, fs_hz), n_fft).view(np.float64), n_fft)
-        return Spectrum(_rfft_freqs(n_fft, fs_hz), p, "welch", n_knots, bridge)
-    if status == 1:
+    r = window_welch_rfft(t_s, rr_ms, valid, lo, hi, fs_hz=fs_hz, segment_s=segment_s, nfft=nfft, scratch=scratch)
+    if r is None:
+        return None
+    n_knots, bridge, v, n_fft = r
+    if v is None:
         return Spectrum(_EMPTY, _EMPTY, "welch", n_knots, bridge)
-    if status == -1:
-        raise ValueError("beat times t_s of the valid beats must be strictly increasing")
-    raise np.linalg.LinAlgError("spline system is singular")  # pragma: no cover - increasing knots
+    return Spectrum(_rfft_freqs(n_fft, fs_hz), rfft_power(v, n_fft), "welch", n_knots, bridge)
 
 
-_NO_MASK = np.ones(1, dtype=bool)
-_EMPTY = np.zeros(0)
-_EMPTY.setflags(write=False)
+#: The float indices of :class:`FrequencyDomain` in its order: ``(vlf_ms2, lf_ms2, hf_ms2,
+#: total_power_ms2, lf_hf, lf_nu, hf_nu, lf_peak_hz, hf_peak_hz)``.
+FrequencyValues = tuple[float, float, float, float, float, float, float, float, float]
+_NAN_VALUES: FrequencyValues = (NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN)
+
+
+def window_welch_indices(
+    t_s: NDArray[np.float64],
+    rr_ms: NDArray[np.float64],
+    valid: NDArray[np.bool_] | None,
+    lo: int,
+    hi: int,
+    *,
+    fs_hz: float = RESAMPLE_HZ,
+    segment_s: float = WELCH_SEGMENT_S,
+    nfft: int | None = None,
+    scratch: WelchScratch | None = None,
+) -> tuple[FrequencyValues, int, float] | None:
+    """``indices_from_spectrum(window_welch_spectrum(...))`` as plain values, bit for bit, for the
+    per-beat engine: ``(values, n_knots, longest_bridge_s)``, ``values`` the float fields of
+    :class:`FrequencyDomain` in its order (:data:`FrequencyValues`). After the FFT of
+    :func:`window_welch_rfft`, |X|², band integrals, peaks, LF/HF and n.u. are one compiled call
+    (:func:`biofeedback.hrv._kernels.rfft_frequency_values`). ``None`` as
+    :func:`window_welch_spectrum` (several Welch segments: call :func:`power_spectrum`).
+    """
+    r = window_welch_rfft(t_s, rr_ms, valid, lo, hi, fs_hz=fs_hz, segment_s=segment_s, nfft=nfft, scratch=scratch)
+    if r is None:
+        return None
+    n_knots, bridge, v, n_fft = r
+    if v is None or v.size < 4:  # fewer than 2 frequencies: no indices (as indices_from_spectrum)
+        return _NAN_VALUES, n_knots, bridge
+    df = rfft_grid_step(n_fft, fs_hz)
+    if df is None:  # pragma: no cover - rfft grids are uniform
+        fd = indices_from_spectrum(Spectrum(_rfft_freqs(n_fft, fs_hz), rfft_power(v, n_fft), "welch", n_knots, bridge))
+        return frequency_values_of(fd), n_knots, bridge
+    return rfft_frequency_values(v, n_fft, df, HF_BAND_HZ[1], *VLF_BAND_HZ, *LF_BAND_HZ, *HF_BAND_HZ), n_knots, bridge
+
+
+def frequency_values_of(fd: FrequencyDomain) -> FrequencyValues:
+    """The float indices of ``fd`` as :data:`FrequencyValues`."""
+    return (fd.vlf_ms2, fd.lf_ms2, fd.hf_ms2, fd.total_power_ms2, fd.lf_hf, fd.lf_nu, fd.hf_nu, fd.lf_peak_hz,
+            fd.hf_peak_hz)
 
 
 def band_power_ms2(spectrum: Spectrum, lo_hz: float, hi_hz: float) -> float:
@@ -536,10 +670,6 @@ def _peak(f: NDArray[np.float64], p: NDArray[np.float64], lo: float, hi: float) 
     if j <= i:
         return NAN
     return float(f[i + int(np.argmax(p[i:j]))])
-
-
-def _ratio(a: float, b: float) -> float:
-    return a / b if b > 0 else NAN
 
 
 def uniform_grid_step(f: NDArray[np.float64]) -> float | None:
@@ -654,30 +784,17 @@ def indices_from_spectrum(spectrum: Spectrum) -> FrequencyDomain:
             NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, spectrum.method, spectrum.n_knots, spectrum.longest_bridge_s
         )
     df = uniform_grid_step(f)
-    if df is not None:  # every spectrum made here: the compiled integrals in one call
-        vlf, lf, hf, lf_peak, hf_peak = frequency_bands(
-            spectrum.psd_ms2_per_hz, df, HF_BAND_HZ[1], *VLF_BAND_HZ, *LF_BAND_HZ, *HF_BAND_HZ)
+    values: FrequencyValues
+    if df is not None:  # every spectrum made here: the compiled integrals and ratios in one call
+        values = frequency_values(spectrum.psd_ms2_per_hz, df, HF_BAND_HZ[1], *VLF_BAND_HZ, *LF_BAND_HZ, *HF_BAND_HZ)
     else:
         integ = _GeneralPSD(f, spectrum.psd_ms2_per_hz)
         vlf = integ.band(*VLF_BAND_HZ)
         lf = integ.band(*LF_BAND_HZ)
         hf = integ.band(*HF_BAND_HZ)
-        lf_peak = integ.peak(*LF_BAND_HZ)[0]
-        hf_peak = integ.peak(*HF_BAND_HZ)[0]
-    return FrequencyDomain(
-        vlf_ms2=vlf,
-        lf_ms2=lf,
-        hf_ms2=hf,
-        total_power_ms2=vlf + lf + hf,
-        lf_hf=_ratio(lf, hf),
-        lf_nu=_ratio(100.0 * lf, lf + hf),
-        hf_nu=_ratio(100.0 * hf, lf + hf),
-        lf_peak_hz=lf_peak,
-        hf_peak_hz=hf_peak,
-        method=spectrum.method,
-        n_knots=spectrum.n_knots,
-        longest_bridge_s=spectrum.longest_bridge_s,
-    )
+        total, lf_hf, lf_nu, hf_nu = frequency_ratios(vlf, lf, hf)
+        values = (vlf, lf, hf, total, lf_hf, lf_nu, hf_nu, integ.peak(*LF_BAND_HZ)[0], integ.peak(*HF_BAND_HZ)[0])
+    return FrequencyDomain(*values, spectrum.method, spectrum.n_knots, spectrum.longest_bridge_s)
 
 
 def frequency_domain(

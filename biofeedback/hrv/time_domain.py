@@ -37,6 +37,8 @@ __all__ = [
     "stress_index",
     "baevsky_stress_index",
     "hr_range_bpm",
+    "time_domain_fields",
+    "NO_MASK",
 ]
 
 NAN = float("nan")
@@ -314,7 +316,8 @@ def hr_range_bpm(rr_ms: ArrayLike, valid: ArrayLike | None = None) -> float:
     return float(MS_PER_MIN / rr.min() - MS_PER_MIN / rr.max())
 
 
-_NO_MASK = np.zeros(0, dtype=bool)
+#: The empty mask of :func:`time_domain_fields`: every beat valid / no gaps.
+NO_MASK = np.zeros(0, dtype=bool)
 _MAX_SI_BINS = 1 << 20
 
 
@@ -349,36 +352,37 @@ def time_domain(
     >>> td.n_beats, td.mean_rr_ms, round(td.rmssd_ms, 3)  # diffs 30, -40, 20
     (4, 807.5, 31.091)
     """
-    # One compiled pass (the engine calls this every beat); each value equals the corresponding
-    # small function above (tests check it to ~1e-12).
     rr = np.asarray(rr_ms, dtype=np.float64)
     if rr.ndim != 1:
         raise ValueError(f"rr_ms must be one-dimensional, got shape {rr.shape}")
     n = rr.size
-    v = _NO_MASK if valid is None else _as_mask(valid, n, "valid", True)
-    br = _NO_MASK if breaks is None else _as_mask(breaks, n, "breaks", False)
+    v = NO_MASK if valid is None else _as_mask(valid, n, "valid", True)
+    br = NO_MASK if breaks is None else _as_mask(breaks, n, "breaks", False)
+    return TimeDomain(*time_domain_fields(rr, v, br, float(si_bin_ms)))
+
+
+#: The fields of :class:`TimeDomain` in its order (``n_beats`` first, then the floats).
+TimeDomainFields = tuple[int, float, float, float, float, float, float, float, float, float, float, float, float]
+
+
+def time_domain_fields(
+    rr: NDArray[np.float64], valid: NDArray[np.bool_], breaks: NDArray[np.bool_], si_bin_ms: float
+) -> TimeDomainFields:
+    """The fields of :func:`time_domain` as a tuple (:data:`TimeDomainFields`), for the per-beat
+    engine: ``rr`` a float64 array, ``valid`` / ``breaks`` boolean arrays of its length or
+    :data:`NO_MASK` (all valid / no gaps); not checked.
+
+    One compiled pass (:func:`biofeedback.hrv._kernels.time_domain_values`); each value equals the
+    corresponding small function above (tests check it to ~1e-12).
+    """
     nv, mean_rr, mean_hr, sdnn, r, p50, p20, sd1, sd2, si, hr_rng = time_domain_values(
-        rr, v, br, float(si_bin_ms), _MAX_SI_BINS, NN50_MS, NN20_MS
+        rr, valid, breaks, si_bin_ms, _MAX_SI_BINS, NN50_MS, NN20_MS
     )
     if si == -1.0:  # a histogram of more than _MAX_SI_BINS bins (absurd bin width): numpy path
-        si = baevsky_stress_index(rr if valid is None else rr[v], bin_ms=si_bin_ms)
+        si = baevsky_stress_index(rr if valid.size != rr.size else rr[valid], bin_ms=si_bin_ms)
     if si == si:
         si = math.sqrt(si)
     lnr = NAN
     if r == r:
         lnr = math.log(r) if r > 0 else -math.inf
-    return TimeDomain(
-        n_beats=int(nv),
-        mean_rr_ms=mean_rr,
-        mean_hr_bpm=mean_hr,
-        sdnn_ms=sdnn,
-        rmssd_ms=r,
-        ln_rmssd=lnr,
-        pnn50_pct=p50,
-        pnn20_pct=p20,
-        sd1_ms=sd1,
-        sd2_ms=sd2,
-        sd1_sd2=sd1 / sd2 if sd2 > 0 else NAN,
-        stress_index=si,
-        hr_range_bpm=hr_rng,
-    )
+    return (nv, mean_rr, mean_hr, sdnn, r, lnr, p50, p20, sd1, sd2, sd1 / sd2 if sd2 > 0 else NAN, si, hr_rng)

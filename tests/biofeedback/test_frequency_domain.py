@@ -277,3 +277,45 @@ def test_window_welch_spectrum_is_power_spectrum_of_the_slices_bit_for_bit(nfft:
     assert min(seen.values()) > 0, seen
     with pytest.raises(ValueError, match="strictly increasing"):
         window_welch_spectrum(np.array([1.0, 2.0, 2.0, 3.0, 4.0]), np.full(5, 800.0), None, 0, 5)
+
+
+def _bits(x: float) -> str:
+    return "nan" if math.isnan(x) else float(x).hex()
+
+
+@pytest.mark.parametrize("nfft", [None, 2048])
+def test_window_welch_indices_and_coherence_values_are_the_batch_values_bit_for_bit(nfft: int | None) -> None:
+    # the engine's per-beat values (no Spectrum / FrequencyDomain / Coherence objects) are the
+    # fields of the batch functions' objects, bit for bit, one scratch reused across windows
+    from biofeedback.hrv.coherence import coherence_from_spectrum, window_coherence_values
+    from biofeedback.hrv.frequency_domain import WelchScratch, window_welch_indices
+
+    rng = np.random.default_rng(5)
+    rr = np.round(850.0 + 60.0 * np.sin(np.arange(600) * 0.7) + rng.normal(0, 20.0, 600))
+    t = np.cumsum(rr) / 1000.0
+    valid = rng.random(600) > 0.05
+    sc = WelchScratch()
+    seen = {"values": 0, "nan": 0, "general": 0}
+    spans = [(0, 0), (0, 1), (0, 3), (5, 9), (10, 80), (100, 240), (0, 600), *((k, k + 75) for k in range(0, 500, 9))]
+    for lo, hi in spans:
+        for v in (None, valid):
+            for segment_s in (64.0, 300.0):
+                got = window_welch_indices(t, rr, v, lo, hi, fs_hz=4.0, segment_s=segment_s, nfft=nfft, scratch=sc)
+                ref = power_spectrum(t[lo:hi], rr[lo:hi], None if v is None else v[lo:hi], fs_hz=4.0,
+                                     segment_s=segment_s, nfft=nfft)
+                c = coherence_from_spectrum(ref)
+                ratio, peak_hz, bridge = window_coherence_values(t, rr, v, lo, hi, window_s=segment_s, fs_hz=4.0,
+                                                                 nfft=nfft, scratch=sc)
+                assert [_bits(ratio), _bits(peak_hz), _bits(bridge)] == [
+                    _bits(c.ratio), _bits(c.peak_hz), _bits(ref.longest_bridge_s)]
+                if got is None:
+                    seen["general"] += 1
+                    continue
+                fd = indices_from_spectrum(ref)
+                values, n_knots, bridge = got
+                assert n_knots == fd.n_knots and _bits(bridge) == _bits(fd.longest_bridge_s)
+                assert [_bits(x) for x in values] == [_bits(getattr(fd, k)) for k in (
+                    "vlf_ms2", "lf_ms2", "hf_ms2", "total_power_ms2", "lf_hf", "lf_nu", "hf_nu", "lf_peak_hz",
+                    "hf_peak_hz")]
+                seen["nan" if math.isnan(values[0]) else "values"] += 1
+    assert min(seen.values()) > 0, seen

@@ -1,0 +1,78 @@
+"""The engine's per-beat JSON lines, bit for bit, against digests computed before issue 13's per-beat
+speed-up (branch engfast, computed on main 4e685ba): settings versions 1 and 2 are frozen recipes, so
+faster code must write the same bytes. One real recording (21 h Holter file, 2 600 beats with
+labelled beats, a 7.5 s gap, a baseline and quality nulls) under versions 1 and 2, and short runs
+through the other paths of the engine (no detection + Lomb, smoothness priors + several Welch
+segments, version 1 with several segments)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from biofeedback.beat import Beat, Gap
+from biofeedback.engine import EngineSettings, HRVEngine
+
+HOLTER = Path("holter") / "rr_healthy_subjects_000_ms.txt"
+
+
+def _items(rr_all: np.ndarray, lo: int, n: int, gap_at: int) -> list[Beat | Gap]:
+    rr = rr_all[lo:lo + n]
+    t = np.cumsum(rr) / 1000.0
+    out: list[Beat | Gap] = []
+    shift = 0.0
+    for i in range(n):
+        if i == gap_at:
+            out.append(Gap(float(t[i - 1] + shift), float(t[i - 1] + shift + 7.5), "contact_lost"))
+            shift += 7.5
+        out.append(Beat(rr_ms=float(rr[i]), t_s=float(t[i] + shift)))
+    return out
+
+
+def _digest(settings: EngineSettings, items: list[Beat | Gap], baseline_at: int) -> tuple[int, str]:
+    """sha256 of every per-beat JSON line (``to_json_line``: orjson's shortest round-trip floats, so
+    equal digests mean equal bits), with ``end_baseline`` after item ``baseline_at``."""
+    eng = HRVEngine(settings)
+    h = hashlib.sha256()
+    n = 0
+    for i, it in enumerate(items):
+        for b in eng.push(it):
+            h.update(b.to_json_line())
+            n += 1
+        if i == baseline_at:
+            try:
+                eng.end_baseline()
+            except ValueError:
+                pass
+    for b in eng.flush():
+        h.update(b.to_json_line())
+        n += 1
+    return n, h.hexdigest()
+
+
+# (settings, first beat, beats, gap before item, baseline after item) -> (lines, sha256)
+CASES = {
+    "v1": ({"version": 1}, 30000, 2600, 1300, 400,
+           (2600, "c0c40b2be4c18b057ba994b7e82ccfdda73d4d54608c0a260911742305d89430")),
+    "v2": ({"version": 2}, 30000, 2600, 1300, 400,
+           (2600, "a089e1d7215a0bd0315df32eef94c0e1e7c9ba0faaff6e7147f7e93a0763fb4d")),
+    "v2_nodetect_lomb": ({"artifact_detection": False, "method": "lomb"}, 50000, 500, 250, 200,
+                         (500, "489877590327558a681238e67a19f2d76c5f54b7b70bfa702370e9a7a83b7b90")),
+    "v2_sp_multiseg": ({"detrend": "smoothness_priors", "segment_s": 60.0, "time_window_s": 30.0},
+                       50000, 500, 250, 200,
+                       (500, "bf863437c1ea1a175f42fe6174c406778acba468e091e630e326dcde177bd954")),
+    "v1_multiseg": ({"version": 1, "segment_s": 60.0, "frequency_window_s": 150.0}, 50000, 500, 250, 200,
+                    (500, "ebc55ae6e2e5940adc3a971a4a24e5678d57d532832295b6f235184f799c5919")),
+}
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_per_beat_json_lines_are_those_of_the_engine_before_the_speed_up(shared_data: Path, case: str) -> None:
+    settings, lo, n, gap_at, baseline_at, expected = CASES[case]
+    rr_all = np.loadtxt(shared_data / HOLTER, max_rows=lo + n)
+    s = EngineSettings.from_dict(settings)
+    assert _digest(s, _items(rr_all, lo, n, gap_at), baseline_at) == expected
