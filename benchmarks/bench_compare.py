@@ -7,9 +7,11 @@ it once (:func:`sessions.stored.read_session`) and compares its phases
 bootstrap), timed without the imports, wall and CPU; and ``biofeedback compare ID --json`` runs as a
 user would, start-up included.
 
-Run alone (``--home``/``--session`` reuse a recording)::
+Run alone (``--home``/``--session`` reuse a recording; ``--profile N`` prints the N costliest
+functions of the comparison by cProfile, in one more fresh process, after the numba kernels'
+first call)::
 
-    python benchmarks/bench_compare.py [--hours 24] [--home DIR --session ID]
+    python benchmarks/bench_compare.py [--hours 24] [--home DIR --session ID] [--profile N]
 """
 
 from __future__ import annotations
@@ -39,6 +41,21 @@ with Store.open_home(sys.argv[1]) as store:
     comparison = compare_phases(read_session(store, sys.argv[2]))
     wall, cpu = time.perf_counter() - w, time.process_time() - c
 print(json.dumps({"wall_s": wall, "cpu_s": cpu, "n_beats": sum(p.n_beats for p in comparison.phases)}))
+"""
+
+_PROFILE = r"""
+import cProfile, pstats, sys
+from sessions.compare import compare_phases
+from sessions.store import Store
+from sessions.stored import read_session
+
+with Store.open_home(sys.argv[1]) as store:
+    read_session(store, sys.argv[2]).artifacts  # the numba kernels' first call is not the comparison's
+    profile = cProfile.Profile()
+    profile.enable()
+    compare_phases(read_session(store, sys.argv[2]))
+    profile.disable()
+pstats.Stats(profile).sort_stats("tottime").print_stats(int(sys.argv[3]))
 """
 
 
@@ -91,13 +108,17 @@ def main() -> None:
     p.add_argument("--hours", type=float, default=24.0)
     p.add_argument("--home", type=Path, help="a store holding the session to compare (else one is recorded)")
     p.add_argument("--session", help="with --home: the session id")
+    p.add_argument("--profile", type=int, default=0, metavar="N",
+                   help="also print the N functions of the comparison taking the most time (cProfile)")
     a = p.parse_args()
-    if a.home is not None and a.session:
-        rows = measure(a.home, a.session, a.hours)
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            sid, _ = record(Path(tmp) / "home", a.hours)
-            rows = measure(Path(tmp) / "home", sid, a.hours)
+    with tempfile.TemporaryDirectory() as tmp:
+        home, sid = a.home, a.session
+        if home is None or not sid:
+            home = Path(tmp) / "home"
+            sid, _ = record(home, a.hours)
+        rows = measure(home, sid, a.hours)
+        if a.profile:
+            subprocess.run([sys.executable, "-c", _PROFILE, str(home), sid, str(a.profile)], check=True)
     for r in rows:
         print("  ".join(c for c in r.cells() if c))
 

@@ -360,26 +360,104 @@ def _subwindow_values(p: PhaseBeats, keys: Sequence[str], settings: EngineSettin
     """Each index of ``keys`` on each usable sub-window of the phase (see the module docstring).
 
     Indices with the same sub-windows (:data:`SUBWINDOW_S`, :data:`SUBWINDOW_STEP_S`) share one
-    pass: the beats of a sub-window are cut once (two binary searches) and only the kernels the
-    indices need run (:data:`KEY_PARTS`); each value is the one the whole computation gives."""
+    pass and only the kernels they need run (:data:`KEY_PARTS`); each value is the one
+    :func:`_indices_of` gives on the sub-window's beats (``tests/sessions/test_stored.py``). For
+    time-ordered beats the sub-windows are index ranges (two binary searches each) and the
+    spectra of all of them are batched (:func:`_window_values`); otherwise each is cut by a mask."""
     groups: dict[tuple[float, float], list[str]] = {}
     for key in keys:
         groups.setdefault((SUBWINDOW_S[key], SUBWINDOW_STEP_S[key]), []).append(key)
     out: dict[str, list[float]] = {key: [] for key in keys}
     for (w, step), group in groups.items():
         parts = tuple(part for part in ("time", "frequency", "coherence") if any(part in KEY_PARTS[k] for k in group))
+        starts = []
         k = 0
         while p.start_s + k * step + w <= p.end_s + 1e-9:
-            sub = p.select(p.start_s + k * step, p.start_s + k * step + w)
+            starts.append(p.start_s + k * step)
             k += 1
-            if float(sub.rr_ms[sub.valid].sum()) / 1000.0 < MIN_SUBWINDOW_COVERAGE * w:
-                continue
-            values = _indices_of(sub, settings, baseline, whole=False, parts=parts)
+        if p.ordered:
+            rows = _window_values(p, starts, w, parts, group, settings, baseline)
+        else:
+            rows = []
+            for lo_s in starts:
+                sub = p.select(lo_s, lo_s + w)
+                if float(sub.rr_ms[sub.valid].sum()) / 1000.0 < MIN_SUBWINDOW_COVERAGE * w:
+                    continue
+                rows.append(_indices_of(sub, settings, baseline, whole=False, parts=parts))
+        for values in rows:
             for key in group:
                 v = values[key]
                 if math.isfinite(v):
                     out[key].append(float(v))
     return {key: tuple(v) for key, v in out.items()}
+
+
+def _window_values(p: PhaseBeats, starts: Sequence[float], w: float, parts: tuple[str, ...], keys: Sequence[str],
+                   settings: EngineSettings, baseline: Baseline | None) -> list[dict[str, float]]:
+    """:func:`_indices_of` of the usable sub-windows ``[lo_s, lo_s + w)`` of time-ordered beats, in
+    order, for ``keys``: the same values, with the frequency-domain and coherence spectra of all the
+    sub-windows batched (:func:`biofeedback.hrv.batch.frequency_domain_rows`,
+    :func:`biofeedback.hrv.coherence.coherence_ratios`) instead of one call chain per sub-window."""
+    from biofeedback.hrv.relaxation import relaxation_index
+    from biofeedback.hrv.time_domain import time_domain
+
+    t, rr, valid, breaks = p.t_s, p.rr_ms, p.valid, p.breaks
+    lo_s = np.array(starts, dtype=np.float64)
+    hi_s = np.array([s + w for s in starts], dtype=np.float64)  # as PhaseBeats.select's bounds
+    lo_all = t.searchsorted(lo_s, side="left")
+    hi_all = np.maximum(lo_all, t.searchsorted(hi_s, side="left"))  # time_slice
+    keep = [j for j, (a, b) in enumerate(zip(lo_all.tolist(), hi_all.tolist()))
+            if not float(rr[a:b][valid[a:b]].sum()) / 1000.0 < MIN_SUBWINDOW_COVERAGE * w]
+    lo = lo_all[keep]
+    hi = hi_all[keep]
+    n = hi - lo
+    nan = math.nan
+    rows: list[dict[str, float]] = [{} for _ in keep]
+    if "artifacts_pct" in keys:
+        art = np.zeros(rr.size + 1, dtype=np.int64)
+        np.cumsum(np.fromiter((lab != "normal" for lab in p.labels), dtype=bool, count=rr.size), out=art[1:])
+        for row, a, b in zip(rows, lo.tolist(), hi.tolist()):
+            row["artifacts_pct"] = float(100.0 * int(art[b] - art[a]) / (b - a)) if b > a else nan
+    if "time" in parts:
+        for row, a, b in zip(rows, lo.tolist(), hi.tolist()):
+            td = time_domain(rr[a:b], valid[a:b], breaks[a:b], si_bin_ms=settings.si_bin_ms)
+            row.update(mean_hr_bpm=td.mean_hr_bpm, rmssd_ms=td.rmssd_ms, ln_rmssd=td.ln_rmssd, sdnn_ms=td.sdnn_ms)
+    else:
+        for row in rows:
+            row.update(mean_hr_bpm=nan, rmssd_ms=nan, ln_rmssd=nan, sdnn_ms=nan)
+    if "frequency" in parts and settings.method == "welch" and settings.detrend == "mean":
+        from biofeedback.hrv.batch import frequency_domain_rows
+
+        fd = frequency_domain_rows(t, rr, valid, lo, hi, fs_hz=settings.fs_hz)
+        for key in ("lf_ms2", "hf_ms2", "lf_hf"):
+            for row, x in zip(rows, fd[key].tolist()):
+                row[key] = x
+    elif "frequency" in parts:
+        from biofeedback.hrv.frequency_domain import frequency_domain
+
+        for row, a, b in zip(rows, lo.tolist(), hi.tolist()):
+            f = frequency_domain(t[a:b], rr[a:b], valid[a:b], method=settings.method,  # type: ignore[arg-type]
+                                 detrend=settings.detrend,  # type: ignore[arg-type]
+                                 fs_hz=settings.fs_hz, smoothness_lambda=settings.smoothness_lambda)
+            row.update(lf_ms2=f.lf_ms2, hf_ms2=f.hf_ms2, lf_hf=f.lf_hf)
+    else:
+        for row in rows:
+            row.update(lf_ms2=nan, hf_ms2=nan, lf_hf=nan)
+    coh = np.full(len(rows), nan)
+    if "coherence" in parts:
+        from biofeedback.hrv.coherence import coherence_ratios
+        from biofeedback.hrv.constants import COHERENCE_WINDOW_S
+
+        # summarize's "last" coherence of a sub-window: the beats of its last 64 s, windows of < 4 beats NaN
+        last = np.maximum(lo, t.searchsorted(t[np.maximum(hi - 1, 0)] - COHERENCE_WINDOW_S, side="left"))
+        some = np.flatnonzero(n >= 4)
+        coh[some] = coherence_ratios(t, rr, valid, last[some], hi[some], window_s=COHERENCE_WINDOW_S,
+                                     method=settings.coherence_method)  # type: ignore[arg-type]
+    for row, c in zip(rows, coh.tolist()):
+        row["coherence"] = c
+        row["relaxation"] = (relaxation_index(row["ln_rmssd"], row["mean_hr_bpm"], c, baseline)
+                             if baseline is not None and "time" in parts and "coherence" in parts else nan)
+    return rows
 
 
 def phase_indices(p: PhaseBeats, settings: EngineSettings, baseline: Baseline | None = None, *,

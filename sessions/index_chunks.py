@@ -202,13 +202,24 @@ def decode_columns(blob: bytes, keys: Sequence[str]) -> tuple[np.ndarray, dict[s
         for key in keys:
             if key in stored_keys:
                 kind, extra, body = cols[1 + stored_keys.index(key)]
-                out[key] = _as_float(_decode_column(kind, extra, body, n))
+                out[key] = _float_column(kind, extra, body, n)
             else:
                 out[key] = np.full(n, np.nan)
         return seq, out
     rows = decode_rows(blob)
     seq = np.array([s for s, _ in rows], dtype=np.int64)
     return seq, {key: _as_float([d.get(key) for _, d in rows]) for key in keys}
+
+
+def _float_column(kind: str, extra: Any, body: bytes, n: int) -> np.ndarray:
+    """``_as_float(_decode_column(...))``; a float column without a Python object per value."""
+    if kind != "f8":
+        return _as_float(_decode_column(kind, extra, body, n))
+    mask_len = (n + 7) // 8 if extra else 0
+    values = np.bitwise_xor.accumulate(_unshuffled(body[mask_len:], n, np.uint64)).view(np.float64)
+    if extra:
+        values[np.unpackbits(np.frombuffer(body[:mask_len], dtype=np.uint8), count=n).astype(bool)] = np.nan
+    return values
 
 
 def _as_float(values: list[Any]) -> np.ndarray:

@@ -151,7 +151,10 @@ def _resample_means(rng: np.random.Generator, x: np.ndarray, n_resamples: int) -
     out = np.empty(n_resamples, dtype=np.float64)
     for r0 in range(0, n_resamples, _BLOCK_ROWS):
         r1 = min(n_resamples, r0 + _BLOCK_ROWS)
-        x[rng.integers(0, n, size=(r1 - r0, n))].mean(axis=1, out=out[r0:r1])
+        # ndarray.mean's own steps (the sum along the row, then a division by the count) without
+        # its Python wrapper, which cost as much as the arithmetic for 125 blocks
+        np.add.reduce(x[rng.integers(0, n, size=(r1 - r0, n))], axis=1, out=out[r0:r1])
+    out /= n
     return out
 
 

@@ -237,11 +237,18 @@ def line_envelope(x: np.ndarray, y: np.ndarray, columns: int = FIGURE_WIDTH_PX) 
     first = np.flatnonzero(np.r_[True, col[1:] != col[:-1]])
     last = np.r_[first[1:] - 1, n - 1]
     finite = np.isfinite(y)
-    by_low = np.lexsort((np.where(finite, y, np.inf), col))  # per column, lowest first
-    by_high = np.lexsort((np.where(finite, -y, np.inf), col))  # per column, highest first
+    low = _first_extreme(np.where(finite, y, np.inf), col, first)  # per column, lowest first
+    high = _first_extreme(np.where(finite, -y, np.inf), col, first)  # per column, highest first
     edges = np.flatnonzero(finite[1:] != finite[:-1])  # the line breaks or resumes after these points
-    keep = np.unique(np.concatenate([first, last, by_low[first], by_high[first], edges, edges + 1]))
+    keep = np.unique(np.concatenate([first, last, low, high, edges, edges + 1]))
     return x[keep], y[keep]
+
+
+def _first_extreme(v: np.ndarray, col: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Per run of equal ``col`` (the runs start at ``first``), the index of the first smallest ``v``."""
+    lowest = np.minimum.reduceat(v, first)
+    at = np.flatnonzero(v == lowest[np.cumsum(np.r_[False, col[1:] != col[:-1]])])
+    return at[np.r_[True, col[at][1:] != col[at][:-1]]]
 
 
 @dataclass(frozen=True)
@@ -303,19 +310,38 @@ def event_levels(times_s: Sequence[float], span_s: float, min_gap_frac: float = 
     return out
 
 
+_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def power_of_ten_label(value: float) -> str:
+    """``"10³"`` for 1000 (a tick of a log axis), ``""`` for a value that is not a power of ten."""
+    if not value > 0 or not math.isfinite(value):
+        return ""
+    exponent = round(math.log10(value))
+    if not math.isclose(value, 10.0 ** exponent, rel_tol=1e-9):
+        return ""
+    return "10" + str(exponent).translate(_SUPERSCRIPTS)
+
+
+#: The figure's fixed layout (pixels at FIGURE_DPI): room above the heading, per heading line (12 pt),
+#: for the first panel's title; the margins left (tick labels and y label), right (the coherence
+#: axis) and below (tick labels and x label); the gaps between panels as fractions of a panel.
+_SUPTITLE_TOP_PX = 8
+_SUPTITLE_LINE_PX = 20
+_TITLE_PX = 30
+_LEFT_PX = 72
+_RIGHT_PX = 62
+_BOTTOM_PX = 52
+_HSPACE = 0.3
+_WSPACE = 0.16
+
+
 def build_figure(data: ReportData) -> ReportFigure:
     """Draw the four panels for ``data`` on a new matplotlib Figure (Agg canvas; pyplot is not used, so
     no global state is touched)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=FIGURE_SIZE_IN, dpi=FIGURE_DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    grid = fig.add_gridspec(3, 2, height_ratios=(1.2, 1.0, 1.2))
-    tach = fig.add_subplot(grid[0, :])
-    trend = fig.add_subplot(grid[1, :], sharex=tach)
-    spectra = fig.add_subplot(grid[2, 0])
-    poincare = fig.add_subplot(grid[2, 1])
     import textwrap
 
     from matplotlib.patches import Ellipse
@@ -326,7 +352,20 @@ def build_figure(data: ReportData) -> ReportFigure:
         head.append(textwrap.fill(data.summary, 125))
     if data.subtitle:
         head.append(textwrap.fill(data.subtitle, 120))
-    fig.suptitle("\n".join(head), fontsize=12)
+    heading = "\n".join(head)
+    # A fixed layout (margins in pixels, below) instead of matplotlib's constrained layout, which
+    # measures every tick label of every panel twice more (~1 s of a 24 h report).
+    fig = Figure(figsize=FIGURE_SIZE_IN, dpi=FIGURE_DPI)
+    FigureCanvasAgg(fig)
+    fig.suptitle(heading, fontsize=12, y=1.0 - _SUPTITLE_TOP_PX / FIGURE_HEIGHT_PX)
+    top_px = _SUPTITLE_TOP_PX + _SUPTITLE_LINE_PX * (heading.count("\n") + 1) + _TITLE_PX
+    grid = fig.add_gridspec(3, 2, height_ratios=(1.2, 1.0, 1.2), left=_LEFT_PX / FIGURE_WIDTH_PX,
+                            right=1.0 - _RIGHT_PX / FIGURE_WIDTH_PX, top=1.0 - top_px / FIGURE_HEIGHT_PX,
+                            bottom=_BOTTOM_PX / FIGURE_HEIGHT_PX, hspace=_HSPACE, wspace=_WSPACE)
+    tach = fig.add_subplot(grid[0, :])
+    trend = fig.add_subplot(grid[1, :], sharex=tach)
+    spectra = fig.add_subplot(grid[2, 0])
+    poincare = fig.add_subplot(grid[2, 1])
     duration = float(data.beat_t_s[-1]) if data.beat_t_s.size else 0.0
     formatter, locator, unit = time_formatter(duration)
 
@@ -352,7 +391,7 @@ def build_figure(data: ReportData) -> ReportFigure:
         tach.annotate(ev.label, xy=(ev.t_s, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -2 - 14 * level),
                       textcoords="offset points", fontsize=7, color="#7a5c99", va="top",
                       bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
-    tach.set_title(_t("report.tachogram", L))
+    tach.set_title(_t("report.tachogram", L), y=1.0)
     tach.set_ylabel("RR (ms)")
     tach.legend(loc="lower right", fontsize=8, ncols=5, framealpha=0.85)
 
@@ -363,7 +402,7 @@ def build_figure(data: ReportData) -> ReportFigure:
     if data.coherence is not None:
         coh_ax.plot(*line_envelope(data.coherence.t_s, data.coherence.values), color="#c28a2e", linewidth=1.2,
                     label=_t("compare.idx.coherence", L))
-    trend.set_title(_t("report.trend", L))
+    trend.set_title(_t("report.trend", L), y=1.0)
     trend.xaxis.set_major_formatter(formatter)
     trend.xaxis.set_major_locator(locator)
     trend.set_xlabel(_t("report.time", L, unit=unit))
@@ -384,6 +423,12 @@ def build_figure(data: ReportData) -> ReportFigure:
             drawn = True
     if drawn:
         spectra.set_yscale("log")
+        from matplotlib.ticker import FuncFormatter, NullFormatter
+
+        # decades as 10³ in plain text: matplotlib's default 10^3 labels go through its mathtext
+        # parser (~0.2 s to build) for the same look
+        spectra.yaxis.set_major_formatter(FuncFormatter(lambda v, _: power_of_ten_label(v)))
+        spectra.yaxis.set_minor_formatter(NullFormatter())
         # Four decades under the highest peak: deep notches of a short phase's spectrum would
         # otherwise take most of the height.
         top = max(float(sp.psd_ms2_hz[(sp.freq_hz > 0) & (sp.freq_hz <= 0.5)].max(initial=0.0)) for sp in data.spectra)
@@ -395,7 +440,7 @@ def build_figure(data: ReportData) -> ReportFigure:
         spectra.annotate(name, xy=((lo_hz + hi_hz) / 2, 1.0), xycoords=("data", "axes fraction"), xytext=(0, -3),
                          textcoords="offset points", ha="center", va="top", fontsize=8, color="#888888")
     spectra.set_xlim(0.0, 0.5)
-    spectra.set_title(_t("report.spectra", L))
+    spectra.set_title(_t("report.spectra", L), y=1.0)
     spectra.set_xlabel(_t("report.frequency", L))
     spectra.set_ylabel(_t("report.psd", L))
     if drawn:
@@ -425,7 +470,7 @@ def build_figure(data: ReportData) -> ReportFigure:
         poincare.plot([lo, hi], [lo, hi], color="#bbbbbb", linewidth=0.8)
         poincare.legend(fontsize=7, loc="upper left", framealpha=0.85, markerscale=3)
     poincare.set_aspect("equal", adjustable="datalim")
-    poincare.set_title(_t("report.poincare", L))
+    poincare.set_title(_t("report.poincare", L), y=1.0)
     poincare.set_xlabel("RR(n) (ms)")
     poincare.set_ylabel("RR(n+1) (ms)")
     return ReportFigure(fig, tach, trend, coh_ax, spectra, poincare)

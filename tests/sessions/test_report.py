@@ -230,3 +230,38 @@ def test_line_envelope_keeps_every_pixel_columns_extremes_ends_and_breaks() -> N
         assert i in set(index.tolist())
     short_x, short_y = x[:400], y[:400]
     assert line_envelope(short_x, short_y, columns)[0] is short_x  # short lines are drawn whole
+
+
+def test_fixed_layout_keeps_every_text_inside_the_figure_and_the_panels_apart() -> None:
+    """The margins are fixed (no constrained layout): with a heading of five lines, Dutch labels and
+    hours on the time axis, every title, label and tick label stays inside the figure, the heading
+    clears the first panel's title, and no panel (with its texts) overlaps another."""
+    import dataclasses
+
+    base = synthetic()
+    data = dataclasses.replace(
+        base, lang="nl", title="Sessie 3fa2c81d9e0b (gesimuleerd) " * 4,
+        summary="Tijdens de oefening steeg je hartslagvariabiliteit (RMSSD) met 22,8 ms (86 %), "
+                "voorbij de ruis van deze sessie. " * 2,
+        subtitle="2026-12-01 21:45 · Resonantieademhaling · 95510 slagen · 1440,0 min · voltooid",
+        beat_t_s=base.beat_t_s * 200.0)  # ~25 h: h:mm ticks
+    drawn = build_figure(data)
+    fig = drawn.figure
+    renderer = fig.canvas.get_renderer()
+    fig.draw(renderer)
+    whole = fig.bbox
+    heading = fig._suptitle.get_window_extent(renderer)
+    assert heading.y1 <= whole.y1 and heading.x0 >= whole.x0 and heading.x1 <= whole.x1
+    panels = {
+        "tachogram": drawn.tachogram.get_tightbbox(renderer),
+        "trend": type(whole).union([drawn.trend.get_tightbbox(renderer), drawn.trend_coherence.get_tightbbox(renderer)]),
+        "spectra": drawn.spectra.get_tightbbox(renderer),
+        "poincare": drawn.poincare.get_tightbbox(renderer),
+    }
+    for name, box in panels.items():
+        assert whole.x0 <= box.x0 and box.x1 <= whole.x1 and whole.y0 <= box.y0 and box.y1 <= whole.y1, name
+        assert not box.overlaps(heading), name
+    names = list(panels)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert not panels[a].overlaps(panels[b]), (a, b)

@@ -101,15 +101,20 @@ def test_binary_search_cut_equals_the_mask():
         assert np.array_equal(np.flatnonzero(incl), np.arange(t.size)[time_slice(t, lo, hi, include_hi=True)])
 
 
-def test_sub_windows_in_one_pass_equal_every_index_computed_alone(tmp_path):
+@pytest.mark.parametrize("settings", [
+    EngineSettings(),  # the batched spectra
+    EngineSettings(detrend="smoothness_priors", version=1),  # the per-window spectra; version 1: "grid" coherence
+])
+def test_sub_windows_in_one_pass_equal_every_index_computed_alone(tmp_path, settings):
     rng = np.random.default_rng(8)
     i = np.arange(420)
     rr = 900.0 + 60.0 * np.sin(2 * np.pi * i / 10.0) + rng.normal(0.0, 10.0, i.size)
     rr[200] -= 300.0
     rr[201] += 300.0  # an artifact: labels and validity enter the sub-windows too
     with Store.open_home(tmp_path) as store:
-        sid = _session(store, rr, phases=[("baseline", 0.0, 378.0)], gaps_before=(150,))
+        sid = _session(store, rr, phases=[("baseline", 0.0, 378.0)], gaps_before=(150,), settings=settings.to_dict())
         beats = session_beats(read_session(store, sid))
+    assert beats.settings == settings
     p = beats.phase("baseline")
     assert p is not None
     from biofeedback.hrv.relaxation import Baseline
