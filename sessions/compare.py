@@ -428,7 +428,7 @@ def _window_values(p: PhaseBeats, starts: Sequence[float], w: float, parts: tupl
     if "frequency" in parts and settings.method == "welch" and settings.detrend == "mean":
         from biofeedback.hrv.batch import frequency_domain_rows
 
-        fd = frequency_domain_rows(t, rr, valid, lo, hi, fs_hz=settings.fs_hz)
+        fd = frequency_domain_rows(t, rr, valid, lo, hi, fs_hz=settings.fs_hz, nfft=settings.welch_nfft)
         for key in ("lf_ms2", "hf_ms2", "lf_hf"):
             for row, x in zip(rows, fd[key].tolist()):
                 row[key] = x
@@ -438,7 +438,8 @@ def _window_values(p: PhaseBeats, starts: Sequence[float], w: float, parts: tupl
         for row, a, b in zip(rows, lo.tolist(), hi.tolist()):
             f = frequency_domain(t[a:b], rr[a:b], valid[a:b], method=settings.method,  # type: ignore[arg-type]
                                  detrend=settings.detrend,  # type: ignore[arg-type]
-                                 fs_hz=settings.fs_hz, smoothness_lambda=settings.smoothness_lambda)
+                                 fs_hz=settings.fs_hz, smoothness_lambda=settings.smoothness_lambda,
+                                 nfft=settings.welch_nfft)
             row.update(lf_ms2=f.lf_ms2, hf_ms2=f.hf_ms2, lf_hf=f.lf_hf)
     else:
         for row in rows:

@@ -41,10 +41,12 @@ def frequency_domain_rows(
     *,
     fs_hz: float = RESAMPLE_HZ,
     segment_s: float = WELCH_SEGMENT_S,
+    nfft: int | None = None,
 ) -> dict[str, NDArray[np.float64]]:
     """``key -> values`` (one per window, :data:`FREQUENCY_ROW_KEYS`) where window ``k`` holds the
     beats ``lo[k]:hi[k]``: ``getattr(frequency_domain(t[lo:hi], rr[lo:hi], valid[lo:hi],
-    fs_hz=fs_hz, segment_s=segment_s), key)`` for every window, bit for bit (``nan`` where undefined).
+    fs_hz=fs_hz, segment_s=segment_s, nfft=nfft), key)`` for every window, bit for bit (``nan`` where
+    undefined; ``nfft``: the engine settings' :attr:`~biofeedback.engine.EngineSettings.welch_nfft`).
 
     ``ValueError`` like :func:`~biofeedback.hrv.frequency_domain.power_spectrum` if the valid beat
     times of a window are not strictly increasing.
@@ -70,7 +72,7 @@ def frequency_domain_rows(
     out = {key: np.full(lo_a.size, math.nan) for key in FREQUENCY_ROW_KEYS}
     seg = int(round(segment_s * fs_hz))
     if seg < 4 or not lo_a.size:
-        return _each_window(t, rr, v, lo_a, hi_a, range(lo_a.size), out, fs_hz, segment_s)
+        return _each_window(t, rr, v, lo_a, hi_a, range(lo_a.size), out, fs_hz, segment_s, nfft)
     use_valid = v is not None
     vv = v if v is not None else np.ones(0, dtype=bool)
     Z = np.empty((min(_ROWS_PER_FFT, lo_a.size), seg))
@@ -85,10 +87,11 @@ def frequency_domain_rows(
             raise ValueError("beat times t_s of the valid beats must be strictly increasing")
         counts = nper[: c1 - c0]
         # a window of a whole segment may be longer than one (Welch averages several): the general path
-        _each_window(t, rr, v, lo_a, hi_a, (c0 + np.flatnonzero(counts == seg)).tolist(), out, fs_hz, segment_s)
+        _each_window(t, rr, v, lo_a, hi_a, (c0 + np.flatnonzero(counts == seg)).tolist(), out, fs_hz, segment_s,
+                     nfft)
         for nperseg in np.unique(counts[(counts > 0) & (counts < seg)]).tolist():
             rows = np.flatnonzero(counts == nperseg)
-            f, p = single_segment_psd_rows(Z[rows, :nperseg], fs_hz)
+            f, p = single_segment_psd_rows(Z[rows, :nperseg], fs_hz, nfft)
             for k, pk in zip((c0 + rows).tolist(), p):
                 fd = indices_from_spectrum(Spectrum(f, pk, "welch", 0, math.nan))
                 for key in FREQUENCY_ROW_KEYS:
@@ -98,11 +101,13 @@ def frequency_domain_rows(
 
 def _each_window(t: NDArray[np.float64], rr: NDArray[np.float64], v: NDArray[np.bool_] | None,
                  lo: NDArray[np.int64], hi: NDArray[np.int64], which: range | list[int],
-                 out: dict[str, NDArray[np.float64]], fs_hz: float, segment_s: float) -> dict[str, NDArray[np.float64]]:
+                 out: dict[str, NDArray[np.float64]], fs_hz: float, segment_s: float,
+                 nfft: int | None) -> dict[str, NDArray[np.float64]]:
     """The windows ``which`` through :func:`frequency_domain` itself, one call each."""
     for k in which:
         a, b = int(lo[k]), int(hi[k])
-        fd = frequency_domain(t[a:b], rr[a:b], None if v is None else v[a:b], fs_hz=fs_hz, segment_s=segment_s)
+        fd = frequency_domain(t[a:b], rr[a:b], None if v is None else v[a:b], fs_hz=fs_hz, segment_s=segment_s,
+                              nfft=nfft)
         for key in FREQUENCY_ROW_KEYS:
             out[key][k] = getattr(fd, key)
     return out

@@ -19,8 +19,9 @@ def _beats(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return t, rr, valid
 
 
+@pytest.mark.parametrize("nfft", [None, 1200], ids=["own_length", "settings_v3_nfft"])
 @pytest.mark.parametrize("use_valid", [True, False])
-def test_every_window_equals_frequency_domain_alone_bit_for_bit(use_valid: bool) -> None:
+def test_every_window_equals_frequency_domain_alone_bit_for_bit(use_valid: bool, nfft: int | None) -> None:
     t, rr, valid = _beats(6_000, 4)
     v = valid if use_valid else None
     # 60 s and 120 s windows every 15 s (more than one batch of 512), windows of 0-3 beats (no
@@ -29,9 +30,9 @@ def test_every_window_equals_frequency_domain_alone_bit_for_bit(use_valid: bool)
     lo = np.concatenate([t.searchsorted(starts), t.searchsorted(starts), [10, 10, 10, 0, 100]])
     hi = np.concatenate([t.searchsorted(starts + 60.0), t.searchsorted(starts + 120.0), [10, 12, 13, 900, 2_000]])
     assert lo.size > 512
-    rows = frequency_domain_rows(t, rr, v, lo, hi)
+    rows = frequency_domain_rows(t, rr, v, lo, hi, nfft=nfft)
     for k, (a, b) in enumerate(zip(lo.tolist(), hi.tolist())):
-        want = frequency_domain(t[a:b], rr[a:b], None if v is None else v[a:b])
+        want = frequency_domain(t[a:b], rr[a:b], None if v is None else v[a:b], nfft=nfft)
         for key in FREQUENCY_ROW_KEYS:
             got, exp = rows[key][k], getattr(want, key)
             assert np.float64(got).tobytes() == np.float64(exp).tobytes(), (k, key, got, exp)
