@@ -21,7 +21,7 @@ from numpy.typing import ArrayLike
 MIN_RR_MS = 100.0
 MAX_RR_MS = 3000.0  # 20 bpm; longer is a pause/gap, not an RR interval
 ABSURD_RR_MS = 86_400_000.0  # one day: no RR file holds a pause that long; a corrupt value
-GAP_THRESHOLD_S = 1.0  # a beat's interval starting this much after the previous beat: a pause (gap_spans)
+GAP_THRESHOLD_S = 1.0  # a beat whose interval starts more than this after the previous beat: a pause (gap_spans)
 
 
 @dataclass(frozen=True)
