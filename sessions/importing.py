@@ -15,9 +15,9 @@ Decisions (documented in ``docs/storage.md``):
   need phases say the session has none.
 - **Beat times** are the file's own when it has them, else the cumulative sum of the intervals
   (first beat at ``rr_ms[0] / 1000``). Where the times jump by more than the next interval plus
-  :data:`GAP_THRESHOLD_S` (a pause the reader left out, e.g. a value longer than ``MAX_RR_MS``), a
-  :class:`~biofeedback.beat.Gap` with reason ``"import_gap"`` is recorded, so no successive
-  difference is formed across it.
+  :data:`~sessions.importers.base.GAP_THRESHOLD_S` (a pause the reader left out, e.g. a value
+  longer than ``MAX_RR_MS``), a :class:`~biofeedback.beat.Gap` with reason ``"import_gap"`` is
+  recorded, so no successive difference is formed across it.
 - **Start time**: the file's own when it states one (a time without zone is taken as this machine's
   local time, and a note says so); else the file's modification time, with a note.
 - **Re-import**: the sha256 of the file's bytes is stored; importing a file with the same sha256
@@ -40,12 +40,11 @@ from biofeedback.events import Event, GapEvent, Imported
 from biofeedback.files import open_regular
 from sessions.importers._text import unreadable
 from sessions.importers import read_recording
-from sessions.importers.base import RRRecording
+from sessions.importers.base import RRRecording, gap_spans
 from sessions.locks import yield_write_lock
 from sessions.store import CHUNK_ROWS, NewSession, Store
 from sessions.store_rows import BeatRow, Rows, event_row, write_rows
 
-GAP_THRESHOLD_S = 1.0
 BATCH = CHUNK_ROWS  # beats per transaction (and per progress report)
 
 Progress = Callable[[int, int], None]  # (beats written, total beats)
@@ -98,18 +97,6 @@ def session_start(recording: RRRecording) -> tuple[datetime, str | None]:
         aware = start_wall.astimezone()
         return aware, f"the file's start time has no time zone: taken as this machine's ({aware.tzname()})"
     return start_wall, None
-
-
-def gap_spans(rr_ms: Sequence[float], t_s: Sequence[float]) -> list[tuple[int, float, float]]:
-    """``(next beat, start_s, end_s)`` of every pause in a recording: where a beat's interval starts
-    more than :data:`GAP_THRESHOLD_S` after the previous beat. The one rule for ``import`` and
-    ``analyze`` (so both see the same gaps)."""
-    import numpy as np
-
-    rr = np.asarray(rr_ms, dtype=np.float64)
-    t = np.asarray(t_s, dtype=np.float64)
-    start = t[1:] - rr[1:] / 1000.0  # the same float operations, element by element
-    return [(i + 1, float(t[i]), float(start[i])) for i in np.flatnonzero(start - t[:-1] > GAP_THRESHOLD_S).tolist()]
 
 
 def import_file(

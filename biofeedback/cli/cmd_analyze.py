@@ -148,7 +148,7 @@ def _beats(rec):
     """``(rr_ms, t_s, breaks)`` as `import` stores them: the same times and the same gap rule."""
     import numpy as np
 
-    from sessions.importing import gap_spans
+    from sessions.importers.base import gap_spans  # not sessions.importing: that loads the store
 
     rr = np.asarray(rec.rr_ms, dtype=np.float64)
     t = np.asarray(rec.beat_times_s(), dtype=np.float64)

@@ -122,7 +122,10 @@ def _exit_at_once(status: int) -> NoReturn:
 def main(argv: list[str] | None = None) -> int:
     from biofeedback.errors import BiofeedbackError
 
-    parser = build_parser()
+    given = sys.argv[1:] if argv is None else argv
+    # `biofeedback CMD ...` parses with CMD's parser alone (the others' modules and options cost
+    # ~25 ms of every start-up); anything else (--help, --version, no or an unknown command) with all
+    parser = build_parser({given[0]: COMMANDS[given[0]]} if given and given[0] in COMMANDS else COMMANDS)
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 # Limits used to reject impossible numbers (not artifacts). The QRS complex alone lasts 80-120 ms,
 # so no detector reports two beats closer than ~100 ms: a shorter value is a wrong unit or a corrupt
@@ -20,6 +21,7 @@ import numpy as np
 MIN_RR_MS = 100.0
 MAX_RR_MS = 3000.0  # 20 bpm; longer is a pause/gap, not an RR interval
 ABSURD_RR_MS = 86_400_000.0  # one day: no RR file holds a pause that long; a corrupt value
+GAP_THRESHOLD_S = 1.0  # a beat whose interval starts more than this after the previous beat: a pause (gap_spans)
 
 
 @dataclass(frozen=True)
@@ -59,3 +61,20 @@ class RRRecording:
         if self.t_s is not None:
             return self.t_s
         return np.cumsum(self.rr_ms) / 1000.0
+
+
+def gap_spans(rr_ms: ArrayLike, t_s: ArrayLike) -> list[tuple[int, float, float]]:
+    """``(next beat, start_s, end_s)`` of every pause in a recording: where a beat's interval starts
+    more than :data:`GAP_THRESHOLD_S` after the previous beat. The one rule for ``import`` and
+    ``analyze`` (so both see the same gaps); here, beside the readers, so ``analyze`` need not load
+    the store.
+
+    Examples
+    --------
+    >>> gap_spans([800.0, 800.0, 800.0], [0.8, 1.6, 4.0])
+    [(2, 1.6, 3.2)]
+    """
+    rr = np.asarray(rr_ms, dtype=np.float64)
+    t = np.asarray(t_s, dtype=np.float64)
+    start = t[1:] - rr[1:] / 1000.0  # the same float operations, element by element
+    return [(i + 1, float(t[i]), float(start[i])) for i in np.flatnonzero(start - t[:-1] > GAP_THRESHOLD_S).tolist()]

@@ -122,6 +122,24 @@ def test_a_pause_in_the_file_becomes_a_gap(tmp_path: Path) -> None:
     assert rows[60]["t_s"] == pytest.approx(sum(rr[:61]) / 1000.0 + 4.5)
 
 
+def test_json_of_a_file_with_a_pause_does_not_load_the_store(tmp_path: Path) -> None:
+    """analyze --json reads, applies the gap rule and analyses without the store, sqlite3 or the
+    event types (they cost start-up time and nothing here writes a session)."""
+    rr = _rr(200).tolist()
+    f = _write_lines(tmp_path / "rr.txt", rr[:60] + [4500.0] + rr[60:])
+    code = (
+        "import sys, json\n"
+        "from biofeedback.cli.main import main\n"
+        f"status = main(['analyze', {str(f)!r}, '--units', 'ms', '--json'])\n"
+        "loaded = [m for m in ('sqlite3', 'sessions.store', 'sessions.importing', 'biofeedback.events')"
+        " if m in sys.modules]\n"
+        "print(json.dumps([status, loaded]), file=sys.stderr)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert json.loads(proc.stderr.strip().splitlines()[-1]) == [0, []]
+    assert json.loads(proc.stdout)["n_beats"] == 200
+
+
 def test_per_beat_text_table(tmp_path: Path) -> None:
     f = _write_lines(tmp_path / "rr.txt", _rr(50))
     proc = analyze(f, "--per-beat", "--units", "ms")
