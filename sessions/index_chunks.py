@@ -29,7 +29,7 @@ import struct
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
+from operator import countOf, itemgetter
 from typing import Any
 
 import numpy as np
@@ -72,18 +72,19 @@ def _encode_column(values: Sequence[Any]) -> tuple[list[Any], bytes]:
     kinds = set(map(type, values))
     n = len(values)
     if kinds <= {float, type(None)} and float in kinds:
-        nulls = [v is None for v in values]
-        has_nulls = any(nulls)
-        filled: Sequence[Any] = values
-        if has_nulls:  # a null repeats the previous value: its XOR is zero
-            filled, prev = [], 0.0
-            for v in values:
-                prev = prev if v is None else v
-                filled.append(prev)
-        bits = np.array(filled, dtype=np.float64).view(np.uint64)
+        arr = np.array(values, dtype=np.float64)  # None becomes NaN (C loop)
+        has_nulls = type(None) in kinds
+        if has_nulls:  # a null repeats the previous value (0.0 before the first): its XOR is zero
+            null = np.zeros(n, dtype=bool)
+            nan_at = np.flatnonzero(np.isnan(arr)).tolist()
+            null[[i for i in nan_at if values[i] is None]] = True  # a NaN that was given stays NaN
+            given = np.where(null, -1, np.arange(n))
+            np.maximum.accumulate(given, out=given)  # the last non-null row at or before each row
+            arr = np.where(given >= 0, arr[given], 0.0)
+        bits = arr.view(np.uint64)
         x = bits.copy()
         x[1:] ^= bits[:-1]
-        mask = np.packbits(np.array(nulls, dtype=bool)).tobytes() if has_nulls else b""
+        mask = np.packbits(null).tobytes() if has_nulls else b""
         return ["f8", has_nulls], mask + _shuffled(x)
     if kinds == {int} and all(-(2**61) < v < 2**61 for v in values):
         a = np.array(values, dtype=np.int64)
@@ -129,17 +130,16 @@ def encode_json_rows(rows: Sequence[Row]) -> bytes:
     ``None`` and no float is NaN or infinite (orjson writes those as null: the text then holds more
     ``null`` than the rows hold ``None``): ``json.loads`` then reads back exactly what the
     ``json.dumps`` text gave (the same float bits). Anything else is written by ``json.dumps``."""
-    listed = [[s, d] for s, d in rows]
     # C loops only (this runs at every commit): the value types, the count of None
     if all(_ORJSON_SCALARS.issuperset(map(type, d.values())) for _, d in rows):
         try:
-            text = orjson.dumps(listed)
+            text = orjson.dumps(rows)  # (seq, dict) tuples are written as [seq, {...}] arrays
         except orjson.JSONEncodeError:  # an int beyond 64 bits, a key that is not text
             pass
         else:
-            if text.count(b"null") == sum(list(d.values()).count(None) for _, d in rows):
+            if text.count(b"null") == sum(countOf(d.values(), None) for _, d in rows):
                 return JSON_ROWS + text
-    return JSON_ROWS + json.dumps(listed).encode()
+    return JSON_ROWS + json.dumps([[s, d] for s, d in rows]).encode()
 
 
 _ORJSON_SCALARS = frozenset({float, int, str, bool, type(None)})

@@ -154,7 +154,7 @@ async def _run_with_progress(source: Any, plan: Any, store: Any, clock: Any, int
         def __init__(self, progress: Progress, task: Any):
             self.progress, self.task = progress, task
 
-        def on_beat(self, indices: Any, phase: str | None) -> None:
+        def on_beat(self, indices: Any, phase: str | None, values: Any) -> None:
             self.progress.update(self.task, completed=min(indices.t_s, plan.protocol.total_s),
                                  description=f"{phase or '':9s}")
 

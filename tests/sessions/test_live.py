@@ -83,7 +83,7 @@ class _After:
         self.n, self.keys, self.seen = n, keys, 0
         self.ready = asyncio.Event()
 
-    def on_beat(self, indices, phase):
+    def on_beat(self, indices, phase, values):
         self.seen += 1
         if self.seen >= self.n:
             self.ready.set()
