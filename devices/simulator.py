@@ -36,7 +36,7 @@ from typing import NamedTuple
 import numpy as np
 
 from biofeedback.beat import Beat, Gap
-from devices.clock import Clock, RealClock
+from devices.clock import Clock, RealClock, VirtualClock
 from devices.hrm_parser import TICKS_PER_SECOND, encode_heart_rate_measurement
 from biofeedback.events import ContactLost, ContactRegained, Disconnected
 from devices.source import DeviceInfo, SourceItem
@@ -391,6 +391,12 @@ class SimulatorSource:
     beat after contact returns, and a ``disconnected`` event when the stream ends. Beats whose
     interval ends after ``duration_s`` are not emitted. ``stop()`` ends the stream at the next beat.
     Times are seconds since the stream started (the clock's reading when ``stream()`` begins).
+
+    ``beats_per_turn``: on a :class:`~devices.clock.VirtualClock` (as fast as possible), deliver up
+    to this many beats per turn of the event loop: the clock is advanced to the beats in between
+    without yielding to the loop (the same clock readings; other tasks, such as a Ctrl-C handler,
+    run every ``beats_per_turn`` beats instead of every beat). 1 (the default) yields at every
+    beat, like every other clock.
     """
 
     def __init__(
@@ -400,9 +406,13 @@ class SimulatorSource:
         clock: Clock | None = None,
         duration_s: float | None = None,
         name: str = "Simulator",
+        beats_per_turn: int = 1,
     ):
         if duration_s is not None and not duration_s > 0:
             raise ValueError(f"duration_s must be > 0, got {duration_s}")
+        if not (isinstance(beats_per_turn, int) and beats_per_turn >= 1):
+            raise ValueError(f"beats_per_turn must be an int >= 1, got {beats_per_turn!r}")
+        self.beats_per_turn = beats_per_turn
         self.simulator = simulator
         self.clock: Clock = clock if clock is not None else RealClock()
         self.duration_s = duration_s
@@ -445,13 +455,21 @@ class SimulatorSource:
         last_beat_s: float | None = None
         contact = True
         end_s = 0.0
+        # a virtual clock may be advanced without yielding to the loop (beats_per_turn)
+        advance = clock.advance if isinstance(clock, VirtualClock) and self.beats_per_turn > 1 else None
+        turn = 0
         while not self._stopped:
             beat = self.simulator.next_beat()
             if self.duration_s is not None and beat.t_s > self.duration_s:
                 end_s = self.duration_s
                 await clock.sleep(self.duration_s - (clock.monotonic_s() - t0))
                 break
-            await clock.sleep(beat.t_s - (clock.monotonic_s() - t0))
+            turn += 1
+            if advance is not None and turn < self.beats_per_turn:
+                advance(max(0.0, beat.t_s - (clock.monotonic_s() - t0)))  # what VirtualClock.sleep does
+            else:
+                turn = 0
+                await clock.sleep(beat.t_s - (clock.monotonic_s() - t0))
             end_s = beat.t_s
             if self._stopped:
                 break
