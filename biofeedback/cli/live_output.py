@@ -141,6 +141,10 @@ class OutputWriter:
                 self.consumers.remove(consumer)
 
 
+#: ``json.dumps(obj, allow_nan=False)`` without building an encoder per call (the same text).
+_encode_line = json.JSONEncoder(allow_nan=False).encode
+
+
 class JsonlSink:
     """One JSON object per line: ``{"type": "beat", "phase": ..., <per-beat indices>}`` for every
     beat (the keys of ``biofeedback analyze --per-beat --jsonl``), and
@@ -151,7 +155,7 @@ class JsonlSink:
 
     def on_beat(self, indices: BeatIndices, phase: str | None, values: Mapping[str, Any]) -> None:
         obj = {"type": "beat", "phase": phase, **values}
-        self.out.write(json.dumps(obj, allow_nan=False) + "\n")
+        self.out.write(_encode_line(obj) + "\n")
 
     def on_event(self, event: Event, phase: str | None) -> None:
         obj = event.to_json_dict(phase)
