@@ -36,7 +36,7 @@ from typing import NamedTuple
 import numpy as np
 
 from biofeedback.beat import Beat, Gap
-from devices.clock import Clock, RealClock
+from devices.clock import Clock, RealClock, VirtualClock
 from devices.hrm_parser import TICKS_PER_SECOND, encode_heart_rate_measurement
 from biofeedback.events import ContactLost, ContactRegained, Disconnected
 from devices.source import DeviceInfo, SourceItem
@@ -266,6 +266,10 @@ class RRSimulator:
         self._relax = 0.0  # relaxation state x in [0, 1]
         self._drift_ms = float(self._rng.normal(0.0, profile.drift_sd_ms))
         self._mayer_phase = float(self._rng.uniform(0.0, 2 * math.pi))
+        # Per-beat draws, taken from the same generators in blocks (see _Draws: the same numbers).
+        self._normal = _Draws(self._rng.standard_normal)
+        self._ectopic_u = _Draws(self._rng_ectopic.random)
+        self._missed_u = _Draws(self._rng_missed.random)
         self._breath_hz = self._fixed_hz if self._fixed_hz is not None else self._instant_hz(0.0)
         self._pending_compensatory_ms: float | None = None
         self._contact_until_s = -1.0  # contact lost until this time
@@ -292,13 +296,13 @@ class RRSimulator:
             self._pending_compensatory_ms = None
             return self._emit(rr, COMPENSATORY)
         rr = self._sinus_rr_ms(t)
-        if self.ectopic_rate and self._rng_ectopic.random() < self.ectopic_rate:
+        if self.ectopic_rate and self._ectopic_u() < self.ectopic_rate:
             # The premature beat replaces the sinus beat at t + rr (refractory); the next sinus beat
             # comes one more interval later: a full compensatory pause.
-            premature = rr * float(self._rng_ectopic.uniform(0.55, 0.75))
+            premature = rr * (0.55 + (0.75 - 0.55) * self._ectopic_u())  # rng.uniform(0.55, 0.75)
             self._pending_compensatory_ms = rr + self._sinus_rr_ms(t + rr / 1000.0) - premature
             return self._emit(premature, ECTOPIC)
-        if self.missed_rate and self._rng_missed.random() < self.missed_rate:
+        if self.missed_rate and self._missed_u() < self.missed_rate:
             # The strap does not detect the beat at t + rr: the reported interval spans two.
             return self._emit(rr + self._sinus_rr_ms(t + rr / 1000.0), MISSED)
         return self._emit(rr, NORMAL)
@@ -329,7 +333,6 @@ class RRSimulator:
     def _sinus_rr_ms(self, t: float) -> float:
         """One sinus interval starting at ``t`` (advances the slow processes over it)."""
         p = self.profile
-        rng = self._rng
         x = self._relax
         hr0 = p.mean_hr_bpm - p.relax_hr_drop_bpm * x
         vagal = 1.0 + p.relax_vagal_gain * x
@@ -345,15 +348,16 @@ class RRSimulator:
         t_rsa = t if self._resonance_hz is None else t + 30.0 / hr0
         rsa = p.rsa_amplitude_ms * gain * vagal * math.cos(2 * math.pi * self._phase(t_rsa) + lead)
         mayer = p.mayer_amplitude_ms * (1.0 - 0.3 * x) * math.sin(2 * math.pi * self._mayer_hz * t + self._mayer_phase)
-        noise = float(rng.normal(0.0, p.noise_sd_ms)) * vagal
+        normal = self._normal
+        noise = (0.0 + p.noise_sd_ms * normal()) * vagal  # rng.normal(0.0, sd): loc + scale * z
         if self._noise_scale != 1.0:
             noise *= self._noise_scale
         rr = 60000.0 / hr0 + self._drift_ms + rsa + mayer + noise
         rr = min(RR_MAX_MS, max(RR_MIN_MS, rr))
         dt = rr / 1000.0
         a = math.exp(-dt / DRIFT_TAU_S)
-        self._drift_ms = self._drift_ms * a + p.drift_sd_ms * math.sqrt(1.0 - a * a) * float(rng.normal())
-        self._mayer_phase += MAYER_PHASE_DIFFUSION * math.sqrt(dt) * float(rng.normal())
+        self._drift_ms = self._drift_ms * a + p.drift_sd_ms * math.sqrt(1.0 - a * a) * (0.0 + normal())
+        self._mayer_phase += MAYER_PHASE_DIFFUSION * math.sqrt(dt) * (0.0 + normal())
         target = 1.0 if (self._practice is not None and self._practice(t)) else 0.0
         self._relax += (target - self._relax) * (1.0 - math.exp(-dt / p.relax_tau_s))
         return rr
@@ -381,6 +385,30 @@ class RRSimulator:
         return True
 
 
+class _Draws:
+    """Draws of one numpy generator taken ``block`` at a time: ``draws()`` returns the next one, the
+    same number, in the same order, as one call each (``standard_normal(n)`` and ``random(n)`` fill
+    with the scalar draws). A scalar ``Generator.normal(loc, scale)`` is ``loc + scale * z`` and
+    ``uniform(a, b)`` is ``a + (b - a) * u`` of these draws, bit for bit; a block avoids numpy's
+    per-call overhead (a few microseconds a draw)."""
+
+    __slots__ = ("_draw", "_block", "_buffer", "_next")
+
+    def __init__(self, draw: Callable[[int], np.ndarray], block: int = 256):
+        self._draw = draw
+        self._block = block
+        self._buffer: list[float] = []
+        self._next = 0
+
+    def __call__(self) -> float:
+        if self._next == len(self._buffer):
+            self._buffer = self._draw(self._block).tolist()
+            self._next = 0
+        value: float = self._buffer[self._next]
+        self._next += 1
+        return value
+
+
 class SimulatorSource:
     """A :class:`devices.source.HeartRateSource` driven by an :class:`RRSimulator`.
 
@@ -391,6 +419,12 @@ class SimulatorSource:
     beat after contact returns, and a ``disconnected`` event when the stream ends. Beats whose
     interval ends after ``duration_s`` are not emitted. ``stop()`` ends the stream at the next beat.
     Times are seconds since the stream started (the clock's reading when ``stream()`` begins).
+
+    ``beats_per_turn``: on a :class:`~devices.clock.VirtualClock` (as fast as possible), deliver up
+    to this many beats per turn of the event loop: the clock is advanced to the beats in between
+    without yielding to the loop (the same clock readings; other tasks, such as a Ctrl-C handler,
+    run every ``beats_per_turn`` beats instead of every beat). 1 (the default) yields at every
+    beat, like every other clock.
     """
 
     def __init__(
@@ -400,9 +434,13 @@ class SimulatorSource:
         clock: Clock | None = None,
         duration_s: float | None = None,
         name: str = "Simulator",
+        beats_per_turn: int = 1,
     ):
         if duration_s is not None and not duration_s > 0:
             raise ValueError(f"duration_s must be > 0, got {duration_s}")
+        if not (isinstance(beats_per_turn, int) and beats_per_turn >= 1):
+            raise ValueError(f"beats_per_turn must be an int >= 1, got {beats_per_turn!r}")
+        self.beats_per_turn = beats_per_turn
         self.simulator = simulator
         self.clock: Clock = clock if clock is not None else RealClock()
         self.duration_s = duration_s
@@ -445,13 +483,21 @@ class SimulatorSource:
         last_beat_s: float | None = None
         contact = True
         end_s = 0.0
+        # a virtual clock may be advanced without yielding to the loop (beats_per_turn)
+        advance = clock.advance if isinstance(clock, VirtualClock) and self.beats_per_turn > 1 else None
+        turn = 0
         while not self._stopped:
             beat = self.simulator.next_beat()
             if self.duration_s is not None and beat.t_s > self.duration_s:
                 end_s = self.duration_s
                 await clock.sleep(self.duration_s - (clock.monotonic_s() - t0))
                 break
-            await clock.sleep(beat.t_s - (clock.monotonic_s() - t0))
+            turn += 1
+            if advance is not None and turn < self.beats_per_turn:
+                advance(max(0.0, beat.t_s - (clock.monotonic_s() - t0)))  # what VirtualClock.sleep does
+            else:
+                turn = 0
+                await clock.sleep(beat.t_s - (clock.monotonic_s() - t0))
             end_s = beat.t_s
             if self._stopped:
                 break

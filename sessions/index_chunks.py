@@ -12,7 +12,8 @@ rows of one session are stored as chunks, each a ``bytes`` blob of one of two fo
   differences; a column of strings, booleans and ``None`` as one byte per row indexing its distinct
   values; any other column as the JSON text of its values. About 142 bytes a beat for the
   indices of settings version 2 (``python benchmarks/run.py store``).
-- **JSON** (``b"BIJ1"`` + JSON text ``[[seq, {...}], ...]``): the few rows of one recorder commit,
+- **JSON** (``b"BIJ1"`` + JSON text ``[[seq, {...}], ...]``, or ``b"BIJ2"`` + ``[[key, ...], [[seq,
+  value, ...], ...]]`` when the rows share one key order): the few rows of one recorder commit,
   written as cheaply as before so that each commit still carries its own indices (the crash
   guarantees of ``docs/storage.md`` hold). The recorder merges them into one columnar chunk, in one
   transaction, as soon as :data:`CHUNK_BEATS` rows have accumulated, and at the end of a session.
@@ -29,7 +30,7 @@ import struct
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
+from operator import countOf, itemgetter
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,7 @@ CHUNK_BEATS = 1024
 
 COLUMNAR = b"BIC1"
 JSON_ROWS = b"BIJ1"
+JSON_KEYED = b"BIJ2"
 _ZLIB_LEVEL = 6
 _HEADER = struct.Struct("<I")
 
@@ -72,18 +74,19 @@ def _encode_column(values: Sequence[Any]) -> tuple[list[Any], bytes]:
     kinds = set(map(type, values))
     n = len(values)
     if kinds <= {float, type(None)} and float in kinds:
-        nulls = [v is None for v in values]
-        has_nulls = any(nulls)
-        filled: Sequence[Any] = values
-        if has_nulls:  # a null repeats the previous value: its XOR is zero
-            filled, prev = [], 0.0
-            for v in values:
-                prev = prev if v is None else v
-                filled.append(prev)
-        bits = np.array(filled, dtype=np.float64).view(np.uint64)
+        arr = np.array(values, dtype=np.float64)  # None becomes NaN (C loop)
+        has_nulls = type(None) in kinds
+        if has_nulls:  # a null repeats the previous value (0.0 before the first): its XOR is zero
+            null = np.zeros(n, dtype=bool)
+            nan_at = np.flatnonzero(np.isnan(arr)).tolist()
+            null[[i for i in nan_at if values[i] is None]] = True  # a NaN that was given stays NaN
+            given = np.where(null, -1, np.arange(n))
+            np.maximum.accumulate(given, out=given)  # the last non-null row at or before each row
+            arr = np.where(given >= 0, arr[given], 0.0)
+        bits = arr.view(np.uint64)
         x = bits.copy()
         x[1:] ^= bits[:-1]
-        mask = np.packbits(np.array(nulls, dtype=bool)).tobytes() if has_nulls else b""
+        mask = np.packbits(null).tobytes() if has_nulls else b""
         return ["f8", has_nulls], mask + _shuffled(x)
     if kinds == {int} and all(-(2**61) < v < 2**61 for v in values):
         a = np.array(values, dtype=np.int64)
@@ -128,18 +131,24 @@ def encode_json_rows(rows: Sequence[Row]) -> bytes:
     shortest round-trip float text) when every value is a float, an int, a string, a boolean or
     ``None`` and no float is NaN or infinite (orjson writes those as null: the text then holds more
     ``null`` than the rows hold ``None``): ``json.loads`` then reads back exactly what the
-    ``json.dumps`` text gave (the same float bits). Anything else is written by ``json.dumps``."""
-    listed = [[s, d] for s, d in rows]
-    # C loops only (this runs at every commit): the value types, the count of None
-    if all(_ORJSON_SCALARS.issuperset(map(type, d.values())) for _, d in rows):
+    ``json.dumps`` text gave (the same float bits). Rows that share one order of text keys (every
+    commit of the recorder) are then written with their keys once (``BIJ2``; two rows: a quarter
+    smaller, so a commit writes fewer pages). Anything else is written by ``json.dumps`` (``BIJ1``)."""
+    # C loops only (this runs at every commit): the value types, the key order, the count of None
+    if rows and all(_ORJSON_SCALARS.issuperset(map(type, d.values())) for _, d in rows):
+        keys = list(rows[0][1])  # (a single row gains nothing from its keys apart)
+        keyed = len(rows) > 1 and _TEXT.issuperset(map(type, keys)) and all(keys == list(d) for _, d in rows)
         try:
-            text = orjson.dumps(listed)
+            if keyed:
+                text = orjson.dumps([keys, [[s, *d.values()] for s, d in rows]])
+            else:
+                text = orjson.dumps(rows)  # (seq, dict) tuples are written as [seq, {...}] arrays
         except orjson.JSONEncodeError:  # an int beyond 64 bits, a key that is not text
             pass
         else:
-            if text.count(b"null") == sum(list(d.values()).count(None) for _, d in rows):
-                return JSON_ROWS + text
-    return JSON_ROWS + json.dumps(listed).encode()
+            if text.count(b"null") == sum(countOf(d.values(), None) for _, d in rows):
+                return (JSON_KEYED if keyed else JSON_ROWS) + text
+    return JSON_ROWS + json.dumps([[s, d] for s, d in rows]).encode()
 
 
 _ORJSON_SCALARS = frozenset({float, int, str, bool, type(None)})
@@ -184,6 +193,11 @@ def decode_rows(blob: bytes) -> list[Row]:
     """The ``(seq, indices)`` rows of a chunk of either form, in seq order."""
     if blob.startswith(JSON_ROWS):
         return [(int(s), d) for s, d in json.loads(blob[len(JSON_ROWS):])]
+    if blob.startswith(JSON_KEYED):
+        keys, listed = json.loads(blob[len(JSON_KEYED):])
+        if any(len(row) != len(keys) + 1 for row in listed):
+            raise ValueError("a stored chunk of live indices is damaged: a row does not match its keys")
+        return [(int(row[0]), dict(zip(keys, row[1:]))) for row in listed]
     if not blob.startswith(COLUMNAR):
         raise ValueError("not a stored chunk of live indices")
     n, keys, cols = _columnar_parts(blob)

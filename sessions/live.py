@@ -24,8 +24,9 @@ Outputs go to *sinks* (the rich live screen, a JSON-lines stream); the runner ho
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Protocol as TypingProtocol
 
 from biofeedback.beat import Beat, Gap
@@ -71,9 +72,12 @@ def _stored_device(info: Any, *, simulated: bool) -> Any:
 
 
 class Sink(TypingProtocol):
-    """Receives what a session shows. Every method must be quick and must not raise."""
+    """Receives what a session shows. Every method must be quick and must not raise.
 
-    def on_beat(self, indices: BeatIndices, phase: str | None) -> None: ...
+    ``on_beat`` gets the beat's indices, its phase and ``values``: ``indices.to_json_dict()``, built
+    once per beat by the runner (the same mapping is stored by the recorder), read-only."""
+
+    def on_beat(self, indices: BeatIndices, phase: str | None, values: Mapping[str, Any]) -> None: ...
 
     def on_event(self, event: Event, phase: str | None) -> None: ...
 
@@ -211,12 +215,16 @@ class _Run:
             self._show_event(item)
 
     def _show_indices(self, settled: list[BeatIndices]) -> None:
+        origin = self.origin_s or 0.0
+        phase_at = self.timeline.protocol.phase_at
         for indices in settled:
-            self.recorder.add_indices(indices.index, indices.to_json_dict())
+            # built once, shared read-only by the store and every output (JSON lines, LSL...)
+            values = MappingProxyType(indices.to_json_dict())
+            self.recorder.add_indices(indices.index, values)
             self.recorder.set_artifact_label(indices.index, indices.artifact)
-            phase = self.timeline.protocol.phase_at(indices.t_s - (self.origin_s or 0.0)).name
+            phase = phase_at(indices.t_s - origin).name
             for sink in self.sinks:
-                sink.on_beat(indices, phase)
+                sink.on_beat(indices, phase, values)
 
     def marker(self, label: str = "") -> None:
         self._record(UserMarker(self.now_s, label))

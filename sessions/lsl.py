@@ -170,8 +170,8 @@ class LslPublisher:
         self.outlets = {}  # the outlets go away with their last reference
 
     # -- the sink ----------------------------------------------------------------------------------
-    def on_beat(self, indices: BeatIndices, phase: str | None) -> None:
-        self.publish_beat(indices.to_json_dict())
+    def on_beat(self, indices: BeatIndices, phase: str | None, values: Mapping[str, Any]) -> None:
+        self.publish_beat(values)
 
     def on_event(self, event: Event, phase: str | None) -> None:
         self.publish_event(event.t_s, event.kind, phase, event.data)

@@ -306,32 +306,38 @@ class Recorder:
             self._pending_first_t_s = self._pending_last_t_s
             raise
         self.store_error = None
-        self._tail = tail
+        if tail is None:
+            self._tail.extend(self._indices)
+        else:
+            self._tail = tail
         self._rows.clear()
         self._indices.clear()
         self._pending_first_t_s, self._pending_last_t_s = math.inf, -math.inf
         self.commits += 1
 
-    def _index_chunks(self) -> tuple[list[IndexChunkRow], list[Row], int | None]:
-        """What this commit writes to ``beat_index_chunks``: ``(rows to insert, the tail left, the
-        first seq of the tail's JSON chunks to delete first or None)``. The pending rows go as one
-        JSON chunk; once the tail and the pending rows reach CHUNK_BEATS (or at the end) they are
-        merged into columnar chunks that replace the tail's JSON chunks."""
-        rows = self._tail + self._indices
-        if not rows or not (self._final or len(rows) >= CHUNK_BEATS):
-            if not self._indices:
-                return [], self._tail, None
-            chunk = self._indices
-            data = encode_json_rows(chunk)
-            return [(self.session_id, chunk[0][0], chunk[-1][0], len(chunk), data)], rows, None
+    def _index_chunks(self) -> tuple[list[IndexChunkRow], list[Row] | None, int | None]:
+        """What this commit writes to ``beat_index_chunks``: ``(rows to insert, the tail left (None:
+        the tail followed by the pending rows), the first seq of the tail's JSON chunks to delete
+        first or None)``. The pending rows go as one JSON chunk; once the tail and the pending rows
+        reach CHUNK_BEATS (or at the end) they are merged into columnar chunks that replace the
+        tail's JSON chunks."""
+        pending = self._indices
+        n = len(self._tail) + len(pending)
+        if not n or not (self._final or n >= CHUNK_BEATS):
+            if not pending:
+                return [], None, None
+            data = encode_json_rows(pending)
+            return [(self.session_id, pending[0][0], pending[-1][0], len(pending), data)], None, None
+        rows = self._tail + pending
         merged, tail = (rows, []) if self._final else (rows[:CHUNK_BEATS], rows[CHUNK_BEATS:])
         out = [(self.session_id, c.first_seq, c.last_seq, c.n, c.data) for c in columnar_chunks(merged)]
         if tail:
             out.append((self.session_id, tail[0][0], tail[-1][0], len(tail), encode_json_rows(tail)))
         return out, tail, (self._tail[0][0] if self._tail else None)
 
-    def _write(self) -> list[Row]:
-        """Write everything buffered in one transaction; return the tail of JSON-chunk rows left."""
+    def _write(self) -> list[Row] | None:
+        """Write everything buffered in one transaction; return the tail of JSON-chunk rows left
+        (None: the tail followed by the rows just written)."""
         chunks, tail, replaced_from = self._index_chunks()
         rows = self._rows
         rows.index_chunks = chunks

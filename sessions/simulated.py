@@ -72,7 +72,10 @@ def simulated_person(
 
 
 def simulated_source(practice: Practice, protocol: Protocol, *, seed: int, clock: Clock,
-                     profile: str = "rest", resonance_bpm: float | None = None) -> SimulatorSource:
-    """A :class:`SimulatorSource` that streams the person's beats for the length of the session."""
+                     profile: str = "rest", resonance_bpm: float | None = None,
+                     beats_per_turn: int = 1) -> SimulatorSource:
+    """A :class:`SimulatorSource` that streams the person's beats for the length of the session
+    (``beats_per_turn``: see :class:`~devices.simulator.SimulatorSource`)."""
     sim = simulated_person(practice, protocol, seed=seed, profile=profile, resonance_bpm=resonance_bpm)
-    return SimulatorSource(sim, clock=clock, duration_s=protocol.total_s, name=f"Simulator ({profile}, seed {seed})")
+    return SimulatorSource(sim, clock=clock, duration_s=protocol.total_s, name=f"Simulator ({profile}, seed {seed})",
+                           beats_per_turn=beats_per_turn)

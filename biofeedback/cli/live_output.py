@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import IO, Any
 from typing import Protocol as TypingProtocol
 
@@ -37,9 +37,10 @@ from biofeedback.practices import Practice, Protocol, pacer_at
 
 
 class Consumer(TypingProtocol):
-    """What an output receives, on the writer's thread (may be slow, may block; should not raise)."""
+    """What an output receives, on the writer's thread (may be slow, may block; should not raise).
+    ``values`` is ``indices.to_json_dict()``, built once per beat by the runner, read-only."""
 
-    def on_beat(self, indices: BeatIndices, phase: str | None) -> None: ...
+    def on_beat(self, indices: BeatIndices, phase: str | None, values: Mapping[str, Any]) -> None: ...
 
     def on_event(self, event: Event, phase: str | None) -> None: ...
 
@@ -90,8 +91,8 @@ class OutputWriter:
         self.close()
 
     # -- the loop's side: enqueue only ------------------------------------------------------------
-    def on_beat(self, indices: BeatIndices, phase: str | None) -> None:
-        self._queue.put(("on_beat", (indices, phase)))
+    def on_beat(self, indices: BeatIndices, phase: str | None, values: Mapping[str, Any]) -> None:
+        self._queue.put(("on_beat", (indices, phase, values)))
 
     def on_event(self, event: Event, phase: str | None) -> None:
         self._queue.put(("on_event", (event, phase)))
@@ -140,6 +141,10 @@ class OutputWriter:
                 self.consumers.remove(consumer)
 
 
+#: ``json.dumps(obj, allow_nan=False)`` without building an encoder per call (the same text).
+_encode_line = json.JSONEncoder(allow_nan=False).encode
+
+
 class JsonlSink:
     """One JSON object per line: ``{"type": "beat", "phase": ..., <per-beat indices>}`` for every
     beat (the keys of ``biofeedback analyze --per-beat --jsonl``), and
@@ -148,9 +153,9 @@ class JsonlSink:
     def __init__(self, out: IO[str]):
         self.out = out
 
-    def on_beat(self, indices: BeatIndices, phase: str | None) -> None:
-        obj = {"type": "beat", "phase": phase, **indices.to_json_dict()}
-        self.out.write(json.dumps(obj, allow_nan=False) + "\n")
+    def on_beat(self, indices: BeatIndices, phase: str | None, values: Mapping[str, Any]) -> None:
+        obj = {"type": "beat", "phase": phase, **values}
+        self.out.write(_encode_line(obj) + "\n")
 
     def on_event(self, event: Event, phase: str | None) -> None:
         obj = event.to_json_dict(phase)
@@ -202,7 +207,7 @@ class ScreenSink:
         self.on_frame(self.now_s)
         self.live.__exit__(None, None, None)
 
-    def on_beat(self, indices: BeatIndices, phase: str | None) -> None:
+    def on_beat(self, indices: BeatIndices, phase: str | None, values: Mapping[str, Any]) -> None:
         self.latest = indices
         self.trend.append(finite_or_none(indices.rmssd_ms))
         hr = finite_or_none(indices.hr_bpm)

@@ -37,6 +37,11 @@ def make_clock(speed: float, source: str) -> Any:
     return RealClock() if speed == 1.0 else ScaledClock(speed)
 
 
+#: Beats the simulator delivers per turn of the event loop on a virtual clock (``--speed max``):
+#: ~30 ms of work, so Ctrl-C and other tasks still run many times a second.
+MAX_SPEED_BEATS_PER_TURN = 32
+
+
 #: The shortest soothing-touch spell: a prompt every few seconds is flashing, not a spell.
 MIN_SPELL_S = 5.0
 
@@ -154,7 +159,7 @@ async def _run_with_progress(source: Any, plan: Any, store: Any, clock: Any, int
         def __init__(self, progress: Progress, task: Any):
             self.progress, self.task = progress, task
 
-        def on_beat(self, indices: Any, phase: str | None) -> None:
+        def on_beat(self, indices: Any, phase: str | None, values: Any) -> None:
             self.progress.update(self.task, completed=min(indices.t_s, plan.protocol.total_s),
                                  description=f"{phase or '':9s}")
 
@@ -178,8 +183,11 @@ async def _source(args: argparse.Namespace, plan: Any, clock: Any, source: str):
     if source == "simulator":
         from sessions.simulated import simulated_source
 
+        # As fast as possible (a virtual clock) the simulator hands out MAX_SPEED_BEATS_PER_TURN beats
+        # per turn of the event loop instead of one: the same beats and times, fewer loop turns.
         yield simulated_source(plan.practice, plan.protocol, seed=args.seed, clock=clock, profile=args.profile,
-                               resonance_bpm=getattr(args, "resonance_rate", None))
+                               resonance_bpm=getattr(args, "resonance_rate", None),
+                               beats_per_turn=MAX_SPEED_BEATS_PER_TURN)
     elif source == "virtual-ble":
         from devices.virtual_demo import virtual_strap_source
         from sessions.simulated import simulated_person

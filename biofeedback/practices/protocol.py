@@ -7,7 +7,9 @@ Times ``t_s`` are seconds since the session started. Phases are half-open interv
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from biofeedback.errors import InputError
@@ -86,10 +88,23 @@ class Protocol:
         return tuple(spans)
 
     def phase_at(self, t_s: float) -> PhaseState:
-        """The phase at ``t_s`` seconds since session start (times before 0 count as 0)."""
+        """The phase at ``t_s`` seconds since session start (times before 0 count as 0).
+
+        A bisection over the phases' start times (computed once per protocol): the live runner
+        asks once a beat."""
         t = max(0.0, t_s)
-        for span in self.phase_boundaries():
-            if span.start_s <= t < span.end_s:
+        starts, spans = _phase_table(self.baseline_s, self.practice_s, self.recovery_s)
+        i = bisect_right(starts, t) - 1
+        if i >= 0:
+            span = spans[i]
+            if t < span.end_s:  # the spans are contiguous: only the last one starting at or before t can hold it
                 return PhaseState(span.name, elapsed_s=t - span.start_s, remaining_s=span.end_s - t, start_s=span.start_s)
         total = self.total_s
         return PhaseState("done", elapsed_s=t - total, remaining_s=0.0, start_s=total)
+
+
+@lru_cache(maxsize=64)
+def _phase_table(baseline_s: float, practice_s: float, recovery_s: float) -> tuple[tuple[float, ...], tuple[PhaseSpan, ...]]:
+    """``(start times, spans)`` of :meth:`Protocol.phase_boundaries` for :meth:`Protocol.phase_at`."""
+    spans = Protocol(baseline_s, practice_s, recovery_s).phase_boundaries()
+    return tuple(span.start_s for span in spans), spans

@@ -23,7 +23,7 @@ import asyncio
 import json
 import math
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -384,8 +384,8 @@ class WebSink:
         self.run.take_line(json.loads(line))
         self.hub.publish(line)
 
-    def on_beat(self, indices: BeatIndices, phase: str | None) -> None:
-        self.jsonl.on_beat(indices, phase)
+    def on_beat(self, indices: BeatIndices, phase: str | None, values: Mapping[str, Any]) -> None:
+        self.jsonl.on_beat(indices, phase, values)
 
     def on_event(self, event: ev.Event, phase: str | None) -> None:
         self.jsonl.on_event(event, phase)

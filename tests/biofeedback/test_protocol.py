@@ -59,3 +59,23 @@ def test_phase_at_agrees_with_boundaries(b: float, p: float, r: float, t: float)
         assert state.start_s + state.elapsed_s == pytest.approx(t)
     else:
         assert state.name == "done" and state.remaining_s == 0
+
+
+def test_phase_at_by_bisection_equals_the_first_span_holding_t() -> None:
+    """phase_at bisects a cached table of start times: the same state as scanning the spans, at
+    the boundaries, inside, before 0 and after the end, with empty phases in between."""
+    for proto in (Protocol(3240.0, 3240.0, 720.0), Protocol(0.0, 60.0, 0.0), Protocol(10.0, 0.0, 5.0),
+                  Protocol(0.1, 0.2, 0.30000000000000004), Protocol(0.0, 0.0, 0.0)):
+        spans = proto.phase_boundaries()
+        points = [-1.0, 0.0, proto.total_s, proto.total_s + 7.5]
+        points += [x for s in spans for x in (s.start_s, s.end_s, (s.start_s + s.end_s) / 2)]
+        for t in points:
+            inside = [s for s in spans if s.start_s <= max(0.0, t) < s.end_s]
+            state = proto.phase_at(t)
+            if inside:
+                s = inside[0]
+                tt = max(0.0, t)
+                assert (state.name, state.elapsed_s, state.remaining_s, state.start_s) == (
+                    s.name, tt - s.start_s, s.end_s - tt, s.start_s)
+            else:
+                assert (state.name, state.remaining_s, state.start_s) == ("done", 0.0, proto.total_s)

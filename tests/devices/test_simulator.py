@@ -195,6 +195,43 @@ def test_simulator_source_runs_ten_minutes_on_a_virtual_clock():
     assert [b.rr_ms for b in beats] == [sim.next_beat().rr_ms for _ in beats]
 
 
+def test_beats_per_turn_gives_the_same_items_and_clock_readings_in_fewer_loop_turns():
+    """--speed max hands out several beats per turn of the event loop: the same stream, the same
+    clock readings at every item, and another task still runs every ``beats_per_turn`` beats."""
+
+    async def run(beats_per_turn: int) -> tuple[list, list[float], int]:
+        clock = VirtualClock()
+        source = SimulatorSource.from_profile(4, "rest", clock=clock, duration_s=300.0, contact_loss_per_hour=30.0,
+                                              ectopic_rate=0.01)
+        source.beats_per_turn = beats_per_turn
+        turns = 0
+        done = False
+
+        async def other_task() -> None:  # counts the loop turns it gets while the stream runs
+            nonlocal turns
+            while not done:
+                turns += 1
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(other_task())
+        items, readings = [], []
+        async for item in source.stream():
+            items.append(item)
+            readings.append(clock.monotonic_s())
+        done = True
+        await task
+        return items, readings, turns
+
+    one = asyncio.run(run(1))
+    many = asyncio.run(run(16))
+    assert many[0] == one[0] and many[1] == one[1]
+    n_beats = sum(isinstance(i, Beat) for i in one[0])
+    assert one[2] >= n_beats > 300
+    assert n_beats / 16 - 2 <= many[2] <= n_beats / 16 + 5  # yet the other task still runs
+    with pytest.raises(ValueError, match="beats_per_turn"):
+        SimulatorSource(RRSimulator(1), clock=VirtualClock(), beats_per_turn=0)
+
+
 def test_simulator_source_reports_contact_loss_as_events_and_gaps():
     source = SimulatorSource.from_profile(
         3, "rest", clock=VirtualClock(), duration_s=1200.0, contact_loss_per_hour=20.0, contact_loss_s=6.0

@@ -13,7 +13,7 @@ import pytest
 from biofeedback.beat import Beat
 from devices.clock import VirtualClock
 from sessions.index_chunks import (
-    CHUNK_BEATS, COLUMNAR, JSON_ROWS, columnar_chunks, decode_columns, decode_rows, encode_columnar,
+    CHUNK_BEATS, COLUMNAR, JSON_KEYED, JSON_ROWS, columnar_chunks, decode_columns, decode_rows, encode_columnar,
     encode_json_rows,
 )
 from sessions.recorder import Recorder
@@ -67,7 +67,7 @@ def test_a_json_chunk_reads_back_as_json_dumps_text_did_float_bits_nan_and_inf_t
     for rows in (plain, special, _odd_rows()):
         blob = encode_json_rows(rows)
         want = json.loads(json.dumps([[s, d] for s, d in rows]))  # what the chunks read back before
-        got = json.loads(blob[len(JSON_ROWS):])
+        got = [[s, d] for s, d in decode_rows(blob)]
         assert json.dumps(got) == json.dumps(want)
         for (_, dg), (_, dw) in zip(got, want):
             assert list(dg) == list(dw)
@@ -76,6 +76,14 @@ def test_a_json_chunk_reads_back_as_json_dumps_text_did_float_bits_nan_and_inf_t
                 if isinstance(v, float):
                     assert np.float64(dg[k]).tobytes() == np.float64(v).tobytes()
     assert b", " not in encode_json_rows(plain)  # the fast path (compact orjson text) was taken
+    # rows sharing one key order: keys once (BIJ2); other rows as [[seq, {...}], ...] (BIJ1)
+    assert encode_json_rows(plain).startswith(JSON_KEYED) and b'"x"' in encode_json_rows(plain)
+    assert encode_json_rows(plain).count(b'"x"') == 1
+    assert encode_json_rows(special).startswith(JSON_ROWS)
+    mixed = [(0, {"a": 1.5, "b": None}), (1, {"b": 2.5, "a": None})]  # another key order
+    assert encode_json_rows(mixed).startswith(JSON_ROWS) and decode_rows(encode_json_rows(mixed)) == mixed
+    with pytest.raises(ValueError, match="damaged"):
+        decode_rows(JSON_KEYED + b'[["a", "b"], [[0, 1.5]]]')
 
 
 def test_chunks_hold_at_most_chunk_beats_rows_and_break_where_the_keys_change():

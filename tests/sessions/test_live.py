@@ -61,6 +61,34 @@ def test_every_beat_is_recorded_shown_once_and_stored_with_its_indices(tmp_path)
     assert {o["phase"] for o in shown if 60 <= o["t_s"] < 180} == {"practice"}
 
 
+def test_the_values_shown_are_built_once_read_only_and_are_what_is_stored(tmp_path):
+    """Every sink gets the beat's ``to_json_dict()`` as ``values``: one read-only mapping per beat,
+    the same object for every sink, equal to what the recorder stored."""
+    from types import MappingProxyType
+
+    class Keep:
+        def __init__(self):
+            self.got = []
+
+        def on_beat(self, indices, phase, values):
+            self.got.append((indices, values))
+
+        def on_event(self, *a): ...
+
+        def on_frame(self, now_s): ...
+
+    a, b = Keep(), Keep()
+    with Store.open_home(tmp_path) as store:
+        outcome = _run(store, sinks=[a, b])
+        stored = store.beat_indices(outcome.session_id)
+    assert len(a.got) == outcome.n_beats > 200
+    for (indices, values), (_, other) in zip(a.got, b.got):
+        assert values is other and isinstance(values, MappingProxyType)
+        assert dict(values) == indices.to_json_dict() == stored[indices.index]
+        with pytest.raises(TypeError):
+            values["rmssd_ms"] = 0.0  # type: ignore[index]
+
+
 def test_every_prompt_becomes_one_event_in_order(tmp_path):
     buf = io.StringIO()
     with Store.open_home(tmp_path) as store:
@@ -83,7 +111,7 @@ class _After:
         self.n, self.keys, self.seen = n, keys, 0
         self.ready = asyncio.Event()
 
-    def on_beat(self, indices, phase):
+    def on_beat(self, indices, phase, values):
         self.seen += 1
         if self.seen >= self.n:
             self.ready.set()
