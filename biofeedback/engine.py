@@ -500,7 +500,11 @@ class HRVEngine:
         if det is None:
             return [self._emit(t, rr, gap, 0, True)]
         self._pending.append(_Pending(t, rr, gap))
-        return [self._emit_settled(s.label, s.valid) for s in det.push(rr)]
+        r = det.push_code(rr)  # -1, or index * 16 + 8 * valid + label code (at most one beat settles)
+        if r < 0:
+            return []
+        p = self._pending.pop(0)
+        return [self._emit(p.t_s, p.rr_ms, p.gap_before, r & 7, (r & 8) != 0)]
 
     def flush(self) -> list[BeatIndices]:
         """Settle the beats still waiting for look-ahead (end of session). The engine stays usable."""
