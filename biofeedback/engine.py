@@ -328,7 +328,7 @@ def json_line(obj: dict[str, Any]) -> bytes:
 class _Ring:
     """Column buffers of the settled beats, trimmed to the longest window (amortised O(1))."""
 
-    __slots__ = ("t", "rr", "valid", "breaks", "code", "start", "end", "irregular_t", "_from")
+    __slots__ = ("t", "rr", "valid", "breaks", "code", "start", "end", "irregular_t", "_pos")
 
     def __init__(self, capacity: int = 1024):
         self.t = np.empty(capacity)
@@ -339,7 +339,7 @@ class _Ring:
         self.start = 0
         self.end = 0
         self.irregular_t = -math.inf  # time of the newest beat that is invalid or follows a gap
-        self._from: dict[float, int] = {}  # window length -> its first position at the last call
+        self._pos = (0, 0, 0)  # the three windows' first positions at the last windows_from call
 
     @property
     def capacity(self) -> int:
@@ -360,7 +360,8 @@ class _Ring:
                 new[:n] = old[lo:self.end]
                 setattr(self, name, new)
             self.start, self.end = 0, n
-            self._from = {w: max(pos - lo, 0) for w, pos in self._from.items()}
+            a, b, c = self._pos
+            self._pos = (max(a - lo, 0), max(b - lo, 0), max(c - lo, 0))
         i = self.end
         self.t[i] = t
         self.rr[i] = rr
@@ -371,17 +372,26 @@ class _Ring:
         if brk or not valid:
             self.irregular_t = t
 
-    def window_from(self, window_s: float, from_s: float) -> int:
-        """First buffer position with ``t >= from_s``, for a sliding window of ``window_s`` whose
-        ``from_s`` never decreases: each window length keeps its position from the previous call and
-        steps forward from there (amortised O(1))."""
-        pos = self._from.get(window_s, self.start)
-        end, t = self.end, self.t
-        if pos < self.start:
-            pos = self.start
-        while pos < end and t.item(pos) < from_s:
-            pos += 1
-        self._from[window_s] = pos
+    def windows_from(self, a_s: float, b_s: float, c_s: float) -> tuple[int, int, int]:
+        """For each of the engine's three sliding windows (time, frequency, coherence), whose start
+        times ``a_s``, ``b_s``, ``c_s`` never decrease: the first buffer position with ``t >=`` that
+        start. Each steps forward from its position at the previous call (amortised O(1); one call a
+        beat for the three)."""
+        a, b, c = self._pos
+        start, end, item = self.start, self.end, self.t.item
+        if a < start:
+            a = start
+        while a < end and item(a) < a_s:
+            a += 1
+        if b < start:
+            b = start
+        while b < end and item(b) < b_s:
+            b += 1
+        if c < start:
+            c = start
+        while c < end and item(c) < c_s:
+            c += 1
+        self._pos = pos = (a, b, c)
         return pos
 
     def state(self) -> dict[str, list]:
@@ -616,17 +626,15 @@ class HRVEngine:
         # The indices as plain values (the fields of TimeDomain / FrequencyDomain, coherence ratio and
         # peak), computed by the same functions as the batch ones, without their frozen objects.
         t_from = t - st.time_window_s
-        t_start = ring.window_from(st.time_window_s, t_from)
+        f_from = t - st.frequency_window_s
+        c_from = t - st.coherence_window_s
+        t_start, f_start, c_start = ring.windows_from(t_from, f_from, c_from)
         if irregular_t < t_from:
             td = time_domain_fields(rrs[t_start:e], NO_MASK, NO_MASK, self._si_bin_ms)
         else:
             td = time_domain_fields(rrs[t_start:e], vv[t_start:e], ring.breaks[t_start:e], self._si_bin_ms)
 
-        f_from = t - st.frequency_window_s
-        f_start = ring.window_from(st.frequency_window_s, f_from)
         f_valid = None if irregular_t < f_from else vv
-        c_from = t - st.coherence_window_s
-        c_start = ring.window_from(st.coherence_window_s, c_from)
         c_valid = None if irregular_t < c_from else vv
         # the default spectrum (Welch, mean removed) in place on the ring: the same bits as
         # indices_from_spectrum(power_spectrum(...)) of the window's slices
@@ -685,9 +693,14 @@ class HRVEngine:
     ) -> tuple[WindowQuality, TimeDomainFields, FrequencyValues, float, float, float]:
         """Each window's quality; the indices of a window below the thresholds of
         :mod:`biofeedback.hrv.quality` become NaN, and :class:`WindowQuality` says why."""
-        tq = _valid_pct(vv, irregular_t, *tw, e)
-        fq = _valid_pct(vv, irregular_t, *fw, e)
-        cq = _valid_pct(vv, irregular_t, *cw, e)
+        if irregular_t < tw[1] and irregular_t < fw[1] and irregular_t < cw[1]:
+            # no invalid beat or gap in any window: _valid_pct's 100 for each (none is empty: each
+            # holds the beat just settled, t >= t - window)
+            tq = fq = cq = 100.0
+        else:
+            tq = _valid_pct(vv, irregular_t, *tw, e)
+            fq = _valid_pct(vv, irregular_t, *fw, e)
+            cq = _valid_pct(vv, irregular_t, *cw, e)
         reasons = []
         why = window_problem(tq)
         if why is not None:
