@@ -356,7 +356,8 @@ def json_line(obj: dict[str, Any]) -> bytes:
 class _Ring:
     """Column buffers of the settled beats, trimmed to the longest window (amortised O(1))."""
 
-    __slots__ = ("t", "rr", "valid", "breaks", "code", "start", "end", "irregular_t", "_pos")
+    __slots__ = ("t", "rr", "valid", "breaks", "code", "valid_before", "n_valid", "start", "end", "irregular_t",
+                 "_pos")
 
     def __init__(self, capacity: int = 1024):
         self.t = np.empty(capacity)
@@ -364,6 +365,10 @@ class _Ring:
         self.valid = np.empty(capacity, dtype=bool)
         self.breaks = np.empty(capacity, dtype=bool)
         self.code = np.empty(capacity, dtype=np.int8)
+        # valid beats appended before each position (a running count: a window start:end holds
+        # n_valid - valid_before[start] valid beats, without counting them)
+        self.valid_before = np.empty(capacity, dtype=np.int64)
+        self.n_valid = 0
         self.start = 0
         self.end = 0
         self.irregular_t = -math.inf  # time of the newest beat that is invalid or follows a gap
@@ -382,7 +387,7 @@ class _Ring:
             lo = self.start + int(np.searchsorted(self.t[self.start:self.end], keep_from_s, side="left"))
             n = self.end - lo
             cap = self.t.size if n < self.t.size // 2 else self.t.size * 2
-            for name in ("t", "rr", "valid", "breaks", "code"):
+            for name in ("t", "rr", "valid", "breaks", "code", "valid_before"):
                 old = getattr(self, name)
                 new = old if cap == old.size else np.empty(cap, dtype=old.dtype)
                 new[:n] = old[lo:self.end]
@@ -396,6 +401,9 @@ class _Ring:
         self.valid[i] = valid
         self.breaks[i] = brk
         self.code[i] = code
+        self.valid_before[i] = self.n_valid
+        if valid:
+            self.n_valid += 1
         self.end = i + 1
         if brk or not valid:
             self.irregular_t = t
@@ -445,15 +453,16 @@ _NAN9: FrequencyValues = (math.nan,) * 9
 _NAN12 = (math.nan,) * 12
 
 
-def _valid_pct(vv: np.ndarray, irregular_t: float, start: int, t_from: float, e: int) -> float:
-    """Share of valid beats (%) in the window ``start:e`` starting at ``t_from`` (NaN when empty;
-    100 without counting when no invalid beat or gap is newer than ``t_from``)."""
-    n = e - start
+def _valid_pct(ring: _Ring, irregular_t: float, start: int, t_from: float) -> float:
+    """Share of valid beats (%) in the window ``start:ring.end`` starting at ``t_from`` (NaN when
+    empty; 100 when no invalid beat or gap is newer than ``t_from``; else counted by the ring's
+    running count of valid beats)."""
+    n = ring.end - start
     if n <= 0:
         return math.nan
     if irregular_t < t_from:
         return 100.0
-    return 100.0 * int(np.count_nonzero(vv[start:e])) / n
+    return 100.0 * (ring.n_valid - ring.valid_before.item(start)) / n
 
 
 class HRVEngine:
@@ -692,7 +701,7 @@ class HRVEngine:
         quality = None
         if self._quality:
             quality, td, fv, coh, coh_peak_hz, resonance_hz = self._quality_nulls(
-                vv, irregular_t, (t_start, t_from), (f_start, f_from), (c_start, c_from), e, f_bridge, c_bridge,
+                ring, irregular_t, (t_start, t_from), (f_start, f_from), (c_start, c_from), f_bridge, c_bridge,
                 td, fv, coh, coh_peak_hz, resonance_hz)
         relax = None
         if self._baseline is not None:
@@ -715,8 +724,8 @@ class HRVEngine:
 
     # -- settings version 2: window quality (one place; version 1 never calls it) ----------------
     def _quality_nulls(
-        self, vv: np.ndarray, irregular_t: float, tw: tuple[int, float], fw: tuple[int, float],
-        cw: tuple[int, float], e: int, f_bridge: float, c_bridge: float, td: TimeDomainFields,
+        self, ring: _Ring, irregular_t: float, tw: tuple[int, float], fw: tuple[int, float],
+        cw: tuple[int, float], f_bridge: float, c_bridge: float, td: TimeDomainFields,
         fv: FrequencyValues, coh: float, coh_peak_hz: float, resonance_hz: float,
     ) -> tuple[WindowQuality, TimeDomainFields, FrequencyValues, float, float, float]:
         """Each window's quality; the indices of a window below the thresholds of
@@ -726,9 +735,9 @@ class HRVEngine:
             # holds the beat just settled, t >= t - window)
             tq = fq = cq = 100.0
         else:
-            tq = _valid_pct(vv, irregular_t, *tw, e)
-            fq = _valid_pct(vv, irregular_t, *fw, e)
-            cq = _valid_pct(vv, irregular_t, *cw, e)
+            tq = _valid_pct(ring, irregular_t, *tw)
+            fq = _valid_pct(ring, irregular_t, *fw)
+            cq = _valid_pct(ring, irregular_t, *cw)
         reasons = []
         why = window_problem(tq)
         if why is not None:
