@@ -81,6 +81,12 @@ class CausalArtifactDetector:
         r = causal_push(self._fs, self._st, float(rr_ms))
         return [] if r < 0 else [_settled(r)]
 
+    def push_code(self, rr_ms: float) -> int:
+        """:meth:`push` as the kernel's plain int (the engine's per-beat path, no objects): ``-1``
+        when no beat settled, else ``index * 16 + 8 * valid + code`` (``code`` the position of the
+        label in ``LABELS``, ``valid`` 0 or 1)."""
+        return causal_push(self._fs, self._st, float(rr_ms))
+
     def end_run(self) -> list[SettledBeat]:
         """Settle the beats still pending (end of stream or a gap) and restart."""
         k = causal_end_run(self._fs, self._st, self._out)
