@@ -51,13 +51,9 @@ Determinism. The output depends only on the items pushed and the :class:`EngineS
 from __future__ import annotations
 
 import math
-import operator
-from collections import deque
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
-from itertools import repeat
 from operator import attrgetter
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 import numpy as np
 import orjson
@@ -111,7 +107,6 @@ SUPPORTED_SETTINGS_VERSIONS: tuple[int, ...] = (1, 2, 3)
 _DETRENDS = ("mean", "smoothness_priors")
 _METHODS = ("welch", "lomb")
 _LABEL_CODE = {lab: i for i, lab in enumerate(LABELS)}
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -310,29 +305,6 @@ class WindowQuality:
 
 _FIELD_NAMES = tuple(f.name for f in fields(BeatIndices) if f.name != "quality")
 _QUALITY_NAMES = tuple(f.name for f in fields(WindowQuality))
-
-
-def _slot_builder(cls: type[_T]) -> Callable[..., _T]:
-    """``cls(*values)`` for a frozen slotted dataclass without ``__post_init__``, every field given
-    positionally: the same object, its slots filled by their setters in one C-level loop (the
-    dataclass ``__init__`` calls ``object.__setattr__`` once per field: ~5.4 -> ~3.4 us for the 35
-    fields of a :class:`BeatIndices`, once a beat)."""
-    setters = tuple(vars(cls)[f.name].__set__ for f in fields(cls))  # type: ignore[arg-type]
-    new = object.__new__
-
-    def build(*values: Any) -> _T:
-        obj = new(cls)
-        _drain(map(_call, setters, repeat(obj), values))
-        return obj
-
-    return build
-
-
-_call = operator.call
-_sink: deque[object] = deque(maxlen=0)  # consumes an iterator in C, keeping nothing
-_drain = _sink.extend
-_new_beat_indices = _slot_builder(BeatIndices)
-_new_window_quality = _slot_builder(WindowQuality)
 _get_fields = attrgetter(*_FIELD_NAMES)
 _get_quality = attrgetter(*_QUALITY_NAMES)
 # NaN and +-inf are written as null by orjson; numpy scalars as the numbers they hold
@@ -710,7 +682,7 @@ class HRVEngine:
                 relax = None
         # TimeDomainFields: n_beats, mean_rr, mean_hr, sdnn, rmssd, ln_rmssd, pnn50, pnn20, sd1, sd2,
         # sd1_sd2, stress_index, hr_range; BeatIndices takes them up to sd2, then the stress index
-        return _new_beat_indices(  # BeatIndices(...), faster (_slot_builder)
+        return BeatIndices(
             index, t, rr, 60000.0 / rr, LABELS[code], valid, gap,
             *td[:10], td[11],
             *fv,
@@ -758,8 +730,8 @@ class HRVEngine:
             relax_reason = "signal poor in the current window"
         else:
             relax_reason = None
-        quality = _new_window_quality(tq, fq, float(f_bridge), cq, float(c_bridge), not reasons,
-                                        "; ".join(reasons) or None, relax_reason)
+        quality = WindowQuality(tq, fq, float(f_bridge), cq, float(c_bridge), not reasons,
+                                "; ".join(reasons) or None, relax_reason)
         return quality, td, fv, coh, coh_peak_hz, resonance_hz
 
     def _accumulate_baseline(self, rr: float, valid: bool, gap: bool, coh: float) -> None:
