@@ -74,8 +74,8 @@ def sliding_order_stats(x, width, ks):  # pragma: no cover - compiled
 
 # --------------------------------------------------------------------------------------------
 # The causal (live) detector's per-beat step, compiled: the float operations of
-# :mod:`.classification` (``_quantile_sorted``, ``_qd``, ``_bound_threshold``, ``_div``,
-# ``_classify``) written out in the same order, on sorted windows kept in one state array.
+# :mod:`.classification` (``_quantile_sorted``, ``_qd``, ``_bound_threshold``) written out in the
+# same order, then :func:`classify_beat` (the one decision tree), on sorted windows kept in one state array.
 #
 # State: ``fs`` (float64) and ``st`` (int64), laid out by :func:`causal_layout`:
 #   fs[0:7]  alpha, c1, c2, min_threshold_ms, max_threshold_frac, min_threshold_frac, neighbour_line
@@ -230,8 +230,17 @@ def _nanmin(a, b):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _classify(dn, dnext, dnext2, has_next, mn, rr, rr_next, med, th2, c1, c2, line):  # pragma: no cover
-    # classification._classify, statement for statement
+def classify_beat(dn, dnext, dnext2, has_next, mn, rr, rr_next, med, th2, c1, c2, line):  # pragma: no cover
+    """Figure 1 of the paper for beat ``j``; ``dn, dnext, dnext2`` are ``dRR(j), dRR(j+1),
+    dRR(j+2)`` normalised by ``Th1``, ``mn`` is ``mRR(j) / Th2`` (NaN never triggers a label):
+the one decision tree of the offline classifier (called per candidate beat) and the causal step.
+
+    The ectopic test is centred on ``dRR(j+1)``: a premature beat ``j`` gives the
+    negative-positive-negative pattern ``dRR(j) < 0, dRR(j+1) > 0, dRR(j+2) < 0`` whose centre is
+    the compensatory interval; the label goes to the beat that is out of place, ``j``.
+    ``line`` is ``ArtifactSettings.neighbour_line`` (0: the paper): a long beat found by the
+    ``dRR`` rule alone must stand ``line · Th1`` above the line through its neighbours.
+    """
     if has_next and dnext == dnext and (dnext > 1.0 or dnext < -1.0):
         if dnext > 0:
             s12 = _nanmax(dn, dnext2)
@@ -301,7 +310,7 @@ def _verdict(fs, st):  # pragma: no cover - compiled
     mn = mval / th2 if th2 != 0.0 else np.nan
     has_next = j + 1 <= last
     rr_next = fs[_N_PARAMS + (j + 1) % _RING] if has_next else np.nan
-    code = _classify(_div(_d_at(fs, j, last), th1), _div(_d_at(fs, j + 1, last), th1),
+    code = classify_beat(_div(_d_at(fs, j, last), th1), _div(_d_at(fs, j + 1, last), th1),
                      _div(_d_at(fs, j + 2, last), th1), has_next, mn, rr_j, rr_next, med, th2,
                      fs[1], fs[2], fs[6])
     st[_I_PREV] = code

@@ -94,23 +94,6 @@ def _qd(s) -> float:
     return (_quantile_sorted(s, 0.75) - _quantile_sorted(s, 0.25)) / 2.0
 
 
-def _div(x: float, th: float) -> float:
-    return x / th if th != 0.0 else math.nan
-
-
-def _nanmax(a: float, b: float) -> float:
-    # max/min that propagate NaN like numpy (Python's max() does not)
-    if a != a or b != b:
-        return math.nan
-    return a if a >= b else b
-
-
-def _nanmin(a: float, b: float) -> float:
-    if a != a or b != b:
-        return math.nan
-    return a if a <= b else b
-
-
 def _bound_threshold(th: float, med: float, st: ArtifactSettings) -> float:
     """``Th`` floored at ``min_threshold_ms`` and ``min_threshold_frac · medRR``, capped at
     ``max_threshold_frac · medRR`` (each bound off when 0); scalar twin of :func:`_bound_thresholds`."""
@@ -130,48 +113,6 @@ def _bound_thresholds(th: NDArray[np.float64], med: NDArray[np.float64], st: Art
     if st.max_threshold_frac > 0:
         th = np.minimum(th, st.max_threshold_frac * med)
     return th
-
-
-def _classify(
-    dn: float, dnext: float, dnext2: float, has_next: bool, mn: float,
-    rr: float, rr_next: float, med: float, th2: float, c1: float, c2: float,
-    line: float = 0.0,
-) -> int:
-    """Figure 1 of the paper for beat ``j``; ``dn, dnext, dnext2`` are ``dRR(j), dRR(j+1),
-    dRR(j+2)`` normalised by ``Th1``, ``mn`` is ``mRR(j) / Th2`` (NaN never triggers a label).
-
-    The ectopic test is centred on ``dRR(j+1)``: a premature beat ``j`` gives the
-    negative-positive-negative pattern ``dRR(j) < 0, dRR(j+1) > 0, dRR(j+2) < 0`` whose centre is
-    the compensatory interval; the label goes to the beat that is out of place, ``j``.
-    ``line`` is ``ArtifactSettings.neighbour_line`` (0: the paper): a long beat found by the
-    ``dRR`` rule alone must stand ``line · Th1`` above the line through its neighbours.
-    """
-    if has_next and dnext == dnext and (dnext > 1.0 or dnext < -1.0):
-        if dnext > 0:
-            s12 = _nanmax(dn, dnext2)
-        else:
-            s12 = _nanmin(dn, dnext2)
-        if (dnext > 1.0 and s12 < -c1 * dnext - c2) or (dnext < -1.0 and s12 > -c1 * dnext + c2):
-            return ECTOPIC
-    big_m = abs(mn) > 3.0
-    if not (abs(dn) > 1.0 or big_m):
-        return NORMAL
-    s22 = _nanmin(dnext, dnext2) if dn >= 0 else _nanmax(dnext, dnext2)
-    eq3 = dn > 1.0 and s22 < -1.0
-    eq5 = dn < -1.0 and s22 > 1.0
-    if not (eq3 or big_m or eq5):
-        return NORMAL
-    if eq5 and abs(rr + rr_next - med) < th2:
-        return EXTRA
-    if eq3 and abs(rr / 2.0 - med) < th2:
-        return MISSED
-    if line > 0.0 and not big_m and rr > med and not (dn - dnext) > 2.0 * line:
-        return NORMAL  # in line with its neighbours' trend: a physiological swing, not an artifact
-    return LONG if rr > med else SHORT
-
-
-# --------------------------------------------------------------------------------------------
-# Vectorised window statistics.
 
 
 def _window_stats(x: NDArray[np.float64], starts: NDArray[np.int64], ends: NDArray[np.int64],
@@ -214,6 +155,8 @@ def _reflect_index(idx: NDArray[np.int64], last: NDArray[np.int64] | int) -> NDA
 
 
 def _classify_run(rr: NDArray[np.float64], st: ArtifactSettings, causal: bool) -> NDArray[np.int8]:
+    from ._kernels import classify_beat  # Figure 1's decision tree, one copy for offline and live
+
     n = rr.size
     codes = np.zeros(n, dtype=np.int8)
     if n < _MIN_RUN_BEATS:
@@ -263,7 +206,7 @@ def _classify_run(rr: NDArray[np.float64], st: ArtifactSettings, causal: bool) -
         if prev_i == i - 1 and prev_code in _REWRITES_NEXT:
             prev_code, prev_i = NORMAL, i  # rewritten by the previous correction: not re-classified
             continue
-        code = _classify(float(dn[i]), float(dnext[i]), float(dnext2[i]), i < n - 1,
+        code = classify_beat(float(dn[i]), float(dnext[i]), float(dnext2[i]), i < n - 1,
                          float(mn[i]), float(rr[i]), float(rr_next[i]), float(med[i]),
                          float(th2[i]), c1, c2, st.neighbour_line)
         codes[i] = code
