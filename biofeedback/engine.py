@@ -106,7 +106,6 @@ SETTINGS_VERSION = 3
 SUPPORTED_SETTINGS_VERSIONS: tuple[int, ...] = (1, 2, 3)
 _DETRENDS = ("mean", "smoothness_priors")
 _METHODS = ("welch", "lomb")
-_LABEL_CODE = {lab: i for i, lab in enumerate(LABELS)}
 
 
 @dataclass(frozen=True)
@@ -519,11 +518,8 @@ class HRVEngine:
         if det is None:
             return [self._emit(t, rr, gap, 0, True)]
         self._pending.append(_Pending(t, rr, gap))
-        r = det.push_code(rr)  # -1, or index * 16 + 8 * valid + label code (at most one beat settles)
-        if r < 0:
-            return []
-        p = self._pending.pop(0)
-        return [self._emit(p.t_s, p.rr_ms, p.gap_before, r & 7, (r & 8) != 0)]
+        r = det.push_code(rr)  # -1: nothing settled (at most one beat settles per push)
+        return [] if r < 0 else [self._emit_settled(r)]
 
     def flush(self) -> list[BeatIndices]:
         """Settle the beats still waiting for look-ahead (end of session). The engine stays usable."""
@@ -613,11 +609,13 @@ class HRVEngine:
     def _settle_remaining(self) -> list[BeatIndices]:
         if self._detector is None:
             return []
-        return [self._emit_settled(s.label, s.valid) for s in self._detector.end_run()]
+        return [self._emit_settled(r) for r in self._detector.end_run_codes()]
 
-    def _emit_settled(self, label: str, valid: bool) -> BeatIndices:
+    def _emit_settled(self, r: int) -> BeatIndices:
+        """The oldest pending beat with the detector's verdict ``r`` (``index * 16 + 8 * valid +
+        label code``, :meth:`CausalArtifactDetector.push_code`)."""
         p = self._pending.pop(0)
-        return self._emit(p.t_s, p.rr_ms, p.gap_before, _LABEL_CODE[label], valid)
+        return self._emit(p.t_s, p.rr_ms, p.gap_before, r & 7, (r & 8) != 0)
 
     def _emit(self, t: float, rr: float, gap: bool, code: int, valid: bool) -> BeatIndices:
         st = self.settings
