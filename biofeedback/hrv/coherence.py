@@ -40,9 +40,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from numpy.fft import rfft
 from numpy.typing import ArrayLike
 
-from ._kernels import coherence_ratio_rows, coherence_segments, coherence_values, rfft_coherence_values
+from ._kernels import coherence_segments, coherence_values, rfft_coherence_ratio_rows, rfft_coherence_values
 from .constants import (
     COHERENCE_MAX_DF_HZ,
     COHERENCE_PEAK_WIDTH_HZ,
@@ -64,7 +65,6 @@ from .frequency_domain import (
     window_rows,
     window_welch_rfft,
     window_welch_spectrum,
-    windowed_psd_rows,
 )
 
 __all__ = [
@@ -370,9 +370,9 @@ def coherence_ratios(
             for nperseg in np.unique(counts[rows]).tolist():
                 window_rows(Z, rows[counts[rows] == nperseg], nperseg, min(seg, n_fft), fs_hz)
             block = Z[: rows.size, :n_fft] if rows.size == rows[-1] + 1 else Z[rows, :n_fft]
-            # only the PSD values the band integrals use (up to max_hz plus two; see _kernels._kept)
-            p = windowed_psd_rows(block, n_fft, int(max_hz / df) + 3)
-            out[c0 + rows] = coherence_ratio_rows(p, df, max_hz, COHERENCE_SEARCH_BAND_HZ[0],
-                                                  COHERENCE_SEARCH_BAND_HZ[1], 0.5 * COHERENCE_PEAK_WIDTH_HZ,
-                                                  *COHERENCE_TOTAL_BAND_HZ)
+            # |X|² (only the values the band integrals use) and the integrals: one compiled call
+            spec = rfft(block, n_fft, axis=1).view(np.float64)
+            out[c0 + rows] = rfft_coherence_ratio_rows(spec, n_fft, df, max_hz, COHERENCE_SEARCH_BAND_HZ[0],
+                                                       COHERENCE_SEARCH_BAND_HZ[1], 0.5 * COHERENCE_PEAK_WIDTH_HZ,
+                                                       *COHERENCE_TOTAL_BAND_HZ)
     return out

@@ -85,7 +85,6 @@ __all__ = [
     "rfft_grid_step",
     "single_segment_psd_rows",
     "window_rows",
-    "windowed_psd_rows",
     "indices_from_spectrum",
     "window_welch_spectrum",
     "window_welch_rfft",
@@ -216,27 +215,9 @@ def single_segment_psd_rows(
     [1.0, 0.25]
     """
     nperseg = rows.shape[1]
+    w = _scaled_hann(nperseg, fs_hz)
     n_fft = nperseg if nfft is None else max(int(nfft), nperseg)
-    p = windowed_psd_rows(rows * _scaled_hann(nperseg, fs_hz), n_fft, max_bins)
-    return _rfft_freqs(n_fft, fs_hz)[: p.shape[1]], p
-
-
-def windowed_psd_rows(
-    windowed: NDArray[np.float64], n_fft: int, max_bins: int | None = None
-) -> NDArray[np.float64]:
-    """The PSD rows of :func:`single_segment_psd_rows` from rows already windowed by
-    :func:`window_rows` (zero-padded to ``n_fft`` here, or already ``n_fft`` wide): one batched rfft,
-    ``re² + im²``, halved at 0 Hz and (kept, even ``n_fft``) at Nyquist; the first ``max_bins``.
-
-    Examples
-    --------
-    >>> x = np.array([[1.0, -1.0] * 8, [0.5, -0.5] * 8])
-    >>> w = np.zeros((2, 32)); w[:, :16] = x
-    >>> window_rows(w, np.arange(2), 16, 32, 4.0)
-    >>> bool((windowed_psd_rows(w, 32) == single_segment_psd_rows(x, 4.0, 32)[1]).all())
-    True
-    """
-    spec = rfft(windowed, n_fft, axis=1)
+    spec = rfft(rows * w, n_fft, axis=1)
     bins = spec.shape[1]
     keep = bins if max_bins is None else min(bins, max_bins)
     spec = spec[:, :keep]
@@ -244,13 +225,21 @@ def windowed_psd_rows(
     p[:, 0] *= 0.5
     if n_fft % 2 == 0 and keep == bins:
         p[:, -1] *= 0.5
-    return p
+    return _rfft_freqs(n_fft, fs_hz)[:keep], p
 
 
 def window_rows(z: NDArray[np.float64], rows: NDArray[np.intp], nperseg: int, end: int, fs_hz: float) -> None:
     """In place: ``z[rows, :nperseg]`` times the scaled Hann window of :func:`single_segment_psd_rows`
-    (the same products), ``z[rows, nperseg:end]`` zeroed: rows ready for :func:`windowed_psd_rows`
-    when their columns from ``end`` to the FFT length are zero already."""
+    (the same products), ``z[rows, nperseg:end]`` zeroed: each row then zero-padded to the FFT length
+    when its columns from ``end`` on are zero already (``rfft`` of it = the padded transform of
+    :func:`single_segment_psd_rows`).
+
+    Examples
+    --------
+    >>> z = np.ones((2, 6)); window_rows(z, np.array([1]), 4, 5, 4.0)
+    >>> z[1].round(3).tolist(), z[0].tolist() == [1.0] * 6
+    ([0.0, 0.289, 0.577, 0.289, 0.0, 1.0], True)
+    """
     z[rows, :nperseg] *= _scaled_hann(nperseg, fs_hz)
     z[rows, nperseg:end] = 0.0
 
