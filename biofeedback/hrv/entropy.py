@@ -32,9 +32,10 @@ Both are dimensionless. Algorithm: exact, not approximated, and without a window
 quantised (to 1 ms or 1/128-1/1024 s: the 22 h Holter file has 220 distinct values among 78 000
 valid beats), so the templates are points on a grid of D distinct values, and the templates
 matching one lie in a box of that grid (for each coordinate, the run of distinct values within r).
-For m <= 2 and D <= :data:`MAX_RANKS` each template's box is counted by a sweep over the first
-coordinate with a 2-D Fenwick tree over the others (:func:`biofeedback.hrv._entropy_kernels.box_match_counts`,
-compiled): ``O(N log² D)``, about 0.03 s for 80 000 beats. Otherwise (finer values, or m > 2)
+For m <= 2, D <= :data:`MAX_RANKS` and D² <= 1000 N, each template's box is counted by a sweep over
+the first coordinate with a 2-D Fenwick tree over the others
+(:func:`biofeedback.hrv._entropy_kernels.box_match_counts`, compiled): ``O(N log² D)``, about 0.03 s
+for the 22 h file. Otherwise (finer values, or m > 2)
 identical templates are counted once with their multiplicity, the distinct templates sorted by
 their first coordinate and each compared only with those whose first coordinate lies within r, the
 length-(m+1) extensions by a merge of their sorted last values
@@ -167,7 +168,8 @@ def _match_counts(
     nm, nm1 = n - m + 1, n - m
     if m <= 2:
         vals, rank = np.unique(x, return_inverse=True)
-        if vals.size <= max_ranks:
+        d = vals.size
+        if d <= max_ranks and d * d <= 1000 * n:  # else the tree (d² cells) outweighs the scan
             lo, hi = tolerance_runs(vals, r)
             rank = rank.astype(np.int64, copy=False)
             return (box_match_counts(rank, nm, m, lo, hi, vals.size) - 1,
