@@ -171,7 +171,8 @@ SPEED_RUNS = 5
 # Run in a fresh process by section_speed: the CPU seconds of each stage of `analyze --json`, in the
 # order the command runs them (the same functions, called as cmd_analyze calls them), as JSON.
 _PHASES = r"""
-import json, sys, time
+import gc, json, sys, time
+gc.disable()  # as the command does in its own process (cmd_analyze.run)
 clock = time.process_time
 out = {}
 import os

@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    args.own_process = argv is None  # run as the program, not called by another (e.g. a test)
     try:
         status = int(args._run(args) or 0)
         if argv is None and getattr(args, "exit_at_once", False):

@@ -494,12 +494,15 @@ def coherence_values(p, df, max_hz, search_lo, search_hi, half_width, total_lo, 
 
 
 @njit(cache=True)
-def coherence_ratio_rows(P, df, max_hz, search_lo, search_hi, half_width, total_lo, total_hi):  # pragma: no cover
-    """Coherence ratio (:func:`coherence_values`) of each PSD row of ``P``."""
-    m = P.shape[0]
+def rfft_coherence_ratio_rows(V, n_fft, df, max_hz, search_lo, search_hi, half_width, total_lo,
+                              total_hi):  # pragma: no cover - compiled
+    """Coherence ratio (:func:`rfft_coherence_values`) of each row of ``V``: one rfft per row, as its
+    interleaved (re, im) float64 view (the batched windows of :func:`biofeedback.hrv.coherence.coherence_ratios`)."""
+    m = V.shape[0]
     out = np.empty(m)
     for r in range(m):
-        out[r] = coherence_values(P[r], df, max_hz, search_lo, search_hi, half_width, total_lo, total_hi)[0]
+        out[r] = rfft_coherence_values(V[r], n_fft, df, max_hz, search_lo, search_hi, half_width, total_lo,
+                                       total_hi)[0]
     return out
 
 

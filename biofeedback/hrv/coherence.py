@@ -40,9 +40,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from numpy.fft import rfft
 from numpy.typing import ArrayLike
 
-from ._kernels import coherence_ratio_rows, coherence_segments, coherence_values, rfft_coherence_values
+from ._kernels import coherence_segments, coherence_values, rfft_coherence_ratio_rows, rfft_coherence_values
 from .constants import (
     COHERENCE_MAX_DF_HZ,
     COHERENCE_PEAK_WIDTH_HZ,
@@ -61,6 +62,7 @@ from .frequency_domain import (
     rfft_grid_step,
     single_segment_psd_rows,
     uniform_grid_step,
+    window_rows,
     window_welch_rfft,
     window_welch_spectrum,
 )
@@ -341,7 +343,9 @@ def coherence_ratios(
     vv = v if v is not None else np.ones(0, dtype=bool)
     lo_a = np.asarray(lo_i, dtype=np.int64)
     hi_a = np.asarray(hi_i, dtype=np.int64)
-    Z = np.empty((_ROWS_PER_FFT, seg))
+    # each row: a window's segment (at most seg samples), windowed and zero-padded in place to its
+    # FFT length (columns from seg on stay zero); one transform per FFT length (one for "fine")
+    Z = np.zeros((_ROWS_PER_FFT, seg if nfft is None else max(nfft, seg)))
     nper = np.zeros(_ROWS_PER_FFT, dtype=np.int64)
     for c0 in range(0, lo_a.size, _ROWS_PER_FFT):
         c1 = min(c0 + _ROWS_PER_FFT, lo_a.size)
@@ -351,19 +355,24 @@ def coherence_ratios(
         if bad >= 0:
             raise ValueError("beat times t_s of the valid beats must be strictly increasing")
         counts = nper[: c1 - c0]
-        for nperseg in np.unique(counts[counts > 0]).tolist():
-            rows = np.flatnonzero(counts == nperseg)
-            n_fft = nperseg if nfft is None else max(nfft, nperseg)
+        n_ffts = counts if nfft is None else np.maximum(counts, nfft)
+        for n_fft in np.unique(n_ffts[counts > 0]).tolist():
+            rows = np.flatnonzero((n_ffts == n_fft) & (counts > 0))
             df = rfft_grid_step(n_fft, fs_hz)
             if df is None:  # pragma: no cover - rfft grids are uniform
-                f, p = single_segment_psd_rows(Z[rows, :nperseg], fs_hz, nfft)
-                make = psd_integrator_maker(f, max_hz)
-                for k, pk in zip(rows.tolist(), p):
-                    out[c0 + k] = _coherence_of(make(pk)).ratio
+                for nperseg in np.unique(counts[rows]).tolist():
+                    sub = rows[counts[rows] == nperseg]
+                    f, p = single_segment_psd_rows(Z[sub, :nperseg], fs_hz, nfft)
+                    make = psd_integrator_maker(f, max_hz)
+                    for k, pk in zip(sub.tolist(), p):
+                        out[c0 + k] = _coherence_of(make(pk)).ratio
                 continue
-            # only the PSD values the band integrals use (up to max_hz plus two; see _kernels._kept)
-            _, p = single_segment_psd_rows(Z[rows, :nperseg], fs_hz, nfft, int(max_hz / df) + 3)
-            out[c0 + rows] = coherence_ratio_rows(p, df, max_hz, COHERENCE_SEARCH_BAND_HZ[0],
-                                                  COHERENCE_SEARCH_BAND_HZ[1], 0.5 * COHERENCE_PEAK_WIDTH_HZ,
-                                                  *COHERENCE_TOTAL_BAND_HZ)
+            for nperseg in np.unique(counts[rows]).tolist():
+                window_rows(Z, rows[counts[rows] == nperseg], nperseg, min(seg, n_fft), fs_hz)
+            block = Z[: rows.size, :n_fft] if rows.size == rows[-1] + 1 else Z[rows, :n_fft]
+            # |X|² (only the values the band integrals use) and the integrals: one compiled call
+            spec = rfft(block, n_fft, axis=1).view(np.float64)
+            out[c0 + rows] = rfft_coherence_ratio_rows(spec, n_fft, df, max_hz, COHERENCE_SEARCH_BAND_HZ[0],
+                                                       COHERENCE_SEARCH_BAND_HZ[1], 0.5 * COHERENCE_PEAK_WIDTH_HZ,
+                                                       *COHERENCE_TOTAL_BAND_HZ)
     return out

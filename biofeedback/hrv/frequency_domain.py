@@ -84,6 +84,7 @@ __all__ = [
     "psd_integrator_maker",
     "rfft_grid_step",
     "single_segment_psd_rows",
+    "window_rows",
     "indices_from_spectrum",
     "window_welch_spectrum",
     "window_welch_rfft",
@@ -225,6 +226,22 @@ def single_segment_psd_rows(
     if n_fft % 2 == 0 and keep == bins:
         p[:, -1] *= 0.5
     return _rfft_freqs(n_fft, fs_hz)[:keep], p
+
+
+def window_rows(z: NDArray[np.float64], rows: NDArray[np.intp], nperseg: int, end: int, fs_hz: float) -> None:
+    """In place: ``z[rows, :nperseg]`` times the scaled Hann window of :func:`single_segment_psd_rows`
+    (the same products), ``z[rows, nperseg:end]`` zeroed: each row then zero-padded to the FFT length
+    when its columns from ``end`` on are zero already (``rfft`` of it = the padded transform of
+    :func:`single_segment_psd_rows`).
+
+    Examples
+    --------
+    >>> z = np.ones((2, 6)); window_rows(z, np.array([1]), 4, 5, 4.0)
+    >>> z[1].round(3).tolist(), z[0].tolist() == [1.0] * 6
+    ([0.0, 0.289, 0.577, 0.289, 0.0, 1.0], True)
+    """
+    z[rows, :nperseg] *= _scaled_hann(nperseg, fs_hz)
+    z[rows, nperseg:end] = 0.0
 
 
 @lru_cache(maxsize=64)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from biofeedback.hrv.ar_spectrum import AR_GRID_HZ, ar_spectrum, armcov
 from biofeedback.hrv.dfa import dfa, dfa_alpha, fluctuation_ms
-from biofeedback.hrv.entropy import entropies
+from biofeedback.hrv.entropy import _match_counts, entropies
 from biofeedback.hrv.extended import EXTENDED_KEYS, extended_indices
 from biofeedback.hrv.geometric import HIST_BIN_MS, rr_histogram, tinn_ms, triangular_index
 from biofeedback.hrv.summary import SUMMARY_KEYS, summarize
@@ -89,6 +89,37 @@ def test_entropies_equal_the_all_pairs_definition(seed: int, n: int, quantum: fl
         assert e.sampen == pytest.approx(sampen, rel=1e-12, abs=1e-12)
     else:
         assert math.isnan(e.sampen)
+
+
+def _brute_counts(x: np.ndarray, m: int, r: float) -> tuple[np.ndarray, np.ndarray]:
+    """All-pairs match counts (self excluded) of the length-m and length-(m+1) templates."""
+    def counts(k: int, count: int) -> np.ndarray:
+        t = np.lib.stride_tricks.sliding_window_view(x, k)[:count]
+        return (np.max(np.abs(t[:, None, :] - t[None, :, :]), axis=2) <= r).sum(axis=1) - 1
+    return counts(m, x.size - m + 1), counts(m + 1, x.size - m)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**16), n=st.integers(3, 300), quantum=st.sampled_from([1.0, 1000 / 1024, 7.8125, 1e-6]),
+       r_sd=st.sampled_from([0.0, 0.05, 0.2, 0.5, 3.0]), m=st.sampled_from([1, 2]))
+def test_both_match_counters_equal_the_all_pairs_counts(seed: int, n: int, quantum: float, r_sd: float,
+                                                        m: int) -> None:
+    # the rank sweep (few distinct values) and the distinct-template scan (max_ranks=0) count alike
+    x = _rr(seed, n, quantum)
+    r = r_sd * float(np.std(x, ddof=1))
+    want = _brute_counts(x, m, r)
+    for max_ranks in (4096, 0):
+        got = _match_counts(x, m, r, max_ranks=max_ranks)
+        assert [g.tolist() for g in got] == [w.tolist() for w in want]
+
+
+def test_match_counts_on_a_boundary_of_the_tolerance() -> None:
+    # differences exactly r and one ulp above it, on quantised values: the sweep uses abs(u - v) <= r
+    x = np.array([800.0, 810.0, 820.0, 810.0, 800.0, 830.0, 810.0, 820.0, 840.0, 800.0])
+    for r in (10.0, np.nextafter(10.0, 0.0), 20.0, 0.0):
+        want = _brute_counts(x, 2, r)
+        got = _match_counts(x, 2, r)
+        assert [g.tolist() for g in got] == [w.tolist() for w in want]
 
 
 def test_entropies_against_neurokit2() -> None:

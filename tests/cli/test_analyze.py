@@ -264,3 +264,17 @@ def test_the_cli_lists_every_format_the_reader_knows():
     from sessions.importers import FORMATS
 
     assert FORMAT_NAMES == tuple(FORMATS)
+
+
+def test_called_in_process_the_cyclic_collector_stays_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the command turns the collector off only in its own process (a one-shot summary); a caller's
+    # process (this test's, a cohort worker's) keeps it
+    import gc
+
+    from biofeedback.cli.main import main
+
+    f = _write_lines(tmp_path / "rr.txt", _rr())
+    assert gc.isenabled()
+    assert main(["analyze", str(f), "--json"]) == 0
+    assert gc.isenabled()
+    assert json.loads(capsys.readouterr().out)["n_beats"] == 400

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from biofeedback.errors import InputError
 from sessions.importers.base import MAX_RR_MS, MIN_RR_MS, RRRecording
@@ -176,3 +178,23 @@ def test_reads_the_reference_recordings(shared_data: Path) -> None:
     # stage labels those beats.
     noisy = read_plain_text(shared_data / "holter" / "rr_healthy_subjects_003_ms.txt")
     assert noisy.rr_ms.size > 108_000 and noisy.rr_ms.min() == 180.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="0123456789", min_size=1, max_size=16), min_size=1, max_size=40))
+def test_whole_numbers_read_without_a_loop_equal_int(lines: list[str]) -> None:
+    # the vectorised reading of digit-only lines: float(int(line)) exactly, or None beyond 15 digits
+    from sessions.importers.plain_text import _whole_numbers
+
+    got = _whole_numbers("\n".join(lines), len(lines))
+    if max(map(len, lines)) > 15:
+        assert got is None
+    else:
+        assert got is not None and got.tolist() == [float(int(x)) for x in lines]
+
+
+@pytest.mark.parametrize("text", ["8 1", "81\n\n2", "\u0663", "1e3", "-5", "+5", "12\r", "1\x0b2", "12\n"])
+def test_whole_numbers_leave_anything_else_to_the_line_reader(text: str) -> None:
+    from sessions.importers.plain_text import _whole_numbers
+
+    assert _whole_numbers(text, text.count("\n") + 1) is None

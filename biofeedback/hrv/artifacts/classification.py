@@ -138,7 +138,9 @@ def _window_stats(x: NDArray[np.float64], starts: NDArray[np.int64], ends: NDArr
             places.append((lo, min(lo + 1, width - 1), pos - lo))
         ks = np.array(sorted({k for lo, hi, _ in places for k in (lo, hi)}), dtype=np.int64)
         column = {int(k): c for c, k in enumerate(ks.tolist())}
-        stats = sliding_order_stats(np.ascontiguousarray(x, dtype=np.float64), width, ks)[starts[idx]]
+        # a writable copy: the rr series is read-only, and a second array type would load a second
+        # compiled version of the kernel (~10-20 ms at start-up)
+        stats = sliding_order_stats(np.array(x, dtype=np.float64, order="C"), width, ks)[starts[idx]]
         for k, (lo, hi, frac) in enumerate(places):
             a = stats[:, column[lo]]
             out[k][idx] = a + (stats[:, column[hi]] - a) * frac
