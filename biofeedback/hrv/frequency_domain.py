@@ -65,8 +65,8 @@ from .constants import (
     WELCH_SEGMENT_S,
 )
 from ._kernels import (
-    band_peak, band_power, frequency_ratios, frequency_values, rfft_frequency_values, rfft_power, spacing_range,
-    window_segment,
+    NO_WINDOW, SEVERAL_SEGMENTS, band_peak, band_power, frequency_ratios, frequency_values, rfft_frequency_values,
+    rfft_power, spacing_range, welch_segment_input,
 )
 from .interpolation import even_grid_s, even_grid_size, resample_even
 
@@ -485,15 +485,55 @@ _EMPTY.setflags(write=False)
 
 
 class WelchScratch:
-    """Reusable buffers of :func:`window_welch_rfft` (knot times and values, the segment), so a caller
-    that computes a spectrum every beat allocates them once; they grow as needed."""
+    """Reusable buffers of :func:`window_welch_rfft` (knot times and values, the FFT input), so a caller
+    that computes a spectrum every beat allocates them once; they grow as needed. ``win`` / ``win_at``:
+    the table of scaled Hann windows (:func:`_scaled_hann`) of the segment lengths met so far at rate
+    ``win_fs`` (``win_at[m]``: where the window of length ``m`` starts in ``win``, -1 = not yet), filled
+    by :meth:`window`; a session meets a few lengths, so it stays small."""
 
-    __slots__ = ("x", "y", "seg")
+    __slots__ = ("x", "y", "seg", "win", "win_at", "win_fs", "_win_used")
 
     def __init__(self) -> None:
         self.x: NDArray[np.float64] = np.empty(0)
         self.y: NDArray[np.float64] = np.empty(0)
         self.seg: NDArray[np.float64] = np.empty(0)
+        self.win: NDArray[np.float64] = np.empty(0)
+        self.win_at: NDArray[np.int64] = np.full(1, -1, dtype=np.int64)
+        self.win_fs = math.nan
+        self._win_used = 0
+
+    def reserve(self, n_beats: int, n_samples: int, fs_hz: float) -> None:
+        """Room for ``n_beats`` knots, ``n_samples`` FFT input values and windows of up to ``n_samples``
+        points at ``fs_hz`` (the table restarts when the rate changes)."""
+        if self.x.size < n_beats:
+            self.x = np.empty(2 * n_beats)
+            self.y = np.empty(2 * n_beats)
+        if self.seg.size < n_samples:
+            self.seg = np.empty(n_samples)
+        if fs_hz != self.win_fs or self.win_at.size <= n_samples:
+            at = np.full(n_samples + 1, -1, dtype=np.int64)
+            if fs_hz == self.win_fs:
+                at[:self.win_at.size] = self.win_at
+            else:
+                self._win_used = 0
+            self.win_at = at
+            self.win_fs = fs_hz
+
+    def window(self, buf: NDArray[np.float64], m: int) -> None:
+        """Multiply ``buf[:m]`` by the scaled Hann window of length ``m`` in place (as
+        :func:`biofeedback.hrv._kernels.welch_segment_input` does with the table), adding the window to
+        the table (after :func:`~biofeedback.hrv._kernels.welch_segment_input` said ``NO_WINDOW``)."""
+        w = _scaled_hann(m, self.win_fs)
+        if self.win_at[m] < 0:
+            used = self._win_used
+            if self.win.size < used + m:
+                grown = np.empty(max(2 * self.win.size, used + m))
+                grown[:used] = self.win[:used]
+                self.win = grown
+            self.win[used:used + m] = w
+            self.win_at[m] = used
+            self._win_used = used + m
+        np.multiply(buf[:m], w, out=buf[:m])
 
 
 def window_welch_rfft(
@@ -510,8 +550,9 @@ def window_welch_rfft(
 ) -> tuple[int, float, NDArray[np.float64] | None, int] | None:
     """The steps of ``power_spectrum(t_s[lo:hi], rr_ms[lo:hi], valid[lo:hi], method="welch",
     detrend="mean", ...)`` up to the FFT of its one Welch segment, for the per-beat engine: knots,
-    spline, mean removal in one compiled loop (:func:`biofeedback.hrv._kernels.window_segment`),
-    the scaled Hann window, the rfft (``nfft`` as :func:`power_spectrum`); no slices or masks.
+    spline, mean removal, the scaled Hann window and the zero padding in one compiled loop
+    (:func:`biofeedback.hrv._kernels.welch_segment_input`), the rfft (``nfft`` as
+    :func:`power_spectrum`); no slices or masks.
 
     ``t_s``, ``rr_ms``, ``valid``: float64 / bool arrays (``valid`` None = every beat valid).
     Returns ``(n_knots, longest_bridge_s, v, n_fft)`` with ``v`` the rfft as interleaved (re, im)
@@ -521,23 +562,20 @@ def window_welch_rfft(
     """
     sc = scratch if scratch is not None else WelchScratch()
     seg = int(round(segment_s * fs_hz))
-    n = hi - lo
-    if sc.x.size < n:
-        sc.x = np.empty(2 * n)
-        sc.y = np.empty(2 * n)
-    if sc.seg.size < seg:
-        sc.seg = np.empty(seg)
-    use_valid = valid is not None
-    status, n_knots, bridge, size, m = window_segment(
-        t_s, rr_ms, valid if valid is not None else _NO_MASK, use_valid, lo, hi, fs_hz, seg, sc.x, sc.y, sc.seg)
+    nf = 0 if nfft is None else int(nfft)
+    sc.reserve(hi - lo, max(seg, nf), fs_hz)
+    status, n_knots, bridge, m, n_fft = welch_segment_input(
+        t_s, rr_ms, valid if valid is not None else _NO_MASK, valid is not None, lo, hi, fs_hz, seg, nf,
+        sc.x, sc.y, sc.seg, sc.win, sc.win_at)
+    if status == NO_WINDOW:
+        sc.window(sc.seg, m)
+        status = 0
     if status == 0:
-        # m = min(size, round(segment_s * fs_hz)) = nperseg, as _welch_spectrum
-        if size != m:
-            # longer than one segment: welch_psd's general path (its complex products and the
-            # batched FFT may round differently in the last bit, so it is not imitated here)
-            return None
-        n_fft = m if nfft is None else max(int(nfft), m)
-        return n_knots, bridge, _rfft_view(sc.seg[:m] * _scaled_hann(m, fs_hz), n_fft), n_fft
+        return n_knots, bridge, _rfft_view(sc.seg[:n_fft], n_fft), n_fft
+    if status == SEVERAL_SEGMENTS:
+        # longer than one segment: welch_psd's general path (its complex products and the
+        # batched FFT may round differently in the last bit, so it is not imitated here)
+        return None
     if status == 1:
         return n_knots, bridge, None, 0
     if status == -1:
