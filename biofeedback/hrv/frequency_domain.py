@@ -89,6 +89,7 @@ __all__ = [
     "window_welch_rfft",
     "window_welch_indices",
     "WelchScratch",
+    "rfft_writer",
     "FrequencyValues",
     "frequency_values_of",
     "uniform_grid_step",
@@ -449,36 +450,58 @@ def _welch_spectrum(
     return Spectrum(f, p, "welch", n_knots, bridge)
 
 
-def _rfft_numpy(x: NDArray[np.float64], n_fft: int) -> NDArray[np.float64]:
-    return rfft(x, n_fft).view(np.float64)
+#: Writes ``rfft(x, n_fft)`` into the complex array ``out`` (``n_fft // 2 + 1`` values; ``n_fft``
+#: follows from its length and the parity): ``writer(x, 1, out=out)`` with ``x`` of >= ``n_fft``
+#: values (the first ``n_fft`` are used) or fewer (zero-padded).
+RfftWriter = Callable[..., object]
 
 
-def _rfft_ufunc_maker() -> Callable[[NDArray[np.float64], int], NDArray[np.float64]]:
-    """``rfft(x, n_fft)`` as interleaved (re, im) float64 values, by numpy's own pocketfft ufuncs
-    called directly: the same transform (the same bits) without ``numpy.fft.rfft``'s Python
-    wrapper (a few µs a call, twice a beat). Falls back to ``numpy.fft.rfft`` when this numpy has
-    no such ufuncs or they disagree with it on a check at import."""
+def _rfft_writers() -> tuple[RfftWriter, RfftWriter] | None:
+    """numpy's own pocketfft ufuncs for even and odd lengths (:data:`RfftWriter`): the same transform
+    (the same bits) as ``numpy.fft.rfft`` without its Python wrapper (a few µs a call, twice a beat);
+    ``None`` when this numpy has no such ufuncs or they disagree with it on a check at import."""
     try:
         pfu = importlib.import_module("numpy.fft._pocketfft_umath")
         even, odd = pfu.rfft_n_even, pfu.rfft_n_odd
-        axes = [(0,), (), (0,)]
-        cdouble = np.complex128
-
-        def view(x: NDArray[np.float64], n_fft: int) -> NDArray[np.float64]:
-            out = np.empty(n_fft // 2 + 1, dtype=cdouble)
-            (odd if n_fft & 1 else even)(x, 1, axes=axes, out=out)
-            return out.view(np.float64)
-
         probe = np.cos(np.arange(7.0)) * np.arange(7.0)
         for n in (7, 12, 15, 16):
-            if not np.array_equal(view(probe, n), _rfft_numpy(probe, n)):  # pragma: no cover
-                return _rfft_numpy
-        return view
+            out = np.empty(n // 2 + 1, dtype=np.complex128)
+            (odd if n & 1 else even)(probe, 1, out=out)
+            if not np.array_equal(out, rfft(probe, n)):  # pragma: no cover
+                return None
+            long_probe = np.concatenate((probe, np.zeros(n)))  # a longer input: its first n values
+            (odd if n & 1 else even)(long_probe, 1, out=out)
+            if not np.array_equal(out, rfft(probe, n)):  # pragma: no cover
+                return None
+        return even, odd
     except (ImportError, AttributeError, TypeError, ValueError):  # pragma: no cover - other numpy
-        return _rfft_numpy
+        return None
 
 
-_rfft_view = _rfft_ufunc_maker()
+_RFFT_WRITERS = _rfft_writers()
+
+
+def _numpy_rfft_writer(n_fft: int) -> RfftWriter:  # pragma: no cover - numpy without the ufuncs
+    def write(x: NDArray[np.float64], _fct: int, *, out: NDArray[np.complex128]) -> None:
+        out[...] = rfft(x[:n_fft], n_fft)
+    return write
+
+
+def rfft_writer(n_fft: int) -> RfftWriter:
+    """The :data:`RfftWriter` of length ``n_fft`` (numpy's pocketfft ufunc called directly, or
+    ``numpy.fft.rfft`` on a numpy without it)."""
+    if _RFFT_WRITERS is None:  # pragma: no cover - other numpy
+        return _numpy_rfft_writer(n_fft)
+    return _RFFT_WRITERS[n_fft & 1]
+
+
+def _rfft_view(x: NDArray[np.float64], n_fft: int) -> NDArray[np.float64]:
+    """``rfft(x, n_fft)`` as interleaved (re, im) float64 values (:func:`rfft_writer`)."""
+    out = np.empty(n_fft // 2 + 1, dtype=np.complex128)
+    rfft_writer(n_fft)(x, 1, out=out)
+    return out.view(np.float64)
+
+
 _NO_MASK = np.ones(1, dtype=bool)
 _EMPTY = np.zeros(0)
 _EMPTY.setflags(write=False)

@@ -318,7 +318,7 @@ def hr_range_bpm(rr_ms: ArrayLike, valid: ArrayLike | None = None) -> float:
 
 #: The empty mask of :func:`time_domain_fields`: every beat valid / no gaps.
 NO_MASK = np.zeros(0, dtype=bool)
-_MAX_SI_BINS = 1 << 20
+MAX_SI_BINS = 1 << 20
 
 
 def time_domain(
@@ -375,8 +375,8 @@ def time_domain_fields(
     One compiled pass (:func:`biofeedback.hrv._kernels.time_domain_row`, the per-beat engine's too);
     each value equals the corresponding small function above (tests check it to ~1e-12).
     """
-    f = time_domain_row(rr, valid, breaks, si_bin_ms, _MAX_SI_BINS, NN50_MS, NN20_MS)
-    if f[11] == -1.0:  # a histogram of more than _MAX_SI_BINS bins (absurd bin width): numpy path
+    f = time_domain_row(rr, valid, breaks, si_bin_ms, MAX_SI_BINS, NN50_MS, NN20_MS)
+    if f[11] == -1.0:  # a histogram of more than MAX_SI_BINS bins (absurd bin width): numpy path
         si = baevsky_stress_index(rr if valid.size != rr.size else rr[valid], bin_ms=si_bin_ms)
         return f[:11] + (stress_root(si), f[12])
     return f

@@ -1,0 +1,204 @@
+"""The per-beat step of :class:`biofeedback.engine.HRVEngine` in two compiled calls (numba), around the
+two FFTs numpy does in between: :func:`beat_before_fft` and :func:`beat_after_fft`.
+
+They hold no formula of their own: they call the kernels of :mod:`biofeedback.hrv._kernels` that the
+batch functions call (:func:`~biofeedback.hrv._kernels.time_domain_row`,
+:func:`~biofeedback.hrv._kernels.welch_segment_input`,
+:func:`~biofeedback.hrv._kernels.rfft_frequency_values`,
+:func:`~biofeedback.hrv._kernels.rfft_coherence_values`) on the engine's ring buffer, with the
+windows, masks and fallbacks of the engine's Python path, so the output is the same bit for bit.
+What they add is bookkeeping: the ring's append and its three sliding window starts, and the share
+of valid beats of each window.
+
+State lives in a few arrays owned by the engine (fewer arguments: each costs a little at every
+call): the ring's columns ``F`` (``t_s``, ``rr_ms``), ``B`` (``valid``, ``breaks``), ``I`` (valid
+beats before each position, label code), and two state vectors, ``S`` (int64, slots ``S_*``) and
+``G`` (float64, slots ``G_*``): settings written once, per-beat results read back by the engine.
+Pure (no I/O), ``cache=True``, plain IEEE arithmetic (no ``fastmath``), as every kernel here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ._kernels import NO_WINDOW, rfft_coherence_values, rfft_frequency_values, time_domain_row, welch_segment_input
+
+__all__ = ["ring_append", "beat_before_fft", "beat_after_fft", "RING_FULL"]
+
+# S (int64): the ring's bookkeeping, settings, per-beat results
+S_START, S_END, S_N_VALID, S_POS_T, S_POS_F, S_POS_C = 0, 1, 2, 3, 4, 5
+S_SEG_F, S_SEG_C, S_NFFT_F, S_NFFT_C, S_MAX_BINS, S_FAST = 6, 7, 8, 9, 10, 11
+S_STATUS_F, S_STATUS_C, S_M_F, S_M_C, S_N_F, S_N_C = 12, 13, 14, 15, 16, 17
+S_SIZE = 18
+# G (float64): the ring's newest irregular time, settings, per-beat results (G_OUT.. in BeatIndices' order)
+G_IRREGULAR_T = 0
+G_TIME_W, G_FREQ_W, G_COH_W, G_FS, G_SI_BIN, G_NN_HI, G_NN_LO, G_DF_F, G_DF_C = 1, 2, 3, 4, 5, 6, 7, 8, 9
+G_BANDS_F = 10  # max_hz, vlf lo, hi, lf lo, hi, hf lo, hi (7 values): rfft_frequency_values' arguments
+G_BANDS_C = 17  # max_hz, search lo, hi, half peak width, total lo, hi (6 values): rfft_coherence_values'
+G_OUT = 23
+G_VALID_T, G_VALID_F, G_VALID_C, G_BRIDGE_F, G_BRIDGE_C = 23, 24, 25, 26, 27
+G_TD = 28  # the 13 TimeDomainFields (n_beats as a float)
+G_FV = 41  # the 9 FrequencyValues
+G_COH, G_COH_PEAK = 50, 51
+G_SIZE = 52
+
+#: :func:`beat_before_fft`'s answer when the ring is full (nothing done: make room, call again).
+RING_FULL = -1
+#: Flags of :func:`beat_before_fft`'s answer: the time domain's stress index needs numpy (an
+#: absurd histogram), the frequency / coherence window has no FFT input (``S_STATUS_*`` says why).
+NEEDS_SI, NO_FFT_F, NO_FFT_C = 1, 2, 4
+
+
+@njit(cache=True)
+def ring_append(F, B, I, S, G, t, rr, valid, brk, code):  # pragma: no cover - compiled
+    """Append one settled beat to the ring (False, nothing done, when it is full): its time, RR,
+    valid flag, gap flag and label code, the running count of valid beats before it, and the time of
+    the newest beat that is invalid or follows a gap (``G[G_IRREGULAR_T]``)."""
+    end = S[S_END]
+    if end == F.shape[1]:
+        return False
+    F[0, end] = t
+    F[1, end] = rr
+    B[0, end] = valid
+    B[1, end] = brk
+    nv = S[S_N_VALID]
+    I[0, end] = nv
+    I[1, end] = code
+    if valid:
+        S[S_N_VALID] = nv + 1
+    S[S_END] = end + 1
+    if brk or not valid:
+        G[G_IRREGULAR_T] = t
+    return True
+
+
+@njit(cache=True)
+def _window_from(tt, pos, start, end, t_from):  # pragma: no cover - compiled
+    """The first position >= ``pos`` (and >= ``start``) with ``t >= t_from`` (windows only move on)."""
+    a = max(pos, start)
+    while a < end and tt[a] < t_from:
+        a += 1
+    return a
+
+
+@njit(cache=True)
+def _valid_pct(S, I, irregular_t, start, end, t_from):  # pragma: no cover - compiled
+    """Share of valid beats (%) of the window ``start:end`` starting at ``t_from``: NaN when empty, 100
+    when no invalid beat or gap is newer than ``t_from``, else from the running count of valid beats."""
+    n = end - start
+    if n <= 0:
+        return np.nan
+    if irregular_t < t_from:
+        return 100.0
+    return 100.0 * (S[S_N_VALID] - I[0, start]) / n
+
+
+@njit(cache=True)
+def beat_before_fft(F, B, I, S, G, Z, win, win_at, t, rr, valid, brk, code):  # pragma: no cover - compiled
+    """Everything of one settled beat up to the FFTs: append it to the ring, move the three windows
+    (time, frequency, coherence: ``t - window <= t_s <= t``) on, their shares of valid beats, the
+    time-domain fields of the time window (:func:`time_domain_row`, without masks when no beat of the
+    window is invalid or follows a gap, as the engine's Python path), and the FFT inputs of the
+    frequency window (when ``S[S_FAST]``: Welch with the mean removed) and of the coherence window
+    (:func:`welch_segment_input`, masks likewise) in rows 2 and 3 of ``Z`` (rows 0, 1: knot scratch).
+
+    Returns ``(flags, n_fft_f, n_fft_c)``: ``flags`` :data:`RING_FULL` (nothing done), or 0 or the
+    bits :data:`NEEDS_SI`, :data:`NO_FFT_F`, :data:`NO_FFT_C` (the input is not ready: status
+    ``NO_WINDOW``, the caller applies the window; another status, no FFT); ``n_fft_*`` the FFT
+    lengths of the inputs written (0: none; also in ``S[S_N_F]``, ``S[S_N_C]``)."""
+    if not ring_append(F, B, I, S, G, t, rr, valid, brk, code):
+        return RING_FULL, 0, 0
+    start = S[S_START]
+    end = S[S_END]
+    tt = F[0]
+    t_from = t - G[G_TIME_W]
+    f_from = t - G[G_FREQ_W]
+    c_from = t - G[G_COH_W]
+    a = _window_from(tt, S[S_POS_T], start, end, t_from)
+    b = _window_from(tt, S[S_POS_F], start, end, f_from)
+    c = _window_from(tt, S[S_POS_C], start, end, c_from)
+    S[S_POS_T] = a
+    S[S_POS_F] = b
+    S[S_POS_C] = c
+    irr = G[G_IRREGULAR_T]
+    G[G_VALID_T] = _valid_pct(S, I, irr, a, end, t_from)
+    G[G_VALID_F] = _valid_pct(S, I, irr, b, end, f_from)
+    G[G_VALID_C] = _valid_pct(S, I, irr, c, end, c_from)
+    flags = 0
+    rr_w = F[1, a:end]
+    if irr < t_from:
+        no_mask = B[0, :0]
+        td = time_domain_row(rr_w, no_mask, no_mask, G[G_SI_BIN], S[S_MAX_BINS], G[G_NN_HI], G[G_NN_LO])
+    else:
+        td = time_domain_row(rr_w, B[0, a:end], B[1, a:end], G[G_SI_BIN], S[S_MAX_BINS], G[G_NN_HI], G[G_NN_LO])
+    if td[11] == -1.0:
+        flags |= NEEDS_SI
+    G[G_TD] = td[0]
+    G[G_TD + 1] = td[1]
+    G[G_TD + 2] = td[2]
+    G[G_TD + 3] = td[3]
+    G[G_TD + 4] = td[4]
+    G[G_TD + 5] = td[5]
+    G[G_TD + 6] = td[6]
+    G[G_TD + 7] = td[7]
+    G[G_TD + 8] = td[8]
+    G[G_TD + 9] = td[9]
+    G[G_TD + 10] = td[10]
+    G[G_TD + 11] = td[11]
+    G[G_TD + 12] = td[12]
+    fs = G[G_FS]
+    n_f = 0
+    if S[S_FAST]:
+        st, _, bridge, m, n = welch_segment_input(tt, F[1], B[0], not irr < f_from, b, end, fs, S[S_SEG_F],
+                                                  S[S_NFFT_F], Z[0], Z[1], Z[2], win, win_at)
+        S[S_STATUS_F] = st
+        S[S_M_F] = m
+        G[G_BRIDGE_F] = bridge
+        if st == 0 or st == NO_WINDOW:
+            n_f = n
+        if st != 0:
+            flags |= NO_FFT_F
+    else:
+        S[S_STATUS_F] = 2  # the general path (SEVERAL_SEGMENTS: power_spectrum)
+        flags |= NO_FFT_F
+    st, _, bridge, m, n = welch_segment_input(tt, F[1], B[0], not irr < c_from, c, end, fs, S[S_SEG_C],
+                                              S[S_NFFT_C], Z[0], Z[1], Z[3], win, win_at)
+    S[S_STATUS_C] = st
+    S[S_M_C] = m
+    G[G_BRIDGE_C] = bridge
+    n_c = n if st == 0 or st == NO_WINDOW else 0
+    if st != 0:
+        flags |= NO_FFT_C
+    S[S_N_F] = n_f
+    S[S_N_C] = n_c
+    return flags, n_f, n_c
+
+
+@njit(cache=True)
+def beat_after_fft(V, S, G):  # pragma: no cover - compiled
+    """The frequency-domain values and the coherence ratio and peak of one beat from the FFTs of the
+    inputs :func:`beat_before_fft` wrote (``V``: rows 0 and 1, the rffts as interleaved (re, im)
+    values; grid steps ``G[G_DF_F]``, ``G[G_DF_C]``): :func:`rfft_frequency_values` and
+    :func:`rfft_coherence_values` into ``G``; NaN for a window with too few knots or samples
+    (status 1); a window on another path (other statuses) is left to the caller."""
+    n = S[S_N_F]
+    if n:
+        k = G_BANDS_F
+        fv = rfft_frequency_values(V[0, :2 * (n // 2 + 1)], n, G[G_DF_F], G[k], G[k + 1], G[k + 2], G[k + 3],
+                                   G[k + 4], G[k + 5], G[k + 6])
+        for j in range(9):
+            G[G_FV + j] = fv[j]
+    elif S[S_STATUS_F] == 1:
+        for j in range(9):
+            G[G_FV + j] = np.nan
+    n = S[S_N_C]
+    if n:
+        k = G_BANDS_C
+        ratio, peak_hz, _, _ = rfft_coherence_values(V[1, :2 * (n // 2 + 1)], n, G[G_DF_C], G[k], G[k + 1],
+                                                     G[k + 2], G[k + 3], G[k + 4], G[k + 5])
+        G[G_COH] = ratio
+        G[G_COH_PEAK] = peak_hz
+    elif S[S_STATUS_C] == 1:
+        G[G_COH] = np.nan
+        G[G_COH_PEAK] = np.nan
