@@ -60,7 +60,7 @@ import orjson
 
 from biofeedback.beat import Beat, Gap
 from biofeedback.hrv.artifacts import LABELS, ArtifactSettings, CausalArtifactDetector
-from biofeedback.hrv.autonomic import pns_index, sns_index
+from biofeedback.hrv.autonomic import PNS_NORMS, SNS_NORMS
 from biofeedback.hrv.coherence import CoherenceMethod, coherence_spectrum_nfft, window_coherence_values
 from biofeedback.hrv import _beat_kernels as bk
 from biofeedback.hrv._beat_kernels import RING_FULL, beat_after_fft, beat_before_fft, ring_append
@@ -412,7 +412,15 @@ class _Pending(NamedTuple):
 
 
 _NAN9 = (math.nan,) * 9
-_NAN12 = (math.nan,) * 12
+_NAN10 = (math.nan,) * 10
+# positions in the per-beat values of the compiled step (biofeedback.hrv._beat_kernels.beat_after_fft):
+# 5 quality figures, then BeatIndices' fields from n_beats to sns_index
+_V_FIELDS = 5
+_V_MEAN_HR = _V_FIELDS + 2
+_V_LN_RMSSD = _V_FIELDS + 5
+_V_COH = _V_FIELDS + 20
+_V_RESONANCE = _V_FIELDS + 22
+_V_PNS = _V_FIELDS + 23
 
 
 class HRVEngine:
@@ -465,6 +473,8 @@ class HRVEngine:
         G[bk.G_BANDS_F:bk.G_BANDS_C] = (HF_BAND_HZ[1], *VLF_BAND_HZ, *LF_BAND_HZ, *HF_BAND_HZ)
         G[bk.G_BANDS_C:bk.G_OUT] = (COHERENCE_TOTAL_BAND_HZ[1], *COHERENCE_SEARCH_BAND_HZ,
                                     0.5 * COHERENCE_PEAK_WIDTH_HZ, *COHERENCE_TOTAL_BAND_HZ)
+        G[bk.G_PNS_NORMS:bk.G_PNS_NORMS + 6] = PNS_NORMS
+        G[bk.G_SNS_NORMS:bk.G_SNS_NORMS + 6] = SNS_NORMS
         self._fft_width = max(seg_f, nfft_f, seg_c, nfft_c)
         self._scratch.reserve(0, self._fft_width, st.fs_hz)
         self._spec = np.zeros((2, self._fft_width // 2 + 1), dtype=np.complex128)  # the two rffts
@@ -639,16 +649,17 @@ class HRVEngine:
         if code:
             self._n_artifacts += 1
         # one compiled call up to the FFTs (ring, windows, time domain, both FFT inputs), the FFTs,
-        # one compiled call after them (biofeedback.hrv._beat_kernels); the rare cases below in Python
+        # one compiled call after them (biofeedback.hrv._beat_kernels); the rare cases in Python
         flags, n_f, n_c = beat_before_fft(ring.F, ring.B, ring.I, ring.S, ring.G, self._z, sc.win, sc.win_at,
                                           t, rr, valid, gap, code)
-        if flags == RING_FULL:
-            ring.make_room(t - self._keep_s)
-            self._reserve()
-            flags, n_f, n_c = beat_before_fft(ring.F, ring.B, ring.I, ring.S, ring.G, self._z, sc.win, sc.win_at,
-                                              t, rr, valid, gap, code)
         if flags:
-            self._before_fft_rare(flags)
+            if flags == RING_FULL:
+                ring.make_room(t - self._keep_s)
+                self._reserve()
+                flags, n_f, n_c = beat_before_fft(ring.F, ring.B, ring.I, ring.S, ring.G, self._z, sc.win,
+                                                  sc.win_at, t, rr, valid, gap, code)
+            if flags:
+                self._before_fft_rare(flags, t)
         if n_f:
             if n_f != self._fft_n[0]:
                 self._set_fft(0, n_f)
@@ -657,132 +668,122 @@ class HRVEngine:
             if n_c != self._fft_n[1]:
                 self._set_fft(1, n_c)
             self._fft_write[1](self._z_c, 1, out=self._fft_out[1])  # type: ignore[misc]
-        beat_after_fft(self._spec_v, ring.S, ring.G)
-        g = ring.G[bk.G_OUT:].tolist()
-        # g: valid shares (time, frequency, coherence), bridges (frequency, coherence), the 13
-        # TimeDomainFields, the 9 FrequencyValues, coherence ratio and peak
-        td = g[5:18]
-        fv = g[18:27]
-        coh, coh_peak_hz = g[27], g[28]
-        f_bridge, c_bridge = g[3], g[4]
-        if flags:
-            td, fv, coh, coh_peak_hz, f_bridge, c_bridge = self._after_fft_rare(
-                flags, td, fv, coh, coh_peak_hz, f_bridge, c_bridge)
-        td[0] = int(td[0])
-        if self._resonance_is_lf_peak:
-            resonance_hz = fv[7]
-        else:
-            f_start, e = int(ring.S[bk.S_POS_F]), ring.end
-            f_valid = None if ring.G[bk.G_IRREGULAR_T] < t - self.settings.frequency_window_s else ring.B[0, f_start:e]
-            resonance_hz = resonance(ring.F[0, f_start:e], ring.F[1, f_start:e], f_valid,
-                                     fs_hz=self.settings.fs_hz, nfft=self._welch_nfft).peak_hz
-
-        self._accumulate_baseline(rr, valid, gap, coh)
+        # v: valid shares (time, frequency, coherence windows), longest bridges (frequency, coherence),
+        # then BeatIndices' fields from n_beats to sns_index (_V_* below)
+        v = beat_after_fft(self._spec_v, ring.S, ring.G)
+        if not self._resonance_is_lf_peak:
+            v = self._resonance(v, t)
+        self._accumulate_baseline(rr, valid, gap, v[_V_COH])
         quality = None
         if self._quality:
-            quality, td, fv, coh, coh_peak_hz, resonance_hz = self._quality_nulls(
-                g[0], g[1], g[2], f_bridge, c_bridge, td, fv, coh, coh_peak_hz, resonance_hz)
+            why_t, why_f, why_c = window_problem(v[0]), window_problem(v[1], v[3]), window_problem(v[2], v[4])
+            if why_t is None and why_f is None and why_c is None:
+                quality = WindowQuality(v[0], v[1], v[3], v[2], v[4], True, None,
+                                        (self._baseline_reason or "no baseline yet") if self._baseline is None
+                                        else None)
+            else:
+                quality, v = self._quality_nulls(v, why_t, why_f, why_c)
         relax = None
         if self._baseline is not None:
-            relax = relaxation_index(td[5], td[2], coh, self._baseline)
+            relax = relaxation_index(v[_V_LN_RMSSD], v[_V_MEAN_HR], v[_V_COH], self._baseline)
             if quality is not None and quality.relaxation_reason is not None:
                 relax = None
-        # TimeDomainFields: n_beats, mean_rr, mean_hr, sdnn, rmssd, ln_rmssd, pnn50, pnn20, sd1, sd2,
-        # sd1_sd2, stress_index, hr_range; BeatIndices takes them up to sd2, then the stress index
         return BeatIndices(
             index, t, rr, 60000.0 / rr, LABELS[code], valid, gap,
-            *td[:10], td[11],
-            *fv,
-            coh, coh_peak_hz, resonance_hz,
-            pns_index(td[1], td[4], td[8]),
-            sns_index(td[2], td[11], td[9]),
+            *v[_V_FIELDS:],
             relax,
             100.0 * self._n_artifacts / self._n_settled,
             quality,
         )
 
-    def _before_fft_rare(self, flags: int) -> None:
-        """A window whose FFT input still needs its Hann window (the first of its length): apply it."""
-        ring, sc = self._ring, self._scratch
-        if flags & bk.NO_FFT_F and ring.S[bk.S_STATUS_F] == NO_WINDOW:
-            sc.window(self._z_f, int(ring.S[bk.S_M_F]))
-        if flags & bk.NO_FFT_C and ring.S[bk.S_STATUS_C] == NO_WINDOW:
-            sc.window(self._z_c, int(ring.S[bk.S_M_C]))
-
-    def _after_fft_rare(
-        self, flags: int, td: list[float], fv: list[float], coh: float, coh_peak_hz: float, f_bridge: float,
-        c_bridge: float,
-    ) -> tuple[list[float], list[float], float, float, float, float]:
-        """The cases the compiled step leaves to the general functions: a stress-index histogram
-        too wide for it (:func:`time_domain_fields`' numpy path), a frequency window that is not the
-        default one-segment Welch spectrum (:func:`power_spectrum`), a coherence window of more
-        samples than its segment; raised errors as those functions raise them."""
-        ring = self._ring
-        st = self.settings
-        S, tt, rrs, vv = ring.S, ring.F[0], ring.F[1], ring.B[0]
+    def _before_fft_rare(self, flags: int, t: float) -> None:
+        """What the compiled step leaves to Python, before the FFTs: a window's Hann window of a
+        length met for the first time; and, written into the step's results, the cases of the general
+        functions: a stress-index histogram too wide for it (:func:`time_domain_fields`' numpy path),
+        a frequency window that is not the default one-segment Welch spectrum (:func:`power_spectrum`),
+        a coherence window of more samples than its segment; errors raised as those functions raise
+        them."""
+        ring, sc, st = self._ring, self._scratch, self.settings
+        S, G, tt, rrs, vv = ring.S, ring.G, ring.F[0], ring.F[1], ring.B[0]
         e = ring.end
-        t = float(tt[e - 1])
-        irregular_t = float(ring.G[bk.G_IRREGULAR_T])
+        irregular_t = float(G[bk.G_IRREGULAR_T])
         if flags & bk.NEEDS_SI:
-            t_start = int(S[bk.S_POS_T])
+            a = int(S[bk.S_POS_T])
             if irregular_t < t - st.time_window_s:
-                td = list(time_domain_fields(rrs[t_start:e], NO_MASK, NO_MASK, self._si_bin_ms))
+                td = time_domain_fields(rrs[a:e], NO_MASK, NO_MASK, self._si_bin_ms)
             else:
-                td = list(time_domain_fields(rrs[t_start:e], vv[t_start:e], ring.B[1, t_start:e], self._si_bin_ms))
-        if flags & bk.NO_FFT_F and S[bk.S_STATUS_F] not in (1, NO_WINDOW):
-            f_start = int(S[bk.S_POS_F])
-            f_valid = None if irregular_t < t - st.frequency_window_s else vv
-            fr = None
-            if self._welch_in_place:
-                fr = window_welch_indices(tt, rrs, f_valid, f_start, e, fs_hz=st.fs_hz, segment_s=st.segment_s,
-                                          nfft=self._welch_nfft, scratch=self._scratch)
-            if fr is None:
-                sp = power_spectrum(
-                    tt[f_start:e], rrs[f_start:e], None if f_valid is None else vv[f_start:e], method=st.method,
-                    fs_hz=st.fs_hz, segment_s=st.segment_s, overlap=st.overlap, detrend=st.detrend,
-                    smoothness_lambda=st.smoothness_lambda, nfft=self._welch_nfft,
-                )
-                fr = frequency_values_of(indices_from_spectrum(sp)), sp.n_knots, sp.longest_bridge_s
-            fv, f_bridge = list(fr[0]), fr[2]
-        if flags & bk.NO_FFT_C and S[bk.S_STATUS_C] not in (1, NO_WINDOW):
-            c_start = int(S[bk.S_POS_C])
-            c_valid = None if irregular_t < t - st.coherence_window_s else vv
-            coh, coh_peak_hz, c_bridge = window_coherence_values(
-                tt, rrs, c_valid, c_start, e, window_s=st.coherence_window_s, fs_hz=st.fs_hz,
-                nfft=self._coherence_nfft, scratch=self._scratch)
-        return td, fv, coh, coh_peak_hz, f_bridge, c_bridge
+                td = time_domain_fields(rrs[a:e], vv[a:e], ring.B[1, a:e], self._si_bin_ms)
+            G[bk.G_TD:bk.G_TD + 13] = td
+        if flags & bk.NO_FFT_F:
+            status = S[bk.S_STATUS_F]
+            if status == NO_WINDOW:
+                sc.window(self._z_f, int(S[bk.S_M_F]))
+            elif status != 1:
+                b = int(S[bk.S_POS_F])
+                f_valid = None if irregular_t < t - st.frequency_window_s else vv
+                fr = None
+                if self._welch_in_place:
+                    fr = window_welch_indices(tt, rrs, f_valid, b, e, fs_hz=st.fs_hz, segment_s=st.segment_s,
+                                              nfft=self._welch_nfft, scratch=sc)
+                if fr is None:
+                    sp = power_spectrum(
+                        tt[b:e], rrs[b:e], None if f_valid is None else vv[b:e], method=st.method,
+                        fs_hz=st.fs_hz, segment_s=st.segment_s, overlap=st.overlap, detrend=st.detrend,
+                        smoothness_lambda=st.smoothness_lambda, nfft=self._welch_nfft,
+                    )
+                    fr = frequency_values_of(indices_from_spectrum(sp)), sp.n_knots, sp.longest_bridge_s
+                G[bk.G_FV:bk.G_FV + 9] = fr[0]
+                G[bk.G_BRIDGE_F] = fr[2]
+        if flags & bk.NO_FFT_C:
+            status = S[bk.S_STATUS_C]
+            if status == NO_WINDOW:
+                sc.window(self._z_c, int(S[bk.S_M_C]))
+            elif status != 1:
+                c = int(S[bk.S_POS_C])
+                c_valid = None if irregular_t < t - st.coherence_window_s else vv
+                G[bk.G_COH], G[bk.G_COH_PEAK], G[bk.G_BRIDGE_C] = window_coherence_values(
+                    tt, rrs, c_valid, c, e, window_s=st.coherence_window_s, fs_hz=st.fs_hz,
+                    nfft=self._coherence_nfft, scratch=sc)
+
+    def _resonance(self, v: tuple[Any, ...], t: float) -> tuple[Any, ...]:
+        """``v`` with the resonance frequency of the frequency window when it is not the LF peak of
+        the engine's own spectrum (other settings than the default spectrum): :func:`resonance`."""
+        ring = self._ring
+        b, e = int(ring.S[bk.S_POS_F]), ring.end
+        f_valid = None if ring.G[bk.G_IRREGULAR_T] < t - self.settings.frequency_window_s else ring.B[0, b:e]
+        peak_hz = resonance(ring.F[0, b:e], ring.F[1, b:e], f_valid, fs_hz=self.settings.fs_hz,
+                            nfft=self._welch_nfft).peak_hz
+        return v[:_V_RESONANCE] + (peak_hz,) + v[_V_RESONANCE + 1:]
 
     # -- settings version 2: window quality (one place; version 1 never calls it) ----------------
     def _quality_nulls(
-        self, tq: float, fq: float, cq: float, f_bridge: float, c_bridge: float, td: list[float],
-        fv: list[float], coh: float, coh_peak_hz: float, resonance_hz: float,
-    ) -> tuple[WindowQuality, list[float], list[float], float, float, float]:
-        """Each window's quality (``tq``, ``fq``, ``cq``: the shares of valid beats of the time,
-        frequency and coherence windows); the indices of a window below the thresholds of
-        :mod:`biofeedback.hrv.quality` become NaN, and :class:`WindowQuality` says why."""
+        self, v: tuple[Any, ...], why_t: str | None, why_f: str | None, why_c: str | None,
+    ) -> tuple[WindowQuality, tuple[Any, ...]]:
+        """The indices of a window below the thresholds of :mod:`biofeedback.hrv.quality` (``why_*``:
+        :func:`window_problem` of the time, frequency and coherence windows) become NaN, and
+        :class:`WindowQuality` says why (``v`` as :meth:`_emit`'s)."""
+        out = list(v)
         reasons = []
-        why = window_problem(tq)
-        if why is not None:
-            td = [td[0], *_NAN12]  # every index but n_beats
-            reasons.append(f"time domain: {why}")
-        why = window_problem(fq, f_bridge)
-        if why is not None:
-            fv = list(_NAN9)
-            resonance_hz = math.nan
-            reasons.append(f"spectrum: {why}")
-        why = window_problem(cq, c_bridge)
-        if why is not None:
-            coh = coh_peak_hz = math.nan
-            reasons.append(f"coherence: {why}")
+        if why_t is not None:
+            # every time-domain index but n_beats, and PNS/SNS, computed from them
+            out[_V_FIELDS + 1:_V_FIELDS + 11] = _NAN10
+            out[_V_PNS] = out[_V_PNS + 1] = math.nan
+            reasons.append(f"time domain: {why_t}")
+        if why_f is not None:
+            out[_V_FIELDS + 11:_V_FIELDS + 20] = _NAN9
+            out[_V_RESONANCE] = math.nan
+            reasons.append(f"spectrum: {why_f}")
+        if why_c is not None:
+            out[_V_COH] = out[_V_COH + 1] = math.nan
+            reasons.append(f"coherence: {why_c}")
         if self._baseline is None:
             relax_reason = self._baseline_reason or "no baseline yet"
-        elif any(r.startswith(("time domain", "coherence")) for r in reasons):
+        elif why_t is not None or why_c is not None:
             relax_reason = "signal poor in the current window"
         else:
             relax_reason = None
-        quality = WindowQuality(tq, fq, float(f_bridge), cq, float(c_bridge), not reasons,
-                                "; ".join(reasons) or None, relax_reason)
-        return quality, td, fv, coh, coh_peak_hz, resonance_hz
+        quality = WindowQuality(v[0], v[1], float(v[3]), v[2], float(v[4]), False, "; ".join(reasons), relax_reason)
+        return quality, tuple(out)
 
     def _accumulate_baseline(self, rr: float, valid: bool, gap: bool, coh: float) -> None:
         a = self._acc

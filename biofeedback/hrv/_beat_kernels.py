@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._kernels import NO_WINDOW, rfft_coherence_values, rfft_frequency_values, time_domain_row, welch_segment_input
+from ._kernels import NO_WINDOW, mean_of_three_z, rfft_coherence_values, rfft_frequency_values, time_domain_row, welch_segment_input
 
 __all__ = ["ring_append", "beat_before_fft", "beat_after_fft", "RING_FULL"]
 
@@ -41,7 +41,8 @@ G_VALID_T, G_VALID_F, G_VALID_C, G_BRIDGE_F, G_BRIDGE_C = 23, 24, 25, 26, 27
 G_TD = 28  # the 13 TimeDomainFields (n_beats as a float)
 G_FV = 41  # the 9 FrequencyValues
 G_COH, G_COH_PEAK = 50, 51
-G_SIZE = 52
+G_PNS_NORMS, G_SNS_NORMS = 52, 58  # (mean, sd) of each of pns_index's / sns_index's inputs
+G_SIZE = 64
 
 #: :func:`beat_before_fft`'s answer when the ring is full (nothing done: make room, call again).
 RING_FULL = -1
@@ -177,11 +178,15 @@ def beat_before_fft(F, B, I, S, G, Z, win, win_at, t, rr, valid, brk, code):  # 
 
 @njit(cache=True)
 def beat_after_fft(V, S, G):  # pragma: no cover - compiled
-    """The frequency-domain values and the coherence ratio and peak of one beat from the FFTs of the
-    inputs :func:`beat_before_fft` wrote (``V``: rows 0 and 1, the rffts as interleaved (re, im)
-    values; grid steps ``G[G_DF_F]``, ``G[G_DF_C]``): :func:`rfft_frequency_values` and
-    :func:`rfft_coherence_values` into ``G``; NaN for a window with too few knots or samples
-    (status 1); a window on another path (other statuses) is left to the caller."""
+    """The indices of one beat from the FFTs of the inputs :func:`beat_before_fft` wrote (``V``: rows 0
+    and 1, the rffts as interleaved (re, im) values; grid steps ``G[G_DF_F]``, ``G[G_DF_C]``):
+    :func:`rfft_frequency_values` and :func:`rfft_coherence_values` into ``G`` (NaN for a window with
+    too few knots or samples, status 1; a window on another path, other statuses, is the caller's,
+    who writes its values into ``G`` first), then the PNS and SNS indices (:func:`mean_of_three_z`).
+
+    Returns the valid shares (time, frequency, coherence windows) and longest bridges (frequency,
+    coherence), then :class:`biofeedback.engine.BeatIndices`' fields from ``n_beats`` to
+    ``sns_index`` in their order (``resonance_hz`` = the LF peak)."""
     n = S[S_N_F]
     if n:
         k = G_BANDS_F
@@ -202,3 +207,15 @@ def beat_after_fft(V, S, G):  # pragma: no cover - compiled
     elif S[S_STATUS_C] == 1:
         G[G_COH] = np.nan
         G[G_COH_PEAK] = np.nan
+    d = G_TD
+    f = G_FV
+    p = G_PNS_NORMS
+    q = G_SNS_NORMS
+    pns = mean_of_three_z(G[d + 1], G[p], G[p + 1], G[d + 4], G[p + 2], G[p + 3], G[d + 8], G[p + 4], G[p + 5], 1.0)
+    sns = mean_of_three_z(G[d + 2], G[q], G[q + 1], G[d + 11], G[q + 2], G[q + 3], G[d + 9], G[q + 4], G[q + 5],
+                          -1.0)
+    return (G[G_VALID_T], G[G_VALID_F], G[G_VALID_C], G[G_BRIDGE_F], G[G_BRIDGE_C],
+            int(G[d]), G[d + 1], G[d + 2], G[d + 3], G[d + 4], G[d + 5], G[d + 6], G[d + 7], G[d + 8], G[d + 9],
+            G[d + 11],
+            G[f], G[f + 1], G[f + 2], G[f + 3], G[f + 4], G[f + 5], G[f + 6], G[f + 7], G[f + 8],
+            G[G_COH], G[G_COH_PEAK], G[f + 7], pns, sns)

@@ -16,6 +16,7 @@ in the public module that calls it:
   spectrum's frequency-domain and coherence indices in one call (:func:`frequency_ratios`: LF/HF and
   n.u.); :func:`rfft_frequency_values` / :func:`rfft_coherence_values`: the same straight from one
   segment's rfft (|X|² of :func:`rfft_power` fused in), for the per-beat engine;
+- :func:`mean_of_three_z`: the PNS and SNS indices of :mod:`biofeedback.hrv.autonomic`;
 - :func:`template_matches`: the template match counts of :mod:`biofeedback.hrv.entropy`;
 - :func:`window_segment` / :func:`rfft_power`: the steps of
   :func:`biofeedback.hrv.frequency_domain.power_spectrum` before and after the FFT for one Welch
@@ -37,7 +38,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["spacing_range", "spline_on_grid", "time_domain_values", "time_domain_row", "stress_root", "band_power",
+__all__ = ["mean_of_three_z", "spacing_range", "spline_on_grid", "time_domain_values", "time_domain_row", "stress_root", "band_power",
            "band_peak", "template_matches", "window_segment", "welch_segment_input", "rfft_power", "rfft_power_head", "coherence_values", "frequency_bands",
            "frequency_ratios", "frequency_values", "rfft_frequency_values", "rfft_coherence_values"]
 
@@ -271,6 +272,18 @@ def time_domain_values(rr, valid, breaks, bin_ms, max_bins, nn_hi_ms, nn_lo_ms):
             sd1 = math.sqrt(0.5 * a1 / (m - 1))
             sd2 = math.sqrt(0.5 * a2 / (m - 1))
     return nv, mean_rr, mean_hr, sdnn, rmssd, pnn50, pnn20, sd1, sd2, si, hr_range
+
+
+@njit(cache=True)
+def mean_of_three_z(x1, mean1, sd1, x2, mean2, sd2, x3, mean3, sd3, sign3):  # pragma: no cover - compiled
+    """``(z1 + z2 + sign3 * z3) / 3`` with ``z = (x - mean) / sd``: the PNS (``sign3`` +1) and SNS
+    (``sign3`` -1) indices of :func:`biofeedback.hrv.autonomic.pns_index` /
+    :func:`~biofeedback.hrv.autonomic.sns_index` (formulas and norms there). Summed left to right
+    from 0.0 (as Python's ``sum`` of three floats); NaN when any input is NaN."""
+    z3 = (x3 - mean3) / sd3
+    if sign3 < 0:
+        z3 = -z3
+    return (((0.0 + (x1 - mean1) / sd1) + (x2 - mean2) / sd2) + z3) / 3
 
 
 @njit(cache=True)
