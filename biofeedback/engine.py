@@ -53,7 +53,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, fields
 from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import orjson
@@ -63,7 +63,7 @@ from biofeedback.hrv.artifacts import LABELS, ArtifactSettings, CausalArtifactDe
 from biofeedback.hrv.autonomic import PNS_NORMS, SNS_NORMS
 from biofeedback.hrv.coherence import CoherenceMethod, coherence_spectrum_nfft, window_coherence_values
 from biofeedback.hrv import _beat_kernels as bk
-from biofeedback.hrv._beat_kernels import RING_FULL, beat_after_fft, beat_before_fft, ring_append
+from biofeedback.hrv._beat_kernels import NOTHING_SETTLED, RING_FULL, beat_after_fft, beat_before_fft, ring_append
 from biofeedback.hrv._kernels import NO_WINDOW
 from biofeedback.hrv.constants import (
     COHERENCE_PEAK_WIDTH_HZ,
@@ -403,14 +403,6 @@ class _Ring:
         }
 
 
-class _Pending(NamedTuple):
-    """A beat waiting for the detector's look-ahead (a named tuple: made once a beat)."""
-
-    t_s: float
-    rr_ms: float
-    gap_before: bool
-
-
 _NAN9 = (math.nan,) * 9
 _NAN10 = (math.nan,) * 10
 # positions in the per-beat values of the compiled step (biofeedback.hrv._beat_kernels.beat_after_fft):
@@ -484,7 +476,9 @@ class HRVEngine:
         self._fft_out = [self._spec[0, :1], self._spec[1, :1]]
         self._reserve()
         self._quality = st.version >= 2  # version 1 never computes window quality
-        self._pending: list[_Pending] = []
+        self._mode = bk.PUSH if self._detector is not None else bk.DIRECT
+        self._det_f, self._det_i = (self._detector.kernel_state if self._detector is not None
+                                    else (np.zeros(1), np.zeros(1, dtype=np.int64)))
         self._gap_pending = False  # the next beat pushed comes after a gap
         self._last_t: float | None = None
         self._n_pushed = 0
@@ -522,12 +516,9 @@ class HRVEngine:
         self._n_pushed += 1
         gap = self._gap_pending
         self._gap_pending = False
-        det = self._detector
-        if det is None:
-            return [self._emit(t, rr, gap, 0, True)]
-        self._pending.append(_Pending(t, rr, gap))
-        r = det.push_code(rr)  # -1: nothing settled (at most one beat settles per push)
-        return [] if r < 0 else [self._emit_settled(r)]
+        # with detection at most one (older) beat settles per push, else this one at once
+        b = self._step(t, rr, gap, self._mode)
+        return [] if b is None else [b]
 
     def flush(self) -> list[BeatIndices]:
         """Settle the beats still waiting for look-ahead (end of session). The engine stays usable."""
@@ -564,7 +555,7 @@ class HRVEngine:
         return {
             "ring_capacity": self._ring.capacity,
             "ring_beats": len(self._ring),
-            "pending": len(self._pending),
+            "pending": int(self._ring.S[bk.S_PEND_N]),
         }
 
     # -- snapshot / restore -------------------------------------------------------------------
@@ -574,7 +565,7 @@ class HRVEngine:
             "settings": self.settings.to_dict(),
             "baseline": None if self._baseline is None else asdict(self._baseline),
             "ring": self._ring.state(),
-            "pending": [[p.t_s, p.rr_ms, p.gap_before] for p in self._pending],
+            "pending": self._pending(),
             "gap_pending": self._gap_pending,
             "last_t": self._last_t,
             "n_pushed": self._n_pushed,
@@ -594,7 +585,13 @@ class HRVEngine:
         for t, rr, v, b, c in zip(r["t_s"], r["rr_ms"], r["valid"], r["breaks"], r["code"]):
             eng._ring.append(float(t), float(rr), bool(v), bool(b), int(c), -math.inf)
         eng._reserve()  # the ring may have grown
-        eng._pending = [_Pending(float(t), float(rr), bool(g)) for t, rr, g in state["pending"]]
+        pending = state["pending"]
+        if len(pending) >= bk.PENDING_CAP:
+            raise ValueError(f"engine snapshot: {len(pending)} pending beats (at most {bk.PENDING_CAP - 1})")
+        S, G = eng._ring.S, eng._ring.G
+        S[bk.S_PEND_HEAD], S[bk.S_PEND_N] = 0, len(pending)
+        for k, (t, rr, g) in enumerate(pending):
+            G[bk.G_PEND_T + k], G[bk.G_PEND_RR + k], S[bk.S_PEND_GAP + k] = float(t), float(rr), bool(g)
         eng._gap_pending = bool(state["gap_pending"])
         eng._last_t = state["last_t"]
         eng._n_pushed = int(state["n_pushed"])
@@ -604,9 +601,17 @@ class HRVEngine:
         eng._baseline_reason = state.get("baseline_reason")
         if state["detector"] is not None:
             eng._detector = CausalArtifactDetector.restore(state["detector"])
+            eng._det_f, eng._det_i = eng._detector.kernel_state
         return eng
 
     # -- internals ----------------------------------------------------------------------------
+    def _pending(self) -> list[list[float | bool]]:
+        """The beats waiting for the detector's look-ahead, oldest first, as ``[t_s, rr_ms, gap_before]``."""
+        S, G = self._ring.S, self._ring.G
+        h = int(S[bk.S_PEND_HEAD])
+        ks = [(h + j) % bk.PENDING_CAP for j in range(int(S[bk.S_PEND_N]))]
+        return [[float(G[bk.G_PEND_T + k]), float(G[bk.G_PEND_RR + k]), bool(S[bk.S_PEND_GAP + k])] for k in ks]
+
     def _reset_baseline_acc(self) -> None:
         self._acc: dict[str, Any] = {
             "n_valid": 0, "sum_hr": 0.0, "n_pairs": 0, "sum_sq_diff": 0.0,
@@ -618,13 +623,10 @@ class HRVEngine:
     def _settle_remaining(self) -> list[BeatIndices]:
         if self._detector is None:
             return []
-        return [self._emit_settled(r) for r in self._detector.end_run_codes()]
-
-    def _emit_settled(self, r: int) -> BeatIndices:
-        """The oldest pending beat with the detector's verdict ``r`` (``index * 16 + 8 * valid +
-        label code``, :meth:`CausalArtifactDetector.push_code`)."""
-        p = self._pending.pop(0)
-        return self._emit(p.t_s, p.rr_ms, p.gap_before, r & 7, (r & 8) != 0)
+        # each verdict (index * 16 + 8 * valid + label code, CausalArtifactDetector.push_code) settles
+        # the oldest pending beat
+        out = [self._step(0.0, 0.0, False, r & 15) for r in self._detector.end_run_codes()]
+        return [b for b in out if b is not None]
 
     def _reserve(self) -> None:
         """The compiled step's scratch ``Z`` (knot times and values for up to a ring of beats, the two
@@ -641,25 +643,35 @@ class HRVEngine:
         # rfft grids are uniform; a NaN step (never) would show as NaN indices, not as wrong ones
         self._ring.G[bk.G_DF_F + k] = math.nan if df is None else df
 
-    def _emit(self, t: float, rr: float, gap: bool, code: int, valid: bool) -> BeatIndices:
+    def _step(self, t: float, rr: float, gap: bool, mode: int) -> BeatIndices | None:
+        """One beat through the compiled per-beat step (``mode``: :data:`bk.PUSH` through the
+        detector, :data:`bk.DIRECT` without one, ``>= 0`` a verdict for the oldest pending beat): the
+        indices of the beat it settles, or ``None``."""
         ring = self._ring
         sc = self._scratch
+        # one compiled call up to the FFTs (detector, ring, windows, time domain, both FFT inputs), the
+        # FFTs, one compiled call after them (biofeedback.hrv._beat_kernels); the rare cases in Python
+        flags, n_f, n_c, t, rr, verdict = beat_before_fft(
+            ring.F, ring.B, ring.I, ring.S, ring.G, self._z, sc.win, sc.win_at, self._det_f, self._det_i,
+            t, rr, gap, mode)
+        if flags:
+            if flags == NOTHING_SETTLED:
+                return None
+            if flags == RING_FULL:
+                ring.make_room(t - self._keep_s)
+                self._reserve()
+                flags, n_f, n_c, t, rr, verdict = beat_before_fft(
+                    ring.F, ring.B, ring.I, ring.S, ring.G, self._z, sc.win, sc.win_at, self._det_f, self._det_i,
+                    t, rr, gap, bk.RESUME)
+            if flags:
+                self._before_fft_rare(flags, t)
+        code = verdict & 7
+        valid = (verdict & 8) != 0
+        gap = (verdict & 16) != 0
         index = self._n_settled
         self._n_settled = index + 1
         if code:
             self._n_artifacts += 1
-        # one compiled call up to the FFTs (ring, windows, time domain, both FFT inputs), the FFTs,
-        # one compiled call after them (biofeedback.hrv._beat_kernels); the rare cases in Python
-        flags, n_f, n_c = beat_before_fft(ring.F, ring.B, ring.I, ring.S, ring.G, self._z, sc.win, sc.win_at,
-                                          t, rr, valid, gap, code)
-        if flags:
-            if flags == RING_FULL:
-                ring.make_room(t - self._keep_s)
-                self._reserve()
-                flags, n_f, n_c = beat_before_fft(ring.F, ring.B, ring.I, ring.S, ring.G, self._z, sc.win,
-                                                  sc.win_at, t, rr, valid, gap, code)
-            if flags:
-                self._before_fft_rare(flags, t)
         if n_f:
             if n_f != self._fft_n[0]:
                 self._set_fft(0, n_f)
@@ -761,7 +773,7 @@ class HRVEngine:
     ) -> tuple[WindowQuality, tuple[Any, ...]]:
         """The indices of a window below the thresholds of :mod:`biofeedback.hrv.quality` (``why_*``:
         :func:`window_problem` of the time, frequency and coherence windows) become NaN, and
-        :class:`WindowQuality` says why (``v`` as :meth:`_emit`'s)."""
+        :class:`WindowQuality` says why (``v`` as in :meth:`_step`)."""
         out = list(v)
         reasons = []
         if why_t is not None:

@@ -22,15 +22,19 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .artifacts._kernels import causal_push
 from ._kernels import NO_WINDOW, mean_of_three_z, rfft_coherence_values, rfft_frequency_values, time_domain_row, welch_segment_input
 
-__all__ = ["ring_append", "beat_before_fft", "beat_after_fft", "RING_FULL"]
+__all__ = ["ring_append", "beat_before_fft", "beat_after_fft", "RING_FULL", "NOTHING_SETTLED", "PUSH",
+           "DIRECT", "RESUME"]
 
 # S (int64): the ring's bookkeeping, settings, per-beat results
 S_START, S_END, S_N_VALID, S_POS_T, S_POS_F, S_POS_C = 0, 1, 2, 3, 4, 5
 S_SEG_F, S_SEG_C, S_NFFT_F, S_NFFT_C, S_MAX_BINS, S_FAST = 6, 7, 8, 9, 10, 11
 S_STATUS_F, S_STATUS_C, S_M_F, S_M_C, S_N_F, S_N_C = 12, 13, 14, 15, 16, 17
-S_SIZE = 18
+# the beats waiting for the artifact detector's look-ahead (a FIFO ring of PENDING_CAP), the beat settling
+S_PEND_HEAD, S_PEND_N, S_PEND_GAP, S_SETTLING = 18, 19, 20, 24
+S_SIZE = 25
 # G (float64): the ring's newest irregular time, settings, per-beat results (G_OUT.. in BeatIndices' order)
 G_IRREGULAR_T = 0
 G_TIME_W, G_FREQ_W, G_COH_W, G_FS, G_SI_BIN, G_NN_HI, G_NN_LO, G_DF_F, G_DF_C = 1, 2, 3, 4, 5, 6, 7, 8, 9
@@ -42,10 +46,17 @@ G_TD = 28  # the 13 TimeDomainFields (n_beats as a float)
 G_FV = 41  # the 9 FrequencyValues
 G_COH, G_COH_PEAK = 50, 51
 G_PNS_NORMS, G_SNS_NORMS = 52, 58  # (mean, sd) of each of pns_index's / sns_index's inputs
-G_SIZE = 64
+G_PEND_T, G_PEND_RR, G_SETTLING_T, G_SETTLING_RR = 64, 68, 72, 73
+G_SIZE = 74
+PENDING_CAP = 4  # > the detector's look-ahead (2) + 1
 
-#: :func:`beat_before_fft`'s answer when the ring is full (nothing done: make room, call again).
-RING_FULL = -1
+#: :func:`beat_before_fft`'s answer when the ring is full (the beat settling is kept: make room, call
+#: again with :data:`RESUME`), and when the beat pushed settled none (the detector's look-ahead).
+RING_FULL, NOTHING_SETTLED = -1, -2
+#: :func:`beat_before_fft`'s modes (a mode >= 0 settles the oldest pending beat with that verdict of
+#: the detector, ``8 * valid + label code``, as at the end of a run): push the beat through the
+#: detector; settle it at once as a valid normal beat (no detection); continue after RING_FULL.
+PUSH, DIRECT, RESUME = -1, -2, -3
 #: Flags of :func:`beat_before_fft`'s answer: the time domain's stress index needs numpy (an
 #: absurd histogram), the frequency / coherence window has no FFT input (``S_STATUS_*`` says why).
 NEEDS_SI, NO_FFT_F, NO_FFT_C = 1, 2, 4
@@ -96,20 +107,58 @@ def _valid_pct(S, I, irregular_t, start, end, t_from):  # pragma: no cover - com
 
 
 @njit(cache=True)
-def beat_before_fft(F, B, I, S, G, Z, win, win_at, t, rr, valid, brk, code):  # pragma: no cover - compiled
-    """Everything of one settled beat up to the FFTs: append it to the ring, move the three windows
-    (time, frequency, coherence: ``t - window <= t_s <= t``) on, their shares of valid beats, the
-    time-domain fields of the time window (:func:`time_domain_row`, without masks when no beat of the
-    window is invalid or follows a gap, as the engine's Python path), and the FFT inputs of the
+def _settle_oldest(S, G, verdict):  # pragma: no cover - compiled
+    """The oldest pending beat becomes the beat settling, with the detector's ``verdict``."""
+    h = S[S_PEND_HEAD]
+    G[G_SETTLING_T] = G[G_PEND_T + h]
+    G[G_SETTLING_RR] = G[G_PEND_RR + h]
+    S[S_SETTLING] = (verdict & 15) | 16 * S[S_PEND_GAP + h]
+    S[S_PEND_HEAD] = (h + 1) % PENDING_CAP
+    S[S_PEND_N] -= 1
+
+
+@njit(cache=True)
+def beat_before_fft(F, B, I, S, G, Z, win, win_at, det_f, det_i, t, rr, brk, mode):  # pragma: no cover - compiled
+    """Everything of one beat up to the FFTs. ``mode`` :data:`PUSH`: the beat ``(t, rr, brk)`` joins
+    the pending beats and goes through the causal artifact detector (its state ``det_f``, ``det_i``:
+    :func:`~biofeedback.hrv.artifacts._kernels.causal_push`), which may settle the oldest pending
+    beat; :data:`DIRECT`: the beat settles at once, valid and normal; ``mode >= 0``: the oldest
+    pending beat settles with that verdict; :data:`RESUME`: the beat settling before a
+    :data:`RING_FULL` answer. The settled beat is appended to the ring, the three windows (time,
+    frequency, coherence: ``t - window <= t_s <= t``) move on; then their shares of valid beats,
+    the time-domain fields of the time window (:func:`time_domain_row`, without masks when no beat of
+    the window is invalid or follows a gap, as the engine's Python path), and the FFT inputs of the
     frequency window (when ``S[S_FAST]``: Welch with the mean removed) and of the coherence window
     (:func:`welch_segment_input`, masks likewise) in rows 2 and 3 of ``Z`` (rows 0, 1: knot scratch).
 
-    Returns ``(flags, n_fft_f, n_fft_c)``: ``flags`` :data:`RING_FULL` (nothing done), or 0 or the
-    bits :data:`NEEDS_SI`, :data:`NO_FFT_F`, :data:`NO_FFT_C` (the input is not ready: status
-    ``NO_WINDOW``, the caller applies the window; another status, no FFT); ``n_fft_*`` the FFT
-    lengths of the inputs written (0: none; also in ``S[S_N_F]``, ``S[S_N_C]``)."""
-    if not ring_append(F, B, I, S, G, t, rr, valid, brk, code):
-        return RING_FULL, 0, 0
+    Returns ``(flags, n_fft_f, n_fft_c, t, rr, verdict)``: ``flags`` :data:`NOTHING_SETTLED`,
+    :data:`RING_FULL` (the ring untouched), or 0 or the bits :data:`NEEDS_SI`, :data:`NO_FFT_F`,
+    :data:`NO_FFT_C` (the input is not ready: status ``NO_WINDOW``, the caller applies the window;
+    another status, no FFT); ``n_fft_*`` the FFT lengths of the inputs written (0: none; also in
+    ``S[S_N_F]``, ``S[S_N_C]``); the settled beat's time, RR and ``label code + 8 * valid + 16 * gap
+    before it``."""
+    if mode == PUSH:
+        k = (S[S_PEND_HEAD] + S[S_PEND_N]) % PENDING_CAP
+        G[G_PEND_T + k] = t
+        G[G_PEND_RR + k] = rr
+        S[S_PEND_GAP + k] = brk
+        S[S_PEND_N] += 1
+        r = causal_push(det_f, det_i, rr)
+        if r < 0:
+            return NOTHING_SETTLED, 0, 0, t, rr, 0
+        _settle_oldest(S, G, r)
+    elif mode >= 0:
+        _settle_oldest(S, G, mode)
+    elif mode == DIRECT:
+        G[G_SETTLING_T] = t
+        G[G_SETTLING_RR] = rr
+        S[S_SETTLING] = 8 + 16 * brk
+    t = G[G_SETTLING_T]
+    rr = G[G_SETTLING_RR]
+    verdict = S[S_SETTLING]
+    valid = (verdict & 8) != 0
+    if not ring_append(F, B, I, S, G, t, rr, valid, (verdict & 16) != 0, verdict & 7):
+        return RING_FULL, 0, 0, t, rr, verdict
     start = S[S_START]
     end = S[S_END]
     tt = F[0]
@@ -173,7 +222,7 @@ def beat_before_fft(F, B, I, S, G, Z, win, win_at, t, rr, valid, brk, code):  # 
         flags |= NO_FFT_C
     S[S_N_F] = n_f
     S[S_N_C] = n_c
-    return flags, n_f, n_c
+    return flags, n_f, n_c, t, rr, verdict
 
 
 @njit(cache=True)
