@@ -477,6 +477,8 @@ class HRVEngine:
         self._reserve()
         self._quality = st.version >= 2  # version 1 never computes window quality
         self._mode = bk.PUSH if self._detector is not None else bk.DIRECT
+        self._det_f: np.ndarray
+        self._det_i: np.ndarray
         self._det_f, self._det_i = (self._detector.kernel_state if self._detector is not None
                                     else (np.zeros(1), np.zeros(1, dtype=np.int64)))
         self._gap_pending = False  # the next beat pushed comes after a gap
@@ -700,9 +702,13 @@ class HRVEngine:
             relax = relaxation_index(v[_V_LN_RMSSD], v[_V_MEAN_HR], v[_V_COH], self._baseline)
             if quality is not None and quality.relaxation_reason is not None:
                 relax = None
+        (n_beats, mean_rr, mean_hr, sdnn, rmssd, ln_rmssd, pnn50, pnn20, sd1, sd2, stress, vlf, lf, hf, total, lf_hf,
+         lf_nu, hf_nu, lf_peak, hf_peak, coh, coh_peak, resonance_hz, pns, sns) = v[_V_FIELDS:]
         return BeatIndices(
             index, t, rr, 60000.0 / rr, LABELS[code], valid, gap,
-            *v[_V_FIELDS:],
+            n_beats, mean_rr, mean_hr, sdnn, rmssd, ln_rmssd, pnn50, pnn20, sd1, sd2, stress,
+            vlf, lf, hf, total, lf_hf, lf_nu, hf_nu, lf_peak, hf_peak,
+            coh, coh_peak, resonance_hz, pns, sns,
             relax,
             100.0 * self._n_artifacts / self._n_settled,
             quality,
