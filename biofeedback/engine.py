@@ -59,12 +59,12 @@ import numpy as np
 import orjson
 
 from biofeedback.beat import Beat, Gap
-from biofeedback.hrv.artifacts import LABELS, ArtifactSettings, CausalArtifactDetector
-from biofeedback.hrv.autonomic import PNS_NORMS, SNS_NORMS
-from biofeedback.hrv.coherence import CoherenceMethod, coherence_spectrum_nfft, window_coherence_values
 from biofeedback.hrv import _beat_kernels as bk
 from biofeedback.hrv._beat_kernels import NOTHING_SETTLED, RING_FULL, beat_after_fft, beat_before_fft, ring_append
 from biofeedback.hrv._kernels import NO_WINDOW
+from biofeedback.hrv.artifacts import LABELS, ArtifactSettings, CausalArtifactDetector
+from biofeedback.hrv.autonomic import PNS_NORMS, SNS_NORMS
+from biofeedback.hrv.coherence import CoherenceMethod, coherence_spectrum_nfft, window_coherence_values
 from biofeedback.hrv.constants import (
     COHERENCE_PEAK_WIDTH_HZ,
     COHERENCE_SEARCH_BAND_HZ,

@@ -22,8 +22,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._kernels import (
+    NO_WINDOW, mean_of_three_z, rfft_coherence_values, rfft_frequency_values, time_domain_row, welch_segment_input,
+)
 from .artifacts._kernels import causal_push
-from ._kernels import NO_WINDOW, mean_of_three_z, rfft_coherence_values, rfft_frequency_values, time_domain_row, welch_segment_input
 
 __all__ = ["ring_append", "beat_before_fft", "beat_after_fft", "RING_FULL", "NOTHING_SETTLED", "PUSH",
            "DIRECT", "RESUME"]
@@ -107,6 +109,20 @@ def _valid_pct(S, I, irregular_t, start, end, t_from):  # pragma: no cover - com
 
 
 @njit(cache=True)
+def _fft_input(F, B, S, G, Z, win, win_at, k, use_valid, lo, end):  # pragma: no cover - compiled
+    """The FFT input of window ``k`` (0 frequency, 1 coherence: its segment, FFT length and row ``2 + k``
+    of ``Z``) of the beats ``lo:end`` (:func:`welch_segment_input`); its status, segment length and
+    longest bridge into ``S`` / ``G``. Returns the FFT length when the input is written (status 0, or
+    ``NO_WINDOW``: the window still to apply), else 0."""
+    st, _, bridge, m, n = welch_segment_input(F[0], F[1], B[0], use_valid, lo, end, G[G_FS], S[S_SEG_F + k],
+                                              S[S_NFFT_F + k], Z[0], Z[1], Z[2 + k], win, win_at)
+    S[S_STATUS_F + k] = st
+    S[S_M_F + k] = m
+    G[G_BRIDGE_F + k] = bridge
+    return n if st == 0 or st == NO_WINDOW else 0
+
+
+@njit(cache=True)
 def _settle_oldest(S, G, verdict):  # pragma: no cover - compiled
     """The oldest pending beat becomes the beat settling, with the detector's ``verdict``."""
     h = S[S_PEND_HEAD]
@@ -185,40 +201,18 @@ def beat_before_fft(F, B, I, S, G, Z, win, win_at, det_f, det_i, t, rr, brk, mod
     if td[11] == -1.0:
         flags |= NEEDS_SI
     G[G_TD] = td[0]
-    G[G_TD + 1] = td[1]
-    G[G_TD + 2] = td[2]
-    G[G_TD + 3] = td[3]
-    G[G_TD + 4] = td[4]
-    G[G_TD + 5] = td[5]
-    G[G_TD + 6] = td[6]
-    G[G_TD + 7] = td[7]
-    G[G_TD + 8] = td[8]
-    G[G_TD + 9] = td[9]
-    G[G_TD + 10] = td[10]
-    G[G_TD + 11] = td[11]
-    G[G_TD + 12] = td[12]
-    fs = G[G_FS]
+    rest = td[1:]
+    for j in range(12):
+        G[G_TD + 1 + j] = rest[j]
     n_f = 0
     if S[S_FAST]:
-        st, _, bridge, m, n = welch_segment_input(tt, F[1], B[0], not irr < f_from, b, end, fs, S[S_SEG_F],
-                                                  S[S_NFFT_F], Z[0], Z[1], Z[2], win, win_at)
-        S[S_STATUS_F] = st
-        S[S_M_F] = m
-        G[G_BRIDGE_F] = bridge
-        if st == 0 or st == NO_WINDOW:
-            n_f = n
-        if st != 0:
-            flags |= NO_FFT_F
+        n_f = _fft_input(F, B, S, G, Z, win, win_at, 0, not irr < f_from, b, end)
     else:
         S[S_STATUS_F] = 2  # the general path (SEVERAL_SEGMENTS: power_spectrum)
+    if S[S_STATUS_F] != 0:
         flags |= NO_FFT_F
-    st, _, bridge, m, n = welch_segment_input(tt, F[1], B[0], not irr < c_from, c, end, fs, S[S_SEG_C],
-                                              S[S_NFFT_C], Z[0], Z[1], Z[3], win, win_at)
-    S[S_STATUS_C] = st
-    S[S_M_C] = m
-    G[G_BRIDGE_C] = bridge
-    n_c = n if st == 0 or st == NO_WINDOW else 0
-    if st != 0:
+    n_c = _fft_input(F, B, S, G, Z, win, win_at, 1, not irr < c_from, c, end)
+    if S[S_STATUS_C] != 0:
         flags |= NO_FFT_C
     S[S_N_F] = n_f
     S[S_N_C] = n_c
