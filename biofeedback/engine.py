@@ -53,33 +53,43 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, fields
 from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import orjson
 
 from biofeedback.beat import Beat, Gap
+from biofeedback.hrv import _beat_kernels as bk
+from biofeedback.hrv._beat_kernels import NOTHING_SETTLED, RING_FULL, beat_after_fft, beat_before_fft, ring_append
+from biofeedback.hrv._kernels import NO_WINDOW
 from biofeedback.hrv.artifacts import LABELS, ArtifactSettings, CausalArtifactDetector
-from biofeedback.hrv.autonomic import pns_index, sns_index
+from biofeedback.hrv.autonomic import PNS_NORMS, SNS_NORMS
 from biofeedback.hrv.coherence import CoherenceMethod, coherence_spectrum_nfft, window_coherence_values
 from biofeedback.hrv.constants import (
+    COHERENCE_PEAK_WIDTH_HZ,
+    COHERENCE_SEARCH_BAND_HZ,
+    COHERENCE_TOTAL_BAND_HZ,
     COHERENCE_WINDOW_S,
+    HF_BAND_HZ,
     LF_BAND_HZ,
+    NN20_MS,
+    NN50_MS,
     RESAMPLE_HZ,
     RESONANCE_BAND_HZ,
     SI_BIN_MS,
     SMOOTHNESS_LAMBDA,
+    VLF_BAND_HZ,
     WELCH_OVERLAP,
     WELCH_SEGMENT_S,
 )
 from biofeedback.hrv.frequency_domain import (
-    Detrend, FrequencyValues, Method, WelchScratch, frequency_values_of, indices_from_spectrum, power_spectrum,
-    window_welch_indices,
+    Detrend, Method, RfftWriter, WelchScratch, frequency_values_of, indices_from_spectrum, power_spectrum,
+    rfft_grid_step, rfft_writer, window_welch_indices,
 )
 from biofeedback.hrv.quality import baseline_problem, window_problem
 from biofeedback.hrv.relaxation import Baseline, relaxation_index
 from biofeedback.hrv.resonance import resonance
-from biofeedback.hrv.time_domain import NO_MASK, TimeDomainFields, time_domain_fields
+from biofeedback.hrv.time_domain import MAX_SI_BINS, NO_MASK, time_domain_fields
 
 __all__ = ["EngineSettings", "BeatIndices", "WindowQuality", "HRVEngine", "SETTINGS_VERSION",
            "SUPPORTED_SETTINGS_VERSIONS", "json_line"]
@@ -325,115 +335,84 @@ def json_line(obj: dict[str, Any]) -> bytes:
 
 
 class _Ring:
-    """Column buffers of the settled beats, trimmed to the longest window (amortised O(1))."""
+    """Column buffers of the settled beats, trimmed to the longest window (amortised O(1)).
 
-    __slots__ = ("t", "rr", "valid", "breaks", "code", "valid_before", "n_valid", "start", "end", "irregular_t",
-                 "_pos")
+    The columns are rows of three arrays (``F``: ``t_s``, ``rr_ms``; ``B``: ``valid``, ``breaks``;
+    ``I``: valid beats appended before each position, so a window ``start:end`` holds ``n_valid -
+    I[0, start]`` valid beats without counting them; the label code), its bookkeeping the first slots
+    of the state vectors ``S`` (start, end, valid beats, the three windows' first positions) and
+    ``G`` (the time of the newest beat that is invalid or follows a gap), which the engine's
+    compiled per-beat step (:mod:`biofeedback.hrv._beat_kernels`) reads and writes."""
+
+    __slots__ = ("F", "B", "I", "S", "G")
 
     def __init__(self, capacity: int = 1024):
-        self.t = np.empty(capacity)
-        self.rr = np.empty(capacity)
-        self.valid = np.empty(capacity, dtype=bool)
-        self.breaks = np.empty(capacity, dtype=bool)
-        self.code = np.empty(capacity, dtype=np.int8)
-        # valid beats appended before each position (a running count: a window start:end holds
-        # n_valid - valid_before[start] valid beats, without counting them)
-        self.valid_before = np.empty(capacity, dtype=np.int64)
-        self.n_valid = 0
-        self.start = 0
-        self.end = 0
-        self.irregular_t = -math.inf  # time of the newest beat that is invalid or follows a gap
-        self._pos = (0, 0, 0)  # the three windows' first positions at the last windows_from call
+        self.F = np.empty((2, capacity))
+        self.B = np.empty((2, capacity), dtype=bool)
+        self.I = np.empty((2, capacity), dtype=np.int64)
+        self.S = np.zeros(bk.S_SIZE, dtype=np.int64)
+        self.G = np.zeros(bk.G_SIZE)
+        self.G[bk.G_IRREGULAR_T] = -math.inf
 
     @property
     def capacity(self) -> int:
-        return self.t.size
+        return int(self.F.shape[1])
+
+    @property
+    def start(self) -> int:
+        return int(self.S[bk.S_START])
+
+    @property
+    def end(self) -> int:
+        return int(self.S[bk.S_END])
 
     def __len__(self) -> int:
         return self.end - self.start
 
-    def append(self, t: float, rr: float, valid: bool, brk: bool, code: int, keep_from_s: float) -> None:
-        if self.end == self.t.size:
-            # drop what no window needs any more, then compact (or grow if still full)
-            lo = self.start + int(np.searchsorted(self.t[self.start:self.end], keep_from_s, side="left"))
-            n = self.end - lo
-            cap = self.t.size if n < self.t.size // 2 else self.t.size * 2
-            for name in ("t", "rr", "valid", "breaks", "code", "valid_before"):
-                old = getattr(self, name)
-                new = old if cap == old.size else np.empty(cap, dtype=old.dtype)
-                new[:n] = old[lo:self.end]
-                setattr(self, name, new)
-            self.start, self.end = 0, n
-            a, b, c = self._pos
-            self._pos = (max(a - lo, 0), max(b - lo, 0), max(c - lo, 0))
-        i = self.end
-        self.t[i] = t
-        self.rr[i] = rr
-        self.valid[i] = valid
-        self.breaks[i] = brk
-        self.code[i] = code
-        self.valid_before[i] = self.n_valid
-        if valid:
-            self.n_valid += 1
-        self.end = i + 1
-        if brk or not valid:
-            self.irregular_t = t
+    def make_room(self, keep_from_s: float) -> None:
+        """Drop what no window needs any more (beats before ``keep_from_s``), then compact (or grow
+        if still more than half full)."""
+        S = self.S
+        start, end = self.start, self.end
+        lo = start + int(np.searchsorted(self.F[0, start:end], keep_from_s, side="left"))
+        n = end - lo
+        size = self.capacity
+        cap = size if n < size // 2 else size * 2
+        for name in ("F", "B", "I"):
+            old = getattr(self, name)
+            new = old if cap == size else np.empty((2, cap), dtype=old.dtype)
+            new[:, :n] = old[:, lo:end]
+            setattr(self, name, new)
+        S[bk.S_START], S[bk.S_END] = 0, n
+        for k in (bk.S_POS_T, bk.S_POS_F, bk.S_POS_C):
+            S[k] = max(int(S[k]) - lo, 0)
 
-    def windows_from(self, a_s: float, b_s: float, c_s: float) -> tuple[int, int, int]:
-        """For each of the engine's three sliding windows (time, frequency, coherence), whose start
-        times ``a_s``, ``b_s``, ``c_s`` never decrease: the first buffer position with ``t >=`` that
-        start. Each steps forward from its position at the previous call (amortised O(1); one call a
-        beat for the three)."""
-        a, b, c = self._pos
-        start, end, item = self.start, self.end, self.t.item
-        if a < start:
-            a = start
-        while a < end and item(a) < a_s:
-            a += 1
-        if b < start:
-            b = start
-        while b < end and item(b) < b_s:
-            b += 1
-        if c < start:
-            c = start
-        while c < end and item(c) < c_s:
-            c += 1
-        self._pos = pos = (a, b, c)
-        return pos
+    def append(self, t: float, rr: float, valid: bool, brk: bool, code: int, keep_from_s: float) -> None:
+        if not ring_append(self.F, self.B, self.I, self.S, self.G, t, rr, valid, brk, code):
+            self.make_room(keep_from_s)
+            ring_append(self.F, self.B, self.I, self.S, self.G, t, rr, valid, brk, code)
 
     def state(self) -> dict[str, list]:
         s, e = self.start, self.end
         return {
-            "t_s": self.t[s:e].tolist(),
-            "rr_ms": self.rr[s:e].tolist(),
-            "valid": self.valid[s:e].tolist(),
-            "breaks": self.breaks[s:e].tolist(),
-            "code": self.code[s:e].tolist(),
+            "t_s": self.F[0, s:e].tolist(),
+            "rr_ms": self.F[1, s:e].tolist(),
+            "valid": self.B[0, s:e].tolist(),
+            "breaks": self.B[1, s:e].tolist(),
+            "code": self.I[1, s:e].tolist(),
         }
 
 
-class _Pending(NamedTuple):
-    """A beat waiting for the detector's look-ahead (a named tuple: made once a beat)."""
-
-    t_s: float
-    rr_ms: float
-    gap_before: bool
-
-
-_NAN9: FrequencyValues = (math.nan,) * 9
-_NAN12 = (math.nan,) * 12
-
-
-def _valid_pct(ring: _Ring, irregular_t: float, start: int, t_from: float) -> float:
-    """Share of valid beats (%) in the window ``start:ring.end`` starting at ``t_from`` (NaN when
-    empty; 100 when no invalid beat or gap is newer than ``t_from``; else counted by the ring's
-    running count of valid beats)."""
-    n = ring.end - start
-    if n <= 0:
-        return math.nan
-    if irregular_t < t_from:
-        return 100.0
-    return 100.0 * (ring.n_valid - ring.valid_before.item(start)) / n
+_NAN9 = (math.nan,) * 9
+_NAN10 = (math.nan,) * 10
+# positions in the per-beat values of the compiled step (biofeedback.hrv._beat_kernels.beat_after_fft):
+# 5 quality figures, then BeatIndices' fields from n_beats to sns_index
+_V_FIELDS = 5
+_V_MEAN_HR = _V_FIELDS + 2
+_V_LN_RMSSD = _V_FIELDS + 5
+_V_COH = _V_FIELDS + 20
+_V_RESONANCE = _V_FIELDS + 22
+_V_PNS = _V_FIELDS + 23
 
 
 class HRVEngine:
@@ -472,11 +451,36 @@ class HRVEngine:
         self._welch_in_place = st.method == "welch" and st.detrend == "mean"
         self._coherence_nfft = coherence_spectrum_nfft(st.coherence_method, st.fs_hz, st.coherence_window_s)
         self._welch_nfft = st.welch_nfft
-        self._scratch = WelchScratch()  # the spectra's buffers, reused every beat
+        self._scratch = WelchScratch()  # the spectra's buffers and Hann windows, reused every beat
         self._keep_s = st.longest_window_s
         self._si_bin_ms = float(st.si_bin_ms)  # as time_domain() passes it to its kernel
+        # the compiled per-beat step's settings (biofeedback.hrv._beat_kernels: its slots)
+        S, G = self._ring.S, self._ring.G
+        seg_f, seg_c = int(round(st.segment_s * st.fs_hz)), int(round(st.coherence_window_s * st.fs_hz))
+        nfft_f, nfft_c = self._welch_nfft or 0, self._coherence_nfft or 0
+        S[bk.S_SEG_F], S[bk.S_SEG_C], S[bk.S_NFFT_F], S[bk.S_NFFT_C] = seg_f, seg_c, nfft_f, nfft_c
+        S[bk.S_MAX_BINS], S[bk.S_FAST] = MAX_SI_BINS, self._welch_in_place
+        G[bk.G_TIME_W:bk.G_DF_F] = (st.time_window_s, st.frequency_window_s, st.coherence_window_s, st.fs_hz,
+                                    self._si_bin_ms, NN50_MS, NN20_MS)
+        G[bk.G_BANDS_F:bk.G_BANDS_C] = (HF_BAND_HZ[1], *VLF_BAND_HZ, *LF_BAND_HZ, *HF_BAND_HZ)
+        G[bk.G_BANDS_C:bk.G_OUT] = (COHERENCE_TOTAL_BAND_HZ[1], *COHERENCE_SEARCH_BAND_HZ,
+                                    0.5 * COHERENCE_PEAK_WIDTH_HZ, *COHERENCE_TOTAL_BAND_HZ)
+        G[bk.G_PNS_NORMS:bk.G_PNS_NORMS + 6] = PNS_NORMS
+        G[bk.G_SNS_NORMS:bk.G_SNS_NORMS + 6] = SNS_NORMS
+        self._fft_width = max(seg_f, nfft_f, seg_c, nfft_c)
+        self._scratch.reserve(0, self._fft_width, st.fs_hz)
+        self._spec = np.zeros((2, self._fft_width // 2 + 1), dtype=np.complex128)  # the two rffts
+        self._spec_v = self._spec.view(np.float64)
+        self._fft_n = [0, 0]  # FFT length, writer and output of each window at the last beat
+        self._fft_write: list[RfftWriter | None] = [None, None]
+        self._fft_out = [self._spec[0, :1], self._spec[1, :1]]
+        self._reserve()
         self._quality = st.version >= 2  # version 1 never computes window quality
-        self._pending: list[_Pending] = []
+        self._mode = bk.PUSH if self._detector is not None else bk.DIRECT
+        self._det_f: np.ndarray
+        self._det_i: np.ndarray
+        self._det_f, self._det_i = (self._detector.kernel_state if self._detector is not None
+                                    else (np.zeros(1), np.zeros(1, dtype=np.int64)))
         self._gap_pending = False  # the next beat pushed comes after a gap
         self._last_t: float | None = None
         self._n_pushed = 0
@@ -514,12 +518,9 @@ class HRVEngine:
         self._n_pushed += 1
         gap = self._gap_pending
         self._gap_pending = False
-        det = self._detector
-        if det is None:
-            return [self._emit(t, rr, gap, 0, True)]
-        self._pending.append(_Pending(t, rr, gap))
-        r = det.push_code(rr)  # -1: nothing settled (at most one beat settles per push)
-        return [] if r < 0 else [self._emit_settled(r)]
+        # with detection at most one (older) beat settles per push, else this one at once
+        b = self._step(t, rr, gap, self._mode)
+        return [] if b is None else [b]
 
     def flush(self) -> list[BeatIndices]:
         """Settle the beats still waiting for look-ahead (end of session). The engine stays usable."""
@@ -556,7 +557,7 @@ class HRVEngine:
         return {
             "ring_capacity": self._ring.capacity,
             "ring_beats": len(self._ring),
-            "pending": len(self._pending),
+            "pending": int(self._ring.S[bk.S_PEND_N]),
         }
 
     # -- snapshot / restore -------------------------------------------------------------------
@@ -566,7 +567,7 @@ class HRVEngine:
             "settings": self.settings.to_dict(),
             "baseline": None if self._baseline is None else asdict(self._baseline),
             "ring": self._ring.state(),
-            "pending": [[p.t_s, p.rr_ms, p.gap_before] for p in self._pending],
+            "pending": self._pending(),
             "gap_pending": self._gap_pending,
             "last_t": self._last_t,
             "n_pushed": self._n_pushed,
@@ -585,7 +586,14 @@ class HRVEngine:
         r = state["ring"]
         for t, rr, v, b, c in zip(r["t_s"], r["rr_ms"], r["valid"], r["breaks"], r["code"]):
             eng._ring.append(float(t), float(rr), bool(v), bool(b), int(c), -math.inf)
-        eng._pending = [_Pending(float(t), float(rr), bool(g)) for t, rr, g in state["pending"]]
+        eng._reserve()  # the ring may have grown
+        pending = state["pending"]
+        if len(pending) >= bk.PENDING_CAP:
+            raise ValueError(f"engine snapshot: {len(pending)} pending beats (at most {bk.PENDING_CAP - 1})")
+        S, G = eng._ring.S, eng._ring.G
+        S[bk.S_PEND_HEAD], S[bk.S_PEND_N] = 0, len(pending)
+        for k, (t, rr, g) in enumerate(pending):
+            G[bk.G_PEND_T + k], G[bk.G_PEND_RR + k], S[bk.S_PEND_GAP + k] = float(t), float(rr), bool(g)
         eng._gap_pending = bool(state["gap_pending"])
         eng._last_t = state["last_t"]
         eng._n_pushed = int(state["n_pushed"])
@@ -595,9 +603,17 @@ class HRVEngine:
         eng._baseline_reason = state.get("baseline_reason")
         if state["detector"] is not None:
             eng._detector = CausalArtifactDetector.restore(state["detector"])
+            eng._det_f, eng._det_i = eng._detector.kernel_state
         return eng
 
     # -- internals ----------------------------------------------------------------------------
+    def _pending(self) -> list[list[float | bool]]:
+        """The beats waiting for the detector's look-ahead, oldest first, as ``[t_s, rr_ms, gap_before]``."""
+        S, G = self._ring.S, self._ring.G
+        h = int(S[bk.S_PEND_HEAD])
+        ks = [(h + j) % bk.PENDING_CAP for j in range(int(S[bk.S_PEND_N]))]
+        return [[float(G[bk.G_PEND_T + k]), float(G[bk.G_PEND_RR + k]), bool(S[bk.S_PEND_GAP + k])] for k in ks]
+
     def _reset_baseline_acc(self) -> None:
         self._acc: dict[str, Any] = {
             "n_valid": 0, "sum_hr": 0.0, "n_pairs": 0, "sum_sq_diff": 0.0,
@@ -609,128 +625,183 @@ class HRVEngine:
     def _settle_remaining(self) -> list[BeatIndices]:
         if self._detector is None:
             return []
-        return [self._emit_settled(r) for r in self._detector.end_run_codes()]
+        # each verdict (index * 16 + 8 * valid + label code, CausalArtifactDetector.push_code) settles
+        # the oldest pending beat
+        out = [self._step(0.0, 0.0, False, r & 15) for r in self._detector.end_run_codes()]
+        return [b for b in out if b is not None]
 
-    def _emit_settled(self, r: int) -> BeatIndices:
-        """The oldest pending beat with the detector's verdict ``r`` (``index * 16 + 8 * valid +
-        label code``, :meth:`CausalArtifactDetector.push_code`)."""
-        p = self._pending.pop(0)
-        return self._emit(p.t_s, p.rr_ms, p.gap_before, r & 7, (r & 8) != 0)
+    def _reserve(self) -> None:
+        """The compiled step's scratch ``Z`` (knot times and values for up to a ring of beats, the two
+        FFT inputs), sized to the ring."""
+        self._z = np.zeros((4, max(self._ring.capacity, self._fft_width)))
+        self._z_f, self._z_c = self._z[2], self._z[3]
 
-    def _emit(self, t: float, rr: float, gap: bool, code: int, valid: bool) -> BeatIndices:
-        st = self.settings
+    def _set_fft(self, k: int, n: int) -> None:
+        """Window ``k``'s (0 frequency, 1 coherence) FFT length became ``n``: its writer, output and grid."""
+        self._fft_n[k] = n
+        self._fft_write[k] = rfft_writer(n)
+        self._fft_out[k] = self._spec[k, :n // 2 + 1]
+        df = rfft_grid_step(n, self.settings.fs_hz)
+        # rfft grids are uniform; a NaN step (never) would show as NaN indices, not as wrong ones
+        self._ring.G[bk.G_DF_F + k] = math.nan if df is None else df
+
+    def _step(self, t: float, rr: float, gap: bool, mode: int) -> BeatIndices | None:
+        """One beat through the compiled per-beat step (``mode``: :data:`bk.PUSH` through the
+        detector, :data:`bk.DIRECT` without one, ``>= 0`` a verdict for the oldest pending beat): the
+        indices of the beat it settles, or ``None``."""
         ring = self._ring
-        ring.append(t, rr, valid, gap, code, t - self._keep_s)
+        sc = self._scratch
+        # one compiled call up to the FFTs (detector, ring, windows, time domain, both FFT inputs), the
+        # FFTs, one compiled call after them (biofeedback.hrv._beat_kernels); the rare cases in Python
+        flags, n_f, n_c, t, rr, verdict = beat_before_fft(
+            ring.F, ring.B, ring.I, ring.S, ring.G, self._z, sc.win, sc.win_at, self._det_f, self._det_i,
+            t, rr, gap, mode)
+        if flags:
+            if flags == NOTHING_SETTLED:
+                return None
+            if flags == RING_FULL:
+                ring.make_room(t - self._keep_s)
+                self._reserve()
+                flags, n_f, n_c, t, rr, verdict = beat_before_fft(
+                    ring.F, ring.B, ring.I, ring.S, ring.G, self._z, sc.win, sc.win_at, self._det_f, self._det_i,
+                    t, rr, gap, bk.RESUME)
+            if flags:
+                self._before_fft_rare(flags, t)
+        code = verdict & 7
+        valid = (verdict & 8) != 0
+        gap = (verdict & 16) != 0
         index = self._n_settled
         self._n_settled = index + 1
         if code:
             self._n_artifacts += 1
-        e = ring.end
-        tt, rrs, vv = ring.t, ring.rr, ring.valid
-        # A window without removed beats or gaps is passed without masks (the kernels' fast path;
-        # same values, since an all-valid mask selects every beat and pair).
-        irregular_t = ring.irregular_t
-        # The indices as plain values (the fields of TimeDomain / FrequencyDomain, coherence ratio and
-        # peak), computed by the same functions as the batch ones, without their frozen objects.
-        t_from = t - st.time_window_s
-        f_from = t - st.frequency_window_s
-        c_from = t - st.coherence_window_s
-        t_start, f_start, c_start = ring.windows_from(t_from, f_from, c_from)
-        if irregular_t < t_from:
-            td = time_domain_fields(rrs[t_start:e], NO_MASK, NO_MASK, self._si_bin_ms)
-        else:
-            td = time_domain_fields(rrs[t_start:e], vv[t_start:e], ring.breaks[t_start:e], self._si_bin_ms)
-
-        f_valid = None if irregular_t < f_from else vv
-        c_valid = None if irregular_t < c_from else vv
-        # the default spectrum (Welch, mean removed) in place on the ring: the same bits as
-        # indices_from_spectrum(power_spectrum(...)) of the window's slices
-        fr = None
-        if self._welch_in_place:
-            fr = window_welch_indices(tt, rrs, f_valid, f_start, e, fs_hz=st.fs_hz, segment_s=st.segment_s,
-                                      nfft=self._welch_nfft, scratch=self._scratch)
-        if fr is None:
-            sp = power_spectrum(
-                tt[f_start:e], rrs[f_start:e], None if f_valid is None else vv[f_start:e], method=st.method,
-                fs_hz=st.fs_hz, segment_s=st.segment_s, overlap=st.overlap, detrend=st.detrend,
-                smoothness_lambda=st.smoothness_lambda, nfft=self._welch_nfft,
-            )
-            fr = frequency_values_of(indices_from_spectrum(sp)), sp.n_knots, sp.longest_bridge_s
-        fv, _, f_bridge = fr
-        # coherence() of the window: its spectrum of the last coherence_window_s (coherence_spectrum)
-        coh, coh_peak_hz, c_bridge = window_coherence_values(
-            tt, rrs, c_valid, c_start, e, window_s=st.coherence_window_s, fs_hz=st.fs_hz,
-            nfft=self._coherence_nfft, scratch=self._scratch)
-        if self._resonance_is_lf_peak:
-            resonance_hz = fv[7]
-        else:
-            resonance_hz = resonance(tt[f_start:e], rrs[f_start:e], None if f_valid is None else vv[f_start:e],
-                                     fs_hz=st.fs_hz, nfft=self._welch_nfft).peak_hz
-
-        self._accumulate_baseline(rr, valid, gap, coh)
+        if n_f:
+            if n_f != self._fft_n[0]:
+                self._set_fft(0, n_f)
+            self._fft_write[0](self._z_f, 1, out=self._fft_out[0])  # type: ignore[misc]
+        if n_c:
+            if n_c != self._fft_n[1]:
+                self._set_fft(1, n_c)
+            self._fft_write[1](self._z_c, 1, out=self._fft_out[1])  # type: ignore[misc]
+        # v: valid shares (time, frequency, coherence windows), longest bridges (frequency, coherence),
+        # then BeatIndices' fields from n_beats to sns_index (_V_* below)
+        v = beat_after_fft(self._spec_v, ring.S, ring.G)
+        if not self._resonance_is_lf_peak:
+            v = self._resonance(v, t)
+        self._accumulate_baseline(rr, valid, gap, v[_V_COH])
         quality = None
         if self._quality:
-            quality, td, fv, coh, coh_peak_hz, resonance_hz = self._quality_nulls(
-                ring, irregular_t, (t_start, t_from), (f_start, f_from), (c_start, c_from), f_bridge, c_bridge,
-                td, fv, coh, coh_peak_hz, resonance_hz)
+            why_t, why_f, why_c = window_problem(v[0]), window_problem(v[1], v[3]), window_problem(v[2], v[4])
+            if why_t is None and why_f is None and why_c is None:
+                quality = WindowQuality(v[0], v[1], v[3], v[2], v[4], True, None,
+                                        (self._baseline_reason or "no baseline yet") if self._baseline is None
+                                        else None)
+            else:
+                quality, v = self._quality_nulls(v, why_t, why_f, why_c)
         relax = None
         if self._baseline is not None:
-            relax = relaxation_index(td[5], td[2], coh, self._baseline)
+            relax = relaxation_index(v[_V_LN_RMSSD], v[_V_MEAN_HR], v[_V_COH], self._baseline)
             if quality is not None and quality.relaxation_reason is not None:
                 relax = None
-        # TimeDomainFields: n_beats, mean_rr, mean_hr, sdnn, rmssd, ln_rmssd, pnn50, pnn20, sd1, sd2,
-        # sd1_sd2, stress_index, hr_range; BeatIndices takes them up to sd2, then the stress index
+        (n_beats, mean_rr, mean_hr, sdnn, rmssd, ln_rmssd, pnn50, pnn20, sd1, sd2, stress, vlf, lf, hf, total, lf_hf,
+         lf_nu, hf_nu, lf_peak, hf_peak, coh, coh_peak, resonance_hz, pns, sns) = v[_V_FIELDS:]
         return BeatIndices(
             index, t, rr, 60000.0 / rr, LABELS[code], valid, gap,
-            *td[:10], td[11],
-            *fv,
-            coh, coh_peak_hz, resonance_hz,
-            pns_index(td[1], td[4], td[8]),
-            sns_index(td[2], td[11], td[9]),
+            n_beats, mean_rr, mean_hr, sdnn, rmssd, ln_rmssd, pnn50, pnn20, sd1, sd2, stress,
+            vlf, lf, hf, total, lf_hf, lf_nu, hf_nu, lf_peak, hf_peak,
+            coh, coh_peak, resonance_hz, pns, sns,
             relax,
             100.0 * self._n_artifacts / self._n_settled,
             quality,
         )
 
+    def _before_fft_rare(self, flags: int, t: float) -> None:
+        """What the compiled step leaves to Python, before the FFTs: a window's Hann window of a
+        length met for the first time; and, written into the step's results, the cases of the general
+        functions: a stress-index histogram too wide for it (:func:`time_domain_fields`' numpy path),
+        a frequency window that is not the default one-segment Welch spectrum (:func:`power_spectrum`),
+        a coherence window of more samples than its segment; errors raised as those functions raise
+        them."""
+        ring, sc, st = self._ring, self._scratch, self.settings
+        S, G, tt, rrs, vv = ring.S, ring.G, ring.F[0], ring.F[1], ring.B[0]
+        e = ring.end
+        irregular_t = float(G[bk.G_IRREGULAR_T])
+        if flags & bk.NEEDS_SI:
+            a = int(S[bk.S_POS_T])
+            if irregular_t < t - st.time_window_s:
+                td = time_domain_fields(rrs[a:e], NO_MASK, NO_MASK, self._si_bin_ms)
+            else:
+                td = time_domain_fields(rrs[a:e], vv[a:e], ring.B[1, a:e], self._si_bin_ms)
+            G[bk.G_TD:bk.G_TD + 13] = td
+        if flags & bk.NO_FFT_F:
+            status = S[bk.S_STATUS_F]
+            if status == NO_WINDOW:
+                sc.window(self._z_f, int(S[bk.S_M_F]))
+            elif status != 1:
+                b = int(S[bk.S_POS_F])
+                f_valid = None if irregular_t < t - st.frequency_window_s else vv
+                fr = None
+                if self._welch_in_place:
+                    fr = window_welch_indices(tt, rrs, f_valid, b, e, fs_hz=st.fs_hz, segment_s=st.segment_s,
+                                              nfft=self._welch_nfft, scratch=sc)
+                if fr is None:
+                    sp = power_spectrum(
+                        tt[b:e], rrs[b:e], None if f_valid is None else vv[b:e], method=st.method,
+                        fs_hz=st.fs_hz, segment_s=st.segment_s, overlap=st.overlap, detrend=st.detrend,
+                        smoothness_lambda=st.smoothness_lambda, nfft=self._welch_nfft,
+                    )
+                    fr = frequency_values_of(indices_from_spectrum(sp)), sp.n_knots, sp.longest_bridge_s
+                G[bk.G_FV:bk.G_FV + 9] = fr[0]
+                G[bk.G_BRIDGE_F] = fr[2]
+        if flags & bk.NO_FFT_C:
+            status = S[bk.S_STATUS_C]
+            if status == NO_WINDOW:
+                sc.window(self._z_c, int(S[bk.S_M_C]))
+            elif status != 1:
+                c = int(S[bk.S_POS_C])
+                c_valid = None if irregular_t < t - st.coherence_window_s else vv
+                G[bk.G_COH], G[bk.G_COH_PEAK], G[bk.G_BRIDGE_C] = window_coherence_values(
+                    tt, rrs, c_valid, c, e, window_s=st.coherence_window_s, fs_hz=st.fs_hz,
+                    nfft=self._coherence_nfft, scratch=sc)
+
+    def _resonance(self, v: tuple[Any, ...], t: float) -> tuple[Any, ...]:
+        """``v`` with the resonance frequency of the frequency window when it is not the LF peak of
+        the engine's own spectrum (other settings than the default spectrum): :func:`resonance`."""
+        ring = self._ring
+        b, e = int(ring.S[bk.S_POS_F]), ring.end
+        f_valid = None if ring.G[bk.G_IRREGULAR_T] < t - self.settings.frequency_window_s else ring.B[0, b:e]
+        peak_hz = resonance(ring.F[0, b:e], ring.F[1, b:e], f_valid, fs_hz=self.settings.fs_hz,
+                            nfft=self._welch_nfft).peak_hz
+        return v[:_V_RESONANCE] + (peak_hz,) + v[_V_RESONANCE + 1:]
+
     # -- settings version 2: window quality (one place; version 1 never calls it) ----------------
     def _quality_nulls(
-        self, ring: _Ring, irregular_t: float, tw: tuple[int, float], fw: tuple[int, float],
-        cw: tuple[int, float], f_bridge: float, c_bridge: float, td: TimeDomainFields,
-        fv: FrequencyValues, coh: float, coh_peak_hz: float, resonance_hz: float,
-    ) -> tuple[WindowQuality, TimeDomainFields, FrequencyValues, float, float, float]:
-        """Each window's quality; the indices of a window below the thresholds of
-        :mod:`biofeedback.hrv.quality` become NaN, and :class:`WindowQuality` says why."""
-        if irregular_t < tw[1] and irregular_t < fw[1] and irregular_t < cw[1]:
-            # no invalid beat or gap in any window: _valid_pct's 100 for each (none is empty: each
-            # holds the beat just settled, t >= t - window)
-            tq = fq = cq = 100.0
-        else:
-            tq = _valid_pct(ring, irregular_t, *tw)
-            fq = _valid_pct(ring, irregular_t, *fw)
-            cq = _valid_pct(ring, irregular_t, *cw)
+        self, v: tuple[Any, ...], why_t: str | None, why_f: str | None, why_c: str | None,
+    ) -> tuple[WindowQuality, tuple[Any, ...]]:
+        """The indices of a window below the thresholds of :mod:`biofeedback.hrv.quality` (``why_*``:
+        :func:`window_problem` of the time, frequency and coherence windows) become NaN, and
+        :class:`WindowQuality` says why (``v`` as in :meth:`_step`)."""
+        out = list(v)
         reasons = []
-        why = window_problem(tq)
-        if why is not None:
-            td = (td[0],) + _NAN12  # every index but n_beats
-            reasons.append(f"time domain: {why}")
-        why = window_problem(fq, f_bridge)
-        if why is not None:
-            fv = _NAN9
-            resonance_hz = math.nan
-            reasons.append(f"spectrum: {why}")
-        why = window_problem(cq, c_bridge)
-        if why is not None:
-            coh = coh_peak_hz = math.nan
-            reasons.append(f"coherence: {why}")
+        if why_t is not None:
+            # every time-domain index but n_beats, and PNS/SNS, computed from them
+            out[_V_FIELDS + 1:_V_FIELDS + 11] = _NAN10
+            out[_V_PNS] = out[_V_PNS + 1] = math.nan
+            reasons.append(f"time domain: {why_t}")
+        if why_f is not None:
+            out[_V_FIELDS + 11:_V_FIELDS + 20] = _NAN9
+            out[_V_RESONANCE] = math.nan
+            reasons.append(f"spectrum: {why_f}")
+        if why_c is not None:
+            out[_V_COH] = out[_V_COH + 1] = math.nan
+            reasons.append(f"coherence: {why_c}")
         if self._baseline is None:
             relax_reason = self._baseline_reason or "no baseline yet"
-        elif any(r.startswith(("time domain", "coherence")) for r in reasons):
+        elif why_t is not None or why_c is not None:
             relax_reason = "signal poor in the current window"
         else:
             relax_reason = None
-        quality = WindowQuality(tq, fq, float(f_bridge), cq, float(c_bridge), not reasons,
-                                "; ".join(reasons) or None, relax_reason)
-        return quality, td, fv, coh, coh_peak_hz, resonance_hz
+        quality = WindowQuality(v[0], v[1], float(v[3]), v[2], float(v[4]), False, "; ".join(reasons), relax_reason)
+        return quality, tuple(out)
 
     def _accumulate_baseline(self, rr: float, valid: bool, gap: bool, coh: float) -> None:
         a = self._acc

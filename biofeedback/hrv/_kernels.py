@@ -7,17 +7,23 @@ in the public module that calls it:
 - :func:`spline_on_grid`: the not-a-knot cubic spline of :mod:`biofeedback.hrv.interpolation`
   evaluated on the even grid ``x0 + j / fs``;
 - :func:`time_domain_values`: the indices of :func:`biofeedback.hrv.time_domain.time_domain`;
+  :func:`time_domain_row`: all its fields (ln RMSSD, SD1/SD2, the stress index's square-root form
+  :func:`stress_root` added), the one computation behind
+  :func:`biofeedback.hrv.time_domain.time_domain_fields` and the per-beat engine;
 - :func:`band_power` / :func:`band_peak`: the trapezoid band integral and the peak search of
   :func:`biofeedback.hrv.frequency_domain.psd_integrator` on a grid ``k·df``;
   :func:`frequency_bands` / :func:`frequency_values` / :func:`coherence_values`: those of one
   spectrum's frequency-domain and coherence indices in one call (:func:`frequency_ratios`: LF/HF and
   n.u.); :func:`rfft_frequency_values` / :func:`rfft_coherence_values`: the same straight from one
   segment's rfft (|X|² of :func:`rfft_power` fused in), for the per-beat engine;
+- :func:`mean_of_three_z`: the PNS and SNS indices of :mod:`biofeedback.hrv.autonomic`;
 - :func:`template_matches`: the template match counts of :mod:`biofeedback.hrv.entropy`;
 - :func:`window_segment` / :func:`rfft_power`: the steps of
   :func:`biofeedback.hrv.frequency_domain.power_spectrum` before and after the FFT for one Welch
   segment (the per-beat spectra of :func:`biofeedback.hrv.frequency_domain.window_welch_rfft`
-  and the batched coherence of :mod:`biofeedback.hrv.coherence`).
+  and the batched coherence of :mod:`biofeedback.hrv.coherence`); :func:`welch_segment_input`:
+  the segment times the scaled Hann window, zero-padded: the FFT's input (the windows' values come
+  from :func:`biofeedback.hrv.frequency_domain.WelchScratch`'s table).
 
 They are pure (no I/O, no state) and compiled once per machine: ``cache=True`` stores the machine
 code next to this file (or in numba's user cache directory when that is not writable), so only the
@@ -32,8 +38,8 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["spacing_range", "spline_on_grid", "time_domain_values", "band_power", "band_peak", "template_matches",
-           "window_segment", "rfft_power", "rfft_power_head", "coherence_values", "frequency_bands",
+__all__ = ["mean_of_three_z", "spacing_range", "spline_on_grid", "time_domain_values", "time_domain_row", "stress_root", "band_power",
+           "band_peak", "template_matches", "window_segment", "welch_segment_input", "rfft_power", "rfft_power_head", "coherence_values", "frequency_bands",
            "frequency_ratios", "frequency_values", "rfft_frequency_values", "rfft_coherence_values"]
 
 
@@ -269,6 +275,43 @@ def time_domain_values(rr, valid, breaks, bin_ms, max_bins, nn_hi_ms, nn_lo_ms):
 
 
 @njit(cache=True)
+def mean_of_three_z(x1, mean1, sd1, x2, mean2, sd2, x3, mean3, sd3, sign3):  # pragma: no cover - compiled
+    """``(z1 + z2 + sign3 * z3) / 3`` with ``z = (x - mean) / sd``: the PNS (``sign3`` +1) and SNS
+    (``sign3`` -1) indices of :func:`biofeedback.hrv.autonomic.pns_index` /
+    :func:`~biofeedback.hrv.autonomic.sns_index` (formulas and norms there). Summed left to right
+    from 0.0 (as Python's ``sum`` of three floats); NaN when any input is NaN."""
+    z3 = (x3 - mean3) / sd3
+    if sign3 < 0:
+        z3 = -z3
+    return (((0.0 + (x1 - mean1) / sd1) + (x2 - mean2) / sd2) + z3) / 3
+
+
+@njit(cache=True)
+def stress_root(si):  # pragma: no cover - compiled
+    """Baevsky's stress index in Kubios' square-root form (:func:`biofeedback.hrv.time_domain.stress_index`):
+    ``sqrt(si)``, NaN kept."""
+    return math.sqrt(si) if si == si else si
+
+
+@njit(cache=True)
+def time_domain_row(rr, valid, breaks, bin_ms, max_bins, nn_hi_ms, nn_lo_ms):  # pragma: no cover - compiled
+    """Every field of :class:`biofeedback.hrv.time_domain.TimeDomain` in its order: ``(n_beats, mean_rr,
+    mean_hr, sdnn, rmssd, ln_rmssd, pnn50, pnn20, sd1, sd2, sd1_sd2, stress_index, hr_range)``, from
+    :func:`time_domain_values` (arguments as there), with ``ln_rmssd = ln(rmssd)`` (-inf for 0),
+    ``sd1_sd2 = sd1 / sd2`` (NaN unless ``sd2 > 0``) and the stress index in square-root form
+    (:func:`stress_root`). ``stress_index`` is -1 (not rooted) when the histogram would need more than
+    ``max_bins`` bins: the caller computes it with numpy and roots it with :func:`stress_root`."""
+    nv, mean_rr, mean_hr, sdnn, r, p50, p20, sd1, sd2, si, hr_rng = time_domain_values(
+        rr, valid, breaks, bin_ms, max_bins, nn_hi_ms, nn_lo_ms)
+    if si != -1.0:
+        si = stress_root(si)
+    lnr = np.nan
+    if r == r:
+        lnr = math.log(r) if r > 0 else -np.inf
+    return nv, mean_rr, mean_hr, sdnn, r, lnr, p50, p20, sd1, sd2, sd1 / sd2 if sd2 > 0 else np.nan, si, hr_rng
+
+
+@njit(cache=True)
 def _kept(p, df, max_hz):  # pragma: no cover - compiled
     """How many PSD values the integrals use: those up to ``max_hz`` plus two (as psd_integrator)."""
     return min(p.size, int(max_hz / df) + 3)
@@ -432,6 +475,41 @@ def window_segment(t, rr, valid, use_valid, lo, hi, fs, seg, x, y, out):  # prag
     for j in range(m):
         out[j] = z[j] - mean
     return 0, cnt, bridge, size, m
+
+
+#: :func:`welch_segment_input`'s status when the segment is written but the window of its length
+#: is not in the table yet (the caller adds it and applies it, see ``WelchScratch.window``).
+NO_WINDOW = 3
+#: :func:`welch_segment_input`'s status when the resampled series is longer than one segment.
+SEVERAL_SEGMENTS = 2
+
+
+@njit(cache=True)
+def welch_segment_input(t, rr, valid, use_valid, lo, hi, fs, seg, nfft, x, y, out, win, win_at):  # pragma: no cover
+    """The FFT input of the one Welch segment of the window of beats ``lo:hi``: :func:`window_segment`
+    (arguments as there) into ``out``, times the scaled Hann window of its length ``m``
+    (``win[win_at[m]:win_at[m] + m]``, :func:`biofeedback.hrv.frequency_domain._scaled_hann`'s values;
+    ``win_at[m] < 0``: not in the table), then zero-padded to ``n_fft = max(nfft, m)`` (``nfft`` 0 =
+    the segment's own length). ``out`` holds >= ``max(seg, nfft)`` values.
+
+    Returns ``(status, n_knots, bridge, m, n_fft)``: status 0 = ``out[:n_fft]`` is the input; 1, -1,
+    -2 as :func:`window_segment`; :data:`SEVERAL_SEGMENTS` = more samples than one segment (then
+    :func:`biofeedback.hrv.frequency_domain.power_spectrum`'s general path); :data:`NO_WINDOW` =
+    ``out[:n_fft]`` holds the zero-padded segment without its window (none of length ``m`` yet)."""
+    status, n_knots, bridge, size, m = window_segment(t, rr, valid, use_valid, lo, hi, fs, seg, x, y, out)
+    if status != 0:
+        return status, n_knots, bridge, m, 0
+    if size != m:
+        return SEVERAL_SEGMENTS, n_knots, bridge, m, 0
+    n_fft = max(nfft, m)
+    for j in range(m, n_fft):
+        out[j] = 0.0
+    at = win_at[m]
+    if at < 0:
+        return NO_WINDOW, n_knots, bridge, m, n_fft
+    for j in range(m):
+        out[j] = out[j] * win[at + j]
+    return 0, n_knots, bridge, m, n_fft
 
 
 @njit(cache=True)

@@ -36,7 +36,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["Norm", "NORMS", "z_score", "pns_index", "sns_index"]
+from ._kernels import mean_of_three_z
+
+__all__ = ["Norm", "NORMS", "PNS_NORMS", "SNS_NORMS", "z_score", "pns_index", "sns_index"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +75,10 @@ def z_score(value: float, norm: Norm) -> float:
     return (value - norm.mean) / norm.sd
 
 
-def _mean_defined(zs: list[float]) -> float:
-    """The mean of the z-scores; NaN when any is NaN (a NaN term makes the sum NaN)."""
-    return sum(zs) / len(zs)
+#: The norms of :func:`pns_index` and :func:`sns_index` as ``(mean, sd)`` pairs in the order of their
+#: arguments (the per-beat engine passes them to its compiled step).
+PNS_NORMS = tuple(v for k in ("mean_rr_ms", "rmssd_ms", "sd1_ms") for v in (NORMS[k].mean, NORMS[k].sd))
+SNS_NORMS = tuple(v for k in ("mean_hr_bpm", "stress_index", "sd2_ms") for v in (NORMS[k].mean, NORMS[k].sd))
 
 
 def pns_index(mean_rr_ms: float, rmssd_ms: float, sd1_ms: float) -> float:
@@ -84,7 +87,8 @@ def pns_index(mean_rr_ms: float, rmssd_ms: float, sd1_ms: float) -> float:
     :math:`PNS = \frac13\left(z(\overline{RR}) + z(RMSSD) + z(SD1)\right)` with the norms in
     ``NORMS`` (see the module docstring for sources). Positive = more vagal activity than the
     average resting adult. ``nan`` if any input is ``nan``. Window: whatever window the inputs
-    came from (Kubios recommends ≥ 1 min; the engine uses its time-domain window).
+    came from (Kubios recommends ≥ 1 min; the engine uses its time-domain window). One compiled
+    function (:func:`biofeedback.hrv._kernels.mean_of_three_z`), the per-beat engine's too.
 
     Examples
     --------
@@ -93,13 +97,8 @@ def pns_index(mean_rr_ms: float, rmssd_ms: float, sd1_ms: float) -> float:
     >>> round(pns_index(1016.0, 57.0, (42.0 + 15.0) / 2 ** 0.5), 6)  # each one SD above
     1.0
     """
-    return _mean_defined(
-        [
-            z_score(mean_rr_ms, NORMS["mean_rr_ms"]),
-            z_score(rmssd_ms, NORMS["rmssd_ms"]),
-            z_score(sd1_ms, NORMS["sd1_ms"]),
-        ]
-    )
+    m1, s1, m2, s2, m3, s3 = PNS_NORMS
+    return float(mean_of_three_z(float(mean_rr_ms), m1, s1, float(rmssd_ms), m2, s2, float(sd1_ms), m3, s3, 1.0))
 
 
 def sns_index(mean_hr_bpm: float, stress_index: float, sd2_ms: float) -> float:
@@ -109,17 +108,14 @@ def sns_index(mean_hr_bpm: float, stress_index: float, sd2_ms: float) -> float:
     in Kubios' square-root form (:func:`biofeedback.hrv.time_domain.stress_index`). As in Kubios, a
     *lower* SD2 means more sympathetic activity, so its z-score enters with a minus sign (Kubios'
     guide: "Mean HR, Baevsky's stress index and SD2 in normalised units"; SD2 decreases with
-    sympathetic activation). Norms in ``NORMS``. ``nan`` if any input is ``nan``.
+    sympathetic activation). Norms in ``NORMS``. ``nan`` if any input is ``nan``. One compiled
+    function (:func:`biofeedback.hrv._kernels.mean_of_three_z`), the per-beat engine's too.
 
     Examples
     --------
     >>> round(sns_index(60000 / 926, 10.0, NORMS["sd2_ms"].mean), 12)  # exactly the norms
     0.0
     """
-    return _mean_defined(
-        [
-            z_score(mean_hr_bpm, NORMS["mean_hr_bpm"]),
-            z_score(stress_index, NORMS["stress_index"]),
-            -z_score(sd2_ms, NORMS["sd2_ms"]),
-        ]
-    )
+    m1, s1, m2, s2, m3, s3 = SNS_NORMS
+    return float(mean_of_three_z(float(mean_hr_bpm), m1, s1, float(stress_index), m2, s2, float(sd2_ms), m3, s3,
+                                 -1.0))

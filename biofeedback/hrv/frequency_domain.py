@@ -65,8 +65,8 @@ from .constants import (
     WELCH_SEGMENT_S,
 )
 from ._kernels import (
-    band_peak, band_power, frequency_ratios, frequency_values, rfft_frequency_values, rfft_power, spacing_range,
-    window_segment,
+    NO_WINDOW, SEVERAL_SEGMENTS, band_peak, band_power, frequency_ratios, frequency_values, rfft_frequency_values,
+    rfft_power, spacing_range, welch_segment_input,
 )
 from .interpolation import even_grid_s, even_grid_size, resample_even
 
@@ -90,6 +90,7 @@ __all__ = [
     "window_welch_rfft",
     "window_welch_indices",
     "WelchScratch",
+    "rfft_writer",
     "FrequencyValues",
     "frequency_values_of",
     "uniform_grid_step",
@@ -466,51 +467,113 @@ def _welch_spectrum(
     return Spectrum(f, p, "welch", n_knots, bridge)
 
 
-def _rfft_numpy(x: NDArray[np.float64], n_fft: int) -> NDArray[np.float64]:
-    return rfft(x, n_fft).view(np.float64)
+#: Writes ``rfft(x, n_fft)`` into the complex array ``out`` (``n_fft // 2 + 1`` values; ``n_fft``
+#: follows from its length and the parity): ``writer(x, 1, out=out)`` with ``x`` of >= ``n_fft``
+#: values (the first ``n_fft`` are used) or fewer (zero-padded).
+RfftWriter = Callable[..., object]
 
 
-def _rfft_ufunc_maker() -> Callable[[NDArray[np.float64], int], NDArray[np.float64]]:
-    """``rfft(x, n_fft)`` as interleaved (re, im) float64 values, by numpy's own pocketfft ufuncs
-    called directly: the same transform (the same bits) without ``numpy.fft.rfft``'s Python
-    wrapper (a few µs a call, twice a beat). Falls back to ``numpy.fft.rfft`` when this numpy has
-    no such ufuncs or they disagree with it on a check at import."""
+def _rfft_writers() -> tuple[RfftWriter, RfftWriter] | None:
+    """numpy's own pocketfft ufuncs for even and odd lengths (:data:`RfftWriter`): the same transform
+    (the same bits) as ``numpy.fft.rfft`` without its Python wrapper (a few µs a call, twice a beat);
+    ``None`` when this numpy has no such ufuncs or they disagree with it on a check at import."""
     try:
         pfu = importlib.import_module("numpy.fft._pocketfft_umath")
         even, odd = pfu.rfft_n_even, pfu.rfft_n_odd
-        axes = [(0,), (), (0,)]
-        cdouble = np.complex128
-
-        def view(x: NDArray[np.float64], n_fft: int) -> NDArray[np.float64]:
-            out = np.empty(n_fft // 2 + 1, dtype=cdouble)
-            (odd if n_fft & 1 else even)(x, 1, axes=axes, out=out)
-            return out.view(np.float64)
-
         probe = np.cos(np.arange(7.0)) * np.arange(7.0)
         for n in (7, 12, 15, 16):
-            if not np.array_equal(view(probe, n), _rfft_numpy(probe, n)):  # pragma: no cover
-                return _rfft_numpy
-        return view
+            out = np.empty(n // 2 + 1, dtype=np.complex128)
+            (odd if n & 1 else even)(probe, 1, out=out)
+            if not np.array_equal(out, rfft(probe, n)):  # pragma: no cover
+                return None
+            long_probe = np.concatenate((probe, np.zeros(n)))  # a longer input: its first n values
+            (odd if n & 1 else even)(long_probe, 1, out=out)
+            if not np.array_equal(out, rfft(probe, n)):  # pragma: no cover
+                return None
+        return even, odd
     except (ImportError, AttributeError, TypeError, ValueError):  # pragma: no cover - other numpy
-        return _rfft_numpy
+        return None
 
 
-_rfft_view = _rfft_ufunc_maker()
+_RFFT_WRITERS = _rfft_writers()
+
+
+def _numpy_rfft_writer(n_fft: int) -> RfftWriter:  # pragma: no cover - numpy without the ufuncs
+    def write(x: NDArray[np.float64], _fct: int, *, out: NDArray[np.complex128]) -> None:
+        out[...] = rfft(x[:n_fft], n_fft)
+    return write
+
+
+def rfft_writer(n_fft: int) -> RfftWriter:
+    """The :data:`RfftWriter` of length ``n_fft`` (numpy's pocketfft ufunc called directly, or
+    ``numpy.fft.rfft`` on a numpy without it)."""
+    if _RFFT_WRITERS is None:  # pragma: no cover - other numpy
+        return _numpy_rfft_writer(n_fft)
+    return _RFFT_WRITERS[n_fft & 1]
+
+
+def _rfft_view(x: NDArray[np.float64], n_fft: int) -> NDArray[np.float64]:
+    """``rfft(x, n_fft)`` as interleaved (re, im) float64 values (:func:`rfft_writer`)."""
+    out = np.empty(n_fft // 2 + 1, dtype=np.complex128)
+    rfft_writer(n_fft)(x, 1, out=out)
+    return out.view(np.float64)
+
+
 _NO_MASK = np.ones(1, dtype=bool)
 _EMPTY = np.zeros(0)
 _EMPTY.setflags(write=False)
 
 
 class WelchScratch:
-    """Reusable buffers of :func:`window_welch_rfft` (knot times and values, the segment), so a caller
-    that computes a spectrum every beat allocates them once; they grow as needed."""
+    """Reusable buffers of :func:`window_welch_rfft` (knot times and values, the FFT input), so a caller
+    that computes a spectrum every beat allocates them once; they grow as needed. ``win`` / ``win_at``:
+    the table of scaled Hann windows (:func:`_scaled_hann`) of the segment lengths met so far at rate
+    ``win_fs`` (``win_at[m]``: where the window of length ``m`` starts in ``win``, -1 = not yet), filled
+    by :meth:`window`; a session meets a few lengths, so it stays small."""
 
-    __slots__ = ("x", "y", "seg")
+    __slots__ = ("x", "y", "seg", "win", "win_at", "win_fs", "_win_used")
 
     def __init__(self) -> None:
         self.x: NDArray[np.float64] = np.empty(0)
         self.y: NDArray[np.float64] = np.empty(0)
         self.seg: NDArray[np.float64] = np.empty(0)
+        self.win: NDArray[np.float64] = np.empty(0)
+        self.win_at: NDArray[np.int64] = np.full(1, -1, dtype=np.int64)
+        self.win_fs = math.nan
+        self._win_used = 0
+
+    def reserve(self, n_beats: int, n_samples: int, fs_hz: float) -> None:
+        """Room for ``n_beats`` knots, ``n_samples`` FFT input values and windows of up to ``n_samples``
+        points at ``fs_hz`` (the table restarts when the rate changes)."""
+        if self.x.size < n_beats:
+            self.x = np.empty(2 * n_beats)
+            self.y = np.empty(2 * n_beats)
+        if self.seg.size < n_samples:
+            self.seg = np.empty(n_samples)
+        if fs_hz != self.win_fs or self.win_at.size <= n_samples:
+            at = np.full(n_samples + 1, -1, dtype=np.int64)
+            if fs_hz == self.win_fs:
+                at[:self.win_at.size] = self.win_at
+            else:
+                self._win_used = 0
+            self.win_at = at
+            self.win_fs = fs_hz
+
+    def window(self, buf: NDArray[np.float64], m: int) -> None:
+        """Multiply ``buf[:m]`` by the scaled Hann window of length ``m`` in place (as
+        :func:`biofeedback.hrv._kernels.welch_segment_input` does with the table), adding the window to
+        the table (after :func:`~biofeedback.hrv._kernels.welch_segment_input` said ``NO_WINDOW``)."""
+        w = _scaled_hann(m, self.win_fs)
+        if self.win_at[m] < 0:
+            used = self._win_used
+            if self.win.size < used + m:
+                grown = np.empty(max(2 * self.win.size, used + m))
+                grown[:used] = self.win[:used]
+                self.win = grown
+            self.win[used:used + m] = w
+            self.win_at[m] = used
+            self._win_used = used + m
+        np.multiply(buf[:m], w, out=buf[:m])
 
 
 def window_welch_rfft(
@@ -527,8 +590,9 @@ def window_welch_rfft(
 ) -> tuple[int, float, NDArray[np.float64] | None, int] | None:
     """The steps of ``power_spectrum(t_s[lo:hi], rr_ms[lo:hi], valid[lo:hi], method="welch",
     detrend="mean", ...)`` up to the FFT of its one Welch segment, for the per-beat engine: knots,
-    spline, mean removal in one compiled loop (:func:`biofeedback.hrv._kernels.window_segment`),
-    the scaled Hann window, the rfft (``nfft`` as :func:`power_spectrum`); no slices or masks.
+    spline, mean removal, the scaled Hann window and the zero padding in one compiled loop
+    (:func:`biofeedback.hrv._kernels.welch_segment_input`), the rfft (``nfft`` as
+    :func:`power_spectrum`); no slices or masks.
 
     ``t_s``, ``rr_ms``, ``valid``: float64 / bool arrays (``valid`` None = every beat valid).
     Returns ``(n_knots, longest_bridge_s, v, n_fft)`` with ``v`` the rfft as interleaved (re, im)
@@ -538,23 +602,20 @@ def window_welch_rfft(
     """
     sc = scratch if scratch is not None else WelchScratch()
     seg = int(round(segment_s * fs_hz))
-    n = hi - lo
-    if sc.x.size < n:
-        sc.x = np.empty(2 * n)
-        sc.y = np.empty(2 * n)
-    if sc.seg.size < seg:
-        sc.seg = np.empty(seg)
-    use_valid = valid is not None
-    status, n_knots, bridge, size, m = window_segment(
-        t_s, rr_ms, valid if valid is not None else _NO_MASK, use_valid, lo, hi, fs_hz, seg, sc.x, sc.y, sc.seg)
+    nf = 0 if nfft is None else int(nfft)
+    sc.reserve(hi - lo, max(seg, nf), fs_hz)
+    status, n_knots, bridge, m, n_fft = welch_segment_input(
+        t_s, rr_ms, valid if valid is not None else _NO_MASK, valid is not None, lo, hi, fs_hz, seg, nf,
+        sc.x, sc.y, sc.seg, sc.win, sc.win_at)
+    if status == NO_WINDOW:
+        sc.window(sc.seg, m)
+        status = 0
     if status == 0:
-        # m = min(size, round(segment_s * fs_hz)) = nperseg, as _welch_spectrum
-        if size != m:
-            # longer than one segment: welch_psd's general path (its complex products and the
-            # batched FFT may round differently in the last bit, so it is not imitated here)
-            return None
-        n_fft = m if nfft is None else max(int(nfft), m)
-        return n_knots, bridge, _rfft_view(sc.seg[:m] * _scaled_hann(m, fs_hz), n_fft), n_fft
+        return n_knots, bridge, _rfft_view(sc.seg[:n_fft], n_fft), n_fft
+    if status == SEVERAL_SEGMENTS:
+        # longer than one segment: welch_psd's general path (its complex products and the
+        # batched FFT may round differently in the last bit, so it is not imitated here)
+        return None
     if status == 1:
         return n_knots, bridge, None, 0
     if status == -1:

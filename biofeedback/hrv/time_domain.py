@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._kernels import time_domain_values
+from ._kernels import stress_root, time_domain_row
 from .constants import MS_PER_MIN, NN20_MS, NN50_MS, SI_BIN_MS
 from .successive import _as_mask, successive_differences_ms, successive_pairs_ms
 
@@ -318,7 +318,7 @@ def hr_range_bpm(rr_ms: ArrayLike, valid: ArrayLike | None = None) -> float:
 
 #: The empty mask of :func:`time_domain_fields`: every beat valid / no gaps.
 NO_MASK = np.zeros(0, dtype=bool)
-_MAX_SI_BINS = 1 << 20
+MAX_SI_BINS = 1 << 20
 
 
 def time_domain(
@@ -372,17 +372,11 @@ def time_domain_fields(
     engine: ``rr`` a float64 array, ``valid`` / ``breaks`` boolean arrays of its length or
     :data:`NO_MASK` (all valid / no gaps); not checked.
 
-    One compiled pass (:func:`biofeedback.hrv._kernels.time_domain_values`); each value equals the
-    corresponding small function above (tests check it to ~1e-12).
+    One compiled pass (:func:`biofeedback.hrv._kernels.time_domain_row`, the per-beat engine's too);
+    each value equals the corresponding small function above (tests check it to ~1e-12).
     """
-    nv, mean_rr, mean_hr, sdnn, r, p50, p20, sd1, sd2, si, hr_rng = time_domain_values(
-        rr, valid, breaks, si_bin_ms, _MAX_SI_BINS, NN50_MS, NN20_MS
-    )
-    if si == -1.0:  # a histogram of more than _MAX_SI_BINS bins (absurd bin width): numpy path
+    f = time_domain_row(rr, valid, breaks, si_bin_ms, MAX_SI_BINS, NN50_MS, NN20_MS)
+    if f[11] == -1.0:  # a histogram of more than MAX_SI_BINS bins (absurd bin width): numpy path
         si = baevsky_stress_index(rr if valid.size != rr.size else rr[valid], bin_ms=si_bin_ms)
-    if si == si:
-        si = math.sqrt(si)
-    lnr = NAN
-    if r == r:
-        lnr = math.log(r) if r > 0 else -math.inf
-    return (nv, mean_rr, mean_hr, sdnn, r, lnr, p50, p20, sd1, sd2, sd1 / sd2 if sd2 > 0 else NAN, si, hr_rng)
+        return f[:11] + (stress_root(si), f[12])
+    return f

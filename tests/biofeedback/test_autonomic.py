@@ -51,3 +51,20 @@ def test_directions_follow_physiology() -> None:
     sns_s = sns_index(stressed.mean_hr_bpm, stressed.stress_index, stressed.sd2_ms)
     assert pns_r > 0 > pns_s
     assert sns_s > 0 > sns_r
+
+
+def test_compiled_indices_sum_the_z_scores_left_to_right_bit_for_bit() -> None:
+    # the one compiled formula (engine and callers): (((0 + z1) + z2) ± z3) / 3, the bits of the Python
+    # sum() of three floats it replaced (per-beat JSON lines of stored sessions must not move)
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0.0, 2000.0, (500, 3))
+    x[::50, 1] = float("nan")
+    x[1, :] = (NORMS["mean_rr_ms"].mean, NORMS["rmssd_ms"].mean, NORMS["sd1_ms"].mean)  # z = 0 exactly
+    for a, b, c in x.tolist():
+        pns = (((0.0 + z_score(a, NORMS["mean_rr_ms"])) + z_score(b, NORMS["rmssd_ms"])) + z_score(c, NORMS["sd1_ms"])) / 3
+        sns = (((0.0 + z_score(a, NORMS["mean_hr_bpm"])) + z_score(b, NORMS["stress_index"]))
+               + -z_score(c, NORMS["sd2_ms"])) / 3
+        got_p, got_s = pns_index(a, b, c), sns_index(a, b, c)
+        assert (got_p.hex(), got_s.hex()) == (pns.hex(), sns.hex()) or (math.isnan(pns) and math.isnan(got_p)
+                                                                          and math.isnan(sns) and math.isnan(got_s))
+    assert math.copysign(1.0, pns_index(*x[1])) == 1.0  # 0.0 + (-0.0) is +0.0, as Python's sum

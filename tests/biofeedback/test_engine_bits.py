@@ -9,6 +9,7 @@ so later speed-ups keep its bits too."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -33,9 +34,11 @@ def _items(rr_all: np.ndarray, lo: int, n: int, gap_at: int) -> list[Beat | Gap]
     return out
 
 
-def _digest(settings: EngineSettings, items: list[Beat | Gap], baseline_at: int) -> tuple[int, str]:
+def _digest(settings: EngineSettings, items: list[Beat | Gap], baseline_at: int,
+            restore_at: tuple[int, ...] = ()) -> tuple[int, str]:
     """sha256 of every per-beat JSON line (``to_json_line``: orjson's shortest round-trip floats, so
-    equal digests mean equal bits), with ``end_baseline`` after item ``baseline_at``."""
+    equal digests mean equal bits), with ``end_baseline`` after item ``baseline_at``; after each item
+    of ``restore_at`` the engine's snapshot (its JSON, hashed too) restored into a new engine."""
     eng = HRVEngine(settings)
     h = hashlib.sha256()
     n = 0
@@ -48,6 +51,10 @@ def _digest(settings: EngineSettings, items: list[Beat | Gap], baseline_at: int)
                 eng.end_baseline()
             except ValueError:
                 pass
+        if i in restore_at:
+            snap = json.dumps(eng.snapshot())
+            h.update(snap.encode())
+            eng = HRVEngine.restore(json.loads(snap))
     for b in eng.flush():
         h.update(b.to_json_line())
         n += 1
@@ -63,6 +70,9 @@ CASES = {
     # version 3 (fixed 1/300 Hz Welch grid), computed when it was introduced (merge of nfft3 and engfast)
     "v3": ({"version": 3}, 30000, 2600, 1300, 400,
            (2600, "3e2b490826466139556a717ad68578962ad38fdb2f2e2e86b34b1b7112aa607b")),
+    # the default spectra without the detector (computed on main 1ed4299, before the compiled per-beat step)
+    "v3_nodetect": ({"version": 3, "artifact_detection": False}, 30000, 2600, 1300, 400,
+                    (2600, "d4c3676e49f85cc0283ea2f40e89272d86a4647e4ecac2317e2f271b03962063")),
     "v2_nodetect_lomb": ({"version": 2, "artifact_detection": False, "method": "lomb"}, 50000, 500, 250, 200,
                          (500, "489877590327558a681238e67a19f2d76c5f54b7b70bfa702370e9a7a83b7b90")),
     "v2_sp_multiseg": ({"version": 2, "detrend": "smoothness_priors", "segment_s": 60.0,
@@ -81,3 +91,21 @@ def test_per_beat_json_lines_are_those_of_the_engine_before_the_speed_up(shared_
     rr_all = np.loadtxt(shared_data / HOLTER, max_rows=lo + n)
     s = EngineSettings.from_dict(settings)
     assert _digest(s, _items(rr_all, lo, n, gap_at), baseline_at) == expected
+
+
+# snapshots (with beats pending for the detector's look-ahead, after the gap, after the baseline) restored
+# mid-run: the lines and the snapshots' JSON as on main 1ed4299, before the compiled per-beat step
+RESTORE_CASES = {
+    "v3": ({"version": 3}, "5071db0d17b0107ca076155c471264d33041670ebdaac48a93c207b2b6be99fb"),
+    "v2": ({"version": 2}, "beced857cad011941b0c6472528d4f304a1267cdbb34ea5de5087ed12fd4c5ed"),
+}
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("case", sorted(RESTORE_CASES))
+def test_snapshots_and_lines_across_restores_are_those_before_the_speed_up(shared_data: Path, case: str) -> None:
+    settings, expected = RESTORE_CASES[case]
+    rr_all = np.loadtxt(shared_data / HOLTER, max_rows=32600)
+    items = _items(rr_all, 30000, 2600, 1300)
+    got = _digest(EngineSettings.from_dict(settings), items, 400, restore_at=(150, 401, 1300, 1301, 2100))
+    assert got == (2600, expected)

@@ -75,6 +75,13 @@ class CausalArtifactDetector:
         label in ``LABELS``, ``valid`` 0 or 1)."""
         return causal_push(self._fs, self._st, float(rr_ms))
 
+    @property
+    def kernel_state(self) -> tuple[np.ndarray, np.ndarray]:
+        """The compiled detector's state ``(floats, ints)``, for a caller that runs
+        :func:`._kernels.causal_push` inside its own compiled step (the engine's per-beat step):
+        the same push as :meth:`push_code`."""
+        return self._fs, self._st
+
     def end_run(self) -> list[SettledBeat]:
         """Settle the beats still pending (end of stream or a gap) and restart."""
         return [_settled(r) for r in self.end_run_codes()]
