@@ -31,6 +31,7 @@ import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import countOf, itemgetter
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -260,8 +261,9 @@ def columnar_chunks(rows: Sequence[Row]) -> Iterator[Chunk]:
 def normalise(indices: Mapping[str, Any]) -> dict[str, Any]:
     """What storing ``indices`` as JSON gave back (keys as text, tuples as lists...) for a mapping
     of plain values; a dict of str keys and plain values (what ``to_json_dict`` gives) unchanged."""
-    d = dict(indices)
-    if _PLAIN.issuperset(map(type, d.values())) and _TEXT.issuperset(map(type, d)):  # C loops: per beat
+    # (the live runner passes a read-only view of to_json_dict(): its copy() is a C-level dict copy)
+    d = indices.copy() if type(indices) is MappingProxyType else dict(indices)
+    if type(d) is dict and _PLAIN.issuperset(map(type, d.values())) and _TEXT.issuperset(map(type, d)):  # C loops
         return d
     decoded: dict[str, Any] = json.loads(json.dumps(d))
     return decoded
