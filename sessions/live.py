@@ -123,7 +123,8 @@ class _Run:
                 engine_settings=plan.engine_settings.to_dict(),
             )
         )
-        self.recorder = Recorder(store, self.session_id, clock=commit_clock)
+        # commits written by a thread of their own while the engine computes (sessions.recorder)
+        self.recorder = Recorder(store, self.session_id, clock=commit_clock, background_commits=True)
         self.open_phases: list[str] = []
         self.now_s = 0.0
         self.last_beat_s = 0.0

@@ -254,3 +254,69 @@ def test_the_wal_is_checkpointed_by_a_thread_of_its_own_not_inside_the_commits(s
     assert store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000  # restored
     assert _committed_beats(store.path) == rec.n_beats
     assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def _record_day_part(store: Store, *, background: bool) -> tuple[str, list[int], Recorder]:
+    """Beats (a commit every ~2 of them), their indices and labels two beats later (the engine's
+    look-ahead), a phase and an event: as the live runner records. Returns the session, the beats
+    durable (seen by another connection) right after each add_beat, and the finished recorder."""
+    clock = VirtualClock()
+    sid = store.create_session(NewSession("simulator", WALL))
+    rec = Recorder(store, sid, clock=clock, background_commits=background)
+    rec.begin_phase("baseline", 0.0)
+    durable_after: list[int] = []
+    for i in range(300):
+        handed_over = rec.n_beats - len(rec._rows.beats)  # committed, or being committed
+        seq = rec.add_beat(Beat(900.0 + i % 7, 0.9 * (i + 1)))
+        durable_after.append(_committed_beats(store.path))
+        assert durable_after[-1] >= handed_over  # a beat is recorded only once the rows before it are stored
+        if seq >= 2:
+            rec.add_indices(seq - 2, {"rmssd_ms": float(seq), "label": "normal" if seq % 5 else None})
+            rec.set_artifact_label(seq - 2, "normal" if seq % 11 else "ectopic")
+        if i == 150:
+            rec.add_event(0.9 * (i + 1), "user_marker", {"label": "m"})
+    rec.end_phase("baseline", 300.0)
+    rec.finish()
+    return sid, durable_after, rec
+
+
+def _stored(store: Store, sid: str) -> tuple[list, list, list, list]:
+    conn = store.conn
+    return (
+        conn.execute("SELECT seq, rr_ms, t_s, artifact FROM beats WHERE session_id = ? ORDER BY seq", (sid,)).fetchall(),
+        conn.execute("SELECT ordinal, next_seq, t_s, kind, data_json FROM events WHERE session_id = ? ORDER BY ordinal",
+                     (sid,)).fetchall(),
+        list(store.iter_beat_indices(sid)),
+        conn.execute("SELECT ordinal, name, start_s, end_s FROM phases WHERE session_id = ?", (sid,)).fetchall(),
+    )
+
+
+def test_background_commits_store_the_same_rows_and_each_is_durable_before_the_next_beat(tmp_path: Path) -> None:
+    # The live runner's recorder writes its commits on a thread of its own while the engine
+    # computes; the next beat waits for them: a crash loses no more than with commits in the caller.
+    with Store.open_home(tmp_path / "a") as a, Store.open_home(tmp_path / "b") as b:
+        sid_a, _, rec_a = _record_day_part(a, background=False)
+        sid_b, durable_b, rec_b = _record_day_part(b, background=True)
+        assert _stored(a, sid_a) == _stored(b, sid_b)
+        assert rec_b.commits == rec_a.commits > 100
+        assert durable_b[-1] >= 298 and rec_b.unstored_beats == 0 and rec_b.pending == 0
+
+
+def test_a_background_commit_the_store_refuses_is_kept_and_retried_in_order(store: Store) -> None:
+    clock = VirtualClock()
+    sid = store.create_session(NewSession("simulator", WALL))
+    rec = Recorder(store, sid, clock=clock, background_commits=True)
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another writer holds the store's write lock
+    for i in range(3):  # the second beat's commit waits 200 ms for the lock, then is refused
+        rec.add_beat(Beat(800.0, 0.8 * (i + 1)))
+    assert rec.failed_commits == 1 and rec.store_error is not None and "busy" in str(rec.store_error).lower()
+    assert _committed_beats(store.path) == 0 and rec.unstored_beats == 3
+    other.execute("ROLLBACK")
+    other.close()
+    for i in range(3, 8):
+        rec.add_beat(Beat(800.0, 0.8 * (i + 1)))
+    rec.finish()
+    assert rec.store_error is None
+    rows = store.conn.execute("SELECT seq, t_s FROM beats WHERE session_id = ? ORDER BY seq", (sid,)).fetchall()
+    assert rows == [(i, 0.8 * (i + 1)) for i in range(8)]
