@@ -123,8 +123,7 @@ class _Run:
                 engine_settings=plan.engine_settings.to_dict(),
             )
         )
-        # commits written by a thread of their own while the engine computes (sessions.recorder)
-        self.recorder = Recorder(store, self.session_id, clock=commit_clock, background_commits=True)
+        self.recorder = Recorder(store, self.session_id, clock=commit_clock)
         self.open_phases: list[str] = []
         self.now_s = 0.0
         self.last_beat_s = 0.0

@@ -43,12 +43,6 @@ commit interval). If the store recovers, everything buffered is written in order
 :meth:`finish`, ``finish`` raises a :class:`~sessions.store.StoreError` saying how many beats could
 not be stored (everything committed before the failure stays).
 
-``background_commits=True`` (the live runner): each due commit is handed to a writer thread with a
-connection of its own and written while the caller goes on computing; the next ``add_beat``,
-``add_gap``, event, phase, ``flush`` or ``finish`` first waits for it, so nothing is recorded after a
-commit before that commit is durable (a crash loses the same rows as with the commit in the
-caller's thread). ``add_indices`` and ``set_artifact_label`` only buffer (they do not wait).
-
 Raw beat columns are written once and never updated (a trigger enforces it); the engine's artifact
 label is a separate ``UPDATE`` of the ``artifact`` column only. The rows are buffered as
 :class:`sessions.store_rows.Rows` and written by :func:`sessions.store_rows.write_rows` (this module
@@ -58,11 +52,9 @@ holds no SQL).
 from __future__ import annotations
 
 import math
-import queue
 import threading
 from collections import deque
 from collections.abc import Mapping
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -106,8 +98,7 @@ class Recorder:
     or non-positive ``rr_ms``, non-finite times); nothing of that call is buffered then.
     """
 
-    def __init__(self, store: Store, session_id: str, *, clock: Clock | None = None, commit_interval_s: float = 1.0,
-                 background_commits: bool = False):
+    def __init__(self, store: Store, session_id: str, *, clock: Clock | None = None, commit_interval_s: float = 1.0):
         if not commit_interval_s > 0:
             raise ValueError(f"commit_interval_s must be > 0, got {commit_interval_s!r}")
         self.store = store
@@ -150,8 +141,6 @@ class Recorder:
         self._autocheckpoint_pages = wal_autocheckpoint(store)
         wal_autocheckpoint(store, 0)
         self._checkpointer: WalCheckpointer | None = WalCheckpointer(store.path, CHECKPOINT_EVERY_COMMITS)
-        self._writer = _Writer.start(store.path) if background_commits else None
-        self._inflight: _Job | None = None  # a commit being written by the writer thread
         self.commits = 0  # number of transactions written (for tests and benchmarks)
         self.failed_commits = 0  # commits that the store refused (kept in memory, retried)
         self.store_error: StoreError | None = None  # the latest refusal, None once a commit succeeds
@@ -175,7 +164,6 @@ class Recorder:
     def add_beat(self, beat: Beat) -> int:
         """Record one raw beat; return its ``seq`` (0, 1, 2... in call order)."""
         self._check_open()
-        self._settle()
         rr = float(beat.rr_ms)
         if not (math.isfinite(rr) and rr > 0):
             raise ValueError(f"rr_ms must be finite and > 0, got {beat.rr_ms!r}")
@@ -209,7 +197,6 @@ class Recorder:
     def add_gap(self, gap: Gap) -> GapEvent:
         """Record a gap (also recorded as a ``gap`` event, returned), placed after the beats recorded so far."""
         self._check_open()
-        self._settle()
         start_s = _finite("start_s", gap.start_s)
         end_s = _finite("end_s", gap.end_s)
         self._rows.gaps.append((self.session_id, self._next_gap, self._next_seq, start_s, end_s, str(gap.reason)))
@@ -229,7 +216,6 @@ class Recorder:
         ``data`` must be JSON-serialisable (values that are not are stored as their ``str``).
         """
         self._check_open()
-        self._settle()
         _finite("t_s", t_s)
         self._rows.events.append(event_row(self.session_id, self._next_event, self._next_seq, t_s, kind, data))
         self._next_event += 1
@@ -294,8 +280,6 @@ class Recorder:
             self.clock.monotonic_s() - self._last_commit_s >= self.commit_interval_s
             or self._pending_last_t_s - min(self._last_commit_t_s, self._pending_first_t_s) >= self.commit_interval_s
         ):
-            if self._writer is not None:
-                return self._commit_in_background()
             try:
                 self.flush()
             except StoreError:
@@ -306,20 +290,17 @@ class Recorder:
     @property
     def unstored_beats(self) -> int:
         """Beats recorded but not (yet) in the store."""
-        job = self._inflight
-        return len(self._rows.beats) + (len(job.rows.beats) if job is not None else 0)
+        return len(self._rows.beats)
 
     @property
     def pending(self) -> int:
         """Rows buffered and not yet committed."""
-        job = self._inflight
-        return len(self._rows) + len(self._indices) + (len(job.rows) + len(job.indices) if job is not None else 0)
+        return len(self._rows) + len(self._indices)
 
     def flush(self) -> None:
         """Write everything buffered in one transaction now. :class:`~sessions.store.StoreError`
         if the store refuses it (disk full, read-only, busy): then nothing is lost, the rows stay
         buffered for the next attempt."""
-        self._settle()
         self._last_commit_s = self.clock.monotonic_s()
         if self._pending_last_t_s > self._last_commit_t_s:
             self._last_commit_t_s = self._pending_last_t_s
@@ -334,75 +315,20 @@ class Recorder:
             # retry after another commit interval of session time, not on every call
             self._pending_first_t_s = self._pending_last_t_s
             raise
-        self._committed(self._indices, tail)
-        self._rows.clear()
-        self._indices.clear()
-        self._pending_first_t_s, self._pending_last_t_s = math.inf, -math.inf
-
-    def _committed(self, indices: list[Row], tail: list[Row] | None) -> None:
-        """Book a commit that wrote ``indices`` (and merged the tail into ``tail``, None: no merge)."""
         self.store_error = None
         if self._checkpointer is not None:
             self._checkpointer.committed()
         if tail is None:
-            self._tail.extend(indices)
+            self._tail.extend(self._indices)
         else:
             self._tail = tail
             self._merge = None  # written (or, at the end, no longer needed)
         if self._merge is None and len(self._tail) >= CHUNK_BEATS and not self._final:
             self._merge = _Merge(self._tail[:CHUNK_BEATS])
-        self.commits += 1
-
-    def _commit_in_background(self) -> bool:
-        """:meth:`flush` on the writer thread: the buffered rows are handed over (new rows go to
-        fresh buffers) and written while the caller goes on (the engine computing the beat, the
-        outputs); the next call that records a beat, a gap, an event or a phase, or commits, first
-        waits for it (:meth:`_settle`), so a beat is never recorded before the commit of the rows
-        before it is durable: a crash loses what it lost when the commit ran in the caller's thread.
-        True when handed over (a refusal shows later, in :attr:`store_error`, as :meth:`poll`'s)."""
-        self._settle()
-        self._last_commit_s = self.clock.monotonic_s()
-        if self._pending_last_t_s > self._last_commit_t_s:
-            self._last_commit_t_s = self._pending_last_t_s
-        if not self._rows and not self._indices:
-            self._pending_first_t_s, self._pending_last_t_s = math.inf, -math.inf
-            return False
-        chunks, tail, replaced_from = self._index_chunks()
-        rows = self._rows
-        rows.index_chunks = chunks
-        rows.index_chunks_from = None if replaced_from is None else (self.session_id, replaced_from)
-        job = _Job(rows, self._indices, tail, self._pending_last_t_s)
-        self._rows, self._indices = Rows(), []
+        self._rows.clear()
+        self._indices.clear()
         self._pending_first_t_s, self._pending_last_t_s = math.inf, -math.inf
-        assert self._writer is not None
-        self._writer.submit(job)
-        self._inflight = job
-        return True
-
-    def _settle(self) -> None:
-        """Wait for the commit the writer thread is writing, if any, and book it. Refused (a
-        :class:`StoreError`): its rows go back in front of those buffered since, for the next
-        commit, as after a refused :meth:`flush`; any other error is raised here."""
-        job = self._inflight
-        if job is None:
-            return
-        job.done.wait()
-        self._inflight = None
-        if job.error is None:
-            self._committed(job.indices, job.tail)
-            return
-        job.rows.index_chunks = []  # derived again at the next attempt, from the buffered indices
-        job.rows.index_chunks_from = None
-        job.rows.extend(self._rows)
-        self._rows = job.rows
-        self._indices = job.indices + self._indices
-        if not isinstance(job.error, StoreError):
-            raise job.error
-        self.failed_commits += 1
-        self.store_error = job.error
-        # retry after another commit interval of session time, not on every call
-        last = max(self._pending_last_t_s, job.last_t_s)
-        self._pending_first_t_s = self._pending_last_t_s = last
+        self.commits += 1
 
     def _index_chunks(self) -> tuple[list[IndexChunkRow], list[Row] | None, int | None]:
         """What this commit writes to ``beat_index_chunks``: ``(rows to insert, the tail left (None:
@@ -458,16 +384,10 @@ class Recorder:
             return
         if status not in ("complete", "incomplete"):
             raise ValueError(f"status must be 'complete' or 'incomplete', got {status!r}")
+        set_busy_wait(self.store, FINAL_BUSY_WAIT_MS)
         self._final = True
         try:
             try:
-                try:
-                    self._settle()
-                finally:
-                    if self._writer is not None:
-                        self._writer.close()
-                        self._writer = None
-                set_busy_wait(self.store, FINAL_BUSY_WAIT_MS)
                 self.flush()
             finally:
                 self._stop_checkpointer()
@@ -508,70 +428,6 @@ class Recorder:
     def _check_open(self) -> None:
         if self.finished_status is not None:
             raise ValueError(f"session {self.session_id} is finished ({self.finished_status}); nothing more is recorded")
-
-
-class _Job:
-    """One commit handed to the writer thread: its rows, the indices they hold, the tail after it
-    (see :meth:`Recorder._index_chunks`), the latest session time among them."""
-
-    def __init__(self, rows: Rows, indices: list[Row], tail: list[Row] | None, last_t_s: float):
-        self.rows = rows
-        self.indices = indices
-        self.tail = tail
-        self.last_t_s = last_t_s
-        self.error: BaseException | None = None
-        self.done = threading.Event()
-
-
-class _Writer:
-    """A thread that writes the recorder's commits on a connection of its own (a second
-    :class:`Store` on the same file, opened by the thread: a connection belongs to the thread that
-    opened it). sqlite3 releases the GIL while SQLite works, so the session's thread computes
-    meanwhile. One commit at a time: the recorder waits for one before handing over the next."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._ready = threading.Event()
-        self._failed: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="biofeedback-writer", daemon=True)
-
-    @classmethod
-    def start(cls, path: Path) -> "_Writer | None":
-        """The running writer, or None when it cannot open the store (the recorder then commits
-        in its own thread, as without background commits)."""
-        writer = cls(path)
-        writer._thread.start()
-        writer._ready.wait()
-        return None if writer._failed is not None else writer
-
-    def submit(self, job: _Job) -> None:
-        self._jobs.put(job)
-
-    def close(self) -> None:
-        self._jobs.put(None)
-        self._thread.join()
-
-    def _run(self) -> None:
-        try:
-            store = Store(self.path, migrate=False, recover=False)
-            set_busy_wait(store, BUSY_WAIT_MS)
-            wal_autocheckpoint(store, 0)
-        except BaseException as exc:  # (StoreError, OSError): no writer
-            self._failed = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        try:
-            while (job := self._jobs.get()) is not None:
-                try:
-                    with store.transaction():
-                        write_rows(store, job.rows)
-                except BaseException as exc:  # handed to the recorder's thread by _settle
-                    job.error = exc
-                job.done.set()
-        finally:
-            store.close()
 
 
 class _Merge:

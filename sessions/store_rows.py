@@ -68,15 +68,6 @@ class Rows:
         return (len(self.beats) + len(self.labels) + len(self.gaps) + len(self.events) + len(self.phases)
                 + len(self.phase_ends))
 
-    def extend(self, later: "Rows") -> None:
-        """Append the rows of ``later`` (buffered after these) to each table's rows."""
-        self.beats.extend(later.beats)
-        self.labels.extend(later.labels)
-        self.gaps.extend(later.gaps)
-        self.events.extend(later.events)
-        self.phases.extend(later.phases)
-        self.phase_ends.extend(later.phase_ends)
-
     def clear(self) -> None:
         for rows in (self.beats, self.labels, self.gaps, self.events, self.phases, self.phase_ends, self.index_chunks):
             rows.clear()
