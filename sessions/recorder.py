@@ -64,8 +64,7 @@ from devices.clock import Clock, RealClock
 from sessions.index_chunks import CHUNK_BEATS, Chunk, Row, columnar_chunks, encode_json_rows, normalise
 from sessions.store import NewSession, Store, StoreError
 from sessions.store_rows import (
-    IndexChunkRow, Rows, WalCheckpointer, event_row, next_ordinals, session_status, set_busy_wait,
-    wal_autocheckpoint, write_rows,
+    IndexChunkRow, Rows, event_row, next_ordinals, session_status, set_busy_wait, write_rows,
 )
 
 RECENT_BEATS = 256  # beats remembered by seq_for_t
@@ -73,9 +72,6 @@ RECENT_BEATS = 256  # beats remembered by seq_for_t
 #: commit: short, so a busy store never stalls the session's event loop for long.
 BUSY_WAIT_MS = 200
 FINAL_BUSY_WAIT_MS = 10_000  # the last commit (finish) waits as long as any other store write
-#: The WAL is checkpointed by a thread of its own every this many commits (about SQLite's default
-#: 1000 WAL pages at ~5 pages a commit), not inside a commit (sessions.store_rows.WalCheckpointer).
-CHECKPOINT_EVERY_COMMITS = 200
 
 
 class Recorder:
@@ -137,10 +133,6 @@ class Recorder:
         self._pending_first_t_s = math.inf
         self._pending_last_t_s = -math.inf
         set_busy_wait(store, BUSY_WAIT_MS)  # this store's connection records now
-        # its commits never wait for a checkpoint: a thread of its own runs them (restored by finish)
-        self._autocheckpoint_pages = wal_autocheckpoint(store)
-        wal_autocheckpoint(store, 0)
-        self._checkpointer: WalCheckpointer | None = WalCheckpointer(store.path, CHECKPOINT_EVERY_COMMITS)
         self.commits = 0  # number of transactions written (for tests and benchmarks)
         self.failed_commits = 0  # commits that the store refused (kept in memory, retried)
         self.store_error: StoreError | None = None  # the latest refusal, None once a commit succeeds
@@ -316,8 +308,6 @@ class Recorder:
             self._pending_first_t_s = self._pending_last_t_s
             raise
         self.store_error = None
-        if self._checkpointer is not None:
-            self._checkpointer.committed()
         if tail is None:
             self._tail.extend(self._indices)
         else:
@@ -387,10 +377,7 @@ class Recorder:
         set_busy_wait(self.store, FINAL_BUSY_WAIT_MS)
         self._final = True
         try:
-            try:
-                self.flush()
-            finally:
-                self._stop_checkpointer()
+            self.flush()
         except StoreError as exc:
             self.finished_status = "incomplete"
             try:
@@ -408,14 +395,6 @@ class Recorder:
             raise
         self.finished_status = status
         self.store.finish_session(self.session_id, status, self.clock.wall_now(), end_reason)
-
-    def _stop_checkpointer(self) -> None:
-        """Stop the checkpoint thread; the store's connection checkpoints by itself again."""
-        if self._checkpointer is None:
-            return
-        self._checkpointer.close()
-        self._checkpointer = None
-        wal_autocheckpoint(self.store, self._autocheckpoint_pages)
 
     def __enter__(self) -> "Recorder":
         return self

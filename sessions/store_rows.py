@@ -13,11 +13,8 @@ an ``UPDATE`` of the ``artifact`` column only.
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sessions.store import Store
@@ -147,84 +144,6 @@ def session_status(store: Store, session_id: str) -> str | None:
 def set_busy_wait(store: Store, ms: int) -> None:
     """How long this store's writes wait for another writer's lock before failing (``busy_timeout``)."""
     store.conn.execute(f"PRAGMA busy_timeout = {int(ms)}")
-
-
-def wal_autocheckpoint(store: Store, pages: int | None = None) -> int:
-    """This connection's automatic checkpoint threshold in WAL pages (0: none); set it first when
-    ``pages`` is given. SQLite's default is 1000. On a closed connection: nothing, -1."""
-    try:
-        if pages is not None:
-            store.conn.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
-        return int(store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
-    except sqlite3.ProgrammingError:
-        return -1
-
-
-class WalCheckpointer:
-    """Checkpoints a store's WAL from a thread and a connection of its own.
-
-    SQLite copies the WAL back into the database (a checkpoint, with an fsync of each file) inside
-    the commit that takes the WAL past ``wal_autocheckpoint`` pages: that commit waits for the
-    disk. A recorder at ``--speed max`` commits every session second, so it waited for a
-    checkpoint about every 200 commits. With the recorder's connection set to
-    ``wal_autocheckpoint = 0``, :meth:`committed` counts its commits and every ``every_commits``
-    wakes this thread, which runs ``PRAGMA wal_checkpoint(PASSIVE)``: the same checkpoint, which
-    never blocks the writer (its commits go on appending to the WAL meanwhile), and sqlite3
-    releases the GIL while it runs. Durability is unchanged (a commit is in the WAL either way;
-    the checkpoint fsyncs before it copies). A failed or busy checkpoint is left to the next one
-    (a store that refuses writes says so on the recorder's own commits). :meth:`close` waits for a
-    checkpoint under way and closes the connection.
-    """
-
-    def __init__(self, path: Path, every_commits: int):
-        if every_commits < 1:
-            raise ValueError(f"every_commits must be >= 1, got {every_commits!r}")
-        self.path = Path(path)
-        self.every_commits = int(every_commits)
-        self.checkpoints = 0  # checkpoints run (for tests and benchmarks)
-        self._commits = 0
-        self._requested = 0  # checkpoints asked for by committed()
-        self._due = threading.Event()
-        self._closing = False
-        self._thread = threading.Thread(target=self._work, name="biofeedback-checkpoint", daemon=True)
-        self._thread.start()
-
-    def committed(self) -> None:
-        """One more commit on the store: wake the thread every ``every_commits``."""
-        self._commits += 1
-        if self._commits >= self.every_commits:
-            self._commits = 0
-            self._requested += 1
-            self._due.set()
-
-    def close(self) -> None:
-        """Run the checkpoint asked for, if one is waiting, then stop the thread (waits for it)."""
-        self._closing = True
-        self._due.set()
-        self._thread.join()
-
-    def _work(self) -> None:
-        conn = None
-        try:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=0.0)
-            done = 0
-            while True:
-                self._due.wait()
-                self._due.clear()
-                if self._requested != done:
-                    done = self._requested
-                    try:
-                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                        self.checkpoints += 1
-                    except sqlite3.Error:
-                        pass  # busy (another checkpoint) or a failing disk: the next one retries
-                if self._closing:
-                    return
-        except sqlite3.Error:
-            return  # no connection: the store checkpoints when its last connection closes
-        finally:
-            if conn is not None:
-                conn.close()
 
 
 # -- assessments -------------------------------------------------------------------------------------

@@ -229,28 +229,3 @@ def test_a_session_whose_lock_another_store_holds_cannot_be_recorded_here(store:
         with pytest.raises(ValueError, match="recording lock is not held here"):
             Recorder(other, sid)
     Recorder(store, sid).finish()
-
-
-def test_the_wal_is_checkpointed_by_a_thread_of_its_own_not_inside_the_commits(store: Store) -> None:
-    # At --speed max the recorder commits every session second: a commit that checkpointed the
-    # WAL (SQLite's autocheckpoint) waited for two fsyncs. While recording, the connection does not
-    # checkpoint; a thread of its own does, every CHECKPOINT_EVERY_COMMITS commits.
-    from sessions import recorder as recorder_module
-
-    clock = VirtualClock()
-    sid = store.create_session(NewSession("simulator", WALL))
-    assert store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
-    rec = Recorder(store, sid, clock=clock)
-    assert store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
-    checkpointer = rec._checkpointer
-    assert checkpointer is not None
-    n_commits = 2 * recorder_module.CHECKPOINT_EVERY_COMMITS + 5
-    t = 0.0
-    while rec.commits < n_commits:
-        t += 1.1
-        rec.add_beat(Beat(1100.0, t))  # a commit per beat: each 1.1 s of session time
-    rec.finish()
-    assert checkpointer.checkpoints >= 1  # finish waits for the checkpoint asked for
-    assert store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000  # restored
-    assert _committed_beats(store.path) == rec.n_beats
-    assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
