@@ -6,8 +6,7 @@
   <= 15 s (issue 13), and its CPU time (steadier than the wall time on a shared machine); and the
   recorder alone: the session's first 8 000 beats with their live indices and labels recorded again
   on a virtual clock (a commit per second of session time, as at ``--speed max``): CPU and wall
-  time per beat (checkpoints included, as in a session) and WAL pages written per commit (a second
-  run without checkpoints, so the WAL holds every page written). The session it records is the 24 h session of the next sections (2 h with
+  time per beat and WAL pages written per commit (no checkpoint meanwhile). The session it records is the 24 h session of the next sections (2 h with
   ``--quick``).
 - ``store``: that session's store, all in (database + WAL file, raw beats, labels, live
   indices) per beat, goal <= 300 B (issue 13); the size of each table (``dbstat``); and, as the
@@ -153,16 +152,14 @@ def _day(opts: Options) -> _Day:
 RERECORD_BEATS = 8000
 
 
-def _recorder_alone(day: _Day, *, count_pages: bool = True) -> tuple[float, float, float, int]:
+def _recorder_alone(day: _Day) -> tuple[float, float, float, int]:
     """The recorder alone, as at ``--speed max``: the first RERECORD_BEATS beats of the day's session,
     with their stored live indices and labels, recorded again into a fresh store on a virtual clock
     (a commit per second of session time). (CPU us a beat, wall us a beat, WAL pages a commit,
-    commits). ``count_pages``: the WAL is not checkpointed meanwhile (neither by the connection nor
-    by the recorder's checkpoint thread), so its page count is every page the commits wrote; else
-    (NaN pages) the recorder runs as in a session, its checkpoints included."""
+    commits); the WAL is not checkpointed meanwhile, so its page count is every page the commits
+    wrote (and the wall time holds no checkpoint's fsyncs)."""
     from biofeedback.beat import Beat
     from devices.clock import VirtualClock
-    from sessions import recorder as recorder_module
     from sessions.recorder import Recorder
     from sessions.store import NewSession, Store
 
@@ -171,26 +168,20 @@ def _recorder_alone(day: _Day, *, count_pages: bool = True) -> tuple[float, floa
             "SELECT seq, rr_ticks_1024, rr_ms, arrival_s, t_s, contact, artifact FROM beats WHERE session_id = ? "
             "AND seq < ? ORDER BY seq", (day.session_id, RERECORD_BEATS)).fetchall()
         indices = dict(row for row in src.iter_beat_indices(day.session_id) if row[0] < RERECORD_BEATS)
-    every = recorder_module.CHECKPOINT_EVERY_COMMITS
     with tempfile.TemporaryDirectory() as tmp, Store.open_home(Path(tmp) / "home") as store:
-        if count_pages:
-            store.conn.execute("PRAGMA wal_autocheckpoint = 0")
-            recorder_module.CHECKPOINT_EVERY_COMMITS = 2**62
+        store.conn.execute("PRAGMA wal_autocheckpoint = 0")
         clock = VirtualClock()
         c0, w0 = time.process_time(), time.perf_counter()
-        try:
-            with Recorder.create(store, NewSession("simulator", clock.wall_now()), clock=clock) as rec:
-                last_s = 0.0
-                for seq, ticks, rr, arrival, t_s, contact, artifact in beats:
-                    clock.advance(t_s - last_s)
-                    last_s = t_s
-                    rec.add_beat(Beat(rr, t_s, rr_ticks_1024=ticks, arrival_s=arrival, contact=bool(contact)))
-                    rec.add_indices(seq, indices[seq])
-                    rec.set_artifact_label(seq, artifact)
-        finally:
-            recorder_module.CHECKPOINT_EVERY_COMMITS = every
+        with Recorder.create(store, NewSession("simulator", clock.wall_now()), clock=clock) as rec:
+            last_s = 0.0
+            for seq, ticks, rr, arrival, t_s, contact, artifact in beats:
+                clock.advance(t_s - last_s)
+                last_s = t_s
+                rec.add_beat(Beat(rr, t_s, rr_ticks_1024=ticks, arrival_s=arrival, contact=bool(contact)))
+                rec.add_indices(seq, indices[seq])
+                rec.set_artifact_label(seq, artifact)
         cpu_s, wall_s = time.process_time() - c0, time.perf_counter() - w0
-        frames = store.conn.execute("PRAGMA wal_checkpoint").fetchone()[1] if count_pages else float("nan")
+        frames = store.conn.execute("PRAGMA wal_checkpoint").fetchone()[1]
     return 1e6 * cpu_s / len(beats), 1e6 * wall_s / len(beats), frames / rec.commits, rec.commits
 
 
@@ -198,8 +189,7 @@ def section_demo24h(opts: Options) -> list[Row]:
     day = _day(opts)
     label = f"demo {day.hours} h"
     goal = 15.0 * day.hours / 24
-    _, _, pages, commits = _recorder_alone(day)
-    us_per_beat, wall_us, _, _ = _recorder_alone(day, count_pages=False)
+    us_per_beat, wall_us, pages, commits = _recorder_alone(day)
     return [
         Row(label, f"the recorder alone: its first {RERECORD_BEATS:,} beats re-recorded at --speed max",
             f"{us_per_beat:.0f} us a beat CPU, {wall_us:.0f} us wall, {pages:.1f} WAL pages a commit "
