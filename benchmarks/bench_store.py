@@ -5,8 +5,8 @@
   it (session recorded live through runner + engine + store, then compared): wall time, goal
   <= 15 s (issue 13), and its CPU time (steadier than the wall time on a shared machine); and the
   recorder alone: the session's first 8 000 beats with their live indices and labels recorded again
-  on a virtual clock (a commit per second of session time, as at ``--speed max``): CPU per beat and
-  WAL pages written per commit. The session it records is the 24 h session of the next sections (2 h with
+  on a virtual clock (a commit per second of session time, as at ``--speed max``): CPU and wall
+  time per beat and WAL pages written per commit (no checkpoint meanwhile). The session it records is the 24 h session of the next sections (2 h with
   ``--quick``).
 - ``store``: that session's store, all in (database + WAL file, raw beats, labels, live
   indices) per beat, goal <= 300 B (issue 13); the size of each table (``dbstat``); and, as the
@@ -152,11 +152,12 @@ def _day(opts: Options) -> _Day:
 RERECORD_BEATS = 8000
 
 
-def _recorder_alone(day: _Day) -> tuple[float, float, int]:
+def _recorder_alone(day: _Day) -> tuple[float, float, float, int]:
     """The recorder alone, as at ``--speed max``: the first RERECORD_BEATS beats of the day's session,
     with their stored live indices and labels, recorded again into a fresh store on a virtual clock
-    (a commit per second of session time). (CPU us a beat, WAL pages a commit, commits); the WAL is
-    not checkpointed meanwhile, so its page count is every page the commits wrote."""
+    (a commit per second of session time). (CPU us a beat, wall us a beat, WAL pages a commit,
+    commits); the WAL is not checkpointed meanwhile, so its page count is every page the commits
+    wrote (and the wall time holds no checkpoint's fsyncs)."""
     from biofeedback.beat import Beat
     from devices.clock import VirtualClock
     from sessions.recorder import Recorder
@@ -170,7 +171,7 @@ def _recorder_alone(day: _Day) -> tuple[float, float, int]:
     with tempfile.TemporaryDirectory() as tmp, Store.open_home(Path(tmp) / "home") as store:
         store.conn.execute("PRAGMA wal_autocheckpoint = 0")
         clock = VirtualClock()
-        c0 = time.process_time()
+        c0, w0 = time.process_time(), time.perf_counter()
         with Recorder.create(store, NewSession("simulator", clock.wall_now()), clock=clock) as rec:
             last_s = 0.0
             for seq, ticks, rr, arrival, t_s, contact, artifact in beats:
@@ -179,19 +180,20 @@ def _recorder_alone(day: _Day) -> tuple[float, float, int]:
                 rec.add_beat(Beat(rr, t_s, rr_ticks_1024=ticks, arrival_s=arrival, contact=bool(contact)))
                 rec.add_indices(seq, indices[seq])
                 rec.set_artifact_label(seq, artifact)
-        cpu_s = time.process_time() - c0
+        cpu_s, wall_s = time.process_time() - c0, time.perf_counter() - w0
         frames = store.conn.execute("PRAGMA wal_checkpoint").fetchone()[1]
-    return 1e6 * cpu_s / len(beats), frames / rec.commits, rec.commits
+    return 1e6 * cpu_s / len(beats), 1e6 * wall_s / len(beats), frames / rec.commits, rec.commits
 
 
 def section_demo24h(opts: Options) -> list[Row]:
     day = _day(opts)
     label = f"demo {day.hours} h"
     goal = 15.0 * day.hours / 24
-    us_per_beat, pages, commits = _recorder_alone(day)
+    us_per_beat, wall_us, pages, commits = _recorder_alone(day)
     return [
         Row(label, f"the recorder alone: its first {RERECORD_BEATS:,} beats re-recorded at --speed max",
-            f"{us_per_beat:.0f} us a beat CPU, {pages:.1f} WAL pages a commit ({commits:,} commits)"),
+            f"{us_per_beat:.0f} us a beat CPU, {wall_us:.0f} us wall, {pages:.1f} WAL pages a commit "
+            f"({commits:,} commits)"),
         Row(label, f"demo --minutes {day.hours * 60} --speed max (fresh process)",
             f"{day.demo_s:.1f} s ({day.n_beats:,} beats)", f"<= {goal:.3g} s", day.demo_s <= goal),
         Row(label, "its CPU time (user + system, every thread)",

@@ -31,6 +31,7 @@ import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import countOf, itemgetter
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -88,7 +89,7 @@ def _encode_column(values: Sequence[Any]) -> tuple[list[Any], bytes]:
         x[1:] ^= bits[:-1]
         mask = np.packbits(null).tobytes() if has_nulls else b""
         return ["f8", has_nulls], mask + _shuffled(x)
-    if kinds == {int} and all(-(2**61) < v < 2**61 for v in values):
+    if kinds == {int} and -(2**61) < min(values) and max(values) < 2**61:
         a = np.array(values, dtype=np.int64)
         return ["i8", None], _shuffled(np.diff(a, prepend=np.int64(0)))
     if kinds <= {str, bool, type(None)}:
@@ -106,7 +107,7 @@ def encode_columnar(rows: Sequence[Row]) -> bytes:
     keys = tuple(rows[0][1])
     n = len(rows)
     dicts = [d for _, d in rows]
-    if any(tuple(d) != keys for d in dicts):
+    if countOf(map(tuple, dicts), keys) != n:  # (C loops)
         raise ValueError("every row of a columnar chunk must have the same keys in the same order")
     # the rows transposed into columns by C loops (itemgetter, zip): no Python step per value
     columns: list[Sequence[Any]] = [[s for s, _ in rows]]
@@ -260,8 +261,9 @@ def columnar_chunks(rows: Sequence[Row]) -> Iterator[Chunk]:
 def normalise(indices: Mapping[str, Any]) -> dict[str, Any]:
     """What storing ``indices`` as JSON gave back (keys as text, tuples as lists...) for a mapping
     of plain values; a dict of str keys and plain values (what ``to_json_dict`` gives) unchanged."""
-    d = dict(indices)
-    if _PLAIN.issuperset(map(type, d.values())) and _TEXT.issuperset(map(type, d)):  # C loops: per beat
+    # (the live runner passes a read-only view of to_json_dict(): its copy() is a C-level dict copy)
+    d = indices.copy() if type(indices) is MappingProxyType else dict(indices)
+    if type(d) is dict and _PLAIN.issuperset(map(type, d.values())) and _TEXT.issuperset(map(type, d)):  # C loops
         return d
     decoded: dict[str, Any] = json.loads(json.dumps(d))
     return decoded

@@ -7,6 +7,7 @@ rate or beat rate. Nothing here reads a clock.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from biofeedback.practices import Practice, Prompt, Protocol, prompt_schedule, prompts_between
@@ -35,6 +36,9 @@ class Timeline:
         self.changes = sorted(changes, key=lambda c: (c.t_s, c.begin))
         self._now: float | None = None
         self._next_change = 0
+        # Nothing is due before this session time (the next phase change or prompt after _now):
+        # advance() returns at once until then (it runs on every beat and frame).
+        self._quiet_until = -math.inf
 
     def advance(self, now_s: float) -> list[PhaseChange | Prompt]:
         """Every phase change and prompt due in ``(previous now, now_s]`` (from 0 on the first call).
@@ -44,12 +48,20 @@ class Timeline:
         """
         if self._now is not None and now_s <= self._now:
             return []
+        if now_s < self._quiet_until:
+            self._now = now_s
+            return []
         due: list[PhaseChange | Prompt] = []
         while self._next_change < len(self.changes) and self.changes[self._next_change].t_s <= now_s:
             due.append(self.changes[self._next_change])
             self._next_change += 1
         prompts = prompts_between(self.prompts, self._now, now_s)
         self._now = now_s
+        upcoming = prompts_between(self.prompts, now_s, math.inf)[:1]
+        self._quiet_until = min(
+            self.changes[self._next_change].t_s if self._next_change < len(self.changes) else math.inf,
+            upcoming[0].t_s if upcoming else math.inf,
+        )
         merged: list[PhaseChange | Prompt] = sorted(
             due + list(prompts), key=lambda e: (e.t_s, 0 if isinstance(e, PhaseChange) else 1)
         )

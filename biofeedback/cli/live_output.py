@@ -15,8 +15,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from operator import countOf
 from typing import IO, Any
 from typing import Protocol as TypingProtocol
+
+import orjson
 
 from biofeedback.engine import BeatIndices
 from biofeedback.events import (
@@ -145,6 +148,43 @@ class OutputWriter:
 _encode_line = json.JSONEncoder(allow_nan=False).encode
 
 
+def flat_json_text(obj: dict[str, Any]) -> str:
+    """``json.dumps(obj, allow_nan=False)`` of a flat object (values: floats, ints, strings,
+    booleans, ``None``), the same text, written by orjson when that gives it (about twice as fast: a
+    ``--jsonl`` line every beat at ``--speed max``).
+
+    orjson's indented text (``{\\n  "key": value,\\n  ...\\n}``) has ``json.dumps``' ``": "``
+    already; its item separators ``",\\n  "`` become ``", "`` (a newline inside a string is
+    escaped, so each is structural). That text is taken only when every difference is excluded:
+    one line per item (no nested list or object), no backslash (no escaped character, whose
+    spelling may differ), ASCII only without DEL (``json.dumps`` escapes the rest), no exponent
+    and no ``0.0000`` (floats below 1e-4 or from 1e16 on, which orjson 3.8 spells
+    ``0.00001``/``1e-7`` and ``json.dumps`` ``1e-05``/``1e-07``; between those both write the same
+    shortest digits), as many ``null`` as ``None`` values (orjson writes NaN and infinity as
+    ``null``, where ``json.dumps`` refuses them). Anything else (a float subclass, a huge int,
+    another key type) goes to ``json.dumps``, which raises for NaN as before.
+
+    >>> flat_json_text({"type": "beat", "rr_ms": 812.5, "x": 1e-05, "ok": True, "why": None})
+    '{"type": "beat", "rr_ms": 812.5, "x": 1e-05, "ok": true, "why": null}'
+    """
+    try:
+        text = orjson.dumps(obj, option=orjson.OPT_INDENT_2)
+    except orjson.JSONEncodeError:
+        return _encode_line(obj)
+    if (
+        text.count(b"\n") != len(obj) + 1
+        or b"\\" in text
+        or b"e-" in text
+        or b"e+" in text
+        or b"0.0000" in text
+        or not text.isascii()
+        or b"\x7f" in text
+        or text.count(b"null") != countOf(obj.values(), None)
+    ):
+        return _encode_line(obj)
+    return "{" + text[4:-2].replace(b",\n  ", b", ").decode() + "}"
+
+
 class JsonlSink:
     """One JSON object per line: ``{"type": "beat", "phase": ..., <per-beat indices>}`` for every
     beat (the keys of ``biofeedback analyze --per-beat --jsonl``), and
@@ -155,7 +195,7 @@ class JsonlSink:
 
     def on_beat(self, indices: BeatIndices, phase: str | None, values: Mapping[str, Any]) -> None:
         obj = {"type": "beat", "phase": phase, **values}
-        self.out.write(_encode_line(obj) + "\n")
+        self.out.write(flat_json_text(obj) + "\n")
 
     def on_event(self, event: Event, phase: str | None) -> None:
         obj = event.to_json_dict(phase)
