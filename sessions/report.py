@@ -29,7 +29,7 @@ import base64
 import html
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -546,12 +546,15 @@ def report_bytes(data: ReportData, kind: str) -> bytes:
     return png if kind == "png" else report_html(data, png).encode("utf-8")
 
 
-def render_report(data: ReportData, out_path: str | Path, *, force: bool = True) -> Path:
+def render_report(data: ReportData, out_path: str | Path, *, force: bool = True,
+                  draw: Callable[[ReportData, str], bytes] | None = None) -> Path:
     """Write the report to ``out_path``: ``.png`` (the figure) or ``.html`` (figure + tables).
 
     The file is created with mode 0600, atomically. Returns the path. :class:`InputError` for another
     suffix, a directory that does not exist, a target that is not a regular file, or an existing file
-    unless ``force`` (see :func:`sessions.exporting.check_output_target`).
+    unless ``force`` (see :func:`sessions.exporting.check_output_target`). ``draw`` makes the bytes
+    (default :func:`report_bytes`; ``biofeedback report`` passes a
+    :class:`~sessions.report_worker.FigureWorker`'s, which gives the same bytes).
     """
     from sessions.exporting import check_output_target, open_private_output
 
@@ -562,7 +565,7 @@ def render_report(data: ReportData, out_path: str | Path, *, force: bool = True)
     if not path.parent.is_dir():
         raise InputError("directory does not exist", path=path.parent)
     check_output_target(path, force=force)
-    content = report_bytes(data, "png" if suffix == ".png" else "html")
+    content = (draw or report_bytes)(data, "png" if suffix == ".png" else "html")
     with open_private_output(path, force=force, binary=True) as f:
         f.write(content)
     return path

@@ -67,17 +67,27 @@ def run(args: argparse.Namespace) -> int:
         from biofeedback.cli.cmd_compare import session_lang
 
         lang = args.lang or session_lang(info)
-        with progress_bar(info.n_beats, "report") as progress:
-            from sessions.report import render_report, report_bytes
-            from sessions.report_data import report_data
+        from sessions.report_worker import FigureWorker
 
-            data = report_data(store, sid, lang, progress)
-            if progress is not None:
-                progress(info.n_beats, info.n_beats)
-            if to_stdout:
-                content = report_bytes(data, args.format or "html")
-            else:
-                path = render_report(data, out, force=args.force)
+        # matplotlib is imported and warmed up by a helper process while the session is read and
+        # compared; the figure is the same as drawn here (sessions/report_worker.py)
+        worker = FigureWorker.start()
+        try:
+            with progress_bar(info.n_beats, "report") as progress:
+                from sessions.report import render_report, report_bytes
+                from sessions.report_data import report_data
+
+                data = report_data(store, sid, lang, progress)
+                if progress is not None:
+                    progress(info.n_beats, info.n_beats)
+                draw = report_bytes if worker is None else worker.report_bytes
+                if to_stdout:
+                    content = draw(data, args.format or "html")
+                else:
+                    path = render_report(data, out, force=args.force, draw=draw)
+        finally:
+            if worker is not None:
+                worker.close()
     from biofeedback.practices.texts import shipped_texts
 
     T = shipped_texts(lang)
