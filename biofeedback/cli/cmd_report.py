@@ -69,15 +69,15 @@ def run(args: argparse.Namespace) -> int:
         lang = args.lang or session_lang(info)
         from sessions.report_worker import FigureWorker
 
-        # matplotlib is imported and warmed up by a helper process while the session is read and
-        # compared; the figure is the same as drawn here (sessions/report_worker.py)
+        # a helper process imports matplotlib while the session is read and draws the panels while
+        # the phases are compared; the figure is the same as drawn here (sessions/report_worker.py)
         worker = FigureWorker.start()
         try:
             with progress_bar(info.n_beats, "report") as progress:
                 from sessions.report import render_report, report_bytes
                 from sessions.report_data import report_data
 
-                data = report_data(store, sid, lang, progress)
+                data = report_data(store, sid, lang, progress, None if worker is None else worker.send_draft)
                 if progress is not None:
                     progress(info.n_beats, info.n_beats)
                 draw = report_bytes if worker is None else worker.report_bytes

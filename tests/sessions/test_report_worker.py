@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
-from sessions.report import report_bytes
+from sessions.report import FigureDraft, figure_png, report_bytes
 from sessions.report_worker import FigureWorker
 from tests.sessions.test_report import synthetic
 
@@ -14,16 +15,6 @@ def _fake(code: str) -> FigureWorker:
     """A worker process that runs ``code`` instead of drawing."""
     return FigureWorker(subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE))
-
-
-def test_the_worker_draws_the_same_page_as_this_process() -> None:
-    data = synthetic()
-    worker = FigureWorker.start()
-    assert worker is not None
-    with worker:
-        page = worker.draw(data, "html")  # the page embeds the figure: both compared at once
-    assert page is not None, "the worker failed"
-    assert page == report_bytes(data, "html")
 
 
 def test_a_failing_or_garbled_worker_leaves_the_report_to_this_process() -> None:
@@ -42,3 +33,27 @@ def test_a_worker_given_no_data_is_ended() -> None:
     assert worker is not None
     worker.close()  # e.g. the session was unknown: no figure to draw
     assert worker._process.returncode is not None
+
+
+def test_a_draft_finished_with_its_summary_is_the_figure_drawn_at_once() -> None:
+    """The panels drawn before the summary is known (room for a summary of one line), then the
+    heading drawn onto them: the same PNG as drawing the final data in one go. (A summary of another
+    length moves the panels: :meth:`FigureDraft.png` then draws the final data again.)"""
+    draft_data = dataclasses.replace(synthetic(), subtitle="2026-12-01 21:45 · resonance · 500 beats")
+    final = dataclasses.replace(
+        draft_data, summary="During the practice your RMSSD rose by 12 ms (30 %), beyond the noise of this session.")
+    assert FigureDraft(draft_data).png(final) == figure_png(final)
+
+
+def test_the_worker_drafts_the_panels_then_finishes_the_same_page_as_this_process() -> None:
+    draft_data = synthetic()
+    tables = draft_data.tables
+    draft_data = dataclasses.replace(draft_data, tables=())
+    final = dataclasses.replace(draft_data, summary="Your heart rate fell by 3 bpm.", tables=tables, legend="* a mark")
+    worker = FigureWorker.start()
+    assert worker is not None
+    with worker:
+        worker.send_draft(draft_data)
+        page = worker.draw(final, "html")
+    assert page is not None, "the worker failed"
+    assert page == report_bytes(final, "html")
