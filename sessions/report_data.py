@@ -120,7 +120,7 @@ def report_data(store: Store, session_id: str, lang: str = "en",
                 spectra.append(PhaseSpectrum(p.name, sp.freq_hz, sp.psd_ms2_per_hz))
     px, py = poincare_points(rr, valid, breaks)
     beat_phase = session.beat_phases()
-    pair_phase = tuple(str(x) for x in beat_phase[1:][poincare_mask(n, valid, breaks)]) if phases else ()
+    pair_phase = tuple(beat_phase[1:][poincare_mask(n, valid, breaks)].tolist()) if phases else ()  # phase names (str)
 
     what = info.practice or (f"import {info.import_format}" if info.source_kind == "import" else info.source_kind)
     if info.practice:

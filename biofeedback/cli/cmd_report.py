@@ -19,7 +19,9 @@ Draw a report of a stored session: the RR tachogram with the phases, artifacts a
 rolling RMSSD and coherence shown live (recomputed from the raw beats for an imported session),
 the power spectrum of each phase, the Poincaré plot, and (HTML) the before/after comparison table.
 FILE ends in .png (the figure, 1200 x 1100 pixels) or .html (a self-contained page: the figure
-embedded, nothing loaded from the network). The file is created private (mode 0600).
+embedded, nothing loaded from the network). The file is created private (mode 0600). The figure
+is drawn by a second, local Python process started at once, while the session is read and
+compared (another core's work; if it fails, the figure is drawn in this process).
 """
 
 EPILOG = """\
