@@ -13,6 +13,7 @@ then sends what came from the comparison (the summary sentence, the tables) and 
 :func:`sessions.report.report_bytes` gives for the final data: the same code on the same data, so
 the same bytes (``tests/sessions/test_report_worker.py``).
 
+With a single usable CPU core no worker is started (it could only add its own start-up).
 Nothing of the report depends on the worker: when it cannot be started, fails, or answers anything
 unexpected, the report is drawn in this process as before (and a real error is raised there). The
 worker is a child process on this machine talking through pipes (pickled data, from its parent
@@ -23,6 +24,7 @@ only): nothing leaves the machine, no file is written. A worker still running wh
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -53,9 +55,13 @@ class FigureWorker:
         self._sender: threading.Thread | None = None
 
     @classmethod
-    def start(cls) -> FigureWorker | None:
-        """Start the worker (it begins importing matplotlib at once); ``None`` if it cannot be."""
-        if not sys.executable:
+    def start(cls, cores: int | None = None) -> FigureWorker | None:
+        """Start the worker (it begins importing matplotlib at once); ``None`` if it cannot be, or
+        when this process may run on fewer than two CPU cores (``cores``, default: those it may use),
+        where a second process would only add its start-up to the report's time."""
+        if cores is None:
+            cores = _usable_cores()
+        if cores < 2 or not sys.executable:
             return None
         # Isolated (-I: no current directory, PYTHONPATH or user site on its path), then exactly this
         # process's module path: the worker imports the same modules, and nothing else.
@@ -146,6 +152,14 @@ class FigureWorker:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+def _usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity where the system says, else all)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _completes(draft: ReportData, data: ReportData) -> bool:

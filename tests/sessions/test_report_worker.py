@@ -57,3 +57,8 @@ def test_the_worker_drafts_the_panels_then_finishes_the_same_page_as_this_proces
         page = worker.draw(final, "html")
     assert page is not None, "the worker failed"
     assert page == report_bytes(final, "html")
+
+
+def test_no_worker_on_a_single_core() -> None:
+    """With one core the worker would only add its start-up: the report is drawn in-process."""
+    assert FigureWorker.start(cores=1) is None
