@@ -203,12 +203,15 @@ def main() -> int:
     stdin = sys.stdin.buffer
     try:
         message = pickle.load(stdin)
+        draft = None
         if message[0] == "draft":
             draft = FigureDraft(message[1])
-            _, summary, tables, legend, kind = pickle.load(stdin)
+            message = pickle.load(stdin)
+        if message[0] == "finish" and draft is not None:
+            _, summary, tables, legend, kind = message
             final = dataclasses.replace(draft.data, summary=summary, tables=tables, legend=legend)
             out = report_bytes(final, kind, png=draft.png(final))
-        else:
+        else:  # ("report", data, kind): the whole report (the parent's data did not complete the draft)
             _, data, kind = message
             out = report_bytes(data, kind)
     except EOFError:

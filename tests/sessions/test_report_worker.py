@@ -29,7 +29,7 @@ def test_a_failing_or_garbled_worker_leaves_the_report_to_this_process() -> None
 
 
 def test_a_worker_given_no_data_is_ended() -> None:
-    worker = FigureWorker.start()
+    worker = FigureWorker.start(cores=2)  # whatever this machine has
     assert worker is not None
     worker.close()  # e.g. the session was unknown: no figure to draw
     assert worker._process.returncode is not None
@@ -50,7 +50,7 @@ def test_the_worker_drafts_the_panels_then_finishes_the_same_page_as_this_proces
     tables = draft_data.tables
     draft_data = dataclasses.replace(draft_data, tables=())
     final = dataclasses.replace(draft_data, summary="Your heart rate fell by 3 bpm.", tables=tables, legend="* a mark")
-    worker = FigureWorker.start()
+    worker = FigureWorker.start(cores=2)  # whatever this machine has
     assert worker is not None
     with worker:
         worker.send_draft(draft_data)
@@ -62,3 +62,15 @@ def test_the_worker_drafts_the_panels_then_finishes_the_same_page_as_this_proces
 def test_no_worker_on_a_single_core() -> None:
     """With one core the worker would only add its start-up: the report is drawn in-process."""
     assert FigureWorker.start(cores=1) is None
+
+
+def test_data_that_does_not_complete_the_draft_is_drawn_whole() -> None:
+    """Another figure than the draft (here: another title) is sent and drawn whole, not the draft."""
+    draft_data = dataclasses.replace(synthetic(), tables=())
+    other = dataclasses.replace(synthetic(), title="Another session")
+    worker = FigureWorker.start(cores=2)
+    assert worker is not None
+    with worker:
+        worker.send_draft(draft_data)
+        png = worker.draw(other, "png")
+    assert png == figure_png(other)
