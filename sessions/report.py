@@ -509,7 +509,8 @@ def _png(figure: Figure) -> bytes:
 class FigureDraft:
     """The report figure drawn before the comparison is known (``biofeedback report``'s helper
     process draws it meanwhile, :mod:`sessions.report_worker`): every panel of ``data`` (its summary
-    still empty), under room for the heading with a summary of one line, the usual length.
+    still empty), under room for the heading with a summary of one line, the usual length, when
+    ``data`` has a baseline and a practice phase (the summary compares them), else of none.
 
     :meth:`png` then adds the heading of the final data. The heading is the figure's last artist
     (text is drawn after the panels), so drawing it onto the drafted panels gives the pixels of
@@ -520,7 +521,10 @@ class FigureDraft:
 
     def __init__(self, data: ReportData):
         self.data = data
-        self._lines = heading_text(data).count("\n") + 1 + (0 if data.summary else 1)
+        # compare's summary sentence is about the practice against the baseline: one line is
+        # expected when both phases are there, none otherwise (an import)
+        expected = not data.summary and {"baseline", "practice"} <= {p.name for p in data.phases}
+        self._lines = heading_text(data).count("\n") + 1 + (1 if expected else 0)
         self._drawn = build_figure(data, heading_lines=self._lines)
         self._drawn.heading.set_text("")
         self._drawn.figure.canvas.draw()
