@@ -644,16 +644,22 @@ def compare_phases(session: StoredSession) -> PhaseComparison:
     phases = _session_indices(beats, subwindows=beats.phase("baseline") is not None)
     base = next((p for p in phases if p.name == "baseline"), None)
     changes: dict[str, dict[str, Change]] = {}
-    note = None
-    if not beats.has_phases:
-        note = "this session has no phases (an import): nothing to compare within it"
-    elif base is None:
-        note = "this session has no baseline phase: nothing to compare against"
-    else:
+    note = comparison_note(beats)
+    if note is None and base is not None:
         for p in phases:
             if p.name != "baseline":
                 changes[p.name] = _changes(base, p, _phase_seed(p.name))
     return PhaseComparison(session.session_id, beats.start_wall, tuple(phases), changes, note)
+
+
+def comparison_note(beats: SessionBeats) -> str | None:
+    """Why a session's phases cannot be compared (:attr:`PhaseComparison.note`), known before any
+    index is computed: no phases (an import), or no baseline phase; ``None`` when they can."""
+    if not beats.has_phases:
+        return "this session has no phases (an import): nothing to compare within it"
+    if beats.phase("baseline") is None:
+        return "this session has no baseline phase: nothing to compare against"
+    return None
 
 
 def _phase_seed(name: str) -> int:

@@ -29,7 +29,7 @@ import base64
 import html
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +41,7 @@ from biofeedback.errors import InputError
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.text import Text
 
 #: Figure size in inches and resolution: the PNG is FIGURE_WIDTH_PX x FIGURE_HEIGHT_PX pixels.
 FIGURE_SIZE_IN = (12.0, 11.0)
@@ -261,6 +262,7 @@ class ReportFigure:
     trend_coherence: Axes
     spectra: Axes
     poincare: Axes
+    heading: Text  # the title, summary and subtitle above the panels
 
     @property
     def panels(self) -> tuple[Axes, Axes, Axes, Axes]:
@@ -336,29 +338,36 @@ _HSPACE = 0.3
 _WSPACE = 0.16
 
 
-def build_figure(data: ReportData) -> ReportFigure:
-    """Draw the four panels for ``data`` on a new matplotlib Figure (Agg canvas; pyplot is not used, so
-    no global state is touched)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
+def heading_text(data: ReportData) -> str:
+    """The text above the panels: the title, the summary sentence and the subtitle, each wrapped."""
     import textwrap
 
-    from matplotlib.patches import Ellipse
-
-    L = data.lang
     head = [textwrap.fill(data.title, 90)]
     if data.summary:
         head.append(textwrap.fill(data.summary, 125))
     if data.subtitle:
         head.append(textwrap.fill(data.subtitle, 120))
-    heading = "\n".join(head)
+    return "\n".join(head)
+
+
+def build_figure(data: ReportData, *, heading_lines: int | None = None) -> ReportFigure:
+    """Draw the four panels for ``data`` on a new matplotlib Figure (Agg canvas; pyplot is not used, so
+    no global state is touched). The panels start under ``heading_lines`` lines of heading (default:
+    as many as :func:`heading_text` has)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Ellipse
+
+    L = data.lang
+    heading = heading_text(data)
+    if heading_lines is None:
+        heading_lines = heading.count("\n") + 1
     # A fixed layout (margins in pixels, below) instead of matplotlib's constrained layout, which
     # measures every tick label of every panel twice more (~1 s of a 24 h report).
     fig = Figure(figsize=FIGURE_SIZE_IN, dpi=FIGURE_DPI)
     FigureCanvasAgg(fig)
-    fig.suptitle(heading, fontsize=12, y=1.0 - _SUPTITLE_TOP_PX / FIGURE_HEIGHT_PX)
-    top_px = _SUPTITLE_TOP_PX + _SUPTITLE_LINE_PX * (heading.count("\n") + 1) + _TITLE_PX
+    heading_artist = fig.suptitle(heading, fontsize=12, y=1.0 - _SUPTITLE_TOP_PX / FIGURE_HEIGHT_PX)
+    top_px = _SUPTITLE_TOP_PX + _SUPTITLE_LINE_PX * heading_lines + _TITLE_PX
     grid = fig.add_gridspec(3, 2, height_ratios=(1.2, 1.0, 1.2), left=_LEFT_PX / FIGURE_WIDTH_PX,
                             right=1.0 - _RIGHT_PX / FIGURE_WIDTH_PX, top=1.0 - top_px / FIGURE_HEIGHT_PX,
                             bottom=_BOTTOM_PX / FIGURE_HEIGHT_PX, hspace=_HSPACE, wspace=_WSPACE)
@@ -473,15 +482,61 @@ def build_figure(data: ReportData) -> ReportFigure:
     poincare.set_title(_t("report.poincare", L), y=1.0)
     poincare.set_xlabel("RR(n) (ms)")
     poincare.set_ylabel("RR(n+1) (ms)")
-    return ReportFigure(fig, tach, trend, coh_ax, spectra, poincare)
+    return ReportFigure(fig, tach, trend, coh_ax, spectra, poincare, heading_artist)
 
 
 def figure_png(data: ReportData) -> bytes:
     """The report figure as PNG bytes, ``FIGURE_WIDTH_PX`` x ``FIGURE_HEIGHT_PX`` pixels."""
     drawn = build_figure(data)
+    drawn.figure.canvas.draw()
+    return _png(drawn.figure)
+
+
+def _png(figure: Figure) -> bytes:
+    """The pixels drawn on ``figure``'s Agg canvas as PNG bytes (what ``savefig`` writes after its
+    own draw)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.image import imsave
+
+    canvas = figure.canvas
+    if not isinstance(canvas, FigureCanvasAgg):  # pragma: no cover - build_figure gives it one
+        raise TypeError("the report figure is drawn on an Agg canvas")
     buf = io.BytesIO()
-    drawn.figure.savefig(buf, format="png", dpi=FIGURE_DPI)
+    imsave(buf, np.asarray(canvas.buffer_rgba()), format="png", origin="upper", dpi=FIGURE_DPI)
     return buf.getvalue()
+
+
+class FigureDraft:
+    """The report figure drawn before the comparison is known (``biofeedback report``'s helper
+    process draws it meanwhile, :mod:`sessions.report_worker`): every panel of ``data`` (its summary
+    still empty), under room for the heading with a summary of one line, the usual length, when
+    ``data`` has a baseline and a practice phase (the summary compares them), else of none.
+
+    :meth:`png` then adds the heading of the final data. The heading is the figure's last artist
+    (text is drawn after the panels), so drawing it onto the drafted panels gives the pixels of
+    :func:`figure_png` of the final data; a summary of another number of lines moves the panels,
+    and the figure is then drawn again whole. Either way the bytes are those of :func:`figure_png`
+    (``tests/sessions/test_report_worker.py``).
+    """
+
+    def __init__(self, data: ReportData):
+        self.data = data
+        # compare's summary sentence is about the practice against the baseline: one line is
+        # expected when both phases are there, none otherwise (an import)
+        expected = not data.summary and {"baseline", "practice"} <= {p.name for p in data.phases}
+        self._lines = heading_text(data).count("\n") + 1 + (1 if expected else 0)
+        self._drawn = build_figure(data, heading_lines=self._lines)
+        self._drawn.heading.set_text("")
+        self._drawn.figure.canvas.draw()
+
+    def png(self, final: ReportData) -> bytes:
+        """:func:`figure_png` of ``final``: :attr:`data` with its summary filled in."""
+        heading = heading_text(final)
+        if heading.count("\n") + 1 != self._lines:
+            return figure_png(final)
+        self._drawn.heading.set_text(heading)
+        self._drawn.figure.draw_artist(self._drawn.heading)
+        return _png(self._drawn.figure)
 
 
 def report_html(data: ReportData, png: bytes, extra_pngs: Sequence[bytes] = ()) -> str:
@@ -534,10 +589,12 @@ def format_cell(value: str | float | int | None) -> str:
     return str(value)
 
 
-def report_bytes(data: ReportData, kind: str) -> bytes:
+def report_bytes(data: ReportData, kind: str, *, png: bytes | None = None) -> bytes:
     """The report as ``"png"`` (the figure) or ``"html"`` (figure + tables) bytes. An assessment
-    session's own figure comes first (its ``png`` is that figure)."""
-    png = figure_png(data)
+    session's own figure comes first (its ``png`` is that figure). ``png``: :func:`figure_png` of
+    ``data`` when already drawn."""
+    if png is None:
+        png = figure_png(data)
     if data.assessment is not None:
         from sessions.assessment_report import assessment_png
 
@@ -546,12 +603,15 @@ def report_bytes(data: ReportData, kind: str) -> bytes:
     return png if kind == "png" else report_html(data, png).encode("utf-8")
 
 
-def render_report(data: ReportData, out_path: str | Path, *, force: bool = True) -> Path:
+def render_report(data: ReportData, out_path: str | Path, *, force: bool = True,
+                  draw: Callable[[ReportData, str], bytes] | None = None) -> Path:
     """Write the report to ``out_path``: ``.png`` (the figure) or ``.html`` (figure + tables).
 
     The file is created with mode 0600, atomically. Returns the path. :class:`InputError` for another
     suffix, a directory that does not exist, a target that is not a regular file, or an existing file
-    unless ``force`` (see :func:`sessions.exporting.check_output_target`).
+    unless ``force`` (see :func:`sessions.exporting.check_output_target`). ``draw`` makes the bytes
+    (default :func:`report_bytes`; ``biofeedback report`` passes a
+    :class:`~sessions.report_worker.FigureWorker`'s, which gives the same bytes).
     """
     from sessions.exporting import check_output_target, open_private_output
 
@@ -562,7 +622,7 @@ def render_report(data: ReportData, out_path: str | Path, *, force: bool = True)
     if not path.parent.is_dir():
         raise InputError("directory does not exist", path=path.parent)
     check_output_target(path, force=force)
-    content = report_bytes(data, "png" if suffix == ".png" else "html")
+    content = (draw or report_bytes)(data, "png" if suffix == ".png" else "html")
     with open_private_output(path, force=force, binary=True) as f:
         f.write(content)
     return path

@@ -62,13 +62,21 @@ def _value(d: dict[str, Any] | None, key: str) -> float:
 
 
 def report_data(store: Store, session_id: str, lang: str = "en",
-                progress: Callable[[int, int], None] | None = None) -> ReportData:
+                progress: Callable[[int, int], None] | None = None,
+                on_figure: Callable[[ReportData], None] | None = None) -> ReportData:
     """Build :class:`sessions.report.ReportData` for a stored session (see the module docstring), in
     ``lang``, with the same numbers and formatting as ``compare``; ``progress(done, total)`` is told
-    how far a replay of the per-beat indices is."""
+    how far a replay of the per-beat indices is.
+
+    The phases are compared last: ``on_figure(draft)`` is called before, with everything but what
+    comes from the comparison (``summary``, ``tables`` and ``legend`` empty); the result is
+    ``dataclasses.replace(draft, summary=..., tables=..., legend=...)``. (``biofeedback report``'s
+    helper process draws the panels meanwhile: :class:`sessions.report.FigureDraft`.)"""
+    import dataclasses
+
     from biofeedback.hrv.frequency_domain import power_spectrum
     from biofeedback.practices.texts import shipped_texts
-    from sessions.compare import INDEX_KEYS, LABELS, compare_phases, session_beats
+    from sessions.compare import INDEX_KEYS, LABELS, compare_phases, comparison_note, session_beats
     from sessions.compare_text import (
         format_change, format_value, index_label, phase_label, phase_verdict, summary_sentence,
     )
@@ -102,8 +110,9 @@ def report_data(store: Store, session_id: str, lang: str = "en",
             events.append(ReportEvent(e.t_s, e.kind, label))
 
     st = session.settings
+    beats = session_beats(session)
     spectra = []
-    for p in session_beats(session).phases:
+    for p in beats.phases:
         if p.rr_ms.size >= 4:
             sp = power_spectrum(p.t_s, p.rr_ms, p.valid, method=st.method, detrend=st.detrend,  # type: ignore[arg-type]
                                 fs_hz=st.fs_hz, smoothness_lambda=st.smoothness_lambda, nfft=st.welch_nfft)
@@ -111,7 +120,42 @@ def report_data(store: Store, session_id: str, lang: str = "en",
                 spectra.append(PhaseSpectrum(p.name, sp.freq_hz, sp.psd_ms2_per_hz))
     px, py = poincare_points(rr, valid, breaks)
     beat_phase = session.beat_phases()
-    pair_phase = tuple(str(x) for x in beat_phase[1:][poincare_mask(n, valid, breaks)]) if phases else ()
+    pair_phase = tuple(beat_phase[1:][poincare_mask(n, valid, breaks)].tolist()) if phases else ()  # phase names (str)
+
+    what = info.practice or (f"import {info.import_format}" if info.source_kind == "import" else info.source_kind)
+    if info.practice:
+        what = T.get(f"practice.{info.practice}.title", info.practice)
+    minutes = (last_t / 60.0) if n else 0.0
+    status = T.get(f"end.{info.status}", info.status)
+    subtitle = (f"{info.start_wall[:16].replace('T', ' ')} · {what} · {T['report.beats'].format(n=n)} · "
+                f"{minutes:.1f} min · {status}")
+    note = comparison_note(beats)  # the comparison's note, known before it is computed
+    if note:
+        subtitle += " · " + T["compare.no_phases" if "no phases" in note else "compare.no_baseline_phase"]
+    assessment = None
+    if isinstance(info.practice_settings.get("assessment"), dict):  # a resonance assessment: its figure too
+        from sessions.assessment_report import assessment_figure_data
+
+        assessment = assessment_figure_data(store, session_id)
+    draft = ReportData(
+        assessment=assessment,
+        title=T["report.title_simulated" if info.simulated else "report.title"].format(id=session_id),
+        beat_t_s=t,
+        rr_ms=rr,
+        artifacts=labels,
+        phases=phases,
+        events=tuple(events),
+        rmssd=Series(t, per_beat["rmssd_ms"]),
+        coherence=Series(t, per_beat["coherence"]),
+        spectra=tuple(spectra),
+        poincare_x_ms=px,
+        poincare_y_ms=py,
+        subtitle=subtitle,
+        poincare_phase=pair_phase,
+        lang=lang,
+    )
+    if on_figure is not None:
+        on_figure(draft)
 
     comparison = compare_phases(session)
     changes = list(comparison.changes)
@@ -126,39 +170,9 @@ def report_data(store: Store, session_id: str, lang: str = "en",
     title = T["report.before_after"] if changes else T["report.indices"]
     columns = (T["compare.index"], "", *(phase_label(p.name, lang) for p in comparison.phases),
                *(T["compare.vs"].format(phase=phase_label(c, lang), base=phase_label("baseline", lang)) for c in changes))
-    tables = (ReportTable(title, columns, tuple(rows)),)
-
-    what = info.practice or (f"import {info.import_format}" if info.source_kind == "import" else info.source_kind)
-    if info.practice:
-        what = T.get(f"practice.{info.practice}.title", info.practice)
-    minutes = (last_t / 60.0) if n else 0.0
-    status = T.get(f"end.{info.status}", info.status)
-    subtitle = (f"{info.start_wall[:16].replace('T', ' ')} · {what} · {T['report.beats'].format(n=n)} · "
-                f"{minutes:.1f} min · {status}")
-    if comparison.note:
-        subtitle += " · " + T["compare.no_phases" if "no phases" in comparison.note else "compare.no_baseline_phase"]
-    assessment = None
-    if isinstance(info.practice_settings.get("assessment"), dict):  # a resonance assessment: its figure too
-        from sessions.assessment_report import assessment_figure_data
-
-        assessment = assessment_figure_data(store, session_id)
-    return ReportData(
-        assessment=assessment,
-        title=T["report.title_simulated" if info.simulated else "report.title"].format(id=session_id),
-        beat_t_s=t,
-        rr_ms=rr,
-        artifacts=labels,
-        phases=phases,
-        events=tuple(events),
-        rmssd=Series(t, per_beat["rmssd_ms"]),
-        coherence=Series(t, per_beat["coherence"]),
-        spectra=tuple(spectra),
-        poincare_x_ms=px,
-        poincare_y_ms=py,
-        tables=tables,
-        subtitle=subtitle,
+    return dataclasses.replace(
+        draft,
+        tables=(ReportTable(title, columns, tuple(rows)),),
         summary=summary_sentence(comparison, lang) or "",
-        poincare_phase=pair_phase,
-        lang=lang,
         legend=T["compare.legend"] if changes else "",
     )

@@ -19,7 +19,9 @@ Draw a report of a stored session: the RR tachogram with the phases, artifacts a
 rolling RMSSD and coherence shown live (recomputed from the raw beats for an imported session),
 the power spectrum of each phase, the Poincaré plot, and (HTML) the before/after comparison table.
 FILE ends in .png (the figure, 1200 x 1100 pixels) or .html (a self-contained page: the figure
-embedded, nothing loaded from the network). The file is created private (mode 0600).
+embedded, nothing loaded from the network). The file is created private (mode 0600). The figure
+is drawn by a second, local Python process started at once, while the session is read and
+compared (another core's work; if it fails, the figure is drawn in this process).
 """
 
 EPILOG = """\
@@ -67,17 +69,27 @@ def run(args: argparse.Namespace) -> int:
         from biofeedback.cli.cmd_compare import session_lang
 
         lang = args.lang or session_lang(info)
-        with progress_bar(info.n_beats, "report") as progress:
-            from sessions.report import render_report, report_bytes
-            from sessions.report_data import report_data
+        from sessions.report_worker import FigureWorker
 
-            data = report_data(store, sid, lang, progress)
-            if progress is not None:
-                progress(info.n_beats, info.n_beats)
-            if to_stdout:
-                content = report_bytes(data, args.format or "html")
-            else:
-                path = render_report(data, out, force=args.force)
+        # a helper process imports matplotlib while the session is read and draws the panels while
+        # the phases are compared; the figure is the same as drawn here (sessions/report_worker.py)
+        worker = FigureWorker.start()
+        try:
+            with progress_bar(info.n_beats, "report") as progress:
+                from sessions.report import render_report, report_bytes
+                from sessions.report_data import report_data
+
+                data = report_data(store, sid, lang, progress, None if worker is None else worker.send_draft)
+                if progress is not None:
+                    progress(info.n_beats, info.n_beats)
+                draw = report_bytes if worker is None else worker.report_bytes
+                if to_stdout:
+                    content = draw(data, args.format or "html")
+                else:
+                    path = render_report(data, out, force=args.force, draw=draw)
+        finally:
+            if worker is not None:
+                worker.close()
     from biofeedback.practices.texts import shipped_texts
 
     T = shipped_texts(lang)
