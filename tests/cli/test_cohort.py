@@ -133,11 +133,13 @@ def test_the_warm_up_loads_all_that_a_recording_needs(cohort: list[Path], mode: 
         import numba
         from biofeedback.cli import cmd_analyze
         from biofeedback.cli.main import build_parser
-        from biofeedback.hrv import _kernels
+        from biofeedback.hrv import _beat_kernels, _entropy_kernels, _kernels
+        from biofeedback.hrv.artifacts import _kernels as _artifact_kernels
 
         def loaded():
-            return {(n, str(s)) for n in dir(_kernels)
-                    if isinstance(k := getattr(_kernels, n), numba.core.registry.CPUDispatcher)
+            return {(m.__name__, n, str(s)) for m in (_kernels, _beat_kernels, _entropy_kernels, _artifact_kernels)
+                    for n in dir(m)
+                    if isinstance(k := getattr(m, n), numba.core.registry.CPUDispatcher)
                     for s in k.signatures}
 
         mode, files = json.loads(sys.argv[1]), sys.argv[2:]
