@@ -206,10 +206,12 @@ def run(args: argparse.Namespace) -> int:
 
     if is_cohort(args):
         return run_cohort(args, file_json, file_per_beat, warm_up)
-    if getattr(args, "own_process", False) and not args.per_beat:
-        # One recording's summary, then the process ends (exit_at_once): no cyclic garbage worth
-        # collecting, but numba's start-up leaves ~100 000 objects that the collector would scan
-        # ~270 times (two full passes), ~10 % of the command's CPU. Its own process only.
+    own_process = getattr(args, "own_process", False)
+    if own_process:
+        # numba's start-up leaves ~100 000 objects that the cyclic collector would scan ~270 times
+        # (two full passes), ~10 % of a summary's CPU. One recording's summary, then the process
+        # ends (exit_at_once): no cyclic garbage worth collecting, the collector stays off. Its own
+        # process only. --per-beat turns it back on below, with the start-up's objects frozen.
         gc.disable()
     settings = _settings(args)
     if args.per_beat and _correction(args) == "interpolate":
@@ -222,6 +224,10 @@ def run(args: argparse.Namespace) -> int:
     for note in rec.notes:
         print(f"biofeedback analyze: {rec.path}: {translate(note, lang, 'reader')}", file=sys.stderr)
     if args.per_beat:
+        if own_process:
+            # a long loop: the collector on again, without rescanning what the start-up loaded
+            gc.freeze()
+            gc.enable()
         return _per_beat(args, rec, settings)
     return _whole(args, rec, settings)
 

@@ -278,3 +278,29 @@ def test_called_in_process_the_cyclic_collector_stays_on(tmp_path: Path, capsys:
     assert main(["analyze", str(f), "--json"]) == 0
     assert gc.isenabled()
     assert json.loads(capsys.readouterr().out)["n_beats"] == 400
+
+
+def test_per_beat_in_its_own_process_runs_with_the_collector_on_and_the_start_up_frozen(tmp_path: Path) -> None:
+    # as the program (main() without argv), --per-beat loads numba with the cyclic collector off, then
+    # freezes what the start-up loaded and turns the collector on for its long loop
+    f = _write_lines(tmp_path / "rr.txt", _rr())
+    code = f"""if True:
+        import gc, sys
+        from biofeedback.cli import cmd_analyze
+        per_beat = cmd_analyze._per_beat
+
+        def spy(args, rec, settings):
+            sys.stderr.write(f"collector {{gc.isenabled()}} frozen {{gc.get_freeze_count()}}\\n")
+            return per_beat(args, rec, settings)
+
+        cmd_analyze._per_beat = spy
+        sys.argv = ["biofeedback", "analyze", {str(f)!r}, "--per-beat", "--jsonl"]
+        from biofeedback.cli.main import main
+        sys.exit(main())
+    """
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    enabled, frozen = proc.stderr.split("collector ")[1].split()[0::2]
+    assert enabled == "True"
+    assert int(frozen) > 10_000  # numba's and numpy's objects, not scanned again by full collections
+    assert len(proc.stdout.splitlines()) == 400
