@@ -75,7 +75,7 @@ def report_data(store: Store, session_id: str, lang: str = "en",
     import dataclasses
 
     from biofeedback.hrv.frequency_domain import power_spectrum
-    from biofeedback.practices.texts import shipped_texts
+    from biofeedback.practices.texts import format_number, shipped_texts
     from sessions.compare import INDEX_KEYS, LABELS, compare_phases, comparison_note, session_beats
     from sessions.compare_text import (
         format_change, format_value, index_label, phase_label, phase_verdict, summary_sentence,
@@ -128,7 +128,7 @@ def report_data(store: Store, session_id: str, lang: str = "en",
     minutes = (last_t / 60.0) if n else 0.0
     status = T.get(f"end.{info.status}", info.status)
     subtitle = (f"{info.start_wall[:16].replace('T', ' ')} · {what} · {T['report.beats'].format(n=n)} · "
-                f"{minutes:.1f} min · {status}")
+                f"{format_number(minutes, '.1f', lang)} min · {status}")
     note = comparison_note(beats)  # the comparison's note, known before it is computed
     if note:
         subtitle += " · " + T["compare.no_phases" if "no phases" in note else "compare.no_baseline_phase"]

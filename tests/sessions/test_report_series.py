@@ -40,3 +40,20 @@ def test_the_stored_columns_and_a_replay_give_the_report_the_same_series(tmp_pat
         replayed = _per_beat_series(store, sid, n, KEYS)
     for key in KEYS:
         np.testing.assert_array_equal(replayed[key], stored[key])
+
+
+def test_the_subtitle_writes_the_session_length_as_the_reader_writes_numbers(tmp_path):
+    from sessions.report_data import report_data
+
+    protocol = Protocol(baseline_s=60, practice_s=60, recovery_s=30)
+    practice = customize(get_practice("resonance"), rate_bpm=6.0)
+    clock = VirtualClock()
+    source = SimulatorSource(simulated_person(practice, protocol, seed=3), clock=clock, duration_s=protocol.total_s)
+    plan = SessionPlan(practice=practice, protocol=protocol, source_kind="simulator")
+    with Store.open_home(tmp_path) as store:
+        sid = asyncio.run(run_session(source, plan, store, clock=clock, commit_clock=clock)).session_id
+        english = report_data(store, sid, "en").subtitle
+        dutch = report_data(store, sid, "nl").subtitle
+    minutes = next(part for part in english.split(" · ") if part.endswith(" min"))
+    assert minutes.startswith("2.") and minutes[2].isdigit()  # 150 s of session: "2.5 min"
+    assert minutes.replace(".", ",") in dutch.split(" · ")  # "2,5 min" in Dutch
