@@ -19,14 +19,19 @@ from sessions.store import Store
 KEYS = ("rmssd_ms", "coherence")
 
 
-def test_the_stored_columns_and_a_replay_give_the_report_the_same_series(tmp_path):
+def _record(store: Store) -> str:
+    """A 150 s simulated resonance session (baseline, practice, recovery) recorded into ``store``: its id."""
     protocol = Protocol(baseline_s=60, practice_s=60, recovery_s=30)
     practice = customize(get_practice("resonance"), rate_bpm=6.0)
     clock = VirtualClock()
     source = SimulatorSource(simulated_person(practice, protocol, seed=3), clock=clock, duration_s=protocol.total_s)
     plan = SessionPlan(practice=practice, protocol=protocol, source_kind="simulator")
+    return asyncio.run(run_session(source, plan, store, clock=clock, commit_clock=clock)).session_id
+
+
+def test_the_stored_columns_and_a_replay_give_the_report_the_same_series(tmp_path):
     with Store.open_home(tmp_path) as store:
-        sid = asyncio.run(run_session(source, plan, store, clock=clock, commit_clock=clock)).session_id
+        sid = _record(store)
         n = store.get_session(sid).n_beats
         live = store.beat_indices(sid)
         assert len(live) == n
@@ -45,13 +50,8 @@ def test_the_stored_columns_and_a_replay_give_the_report_the_same_series(tmp_pat
 def test_the_subtitle_writes_the_session_length_as_the_reader_writes_numbers(tmp_path):
     from sessions.report_data import report_data
 
-    protocol = Protocol(baseline_s=60, practice_s=60, recovery_s=30)
-    practice = customize(get_practice("resonance"), rate_bpm=6.0)
-    clock = VirtualClock()
-    source = SimulatorSource(simulated_person(practice, protocol, seed=3), clock=clock, duration_s=protocol.total_s)
-    plan = SessionPlan(practice=practice, protocol=protocol, source_kind="simulator")
     with Store.open_home(tmp_path) as store:
-        sid = asyncio.run(run_session(source, plan, store, clock=clock, commit_clock=clock)).session_id
+        sid = _record(store)
         english = report_data(store, sid, "en").subtitle
         dutch = report_data(store, sid, "nl").subtitle
     minutes = next(part for part in english.split(" · ") if part.endswith(" min"))
