@@ -625,7 +625,7 @@ class HRVEngine:
     def _settle_remaining(self) -> list[BeatIndices]:
         if self._detector is None:
             return []
-        # each verdict (index * 16 + 8 * valid + label code, CausalArtifactDetector.push_code) settles
+        # each verdict (index * 16 + 8 * valid + label code, CausalArtifactDetector.kernel_state) settles
         # the oldest pending beat
         out = [self._step(0.0, 0.0, False, r & 15) for r in self._detector.end_run_codes()]
         return [b for b in out if b is not None]

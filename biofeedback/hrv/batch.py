@@ -24,12 +24,55 @@ from ._kernels import coherence_segments
 from .constants import RESAMPLE_HZ, WELCH_SEGMENT_S
 from .frequency_domain import FrequencyDomain, Spectrum, frequency_domain, indices_from_spectrum, single_segment_psd_rows
 
-__all__ = ["FREQUENCY_ROW_KEYS", "frequency_domain_rows"]
+__all__ = ["FREQUENCY_ROW_KEYS", "ROWS_PER_FFT", "frequency_domain_rows", "segment_rows", "window_arrays"]
 
 #: The float indices of :class:`FrequencyDomain` that :func:`frequency_domain_rows` returns.
 FREQUENCY_ROW_KEYS: tuple[str, ...] = tuple(
     f.name for f in fields(FrequencyDomain) if f.name not in ("method", "n_knots", "longest_bridge_s"))
-_ROWS_PER_FFT = 512  # windows per batched FFT (512 x 1200 samples = 4.9 MB of segments)
+#: Windows transformed per batched FFT (here and in :func:`biofeedback.hrv.coherence.coherence_ratios`:
+#: 512 x 1200 samples = 4.9 MB of segments; 512 x 2048 for coherence's fine grid).
+ROWS_PER_FFT = 512
+
+
+def window_arrays(
+    t_s: ArrayLike, rr_ms: ArrayLike, valid: ArrayLike | None, lo: ArrayLike, hi: ArrayLike,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_] | None, NDArray[np.int64], NDArray[np.int64]]:
+    """The inputs of a batched call over windows ``lo[k]:hi[k]`` of one beat series, as the compiled
+    loops take them: ``(t_s, rr_ms, valid, lo, hi)``, contiguous float64 / bool (``None`` stays
+    ``None``) / int64 arrays. ``ValueError`` when ``t_s``, ``rr_ms`` and ``valid`` are not
+    one-dimensional arrays of one length, or ``lo`` and ``hi`` differ in length."""
+    t = np.ascontiguousarray(t_s, dtype=np.float64)
+    rr = np.ascontiguousarray(rr_ms, dtype=np.float64)
+    v = None if valid is None else np.ascontiguousarray(valid, dtype=bool)
+    if t.shape != rr.shape or (v is not None and v.shape != rr.shape) or rr.ndim != 1:
+        raise ValueError("t_s, rr_ms and valid must be one-dimensional arrays of one length")
+    lo_a = np.ascontiguousarray(np.asarray(lo, dtype=np.int64).reshape(-1))
+    hi_a = np.ascontiguousarray(np.asarray(hi, dtype=np.int64).reshape(-1))
+    if lo_a.shape != hi_a.shape:
+        raise ValueError("lo and hi must have one length")
+    return t, rr, v, lo_a, hi_a
+
+
+def segment_rows(
+    t: NDArray[np.float64], rr: NDArray[np.float64], valid: NDArray[np.bool_] | None, lo: NDArray[np.int64],
+    hi: NDArray[np.int64], fs_hz: float, seg: int, Z: NDArray[np.float64], nper: NDArray[np.int64],
+) -> NDArray[np.int64]:
+    """The mean-removed spline segment of each window ``lo[k]:hi[k]`` (at most ``seg`` samples) in row
+    ``k`` of ``Z`` (:func:`biofeedback.hrv._kernels.coherence_segments`); returns the samples of each
+    row (``nper[:len(lo)]``, 0 for a window without a spectrum). ``ValueError`` like
+    :func:`~biofeedback.hrv.frequency_domain.power_spectrum` if a window's valid beat times are not
+    strictly increasing."""
+    nper[: lo.size] = 0
+    bad = coherence_segments(t, rr, valid if valid is not None else _ALL_VALID, valid is not None, lo, hi, fs_hz,
+                             seg, Z, nper)
+    if bad <= -2:  # pragma: no cover - the matrix is diagonally dominant for increasing knots
+        raise np.linalg.LinAlgError("spline system is singular")
+    if bad >= 0:
+        raise ValueError("beat times t_s of the valid beats must be strictly increasing")
+    return nper[: lo.size]
+
+
+_ALL_VALID = np.ones(0, dtype=bool)  # (not read when valid is None)
 
 
 def frequency_domain_rows(
@@ -60,32 +103,16 @@ def frequency_domain_rows(
     ...                                               for a, b in ((0, 150), (100, 300))]
     True
     """
-    t = np.ascontiguousarray(t_s, dtype=np.float64)
-    rr = np.ascontiguousarray(rr_ms, dtype=np.float64)
-    v = None if valid is None else np.ascontiguousarray(valid, dtype=bool)
-    if t.shape != rr.shape or (v is not None and v.shape != rr.shape) or rr.ndim != 1:
-        raise ValueError("t_s, rr_ms and valid must be one-dimensional arrays of one length")
-    lo_a = np.asarray(lo, dtype=np.int64).reshape(-1)
-    hi_a = np.asarray(hi, dtype=np.int64).reshape(-1)
-    if lo_a.shape != hi_a.shape:
-        raise ValueError("lo and hi must have one length")
+    t, rr, v, lo_a, hi_a = window_arrays(t_s, rr_ms, valid, lo, hi)
     out = {key: np.full(lo_a.size, math.nan) for key in FREQUENCY_ROW_KEYS}
     seg = int(round(segment_s * fs_hz))
     if seg < 4 or not lo_a.size:
         return _each_window(t, rr, v, lo_a, hi_a, range(lo_a.size), out, fs_hz, segment_s, nfft)
-    use_valid = v is not None
-    vv = v if v is not None else np.ones(0, dtype=bool)
-    Z = np.empty((min(_ROWS_PER_FFT, lo_a.size), seg))
+    Z = np.empty((min(ROWS_PER_FFT, lo_a.size), seg))
     nper = np.zeros(Z.shape[0], dtype=np.int64)
-    for c0 in range(0, lo_a.size, _ROWS_PER_FFT):
-        c1 = min(c0 + _ROWS_PER_FFT, lo_a.size)
-        nper[:] = 0
-        bad = coherence_segments(t, rr, vv, use_valid, lo_a[c0:c1], hi_a[c0:c1], fs_hz, seg, Z, nper)
-        if bad <= -2:  # pragma: no cover - the matrix is diagonally dominant for increasing knots
-            raise np.linalg.LinAlgError("spline system is singular")
-        if bad >= 0:
-            raise ValueError("beat times t_s of the valid beats must be strictly increasing")
-        counts = nper[: c1 - c0]
+    for c0 in range(0, lo_a.size, ROWS_PER_FFT):
+        c1 = min(c0 + ROWS_PER_FFT, lo_a.size)
+        counts = segment_rows(t, rr, v, lo_a[c0:c1], hi_a[c0:c1], fs_hz, seg, Z, nper)
         # a window of a whole segment may be longer than one (Welch averages several): the general path
         _each_window(t, rr, v, lo_a, hi_a, (c0 + np.flatnonzero(counts == seg)).tolist(), out, fs_hz, segment_s,
                      nfft)

@@ -43,7 +43,8 @@ import numpy as np
 from numpy.fft import rfft
 from numpy.typing import ArrayLike
 
-from ._kernels import coherence_segments, coherence_values, rfft_coherence_ratio_rows, rfft_coherence_values
+from ._kernels import coherence_values, rfft_coherence_ratio_rows, rfft_coherence_values
+from .batch import ROWS_PER_FFT, segment_rows, window_arrays
 from .constants import (
     COHERENCE_MAX_DF_HZ,
     COHERENCE_PEAK_WIDTH_HZ,
@@ -297,9 +298,6 @@ def coherence(
     return coherence_from_spectrum(coherence_spectrum(t, rr, v, window_s=window_s, fs_hz=fs_hz, method=method))
 
 
-_ROWS_PER_FFT = 512  # windows transformed per batched FFT (512 x 1025 complex values = 8 MB)
-
-
 def coherence_ratios(
     t_s: ArrayLike,
     rr_ms: ArrayLike,
@@ -322,39 +320,24 @@ def coherence_ratios(
     """
     if method not in COHERENCE_METHODS:
         raise ValueError(f"coherence method must be one of {COHERENCE_METHODS}, got {method!r}")
-    t = np.asarray(t_s, dtype=np.float64)
-    rr = np.asarray(rr_ms, dtype=np.float64)
-    v = None if valid is None else np.asarray(valid, dtype=bool)
-    if t.shape != rr.shape or (v is not None and v.shape != rr.shape) or rr.ndim != 1:
-        raise ValueError("t_s, rr_ms and valid must be one-dimensional arrays of one length")
-    lo_i = np.asarray(lo, dtype=np.int64).tolist()
-    hi_i = np.asarray(hi, dtype=np.int64).tolist()
-    out = np.full(len(lo_i), NAN)
+    t, rr, v, lo_a, hi_a = window_arrays(t_s, rr_ms, valid, lo, hi)
+    out = np.full(lo_a.size, NAN)
     nfft = coherence_nfft(fs_hz, window_s) if method == "fine" else None
     seg = int(round(window_s * fs_hz))
     if seg < 4:  # degenerate windows (a few samples): several Welch segments, the per-window path
-        for k, (a, b) in enumerate(zip(lo_i, hi_i)):
+        for k, (a, b) in enumerate(zip(lo_a.tolist(), hi_a.tolist())):
             sp = coherence_spectrum(t[a:b], rr[a:b], None if v is None else v[a:b], window_s=window_s,
                                     fs_hz=fs_hz, method=method)
             out[k] = coherence_from_spectrum(sp).ratio
         return out
     max_hz = COHERENCE_TOTAL_BAND_HZ[1]
-    use_valid = v is not None
-    vv = v if v is not None else np.ones(0, dtype=bool)
-    lo_a = np.asarray(lo_i, dtype=np.int64)
-    hi_a = np.asarray(hi_i, dtype=np.int64)
     # each row: a window's segment (at most seg samples), windowed and zero-padded in place to its
     # FFT length (columns from seg on stay zero); one transform per FFT length (one for "fine")
-    Z = np.zeros((_ROWS_PER_FFT, seg if nfft is None else max(nfft, seg)))
-    nper = np.zeros(_ROWS_PER_FFT, dtype=np.int64)
-    for c0 in range(0, lo_a.size, _ROWS_PER_FFT):
-        c1 = min(c0 + _ROWS_PER_FFT, lo_a.size)
-        bad = coherence_segments(t, rr, vv, use_valid, lo_a[c0:c1], hi_a[c0:c1], fs_hz, seg, Z, nper)
-        if bad <= -2:  # pragma: no cover - the matrix is diagonally dominant for increasing knots
-            raise np.linalg.LinAlgError("spline system is singular")
-        if bad >= 0:
-            raise ValueError("beat times t_s of the valid beats must be strictly increasing")
-        counts = nper[: c1 - c0]
+    Z = np.zeros((ROWS_PER_FFT, seg if nfft is None else max(nfft, seg)))
+    nper = np.zeros(ROWS_PER_FFT, dtype=np.int64)
+    for c0 in range(0, lo_a.size, ROWS_PER_FFT):
+        c1 = min(c0 + ROWS_PER_FFT, lo_a.size)
+        counts = segment_rows(t, rr, v, lo_a[c0:c1], hi_a[c0:c1], fs_hz, seg, Z, nper)
         n_ffts = counts if nfft is None else np.maximum(counts, nfft)
         for n_fft in np.unique(n_ffts[counts > 0]).tolist():
             rows = np.flatnonzero((n_ffts == n_fft) & (counts > 0))

@@ -336,10 +336,6 @@ def knots(
     return t, rr
 
 
-def _segments(n: int, nperseg: int, noverlap: int) -> int:
-    return 1 + (n - nperseg) // (nperseg - noverlap)
-
-
 def _lomb(
     x: NDArray[np.float64], y: NDArray[np.float64], segment_s: float, overlap: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

@@ -69,17 +69,13 @@ class CausalArtifactDetector:
         r = causal_push(self._fs, self._st, float(rr_ms))
         return [] if r < 0 else [_settled(r)]
 
-    def push_code(self, rr_ms: float) -> int:
-        """:meth:`push` as the kernel's plain int (the engine's per-beat path, no objects): ``-1``
-        when no beat settled, else ``index * 16 + 8 * valid + code`` (``code`` the position of the
-        label in ``LABELS``, ``valid`` 0 or 1)."""
-        return causal_push(self._fs, self._st, float(rr_ms))
-
     @property
     def kernel_state(self) -> tuple[np.ndarray, np.ndarray]:
         """The compiled detector's state ``(floats, ints)``, for a caller that runs
         :func:`._kernels.causal_push` inside its own compiled step (the engine's per-beat step):
-        the same push as :meth:`push_code`."""
+        the same push as :meth:`push`. The kernel answers a push with a plain int: ``-1`` when no
+        beat settled, else ``index * 16 + 8 * valid + code`` (``code`` the position of the label in
+        ``LABELS``, ``valid`` 0 or 1)."""
         return self._fs, self._st
 
     def end_run(self) -> list[SettledBeat]:
@@ -87,7 +83,7 @@ class CausalArtifactDetector:
         return [_settled(r) for r in self.end_run_codes()]
 
     def end_run_codes(self) -> list[int]:
-        """:meth:`end_run` as the kernel's plain ints (as :meth:`push_code`)."""
+        """:meth:`end_run` as the kernel's plain ints (as :attr:`kernel_state` describes them)."""
         k = causal_end_run(self._fs, self._st, self._out)
         return self._out[:k].tolist()
 
