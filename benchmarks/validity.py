@@ -193,7 +193,7 @@ args = parser.parse_args(["analyze", sys.argv[1], "--units", "ms", "--json"])
 import numpy as np
 c = clock()
 _kernels.spacing_range(np.zeros(2))
-out["numba: first call of a cached kernel (its typing and target registries, scipy.linalg, NRT)"] = clock() - c
+out["numba: first call of a cached kernel (its typing and target registries, NRT; no scipy.linalg, no cffi: biofeedback.hrv._numba)"] = clock() - c
 def stage(name, fn):
     c = clock(); r = fn(); out[name] = out.get(name, 0.0) + clock() - c; return r
 from biofeedback.hrv.policy import apply_policy

@@ -20,7 +20,7 @@ Pure (no I/O), ``cache=True``, plain IEEE arithmetic (no ``fastmath``), as every
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from biofeedback.hrv._numba import njit
 
 from ._kernels import (
     NO_WINDOW, mean_of_three_z, rfft_coherence_values, rfft_frequency_values, time_domain_row, welch_segment_input,

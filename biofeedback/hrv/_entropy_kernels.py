@@ -17,7 +17,7 @@ Pure and compiled once per machine (``cache=True``), like :mod:`biofeedback.hrv.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from biofeedback.hrv._numba import njit
 
 __all__ = ["tolerance_runs", "box_match_counts"]
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from biofeedback.hrv._numba import njit
 
 __all__ = ["mean_of_three_z", "spacing_range", "spline_on_grid", "time_domain_values", "time_domain_row", "stress_root", "band_power",
            "band_peak", "template_matches", "window_segment", "welch_segment_input", "rfft_power", "rfft_power_head", "coherence_values", "frequency_bands",

@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from biofeedback.hrv._numba import njit
 
 from .classification import _MIN_RUN_BEATS, ECTOPIC, EXTRA, LONG, LOOKAHEAD_BEATS, MISSED, NORMAL, SHORT
 
