@@ -52,6 +52,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Iterable, Iterator
+from itertools import repeat
 from operator import attrgetter
 from typing import Any
 
@@ -86,7 +88,7 @@ from biofeedback.hrv.frequency_domain import (
     Detrend, Method, RfftWriter, WelchScratch, frequency_values_of, indices_from_spectrum, power_spectrum,
     rfft_grid_step, rfft_writer, window_welch_indices,
 )
-from biofeedback.hrv.quality import baseline_problem, window_problem
+from biofeedback.hrv.quality import baseline_problem, window_problem, windows_fine
 from biofeedback.hrv.relaxation import Baseline, relaxation_index
 from biofeedback.hrv.resonance import resonance
 from biofeedback.hrv.time_domain import MAX_SI_BINS, NO_MASK, time_domain_fields
@@ -277,11 +279,8 @@ class BeatIndices:
         Same keys in the same order and the same values once parsed (NaN/inf/None as null), written
         by orjson straight from the fields (no per-field conversion): the lines of ``analyze
         --per-beat --jsonl``. :func:`json_line` of :meth:`to_json_dict` gives the same bytes."""
-        d = dict(zip(_FIELD_NAMES, _get_fields(self)))
         q = self.quality
-        if q is not None:
-            d.update(zip(_QUALITY_NAMES, _get_quality(q)))
-        return _orjson_dumps(d, option=_ORJSON_LINE)
+        return _json_line_of_row(_get_fields(self) if q is None else _get_fields(self) + _get_quality(q))
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,8 +311,42 @@ class WindowQuality:
         return out
 
 
+def _builder(cls: type[Any]) -> Any:
+    """A constructor of the frozen, slotted dataclass ``cls`` that takes its fields in order and gives the
+    same object as ``cls(...)``, several times faster (the engine builds one :class:`BeatIndices` and one
+    :class:`WindowQuality` a beat; a frozen dataclass's ``__init__`` stores every field through
+    ``object.__setattr__``). An object of a twin class with the same slots is filled by plain attribute
+    stores, then becomes ``cls`` by ``__class__`` assignment, which Python allows between classes of the
+    same layout. ``cls`` has no ``__post_init__``, so nothing its ``__init__`` does is skipped. Where the
+    assignment is refused, ``cls`` itself is returned (tests compare both ways)."""
+    names = tuple(f.name for f in fields(cls))
+    src = (f"def build({', '.join(names)}):\n"
+           "    obj = new(Twin)\n"
+           + "".join(f"    obj.{n} = {n}\n" for n in names)
+           + "    obj.__class__ = cls\n"
+           "    return obj\n")
+    ns: dict[str, Any] = {"cls": cls, "new": object.__new__,
+                          "Twin": type(f"_{cls.__name__}Twin", (), {"__slots__": names})}
+    exec(src, ns)  # noqa: S102 - generated from the dataclass's own field names, as dataclasses does
+    build = ns["build"]
+    try:
+        build(*range(len(names)))
+    except TypeError:  # pragma: no cover - a Python that refuses the assignment
+        return cls
+    return build
+
+
+#: :class:`BeatIndices` and :class:`WindowQuality` from their fields in order (positional), as fast as
+#: the engine needs them (:func:`_builder`); the same objects as the classes' own constructors.
+_new_beat_indices = _builder(BeatIndices)
+_new_window_quality = _builder(WindowQuality)
+
 _FIELD_NAMES = tuple(f.name for f in fields(BeatIndices) if f.name != "quality")
 _QUALITY_NAMES = tuple(f.name for f in fields(WindowQuality))
+#: The names of a beat's row: :class:`BeatIndices`' fields but ``quality``, then :class:`WindowQuality`'s
+#: (a row of settings version 1 stops before them).
+_ROW_NAMES = _FIELD_NAMES + _QUALITY_NAMES
+_N_FIELDS = len(_FIELD_NAMES)
 _get_fields = attrgetter(*_FIELD_NAMES)
 _get_quality = attrgetter(*_QUALITY_NAMES)
 # NaN and +-inf are written as null by orjson; numpy scalars as the numbers they hold
@@ -332,6 +365,20 @@ def json_line(obj: dict[str, Any]) -> bytes:
     b'{"t_s":0.8,"rmssd_ms":null,"valid":true}\n'
     """
     return _orjson_dumps(obj, option=_ORJSON_LINE)
+
+
+def _json_line_of_row(row: tuple[Any, ...]) -> bytes:
+    """The JSON line of a beat's row (the values of :data:`_ROW_NAMES`, in order): the bytes of
+    :meth:`BeatIndices.to_json_line` and of :meth:`HRVEngine.json_lines` (one encoder for both)."""
+    return _orjson_dumps(dict(zip(_ROW_NAMES, row)), option=_ORJSON_LINE)
+
+
+def _beat_indices_of_row(row: tuple[Any, ...]) -> BeatIndices:
+    """The :class:`BeatIndices` of a beat's row (:data:`_ROW_NAMES`; its :class:`WindowQuality` from the
+    values after the fields, ``None`` for a row of settings version 1)."""
+    if len(row) == _N_FIELDS:
+        return _new_beat_indices(*row, None)
+    return _new_beat_indices(*row[:_N_FIELDS], _new_window_quality(*row[_N_FIELDS:]))
 
 
 class _Ring:
@@ -502,29 +549,50 @@ class HRVEngine:
     def push(self, item: Beat | Gap) -> list[BeatIndices]:
         """Feed one beat or gap; return the beats settled by it (oldest first)."""
         if isinstance(item, Gap):
-            out = self._settle_remaining()
-            if self._n_pushed:
-                self._gap_pending = True
-            return out
+            return list(map(_beat_indices_of_row, self._gap()))
         if not isinstance(item, Beat):
             raise TypeError(f"push() takes a Beat or a Gap, got {type(item).__name__}")
-        rr = float(item.rr_ms)
-        t = float(item.t_s)
-        if not (math.isfinite(rr) and rr > 0):
-            raise ValueError(f"beat {self._n_pushed}: rr_ms must be finite and > 0, got {item.rr_ms!r}")
-        if not math.isfinite(t) or (self._last_t is not None and not t > self._last_t):
-            raise ValueError(f"beat {self._n_pushed}: t_s must increase, got {item.t_s!r} after {self._last_t!r}")
-        self._last_t = t
-        self._n_pushed += 1
-        gap = self._gap_pending
-        self._gap_pending = False
         # with detection at most one (older) beat settles per push, else this one at once
-        b = self._step(t, rr, gap, self._mode)
+        b = self._step(*self._accept(item.rr_ms, item.t_s), self._mode)
         return [] if b is None else [b]
+
+    def push_beats(
+        self, rr_ms: Iterable[float], t_s: Iterable[float], gap_before: Iterable[bool] | None = None,
+    ) -> Iterator[BeatIndices]:
+        """Feed many beats: the beats they settle, oldest first, as :meth:`push` gives them for
+        ``push(Gap(...))`` when ``gap_before[i]`` is True, then ``push(Beat(rr_ms=rr_ms[i], t_s=t_s[i]))``,
+        for every ``i`` in order; without a :class:`~biofeedback.beat.Beat` or a list per beat (the
+        re-analysis of a whole recording, ``analyze --per-beat``). The sequences must be of one length
+        (``ValueError`` at their end otherwise). Lazy: a beat is pushed when the beats before it have
+        been consumed; a bad beat raises :meth:`push`'s ``ValueError`` when it is reached. Call
+        :meth:`flush` at the end of the recording as after :meth:`push`.
+
+        Examples
+        --------
+        >>> eng = HRVEngine(EngineSettings(artifact_detection=False))
+        >>> [b.t_s for b in eng.push_beats([800.0, 810.0], [0.8, 1.61])]
+        [0.8, 1.61]
+        """
+        return map(_beat_indices_of_row, self._rows(rr_ms, t_s, gap_before))
+
+    def json_lines(
+        self, rr_ms: Iterable[float], t_s: Iterable[float], gap_before: Iterable[bool] | None = None,
+    ) -> Iterator[bytes]:
+        """:meth:`push_beats`, each settled beat given as its JSON line, the bytes of
+        :meth:`BeatIndices.to_json_line`, without building the :class:`BeatIndices` (``analyze
+        --per-beat --jsonl``). The beats still pending at the end come from :meth:`flush`.
+
+        Examples
+        --------
+        >>> eng = HRVEngine(EngineSettings(artifact_detection=False))
+        >>> next(eng.json_lines([800.0], [0.8]))[:39]
+        b'{"index":0,"t_s":0.8,"rr_ms":800.0,"hr_b'
+        """
+        return map(_json_line_of_row, self._rows(rr_ms, t_s, gap_before))
 
     def flush(self) -> list[BeatIndices]:
         """Settle the beats still waiting for look-ahead (end of session). The engine stays usable."""
-        return self._settle_remaining()
+        return list(map(_beat_indices_of_row, self._settle_remaining()))
 
     def end_baseline(self) -> Baseline:
         """Freeze the baseline from the beats settled since the start.
@@ -607,6 +675,41 @@ class HRVEngine:
         return eng
 
     # -- internals ----------------------------------------------------------------------------
+    def _accept(self, rr_ms: float, t_s: float) -> tuple[float, float, bool]:
+        """A beat pushed (:meth:`push`, :meth:`push_beats`): checked, counted, and as :meth:`_step` takes it,
+        ``(t_s, rr_ms, gap before it)``."""
+        rr = float(rr_ms)
+        t = float(t_s)
+        if not (math.isfinite(rr) and rr > 0):
+            raise ValueError(f"beat {self._n_pushed}: rr_ms must be finite and > 0, got {rr_ms!r}")
+        if not math.isfinite(t) or (self._last_t is not None and not t > self._last_t):
+            raise ValueError(f"beat {self._n_pushed}: t_s must increase, got {t_s!r} after {self._last_t!r}")
+        self._last_t = t
+        self._n_pushed += 1
+        gap = self._gap_pending
+        self._gap_pending = False
+        return t, rr, gap
+
+    def _gap(self) -> list[tuple[Any, ...]]:
+        """A gap pushed: the beats still pending settle (their rows), and the next beat comes after a gap."""
+        out = self._settle_remaining()
+        if self._n_pushed:
+            self._gap_pending = True
+        return out
+
+    def _rows(
+        self, rr_ms: Iterable[float], t_s: Iterable[float], gap_before: Iterable[bool] | None,
+    ) -> Iterator[tuple[Any, ...]]:
+        """The rows (:meth:`_settle`) of the beats settled by :meth:`push_beats`' beats, in order."""
+        settle, accept, mode = self._settle, self._accept, self._mode
+        beats = zip(rr_ms, t_s, strict=True)
+        for (rr, t), gap in zip(beats, repeat(False)) if gap_before is None else zip(beats, gap_before, strict=True):
+            if gap:
+                yield from self._gap()
+            row = settle(*accept(rr, t), mode)
+            if row is not None:
+                yield row
+
     def _pending(self) -> list[list[float | bool]]:
         """The beats waiting for the detector's look-ahead, oldest first, as ``[t_s, rr_ms, gap_before]``."""
         S, G = self._ring.S, self._ring.G
@@ -622,13 +725,14 @@ class HRVEngine:
         if self.settings.version >= 2:
             self._acc.update(n_invalid=0, valid_s=0.0)
 
-    def _settle_remaining(self) -> list[BeatIndices]:
+    def _settle_remaining(self) -> list[tuple[Any, ...]]:
+        """The rows of the beats still pending, settled (the end of a run)."""
         if self._detector is None:
             return []
         # each verdict (index * 16 + 8 * valid + label code, CausalArtifactDetector.kernel_state) settles
         # the oldest pending beat
-        out = [self._step(0.0, 0.0, False, r & 15) for r in self._detector.end_run_codes()]
-        return [b for b in out if b is not None]
+        out = [self._settle(0.0, 0.0, False, r & 15) for r in self._detector.end_run_codes()]
+        return [row for row in out if row is not None]
 
     def _reserve(self) -> None:
         """The compiled step's scratch ``Z`` (knot times and values for up to a ring of beats, the two
@@ -648,7 +752,13 @@ class HRVEngine:
     def _step(self, t: float, rr: float, gap: bool, mode: int) -> BeatIndices | None:
         """One beat through the compiled per-beat step (``mode``: :data:`bk.PUSH` through the
         detector, :data:`bk.DIRECT` without one, ``>= 0`` a verdict for the oldest pending beat): the
-        indices of the beat it settles, or ``None``."""
+        indices of the beat it settles, or ``None`` (:meth:`_settle`)."""
+        row = self._settle(t, rr, gap, mode)
+        return None if row is None else _beat_indices_of_row(row)
+
+    def _settle(self, t: float, rr: float, gap: bool, mode: int) -> tuple[Any, ...] | None:
+        """The one per-beat step of the engine, as :meth:`_step`, giving the settled beat's row (the
+        values of :data:`_ROW_NAMES`, :func:`_beat_indices_of_row`), or ``None``."""
         ring = self._ring
         sc = self._scratch
         # one compiled call up to the FFTs (detector, ring, windows, time domain, both FFT inputs), the
@@ -688,31 +798,22 @@ class HRVEngine:
         if not self._resonance_is_lf_peak:
             v = self._resonance(v, t)
         self._accumulate_baseline(rr, valid, gap, v[_V_COH])
-        quality = None
+        quality: tuple[Any, ...] = ()  # WindowQuality's fields (settings version >= 2)
         if self._quality:
-            why_t, why_f, why_c = window_problem(v[0]), window_problem(v[1], v[3]), window_problem(v[2], v[4])
-            if why_t is None and why_f is None and why_c is None:
-                quality = WindowQuality(v[0], v[1], v[3], v[2], v[4], True, None,
-                                        (self._baseline_reason or "no baseline yet") if self._baseline is None
-                                        else None)
+            if windows_fine(v[0], v[1], v[3], v[2], v[4]):
+                quality = (v[0], v[1], v[3], v[2], v[4], True, None,
+                           (self._baseline_reason or "no baseline yet") if self._baseline is None else None)
             else:
-                quality, v = self._quality_nulls(v, why_t, why_f, why_c)
+                quality, v = self._quality_nulls(
+                    v, window_problem(v[0]), window_problem(v[1], v[3]), window_problem(v[2], v[4]))
         relax = None
         if self._baseline is not None:
             relax = relaxation_index(v[_V_LN_RMSSD], v[_V_MEAN_HR], v[_V_COH], self._baseline)
-            if quality is not None and quality.relaxation_reason is not None:
+            if quality and quality[-1] is not None:  # relaxation_reason
                 relax = None
-        (n_beats, mean_rr, mean_hr, sdnn, rmssd, ln_rmssd, pnn50, pnn20, sd1, sd2, stress, vlf, lf, hf, total, lf_hf,
-         lf_nu, hf_nu, lf_peak, hf_peak, coh, coh_peak, resonance_hz, pns, sns) = v[_V_FIELDS:]
-        return BeatIndices(
-            index, t, rr, 60000.0 / rr, LABELS[code], valid, gap,
-            n_beats, mean_rr, mean_hr, sdnn, rmssd, ln_rmssd, pnn50, pnn20, sd1, sd2, stress,
-            vlf, lf, hf, total, lf_hf, lf_nu, hf_nu, lf_peak, hf_peak,
-            coh, coh_peak, resonance_hz, pns, sns,
-            relax,
-            100.0 * self._n_artifacts / self._n_settled,
-            quality,
-        )
+        # BeatIndices' fields in order (v holds those from n_beats to sns_index), then the quality's
+        return ((index, t, rr, 60000.0 / rr, LABELS[code], valid, gap) + v[_V_FIELDS:]
+                + (relax, 100.0 * self._n_artifacts / self._n_settled) + quality)
 
     def _before_fft_rare(self, flags: int, t: float) -> None:
         """What the compiled step leaves to Python, before the FFTs: a window's Hann window of a
@@ -776,10 +877,10 @@ class HRVEngine:
     # -- settings version 2: window quality (one place; version 1 never calls it) ----------------
     def _quality_nulls(
         self, v: tuple[Any, ...], why_t: str | None, why_f: str | None, why_c: str | None,
-    ) -> tuple[WindowQuality, tuple[Any, ...]]:
+    ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
         """The indices of a window below the thresholds of :mod:`biofeedback.hrv.quality` (``why_*``:
         :func:`window_problem` of the time, frequency and coherence windows) become NaN, and
-        :class:`WindowQuality` says why (``v`` as in :meth:`_step`)."""
+        :class:`WindowQuality`'s fields say why (``v`` as in :meth:`_settle`)."""
         out = list(v)
         reasons = []
         if why_t is not None:
@@ -800,7 +901,7 @@ class HRVEngine:
             relax_reason = "signal poor in the current window"
         else:
             relax_reason = None
-        quality = WindowQuality(v[0], v[1], float(v[3]), v[2], float(v[4]), False, "; ".join(reasons), relax_reason)
+        quality = (v[0], v[1], float(v[3]), v[2], float(v[4]), False, "; ".join(reasons), relax_reason)
         return quality, tuple(out)
 
     def _accumulate_baseline(self, rr: float, valid: bool, gap: bool, coh: float) -> None:

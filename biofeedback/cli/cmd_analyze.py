@@ -12,7 +12,7 @@ import gc
 import json
 import sys
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from biofeedback.cli.common import (
     FORMAT_NAMES,
@@ -398,21 +398,36 @@ def _print_table(rec, d: dict, args, correction: str) -> None:
 
 def per_beat_indices(rec, settings, on_beat: Callable[[int], None] | None = None) -> Iterator[BeatIndices]:
     """The engine's :class:`~biofeedback.engine.BeatIndices` of every beat of ``rec``, in order
-    (``on_beat(i)`` every 1000 beats): the one loop behind ``--per-beat``."""
-    from biofeedback.beat import Beat, Gap
+    (``on_beat(i)`` every 1000 beats): the one loop behind ``--per-beat`` (:func:`_per_beat_run`)."""
+    return _per_beat_run(rec, settings, on_beat, False)
+
+
+def per_beat_lines(rec, settings, on_beat: Callable[[int], None] | None = None) -> Iterator[bytes]:
+    """The lines of ``analyze --per-beat --jsonl``: :meth:`~biofeedback.engine.BeatIndices.to_json_line` of
+    every beat of :func:`per_beat_indices`, the same bytes, without building the objects."""
+    return _per_beat_run(rec, settings, on_beat, True)
+
+
+def _per_beat_run(rec, settings, on_beat: Callable[[int], None] | None, as_lines: bool) -> Iterator[Any]:
+    """Every beat of ``rec`` through one engine, :meth:`~biofeedback.engine.HRVEngine.push_beats` (or
+    :meth:`~biofeedback.engine.HRVEngine.json_lines` when ``as_lines``) 1000 beats at a time (a gap
+    before a beat that follows one), ``on_beat(i)`` after each thousand, then the engine's flush."""
     from biofeedback.engine import HRVEngine
 
     rr_a, t_a, b_a = _beats(rec)
     rr, t, breaks = rr_a.tolist(), t_a.tolist(), b_a.tolist()
     engine = HRVEngine(settings)
-    push = engine.push
-    for i, (r, ti, brk) in enumerate(zip(rr, t, breaks)):
-        if brk:
-            yield from push(Gap(start_s=t[i - 1], end_s=ti - r / 1000.0, reason="file"))
-        yield from push(Beat(rr_ms=r, t_s=ti))
-        if on_beat is not None and i % 1000 == 0:
+    push = engine.json_lines if as_lines else engine.push_beats
+    for i in range(0, len(rr), _PROGRESS_EVERY):
+        j = i + _PROGRESS_EVERY
+        yield from push(rr[i:j], t[i:j], breaks[i:j])
+        if on_beat is not None:
             on_beat(i)
-    yield from engine.flush()
+    for bi in engine.flush():
+        yield bi.to_json_line() if as_lines else bi
+
+
+_PROGRESS_EVERY = 1000  # beats between two on_beat calls of per_beat_indices
 
 
 def per_beat_json(rec, settings, on_beat: Callable[[int], None] | None = None) -> Iterator[dict]:
@@ -441,8 +456,8 @@ def _per_beat(args, rec, settings) -> int:
                 buffer.write if buffer is not None else (lambda b: out_text.write(b.decode()))
             )
             chunk: list[bytes] = []
-            for bi in per_beat_indices(rec, settings, on_beat):
-                chunk.append(bi.to_json_line())
+            for line in per_beat_lines(rec, settings, on_beat):
+                chunk.append(line)
                 if len(chunk) == _WRITE_EVERY:
                     write(b"".join(chunk))
                     chunk.clear()
