@@ -585,8 +585,8 @@ class HRVEngine:
         Examples
         --------
         >>> eng = HRVEngine(EngineSettings(artifact_detection=False))
-        >>> next(eng.json_lines([800.0], [0.8]))[:39]
-        b'{"index":0,"t_s":0.8,"rr_ms":800.0,"hr_b'
+        >>> next(eng.json_lines([800.0], [0.8]))[:34]
+        b'{"index":0,"t_s":0.8,"rr_ms":800.0'
         """
         return map(_json_line_of_row, self._rows(rr_ms, t_s, gap_before))
 
@@ -906,12 +906,9 @@ class HRVEngine:
 
     def _accumulate_baseline(self, rr: float, valid: bool, gap: bool, coh: float) -> None:
         a = self._acc
-        if "valid_s" in a:  # settings version >= 2
-            if valid:
-                a["valid_s"] += rr / 1000.0
-            else:
-                a["n_invalid"] += 1
         if valid:
+            if "valid_s" in a:  # settings version >= 2
+                a["valid_s"] += rr / 1000.0
             a["n_valid"] += 1
             a["sum_hr"] += 60000.0 / rr
             prev = a["prev_rr"]
@@ -920,7 +917,9 @@ class HRVEngine:
                 a["sum_sq_diff"] += (rr - prev) ** 2
             a["prev_rr"] = rr
         else:
+            if "valid_s" in a:
+                a["n_invalid"] += 1
             a["prev_rr"] = None
-        if coh == coh and math.isfinite(coh):
+        if coh - coh == 0.0:  # finite (NaN and +-inf give NaN)
             a["n_coh"] += 1
             a["sum_coh"] += coh
