@@ -471,6 +471,39 @@ def test_push_beats_and_json_lines_give_what_push_gives(version: int, detection:
     assert repr(plain) == repr(_run(HRVEngine(s), list(_items(rr, t, set()))))
 
 
+@pytest.mark.parametrize(("version", "method", "n"), [(3, "welch", 2300), (2, "welch", 2300), (3, "lomb", 150)])
+def test_push_beats_over_a_ring_compaction_gives_what_push_gives(version: int, method: str, n: int) -> None:
+    # push_beats and json_lines settle beats in blocks whose FFTs are done together (engine._rows):
+    # blocks end at gaps, at a full ring (1024 beats: compacted twice) and where FFT lengths change
+    # (version 2: each segment at its own length); lomb (resonance off the spectrum) goes one beat at a time
+    rr, t = _series(8, n, n_artifacts=n // 90)
+    gaps = {50, 500, 1030, 1031, 2050}
+    s = replace(EngineSettings.from_dict({"version": version}), method=method)
+    by_push = _run(HRVEngine(s), list(_items(rr, t, gaps)))
+    gap_before = [i in gaps for i in range(rr.size)]
+    eng = HRVEngine(s)
+    lines = list(eng.json_lines(rr.tolist(), t.tolist(), gap_before)) + [b.to_json_line() for b in eng.flush()]
+    assert lines == [b.to_json_line() for b in by_push] and len(lines) == rr.size
+    assert eng.buffer_sizes() == HRVEngine(s).buffer_sizes() | {"ring_beats": eng.buffer_sizes()["ring_beats"]}
+    eng2 = HRVEngine(s)
+    for it in _items(rr, t, gaps):
+        eng2.push(it)
+    eng2.flush()
+    assert json.dumps(eng.snapshot()) == json.dumps(eng2.snapshot())
+
+
+def test_push_beats_with_a_gap_every_few_beats_gives_what_push_gives() -> None:
+    # a gap settles the pending beats one at a time (slot 0, their own FFT lengths, version 2: each
+    # segment at its own length); the block after it must set its lengths again
+    rr, t = _series(8, 700, n_artifacts=8)
+    gaps = set(range(11, 700, 11))
+    s = EngineSettings.from_dict({"version": 2})
+    by_push = _run(HRVEngine(s), list(_items(rr, t, gaps)))
+    eng = HRVEngine(s)
+    lines = list(eng.json_lines(rr.tolist(), t.tolist(), [i in gaps for i in range(rr.size)]))
+    assert lines + [b.to_json_line() for b in eng.flush()] == [b.to_json_line() for b in by_push]
+
+
 def test_push_beats_checks_the_beats_as_push_does() -> None:
     eng = HRVEngine()
     with pytest.raises(ValueError, match="beat 2: t_s must increase"):
