@@ -734,48 +734,56 @@ class HRVEngine:
                 if row is not None:
                     yield row
             return
-        before, S, G = self._before, self._ring.S, self._ring.G
-        kept: list[tuple[float, float, int]] = []  # time, RR, verdict of the beats in slots start..
+        before, S, G, flush = self._before, self._ring.S, self._ring.G, self._flush
+        kept: list[tuple[float, float, int]] = []  # time, RR, verdict of the beats in slots start.. (flush empties it)
         start = 0
         lengths = (-1, -1)
-        for (rr, t), gap in items:
-            if gap:
-                yield from self._flush(start, kept, lengths)
-                start, kept = 0, []
-                yield from self._gap()  # one beat at a time, through slot 0: its FFT lengths may differ
-                lengths = (-1, -1)
-            slot = start + len(kept)
-            flags, t, rr, verdict, n_f, n_c = before(*accept(rr, t), mode, slot)
-            if flags < 0:
-                if flags == NOTHING_SETTLED:
-                    continue
-                # RING_FULL (nothing done yet): the ring's arrays and Z may move, finish the block first
-                yield from self._flush(start, kept, lengths)
-                start, kept, slot = 0, [], 0
-                self._make_room(t)
-                flags, t, rr, verdict, n_f, n_c = before(t, rr, False, bk.RESUME, 0)
-            if n_f != lengths[0] or n_c != lengths[1]:
-                # other FFT lengths: the block so far first (this beat's inputs stay in its slot)
-                yield from self._flush(start, kept, lengths)
-                start, kept = slot, []
-                self._fft_lengths(n_f, n_c)
-                lengths = (n_f, n_c)
-            keep_results(S, G, self._kept_s, self._kept_g, slot)
-            kept.append((t, rr, verdict))
-            if slot + 1 == _BLOCK:
-                yield from self._flush(start, kept, lengths)
-                start, kept = 0, []
-        yield from self._flush(start, kept, lengths)
+        try:
+            for (rr, t), gap in items:
+                if gap:
+                    yield from flush(start, kept, lengths)
+                    start = 0
+                    yield from self._gap()  # one beat at a time, through slot 0: its FFT lengths may differ
+                    lengths = (-1, -1)
+                slot = start + len(kept)
+                flags, t, rr, verdict, n_f, n_c = before(*accept(rr, t), mode, slot)
+                if flags < 0:
+                    if flags == NOTHING_SETTLED:
+                        continue
+                    # RING_FULL (nothing done yet): the ring's arrays and Z may move, finish the block first
+                    yield from flush(start, kept, lengths)
+                    start = slot = 0
+                    self._make_room(t)
+                    flags, t, rr, verdict, n_f, n_c = before(t, rr, False, bk.RESUME, 0)
+                if n_f != lengths[0] or n_c != lengths[1]:
+                    # other FFT lengths: the block so far first (this beat's inputs stay in its slot)
+                    yield from flush(start, kept, lengths)
+                    start = slot
+                    self._fft_lengths(n_f, n_c)
+                    lengths = (n_f, n_c)
+                keep_results(S, G, self._kept_s, self._kept_g, slot)
+                kept.append((t, rr, verdict))
+                if slot + 1 == _BLOCK:
+                    yield from flush(start, kept, lengths)
+                    start = 0
+        except ValueError:
+            # a bad beat, or sequences of different lengths: the beats settled before it first, as push
+            yield from flush(start, kept, lengths)
+            raise
+        yield from flush(start, kept, lengths)
 
     def _flush(self, start: int, kept: list[tuple[float, float, int]], lengths: tuple[int, int]) -> Iterator[tuple[Any, ...]]:
-        """The rows of the beats in slots ``start:start + len(kept)`` (:meth:`_rows`): their FFTs, then
-        each beat after them, from the state vectors it left."""
+        """The rows of the beats in slots ``start:start + len(kept)`` (:meth:`_rows`; ``kept`` is emptied
+        first, so a second flush finds nothing): their FFTs, then each beat after them, from the state
+        vectors it left."""
         if not kept:
             return
-        end = start + len(kept)
+        beats = kept[:]
+        kept.clear()
+        end = start + len(beats)
         self._fft(start, end, *lengths)
         V, SB, GB, finish = self._spec_v, self._kept_s, self._kept_g, self._finish
-        for slot, (t, rr, verdict) in enumerate(kept, start):
+        for slot, (t, rr, verdict) in enumerate(beats, start):
             yield finish(t, rr, verdict, beat_after_fft(V[slot], SB[slot], GB[slot]))
 
     def _pending(self) -> list[list[float | bool]]:

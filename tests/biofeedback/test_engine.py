@@ -505,6 +505,20 @@ def test_push_beats_with_a_gap_every_few_beats_gives_what_push_gives() -> None:
 
 
 def test_push_beats_checks_the_beats_as_push_does() -> None:
+    # a bad beat in the middle of a block: every beat settled before it comes first, as from push
+    rr, t = _series(4, 300)
+    t_bad = t.copy()
+    t_bad[203] = t_bad[202]
+    by_push: list[BeatIndices] = []
+    eng = HRVEngine()
+    for r, ti in zip(rr[:203].tolist(), t[:203].tolist()):
+        by_push += eng.push(Beat(rr_ms=r, t_s=ti))
+    got: list[bytes] = []
+    eng = HRVEngine()
+    with pytest.raises(ValueError, match="beat 203: t_s must increase"):
+        for line in eng.json_lines(rr.tolist(), t_bad.tolist()):
+            got.append(line)
+    assert got == [b.to_json_line() for b in by_push] and len(got) == 201
     eng = HRVEngine()
     with pytest.raises(ValueError, match="beat 2: t_s must increase"):
         list(eng.push_beats([800.0, 800.0, 800.0], [0.8, 1.6, 1.6]))
