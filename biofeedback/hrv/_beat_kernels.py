@@ -15,6 +15,11 @@ call): the ring's columns ``F`` (``t_s``, ``rr_ms``), ``B`` (``valid``, ``breaks
 beats before each position, label code), and two state vectors, ``S`` (int64, slots ``S_*``) and
 ``G`` (float64, slots ``G_*``): settings written once, per-beat results read back by the engine.
 Pure (no I/O), ``cache=True``, plain IEEE arithmetic (no ``fastmath``), as every kernel here.
+
+Several beats at a time (:meth:`biofeedback.engine.HRVEngine.push_beats`): each beat's
+:func:`beat_before_fft` writes its FFT inputs into a ``Z`` of its own and :func:`keep_results` copies
+``S`` and ``G`` as it left them; the FFTs of the block are done together, then :func:`beat_after_fft`
+finishes each beat from its copies.
 """
 
 from __future__ import annotations
