@@ -52,6 +52,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Iterable, Iterator
+from itertools import repeat
 from operator import attrgetter
 from typing import Any
 
@@ -60,7 +62,7 @@ import orjson
 
 from biofeedback.beat import Beat, Gap
 from biofeedback.hrv import _beat_kernels as bk
-from biofeedback.hrv._beat_kernels import NOTHING_SETTLED, RING_FULL, beat_after_fft, beat_before_fft, ring_append
+from biofeedback.hrv._beat_kernels import NOTHING_SETTLED, beat_after_fft, beat_before_fft, keep_results, ring_append
 from biofeedback.hrv._kernels import NO_WINDOW
 from biofeedback.hrv.artifacts import LABELS, ArtifactSettings, CausalArtifactDetector
 from biofeedback.hrv.autonomic import PNS_NORMS, SNS_NORMS
@@ -86,7 +88,7 @@ from biofeedback.hrv.frequency_domain import (
     Detrend, Method, RfftWriter, WelchScratch, frequency_values_of, indices_from_spectrum, power_spectrum,
     rfft_grid_step, rfft_writer, window_welch_indices,
 )
-from biofeedback.hrv.quality import baseline_problem, window_problem
+from biofeedback.hrv.quality import baseline_problem, window_problem, windows_fine
 from biofeedback.hrv.relaxation import Baseline, relaxation_index
 from biofeedback.hrv.resonance import resonance
 from biofeedback.hrv.time_domain import MAX_SI_BINS, NO_MASK, time_domain_fields
@@ -277,11 +279,8 @@ class BeatIndices:
         Same keys in the same order and the same values once parsed (NaN/inf/None as null), written
         by orjson straight from the fields (no per-field conversion): the lines of ``analyze
         --per-beat --jsonl``. :func:`json_line` of :meth:`to_json_dict` gives the same bytes."""
-        d = dict(zip(_FIELD_NAMES, _get_fields(self)))
         q = self.quality
-        if q is not None:
-            d.update(zip(_QUALITY_NAMES, _get_quality(q)))
-        return _orjson_dumps(d, option=_ORJSON_LINE)
+        return _json_line_of_row(_get_fields(self) if q is None else _get_fields(self) + _get_quality(q))
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,8 +311,42 @@ class WindowQuality:
         return out
 
 
+def _builder(cls: type[Any]) -> Any:
+    """A constructor of the frozen, slotted dataclass ``cls`` that takes its fields in order and gives the
+    same object as ``cls(...)``, several times faster (the engine builds one :class:`BeatIndices` and one
+    :class:`WindowQuality` a beat; a frozen dataclass's ``__init__`` stores every field through
+    ``object.__setattr__``). An object of a twin class with the same slots is filled by plain attribute
+    stores, then becomes ``cls`` by ``__class__`` assignment, which Python allows between classes of the
+    same layout. ``cls`` has no ``__post_init__``, so nothing its ``__init__`` does is skipped. Where the
+    assignment is refused, ``cls`` itself is returned (tests compare both ways)."""
+    names = tuple(f.name for f in fields(cls))
+    src = (f"def build({', '.join(names)}):\n"
+           "    obj = new(Twin)\n"
+           + "".join(f"    obj.{n} = {n}\n" for n in names)
+           + "    obj.__class__ = cls\n"
+           "    return obj\n")
+    ns: dict[str, Any] = {"cls": cls, "new": object.__new__,
+                          "Twin": type(f"_{cls.__name__}Twin", (), {"__slots__": names})}
+    exec(src, ns)  # noqa: S102 - generated from the dataclass's own field names, as dataclasses does
+    build = ns["build"]
+    try:
+        build(*range(len(names)))
+    except TypeError:  # pragma: no cover - a Python that refuses the assignment
+        return cls
+    return build
+
+
+#: :class:`BeatIndices` and :class:`WindowQuality` from their fields in order (positional), as fast as
+#: the engine needs them (:func:`_builder`); the same objects as the classes' own constructors.
+_new_beat_indices = _builder(BeatIndices)
+_new_window_quality = _builder(WindowQuality)
+
 _FIELD_NAMES = tuple(f.name for f in fields(BeatIndices) if f.name != "quality")
 _QUALITY_NAMES = tuple(f.name for f in fields(WindowQuality))
+#: The names of a beat's row: :class:`BeatIndices`' fields but ``quality``, then :class:`WindowQuality`'s
+#: (a row of settings version 1 stops before them).
+_ROW_NAMES = _FIELD_NAMES + _QUALITY_NAMES
+_N_FIELDS = len(_FIELD_NAMES)
 _get_fields = attrgetter(*_FIELD_NAMES)
 _get_quality = attrgetter(*_QUALITY_NAMES)
 # NaN and +-inf are written as null by orjson; numpy scalars as the numbers they hold
@@ -332,6 +365,20 @@ def json_line(obj: dict[str, Any]) -> bytes:
     b'{"t_s":0.8,"rmssd_ms":null,"valid":true}\n'
     """
     return _orjson_dumps(obj, option=_ORJSON_LINE)
+
+
+def _json_line_of_row(row: tuple[Any, ...]) -> bytes:
+    """The JSON line of a beat's row (the values of :data:`_ROW_NAMES`, in order): the bytes of
+    :meth:`BeatIndices.to_json_line` and of :meth:`HRVEngine.json_lines` (one encoder for both)."""
+    return _orjson_dumps(dict(zip(_ROW_NAMES, row)), option=_ORJSON_LINE)
+
+
+def _beat_indices_of_row(row: tuple[Any, ...]) -> BeatIndices:
+    """The :class:`BeatIndices` of a beat's row (:data:`_ROW_NAMES`; its :class:`WindowQuality` from the
+    values after the fields, ``None`` for a row of settings version 1)."""
+    if len(row) == _N_FIELDS:
+        return _new_beat_indices(*row, None)
+    return _new_beat_indices(*row[:_N_FIELDS], _new_window_quality(*row[_N_FIELDS:]))
 
 
 class _Ring:
@@ -403,6 +450,12 @@ class _Ring:
         }
 
 
+#: The rfft's scale factor (1: none) as a 0-d float64 array: numpy's ufunc takes it as it is, without
+#: converting a Python number at every call (~1 µs of the ~3 µs a call costs besides the transform).
+_FFT_SCALE = np.array(1.0)
+#: Beats whose FFTs :meth:`HRVEngine._rows` does together (slots of the step's scratch and spectra).
+_BLOCK = 8
+_FFT_SCALE.setflags(write=False)
 _NAN9 = (math.nan,) * 9
 _NAN10 = (math.nan,) * 10
 # positions in the per-beat values of the compiled step (biofeedback.hrv._beat_kernels.beat_after_fft):
@@ -469,11 +522,15 @@ class HRVEngine:
         G[bk.G_SNS_NORMS:bk.G_SNS_NORMS + 6] = SNS_NORMS
         self._fft_width = max(seg_f, nfft_f, seg_c, nfft_c)
         self._scratch.reserve(0, self._fft_width, st.fs_hz)
-        self._spec = np.zeros((2, self._fft_width // 2 + 1), dtype=np.complex128)  # the two rffts
+        # the two rffts of each slot of a block of beats (_rows; one beat at a time uses slot 0), and the
+        # state vectors S and G as each slot's beat left them (bk.keep_results)
+        self._spec = np.zeros((_BLOCK, 2, self._fft_width // 2 + 1), dtype=np.complex128)
         self._spec_v = self._spec.view(np.float64)
-        self._fft_n = [0, 0]  # FFT length, writer and output of each window at the last beat
+        self._kept_s = np.zeros((_BLOCK, bk.S_SIZE), dtype=np.int64)
+        self._kept_g = np.zeros((_BLOCK, bk.G_SIZE))
+        self._fft_n = [0, 0]  # FFT length, writer and slot 0's output of each window at the last beat
         self._fft_write: list[RfftWriter | None] = [None, None]
-        self._fft_out = [self._spec[0, :1], self._spec[1, :1]]
+        self._fft_out = [self._spec[0:1, 0, :1], self._spec[0:1, 1, :1]]
         self._reserve()
         self._quality = st.version >= 2  # version 1 never computes window quality
         self._mode = bk.PUSH if self._detector is not None else bk.DIRECT
@@ -502,29 +559,53 @@ class HRVEngine:
     def push(self, item: Beat | Gap) -> list[BeatIndices]:
         """Feed one beat or gap; return the beats settled by it (oldest first)."""
         if isinstance(item, Gap):
-            out = self._settle_remaining()
-            if self._n_pushed:
-                self._gap_pending = True
-            return out
+            return list(map(_beat_indices_of_row, self._gap()))
         if not isinstance(item, Beat):
             raise TypeError(f"push() takes a Beat or a Gap, got {type(item).__name__}")
-        rr = float(item.rr_ms)
-        t = float(item.t_s)
-        if not (math.isfinite(rr) and rr > 0):
-            raise ValueError(f"beat {self._n_pushed}: rr_ms must be finite and > 0, got {item.rr_ms!r}")
-        if not math.isfinite(t) or (self._last_t is not None and not t > self._last_t):
-            raise ValueError(f"beat {self._n_pushed}: t_s must increase, got {item.t_s!r} after {self._last_t!r}")
-        self._last_t = t
-        self._n_pushed += 1
-        gap = self._gap_pending
-        self._gap_pending = False
         # with detection at most one (older) beat settles per push, else this one at once
-        b = self._step(t, rr, gap, self._mode)
+        b = self._step(*self._accept(item.rr_ms, item.t_s), self._mode)
         return [] if b is None else [b]
+
+    def push_beats(
+        self, rr_ms: Iterable[float], t_s: Iterable[float], gap_before: Iterable[bool] | None = None,
+    ) -> Iterator[BeatIndices]:
+        """Feed many beats: the beats they settle, oldest first, as :meth:`push` gives them for
+        ``push(Gap(...))`` when ``gap_before[i]`` is True, then ``push(Beat(rr_ms=rr_ms[i], t_s=t_s[i]))``,
+        for every ``i`` in order; without a :class:`~biofeedback.beat.Beat` or a list per beat (the
+        re-analysis of a whole recording, ``analyze --per-beat``). The sequences must be of one length
+        (``ValueError`` at their end otherwise). Lazy, a few beats at a time: up to :data:`_BLOCK` (8)
+        settled beats have their FFTs done together (the same bits, fewer µs a beat); a bad beat raises
+        :meth:`push`'s ``ValueError`` when it is reached, after the beats before it. Until the iterator
+        is exhausted, call no other method of this engine (its state may be a few beats ahead of what
+        was yielded). Call :meth:`flush` at the end of the recording as after :meth:`push`.
+
+        Examples
+        --------
+        >>> eng = HRVEngine(EngineSettings(artifact_detection=False))
+        >>> [b.t_s for b in eng.push_beats([800.0, 810.0], [0.8, 1.61])]
+        [0.8, 1.61]
+        """
+        return map(_beat_indices_of_row, self._rows(rr_ms, t_s, gap_before))
+
+    def json_lines(
+        self, rr_ms: Iterable[float], t_s: Iterable[float], gap_before: Iterable[bool] | None = None,
+    ) -> Iterator[bytes]:
+        """:meth:`push_beats`, each settled beat given as its JSON line, the bytes of
+        :meth:`BeatIndices.to_json_line`, without building the :class:`BeatIndices` (``analyze
+        --per-beat --jsonl``), with the same laziness and rules. The beats still pending at the end come
+        from :meth:`flush`.
+
+        Examples
+        --------
+        >>> eng = HRVEngine(EngineSettings(artifact_detection=False))
+        >>> next(eng.json_lines([800.0], [0.8]))[:34]
+        b'{"index":0,"t_s":0.8,"rr_ms":800.0'
+        """
+        return map(_json_line_of_row, self._rows(rr_ms, t_s, gap_before))
 
     def flush(self) -> list[BeatIndices]:
         """Settle the beats still waiting for look-ahead (end of session). The engine stays usable."""
-        return self._settle_remaining()
+        return list(map(_beat_indices_of_row, self._settle_remaining()))
 
     def end_baseline(self) -> Baseline:
         """Freeze the baseline from the beats settled since the start.
@@ -607,6 +688,104 @@ class HRVEngine:
         return eng
 
     # -- internals ----------------------------------------------------------------------------
+    def _accept(self, rr_ms: float, t_s: float) -> tuple[float, float, bool]:
+        """A beat pushed (:meth:`push`, :meth:`push_beats`): checked, counted, and as :meth:`_step` takes it,
+        ``(t_s, rr_ms, gap before it)``."""
+        rr = float(rr_ms)
+        t = float(t_s)
+        if not (math.isfinite(rr) and rr > 0):
+            raise ValueError(f"beat {self._n_pushed}: rr_ms must be finite and > 0, got {rr_ms!r}")
+        if not math.isfinite(t) or (self._last_t is not None and not t > self._last_t):
+            raise ValueError(f"beat {self._n_pushed}: t_s must increase, got {t_s!r} after {self._last_t!r}")
+        self._last_t = t
+        self._n_pushed += 1
+        gap = self._gap_pending
+        self._gap_pending = False
+        return t, rr, gap
+
+    def _gap(self) -> list[tuple[Any, ...]]:
+        """A gap pushed: the beats still pending settle (their rows), and the next beat comes after a gap."""
+        out = self._settle_remaining()
+        if self._n_pushed:
+            self._gap_pending = True
+        return out
+
+    def _rows(
+        self, rr_ms: Iterable[float], t_s: Iterable[float], gap_before: Iterable[bool] | None,
+    ) -> Iterator[tuple[Any, ...]]:
+        """The rows (:meth:`_settle`) of the beats settled by :meth:`push_beats`' beats, in order.
+
+        Up to :data:`_BLOCK` settled beats at a time go through :meth:`_before` into slots of their
+        own (``S`` and ``G`` as each left them kept beside, :func:`~biofeedback.hrv._beat_kernels.keep_results`),
+        then their FFTs are done by one numpy call a window (a few µs of call overhead saved a beat,
+        and the transforms run while their tables are in the cache), then each is finished as
+        :meth:`_settle` finishes one: the same steps, the same bits. A block ends early at a gap, at
+        a full ring, and where the FFT lengths change. Settings whose resonance frequency is not the
+        LF peak read the ring at each beat (:meth:`_resonance`): one beat at a time."""
+        beats = zip(rr_ms, t_s, strict=True)
+        items = zip(beats, repeat(False)) if gap_before is None else zip(beats, gap_before, strict=True)
+        accept, mode = self._accept, self._mode
+        if not self._resonance_is_lf_peak:
+            settle = self._settle
+            for (rr, t), gap in items:
+                if gap:
+                    yield from self._gap()
+                row = settle(*accept(rr, t), mode)
+                if row is not None:
+                    yield row
+            return
+        before, S, G, flush = self._before, self._ring.S, self._ring.G, self._flush
+        kept: list[tuple[float, float, int]] = []  # time, RR, verdict of the beats in slots start.. (flush empties it)
+        start = 0
+        lengths = (-1, -1)
+        try:
+            for (rr, t), gap in items:
+                if gap:
+                    yield from flush(start, kept, lengths)
+                    start = 0
+                    yield from self._gap()  # one beat at a time, through slot 0: its FFT lengths may differ
+                    lengths = (-1, -1)
+                slot = start + len(kept)
+                flags, t, rr, verdict, n_f, n_c = before(*accept(rr, t), mode, slot)
+                if flags < 0:
+                    if flags == NOTHING_SETTLED:
+                        continue
+                    # RING_FULL (nothing done yet): the ring's arrays and Z may move, finish the block first
+                    yield from flush(start, kept, lengths)
+                    start = slot = 0
+                    self._make_room(t)
+                    flags, t, rr, verdict, n_f, n_c = before(t, rr, False, bk.RESUME, 0)
+                if n_f != lengths[0] or n_c != lengths[1]:
+                    # other FFT lengths: the block so far first (this beat's inputs stay in its slot)
+                    yield from flush(start, kept, lengths)
+                    start = slot
+                    self._fft_lengths(n_f, n_c)
+                    lengths = (n_f, n_c)
+                keep_results(S, G, self._kept_s, self._kept_g, slot)
+                kept.append((t, rr, verdict))
+                if slot + 1 == _BLOCK:
+                    yield from flush(start, kept, lengths)
+                    start = 0
+        except ValueError:
+            # a bad beat, or sequences of different lengths: the beats settled before it first, as push
+            yield from flush(start, kept, lengths)
+            raise
+        yield from flush(start, kept, lengths)
+
+    def _flush(self, start: int, kept: list[tuple[float, float, int]], lengths: tuple[int, int]) -> Iterator[tuple[Any, ...]]:
+        """The rows of the beats in slots ``start:start + len(kept)`` (:meth:`_rows`; ``kept`` is emptied
+        first, so a second flush finds nothing): their FFTs, then each beat after them, from the state
+        vectors it left."""
+        if not kept:
+            return
+        beats = kept[:]
+        kept.clear()
+        end = start + len(beats)
+        self._fft(start, end, *lengths)
+        V, SB, GB, finish = self._spec_v, self._kept_s, self._kept_g, self._finish
+        for slot, (t, rr, verdict) in enumerate(beats, start):
+            yield finish(t, rr, verdict, beat_after_fft(V[slot], SB[slot], GB[slot]))
+
     def _pending(self) -> list[list[float | bool]]:
         """The beats waiting for the detector's look-ahead, oldest first, as ``[t_s, rr_ms, gap_before]``."""
         S, G = self._ring.S, self._ring.G
@@ -622,25 +801,26 @@ class HRVEngine:
         if self.settings.version >= 2:
             self._acc.update(n_invalid=0, valid_s=0.0)
 
-    def _settle_remaining(self) -> list[BeatIndices]:
+    def _settle_remaining(self) -> list[tuple[Any, ...]]:
+        """The rows of the beats still pending, settled (the end of a run)."""
         if self._detector is None:
             return []
         # each verdict (index * 16 + 8 * valid + label code, CausalArtifactDetector.kernel_state) settles
         # the oldest pending beat
-        out = [self._step(0.0, 0.0, False, r & 15) for r in self._detector.end_run_codes()]
-        return [b for b in out if b is not None]
+        out = [self._settle(0.0, 0.0, False, r & 15) for r in self._detector.end_run_codes()]
+        return [row for row in out if row is not None]
 
     def _reserve(self) -> None:
-        """The compiled step's scratch ``Z`` (knot times and values for up to a ring of beats, the two
-        FFT inputs), sized to the ring."""
-        self._z = np.zeros((4, max(self._ring.capacity, self._fft_width)))
-        self._z_f, self._z_c = self._z[2], self._z[3]
+        """The compiled step's scratch ``Z`` of each slot (knot times and values for up to a ring of beats,
+        the two FFT inputs), sized to the ring."""
+        self._z = np.zeros((_BLOCK, 4, max(self._ring.capacity, self._fft_width)))
+        self._z_f, self._z_c = self._z[0:1, 2], self._z[0:1, 3]  # slot 0's, as the FFTs take them
 
     def _set_fft(self, k: int, n: int) -> None:
         """Window ``k``'s (0 frequency, 1 coherence) FFT length became ``n``: its writer, output and grid."""
         self._fft_n[k] = n
         self._fft_write[k] = rfft_writer(n)
-        self._fft_out[k] = self._spec[k, :n // 2 + 1]
+        self._fft_out[k] = self._spec[0:1, k, :n // 2 + 1]
         df = rfft_grid_step(n, self.settings.fs_hz)
         # rfft grids are uniform; a NaN step (never) would show as NaN indices, not as wrong ones
         self._ring.G[bk.G_DF_F + k] = math.nan if df is None else df
@@ -648,25 +828,74 @@ class HRVEngine:
     def _step(self, t: float, rr: float, gap: bool, mode: int) -> BeatIndices | None:
         """One beat through the compiled per-beat step (``mode``: :data:`bk.PUSH` through the
         detector, :data:`bk.DIRECT` without one, ``>= 0`` a verdict for the oldest pending beat): the
-        indices of the beat it settles, or ``None``."""
-        ring = self._ring
-        sc = self._scratch
-        # one compiled call up to the FFTs (detector, ring, windows, time domain, both FFT inputs), the
-        # FFTs, one compiled call after them (biofeedback.hrv._beat_kernels); the rare cases in Python
-        flags, n_f, n_c, t, rr, verdict = beat_before_fft(
-            ring.F, ring.B, ring.I, ring.S, ring.G, self._z, sc.win, sc.win_at, self._det_f, self._det_i,
-            t, rr, gap, mode)
-        if flags:
+        indices of the beat it settles, or ``None`` (:meth:`_settle`)."""
+        row = self._settle(t, rr, gap, mode)
+        return None if row is None else _beat_indices_of_row(row)
+
+    def _settle(self, t: float, rr: float, gap: bool, mode: int) -> tuple[Any, ...] | None:
+        """The one per-beat step of the engine, as :meth:`_step`, giving the settled beat's row (the
+        values of :data:`_ROW_NAMES`, :func:`_beat_indices_of_row`), or ``None``: :meth:`_before` (one
+        compiled call up to the FFTs), the FFTs (:meth:`_fft`), one compiled call after them
+        (:func:`~biofeedback.hrv._beat_kernels.beat_after_fft`), then :meth:`_finish`. :meth:`_rows`
+        takes the same steps for a block of beats, with their FFTs done together."""
+        flags, t, rr, verdict, n_f, n_c = self._before(t, rr, gap, mode, 0)
+        if flags < 0:
             if flags == NOTHING_SETTLED:
                 return None
-            if flags == RING_FULL:
-                ring.make_room(t - self._keep_s)
-                self._reserve()
-                flags, n_f, n_c, t, rr, verdict = beat_before_fft(
-                    ring.F, ring.B, ring.I, ring.S, ring.G, self._z, sc.win, sc.win_at, self._det_f, self._det_i,
-                    t, rr, gap, bk.RESUME)
-            if flags:
-                self._before_fft_rare(flags, t)
+            self._make_room(t)  # RING_FULL: nothing done yet
+            flags, t, rr, verdict, n_f, n_c = self._before(t, rr, gap, bk.RESUME, 0)
+        self._fft_lengths(n_f, n_c)
+        self._fft(0, 1, n_f, n_c)
+        return self._finish(t, rr, verdict, beat_after_fft(self._spec_v[0], self._ring.S, self._ring.G))
+
+    def _before(self, t: float, rr: float, gap: bool, mode: int, slot: int) -> tuple[int, float, float, int, int, int]:
+        """One beat up to its FFTs, the inputs written into ``slot`` of ``Z``
+        (:func:`~biofeedback.hrv._beat_kernels.beat_before_fft`: detector, ring, windows, time domain, both
+        FFT inputs), the rare cases in Python (:meth:`_before_fft_rare`). Returns ``(flags, t, rr,
+        verdict, n_fft_f, n_fft_c)`` of the beat it settles; ``flags`` < 0: ``NOTHING_SETTLED``, or
+        ``RING_FULL`` (nothing done: :meth:`_make_room`, then again with ``bk.RESUME``)."""
+        ring = self._ring
+        sc = self._scratch
+        z = self._z[slot]
+        flags, n_f, n_c, t, rr, verdict = beat_before_fft(
+            ring.F, ring.B, ring.I, ring.S, ring.G, z, sc.win, sc.win_at, self._det_f, self._det_i,
+            t, rr, gap, mode)
+        if flags > 0:
+            self._before_fft_rare(flags, t, z)
+        return flags, t, rr, verdict, n_f, n_c
+
+    def _make_room(self, t: float) -> None:
+        """The ring is full at a beat settling at ``t``: drop what no window needs (its arrays may move)."""
+        self._ring.make_room(t - self._keep_s)
+        self._reserve()
+
+    def _fft_lengths(self, n_f: int, n_c: int) -> None:
+        """The FFT lengths of the beat just past :meth:`_before` (0: no FFT): their writers and grids."""
+        if n_f and n_f != self._fft_n[0]:
+            self._set_fft(0, n_f)
+        if n_c and n_c != self._fft_n[1]:
+            self._set_fft(1, n_c)
+
+    def _fft(self, start: int, end: int, n_f: int, n_c: int) -> None:
+        """The rffts of the inputs in slots ``start:end`` (one numpy call a window for them all), of
+        lengths ``n_f``, ``n_c`` (0: none), into the slots' spectra."""
+        if end == 1:  # one beat (push): slot 0, its views made once
+            if n_f:
+                self._fft_write[0](self._z_f, _FFT_SCALE, out=self._fft_out[0])  # type: ignore[misc]
+            if n_c:
+                self._fft_write[1](self._z_c, _FFT_SCALE, out=self._fft_out[1])  # type: ignore[misc]
+            return
+        if n_f:
+            self._fft_write[0](self._z[start:end, 2], _FFT_SCALE,  # type: ignore[misc]
+                               out=self._spec[start:end, 0, :n_f // 2 + 1])
+        if n_c:
+            self._fft_write[1](self._z[start:end, 3], _FFT_SCALE,  # type: ignore[misc]
+                               out=self._spec[start:end, 1, :n_c // 2 + 1])
+
+    def _finish(self, t: float, rr: float, verdict: int, v: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The row of a settled beat (time, RR, the detector's verdict) from ``v``, what
+        :func:`~biofeedback.hrv._beat_kernels.beat_after_fft` gives: counts, the baseline's sums,
+        quality, relaxation."""
         code = verdict & 7
         valid = (verdict & 8) != 0
         gap = (verdict & 16) != 0
@@ -674,47 +903,29 @@ class HRVEngine:
         self._n_settled = index + 1
         if code:
             self._n_artifacts += 1
-        if n_f:
-            if n_f != self._fft_n[0]:
-                self._set_fft(0, n_f)
-            self._fft_write[0](self._z_f, 1, out=self._fft_out[0])  # type: ignore[misc]
-        if n_c:
-            if n_c != self._fft_n[1]:
-                self._set_fft(1, n_c)
-            self._fft_write[1](self._z_c, 1, out=self._fft_out[1])  # type: ignore[misc]
         # v: valid shares (time, frequency, coherence windows), longest bridges (frequency, coherence),
         # then BeatIndices' fields from n_beats to sns_index (_V_* below)
-        v = beat_after_fft(self._spec_v, ring.S, ring.G)
-        if not self._resonance_is_lf_peak:
+        if not self._resonance_is_lf_peak:  # reads the ring: one beat at a time only (_rows)
             v = self._resonance(v, t)
         self._accumulate_baseline(rr, valid, gap, v[_V_COH])
-        quality = None
+        quality: tuple[Any, ...] = ()  # WindowQuality's fields (settings version >= 2)
         if self._quality:
-            why_t, why_f, why_c = window_problem(v[0]), window_problem(v[1], v[3]), window_problem(v[2], v[4])
-            if why_t is None and why_f is None and why_c is None:
-                quality = WindowQuality(v[0], v[1], v[3], v[2], v[4], True, None,
-                                        (self._baseline_reason or "no baseline yet") if self._baseline is None
-                                        else None)
+            if windows_fine(v[0], v[1], v[3], v[2], v[4]):
+                quality = (v[0], v[1], v[3], v[2], v[4], True, None,
+                           (self._baseline_reason or "no baseline yet") if self._baseline is None else None)
             else:
-                quality, v = self._quality_nulls(v, why_t, why_f, why_c)
+                quality, v = self._quality_nulls(
+                    v, window_problem(v[0]), window_problem(v[1], v[3]), window_problem(v[2], v[4]))
         relax = None
         if self._baseline is not None:
             relax = relaxation_index(v[_V_LN_RMSSD], v[_V_MEAN_HR], v[_V_COH], self._baseline)
-            if quality is not None and quality.relaxation_reason is not None:
+            if quality and quality[-1] is not None:  # relaxation_reason
                 relax = None
-        (n_beats, mean_rr, mean_hr, sdnn, rmssd, ln_rmssd, pnn50, pnn20, sd1, sd2, stress, vlf, lf, hf, total, lf_hf,
-         lf_nu, hf_nu, lf_peak, hf_peak, coh, coh_peak, resonance_hz, pns, sns) = v[_V_FIELDS:]
-        return BeatIndices(
-            index, t, rr, 60000.0 / rr, LABELS[code], valid, gap,
-            n_beats, mean_rr, mean_hr, sdnn, rmssd, ln_rmssd, pnn50, pnn20, sd1, sd2, stress,
-            vlf, lf, hf, total, lf_hf, lf_nu, hf_nu, lf_peak, hf_peak,
-            coh, coh_peak, resonance_hz, pns, sns,
-            relax,
-            100.0 * self._n_artifacts / self._n_settled,
-            quality,
-        )
+        # BeatIndices' fields in order (v holds those from n_beats to sns_index), then the quality's
+        return ((index, t, rr, 60000.0 / rr, LABELS[code], valid, gap) + v[_V_FIELDS:]
+                + (relax, 100.0 * self._n_artifacts / self._n_settled) + quality)
 
-    def _before_fft_rare(self, flags: int, t: float) -> None:
+    def _before_fft_rare(self, flags: int, t: float, z: np.ndarray) -> None:
         """What the compiled step leaves to Python, before the FFTs: a window's Hann window of a
         length met for the first time; and, written into the step's results, the cases of the general
         functions: a stress-index histogram too wide for it (:func:`time_domain_fields`' numpy path),
@@ -735,7 +946,7 @@ class HRVEngine:
         if flags & bk.NO_FFT_F:
             status = S[bk.S_STATUS_F]
             if status == NO_WINDOW:
-                sc.window(self._z_f, int(S[bk.S_M_F]))
+                sc.window(z[2], int(S[bk.S_M_F]))
             elif status != 1:
                 b = int(S[bk.S_POS_F])
                 f_valid = None if irregular_t < t - st.frequency_window_s else vv
@@ -755,7 +966,7 @@ class HRVEngine:
         if flags & bk.NO_FFT_C:
             status = S[bk.S_STATUS_C]
             if status == NO_WINDOW:
-                sc.window(self._z_c, int(S[bk.S_M_C]))
+                sc.window(z[3], int(S[bk.S_M_C]))
             elif status != 1:
                 c = int(S[bk.S_POS_C])
                 c_valid = None if irregular_t < t - st.coherence_window_s else vv
@@ -776,10 +987,10 @@ class HRVEngine:
     # -- settings version 2: window quality (one place; version 1 never calls it) ----------------
     def _quality_nulls(
         self, v: tuple[Any, ...], why_t: str | None, why_f: str | None, why_c: str | None,
-    ) -> tuple[WindowQuality, tuple[Any, ...]]:
+    ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
         """The indices of a window below the thresholds of :mod:`biofeedback.hrv.quality` (``why_*``:
         :func:`window_problem` of the time, frequency and coherence windows) become NaN, and
-        :class:`WindowQuality` says why (``v`` as in :meth:`_step`)."""
+        :class:`WindowQuality`'s fields say why (``v`` as in :meth:`_settle`)."""
         out = list(v)
         reasons = []
         if why_t is not None:
@@ -800,17 +1011,14 @@ class HRVEngine:
             relax_reason = "signal poor in the current window"
         else:
             relax_reason = None
-        quality = WindowQuality(v[0], v[1], float(v[3]), v[2], float(v[4]), False, "; ".join(reasons), relax_reason)
+        quality = (v[0], v[1], float(v[3]), v[2], float(v[4]), False, "; ".join(reasons), relax_reason)
         return quality, tuple(out)
 
     def _accumulate_baseline(self, rr: float, valid: bool, gap: bool, coh: float) -> None:
         a = self._acc
-        if "valid_s" in a:  # settings version >= 2
-            if valid:
-                a["valid_s"] += rr / 1000.0
-            else:
-                a["n_invalid"] += 1
         if valid:
+            if "valid_s" in a:  # settings version >= 2
+                a["valid_s"] += rr / 1000.0
             a["n_valid"] += 1
             a["sum_hr"] += 60000.0 / rr
             prev = a["prev_rr"]
@@ -819,7 +1027,9 @@ class HRVEngine:
                 a["sum_sq_diff"] += (rr - prev) ** 2
             a["prev_rr"] = rr
         else:
+            if "valid_s" in a:
+                a["n_invalid"] += 1
             a["prev_rr"] = None
-        if coh == coh and math.isfinite(coh):
+        if coh - coh == 0.0:  # finite (NaN and +-inf give NaN)
             a["n_coh"] += 1
             a["sum_coh"] += coh

@@ -399,28 +399,42 @@ def _print_table(rec, d: dict, args, correction: str) -> None:
 def per_beat_indices(rec, settings, on_beat: Callable[[int], None] | None = None) -> Iterator[BeatIndices]:
     """The engine's :class:`~biofeedback.engine.BeatIndices` of every beat of ``rec``, in order
     (``on_beat(i)`` every 1000 beats): the one loop behind ``--per-beat``."""
-    from biofeedback.beat import Beat, Gap
     from biofeedback.engine import HRVEngine
 
-    rr_a, t_a, b_a = _beats(rec)
-    rr, t, breaks = rr_a.tolist(), t_a.tolist(), b_a.tolist()
     engine = HRVEngine(settings)
-    push = engine.push
-    for i, (r, ti, brk) in enumerate(zip(rr, t, breaks)):
-        if brk:
-            yield from push(Gap(start_s=t[i - 1], end_s=ti - r / 1000.0, reason="file"))
-        yield from push(Beat(rr_ms=r, t_s=ti))
-        if on_beat is not None and i % 1000 == 0:
+    for i, rr, t, breaks in _thousands(rec):
+        yield from engine.push_beats(rr, t, breaks)
+        if on_beat is not None:
             on_beat(i)
     yield from engine.flush()
+
+
+def per_beat_jsonl(rec, settings, on_beat: Callable[[int], None] | None = None) -> Iterator[bytes]:
+    """The output of ``analyze --per-beat --jsonl`` in blocks of up to 1000 lines: the lines of
+    :meth:`~biofeedback.engine.BeatIndices.to_json_line` of every beat of :func:`per_beat_indices`, the
+    same bytes, from :meth:`~biofeedback.engine.HRVEngine.json_lines` (no object per beat)."""
+    from biofeedback.engine import HRVEngine
+
+    engine = HRVEngine(settings)
+    for i, rr, t, breaks in _thousands(rec):
+        yield b"".join(engine.json_lines(rr, t, breaks))
+        if on_beat is not None:
+            on_beat(i)
+    yield b"".join(bi.to_json_line() for bi in engine.flush())
+
+
+def _thousands(rec) -> Iterator[tuple[int, list[float], list[float], list[bool]]]:
+    """The beats of ``rec`` (:func:`_beats`: RR, time, a gap before the beat) 1000 at a time, each
+    block with the index of its first beat."""
+    rr_a, t_a, b_a = _beats(rec)
+    rr, t, breaks = rr_a.tolist(), t_a.tolist(), b_a.tolist()
+    for i in range(0, len(rr), 1000):
+        yield i, rr[i:i + 1000], t[i:i + 1000], breaks[i:i + 1000]
 
 
 def per_beat_json(rec, settings, on_beat: Callable[[int], None] | None = None) -> Iterator[dict]:
     """The per-beat objects of ``analyze --per-beat --jsonl``, in order (``on_beat(i)`` every 1000 beats)."""
     return (bi.to_json_dict() for bi in per_beat_indices(rec, settings, on_beat))
-
-
-_WRITE_EVERY = 256  # --jsonl: lines joined per write
 
 
 def _per_beat(args, rec, settings) -> int:
@@ -433,20 +447,15 @@ def _per_beat(args, rec, settings) -> int:
         on_beat = lambda i: progress.update(task, completed=i)  # noqa: E731
     try:
         if args.jsonl:
-            # orjson lines (BeatIndices.to_json_line) written as bytes, a few hundred per write
+            # orjson lines (BeatIndices.to_json_line) written as bytes, a thousand per write
             out_text = sys.stdout
             out_text.flush()
             buffer = getattr(out_text, "buffer", None)  # None: a text-only stream (e.g. io.StringIO)
             write: Callable[[bytes], object] = (
                 buffer.write if buffer is not None else (lambda b: out_text.write(b.decode()))
             )
-            chunk: list[bytes] = []
-            for bi in per_beat_indices(rec, settings, on_beat):
-                chunk.append(bi.to_json_line())
-                if len(chunk) == _WRITE_EVERY:
-                    write(b"".join(chunk))
-                    chunk.clear()
-            write(b"".join(chunk))
+            for block in per_beat_jsonl(rec, settings, on_beat):
+                write(block)
             if buffer is not None:
                 buffer.flush()
         else:

@@ -15,6 +15,11 @@ call): the ring's columns ``F`` (``t_s``, ``rr_ms``), ``B`` (``valid``, ``breaks
 beats before each position, label code), and two state vectors, ``S`` (int64, slots ``S_*``) and
 ``G`` (float64, slots ``G_*``): settings written once, per-beat results read back by the engine.
 Pure (no I/O), ``cache=True``, plain IEEE arithmetic (no ``fastmath``), as every kernel here.
+
+Several beats at a time (:meth:`biofeedback.engine.HRVEngine.push_beats`): each beat's
+:func:`beat_before_fft` writes its FFT inputs into a ``Z`` of its own and :func:`keep_results` copies
+``S`` and ``G`` as it left them; the FFTs of the block are done together, then :func:`beat_after_fft`
+finishes each beat from its copies.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from ._kernels import (
 )
 from .artifacts._kernels import causal_push
 
-__all__ = ["ring_append", "beat_before_fft", "beat_after_fft", "RING_FULL", "NOTHING_SETTLED", "PUSH",
+__all__ = ["ring_append", "beat_before_fft", "beat_after_fft", "keep_results", "RING_FULL", "NOTHING_SETTLED", "PUSH",
            "DIRECT", "RESUME"]
 
 # S (int64): the ring's bookkeeping, settings, per-beat results
@@ -217,6 +222,15 @@ def beat_before_fft(F, B, I, S, G, Z, win, win_at, det_f, det_i, t, rr, brk, mod
     S[S_N_F] = n_f
     S[S_N_C] = n_c
     return flags, n_f, n_c, t, rr, verdict
+
+
+@njit(cache=True)
+def keep_results(S, G, SB, GB, j):  # pragma: no cover - compiled
+    """Copy the state vectors as :func:`beat_before_fft` left them into row ``j`` of ``SB`` / ``GB``: a
+    beat whose FFTs are done later, with those of other beats, is finished by :func:`beat_after_fft`
+    from that copy (``S``, ``G`` have moved on to the next beats by then)."""
+    SB[j, :] = S
+    GB[j, :] = G
 
 
 @njit(cache=True)

@@ -40,6 +40,7 @@ __all__ = [
     "quality_of",
     "verdict_of",
     "window_problem",
+    "windows_fine",
     "baseline_problem",
 ]
 
@@ -154,6 +155,21 @@ def window_problem(valid_pct: float, longest_bridge_s: float | None = None) -> s
     if longest_bridge_s is not None and longest_bridge_s > MAX_BRIDGE_S:
         return f"a {longest_bridge_s:.1f} s stretch bridged (at most {MAX_BRIDGE_S:g} s)"
     return None
+
+
+def windows_fine(time_valid_pct: float, frequency_valid_pct: float, frequency_bridge_s: float,
+                 coherence_valid_pct: float, coherence_bridge_s: float) -> bool:
+    """True when :func:`window_problem` finds nothing in any of the engine's three windows (time domain;
+    frequency domain and coherence, with their longest bridges): the test of every beat, in one call.
+
+    Examples
+    --------
+    >>> windows_fine(100.0, 98.0, 1.2, 97.0, 1.1), windows_fine(100.0, 98.0, 4.5, 97.0, 1.1)
+    (True, False)
+    """
+    return (time_valid_pct >= MIN_VALID_PCT and frequency_valid_pct >= MIN_VALID_PCT
+            and coherence_valid_pct >= MIN_VALID_PCT
+            and not frequency_bridge_s > MAX_BRIDGE_S and not coherence_bridge_s > MAX_BRIDGE_S)
 
 
 def baseline_problem(valid_s: float, valid_pct: float) -> str | None:

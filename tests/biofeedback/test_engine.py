@@ -444,3 +444,114 @@ def test_version_3_smoothness_priors_and_lomb_take_the_settings_nfft() -> None:
     for s in (EngineSettings(detrend="smoothness_priors"), EngineSettings(method="lomb")):
         out = _run(HRVEngine(replace(s, artifact_detection=False)), _items(rr, t, set()))
         _check_against_batch(out, rr, t, np.zeros(rr.size, dtype=bool), replace(s, artifact_detection=False))
+
+
+# -- many beats at once: push_beats, json_lines (the per-beat re-analysis of a recording) ------------
+@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("detection", [True, False])
+def test_push_beats_and_json_lines_give_what_push_gives(version: int, detection: bool) -> None:
+    rr, t = _series(5, 320, n_artifacts=6)
+    gaps = {120, 200}
+    s = replace(EngineSettings.from_dict({"version": version}), artifact_detection=detection)
+    by_push = _run(HRVEngine(s), list(_items(rr, t, gaps)))
+    gap_before = [i in gaps for i in range(rr.size)]
+    eng = HRVEngine(s)
+    many = list(eng.push_beats(rr.tolist(), t.tolist(), gap_before)) + eng.flush()
+    # repr: every field, floats to the last bit (NaN != NaN would defeat ==)
+    assert repr(many) == repr(by_push) and len(many) == rr.size
+    assert all(type(b) is BeatIndices for b in many)
+    assert any(not b.valid for b in many) == detection and [b.index for b in many if b.gap_before] == sorted(gaps)
+    assert all((b.quality is None) == (version == 1) for b in many)
+    eng = HRVEngine(s)
+    lines = list(eng.json_lines(rr.tolist(), t.tolist(), gap_before)) + [b.to_json_line() for b in eng.flush()]
+    assert lines == [b.to_json_line() for b in by_push]
+    # and without gaps: gap_before may be left out
+    eng = HRVEngine(s)
+    plain = list(eng.push_beats(rr.tolist(), t.tolist())) + eng.flush()
+    assert repr(plain) == repr(_run(HRVEngine(s), list(_items(rr, t, set()))))
+
+
+@pytest.mark.parametrize(("version", "method", "n"), [(3, "welch", 2300), (2, "welch", 2300), (3, "lomb", 150)])
+def test_push_beats_over_a_ring_compaction_gives_what_push_gives(version: int, method: str, n: int) -> None:
+    # push_beats and json_lines settle beats in blocks whose FFTs are done together (engine._rows):
+    # blocks end at gaps, at a full ring (1024 beats: compacted twice) and where FFT lengths change
+    # (version 2: each segment at its own length); lomb (resonance off the spectrum) goes one beat at a time
+    rr, t = _series(8, n, n_artifacts=n // 90)
+    gaps = {50, 500, 1030, 1031, 2050}
+    s = replace(EngineSettings.from_dict({"version": version}), method=method)
+    by_push = _run(HRVEngine(s), list(_items(rr, t, gaps)))
+    gap_before = [i in gaps for i in range(rr.size)]
+    eng = HRVEngine(s)
+    lines = list(eng.json_lines(rr.tolist(), t.tolist(), gap_before)) + [b.to_json_line() for b in eng.flush()]
+    assert lines == [b.to_json_line() for b in by_push] and len(lines) == rr.size
+    assert eng.buffer_sizes() == HRVEngine(s).buffer_sizes() | {"ring_beats": eng.buffer_sizes()["ring_beats"]}
+    eng2 = HRVEngine(s)
+    for it in _items(rr, t, gaps):
+        eng2.push(it)
+    eng2.flush()
+    assert json.dumps(eng.snapshot()) == json.dumps(eng2.snapshot())
+
+
+def test_push_beats_with_a_gap_every_few_beats_gives_what_push_gives() -> None:
+    # a gap settles the pending beats one at a time (slot 0, their own FFT lengths, version 2: each
+    # segment at its own length); the block after it must set its lengths again
+    rr, t = _series(8, 700, n_artifacts=8)
+    gaps = set(range(11, 700, 11))
+    s = EngineSettings.from_dict({"version": 2})
+    by_push = _run(HRVEngine(s), list(_items(rr, t, gaps)))
+    eng = HRVEngine(s)
+    lines = list(eng.json_lines(rr.tolist(), t.tolist(), [i in gaps for i in range(rr.size)]))
+    assert lines + [b.to_json_line() for b in eng.flush()] == [b.to_json_line() for b in by_push]
+
+
+def test_push_beats_checks_the_beats_as_push_does() -> None:
+    # a bad beat in the middle of a block: every beat settled before it comes first, as from push
+    rr, t = _series(4, 300)
+    t_bad = t.copy()
+    t_bad[203] = t_bad[202]
+    by_push: list[BeatIndices] = []
+    eng = HRVEngine()
+    for r, ti in zip(rr[:203].tolist(), t[:203].tolist()):
+        by_push += eng.push(Beat(rr_ms=r, t_s=ti))
+    got: list[bytes] = []
+    eng = HRVEngine()
+    with pytest.raises(ValueError, match="beat 203: t_s must increase"):
+        for line in eng.json_lines(rr.tolist(), t_bad.tolist()):
+            got.append(line)
+    assert got == [b.to_json_line() for b in by_push] and len(got) == 201
+    eng = HRVEngine()
+    with pytest.raises(ValueError, match="beat 2: t_s must increase"):
+        list(eng.push_beats([800.0, 800.0, 800.0], [0.8, 1.6, 1.6]))
+    with pytest.raises(ValueError, match="beat 0: rr_ms must be finite and > 0"):
+        list(HRVEngine().json_lines([math.nan], [0.8]))
+    with pytest.raises(ValueError):  # sequences of different lengths
+        list(HRVEngine().push_beats([800.0, 800.0], [0.8]))
+    with pytest.raises(ValueError):
+        list(HRVEngine().push_beats([800.0, 800.0], [0.8, 1.6], [False]))
+
+
+def test_the_engines_beat_indices_are_those_of_the_constructor() -> None:
+    """The engine builds BeatIndices and WindowQuality without their __init__ (engine._builder): the
+    same frozen objects, equal and hashed as the constructor's, copied, replaced and pickled alike."""
+    import dataclasses
+    import pickle
+
+    from biofeedback.engine import WindowQuality, _builder
+
+    rr, t = _series(3, 200)
+    b = _run(HRVEngine(), list(_items(rr, t, set())))[-1]
+    assert b.quality is not None and all(not (isinstance(v, float) and math.isnan(v))
+                                         for v in dataclasses.astuple(b) if not isinstance(v, dict))
+    made = BeatIndices(*(getattr(b, f.name) for f in dataclasses.fields(BeatIndices)))
+    assert type(b) is BeatIndices and type(b.quality) is WindowQuality
+    assert b == made and hash(b) == hash(made) and repr(b) == repr(made)
+    assert b.quality == WindowQuality(*dataclasses.astuple(b.quality))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        b.rr_ms = 1.0  # type: ignore[misc]
+    assert dataclasses.replace(b, rr_ms=1.0).rr_ms == 1.0 and pickle.loads(pickle.dumps(b)) == b
+
+    @dataclasses.dataclass(frozen=True)
+    class NoSlots:  # its objects have a __dict__: no twin of the same layout, the class itself is used
+        x: float
+
+    assert _builder(NoSlots) is NoSlots

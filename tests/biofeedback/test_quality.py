@@ -10,11 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from biofeedback.beat import Beat, Gap
 from biofeedback.engine import BeatIndices, EngineSettings, HRVEngine
 from biofeedback.hrv.policy import apply_policy
-from biofeedback.hrv.quality import MIN_VALID_PCT, quality_of, verdict_of
+from biofeedback.hrv.quality import MAX_BRIDGE_S, MIN_VALID_PCT, quality_of, verdict_of, window_problem, windows_fine
 
 
 def _sinus(n: int, seed: int = 1) -> np.ndarray:
@@ -172,3 +174,17 @@ def test_compare_refuses_a_poor_baseline_phase_by_the_same_rule() -> None:
     assert "baseline refused" in (baseline_refusal(phase(rr[:50], np.ones(50, dtype=bool))) or "")  # 42 s
     half = np.arange(rr.size) % 3 != 0  # 67 % valid
     assert "67 % valid" in (baseline_refusal(phase(rr, half)) or "")
+
+
+_pct_or_s = st.one_of(st.floats(allow_nan=True, allow_infinity=True),
+                      st.sampled_from([MAX_BRIDGE_S, MIN_VALID_PCT, math.nextafter(MIN_VALID_PCT, 0.0),
+                                       math.nextafter(MAX_BRIDGE_S, 10.0), 0.0, 100.0]))
+
+
+@given(_pct_or_s, _pct_or_s, _pct_or_s, _pct_or_s, _pct_or_s)
+def test_windows_fine_is_window_problem_finding_nothing_in_the_three_windows(
+    valid_t: float, valid_f: float, bridge_f: float, valid_c: float, bridge_c: float,
+) -> None:
+    expect = (window_problem(valid_t) is None and window_problem(valid_f, bridge_f) is None
+              and window_problem(valid_c, bridge_c) is None)
+    assert windows_fine(valid_t, valid_f, bridge_f, valid_c, bridge_c) is expect

@@ -110,6 +110,24 @@ def test_per_beat_jsonl_one_object_per_beat(tmp_path: Path) -> None:
     assert "NaN" not in proc.stdout
 
 
+def test_jsonl_blocks_are_the_lines_of_the_per_beat_indices(tmp_path: Path) -> None:
+    # --jsonl writes per_beat_jsonl's blocks (HRVEngine.json_lines, no object per beat): the bytes of
+    # to_json_line of every beat of per_beat_indices, across a gap and artifacts
+    from biofeedback.cli import cmd_analyze
+    from biofeedback.cli.main import build_parser
+
+    rr = _rr(1300, ectopic=True).tolist()
+    f = _write_lines(tmp_path / "rr.txt", rr[:1100] + [4500.0] + rr[1100:])
+    args = build_parser().parse_args(["analyze", str(f), "--units", "ms", "--per-beat", "--jsonl"])
+    rec, settings = cmd_analyze._read(args, args.file[0]), cmd_analyze._settings(args)
+    seen: list[int] = []
+    blocks = list(cmd_analyze.per_beat_jsonl(rec, settings, seen.append))
+    lines = [b.to_json_line() for b in cmd_analyze.per_beat_indices(rec, settings)]
+    assert b"".join(blocks) == b"".join(lines) and len(lines) == 1300 and seen == [0, 1000]
+    rows = [json.loads(line) for line in lines]
+    assert [r["index"] for r in rows if r["gap_before"]] == [1100] and not all(r["valid"] for r in rows)
+
+
 def test_a_pause_in_the_file_becomes_a_gap(tmp_path: Path) -> None:
     rr = _rr(120).tolist()
     f = _write_lines(tmp_path / "rr.txt", rr[:60] + [4500.0] + rr[60:])
