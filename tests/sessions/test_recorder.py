@@ -74,6 +74,47 @@ def test_commits_once_per_second_of_session_time_too(store: Store) -> None:
     rec.finish()
 
 
+def _committed(path: Path) -> tuple[int, int, int]:
+    """(beats, labelled beats, rows of live indices) visible to another connection."""
+    conn = sqlite3.connect(path)
+    try:
+        beats, labelled = conn.execute("SELECT count(*), count(artifact) FROM beats").fetchone()
+        indices = conn.execute("SELECT coalesce(sum(n), 0) FROM beat_index_chunks").fetchone()[0]
+        return beats, labelled, indices
+    finally:
+        conn.close()
+
+
+def test_faster_than_real_time_labels_and_indices_follow_the_clock(store: Store) -> None:
+    """At --speed max the commits per session second carry the raw beats; the labels and live
+    indices (recomputed exactly by replay) go once half a commit interval of real time has passed
+    since they were last written, and on their own after a whole one: a kill loses at most one
+    second of session of beats and one second of real time of labels and indices."""
+    clock = VirtualClock()  # real time stands still
+    sid = store.create_session(NewSession("simulator", WALL))
+    rec = Recorder(store, sid, clock=clock, commit_interval_s=1.0)
+
+    def beat(i: int) -> None:
+        seq = rec.add_beat(Beat(500.0, 0.5 * (i + 1)))
+        rec.set_artifact_label(seq, "normal")
+        rec.add_indices(seq, {"rmssd_ms": 10.0 + i})
+
+    for i in range(6):  # 3 s of session: a commit per session second, beats only
+        beat(i)
+    assert _committed(store.path) == (6, 0, 0) and rec.commits == 3
+    clock.advance(0.6)  # half an interval of real time: the next commit carries them along
+    assert rec.poll() is False
+    beat(6)
+    assert _committed(store.path) == (6, 0, 0)
+    beat(7)  # session second 4: this commit writes the beats and what was derived so far
+    assert _committed(store.path) == (8, 7, 7) and rec.commits == 4
+    clock.advance(1.0)
+    assert rec.poll() is True  # a whole interval: the labels and indices left go on their own
+    assert _committed(store.path) == (8, 8, 8) and rec.pending == 0
+    rec.finish()
+    assert store.beat_indices(sid) == {i: {"rmssd_ms": 10.0 + i} for i in range(8)}
+
+
 def test_overdue_beats_after_a_stall_still_commit_every_session_second(store: Store) -> None:
     """After a stall (the first run compiling the kernels), an event stamped with the clock's present
     can be far ahead of the overdue beats that follow it; they must still be committed once per
