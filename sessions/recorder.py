@@ -140,8 +140,9 @@ class Recorder:
         # commit), and at the end.
         self._tail: list[Row] = []
         self._last_indices_seq = nxt.last_indices_seq
-        # the first whole blocks of CHUNK_BEATS rows of tail + pending indices, being encoded
-        self._merge: _Merge | None = None
+        # whole blocks of CHUNK_BEATS rows of tail + pending indices, from the first, being encoded
+        # or encoded and not yet written (one thread at a time; in order, consecutive)
+        self._merges: list[_Merge] = []
         self._final = False  # set by finish(): its flush merges the whole tail
         self._recent: deque[tuple[float, int]] = deque(maxlen=RECENT_BEATS)  # (t_s, seq)
         self._last_commit_s = self.clock.monotonic_s()
@@ -336,7 +337,7 @@ class Recorder:
             self._pending_first_t_s, self._pending_last_t_s = math.inf, -math.inf
             return
         try:
-            tail = self._write(derived)
+            tail, merged = self._write(derived)
         except StoreError as exc:
             self.failed_commits += 1
             self.store_error = exc
@@ -350,58 +351,63 @@ class Recorder:
                 self._tail.extend(self._indices)
             else:
                 self._tail = tail
-                self._merge = None  # written (or, at the end, no longer needed)
+                del self._merges[:merged]  # written (or, at the end, no longer needed)
             self._labels = []
             self._indices = []
         self._rows.clear()
-        if self._merge is None and not self._final:
-            blocks = (len(self._tail) + len(self._indices)) // CHUNK_BEATS
+        if not self._final and (not self._merges or self._merges[-1].done()):
+            covered = sum(len(m.rows) for m in self._merges)
+            blocks = (len(self._tail) + len(self._indices) - covered) // CHUNK_BEATS
             if blocks:
-                self._merge = _Merge((self._tail + self._indices)[:blocks * CHUNK_BEATS])
+                rows = (self._tail + self._indices)[covered:covered + blocks * CHUNK_BEATS]
+                self._merges.append(_Merge(rows))
         self._pending_first_t_s, self._pending_last_t_s = math.inf, -math.inf
         self.commits += 1
 
-    def _index_chunks(self) -> tuple[list[IndexChunkRow], list[Row] | None, int | None]:
+    def _index_chunks(self) -> tuple[list[IndexChunkRow], list[Row] | None, int | None, int]:
         """What a commit that writes indices writes to ``beat_index_chunks``: ``(rows to insert,
         the tail left (None: the tail followed by the pending rows), the first seq of the tail's
-        JSON chunks to delete first or None)``. The pending rows go as one JSON chunk. Once the tail
-        and the pending rows hold CHUNK_BEATS rows, their first whole blocks of CHUNK_BEATS are
-        encoded as columnar chunks on a thread of their own (:class:`_Merge`); the first such
-        commit after that is done writes them in place of the tail's JSON chunks, and the rows
-        after them as one JSON chunk. At the end every row left is merged (the same chunks as
-        merging at once: a merge always takes whole blocks of CHUNK_BEATS rows from the first row
-        not yet merged)."""
+        JSON chunks to delete first or None, the number of merges written)``. The pending rows go
+        as one JSON chunk. As soon as the rows not yet merged (the tail's, then the pending ones)
+        hold a whole block of CHUNK_BEATS rows, every such block is encoded as columnar chunks on a
+        thread of its own (:class:`_Merge`, one at a time); a commit of indices after that writes
+        the merges done in place of the tail's JSON chunks, and the rows after them as one JSON
+        chunk. At the end every row left is merged (the same chunks as merging at once: a merge
+        always takes whole blocks of CHUNK_BEATS rows from the first row not yet merged)."""
         pending = self._indices
-        merge = self._merge
+        merges = self._merges
         first_tail = self._tail[0][0] if self._tail else None
         if self._final:
             rows = self._tail + pending
             if not rows:
-                return [], None, None
-            chunks = merge.wait() if merge is not None else []
-            chunks = chunks + list(columnar_chunks(rows[len(merge.rows):] if merge is not None else rows))
+                return [], None, None, 0
+            chunks = [c for m in merges for c in m.wait()]
+            chunks += columnar_chunks(rows[sum(len(m.rows) for m in merges):])
             out = [(self.session_id, c.first_seq, c.last_seq, c.n, c.data) for c in chunks]
-            return out, [], first_tail
-        if merge is not None and merge.done():
+            return out, [], first_tail, len(merges)
+        done = 0
+        while done < len(merges) and merges[done].done():
+            done += 1
+        if done:
             rows = self._tail + pending
-            tail = rows[len(merge.rows):]
-            out = [(self.session_id, c.first_seq, c.last_seq, c.n, c.data) for c in merge.wait()]
+            tail = rows[sum(len(m.rows) for m in merges[:done]):]
+            out = [(self.session_id, c.first_seq, c.last_seq, c.n, c.data) for m in merges[:done] for c in m.wait()]
             if tail:
                 out.append((self.session_id, tail[0][0], tail[-1][0], len(tail), encode_json_rows(tail)))
-            return out, tail, first_tail
+            return out, tail, first_tail, done
         if not pending:
-            return [], None, None
+            return [], None, None, 0
         data = encode_json_rows(pending)
-        return [(self.session_id, pending[0][0], pending[-1][0], len(pending), data)], None, None
+        return [(self.session_id, pending[0][0], pending[-1][0], len(pending), data)], None, None, 0
 
-    def _write(self, derived: bool) -> list[Row] | None:
+    def _write(self, derived: bool) -> tuple[list[Row] | None, int]:
         """Write the buffered raw rows, with ``derived`` the labels and indices too, in one
         transaction; return the tail of JSON-chunk rows left (None: the tail followed by the rows
-        just written, or no indices written)."""
+        just written, or no indices written) and the number of merges written."""
         rows = self._rows
-        tail = None
+        tail, merged = None, 0
         if derived:
-            chunks, tail, replaced_from = self._index_chunks()
+            chunks, tail, replaced_from, merged = self._index_chunks()
             rows.labels = self._labels
             rows.index_chunks = chunks
             rows.index_chunks_from = None if replaced_from is None else (self.session_id, replaced_from)
@@ -412,7 +418,7 @@ class Recorder:
             rows.labels = []
             rows.index_chunks = []
             rows.index_chunks_from = None
-        return tail
+        return tail, merged
 
     def finish(self, status: str = "complete", end_reason: str | None = None) -> None:
         """Flush, then mark the session ``complete`` or ``incomplete`` with its end time and why it
