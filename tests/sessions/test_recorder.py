@@ -9,11 +9,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from biofeedback.beat import Beat, Gap
 from devices.clock import VirtualClock
 from sessions.recorder import Recorder
 from sessions.store import NewSession, Store
+from sessions.store_rows import Rows, write_rows
 
 WALL = datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)
 
@@ -270,3 +273,24 @@ def test_a_session_whose_lock_another_store_holds_cannot_be_recorded_here(store:
         with pytest.raises(ValueError, match="recording lock is not held here"):
             Recorder(other, sid)
     Recorder(store, sid).finish()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["normal", "ectopic", None]), st.integers(0, 11)), max_size=40))
+def test_labels_written_in_runs_end_as_written_one_by_one(store: Store, labels: list) -> None:
+    """Labels are written one UPDATE per run of consecutive beats with the same label; in any
+    order, repeats included, every beat ends with the label of its last row."""
+    sid = store.conn.execute("SELECT id FROM sessions").fetchone()
+    if sid is None:
+        with Recorder(store, store.create_session(NewSession("simulator", WALL)), clock=VirtualClock()) as rec:
+            for i in range(12):
+                rec.add_beat(Beat(800.0, 0.8 * (i + 1)))
+        sid = store.conn.execute("SELECT id FROM sessions").fetchone()
+    sid = sid[0]
+    with store.transaction() as conn:
+        conn.execute("UPDATE beats SET artifact = NULL WHERE session_id = ?", (sid,))
+        write_rows(store, Rows(labels=[(label, sid, seq) for label, seq in labels]))
+    expected: dict[int, str | None] = dict.fromkeys(range(12))
+    for label, seq in labels:
+        expected[seq] = label
+    assert [(b.seq, b.artifact) for b in store.beats(sid)] == sorted(expected.items())
