@@ -294,3 +294,33 @@ def test_labels_written_in_runs_end_as_written_one_by_one(store: Store, labels: 
     for label, seq in labels:
         expected[seq] = label
     assert [(b.seq, b.artifact) for b in store.beats(sid)] == sorted(expected.items())
+
+
+def test_add_settled_stores_what_add_indices_and_set_artifact_label_store(store: Store) -> None:
+    """The live runner's one call per settled beat writes the same rows and chunk bytes as the
+    two calls it replaces, and refuses what they refuse."""
+
+    def record(one_call: bool) -> str:
+        sid = store.create_session(NewSession("simulator", WALL))
+        with Recorder(store, sid, clock=VirtualClock()) as rec:
+            for i in range(40):
+                rec.add_beat(Beat(800.0, 0.8 * (i + 1)))
+                values = {"t_s": 0.8 * (i + 1), "rmssd_ms": None if i % 9 == 0 else 30.0 + i / 7,
+                          "valid": i % 5 != 0, "relaxation": "calm"}
+                label = "ectopic" if i % 5 == 0 else "normal"
+                if one_call:
+                    rec.add_settled(i, values, label)
+                else:
+                    rec.add_indices(i, values)
+                    rec.set_artifact_label(i, label)
+            with pytest.raises(ValueError, match="seq order"):
+                rec.add_settled(39, {"t_s": 1.0}, "normal")
+            with pytest.raises(ValueError, match="no beat with seq 40"):
+                rec.add_settled(40, {"t_s": 1.0}, "normal")
+        return sid
+
+    two, one = record(False), record(True)
+    chunks = "SELECT first_seq, last_seq, n, data FROM beat_index_chunks WHERE session_id = ? ORDER BY first_seq"
+    assert store.conn.execute(chunks, (one,)).fetchall() == store.conn.execute(chunks, (two,)).fetchall()
+    assert [(b.seq, b.artifact) for b in store.beats(one)] == [(b.seq, b.artifact) for b in store.beats(two)]
+    assert store.beat_indices(one) == store.beat_indices(two)
