@@ -37,16 +37,17 @@ from the raw rows and the stored engine settings) go with a commit when at least
 whole interval has passed (checked on every call). In real time (the clock and session time run
 together) that is every commit, as before; in a session faster than real time (``--speed 20``,
 ``--speed max``), where the commits per session second come about every beat, the labels and
-indices are written about twice a second of real time instead of with every commit: one ``UPDATE``
-of many labels and one chunk of indices instead of a statement and a fresh page each commit (the
-24 h demo: the recorder's time about halved).
+indices are written about twice a second of real time instead of with every commit: a few
+``UPDATE`` statements of many labels and one chunk of indices instead of two statements and
+fresh pages in every commit (WAL pages a commit 5.4 -> 1.6, the recorder alone about a third faster:
+``python benchmarks/run.py demo24h``).
 
 What a crash loses: with WAL + ``synchronous=NORMAL`` a committed transaction survives a crash of
 the process, so a killed recorder loses at most the raw rows of the last ``commit_interval_s`` of
 real time and of session time, whichever is less (a simulated session at ``--speed 20`` loses at
 most one second of session, not twenty), and the labels and indices of at most the last
 ``commit_interval_s`` of real time (in real time the same second; at ``--speed max`` up to a real
-second of them, recomputed exactly by ``replay`` from the stored beats), plus the time since the
+second of them, which ``replay`` recomputes from the stored beats), plus the time since the
 last call if the caller stops calling: call :meth:`poll` from a periodic task.
 
 When the store cannot be written (disk full, file size limit, read-only, busy: a
