@@ -5,7 +5,8 @@
   it (session recorded live through runner + engine + store, then compared): wall time, goal
   <= 15 s (issue 13), and its CPU time (steadier than the wall time on a shared machine); and the
   recorder alone: the session's first 8 000 beats with their live indices and labels recorded again
-  on a virtual clock (a commit per second of session time, as at ``--speed max``): CPU and wall
+  as at ``--speed max`` (the recorder's clock real time, as the live runner's: a commit per second of
+  session time carrying the beats, the labels and indices about twice a real second): CPU and wall
   time per beat and WAL pages written per commit (no checkpoint meanwhile). The session it records is the 24 h session of the next sections (2 h with
   ``--quick``).
 - ``store``: that session's store, all in (database + WAL file, raw beats, labels, live
@@ -158,12 +159,14 @@ RERECORD_BEATS = 8000
 
 def _recorder_alone(day: _Day) -> tuple[float, float, float, int]:
     """The recorder alone, as at ``--speed max``: the first RERECORD_BEATS beats of the day's session,
-    with their stored live indices and labels, recorded again into a fresh store on a virtual clock
-    (a commit per second of session time). (CPU us a beat, wall us a beat, WAL pages a commit,
-    commits); the WAL is not checkpointed meanwhile, so its page count is every page the commits
-    wrote (and the wall time holds no checkpoint's fsyncs)."""
+    with their stored live indices and labels, recorded again into a fresh store with the live
+    runner's commit clock (real time) while session time runs as fast as the recorder takes the
+    beats (a commit per second of session time with the beats; the labels and indices about twice a
+    second of real time). (CPU us a beat, wall us a beat, WAL pages a commit, commits); the WAL is
+    not checkpointed meanwhile, so its page count is every page the commits wrote (and the wall
+    time holds no checkpoint's fsyncs)."""
     from biofeedback.beat import Beat
-    from devices.clock import VirtualClock
+    from devices.clock import RealClock
     from sessions.recorder import Recorder
     from sessions.store import NewSession, Store
 
@@ -174,13 +177,10 @@ def _recorder_alone(day: _Day) -> tuple[float, float, float, int]:
         indices = dict(row for row in src.iter_beat_indices(day.session_id) if row[0] < RERECORD_BEATS)
     with tempfile.TemporaryDirectory() as tmp, Store.open_home(Path(tmp) / "home") as store:
         store.conn.execute("PRAGMA wal_autocheckpoint = 0")
-        clock = VirtualClock()
+        clock = RealClock()
         c0, w0 = time.process_time(), time.perf_counter()
         with Recorder.create(store, NewSession("simulator", clock.wall_now()), clock=clock) as rec:
-            last_s = 0.0
             for seq, ticks, rr, arrival, t_s, contact, artifact in beats:
-                clock.advance(t_s - last_s)
-                last_s = t_s
                 rec.add_beat(Beat(rr, t_s, rr_ticks_1024=ticks, arrival_s=arrival, contact=bool(contact)))
                 rec.add_indices(seq, indices[seq])
                 rec.set_artifact_label(seq, artifact)

@@ -13,10 +13,10 @@ rows of one session are stored as chunks, each a ``bytes`` blob of one of two fo
   values; any other column as the JSON text of its values. About 142 bytes a beat for the
   indices of settings version 2 (``python benchmarks/run.py store``).
 - **JSON** (``b"BIJ1"`` + JSON text ``[[seq, {...}], ...]``, or ``b"BIJ2"`` + ``[[key, ...], [[seq,
-  value, ...], ...]]`` when the rows share one key order): the few rows of one recorder commit,
-  written as cheaply as before so that each commit still carries its own indices (the crash
-  guarantees of ``docs/storage.md`` hold). The recorder merges them into one columnar chunk, in one
-  transaction, as soon as :data:`CHUNK_BEATS` rows have accumulated, and at the end of a session.
+  value, ...], ...]]`` when the rows share one key order): the rows of one recorder commit that
+  wrote indices, written cheaply so that the crash guarantees of ``docs/storage.md`` hold. The
+  recorder merges them into columnar chunks, one per block of :data:`CHUNK_BEATS` rows, as soon as
+  such a block has accumulated, and at the end of a session.
 
 Decoding gives back exactly what was given: the same keys in the same order, floats bit for bit
 (``-0.0``, subnormals), ints, strings, booleans and ``None``; anything that is not one of those

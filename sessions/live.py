@@ -217,11 +217,12 @@ class _Run:
     def _show_indices(self, settled: list[BeatIndices]) -> None:
         origin = self.origin_s or 0.0
         phase_at = self.timeline.protocol.phase_at
+        add_settled = self.recorder.add_settled
         for indices in settled:
-            # built once, shared read-only by the store and every output (JSON lines, LSL...)
-            values = MappingProxyType(indices.to_json_dict())
-            self.recorder.add_indices(indices.index, values)
-            self.recorder.set_artifact_label(indices.index, indices.artifact)
+            # built once: stored as it is, shared read-only with every output (JSON lines, LSL...)
+            stored = indices.to_json_dict()
+            add_settled(indices.index, stored, indices.artifact)
+            values = MappingProxyType(stored)
             phase = phase_at(indices.t_s - origin).name
             for sink in self.sinks:
                 sink.on_beat(indices, phase, values)

@@ -16,8 +16,7 @@ Typical use by the session runner::
                 rec.record(item)                         # a typed event (biofeedback.events)
             for indices in engine.push(item):            # settled beats lag by the look-ahead
                 seq = rec.seq_for_t(indices.t_s)
-                rec.add_indices(seq, indices.to_json_dict())
-                rec.set_artifact_label(seq, indices.artifact)
+                rec.add_settled(seq, indices.to_json_dict(), indices.artifact)  # indices and label
             rec.poll()                                   # also call ~every second when no beats come
         rec.end_phase("recovery", t_end)
     # leaving the block normally calls finish("complete")
@@ -29,12 +28,27 @@ event's ``t_s``) is ``commit_interval_s`` or more past the session time of the l
 earlier, of the first row buffered since (checked on every ``add_*``/``set_*``/``poll`` call), and
 on :meth:`flush` and :meth:`finish`. The second reference matters after a stall (the first run
 compiling the kernels, a paused process): an event stamped with the clock's present can be far
-ahead of the overdue beats that follow it, and those must still be committed every session second. With
-WAL + ``synchronous=NORMAL`` a committed transaction survives a crash of the process, so a killed
-recorder loses at most the rows of the last ``commit_interval_s`` of real time and of session time,
-whichever is less (a simulated session at ``--speed 20`` loses at most one second of session, not
-twenty), plus the time since the last call if the caller stops calling: call :meth:`poll` from a
-periodic task.
+ahead of the overdue beats that follow it, and those must still be committed every session second.
+
+What a commit writes: always every buffered *raw* row (beats, gaps, events, phases). The *derived*
+rows (the engine's artifact labels and the live indices, which ``replay`` recomputes bit for bit
+from the raw rows and the stored engine settings) go with a commit when at least half of
+``commit_interval_s`` of the clock has passed since they were last written, and on their own once a
+whole interval has passed (checked on every call). In real time (the clock and session time run
+together) that is every commit, as before; in a session faster than real time (``--speed 20``,
+``--speed max``), where the commits per session second come about every beat, the labels and
+indices are written about twice a second of real time instead of with every commit: a few
+``UPDATE`` statements of many labels and one chunk of indices instead of two statements and
+fresh pages in every commit (WAL pages a commit 5.4 -> 1.6, the recorder alone about a third faster:
+``python benchmarks/run.py demo24h``).
+
+What a crash loses: with WAL + ``synchronous=NORMAL`` a committed transaction survives a crash of
+the process, so a killed recorder loses at most the raw rows of the last ``commit_interval_s`` of
+real time and of session time, whichever is less (a simulated session at ``--speed 20`` loses at
+most one second of session, not twenty), and the labels and indices of at most the last
+``commit_interval_s`` of real time (in real time the same second; at ``--speed max`` up to a real
+second of them, which ``replay`` recomputes from the stored beats), plus the time since the
+last call if the caller stops calling: call :meth:`poll` from a periodic task.
 
 When the store cannot be written (disk full, file size limit, read-only, busy: a
 :class:`~sessions.store.StoreError`), nothing is lost: the rows stay buffered in memory, the failure
@@ -64,7 +78,7 @@ from devices.clock import Clock, RealClock
 from sessions.index_chunks import CHUNK_BEATS, Chunk, Row, columnar_chunks, encode_json_rows, normalise
 from sessions.store import NewSession, Store, StoreError
 from sessions.store_rows import (
-    IndexChunkRow, Rows, event_row, next_ordinals, session_status, set_busy_wait, write_rows,
+    IndexChunkRow, LabelRow, Rows, event_row, next_ordinals, session_status, set_busy_wait, write_rows,
 )
 
 RECENT_BEATS = 256  # beats remembered by seq_for_t
@@ -118,16 +132,21 @@ class Recorder:
         self._next_event = nxt.event
         self._next_phase = nxt.phase
         self._open_phases: dict[str, int] = {}  # name -> ordinal of a begun, not yet ended phase
-        self._rows = Rows()  # buffered rows (sessions.store_rows), written by _write
-        self._indices: list[Row] = []  # (seq, indices) not yet committed
-        # Committed rows still stored as one JSON chunk per commit, merged into columnar chunks
-        # CHUNK_BEATS at a time (encoded by a _Merge, written by the next commit), and at the end.
+        self._rows = Rows()  # buffered raw rows (sessions.store_rows), written by _write
+        self._labels: list[LabelRow] = []  # artifact labels not yet committed (derived rows)
+        self._indices: list[Row] = []  # (seq, indices) not yet committed (derived rows)
+        # Committed rows still stored as JSON chunks (one per commit that wrote indices), merged
+        # into columnar chunks CHUNK_BEATS at a time (encoded by a _Merge, written by a later
+        # commit), and at the end.
         self._tail: list[Row] = []
         self._last_indices_seq = nxt.last_indices_seq
-        self._merge: _Merge | None = None  # the tail's first CHUNK_BEATS rows, being encoded
+        # whole blocks of CHUNK_BEATS rows of tail + pending indices, from the first, being encoded
+        # or encoded and not yet written (one thread at a time; in order, consecutive)
+        self._merges: list[_Merge] = []
         self._final = False  # set by finish(): its flush merges the whole tail
         self._recent: deque[tuple[float, int]] = deque(maxlen=RECENT_BEATS)  # (t_s, seq)
         self._last_commit_s = self.clock.monotonic_s()
+        self._last_derived_s = self._last_commit_s  # when labels and indices were last committed
         self._last_commit_t_s = 0.0  # the latest session time committed
         # the earliest and latest session time of the rows buffered since the last commit
         self._pending_first_t_s = math.inf
@@ -183,7 +202,7 @@ class Recorder:
         self._check_open()
         if not 0 <= seq < self._next_seq:
             raise ValueError(f"no beat with seq {seq} (recorded: {self._next_seq})")
-        self._rows.labels.append((label, self.session_id, int(seq)))
+        self._labels.append((label, self.session_id, int(seq)))
         self.poll()
 
     def add_gap(self, gap: Gap) -> GapEvent:
@@ -256,28 +275,60 @@ class Recorder:
         self._last_indices_seq = int(seq)
         self.poll()
 
+    def add_settled(self, seq: int, values: dict[str, Any], label: str | None) -> None:
+        """Record what the engine settled for beat ``seq`` in one call, as the live runner does for
+        every beat: :meth:`add_indices` of ``values`` and :meth:`set_artifact_label` of ``label``.
+
+        ``values`` must be what ``BeatIndices.to_json_dict()`` returns, a new dict of text keys and
+        plain JSON values (float, int, str, bool, ``None``) that nobody changes afterwards: it is
+        stored as given, without :meth:`add_indices`' copy and checks (about 5 us a beat at
+        ``--speed max``), and reads back the same as through :meth:`add_indices`."""
+        self._check_open()
+        if not 0 <= seq < self._next_seq:
+            raise ValueError(f"no beat with seq {seq} (recorded: {self._next_seq})")
+        if seq <= self._last_indices_seq:
+            raise ValueError(
+                f"the indices of beat {seq} come after those of beat {self._last_indices_seq}: "
+                "they are recorded once per beat, in seq order"
+            )
+        self._indices.append((seq, values))
+        self._labels.append((label, self.session_id, seq))
+        self._last_indices_seq = seq
+        self.poll()
+
     # -- committing ------------------------------------------------------------------------------
 
     def poll(self, t_s: float | None = None) -> bool:
         """Commit if ``commit_interval_s`` of real time has passed since the last commit, or if
-        session time ``t_s`` (of the item just recorded) is that far past the last commit's; True if
-        it committed. A store that refuses the commit (:attr:`store_error`) does not raise here: the
-        rows stay buffered and the next due commit retries."""
+        session time ``t_s`` (of the item just recorded) is that far past the last commit's, or if
+        labels or indices have waited that long in real time; True if it committed. A store that
+        refuses the commit (:attr:`store_error`) does not raise here: the rows stay buffered and the
+        next due commit retries."""
         if t_s is not None:
             if t_s < self._pending_first_t_s:
                 self._pending_first_t_s = t_s
             if t_s > self._pending_last_t_s:
                 self._pending_last_t_s = t_s
+        now = self.clock.monotonic_s()
+        interval = self.commit_interval_s
+        since_derived = now - self._last_derived_s
         if (
-            self.clock.monotonic_s() - self._last_commit_s >= self.commit_interval_s
-            or self._pending_last_t_s - min(self._last_commit_t_s, self._pending_first_t_s) >= self.commit_interval_s
+            now - self._last_commit_s >= interval
+            or self._pending_last_t_s - min(self._last_commit_t_s, self._pending_first_t_s) >= interval
         ):
-            try:
-                self.flush()
-            except StoreError:
-                return False
-            return True
-        return False
+            # derived rows ride along once half an interval of real time has passed since they
+            # were last written: with every commit in real time, about twice a second of real
+            # time when the session runs faster (a commit per session second carries raw rows)
+            derived = since_derived >= interval / 2
+        elif since_derived >= interval and (self._labels or self._indices):
+            derived = True
+        else:
+            return False
+        try:
+            self._commit(derived)
+        except StoreError:
+            return False
+        return True
 
     @property
     def unstored_beats(self) -> int:
@@ -286,21 +337,28 @@ class Recorder:
 
     @property
     def pending(self) -> int:
-        """Rows buffered and not yet committed."""
-        return len(self._rows) + len(self._indices)
+        """Rows buffered and not yet committed (raw rows, labels and indices)."""
+        return len(self._rows) + len(self._labels) + len(self._indices)
 
     def flush(self) -> None:
-        """Write everything buffered in one transaction now. :class:`~sessions.store.StoreError`
-        if the store refuses it (disk full, read-only, busy): then nothing is lost, the rows stay
-        buffered for the next attempt."""
-        self._last_commit_s = self.clock.monotonic_s()
+        """Write everything buffered (raw rows, labels and indices) in one transaction now.
+        :class:`~sessions.store.StoreError` if the store refuses it (disk full, read-only, busy):
+        then nothing is lost, the rows stay buffered for the next attempt."""
+        self._commit(True)
+
+    def _commit(self, derived: bool) -> None:
+        """One transaction: the buffered raw rows, and with ``derived`` the labels and indices too."""
+        now = self.clock.monotonic_s()
+        self._last_commit_s = now
         if self._pending_last_t_s > self._last_commit_t_s:
             self._last_commit_t_s = self._pending_last_t_s
-        if not self.pending and not (self._final and self._tail):
+        if not (self._rows or (derived and (self._labels or self._indices or (self._final and self._tail)))):
+            if derived:
+                self._last_derived_s = now
             self._pending_first_t_s, self._pending_last_t_s = math.inf, -math.inf
             return
         try:
-            tail = self._write()
+            tail, merged = self._write(derived)
         except StoreError as exc:
             self.failed_commits += 1
             self.store_error = exc
@@ -308,63 +366,80 @@ class Recorder:
             self._pending_first_t_s = self._pending_last_t_s
             raise
         self.store_error = None
-        if tail is None:
-            self._tail.extend(self._indices)
-        else:
-            self._tail = tail
-            self._merge = None  # written (or, at the end, no longer needed)
-        if self._merge is None and len(self._tail) >= CHUNK_BEATS and not self._final:
-            self._merge = _Merge(self._tail[:CHUNK_BEATS])
+        if derived:
+            self._last_derived_s = now
+            if tail is None:
+                self._tail.extend(self._indices)
+            else:
+                self._tail = tail
+                del self._merges[:merged]  # written (or, at the end, no longer needed)
+            self._labels = []
+            self._indices = []
         self._rows.clear()
-        self._indices.clear()
+        if not self._final and (not self._merges or self._merges[-1].done()):
+            covered = sum(len(m.rows) for m in self._merges)
+            blocks = (len(self._tail) + len(self._indices) - covered) // CHUNK_BEATS
+            if blocks:
+                rows = (self._tail + self._indices)[covered:covered + blocks * CHUNK_BEATS]
+                self._merges.append(_Merge(rows))
         self._pending_first_t_s, self._pending_last_t_s = math.inf, -math.inf
         self.commits += 1
 
-    def _index_chunks(self) -> tuple[list[IndexChunkRow], list[Row] | None, int | None]:
-        """What this commit writes to ``beat_index_chunks``: ``(rows to insert, the tail left (None:
-        the tail followed by the pending rows), the first seq of the tail's JSON chunks to delete
-        first or None)``. The pending rows go as one JSON chunk. Once the tail holds CHUNK_BEATS
-        rows, its first CHUNK_BEATS are encoded as columnar chunks on a thread of their own
-        (:class:`_Merge`); the first commit after that is done writes them in place of the tail's
-        JSON chunks, and the rest of the tail with the pending rows as one JSON chunk. At the end
-        every row left is merged (the same chunks as merging at once: a merge always takes the
-        tail's first CHUNK_BEATS rows)."""
+    def _index_chunks(self) -> tuple[list[IndexChunkRow], list[Row] | None, int | None, int]:
+        """What a commit that writes indices writes to ``beat_index_chunks``: ``(rows to insert,
+        the tail left (None: the tail followed by the pending rows), the first seq of the tail's
+        JSON chunks to delete first or None, the number of merges written)``. The pending rows go
+        as one JSON chunk. As soon as the rows not yet merged (the tail's, then the pending ones)
+        hold a whole block of CHUNK_BEATS rows, every such block is encoded as columnar chunks on a
+        thread of its own (:class:`_Merge`, one at a time); a commit of indices after that writes
+        the merges done in place of the tail's JSON chunks, and the rows after them as one JSON
+        chunk. At the end every row left is merged (the same chunks as merging at once: a merge
+        always takes whole blocks of CHUNK_BEATS rows from the first row not yet merged)."""
         pending = self._indices
-        merge = self._merge
+        merges = self._merges
+        first_tail = self._tail[0][0] if self._tail else None
         if self._final:
             rows = self._tail + pending
             if not rows:
-                return [], None, None
-            chunks = merge.wait() if merge is not None else []
-            chunks = chunks + list(columnar_chunks(rows[len(merge.rows):] if merge is not None else rows))
+                return [], None, None, 0
+            chunks = [c for m in merges for c in m.wait()]
+            chunks += columnar_chunks(rows[sum(len(m.rows) for m in merges):])
             out = [(self.session_id, c.first_seq, c.last_seq, c.n, c.data) for c in chunks]
-            return out, [], (self._tail[0][0] if self._tail else None)
-        if merge is not None and merge.done():
+            return out, [], first_tail, len(merges)
+        done = 0
+        while done < len(merges) and merges[done].done():
+            done += 1
+        if done:
             rows = self._tail + pending
-            tail = rows[len(merge.rows):]
-            out = [(self.session_id, c.first_seq, c.last_seq, c.n, c.data) for c in merge.wait()]
+            tail = rows[sum(len(m.rows) for m in merges[:done]):]
+            out = [(self.session_id, c.first_seq, c.last_seq, c.n, c.data) for m in merges[:done] for c in m.wait()]
             if tail:
                 out.append((self.session_id, tail[0][0], tail[-1][0], len(tail), encode_json_rows(tail)))
-            return out, tail, self._tail[0][0]
+            return out, tail, first_tail, done
         if not pending:
-            return [], None, None
+            return [], None, None, 0
         data = encode_json_rows(pending)
-        return [(self.session_id, pending[0][0], pending[-1][0], len(pending), data)], None, None
+        return [(self.session_id, pending[0][0], pending[-1][0], len(pending), data)], None, None, 0
 
-    def _write(self) -> list[Row] | None:
-        """Write everything buffered in one transaction; return the tail of JSON-chunk rows left
-        (None: the tail followed by the rows just written)."""
-        chunks, tail, replaced_from = self._index_chunks()
+    def _write(self, derived: bool) -> tuple[list[Row] | None, int]:
+        """Write the buffered raw rows, with ``derived`` the labels and indices too, in one
+        transaction; return the tail of JSON-chunk rows left (None: the tail followed by the rows
+        just written, or no indices written) and the number of merges written."""
         rows = self._rows
-        rows.index_chunks = chunks
-        rows.index_chunks_from = None if replaced_from is None else (self.session_id, replaced_from)
+        tail, merged = None, 0
+        if derived:
+            chunks, tail, replaced_from, merged = self._index_chunks()
+            rows.labels = self._labels
+            rows.index_chunks = chunks
+            rows.index_chunks_from = None if replaced_from is None else (self.session_id, replaced_from)
         try:
             with self.store.transaction():
                 write_rows(self.store, rows)
-        finally:  # derived again at the next attempt, from the buffered indices
+        finally:  # derived again at the next attempt, from the buffered labels and indices
+            rows.labels = []
             rows.index_chunks = []
             rows.index_chunks_from = None
-        return tail
+        return tail, merged
 
     def finish(self, status: str = "complete", end_reason: str | None = None) -> None:
         """Flush, then mark the session ``complete`` or ``incomplete`` with its end time and why it
@@ -423,8 +498,9 @@ class _Merge:
         self._thread.start()
 
     def _run(self) -> None:
-        try:
-            self._chunks = list(columnar_chunks(self.rows))
+        try:  # block by block: the chunks of merging each block of CHUNK_BEATS rows on its own
+            self._chunks = [chunk for start in range(0, len(self.rows), CHUNK_BEATS)
+                            for chunk in columnar_chunks(self.rows[start:start + CHUNK_BEATS])]
         except BaseException as exc:  # raised again by wait(), on the recorder's thread
             self._error = exc
 

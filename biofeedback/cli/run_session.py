@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import math
 import signal
 import sys
@@ -59,14 +60,26 @@ def check_spell(spell_s: float | None, protocol: Any) -> None:
 
 
 def run_guided_session(args: argparse.Namespace, protocol: Any, *, source: str) -> int:
-    from biofeedback.practices.texts import check_lang
-    from sessions.live import SessionPlan
+    own_process = bool(getattr(args, "own_process", False))
+    if own_process:
+        # numba's and numpy's start-up leaves ~100 000 objects that every full collection of the
+        # session would scan again: loaded with the cyclic collector off, then frozen, and the
+        # collector on for the session (its own process only; a caller's process keeps its own)
+        gc.disable()
+    try:
+        from biofeedback.practices.texts import check_lang
+        from sessions.live import SessionPlan
+
+        check_spell(getattr(args, "spell", None), protocol)
+        home = resolve_home(args)
+        lang = check_lang(args.lang)
+        practice, practice_settings = build_practice(args, home)
+    finally:
+        if own_process:
+            gc.freeze()
+            gc.enable()
     from sessions.store import Store
 
-    check_spell(getattr(args, "spell", None), protocol)
-    home = resolve_home(args)
-    lang = check_lang(args.lang)
-    practice, practice_settings = build_practice(args, home)
     speed = float(getattr(args, "speed", 1.0))
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}, got {source!r}")

@@ -151,3 +151,41 @@ def test_durations_out_of_sense_are_refused_and_minutes_stay_minutes(tmp_path):
         proc = _run(*args, "--home", str(tmp_path))
         assert proc.returncode == 2 and words in proc.stderr, (args, proc.stderr)
     assert not (tmp_path / "biofeedback.sqlite").exists()  # nothing recorded
+
+
+def test_demo_in_its_own_process_runs_the_session_with_the_start_up_frozen(tmp_path):
+    # as the program, the demo loads numpy and numba with the cyclic collector off, then freezes
+    # what the start-up loaded (not scanned again by the session's full collections) and runs the
+    # session with the collector on
+    code = f"""if True:
+        import gc, sys
+        import sessions.live as live
+        run_session = live.run_session
+
+        async def spy(*args, **kwargs):
+            sys.stderr.write(f"collector {{gc.isenabled()}} frozen {{gc.get_freeze_count()}}\\n")
+            return await run_session(*args, **kwargs)
+
+        live.run_session = spy
+        sys.argv = ["biofeedback", "demo", "--speed", "max", "--minutes", "1", "--home", {str(tmp_path)!r}]
+        from biofeedback.cli.main import main
+        sys.exit(main())
+    """
+    env = {**os.environ, "PYTHONWARNINGS": "error"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    enabled, frozen = proc.stderr.split("collector ")[1].splitlines()[0].split()[0::2]
+    assert enabled == "True"
+    assert int(frozen) > 10_000  # numpy's and numba's objects
+    assert _jsonl(proc.stdout)[-1]["type"] == "stored"
+
+
+def test_demo_called_in_process_leaves_the_callers_collector_alone(tmp_path, capsys):
+    import gc
+
+    from biofeedback.cli.main import main
+
+    frozen = gc.get_freeze_count()
+    assert main(["demo", "--speed", "max", "--minutes", "1", "--home", str(tmp_path)]) == 0
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
+    assert _jsonl(capsys.readouterr().out)[-1]["type"] == "stored"

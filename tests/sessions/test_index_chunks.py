@@ -119,8 +119,9 @@ def test_the_recorder_writes_every_commit_and_merges_full_chunks(tmp_path):
             seq = rec.add_beat(Beat(800.0, 0.8 * (i + 1)))
             rec.add_indices(seq, _indices(i))
             clock.advance(0.8)  # commits every second or two: each commit its own JSON chunk
-            if i >= 2 * CHUNK_BEATS + 20 and rec._merge is not None:
-                rec._merge.wait()  # (a merge is encoded on a thread; the next commit writes it)
+            if i >= 2 * CHUNK_BEATS + 20:
+                for merge in rec._merges:
+                    merge.wait()  # (a merge is encoded on a thread; the next commit writes it)
         rec.flush()
         # while recording: two merged chunks, then the commits since, one JSON chunk each
         kinds = _chunk_kinds(store, sid)

@@ -9,11 +9,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from biofeedback.beat import Beat, Gap
 from devices.clock import VirtualClock
 from sessions.recorder import Recorder
 from sessions.store import NewSession, Store
+from sessions.store_rows import Rows, write_rows
 
 WALL = datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)
 
@@ -72,6 +75,47 @@ def test_commits_once_per_second_of_session_time_too(store: Store) -> None:
     rec.add_event(2.1, "battery", {"battery_pct": 80})  # events move session time too
     assert _committed_beats(store.path) == 3 and rec.commits == 2
     rec.finish()
+
+
+def _committed(path: Path) -> tuple[int, int, int]:
+    """(beats, labelled beats, rows of live indices) visible to another connection."""
+    conn = sqlite3.connect(path)
+    try:
+        beats, labelled = conn.execute("SELECT count(*), count(artifact) FROM beats").fetchone()
+        indices = conn.execute("SELECT coalesce(sum(n), 0) FROM beat_index_chunks").fetchone()[0]
+        return beats, labelled, indices
+    finally:
+        conn.close()
+
+
+def test_faster_than_real_time_labels_and_indices_follow_the_clock(store: Store) -> None:
+    """At --speed max the commits per session second carry the raw beats; the labels and live
+    indices (recomputed exactly by replay) go once half a commit interval of real time has passed
+    since they were last written, and on their own after a whole one: a kill loses at most one
+    second of session of beats and one second of real time of labels and indices."""
+    clock = VirtualClock()  # real time stands still
+    sid = store.create_session(NewSession("simulator", WALL))
+    rec = Recorder(store, sid, clock=clock, commit_interval_s=1.0)
+
+    def beat(i: int) -> None:
+        seq = rec.add_beat(Beat(500.0, 0.5 * (i + 1)))
+        rec.set_artifact_label(seq, "normal")
+        rec.add_indices(seq, {"rmssd_ms": 10.0 + i})
+
+    for i in range(6):  # 3 s of session: a commit per session second, beats only
+        beat(i)
+    assert _committed(store.path) == (6, 0, 0) and rec.commits == 3
+    clock.advance(0.6)  # half an interval of real time: the next commit carries them along
+    assert rec.poll() is False
+    beat(6)
+    assert _committed(store.path) == (6, 0, 0)
+    beat(7)  # session second 4: this commit writes the beats and what was derived so far
+    assert _committed(store.path) == (8, 7, 7) and rec.commits == 4
+    clock.advance(1.0)
+    assert rec.poll() is True  # a whole interval: the labels and indices left go on their own
+    assert _committed(store.path) == (8, 8, 8) and rec.pending == 0
+    rec.finish()
+    assert store.beat_indices(sid) == {i: {"rmssd_ms": 10.0 + i} for i in range(8)}
 
 
 def test_overdue_beats_after_a_stall_still_commit_every_session_second(store: Store) -> None:
@@ -229,3 +273,54 @@ def test_a_session_whose_lock_another_store_holds_cannot_be_recorded_here(store:
         with pytest.raises(ValueError, match="recording lock is not held here"):
             Recorder(other, sid)
     Recorder(store, sid).finish()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["normal", "ectopic", None]), st.integers(0, 11)), max_size=40))
+def test_labels_written_in_runs_end_as_written_one_by_one(store: Store, labels: list) -> None:
+    """Labels are written one UPDATE per run of consecutive beats with the same label; in any
+    order, repeats included, every beat ends with the label of its last row."""
+    sid = store.conn.execute("SELECT id FROM sessions").fetchone()
+    if sid is None:
+        with Recorder(store, store.create_session(NewSession("simulator", WALL)), clock=VirtualClock()) as rec:
+            for i in range(12):
+                rec.add_beat(Beat(800.0, 0.8 * (i + 1)))
+        sid = store.conn.execute("SELECT id FROM sessions").fetchone()
+    sid = sid[0]
+    with store.transaction() as conn:
+        conn.execute("UPDATE beats SET artifact = NULL WHERE session_id = ?", (sid,))
+        write_rows(store, Rows(labels=[(label, sid, seq) for label, seq in labels]))
+    expected: dict[int, str | None] = dict.fromkeys(range(12))
+    for label, seq in labels:
+        expected[seq] = label
+    assert [(b.seq, b.artifact) for b in store.beats(sid)] == sorted(expected.items())
+
+
+def test_add_settled_stores_what_add_indices_and_set_artifact_label_store(store: Store) -> None:
+    """The live runner's one call per settled beat writes the same rows and chunk bytes as the
+    two calls it replaces, and refuses what they refuse."""
+
+    def record(one_call: bool) -> str:
+        sid = store.create_session(NewSession("simulator", WALL))
+        with Recorder(store, sid, clock=VirtualClock()) as rec:
+            for i in range(40):
+                rec.add_beat(Beat(800.0, 0.8 * (i + 1)))
+                values = {"t_s": 0.8 * (i + 1), "rmssd_ms": None if i % 9 == 0 else 30.0 + i / 7,
+                          "valid": i % 5 != 0, "relaxation": "calm"}
+                label = "ectopic" if i % 5 == 0 else "normal"
+                if one_call:
+                    rec.add_settled(i, values, label)
+                else:
+                    rec.add_indices(i, values)
+                    rec.set_artifact_label(i, label)
+            with pytest.raises(ValueError, match="seq order"):
+                rec.add_settled(39, {"t_s": 1.0}, "normal")
+            with pytest.raises(ValueError, match="no beat with seq 40"):
+                rec.add_settled(40, {"t_s": 1.0}, "normal")
+        return sid
+
+    two, one = record(False), record(True)
+    chunks = "SELECT first_seq, last_seq, n, data FROM beat_index_chunks WHERE session_id = ? ORDER BY first_seq"
+    assert store.conn.execute(chunks, (one,)).fetchall() == store.conn.execute(chunks, (two,)).fetchall()
+    assert [(b.seq, b.artifact) for b in store.beats(one)] == [(b.seq, b.artifact) for b in store.beats(two)]
+    assert store.beat_indices(one) == store.beat_indices(two)
