@@ -453,9 +453,9 @@ class _Ring:
 #: The rfft's scale factor (1: none) as a 0-d float64 array: numpy's ufunc takes it as it is, without
 #: converting a Python number at every call (~1 µs of the ~3 µs a call costs besides the transform).
 _FFT_SCALE = np.array(1.0)
+_FFT_SCALE.setflags(write=False)
 #: Beats whose FFTs :meth:`HRVEngine._rows` does together (slots of the step's scratch and spectra).
 _BLOCK = 8
-_FFT_SCALE.setflags(write=False)
 _NAN9 = (math.nan,) * 9
 _NAN10 = (math.nan,) * 10
 # positions in the per-beat values of the compiled step (biofeedback.hrv._beat_kernels.beat_after_fft):
