@@ -263,14 +263,7 @@ class Recorder:
         """Record what was shown for beat ``seq``: ``BeatIndices.to_json_dict()`` (any mapping of
         JSON values; read back as JSON would give it). Once per beat, in seq order; stored in chunks
         (:mod:`sessions.index_chunks`)."""
-        self._check_open()
-        if not 0 <= seq < self._next_seq:
-            raise ValueError(f"no beat with seq {seq} (recorded: {self._next_seq})")
-        if seq <= self._last_indices_seq:
-            raise ValueError(
-                f"the indices of beat {seq} come after those of beat {self._last_indices_seq}: "
-                "they are recorded once per beat, in seq order"
-            )
+        self._check_indices_seq(seq)
         self._indices.append((int(seq), normalise(indices)))
         self._last_indices_seq = int(seq)
         self.poll()
@@ -283,6 +276,15 @@ class Recorder:
         plain JSON values (float, int, str, bool, ``None``) that nobody changes afterwards: it is
         stored as given, without :meth:`add_indices`' copy and checks (about 5 us a beat at
         ``--speed max``), and reads back the same as through :meth:`add_indices`."""
+        self._check_indices_seq(seq)
+        self._indices.append((seq, values))
+        self._labels.append((label, self.session_id, seq))
+        self._last_indices_seq = seq
+        self.poll()
+
+    def _check_indices_seq(self, seq: int) -> None:
+        """``ValueError`` unless ``seq`` is a recorded beat after the last one given indices (once per
+        beat, in seq order): the check of :meth:`add_indices` and :meth:`add_settled`."""
         self._check_open()
         if not 0 <= seq < self._next_seq:
             raise ValueError(f"no beat with seq {seq} (recorded: {self._next_seq})")
@@ -291,10 +293,6 @@ class Recorder:
                 f"the indices of beat {seq} come after those of beat {self._last_indices_seq}: "
                 "they are recorded once per beat, in seq order"
             )
-        self._indices.append((seq, values))
-        self._labels.append((label, self.session_id, seq))
-        self._last_indices_seq = seq
-        self.poll()
 
     # -- committing ------------------------------------------------------------------------------
 
