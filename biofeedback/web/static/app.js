@@ -84,9 +84,12 @@
   }
   function onLive(m) {
     if (m.type === "snapshot") {
+      // sent when the link opens (just after the page loads, and at every reconnect): on an idle page
+      // that already shows this state, the start form keeps what the user has chosen and typed
+      const same = !S.live && !m.live && JSON.stringify(S.last) === JSON.stringify(m.last);
       S.live = m.live; S.last = m.last; S.pacerTrace = [];
       if (S.live && S.live.frame) { S.frame = S.live.frame; S.frameAt = performance.now(); }
-      if (liveRoute()) { render(); }
+      if (liveRoute() && !same) { render(); }
       return;
     }
     if (m.type === "frame") {
