@@ -563,8 +563,8 @@ class HRVEngine:
         if not isinstance(item, Beat):
             raise TypeError(f"push() takes a Beat or a Gap, got {type(item).__name__}")
         # with detection at most one (older) beat settles per push, else this one at once
-        b = self._step(*self._accept(item.rr_ms, item.t_s), self._mode)
-        return [] if b is None else [b]
+        row = self._settle(*self._accept(item.rr_ms, item.t_s), self._mode)
+        return [] if row is None else [_beat_indices_of_row(row)]
 
     def push_beats(
         self, rr_ms: Iterable[float], t_s: Iterable[float], gap_before: Iterable[bool] | None = None,
@@ -689,7 +689,7 @@ class HRVEngine:
 
     # -- internals ----------------------------------------------------------------------------
     def _accept(self, rr_ms: float, t_s: float) -> tuple[float, float, bool]:
-        """A beat pushed (:meth:`push`, :meth:`push_beats`): checked, counted, and as :meth:`_step` takes it,
+        """A beat pushed (:meth:`push`, :meth:`push_beats`): checked, counted, and as :meth:`_settle` takes it,
         ``(t_s, rr_ms, gap before it)``."""
         rr = float(rr_ms)
         t = float(t_s)
@@ -825,19 +825,14 @@ class HRVEngine:
         # rfft grids are uniform; a NaN step (never) would show as NaN indices, not as wrong ones
         self._ring.G[bk.G_DF_F + k] = math.nan if df is None else df
 
-    def _step(self, t: float, rr: float, gap: bool, mode: int) -> BeatIndices | None:
-        """One beat through the compiled per-beat step (``mode``: :data:`bk.PUSH` through the
-        detector, :data:`bk.DIRECT` without one, ``>= 0`` a verdict for the oldest pending beat): the
-        indices of the beat it settles, or ``None`` (:meth:`_settle`)."""
-        row = self._settle(t, rr, gap, mode)
-        return None if row is None else _beat_indices_of_row(row)
-
     def _settle(self, t: float, rr: float, gap: bool, mode: int) -> tuple[Any, ...] | None:
-        """The one per-beat step of the engine, as :meth:`_step`, giving the settled beat's row (the
-        values of :data:`_ROW_NAMES`, :func:`_beat_indices_of_row`), or ``None``: :meth:`_before` (one
-        compiled call up to the FFTs), the FFTs (:meth:`_fft`), one compiled call after them
-        (:func:`~biofeedback.hrv._beat_kernels.beat_after_fft`), then :meth:`_finish`. :meth:`_rows`
-        takes the same steps for a block of beats, with their FFTs done together."""
+        """The one per-beat step of the engine (``mode``: :data:`bk.PUSH` through the detector,
+        :data:`bk.DIRECT` without one, ``>= 0`` a verdict for the oldest pending beat), giving the row
+        of the beat it settles (the values of :data:`_ROW_NAMES`, :func:`_beat_indices_of_row`), or
+        ``None``: :meth:`_before` (one compiled call up to the FFTs), the FFTs (:meth:`_fft`), one
+        compiled call after them (:func:`~biofeedback.hrv._beat_kernels.beat_after_fft`), then
+        :meth:`_finish`. :meth:`_rows` takes the same steps for a block of beats, with their FFTs
+        done together."""
         flags, t, rr, verdict, n_f, n_c = self._before(t, rr, gap, mode, 0)
         if flags < 0:
             if flags == NOTHING_SETTLED:
