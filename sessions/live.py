@@ -24,7 +24,7 @@ Outputs go to *sinks* (the rich live screen, a JSON-lines stream); the runner ho
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol as TypingProtocol
@@ -97,7 +97,7 @@ class _Run:
     """The state of one running session (not reusable)."""
 
     def __init__(self, source: HeartRateSource, plan: SessionPlan, store: Store, clock: Clock,
-                 sinks: Sequence[Sink], commit_clock: Clock):
+                 sinks: Sequence[Sink], commit_clock: Clock, engine_block_beats: int = 1):
         self.source = source
         self.plan = plan
         self.clock = clock
@@ -132,6 +132,9 @@ class _Run:
         self.end_reason: str | None = None
         self.stop_requested = asyncio.Event()
         self.pacer_pattern = plan.practice.pattern
+        # Beats recorded but not yet pushed through the pipeline (engine_block_beats > 1: see run_session)
+        self.engine_block_beats = engine_block_beats
+        self.block: list[Beat] = []
 
     # -- what happens ----------------------------------------------------------------------------
     def phase(self) -> str | None:
@@ -185,6 +188,8 @@ class _Run:
         self._show_event(event)
 
     def _show_event(self, event: Event, phase: str | None = None) -> None:
+        if self.block:
+            self.push_block()  # the beats before it first, in the order push() by push() shows them
         for sink in self.sinks:
             sink.on_event(event, phase or self.phase())
 
@@ -203,8 +208,15 @@ class _Run:
             self.recorder.add_beat(item)
             self.n_beats += 1
             self.last_beat_s = item.t_s
-            self._show_indices(self.pipeline.push(item))
+            if self.engine_block_beats == 1:
+                self._show_indices(self.pipeline.push(item))
+            else:
+                self.block.append(item)
+                if len(self.block) >= self.engine_block_beats:
+                    self.push_block()
         elif isinstance(item, Gap):
+            if self.block:
+                self.push_block()
             self.advance(item.end_s)
             self._show_event(self.recorder.add_gap(item))
             if self.pipeline is not None:
@@ -214,7 +226,13 @@ class _Run:
             self.advance(item.t_s)
             self._show_event(item)
 
-    def _show_indices(self, settled: list[BeatIndices]) -> None:
+    def push_block(self) -> None:
+        """Push the beats waiting in :attr:`block` through the pipeline, show and store what settles."""
+        assert self.pipeline is not None
+        block, self.block = self.block, []
+        self._show_indices(self.pipeline.push_beats(block))
+
+    def _show_indices(self, settled: Iterable[BeatIndices]) -> None:
         origin = self.origin_s or 0.0
         phase_at = self.timeline.protocol.phase_at
         add_settled = self.recorder.add_settled
@@ -256,6 +274,8 @@ class _Run:
 
     def finish(self) -> float:
         """Settle the last beats, close the open phases, record why the session ended."""
+        if self.block:
+            self.push_block()
         if self.pipeline is not None:
             self._show_indices(self.pipeline.flush())
         end_s = max(self.now_s, self.last_beat_s)
@@ -283,6 +303,7 @@ async def run_session(
     commit_clock: Clock | None = None,
     on_started: Callable[[str], None] | None = None,
     interrupt: asyncio.Event | None = None,
+    engine_block_beats: int = 1,
 ) -> SessionOutcome:
     """Run one guided session from ``source`` to the end; return where it was stored and how it ended.
 
@@ -307,8 +328,19 @@ async def run_session(
     interrupt:
         Set it (from a SIGINT/SIGTERM handler) to end the session early with end reason
         ``interrupted`` (kept like ``q``).
+    engine_block_beats:
+        1 (the default): every beat goes through the pipeline the moment it is recorded, and what it
+        settles is shown at once. ``N > 1`` (a session as fast as possible, where no one watches a
+        beat arrive): recorded beats wait until ``N`` have come, or an event is to be shown, or a
+        gap comes, or the session ends, and then go through the engine together
+        (:meth:`~sessions.pipeline.SessionPipeline.push_beats`: the same indices, the same bits,
+        about half the engine's time a beat); the sinks get the same calls in the same order, and the
+        store the same rows. The raw beats are recorded (and committed) the moment they arrive, as
+        always.
     """
-    run = _Run(source, plan, store, clock, sinks, commit_clock or RealClock())
+    if not (isinstance(engine_block_beats, int) and engine_block_beats >= 1):
+        raise ValueError(f"engine_block_beats must be an int >= 1, got {engine_block_beats!r}")
+    run = _Run(source, plan, store, clock, sinks, commit_clock or RealClock(), engine_block_beats)
     if on_started is not None:
         on_started(run.session_id)
     status = "incomplete"

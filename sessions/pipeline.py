@@ -11,7 +11,7 @@ bit. Prompts, markers and connection events never touch the indices.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from biofeedback.beat import Beat, Gap
 from biofeedback.engine import BeatIndices, EngineSettings, HRVEngine
@@ -40,6 +40,27 @@ class SessionPipeline:
         if not self._baseline_closed and isinstance(item, Beat) and item.t_s >= self.baseline_end_s:  # type: ignore[operator]
             self._close_baseline()
         return self.engine.push(item)
+
+    def push_beats(self, beats: Sequence[Beat]) -> Iterator[BeatIndices]:
+        """:meth:`push` of each of ``beats`` in order (a session as fast as possible): the same
+        :class:`BeatIndices`, the same bits, fed to the engine many at a time
+        (:meth:`~biofeedback.engine.HRVEngine.push_beats`, its FFTs done in blocks). The baseline still
+        ends just before the first beat at or after ``baseline_end_s``. Lazy: a bad beat raises when
+        it is reached, after the indices of the beats before it; until the iterator is exhausted, call
+        nothing else on this pipeline.
+        """
+        split = len(beats)
+        if not self._baseline_closed:
+            end_s = self.baseline_end_s
+            split = next((i for i, beat in enumerate(beats) if beat.t_s >= end_s), split)  # type: ignore[operator]
+        push_beats = self.engine.push_beats
+        if split:
+            head = beats[:split] if split < len(beats) else beats
+            yield from push_beats([b.rr_ms for b in head], [b.t_s for b in head])
+        if split < len(beats):
+            self._close_baseline()
+            tail = beats[split:]
+            yield from push_beats([b.rr_ms for b in tail], [b.t_s for b in tail])
 
     def flush(self) -> list[BeatIndices]:
         """Settle the beats still waiting for look-ahead (the end of the session)."""

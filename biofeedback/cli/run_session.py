@@ -41,6 +41,9 @@ def make_clock(speed: float, source: str) -> Any:
 #: Beats the simulator delivers per turn of the event loop on a virtual clock (``--speed max``):
 #: ~30 ms of work, so Ctrl-C and other tasks still run many times a second.
 MAX_SPEED_BEATS_PER_TURN = 32
+#: Beats fed to the engine together as fast as possible (``--speed max``; see ``run_session``'s
+#: ``engine_block_beats``); in real time every beat goes through at once.
+MAX_SPEED_ENGINE_BLOCK_BEATS = 32
 
 
 #: The shortest soothing-touch spell: a prompt every few seconds is flashing, not a spell.
@@ -124,6 +127,7 @@ async def _run(args: argparse.Namespace, plan: Any, store: Any, *, source: str, 
     from sessions.live import run_session
 
     clock = make_clock(speed, source)
+    block = MAX_SPEED_ENGINE_BLOCK_BEATS if math.isinf(speed) else 1
     lsl = lsl_publisher(args)  # --lsl: one more sink, started once the session exists
     more: list[Any] = [lsl] if lsl is not None else []
     started = lsl.start if lsl is not None else None
@@ -143,9 +147,9 @@ async def _run(args: argparse.Namespace, plan: Any, store: Any, *, source: str, 
                 with output_writer([JsonlSink(sys.stdout), *more]) as writer:
                     return await run_session(hr_source, plan, store, clock=clock, sinks=[writer],
                                              frame_interval_s=None if math.isinf(speed) else FRAME_INTERVAL_S,
-                                             on_started=started, interrupt=interrupt)
+                                             on_started=started, interrupt=interrupt, engine_block_beats=block)
             if math.isinf(speed) or quiet:
-                return await _run_with_progress(hr_source, plan, store, clock, interrupt, more, started)
+                return await _run_with_progress(hr_source, plan, store, clock, interrupt, more, started, block)
             with terminal_keys() as keys, ScreenSink(plan.practice, plan.protocol, plan.lang,
                                                      hr_source.info.name,
                                                      note=plan.practice_settings.get("rate_note")) as screen, \
@@ -162,7 +166,7 @@ async def _run(args: argparse.Namespace, plan: Any, store: Any, *, source: str, 
 
 
 async def _run_with_progress(source: Any, plan: Any, store: Any, clock: Any, interrupt: asyncio.Event,
-                             more: list[Any], started: Any) -> Any:
+                             more: list[Any], started: Any, engine_block_beats: int) -> Any:
     """As fast as possible: no live screen, a progress bar of simulated time on stderr."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -187,7 +191,7 @@ async def _run_with_progress(source: Any, plan: Any, store: Any, clock: Any, int
         task = progress.add_task("baseline", total=plan.protocol.total_s)
         with output_writer([ProgressSink(progress, task), *more]) as writer:
             return await run_session(source, plan, store, clock=clock, sinks=[writer], on_started=started,
-                                     interrupt=interrupt)
+                                     interrupt=interrupt, engine_block_beats=engine_block_beats)
 
 
 @contextlib.asynccontextmanager

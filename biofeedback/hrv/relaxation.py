@@ -68,10 +68,6 @@ class Baseline:
         return cls(float(d["ln_rmssd"]), float(d["mean_hr_bpm"]), float(d["coherence"]))
 
 
-def _defined(*values: float) -> bool:
-    return all(math.isfinite(v) for v in values)
-
-
 def relaxation_index(ln_rmssd: float, mean_hr_bpm: float, coherence: float, baseline: Baseline) -> float:
     """Relaxation index in 0-100, 50 = the user's baseline (formula in the module docstring).
 
@@ -100,16 +96,25 @@ def relaxation_index(ln_rmssd: float, mean_hr_bpm: float, coherence: float, base
     >>> round(relaxation_index(3.75, 65.0, 0.5, b), 4)  # 100 / (1 + e^(−2/3))
     66.0756
     """
-    terms: list[float] = []
-    if _defined(ln_rmssd, baseline.ln_rmssd):
-        terms.append((ln_rmssd - baseline.ln_rmssd) / LN_RMSSD_SCALE)
-    if _defined(mean_hr_bpm, baseline.mean_hr_bpm):
-        terms.append(-(mean_hr_bpm - baseline.mean_hr_bpm) / HR_SCALE_BPM)
-    if _defined(coherence, baseline.coherence) and coherence > -1 and baseline.coherence > -1:
-        terms.append((math.log1p(coherence) - math.log1p(baseline.coherence)) / LN_COHERENCE_SCALE)
-    if not terms:
+    # (computed every beat after the baseline: plain tests and sums, in the terms' order)
+    isfinite = math.isfinite
+    x = 0.0
+    k = 0
+    b = baseline.ln_rmssd
+    if isfinite(ln_rmssd) and isfinite(b):
+        x += (ln_rmssd - b) / LN_RMSSD_SCALE
+        k = 1
+    b = baseline.mean_hr_bpm
+    if isfinite(mean_hr_bpm) and isfinite(b):
+        x += -(mean_hr_bpm - b) / HR_SCALE_BPM
+        k += 1
+    b = baseline.coherence
+    if isfinite(coherence) and isfinite(b) and coherence > -1 and b > -1:
+        x += (math.log1p(coherence) - math.log1p(b)) / LN_COHERENCE_SCALE
+        k += 1
+    if not k:
         return float("nan")
-    x = sum(terms) / len(terms)
+    x = x / k
     if x >= 0:
         return 100.0 / (1.0 + math.exp(-x))
     e = math.exp(x)

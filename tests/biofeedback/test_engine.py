@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import replace
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from biofeedback.beat import Beat, Gap
-from biofeedback.engine import SETTINGS_VERSION, BeatIndices, EngineSettings, HRVEngine, json_line
+from biofeedback.engine import SETTINGS_VERSION, BeatIndices, EngineSettings, HRVEngine, WindowQuality, json_line
 from biofeedback.hrv.artifacts import ArtifactSettings, detect_artifacts
 from biofeedback.hrv.autonomic import pns_index, sns_index
 from biofeedback.hrv.coherence import coherence
@@ -251,6 +252,68 @@ def test_json_dict_has_python_floats_and_nulls() -> None:
         dd = b.to_json_dict()
         assert all(v is None or type(v) in (float, int, bool, str) for v in dd.values())
         json.dumps(dd, allow_nan=False)
+
+
+def _json_value_by_value(obj: BeatIndices | WindowQuality) -> dict[str, object]:
+    """to_json_dict as first written (every value converted on its own): the reference of its fast path."""
+    from dataclasses import fields
+
+    out: dict[str, object] = {}
+    for f in fields(obj):
+        v = getattr(obj, f.name)
+        if f.name == "quality":
+            continue
+        if isinstance(obj, WindowQuality):  # its values as they are, but non-finite floats
+            out[f.name] = None if isinstance(v, float) and not math.isfinite(v) else v
+        elif isinstance(v, bool) or v is None or isinstance(v, str):
+            out[f.name] = v
+        elif isinstance(v, (int, np.integer)):
+            out[f.name] = int(v)
+        else:
+            fv = float(v)
+            out[f.name] = fv if math.isfinite(fv) else None
+    quality = getattr(obj, "quality", None)
+    if quality is not None:
+        out.update(_json_value_by_value(quality))
+    return out
+
+
+@functools.cache
+def _beats_of_version(version: int) -> tuple[BeatIndices, ...]:
+    rr, t = _series(5, 200)
+    return tuple(_run(HRVEngine(EngineSettings(version=version)), _items(rr, t, set())))
+
+
+_json_values = st.one_of(
+    st.floats(width=64), st.sampled_from([0.0, -0.0, math.nan, math.inf, -math.inf, 1e308, -1e308, 5e-324]),
+    st.integers(-(2**70), 2**70), st.booleans(), st.none(), st.text(max_size=3),
+    st.floats(width=64).map(np.float64), st.integers(-100, 100).map(np.int64),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_json_dict_fast_path_equals_value_by_value(data: st.DataObject) -> None:
+    # a real beat's values, some replaced by anything a caller might put there (NaN, infinities,
+    # overflowing sums, numpy scalars, ints in float fields, None, strings): the same object, key for key,
+    # type for type, as converting every value on its own
+    beats = _beats_of_version(data.draw(st.sampled_from([1, 3])))
+    b = beats[data.draw(st.integers(0, len(beats) - 1))]
+    for target in ("beat", "quality"):
+        obj = b if target == "beat" else b.quality
+        if obj is None:
+            continue
+        names = [f for f in obj.__slots__ if f != "quality"]
+        changes = data.draw(st.dictionaries(st.sampled_from(names), _json_values, max_size=4))
+        if target == "beat":
+            b = replace(b, **changes)
+        else:
+            b = replace(b, quality=replace(obj, **changes))
+    got, want = b.to_json_dict(), _json_value_by_value(b)
+    assert list(got) == list(want)
+    for key in want:
+        assert type(got[key]) is type(want[key]), key
+        assert repr(got[key]) == repr(want[key]), key
 
 
 @pytest.mark.parametrize("version", [1, 2])

@@ -48,3 +48,41 @@ def test_properties_bounded_and_monotone(ln_rmssd: float, hr: float, coh: float,
     assert relaxation_index(ln_rmssd + d, hr, coh, BASE) >= r  # more vagal HRV: more relaxed
     assert relaxation_index(ln_rmssd, hr - 10 * d, coh, BASE) >= r  # lower HR: more relaxed
     assert relaxation_index(ln_rmssd, hr, coh + d, BASE) >= r  # more coherent: more relaxed
+
+
+def _relaxation_as_first_written(ln_rmssd: float, mean_hr_bpm: float, coherence: float, b: Baseline) -> float:
+    """The index as written before its per-beat speed-up (a list of terms, ``sum``/``len``): the
+    reference the fast version must equal bit for bit (replay of stored sessions depends on it)."""
+    terms = []
+    if math.isfinite(ln_rmssd) and math.isfinite(b.ln_rmssd):
+        terms.append((ln_rmssd - b.ln_rmssd) / 0.25)
+    if math.isfinite(mean_hr_bpm) and math.isfinite(b.mean_hr_bpm):
+        terms.append(-(mean_hr_bpm - b.mean_hr_bpm) / 5.0)
+    if math.isfinite(coherence) and math.isfinite(b.coherence) and coherence > -1 and b.coherence > -1:
+        terms.append((math.log1p(coherence) - math.log1p(b.coherence)) / 0.5)
+    if not terms:
+        return float("nan")
+    x = sum(terms) / len(terms)
+    if x >= 0:
+        return 100.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return 100.0 * e / (1.0 + e)
+
+
+_any_float = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64),
+                       st.sampled_from([0.0, -0.0, -1.0, -1.5, 1e-300, math.nan, math.inf, -math.inf]))
+
+
+@settings(max_examples=500, deadline=None)
+@given(_any_float, _any_float, _any_float, _any_float, _any_float, _any_float)
+def test_same_bits_as_first_written(ln_rmssd: float, hr: float, coh: float, b_ln: float, b_hr: float,
+                                    b_coh: float) -> None:
+    b = Baseline(b_ln, b_hr, b_coh)
+    try:
+        want = _relaxation_as_first_written(ln_rmssd, hr, coh, b)
+    except OverflowError as exc:  # math.exp of a huge x: the same error
+        with pytest.raises(type(exc)):
+            relaxation_index(ln_rmssd, hr, coh, b)
+        return
+    got = relaxation_index(ln_rmssd, hr, coh, b)
+    assert (math.isnan(want) and math.isnan(got)) or got.hex() == want.hex()

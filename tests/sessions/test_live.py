@@ -261,3 +261,63 @@ def test_beats_due_when_the_process_was_stalled_past_the_end_are_still_recorded(
         expected = ref_store.beats(ref.session_id)
     assert outcome.end_reason == "finished"
     assert [b.t_s for b in beats] == [b.t_s for b in expected]
+
+
+class _Calls:
+    """Every sink call, in order, with what it carried."""
+
+    def __init__(self):
+        self.calls: list[tuple] = []
+
+    def on_beat(self, indices, phase, values):
+        self.calls.append(("beat", repr(indices), phase, dict(values)))  # repr: NaN equals NaN
+
+    def on_event(self, event, phase):
+        self.calls.append(("event", repr(event), phase))
+
+    def on_frame(self, now_s): ...
+
+
+def _run_blocks(store: Store, engine_block_beats: int):
+    from devices.simulator import SimulatorSource
+    from sessions.simulated import simulated_person
+
+    protocol = Protocol(baseline_s=90, practice_s=120, recovery_s=60)
+    plan = SessionPlan(practice=get_practice("resonance"), protocol=protocol, source_kind="simulator")
+    clock = VirtualClock()
+    # premature and missed beats, and skin contact lost now and then (gaps)
+    person = simulated_person(plan.practice, protocol, seed=8, ectopic_rate=0.03, missed_rate=0.01,
+                              contact_loss_per_hour=60.0)
+    source = SimulatorSource(person, clock=clock, duration_s=protocol.total_s, beats_per_turn=32)
+    sink = _Calls()
+    outcome = asyncio.run(run_session(source, plan, store, clock=clock, sinks=[sink],
+                                      engine_block_beats=engine_block_beats))
+    sid = outcome.session_id
+    stored = (store.beats(sid), store.beat_indices(sid), store.gaps(sid), store.events(sid), store.phases(sid))
+    return sink.calls, stored
+
+
+def test_beats_fed_to_the_engine_in_blocks_give_the_same_session_and_the_same_calls(tmp_path):
+    # As fast as possible the runner feeds the engine many beats at a time (run_session's
+    # engine_block_beats): every sink must get the same calls in the same order (events between the
+    # beats where they were), and the store the same rows, as beat by beat; the baseline (relaxation),
+    # gaps and artifacts included.
+    with Store.open_home(tmp_path / "one") as store:
+        one, stored_one = _run_blocks(store, 1)
+    with Store.open_home(tmp_path / "blocks") as store:
+        blocks, stored_blocks = _run_blocks(store, 7)
+    beats = [c for c in one if c[0] == "beat"]
+    assert len(beats) > 250 and len(one) > len(beats) + 20
+    assert any(c[3]["relaxation"] is not None for c in beats)  # the baseline ended mid-run
+    assert any(c[3]["gap_before"] for c in beats) and any(not c[3]["valid"] for c in beats)
+    assert blocks == one
+    assert stored_blocks[0] == stored_one[0]  # beats with their artifact labels
+    assert stored_blocks[1:] == stored_one[1:]  # indices, gaps, events, phases
+
+
+def test_engine_block_beats_must_be_a_positive_int(tmp_path):
+    with Store.open_home(tmp_path) as store, pytest.raises(ValueError, match="engine_block_beats"):
+        plan = SessionPlan(practice=get_practice("resonance"), protocol=PROTOCOL, source_kind="simulator")
+        clock = VirtualClock()
+        source = simulated_source(plan.practice, PROTOCOL, seed=1, clock=clock)
+        asyncio.run(run_session(source, plan, store, clock=clock, engine_block_beats=0))
