@@ -283,14 +283,25 @@ class BeatIndices:
             out.update(self.quality.to_json_dict())
         return out
 
+    def row(self) -> tuple[Any, ...]:
+        """The values of the fields in order (``quality`` left out), then the quality's fields when it has
+        a quality: a compact form (a tuple of plain values, cheap to pickle) that :meth:`from_row`
+        turns back into the same object (a helper process's engine: :mod:`sessions.engine_worker`)."""
+        q = self.quality
+        return _get_fields(self) if q is None else _get_fields(self) + _get_quality(q)
+
+    @staticmethod
+    def from_row(row: tuple[Any, ...]) -> "BeatIndices":
+        """The :class:`BeatIndices` of a :meth:`row` (the same fields, the same values)."""
+        return _beat_indices_of_row(row)
+
     def to_json_line(self) -> bytes:
         """The object of :meth:`to_json_dict` as one line of compact JSON (UTF-8, ending in a newline).
 
         Same keys in the same order and the same values once parsed (NaN/inf/None as null), written
         by orjson straight from the fields (no per-field conversion): the lines of ``analyze
         --per-beat --jsonl``. :func:`json_line` of :meth:`to_json_dict` gives the same bytes."""
-        q = self.quality
-        return _json_line_of_row(_get_fields(self) if q is None else _get_fields(self) + _get_quality(q))
+        return _json_line_of_row(self.row())
 
 
 @dataclass(frozen=True, slots=True)

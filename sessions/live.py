@@ -24,6 +24,7 @@ Outputs go to *sinks* (the rich live screen, a JSON-lines stream); the runner ho
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -35,6 +36,7 @@ from biofeedback.events import Event, PacerChanged, PromptShown, ProtocolStart, 
 from biofeedback.practices import Practice, Prompt, Protocol
 from devices.clock import Clock, RealClock
 from devices.source import DeviceEvent, HeartRateSource, SourceItem
+from sessions.engine_worker import BlockPipeline, EngineHelper
 from sessions.pipeline import SessionPipeline
 from sessions.recorder import Recorder
 from sessions.store import NewSession, Store
@@ -44,6 +46,10 @@ from sessions.timeline import PhaseChange, Timeline
 #: long (frame-clock time): a source catching up after a stall delivers its overdue beats first, a
 #: strap out of range is stopped well within 1 s.
 END_GRACE_S = 0.5
+#: Blocks and events waiting to be shown (engine_block_beats > 1) beyond which the runner waits for the
+#: engine (a helper process still starting, or slower than the recording).
+MAX_WAITING = 256
+_RESULT = object()  # in _Run.waiting: a block's settled beats, still due from the engine
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,8 @@ class _Run:
     """The state of one running session (not reusable)."""
 
     def __init__(self, source: HeartRateSource, plan: SessionPlan, store: Store, clock: Clock,
-                 sinks: Sequence[Sink], commit_clock: Clock, engine_block_beats: int = 1):
+                 sinks: Sequence[Sink], commit_clock: Clock, engine_block_beats: int = 1,
+                 engine_helper: EngineHelper | None = None):
         self.source = source
         self.plan = plan
         self.clock = clock
@@ -132,9 +139,15 @@ class _Run:
         self.end_reason: str | None = None
         self.stop_requested = asyncio.Event()
         self.pacer_pattern = plan.practice.pattern
-        # Beats recorded but not yet pushed through the pipeline (engine_block_beats > 1: see run_session)
+        # engine_block_beats > 1 (see run_session): the engine takes the recorded beats a block at a time
+        # (self.blocks, perhaps in a helper process: engine_helper), and what is shown waits in
+        # self.waiting, in order: _RESULT for a block's settled beats still due, (event, phase) for an
+        # event that came after them.
         self.engine_block_beats = engine_block_beats
-        self.block: list[Beat] = []
+        self.engine_helper = engine_helper
+        self.blocks: BlockPipeline | None = None
+        self.block: list[Beat] = []  # recorded beats not yet submitted
+        self.waiting: deque[Any] = deque()
 
     # -- what happens ----------------------------------------------------------------------------
     def phase(self) -> str | None:
@@ -145,7 +158,12 @@ class _Run:
         origin = max(0.0, first.t_s - first.rr_ms / 1000.0)
         self.origin_s = origin
         baseline_s = self.plan.protocol.baseline_s
-        self.pipeline = SessionPipeline(self.plan.engine_settings, origin + baseline_s if baseline_s > 0 else None)
+        baseline_end_s = origin + baseline_s if baseline_s > 0 else None
+        if self.engine_block_beats == 1:
+            self.pipeline = SessionPipeline(self.plan.engine_settings, baseline_end_s)
+        else:
+            self.blocks = BlockPipeline(self.plan.engine_settings, baseline_end_s, helper=self.engine_helper)
+            self.engine_helper = None  # the block pipeline's now
         self._record(ProtocolStart(origin, origin))
 
     def advance(self, now_s: float, *, from_frame: bool = False) -> None:
@@ -188,8 +206,13 @@ class _Run:
         self._show_event(event)
 
     def _show_event(self, event: Event, phase: str | None = None) -> None:
+        phase = phase or self.phase()
         if self.block:
-            self.push_block()  # the beats before it first, in the order push() by push() shows them
+            self.submit_block()  # the beats before it first, in the order push() by push() shows them
+        if self.waiting:  # after what is still due from the engine
+            self.waiting.append((event, phase))
+            self.drain()
+            return
         for sink in self.sinks:
             sink.on_event(event, phase or self.phase())
 
@@ -199,7 +222,7 @@ class _Run:
         if isinstance(item, Beat):
             if self.origin_s is None:
                 self.start_protocol(item)
-            assert self.origin_s is not None and self.pipeline is not None
+            assert self.origin_s is not None
             if item.t_s - self.origin_s >= self.plan.protocol.total_s:
                 self.advance(item.t_s)
                 self.request_stop("finished")  # keeps an earlier reason
@@ -208,29 +231,65 @@ class _Run:
             self.recorder.add_beat(item)
             self.n_beats += 1
             self.last_beat_s = item.t_s
-            if self.engine_block_beats == 1:
+            if self.pipeline is not None:
                 self._show_indices(self.pipeline.push(item))
             else:
                 self.block.append(item)
                 if len(self.block) >= self.engine_block_beats:
-                    self.push_block()
+                    self.submit_block()
         elif isinstance(item, Gap):
             if self.block:
-                self.push_block()
+                self.submit_block()
             self.advance(item.end_s)
             self._show_event(self.recorder.add_gap(item))
             if self.pipeline is not None:
                 self._show_indices(self.pipeline.push(item))
+            elif self.blocks is not None:
+                self.blocks.submit_gap(item)
+                self._wait_for_result()
         else:
             self.recorder.record(item)
             self.advance(item.t_s)
             self._show_event(item)
 
-    def push_block(self) -> None:
-        """Push the beats waiting in :attr:`block` through the pipeline, show and store what settles."""
-        assert self.pipeline is not None
+    def submit_block(self) -> None:
+        """Give the engine the beats waiting in :attr:`block`; show and store what settles when it is back."""
+        assert self.blocks is not None
         block, self.block = self.block, []
-        self._show_indices(self.pipeline.push_beats(block))
+        self.blocks.submit_beats(block)
+        self._wait_for_result()
+
+    def _wait_for_result(self) -> None:
+        self.waiting.append(_RESULT)
+        self.drain()
+
+    def drain(self, *, wait: bool = False) -> None:
+        """Show what is due, in order: the settled beats back from the engine, and the events that
+        came after them. A result not back yet stops it (``wait``: waits for everything; more than
+        :data:`MAX_WAITING` things waiting: waits for the first)."""
+        waiting = self.waiting
+        while waiting:
+            head = waiting[0]
+            if head is _RESULT:
+                assert self.blocks is not None
+                settled = self.blocks.next_result(wait or len(waiting) > MAX_WAITING)
+                if settled is None:
+                    return
+                waiting.popleft()
+                self._show_indices(settled)
+            else:
+                waiting.popleft()
+                event, phase = head
+                for sink in self.sinks:
+                    sink.on_event(event, phase)
+
+    def close_engine(self) -> None:
+        """End the engine's helper process, if any (the session is over)."""
+        if self.blocks is not None:
+            self.blocks.close()
+        if self.engine_helper is not None:
+            self.engine_helper.close()
+            self.engine_helper = None
 
     def _show_indices(self, settled: Iterable[BeatIndices]) -> None:
         origin = self.origin_s or 0.0
@@ -274,10 +333,14 @@ class _Run:
 
     def finish(self) -> float:
         """Settle the last beats, close the open phases, record why the session ended."""
-        if self.block:
-            self.push_block()
         if self.pipeline is not None:
             self._show_indices(self.pipeline.flush())
+        elif self.blocks is not None:
+            if self.block:
+                self.submit_block()
+            self.blocks.submit_flush()
+            self._wait_for_result()
+            self.drain(wait=True)
         end_s = max(self.now_s, self.last_beat_s)
         if self.end_reason == "finished" and self.origin_s is not None:
             end_s = max(end_s, self.origin_s + self.plan.protocol.total_s)
@@ -304,6 +367,7 @@ async def run_session(
     on_started: Callable[[str], None] | None = None,
     interrupt: asyncio.Event | None = None,
     engine_block_beats: int = 1,
+    engine_process: bool = False,
 ) -> SessionOutcome:
     """Run one guided session from ``source`` to the end; return where it was stored and how it ended.
 
@@ -337,10 +401,16 @@ async def run_session(
         about half the engine's time a beat); the sinks get the same calls in the same order, and the
         store the same rows. The raw beats are recorded (and committed) the moment they arrive, as
         always.
+    engine_process:
+        With ``engine_block_beats > 1``: compute the blocks in a helper process on the machine's
+        other core (:mod:`sessions.engine_worker`; computed here without two usable cores or when the
+        helper fails) while this process goes on recording; what the sinks get, and the store, stay
+        the same (the sinks' calls come a little later, at most :data:`MAX_WAITING` blocks and events).
     """
     if not (isinstance(engine_block_beats, int) and engine_block_beats >= 1):
         raise ValueError(f"engine_block_beats must be an int >= 1, got {engine_block_beats!r}")
-    run = _Run(source, plan, store, clock, sinks, commit_clock or RealClock(), engine_block_beats)
+    helper = EngineHelper.launch() if engine_process and engine_block_beats > 1 else None
+    run = _Run(source, plan, store, clock, sinks, commit_clock or RealClock(), engine_block_beats, helper)
     if on_started is not None:
         on_started(run.session_id)
     status = "incomplete"
@@ -367,6 +437,7 @@ async def run_session(
         end_s = run.finish()
         status = "complete"
     finally:
+        run.close_engine()
         run.recorder.finish(status, run.end_reason or ("source_ended" if status == "complete" else None))
         if run.n_beats == 0:
             # Stopped or failed before a single beat (Ctrl-C at once, no strap found, no adapter):

@@ -2,9 +2,9 @@
 
 Of the ~6 s of ``biofeedback report`` of a 24 h session, about two have nothing to do with the
 session's numbers: importing matplotlib (~0.8 s) and drawing the figure (~1 s, its first figure
-costing more). :class:`FigureWorker` starts a fresh, isolated Python process (``python -I -c``, with
-this process's module path, running :func:`main`) as soon as the session is known; on the
-machine's other core it imports
+costing more). :class:`FigureWorker` starts a fresh, isolated Python process
+(:func:`sessions.helper_process.start_helper`, running :func:`main`) as soon as the session is known;
+on the machine's other core it imports
 matplotlib and draws a tiny throw-away figure (fonts, artist machinery, Agg canvas) while this
 process reads the session. :func:`sessions.report_data.report_data` hands over the figure's data
 before it compares the phases (:meth:`FigureWorker.send_draft`), and the worker draws every panel
@@ -23,8 +23,6 @@ only): nothing leaves the machine, no file is written. A worker still running wh
 
 from __future__ import annotations
 
-import json
-import os
 import pickle
 import subprocess
 import sys
@@ -37,9 +35,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: The first bytes of a worker's answer: what follows is the report (anything else is not trusted).
 ANSWER_MAGIC = b"BFRW2\n"
-
-#: The worker's command line (``python -I -c _BOOT PATH``): its module path, then :func:`main`.
-_BOOT = "import json, sys; sys.path[:] = json.loads(sys.argv[1]); from sessions.report_worker import main; sys.exit(main())"
 
 #: Seconds allowed for the worker to answer once it has all the data, before the report is drawn here.
 DRAW_TIMEOUT_S = 120.0
@@ -59,19 +54,10 @@ class FigureWorker:
         """Start the worker (it begins importing matplotlib at once); ``None`` if it cannot be, or
         when this process may run on fewer than two CPU cores (``cores``, default: those it may use),
         where a second process would only add its start-up to the report's time."""
-        if cores is None:
-            cores = _usable_cores()
-        if cores < 2 or not sys.executable:
-            return None
-        # Isolated (-I: no current directory, PYTHONPATH or user site on its path), then exactly this
-        # process's module path: the worker imports the same modules, and nothing else.
-        path = json.dumps([p for p in sys.path if isinstance(p, str)])
-        try:
-            process = subprocess.Popen(
-                [sys.executable, "-I", "-c", _BOOT, path],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            )
-        except OSError:
+        from sessions.helper_process import start_helper
+
+        process = start_helper("sessions.report_worker", cores=cores)
+        if process is None:
             return None
         return cls(process)
 
@@ -152,14 +138,6 @@ class FigureWorker:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
-
-
-def _usable_cores() -> int:
-    """The CPU cores this process may run on (its affinity where the system says, else all)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def _completes(draft: ReportData, data: ReportData) -> bool:

@@ -42,7 +42,8 @@ def make_clock(speed: float, source: str) -> Any:
 #: ~30 ms of work, so Ctrl-C and other tasks still run many times a second.
 MAX_SPEED_BEATS_PER_TURN = 32
 #: Beats fed to the engine together as fast as possible (``--speed max``; see ``run_session``'s
-#: ``engine_block_beats``); in real time every beat goes through at once.
+#: ``engine_block_beats``), computed by a helper process on the other core (``engine_process``); in
+#: real time every beat goes through at once, here.
 MAX_SPEED_ENGINE_BLOCK_BEATS = 32
 
 
@@ -147,7 +148,8 @@ async def _run(args: argparse.Namespace, plan: Any, store: Any, *, source: str, 
                 with output_writer([JsonlSink(sys.stdout), *more]) as writer:
                     return await run_session(hr_source, plan, store, clock=clock, sinks=[writer],
                                              frame_interval_s=None if math.isinf(speed) else FRAME_INTERVAL_S,
-                                             on_started=started, interrupt=interrupt, engine_block_beats=block)
+                                             on_started=started, interrupt=interrupt, engine_block_beats=block,
+                                             engine_process=block > 1)
             if math.isinf(speed) or quiet:
                 return await _run_with_progress(hr_source, plan, store, clock, interrupt, more, started, block)
             with terminal_keys() as keys, ScreenSink(plan.practice, plan.protocol, plan.lang,
@@ -191,7 +193,8 @@ async def _run_with_progress(source: Any, plan: Any, store: Any, clock: Any, int
         task = progress.add_task("baseline", total=plan.protocol.total_s)
         with output_writer([ProgressSink(progress, task), *more]) as writer:
             return await run_session(source, plan, store, clock=clock, sinks=[writer], on_started=started,
-                                     interrupt=interrupt, engine_block_beats=engine_block_beats)
+                                     interrupt=interrupt, engine_block_beats=engine_block_beats,
+                                     engine_process=engine_block_beats > 1)
 
 
 @contextlib.asynccontextmanager

@@ -278,7 +278,7 @@ class _Calls:
     def on_frame(self, now_s): ...
 
 
-def _run_blocks(store: Store, engine_block_beats: int):
+def _run_blocks(store: Store, engine_block_beats: int, engine_process: bool = False):
     from devices.simulator import SimulatorSource
     from sessions.simulated import simulated_person
 
@@ -291,21 +291,22 @@ def _run_blocks(store: Store, engine_block_beats: int):
     source = SimulatorSource(person, clock=clock, duration_s=protocol.total_s, beats_per_turn=32)
     sink = _Calls()
     outcome = asyncio.run(run_session(source, plan, store, clock=clock, sinks=[sink],
-                                      engine_block_beats=engine_block_beats))
+                                      engine_block_beats=engine_block_beats, engine_process=engine_process))
     sid = outcome.session_id
     stored = (store.beats(sid), store.beat_indices(sid), store.gaps(sid), store.events(sid), store.phases(sid))
     return sink.calls, stored
 
 
-def test_beats_fed_to_the_engine_in_blocks_give_the_same_session_and_the_same_calls(tmp_path):
+@pytest.mark.parametrize("engine_process", [False, True], ids=["here", "helper process"])
+def test_beats_fed_to_the_engine_in_blocks_give_the_same_session_and_the_same_calls(tmp_path, engine_process):
     # As fast as possible the runner feeds the engine many beats at a time (run_session's
-    # engine_block_beats): every sink must get the same calls in the same order (events between the
-    # beats where they were), and the store the same rows, as beat by beat; the baseline (relaxation),
-    # gaps and artifacts included.
+    # engine_block_beats), in a helper process when asked (engine_process): every sink must get the
+    # same calls in the same order (events between the beats where they were), and the store the same
+    # rows, as beat by beat; the baseline (relaxation), gaps and artifacts included.
     with Store.open_home(tmp_path / "one") as store:
         one, stored_one = _run_blocks(store, 1)
     with Store.open_home(tmp_path / "blocks") as store:
-        blocks, stored_blocks = _run_blocks(store, 7)
+        blocks, stored_blocks = _run_blocks(store, 7, engine_process)
     beats = [c for c in one if c[0] == "beat"]
     assert len(beats) > 250 and len(one) > len(beats) + 20
     assert any(c[3]["relaxation"] is not None for c in beats)  # the baseline ended mid-run

@@ -1,0 +1,240 @@
+"""A session's engine fed in blocks, computed by a helper process while the session records.
+
+At ``--speed max`` a session is bound by one core: the simulator, the recorder's commits, the engine
+and the outputs take turns on one Python interpreter. :class:`BlockPipeline` moves the engine (about a
+third of that work) to a helper process on the machine's other core
+(:func:`sessions.helper_process.start_helper`, running :func:`main`): the live runner submits the
+recorded beats a block at a time (and the gaps, and the end), goes on recording the next beats, and
+takes each block's settled :class:`~biofeedback.engine.BeatIndices` when they are back, in order.
+The helper runs the same :class:`~sessions.pipeline.SessionPipeline` on the same items (the same code,
+the same bits: the rule replay already relies on), so what is shown and stored is what computing
+here gives (``tests/sessions/test_engine_worker.py``).
+
+Nothing depends on the helper: with fewer than two usable cores, or when it cannot be started, the
+pipeline runs here, each block at once. When the helper fails mid-session (killed, crashed, an
+answer that is not one), the blocks it was given are computed again here, from the first (they are
+kept, a few bytes a beat, while a helper computes), and the session goes on here: every result not
+yet handed out is handed out, none twice. A helper still running at the end is killed.
+"""
+
+from __future__ import annotations
+
+import pickle
+import queue
+import subprocess
+import threading
+from array import array
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+from biofeedback.beat import Beat, Gap
+from biofeedback.engine import BeatIndices, EngineSettings
+from sessions.pipeline import SessionPipeline
+
+#: A submission: ("beats", rr_ms, t_s) with two array('d'), ("gap", start_s, end_s, reason) or ("flush",).
+Submission = tuple[Any, ...]
+
+_GONE = object()  # put by the reader when the helper's output ends or is not an answer
+#: Seconds to wait for the helper's next answer before giving it up (it answers a block in milliseconds).
+ANSWER_TIMEOUT_S = 30.0
+
+
+class BlockPipeline:
+    """:class:`~sessions.pipeline.SessionPipeline` driven a block at a time, with results taken later.
+
+    Each :meth:`submit_beats`, :meth:`submit_gap` and :meth:`submit_flush` gives exactly one result
+    (the beats it settled, possibly none); :meth:`next_result` hands them out in submission order.
+    ``helper``: an :class:`EngineHelper` (launched earlier, so that it starts while the session does)
+    computes, when given and still there; otherwise every submission is computed here at once and
+    its result is ready immediately. The pipeline owns the helper from then on (:meth:`close`).
+    """
+
+    def __init__(self, settings: EngineSettings, baseline_end_s: float | None, *, helper: EngineHelper | None = None):
+        self.settings = settings
+        self.baseline_end_s = baseline_end_s
+        self._local: SessionPipeline | None = None
+        self._helper = helper
+        if helper is not None and not helper.send(("start", settings.to_dict(), baseline_end_s)):
+            helper.close()
+            self._helper = None
+        if self._helper is None:
+            self._local = SessionPipeline(settings, baseline_end_s)
+        self._sent: list[Submission] = []  # what the helper was given (to compute again here if it fails)
+        self._handed = 0  # results handed out (of the helper's)
+        self._ready: deque[list[BeatIndices]] = deque()  # results computed here, not yet handed out
+
+    @property
+    def uses_helper(self) -> bool:
+        """True while a helper process computes (False: here)."""
+        return self._helper is not None
+
+    def submit_beats(self, beats: Sequence[Beat]) -> None:
+        """Push recorded beats, in order (:meth:`SessionPipeline.push_beats`)."""
+        self._submit(("beats", array("d", [b.rr_ms for b in beats]), array("d", [b.t_s for b in beats])))
+
+    def submit_gap(self, gap: Gap) -> None:
+        """Push a gap (:meth:`SessionPipeline.push`)."""
+        self._submit(("gap", gap.start_s, gap.end_s, gap.reason))
+
+    def submit_flush(self) -> None:
+        """Settle the beats still waiting for look-ahead (the end of the session)."""
+        self._submit(("flush",))
+
+    def next_result(self, wait: bool) -> list[BeatIndices] | None:
+        """The next submission's settled beats, in submission order; ``None`` when it is not ready yet
+        and ``wait`` is False (with ``wait``, or without a helper, it is always given; ``None`` also
+        when every submission's result was handed out)."""
+        if self._ready:
+            return self._ready.popleft()
+        if self._helper is None or self._handed == len(self._sent):
+            return None
+        result = self._helper.result(wait)
+        if result is None:
+            return None
+        if result is _GONE:
+            self._take_over()  # also kills a helper that hangs
+            return self._ready.popleft() if self._ready else None
+        self._handed += 1
+        return result  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """End the helper (killed if still running)."""
+        if self._helper is not None:
+            self._helper.close()
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _submit(self, submission: Submission) -> None:
+        if self._helper is not None:
+            self._sent.append(submission)
+            if self._helper.send(submission):
+                return
+            self._take_over()  # the helper is gone: this one too is computed here
+            return
+        assert self._local is not None
+        self._ready.append(_apply(self._local, submission))
+
+    def _take_over(self) -> None:
+        """The helper failed: compute everything it was given here, from the first submission; keep the
+        results not yet handed out."""
+        if self._helper is not None:
+            self._helper.close()
+            self._helper = None
+        local = SessionPipeline(self.settings, self.baseline_end_s)
+        for k, submission in enumerate(self._sent):
+            result = _apply(local, submission)
+            if k >= self._handed:
+                self._ready.append(result)
+        self._sent.clear()
+        self._local = local
+
+
+def _apply(pipeline: SessionPipeline, submission: Submission) -> list[BeatIndices]:
+    """What ``submission`` settles, computed by ``pipeline`` (here or in the helper)."""
+    kind = submission[0]
+    if kind == "beats":
+        _, rr_ms, t_s = submission
+        return list(pipeline.push_beats([Beat(rr, t) for rr, t in zip(rr_ms, t_s)]))
+    if kind == "gap":
+        return pipeline.push(Gap(*submission[1:]))
+    if kind == "flush":
+        return pipeline.flush()
+    raise ValueError(f"unknown submission {kind!r}")
+
+
+class EngineHelper:
+    """The helper process's end here: a pipe to write submissions into, a thread reading answers.
+    :meth:`launch` starts it (it loads the engine at once); a :class:`BlockPipeline` then uses it."""
+
+    def __init__(self, process: subprocess.Popen[bytes]):
+        self._process = process
+        self._answers: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._reader = threading.Thread(target=self._read, name="biofeedback-engine-reader", daemon=True)
+        self._reader.start()
+
+    @classmethod
+    def launch(cls, cores: int | None = None) -> EngineHelper | None:
+        """Start the helper process; ``None`` when it cannot be, or with fewer than two usable CPU
+        cores (``cores``, default: those this process may use)."""
+        from sessions.helper_process import start_helper
+
+        process = start_helper("sessions.engine_worker", cores=cores, stderr=subprocess.DEVNULL)
+        return None if process is None else cls(process)
+
+    def send(self, message: tuple[Any, ...]) -> bool:
+        """Write one message; False when the helper is gone."""
+        stdin = self._process.stdin
+        try:
+            assert stdin is not None
+            pickle.dump(message, stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            stdin.flush()
+        except (OSError, ValueError):
+            return False
+        return True
+
+    def result(self, wait: bool) -> Any:
+        """The next answer (a list of BeatIndices), :data:`_GONE` (also when ``wait`` waited
+        :data:`ANSWER_TIMEOUT_S` in vain: a helper that hangs is given up), or ``None`` when none is
+        ready and ``wait`` is False."""
+        try:
+            return self._answers.get(timeout=ANSWER_TIMEOUT_S) if wait else self._answers.get_nowait()
+        except queue.Empty:
+            return _GONE if wait else None
+
+    def _read(self) -> None:
+        stdout = self._process.stdout
+        assert stdout is not None
+        from_row = BeatIndices.from_row
+        try:
+            while True:
+                rows = pickle.load(stdout)
+                if not isinstance(rows, list):
+                    break
+                self._answers.put([from_row(row) for row in rows])
+        except Exception:  # noqa: BLE001 - the helper ended or said something else: computed here instead
+            pass
+        self._answers.put(_GONE)
+
+    def close(self) -> None:
+        """End the helper: its input closed (it ends there), killed if it has not ended soon after."""
+        process = self._process
+        stdin = process.stdin
+        if stdin is not None and not stdin.closed:
+            try:
+                stdin.close()
+            except OSError:  # a write it never read
+                pass
+        try:
+            process.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        self._reader.join(timeout=5.0)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None and not stream.closed:
+                stream.close()
+
+
+def main() -> int:
+    """The helper: load the engine's kernels at once (while the parent starts its session), then read
+    ``("start", settings, baseline_end_s)`` and submissions from standard input; answer each with the
+    rows (:meth:`BeatIndices.row`) of the beats it settled, until the input ends."""
+    import signal
+    import sys
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it ends us
+    warm = SessionPipeline(EngineSettings(), None)
+    list(warm.push_beats([Beat(800.0, 0.8), Beat(810.0, 1.61)]))  # the compiled kernels, loaded
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    try:
+        start = pickle.load(stdin)
+        if start[0] != "start":
+            return 2
+        pipeline = SessionPipeline(EngineSettings.from_dict(start[1]), start[2])
+        while True:
+            submission = pickle.load(stdin)
+            rows = [b.row() for b in _apply(pipeline, submission)]
+            pickle.dump(rows, stdout, protocol=pickle.HIGHEST_PROTOCOL)
+            stdout.flush()
+    except EOFError:
+        return 0

@@ -1,0 +1,107 @@
+"""The engine fed in blocks by a helper process (sessions/engine_worker.py): the same results as
+computing here, in order, also when the helper dies mid-session."""
+
+from __future__ import annotations
+
+from biofeedback.beat import Beat, Gap
+from biofeedback.engine import BeatIndices, EngineSettings
+from devices.simulator import RRSimulator
+from sessions.engine_worker import BlockPipeline, EngineHelper
+
+
+def _items() -> list[Beat | Gap]:
+    """~12 min of a simulated person with premature and missed beats, and two gaps."""
+    sim = RRSimulator(5, ectopic_rate=0.02, missed_rate=0.01, quantise_ticks=True)
+    items: list[Beat | Gap] = []
+    for i, b in enumerate(sim.beats_until(720.0)):
+        if i in (300, 610):
+            items.append(Gap(items[-1].t_s, b.t_s - b.rr_ms / 1000.0, "contact_lost"))  # type: ignore[union-attr]
+        items.append(Beat(b.rr_ms, b.t_s))
+    return items
+
+
+def _submit_all(pipeline: BlockPipeline, items: list[Beat | Gap], *, on_result=None) -> list[list[BeatIndices]]:
+    results: list[list[BeatIndices]] = []
+    block: list[Beat] = []
+    n_submitted = 0
+
+    def take(wait: bool) -> None:
+        while len(results) < n_submitted:
+            got = pipeline.next_result(wait)
+            if got is None:
+                return
+            results.append(got)
+            if on_result is not None:
+                on_result(len(results))
+
+    for item in items:
+        if isinstance(item, Gap):
+            if block:
+                pipeline.submit_beats(block)
+                n_submitted += 1
+                block = []
+            pipeline.submit_gap(item)
+            n_submitted += 1
+        else:
+            block.append(item)
+            if len(block) == 13:
+                pipeline.submit_beats(block)
+                n_submitted += 1
+                block = []
+        take(False)
+    if block:
+        pipeline.submit_beats(block)
+        n_submitted += 1
+    pipeline.submit_flush()
+    n_submitted += 1
+    take(True)
+    assert pipeline.next_result(True) is None  # every result handed out once
+    return results
+
+
+def _reprs(results: list[list[BeatIndices]]) -> list[list[str]]:
+    return [[repr(b) for b in r] for r in results]  # repr: NaN equals NaN
+
+
+SETTINGS = EngineSettings()
+
+
+def test_a_helper_process_gives_what_computing_here_gives():
+    items = _items()
+    here = BlockPipeline(SETTINGS, 200.0)
+    assert not here.uses_helper
+    want = _submit_all(here, items)
+    helper = EngineHelper.launch(cores=2)
+    assert helper is not None
+    away = BlockPipeline(SETTINGS, 200.0, helper=helper)
+    try:
+        got = _submit_all(away, items)
+        assert away.uses_helper  # computed there from start to end
+    finally:
+        away.close()
+    assert sum(len(r) for r in want) == sum(isinstance(i, Beat) for i in items)
+    assert any(b.relaxation is not None for r in want for b in r)  # the baseline ended at 200 s
+    assert _reprs(got) == _reprs(want)
+
+
+def test_a_helper_that_dies_mid_session_is_taken_over_here_nothing_lost_nothing_twice():
+    items = _items()
+    want = _submit_all(BlockPipeline(SETTINGS, 200.0), items)
+    helper = EngineHelper.launch(cores=2)
+    assert helper is not None
+    away = BlockPipeline(SETTINGS, 200.0, helper=helper)
+
+    def kill_after_some(n_results: int) -> None:
+        if n_results == 20:
+            helper._process.kill()  # the helper dies (killed by the system, a crash...)
+
+    try:
+        got = _submit_all(away, items, on_result=kill_after_some)
+        assert not away.uses_helper  # the rest was computed here
+    finally:
+        away.close()
+    assert _reprs(got) == _reprs(want)
+
+
+def test_no_helper_with_a_single_core():
+    assert EngineHelper.launch(cores=1) is None
