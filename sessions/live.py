@@ -8,7 +8,9 @@
 2. records every raw beat, gap and device event the moment it arrives (the recorder commits at least
    once a second, so a killed process loses at most the last second);
 3. pushes beats and gaps through :class:`~sessions.pipeline.SessionPipeline` (the code path replay
-   uses too) and stores the indices shown for every beat;
+   uses too) and stores the indices shown for every beat; as fast as possible, a block of beats at a
+   time, perhaps in a helper process (``engine_block_beats``, ``engine_process``: the same indices,
+   the same calls of the sinks in the same order);
 4. starts the protocol when the first beat arrives (a strap may take seconds to connect and to
    send beats: the baseline does not count down meanwhile; event ``protocol_start``), then
    turns phase changes and prompts of the :class:`~sessions.timeline.Timeline` into events, exactly
