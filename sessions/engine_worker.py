@@ -6,15 +6,20 @@ third of that work) to a helper process on the machine's other core
 (:func:`sessions.helper_process.start_helper`, running :func:`main`): the live runner submits the
 recorded beats a block at a time (and the gaps, and the end), goes on recording the next beats, and
 takes each block's settled :class:`~biofeedback.engine.BeatIndices` when they are back, in order.
-The helper runs the same :class:`~sessions.pipeline.SessionPipeline` on the same items (the same code,
-the same bits: the rule replay already relies on), so what is shown and stored is what computing
-here gives (``tests/sessions/test_engine_worker.py``).
+
+The helper is launched when the session starts and loads the engine meanwhile; until it says it is
+ready, the blocks are computed here (a short session never waits for it). Then the pipeline's state
+(:meth:`SessionPipeline.snapshot`, which :meth:`~SessionPipeline.restore` continues bit for bit)
+goes to the helper, which runs the same :class:`~sessions.pipeline.SessionPipeline` code on the same
+items from there: what is shown and stored is what computing here gives
+(``tests/sessions/test_engine_worker.py``).
 
 Nothing depends on the helper: with fewer than two usable cores, or when it cannot be started, the
 pipeline runs here, each block at once. When the helper fails mid-session (killed, crashed, an
-answer that is not one), the blocks it was given are computed again here, from the first (they are
-kept, a few bytes a beat, while a helper computes), and the session goes on here: every result not
-yet handed out is handed out, none twice. A helper still running at the end is killed.
+answer that is not one, no answer for :data:`ANSWER_TIMEOUT_S`), the blocks it was given are
+computed again here from the state it was given (they are kept, a few bytes a beat, while a helper
+computes), and the session goes on here: every result not yet handed out is handed out, none twice.
+The helper is killed at the end (it holds nothing by then).
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ from sessions.pipeline import SessionPipeline
 Submission = tuple[Any, ...]
 
 _GONE = object()  # put by the reader when the helper's output ends or is not an answer
+#: The helper's first word: its kernels are loaded, it waits for the pipeline's state.
+READY = "biofeedback-engine-helper-ready-1"
 #: Seconds to wait for the helper's next answer before giving it up (it answers a block in milliseconds).
 ANSWER_TIMEOUT_S = 30.0
 
@@ -45,29 +52,45 @@ class BlockPipeline:
 
     Each :meth:`submit_beats`, :meth:`submit_gap` and :meth:`submit_flush` gives exactly one result
     (the beats it settled, possibly none); :meth:`next_result` hands them out in submission order.
-    ``helper``: an :class:`EngineHelper` (launched earlier, so that it starts while the session does)
-    computes, when given and still there; otherwise every submission is computed here at once and
-    its result is ready immediately. The pipeline owns the helper from then on (:meth:`close`).
+
+    ``helper``: an :class:`EngineHelper`, launched earlier so that it starts while the session does.
+    Until it is ready, every submission is computed here at once (a short session never waits for
+    it); at the first submission after it is, the pipeline's state goes to the helper
+    (:meth:`hand_over`), which computes from then on while this process goes on. Without a helper, or
+    after it failed, everything is computed here. The pipeline owns the helper (:meth:`close`).
     """
 
     def __init__(self, settings: EngineSettings, baseline_end_s: float | None, *, helper: EngineHelper | None = None):
         self.settings = settings
-        self.baseline_end_s = baseline_end_s
-        self._local: SessionPipeline | None = None
+        self._local: SessionPipeline | None = SessionPipeline(settings, baseline_end_s)  # None: the helper computes
         self._helper = helper
-        if helper is not None and not helper.send(("start", settings.to_dict(), baseline_end_s)):
-            helper.close()
-            self._helper = None
-        if self._helper is None:
-            self._local = SessionPipeline(settings, baseline_end_s)
-        self._sent: list[Submission] = []  # what the helper was given (to compute again here if it fails)
-        self._handed = 0  # results handed out (of the helper's)
+        self._base: dict[str, Any] | None = None  # the pipeline's state when the helper took it over
+        self._sent: list[Submission] = []  # what the helper was given since (to compute here if it fails)
+        self._handed = 0  # the helper's results handed out
         self._ready: deque[list[BeatIndices]] = deque()  # results computed here, not yet handed out
+        self.computed_here = 0  # submissions computed in this process (before the helper took over, or after it failed)
 
     @property
     def uses_helper(self) -> bool:
-        """True while a helper process computes (False: here)."""
-        return self._helper is not None
+        """True while the helper process computes (False: here)."""
+        return self._local is None
+
+    def hand_over(self, *, wait: bool = False) -> bool:
+        """Give the pipeline's state to the helper if it is ready (``wait``: wait for it, at most
+        :data:`ANSWER_TIMEOUT_S`), so that it computes the next submissions; True when it does."""
+        helper = self._helper
+        if self._local is None or helper is None:
+            return self._local is None
+        if not helper.wait_ready(ANSWER_TIMEOUT_S if wait else 0.0):
+            if helper.gone():
+                self._drop_helper()
+            return False
+        state = self._local.snapshot()
+        if not helper.send(("start", state)):
+            self._drop_helper()
+            return False
+        self._base, self._local = state, None
+        return True
 
     def submit_beats(self, beats: Sequence[Beat]) -> None:
         """Push recorded beats, in order (:meth:`SessionPipeline.push_beats`)."""
@@ -83,12 +106,13 @@ class BlockPipeline:
 
     def next_result(self, wait: bool) -> list[BeatIndices] | None:
         """The next submission's settled beats, in submission order; ``None`` when it is not ready yet
-        and ``wait`` is False (with ``wait``, or without a helper, it is always given; ``None`` also
-        when every submission's result was handed out)."""
+        and ``wait`` is False (with ``wait``, or while computed here, it is always given; ``None``
+        also when every submission's result was handed out)."""
         if self._ready:
             return self._ready.popleft()
-        if self._helper is None or self._handed == len(self._sent):
+        if self._local is not None or self._handed == len(self._sent):
             return None
+        assert self._helper is not None
         result = self._helper.result(wait)
         if result is None:
             return None
@@ -96,37 +120,44 @@ class BlockPipeline:
             self._take_over()  # also kills a helper that hangs
             return self._ready.popleft() if self._ready else None
         self._handed += 1
-        return result  # type: ignore[return-value]
+        return result  # type: ignore[no-any-return]
 
     def close(self) -> None:
-        """End the helper (killed if still running)."""
+        """End the helper (there is nothing left for it to do, or it is not needed)."""
         if self._helper is not None:
             self._helper.close()
 
     # -- internals ---------------------------------------------------------------------------------
     def _submit(self, submission: Submission) -> None:
-        if self._helper is not None:
-            self._sent.append(submission)
-            if self._helper.send(submission):
-                return
-            self._take_over()  # the helper is gone: this one too is computed here
+        if self._local is not None and self._helper is not None:
+            self.hand_over()
+        if self._local is not None:
+            self._ready.append(_apply(self._local, submission))
+            self.computed_here += 1
             return
-        assert self._local is not None
-        self._ready.append(_apply(self._local, submission))
+        assert self._helper is not None
+        self._sent.append(submission)
+        if not self._helper.send(submission):
+            self._take_over()  # the helper is gone: this one too is computed here
 
-    def _take_over(self) -> None:
-        """The helper failed: compute everything it was given here, from the first submission; keep the
-        results not yet handed out."""
+    def _drop_helper(self) -> None:
         if self._helper is not None:
             self._helper.close()
             self._helper = None
-        local = SessionPipeline(self.settings, self.baseline_end_s)
+
+    def _take_over(self) -> None:
+        """The helper failed: compute here what it was given, from the state it was given; keep the
+        results not yet handed out."""
+        self._drop_helper()
+        assert self._base is not None
+        local = SessionPipeline.restore(self._base)
         for k, submission in enumerate(self._sent):
             result = _apply(local, submission)
             if k >= self._handed:
                 self._ready.append(result)
+                self.computed_here += 1
         self._sent.clear()
-        self._local = local
+        self._base, self._local = None, local
 
 
 def _apply(pipeline: SessionPipeline, submission: Submission) -> list[BeatIndices]:
@@ -149,8 +180,18 @@ class EngineHelper:
     def __init__(self, process: subprocess.Popen[bytes]):
         self._process = process
         self._answers: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._ready = threading.Event()  # the helper said it is ready (or it is gone: see gone())
+        self._gone = False
         self._reader = threading.Thread(target=self._read, name="biofeedback-engine-reader", daemon=True)
         self._reader.start()
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        """Whether the helper is ready for the pipeline's state (waiting up to ``timeout_s``)."""
+        return (self._ready.is_set() or (timeout_s > 0 and self._ready.wait(timeout_s))) and not self._gone
+
+    def gone(self) -> bool:
+        """True once the helper's output ended (or was not what it should be)."""
+        return self._gone
 
     @classmethod
     def launch(cls, cores: int | None = None) -> EngineHelper | None:
@@ -186,29 +227,31 @@ class EngineHelper:
         assert stdout is not None
         from_row = BeatIndices.from_row
         try:
-            while True:
-                rows = pickle.load(stdout)
-                if not isinstance(rows, list):
-                    break
-                self._answers.put([from_row(row) for row in rows])
+            if pickle.load(stdout) == READY:
+                self._ready.set()
+                while True:
+                    rows = pickle.load(stdout)
+                    if not isinstance(rows, list):
+                        break
+                    self._answers.put([from_row(row) for row in rows])
         except Exception:  # noqa: BLE001 - the helper ended or said something else: computed here instead
             pass
+        self._gone = True
+        self._ready.set()  # no one waits for a helper that is gone
         self._answers.put(_GONE)
 
     def close(self) -> None:
-        """End the helper: its input closed (it ends there), killed if it has not ended soon after."""
+        """End the helper (it holds nothing: whatever it had to give was given, or is not needed)."""
         process = self._process
+        if process.poll() is None:
+            process.kill()
+        process.wait()
         stdin = process.stdin
         if stdin is not None and not stdin.closed:
             try:
                 stdin.close()
             except OSError:  # a write it never read
                 pass
-        try:
-            process.wait(timeout=1.0)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
         self._reader.join(timeout=5.0)
         for stream in (process.stdout, process.stderr):
             if stream is not None and not stream.closed:
@@ -216,9 +259,10 @@ class EngineHelper:
 
 
 def main() -> int:
-    """The helper: load the engine's kernels at once (while the parent starts its session), then read
-    ``("start", settings, baseline_end_s)`` and submissions from standard input; answer each with the
-    rows (:meth:`BeatIndices.row`) of the beats it settled, until the input ends."""
+    """The helper: load the engine's kernels at once (while the parent starts its session), say
+    :data:`READY`, then read ``("start", state)`` (:meth:`SessionPipeline.snapshot`) and submissions
+    from standard input; answer each with the rows (:meth:`BeatIndices.row`) of the beats it
+    settled, until the input ends."""
     import signal
     import sys
 
@@ -226,11 +270,13 @@ def main() -> int:
     warm = SessionPipeline(EngineSettings(), None)
     list(warm.push_beats([Beat(800.0, 0.8), Beat(810.0, 1.61)]))  # the compiled kernels, loaded
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    pickle.dump(READY, stdout, protocol=pickle.HIGHEST_PROTOCOL)
+    stdout.flush()
     try:
         start = pickle.load(stdin)
         if start[0] != "start":
             return 2
-        pipeline = SessionPipeline(EngineSettings.from_dict(start[1]), start[2])
+        pipeline = SessionPipeline.restore(start[1])
         while True:
             submission = pickle.load(stdin)
             rows = [b.row() for b in _apply(pipeline, submission)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from biofeedback.beat import Beat, Gap
 from biofeedback.engine import BeatIndices, EngineSettings, HRVEngine
@@ -65,6 +66,22 @@ class SessionPipeline:
     def flush(self) -> list[BeatIndices]:
         """Settle the beats still waiting for look-ahead (the end of the session)."""
         return self.engine.flush()
+
+    def snapshot(self) -> dict[str, Any]:
+        """The complete state (the engine's :meth:`~biofeedback.engine.HRVEngine.snapshot`, whether the
+        baseline has ended), plain data: :meth:`restore` continues bit for bit (a helper process taking
+        over a session's engine, :mod:`sessions.engine_worker`)."""
+        return {"engine": self.engine.snapshot(), "baseline_end_s": self.baseline_end_s,
+                "baseline_closed": self._baseline_closed}
+
+    @classmethod
+    def restore(cls, state: dict[str, Any]) -> "SessionPipeline":
+        """The pipeline of a :meth:`snapshot`."""
+        engine = HRVEngine.restore(state["engine"])
+        pipeline = cls(engine.settings, state["baseline_end_s"])
+        pipeline.engine = engine
+        pipeline._baseline_closed = bool(state["baseline_closed"])
+        return pipeline
 
     def _close_baseline(self) -> None:
         self._baseline_closed = True

@@ -66,17 +66,22 @@ def _reprs(results: list[list[BeatIndices]]) -> list[list[str]]:
 SETTINGS = EngineSettings()
 
 
+def _helper() -> EngineHelper:
+    helper = EngineHelper.launch(cores=2)  # whatever this machine has
+    assert helper is not None
+    return helper
+
+
 def test_a_helper_process_gives_what_computing_here_gives():
     items = _items()
     here = BlockPipeline(SETTINGS, 200.0)
-    assert not here.uses_helper
     want = _submit_all(here, items)
-    helper = EngineHelper.launch(cores=2)
-    assert helper is not None
-    away = BlockPipeline(SETTINGS, 200.0, helper=helper)
+    assert not here.uses_helper and here.computed_here == len(want)
+    away = BlockPipeline(SETTINGS, 200.0, helper=_helper())
     try:
+        assert away.hand_over(wait=True)  # from the first block
         got = _submit_all(away, items)
-        assert away.uses_helper  # computed there from start to end
+        assert away.uses_helper and away.computed_here == 0  # computed there from start to end
     finally:
         away.close()
     assert sum(len(r) for r in want) == sum(isinstance(i, Beat) for i in items)
@@ -84,20 +89,56 @@ def test_a_helper_process_gives_what_computing_here_gives():
     assert _reprs(got) == _reprs(want)
 
 
+def test_the_helper_takes_over_mid_session_once_it_is_ready():
+    # the first blocks are computed here while the helper starts (a Python process cannot start
+    # within one block's computation); the pipeline's state then goes to the helper, which goes on
+    items = _items()
+    want = _submit_all(BlockPipeline(SETTINGS, 200.0), items)
+    away = BlockPipeline(SETTINGS, 200.0, helper=_helper())
+
+    def ready_after_some(n_results: int) -> None:
+        if n_results == 10:
+            assert away.hand_over(wait=True)
+
+    try:
+        got = _submit_all(away, items, on_result=ready_after_some)
+        assert away.uses_helper and 1 <= away.computed_here <= 10
+    finally:
+        away.close()
+    assert _reprs(got) == _reprs(want)
+
+
 def test_a_helper_that_dies_mid_session_is_taken_over_here_nothing_lost_nothing_twice():
     items = _items()
     want = _submit_all(BlockPipeline(SETTINGS, 200.0), items)
-    helper = EngineHelper.launch(cores=2)
-    assert helper is not None
+    helper = _helper()
     away = BlockPipeline(SETTINGS, 200.0, helper=helper)
 
     def kill_after_some(n_results: int) -> None:
+        if n_results == 5:
+            assert away.hand_over(wait=True)
         if n_results == 20:
             helper._process.kill()  # the helper dies (killed by the system, a crash...)
 
     try:
         got = _submit_all(away, items, on_result=kill_after_some)
         assert not away.uses_helper  # the rest was computed here
+        assert 5 < away.computed_here < len(want)
+    finally:
+        away.close()
+    assert _reprs(got) == _reprs(want)
+
+
+def test_a_helper_that_dies_before_it_is_ready_is_not_waited_for():
+    items = _items()
+    want = _submit_all(BlockPipeline(SETTINGS, 200.0), items)
+    helper = _helper()
+    helper._process.kill()
+    away = BlockPipeline(SETTINGS, 200.0, helper=helper)
+    try:
+        assert not away.hand_over(wait=True)
+        got = _submit_all(away, items)
+        assert not away.uses_helper and away.computed_here == len(want)
     finally:
         away.close()
     assert _reprs(got) == _reprs(want)
