@@ -527,7 +527,7 @@ class SimulatorSource:
         catch_up = clock.catch_up if isinstance(clock, VirtualClock) and self.beats_per_turn > 1 else None
         beats_per_turn = self.beats_per_turn
         duration_s = self.duration_s
-        next_values = self.simulator._next
+        next_values = _fields_of_next_beat(self.simulator)
         turn = 0
         while not self._stopped:
             t_s, rr_ms, _label, beat_contact, ticks = next_values()  # SimulatedBeat's fields
@@ -558,6 +558,19 @@ class SimulatorSource:
             yield _new_beat(rr_ms, t_s, ticks, t_s, True)  # Beat(rr_ms, t_s, rr_ticks_1024, arrival_s, contact)
             last_beat_s = t_s
         yield Disconnected(end_s, "stopped" if self._stopped else "finished")
+
+
+def _fields_of_next_beat(simulator: RRSimulator) -> Callable[[], tuple[float, float, str, bool, int | None]]:
+    """A function giving the fields of ``simulator.next_beat()`` in order: ``RRSimulator._next`` (no object)
+    unless a subclass has its own ``next_beat``."""
+    if type(simulator).next_beat is RRSimulator.next_beat:
+        return simulator._next
+
+    def next_fields() -> tuple[float, float, str, bool, int | None]:
+        b = simulator.next_beat()
+        return b.t_s, b.rr_ms, b.label, b.contact, b.rr_ticks_1024
+
+    return next_fields
 
 
 class Notification(NamedTuple):

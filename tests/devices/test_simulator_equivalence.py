@@ -320,3 +320,22 @@ def test_the_source_streams_the_items_of_the_code_before_it(key: tuple[str, int,
     name, seed, resonance_bpm, beats_per_turn = key
     practice, protocol = _practice(name)
     assert _stream_digest(practice, protocol, seed, resonance_bpm, beats_per_turn) == MAIN_DIGESTS[key]
+
+
+def test_a_subclass_with_its_own_next_beat_is_streamed_through_it() -> None:
+    class Stretched(RRSimulator):  # its own next_beat: every interval 1 ms longer, times unchanged
+        calls = 0
+
+        def next_beat(self) -> SimulatedBeat:
+            Stretched.calls += 1
+            b = super().next_beat()
+            return dataclasses.replace(b, rr_ms=b.rr_ms + 1.0)
+
+    async def beats() -> list[Beat]:
+        source = SimulatorSource(Stretched(1), clock=VirtualClock(), duration_s=30.0)
+        return [item async for item in source.stream() if isinstance(item, Beat)]
+
+    plain = [b for b in RRSimulator(1).beats_until(30.0)]
+    got = asyncio.run(beats())
+    assert Stretched.calls == len(got) + 1  # and the one beyond the end
+    assert [b.rr_ms for b in got] == [b.rr_ms + 1.0 for b in plain]
