@@ -422,11 +422,11 @@ def _window_values(p: PhaseBeats, starts: Sequence[float], w: float, parts: tupl
         # time_domain's own fields (its one compiled pass) without its checks and object: the arrays are
         # the phase's, a float64 and two boolean arrays of one length (time_domain would take them as they are)
         si_bin_ms = float(settings.si_bin_ms)
-        names = [f.name for f in fields(TimeDomain)]
+        names = [fd.name for fd in fields(TimeDomain)]
         hr_i, sdnn_i, rmssd_i, ln_i = (names.index(key) for key in _TIME_KEYS)
         for row, a, b in zip(rows, lo.tolist(), hi.tolist()):
-            f = time_domain_fields(rr[a:b], valid[a:b], breaks[a:b], si_bin_ms)
-            row.update(mean_hr_bpm=f[hr_i], rmssd_ms=f[rmssd_i], ln_rmssd=f[ln_i], sdnn_ms=f[sdnn_i])
+            tf = time_domain_fields(rr[a:b], valid[a:b], breaks[a:b], si_bin_ms)
+            row.update(mean_hr_bpm=tf[hr_i], rmssd_ms=tf[rmssd_i], ln_rmssd=tf[ln_i], sdnn_ms=tf[sdnn_i])
     elif "time" in parts:
         for row, a, b in zip(rows, lo.tolist(), hi.tolist()):
             td = time_domain(rr[a:b], valid[a:b], breaks[a:b], si_bin_ms=settings.si_bin_ms)
