@@ -61,6 +61,7 @@ import numpy as np
 import orjson
 
 from biofeedback.beat import Beat, Gap
+from biofeedback.frozen import positional_builder as _builder  # the one builder of frozen values
 from biofeedback.hrv import _beat_kernels as bk
 from biofeedback.hrv._beat_kernels import NOTHING_SETTLED, beat_after_fft, beat_before_fft, keep_results, ring_append
 from biofeedback.hrv._kernels import NO_WINDOW
@@ -336,33 +337,9 @@ class WindowQuality:
         return out
 
 
-def _builder(cls: type[Any]) -> Any:
-    """A constructor of the frozen, slotted dataclass ``cls`` that takes its fields in order and gives the
-    same object as ``cls(...)``, several times faster (the engine builds one :class:`BeatIndices` and one
-    :class:`WindowQuality` a beat; a frozen dataclass's ``__init__`` stores every field through
-    ``object.__setattr__``). An object of a twin class with the same slots is filled by plain attribute
-    stores, then becomes ``cls`` by ``__class__`` assignment, which Python allows between classes of the
-    same layout. ``cls`` has no ``__post_init__``, so nothing its ``__init__`` does is skipped. Where the
-    assignment is refused, ``cls`` itself is returned (tests compare both ways)."""
-    names = tuple(f.name for f in fields(cls))
-    src = (f"def build({', '.join(names)}):\n"
-           "    obj = new(Twin)\n"
-           + "".join(f"    obj.{n} = {n}\n" for n in names)
-           + "    obj.__class__ = cls\n"
-           "    return obj\n")
-    ns: dict[str, Any] = {"cls": cls, "new": object.__new__,
-                          "Twin": type(f"_{cls.__name__}Twin", (), {"__slots__": names})}
-    exec(src, ns)  # noqa: S102 - generated from the dataclass's own field names, as dataclasses does
-    build = ns["build"]
-    try:
-        build(*range(len(names)))
-    except TypeError:  # pragma: no cover - a Python that refuses the assignment
-        return cls
-    return build
-
-
 #: :class:`BeatIndices` and :class:`WindowQuality` from their fields in order (positional), as fast as
-#: the engine needs them (:func:`_builder`); the same objects as the classes' own constructors.
+#: the engine needs them (:func:`biofeedback.frozen.positional_builder`); the same objects as the
+#: classes' own constructors.
 _new_beat_indices = _builder(BeatIndices)
 _new_window_quality = _builder(WindowQuality)
 

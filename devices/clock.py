@@ -88,6 +88,14 @@ class VirtualClock:
             raise ValueError("a clock never goes backwards")
         self._now += seconds
 
+    def catch_up(self, t_s: float, origin_s: float) -> None:
+        """Move time forward to ``origin_s + t_s`` if it is not there yet, without yielding: the same
+        reading as ``advance(max(0.0, t_s - (monotonic_s() - origin_s)))``, in one call (a simulator at
+        full speed does this for most beats, :class:`devices.simulator.SimulatorSource`)."""
+        now = self._now
+        seconds = t_s - (now - origin_s)
+        self._now = now + seconds if seconds > 0.0 else now + 0.0  # max(0.0, seconds) keeps 0.0 unless greater
+
     async def sleep(self, seconds: float) -> None:
         self.advance(max(0.0, seconds))
         await asyncio.sleep(0)

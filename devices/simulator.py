@@ -30,12 +30,14 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import chain, repeat
 from types import MappingProxyType
 from typing import NamedTuple
 
 import numpy as np
 
 from biofeedback.beat import Beat, Gap
+from biofeedback.frozen import positional_builder
 from devices.clock import Clock, RealClock, VirtualClock
 from devices.hrm_parser import TICKS_PER_SECOND, encode_heart_rate_measurement
 from biofeedback.events import ContactLost, ContactRegained, Disconnected
@@ -266,11 +268,17 @@ class RRSimulator:
         self._relax = 0.0  # relaxation state x in [0, 1]
         self._drift_ms = float(self._rng.normal(0.0, profile.drift_sd_ms))
         self._mayer_phase = float(self._rng.uniform(0.0, 2 * math.pi))
-        # Per-beat draws, taken from the same generators in blocks (see _Draws: the same numbers).
-        self._normal = _Draws(self._rng.standard_normal)
-        self._ectopic_u = _Draws(self._rng_ectopic.random)
-        self._missed_u = _Draws(self._rng_missed.random)
+        # Per-beat draws, taken from the same generators in blocks (see _draws: the same numbers).
+        self._normal = _draws(self._rng.standard_normal)
+        self._ectopic_u = _draws(self._rng_ectopic.random)
+        self._missed_u = _draws(self._rng_missed.random)
         self._breath_hz = self._fixed_hz if self._fixed_hz is not None else self._instant_hz(0.0)
+        # The model's constants, read once a beat (the same numbers as the expressions they stand for).
+        self._mayer_rad_per_s = 2 * math.pi * self._mayer_hz  # evaluated as (2 pi) f, as 2 * math.pi * f * t
+        self._fixed_response: tuple[float, float] | None = None  # (gain, lead) of a fixed breathing rate
+        if self._fixed_hz is not None:
+            self._fixed_response = ((resonance_gain(self._fixed_hz), 0.0) if self._resonance_hz is None
+                                    else resonance_response(self._fixed_hz, self._resonance_hz))
         self._pending_compensatory_ms: float | None = None
         self._contact_until_s = -1.0  # contact lost until this time
         self._last_contact_check_s = 0.0
@@ -290,11 +298,16 @@ class RRSimulator:
 
     def next_beat(self) -> SimulatedBeat:
         """Generate the next reported beat."""
-        t = self._t_s
+        return _new_simulated_beat(*self._next())
+
+    def _next(self) -> tuple[float, float, str, bool, int | None]:
+        """The next reported beat as the fields of :class:`SimulatedBeat` in order (``next_beat`` without
+        the object: :class:`SimulatorSource` reads the fields)."""
         if self._pending_compensatory_ms is not None:
             rr = self._pending_compensatory_ms
             self._pending_compensatory_ms = None
             return self._emit(rr, COMPENSATORY)
+        t = self._t_s
         rr = self._sinus_rr_ms(t)
         if self.ectopic_rate and self._ectopic_u() < self.ectopic_rate:
             # The premature beat replaces the sinus beat at t + rr (refractory); the next sinus beat
@@ -331,45 +344,75 @@ class RRSimulator:
         return dphi / dt
 
     def _sinus_rr_ms(self, t: float) -> float:
-        """One sinus interval starting at ``t`` (advances the slow processes over it)."""
+        """One sinus interval starting at ``t`` (advances the slow processes over it).
+
+        The model of the module docstring, term by term; a phase function of time (``breathing``) is
+        called once at ``t``, once at ``t + 0.25`` (the breathing rate, :meth:`_instant_hz`) and, for a
+        person with a resonance of their own, once at the middle of the interval."""
         p = self.profile
         x = self._relax
         hr0 = p.mean_hr_bpm - p.relax_hr_drop_bpm * x
         vagal = 1.0 + p.relax_vagal_gain * x
-        if self._fixed_hz is None:  # smooth the instantaneous breathing rate (about 10 s)
-            self._breath_hz += (self._instant_hz(t) - self._breath_hz) * 0.1
-        if self._resonance_hz is None:
-            gain, lead = resonance_gain(self._breath_hz), 0.0
-        else:
-            gain, lead = resonance_response(self._breath_hz, self._resonance_hz)
+        phase = self._phase
+        resonance_hz = self._resonance_hz
+        response = self._fixed_response
+        if response is None:  # smooth the instantaneous breathing rate (about 10 s)
+            phase_t = phase(t)
+            breath_hz = self._breath_hz
+            # _instant_hz(t), with the phase at t kept for the RSA below
+            breath_hz += ((phase(t + 0.25) - phase_t) % 1.0 / 0.25 - breath_hz) * 0.1
+            self._breath_hz = breath_hz
+            if resonance_hz is None:
+                gain, lead = resonance_gain(breath_hz), 0.0
+            else:
+                gain, lead = resonance_response(breath_hz, resonance_hz)
+        else:  # a fixed rate: a constant gain and phase
+            gain, lead = response
+            phase_t = None
         # With a person's own resonance the breathing acts at the middle of the interval (the vagal
         # effect on the interval in progress), so the HR of an interval, placed at its midpoint, is in
         # phase with the breathing at resonance.
-        t_rsa = t if self._resonance_hz is None else t + 30.0 / hr0
-        rsa = p.rsa_amplitude_ms * gain * vagal * math.cos(2 * math.pi * self._phase(t_rsa) + lead)
-        mayer = p.mayer_amplitude_ms * (1.0 - 0.3 * x) * math.sin(2 * math.pi * self._mayer_hz * t + self._mayer_phase)
+        if resonance_hz is not None:
+            phase_rsa = phase(t + 30.0 / hr0)
+        elif phase_t is not None:
+            phase_rsa = phase_t
+        else:
+            phase_rsa = phase(t)
+        rsa = p.rsa_amplitude_ms * gain * vagal * _cos(_TWO_PI * phase_rsa + lead)
+        mayer = p.mayer_amplitude_ms * (1.0 - 0.3 * x) * _sin(self._mayer_rad_per_s * t + self._mayer_phase)
         normal = self._normal
         noise = (0.0 + p.noise_sd_ms * normal()) * vagal  # rng.normal(0.0, sd): loc + scale * z
         if self._noise_scale != 1.0:
             noise *= self._noise_scale
         rr = 60000.0 / hr0 + self._drift_ms + rsa + mayer + noise
-        rr = min(RR_MAX_MS, max(RR_MIN_MS, rr))
+        # min(RR_MAX_MS, max(RR_MIN_MS, rr)), NaN included (max keeps its first argument unless the
+        # second is greater, min unless it is smaller)
+        if not rr > RR_MIN_MS:
+            rr = RR_MIN_MS
+        if not rr < RR_MAX_MS:
+            rr = RR_MAX_MS
         dt = rr / 1000.0
-        a = math.exp(-dt / DRIFT_TAU_S)
-        self._drift_ms = self._drift_ms * a + p.drift_sd_ms * math.sqrt(1.0 - a * a) * (0.0 + normal())
-        self._mayer_phase += MAYER_PHASE_DIFFUSION * math.sqrt(dt) * (0.0 + normal())
-        target = 1.0 if (self._practice is not None and self._practice(t)) else 0.0
-        self._relax += (target - self._relax) * (1.0 - math.exp(-dt / p.relax_tau_s))
+        a = _exp(-dt / DRIFT_TAU_S)
+        self._drift_ms = self._drift_ms * a + p.drift_sd_ms * _sqrt(1.0 - a * a) * (0.0 + normal())
+        self._mayer_phase += MAYER_PHASE_DIFFUSION * _sqrt(dt) * (0.0 + normal())
+        practice = self._practice
+        target = 1.0 if (practice is not None and practice(t)) else 0.0
+        self._relax = x + (target - x) * (1.0 - _exp(-dt / p.relax_tau_s))
         return rr
 
-    def _emit(self, rr_ms: float, label: str) -> SimulatedBeat:
+    def _emit(self, rr_ms: float, label: str) -> tuple[float, float, str, bool, int | None]:
         ticks = None
         if self.quantise_ticks:
-            ticks = max(1, int(round(rr_ms * TICKS_PER_SECOND / 1000.0)))
+            ticks = round(rr_ms * TICKS_PER_SECOND / 1000.0)  # an int (a NaN or an infinity raises)
+            if ticks < 1:
+                ticks = 1
             rr_ms = ticks * 1000.0 / TICKS_PER_SECOND
-        self._t_s += rr_ms / 1000.0
-        contact = self._contact_at(self._t_s)
-        return SimulatedBeat(t_s=self._t_s, rr_ms=rr_ms, label=label, contact=contact, rr_ticks_1024=ticks)
+        t = self._t_s = self._t_s + rr_ms / 1000.0
+        if t < self._contact_until_s:  # _contact_at(t), its first answers without a call
+            return t, rr_ms, label, False, ticks
+        if not self.contact_loss_per_hour:
+            return t, rr_ms, label, True, ticks
+        return t, rr_ms, label, self._contact_at(t), ticks
 
     def _contact_at(self, t: float) -> bool:
         """Skin contact at ``t``; losses start as a Poisson process at ``contact_loss_per_hour``."""
@@ -385,28 +428,25 @@ class RRSimulator:
         return True
 
 
-class _Draws:
-    """Draws of one numpy generator taken ``block`` at a time: ``draws()`` returns the next one, the
-    same number, in the same order, as one call each (``standard_normal(n)`` and ``random(n)`` fill
-    with the scalar draws). A scalar ``Generator.normal(loc, scale)`` is ``loc + scale * z`` and
-    ``uniform(a, b)`` is ``a + (b - a) * u`` of these draws, bit for bit; a block avoids numpy's
-    per-call overhead (a few microseconds a draw)."""
+def _draws(draw: Callable[[int], np.ndarray], block: int = 256) -> Callable[[], float]:
+    """The draws of one numpy generator taken ``block`` at a time: each call of the returned function
+    gives the next one, the same number, in the same order, as one call of ``draw`` each
+    (``standard_normal(n)`` and ``random(n)`` fill with the scalar draws). A scalar
+    ``Generator.normal(loc, scale)`` is ``loc + scale * z`` and ``uniform(a, b)`` is ``a + (b - a) * u``
+    of these draws, bit for bit; a block avoids numpy's per-call overhead (a few microseconds a draw).
+    A block is drawn when the one before is used up (``tests/devices/test_simulator.py``), and its
+    numbers are Python floats handed out by a C iterator."""
+    blocks = map(np.ndarray.tolist, map(draw, repeat(block)))
+    return chain.from_iterable(blocks).__next__
 
-    __slots__ = ("_draw", "_block", "_buffer", "_next")
 
-    def __init__(self, draw: Callable[[int], np.ndarray], block: int = 256):
-        self._draw = draw
-        self._block = block
-        self._buffer: list[float] = []
-        self._next = 0
-
-    def __call__(self) -> float:
-        if self._next == len(self._buffer):
-            self._buffer = self._draw(self._block).tolist()
-            self._next = 0
-        value: float = self._buffer[self._next]
-        self._next += 1
-        return value
+#: :class:`SimulatedBeat` from its fields in order, without the frozen dataclass's ``__init__``
+#: (:func:`biofeedback.frozen.positional_builder`: the same object as ``SimulatedBeat(...)``).
+_new_simulated_beat = positional_builder(SimulatedBeat)
+#: :class:`~biofeedback.beat.Beat` from its fields in order, likewise (one a simulated beat).
+_new_beat = positional_builder(Beat)
+_TWO_PI = 2 * math.pi
+_cos, _sin, _exp, _sqrt = math.cos, math.sin, math.exp, math.sqrt
 
 
 class SimulatorSource:
@@ -484,43 +524,53 @@ class SimulatorSource:
         contact = True
         end_s = 0.0
         # a virtual clock may be advanced without yielding to the loop (beats_per_turn)
-        advance = clock.advance if isinstance(clock, VirtualClock) and self.beats_per_turn > 1 else None
+        catch_up = clock.catch_up if isinstance(clock, VirtualClock) and self.beats_per_turn > 1 else None
+        beats_per_turn = self.beats_per_turn
+        duration_s = self.duration_s
+        next_values = _fields_of_next_beat(self.simulator)
         turn = 0
         while not self._stopped:
-            beat = self.simulator.next_beat()
-            if self.duration_s is not None and beat.t_s > self.duration_s:
-                end_s = self.duration_s
-                await clock.sleep(self.duration_s - (clock.monotonic_s() - t0))
+            t_s, rr_ms, _label, beat_contact, ticks = next_values()  # SimulatedBeat's fields
+            if duration_s is not None and t_s > duration_s:
+                end_s = duration_s
+                await clock.sleep(duration_s - (clock.monotonic_s() - t0))
                 break
             turn += 1
-            if advance is not None and turn < self.beats_per_turn:
-                advance(max(0.0, beat.t_s - (clock.monotonic_s() - t0)))  # what VirtualClock.sleep does
+            if catch_up is not None and turn < beats_per_turn:
+                catch_up(t_s, t0)  # what VirtualClock.sleep does, without yielding
             else:
                 turn = 0
-                await clock.sleep(beat.t_s - (clock.monotonic_s() - t0))
-            end_s = beat.t_s
+                await clock.sleep(t_s - (clock.monotonic_s() - t0))
+            end_s = t_s
             if self._stopped:
                 break
-            if not beat.contact:
+            if not beat_contact:
                 if contact:
                     contact = False
-                    yield ContactLost(beat.t_s)
+                    yield ContactLost(t_s)
                 continue
             if not contact:
                 contact = True
-                yield ContactRegained(beat.t_s)
+                yield ContactRegained(t_s)
                 if last_beat_s is not None:
                     start = last_beat_s
-                    yield Gap(start_s=start, end_s=max(start, beat.t_s - beat.rr_ms / 1000.0), reason="contact_lost")
-            yield Beat(
-                rr_ms=beat.rr_ms,
-                t_s=beat.t_s,
-                rr_ticks_1024=beat.rr_ticks_1024,
-                arrival_s=beat.t_s,
-                contact=True,
-            )
-            last_beat_s = beat.t_s
+                    yield Gap(start_s=start, end_s=max(start, t_s - rr_ms / 1000.0), reason="contact_lost")
+            yield _new_beat(rr_ms, t_s, ticks, t_s, True)  # Beat(rr_ms, t_s, rr_ticks_1024, arrival_s, contact)
+            last_beat_s = t_s
         yield Disconnected(end_s, "stopped" if self._stopped else "finished")
+
+
+def _fields_of_next_beat(simulator: RRSimulator) -> Callable[[], tuple[float, float, str, bool, int | None]]:
+    """A function giving the fields of ``simulator.next_beat()`` in order: ``RRSimulator._next`` (no object)
+    unless a subclass has its own ``next_beat``."""
+    if type(simulator).next_beat is RRSimulator.next_beat:
+        return simulator._next
+
+    def next_fields() -> tuple[float, float, str, bool, int | None]:
+        b = simulator.next_beat()
+        return b.t_s, b.rr_ms, b.label, b.contact, b.rr_ticks_1024
+
+    return next_fields
 
 
 class Notification(NamedTuple):

@@ -65,7 +65,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -207,7 +207,8 @@ class PhaseBeats:
 
     @property
     def n_artifacts(self) -> int:
-        return sum(1 for lab in self.labels if lab != "normal")
+        """Beats whose label is not ``"normal"``."""
+        return len(self.labels) - self.labels.count("normal")
 
     @property
     def data_s(self) -> float:
@@ -399,15 +400,14 @@ def _window_values(p: PhaseBeats, starts: Sequence[float], w: float, parts: tupl
     sub-windows batched (:func:`biofeedback.hrv.batch.frequency_domain_rows`,
     :func:`biofeedback.hrv.coherence.coherence_ratios`) instead of one call chain per sub-window."""
     from biofeedback.hrv.relaxation import relaxation_index
-    from biofeedback.hrv.time_domain import time_domain
+    from biofeedback.hrv.time_domain import TimeDomain, time_domain, time_domain_fields
 
     t, rr, valid, breaks = p.t_s, p.rr_ms, p.valid, p.breaks
     lo_s = np.array(starts, dtype=np.float64)
     hi_s = np.array([s + w for s in starts], dtype=np.float64)  # as PhaseBeats.select's bounds
     lo_all = t.searchsorted(lo_s, side="left")
     hi_all = np.maximum(lo_all, t.searchsorted(hi_s, side="left"))  # time_slice
-    keep = [j for j, (a, b) in enumerate(zip(lo_all.tolist(), hi_all.tolist()))
-            if not float(rr[a:b][valid[a:b]].sum()) / 1000.0 < MIN_SUBWINDOW_COVERAGE * w]
+    keep = _covered(rr, valid, lo_all, hi_all, MIN_SUBWINDOW_COVERAGE * w)
     lo = lo_all[keep]
     hi = hi_all[keep]
     n = hi - lo
@@ -418,7 +418,16 @@ def _window_values(p: PhaseBeats, starts: Sequence[float], w: float, parts: tupl
         np.cumsum(np.fromiter((lab != "normal" for lab in p.labels), dtype=bool, count=rr.size), out=art[1:])
         for row, a, b in zip(rows, lo.tolist(), hi.tolist()):
             row["artifacts_pct"] = float(100.0 * int(art[b] - art[a]) / (b - a)) if b > a else nan
-    if "time" in parts:
+    if "time" in parts and rr.dtype == np.float64 and valid.dtype == np.bool_ and breaks.dtype == np.bool_:
+        # time_domain's own fields (its one compiled pass) without its checks and object: the arrays are
+        # the phase's, a float64 and two boolean arrays of one length (time_domain would take them as they are)
+        si_bin_ms = float(settings.si_bin_ms)
+        names = [fd.name for fd in fields(TimeDomain)]
+        hr_i, sdnn_i, rmssd_i, ln_i = (names.index(key) for key in _TIME_KEYS)
+        for row, a, b in zip(rows, lo.tolist(), hi.tolist()):
+            tf = time_domain_fields(rr[a:b], valid[a:b], breaks[a:b], si_bin_ms)
+            row.update(mean_hr_bpm=tf[hr_i], rmssd_ms=tf[rmssd_i], ln_rmssd=tf[ln_i], sdnn_ms=tf[sdnn_i])
+    elif "time" in parts:
         for row, a, b in zip(rows, lo.tolist(), hi.tolist()):
             td = time_domain(rr[a:b], valid[a:b], breaks[a:b], si_bin_ms=settings.si_bin_ms)
             row.update(mean_hr_bpm=td.mean_hr_bpm, rmssd_ms=td.rmssd_ms, ln_rmssd=td.ln_rmssd, sdnn_ms=td.sdnn_ms)
@@ -459,6 +468,32 @@ def _window_values(p: PhaseBeats, starts: Sequence[float], w: float, parts: tupl
         row["relaxation"] = (relaxation_index(row["ln_rmssd"], row["mean_hr_bpm"], c, baseline)
                              if baseline is not None and "time" in parts and "coherence" in parts else nan)
     return rows
+
+
+#: The sub-window indices read from :func:`biofeedback.hrv.time_domain.time_domain_fields` (its fields
+#: are :class:`~biofeedback.hrv.time_domain.TimeDomain`'s, in order).
+_TIME_KEYS = ("mean_hr_bpm", "sdnn_ms", "rmssd_ms", "ln_rmssd")
+
+
+def _covered(rr: np.ndarray, valid: np.ndarray, lo: np.ndarray, hi: np.ndarray, need_s: float) -> list[int]:
+    """The sub-windows ``k`` (beats ``lo[k]:hi[k]``) whose valid beats' intervals cover at least
+    ``need_s`` seconds, as the test ``not float(rr[a:b][valid[a:b]].sum()) / 1000.0 < need_s`` decides
+    them: a running sum decides every window whose total lies farther from the threshold than the running
+    sum's rounding error can reach (bounded by ``n * eps * sum(|rr|)``, and at least 1 ms); the few
+    nearer to it (and any NaN) are summed as written (``tests/sessions/test_compare.py``)."""
+    if not lo.size:
+        return []
+    kept = np.where(valid, rr, 0.0)
+    running = np.zeros(rr.size + 1)
+    np.cumsum(kept, out=running[1:])
+    approx_ms = running[hi] - running[lo]
+    need_ms = need_s * 1000.0
+    margin_ms = 1.0 + 4.0 * rr.size * float(np.finfo(np.float64).eps) * float(np.abs(kept).sum())
+    near = np.flatnonzero(~(np.abs(approx_ms - need_ms) > margin_ms))  # NaN counts as near
+    ok = approx_ms >= need_ms
+    for j, a, b in zip(near.tolist(), lo[near].tolist(), hi[near].tolist()):
+        ok[j] = not float(rr[a:b][valid[a:b]].sum()) / 1000.0 < need_s
+    return np.flatnonzero(ok).tolist()
 
 
 def phase_indices(p: PhaseBeats, settings: EngineSettings, baseline: Baseline | None = None, *,

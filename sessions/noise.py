@@ -136,21 +136,25 @@ def bootstrap_difference_ci(
     return float(lo), float(hi), float(xb.mean() - xa.mean())
 
 
-#: Resamples drawn and averaged per block by :func:`_resample_means`.
+#: Resamples drawn and averaged per block by :func:`_resample_means`: at least this many, more for few
+#: sub-windows, up to about :data:`_BLOCK_VALUES` indices a block.
 _BLOCK_ROWS = 16
+_BLOCK_VALUES = 16384
 
 
 def _resample_means(rng: np.random.Generator, x: np.ndarray, n_resamples: int) -> np.ndarray:
     """The means of ``n_resamples`` resamples of ``x`` with replacement: the values of
     ``x[rng.integers(0, x.size, size=(n_resamples, x.size))].mean(axis=1)``, bit for bit, drawn and
-    averaged a block of :data:`_BLOCK_ROWS` resamples at a time so that the indices and the values
-    they pick stay in the cache (a 24 h phase has ~3 000 sub-windows: 6 million indices at once).
+    averaged a block of resamples at a time so that the indices and the values they pick stay in the
+    cache (a 24 h phase has ~3 000 sub-windows: 6 million indices at once): :data:`_BLOCK_ROWS`
+    resamples, or as many as make :data:`_BLOCK_VALUES` indices when ``x`` is short (fewer numpy calls).
     The blocks draw the same stream as one call (the generator keeps an unused half of a 64-bit
     output for its next draw; ``tests/sessions/test_noise.py`` pins it)."""
     n = int(x.size)
     out = np.empty(n_resamples, dtype=np.float64)
-    for r0 in range(0, n_resamples, _BLOCK_ROWS):
-        r1 = min(n_resamples, r0 + _BLOCK_ROWS)
+    rows = max(_BLOCK_ROWS, _BLOCK_VALUES // max(n, 1))
+    for r0 in range(0, n_resamples, rows):
+        r1 = min(n_resamples, r0 + rows)
         # ndarray.mean's own steps (the sum along the row, then a division by the count) without
         # its Python wrapper, which cost as much as the arithmetic for 125 blocks
         np.add.reduce(x[rng.integers(0, n, size=(r1 - r0, n))], axis=1, out=out[r0:r1])

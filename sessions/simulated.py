@@ -20,18 +20,33 @@ DEMO_MISSED_RATE = 0.001
 
 
 def breathing_phase_for(practice: Practice, protocol: Protocol, spontaneous_bpm: float) -> Callable[[float], float]:
-    """``phase(t_s) -> [0, 1)`` (0 = start of an inhalation) of a person following ``practice``."""
+    """``phase(t_s) -> [0, 1)`` (0 = start of an inhalation) of a person following ``practice``:
+    the practice's schedule or pacer pattern while it lasts (``practice_start_s <= t_s <
+    recovery_start_s``), spontaneous breathing at ``spontaneous_bpm`` otherwise. The simulator calls it
+    two or three times a beat: one closure per kind of practice, each with its constants bound."""
     p0, p1 = protocol.practice_start_s, protocol.recovery_start_s
     spontaneous_hz = spontaneous_bpm / 60.0
     pattern = practice.pattern
     schedule = practice.schedule
 
-    def phase(t_s: float) -> float:
-        if schedule is not None and p0 <= t_s < p1:
-            return schedule.phase_at(t_s - p0)
-        if pattern is not None and p0 <= t_s < p1:
-            return ((t_s - p0) % pattern.period_s) / pattern.period_s
-        return (t_s * spontaneous_hz) % 1.0
+    if schedule is not None:
+        schedule_phase = schedule.phase_at
+
+        def phase(t_s: float) -> float:
+            if p0 <= t_s < p1:
+                return schedule_phase(t_s - p0)
+            return (t_s * spontaneous_hz) % 1.0
+    elif pattern is not None:
+        period_s = pattern.period_s  # a frozen pattern: the same sum every time
+
+        def phase(t_s: float) -> float:
+            if p0 <= t_s < p1:
+                return ((t_s - p0) % period_s) / period_s
+            return (t_s * spontaneous_hz) % 1.0
+    else:
+
+        def phase(t_s: float) -> float:
+            return (t_s * spontaneous_hz) % 1.0
 
     return phase
 

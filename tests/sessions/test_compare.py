@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from biofeedback.beat import Beat
 from biofeedback.engine import EngineSettings
@@ -289,3 +291,26 @@ def test_each_phase_carries_its_signal_quality_verdict(relaxing_session):
     buf = io.StringIO()
     render_phase_comparison(c, buf)
     assert "signal quality" in buf.getvalue() and "good" in buf.getvalue()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.floats(300.0, 2000.0), st.sampled_from([600.0, 799.9999999999999, 1000.0 / 3.0])),
+                min_size=1, max_size=300),
+       st.integers(0, 2**31), st.floats(0.1, 60.0))
+def test_sub_window_coverage_is_decided_as_the_sum_of_each_window(rr_list: list[float], seed: int,
+                                                                  need_s: float) -> None:
+    """_covered (a running sum, exact sums near the threshold) keeps the windows the per-window sum keeps,
+    also where a window's sum equals the threshold (a threshold taken from one window's own sum)."""
+    from sessions.compare import _covered
+
+    rng = np.random.default_rng(seed)
+    rr = np.array(rr_list)
+    valid = rng.random(rr.size) < 0.9
+    lo = rng.integers(0, rr.size, 40)
+    hi = np.minimum(rr.size, lo + rng.integers(0, 60, 40))
+    thresholds = [need_s, float(rr[lo[0]:hi[0]][valid[lo[0]:hi[0]]].sum()) / 1000.0]
+    for need in thresholds:
+        exact = [j for j, (a, b) in enumerate(zip(lo.tolist(), hi.tolist()))
+                 if not float(rr[a:b][valid[a:b]].sum()) / 1000.0 < need]
+        assert _covered(rr, valid, lo, hi, need) == exact
+    assert _covered(rr, valid, lo[:0], hi[:0], need_s) == []

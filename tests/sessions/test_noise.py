@@ -36,7 +36,8 @@ def _one_draw_reference(a: np.ndarray, b: np.ndarray, seed: tuple[int, ...], n_r
     return float(lo), float(hi)
 
 
-@pytest.mark.parametrize("na, nb, n_resamples", [(3, 5, 2000), (21, 2879, 2000), (1, 4, 2000), (7, 9, 1999), (5, 6, 17)])
+@pytest.mark.parametrize("na, nb, n_resamples", [(3, 5, 2000), (21, 2879, 2000), (1, 4, 2000), (7, 9, 1999), (5, 6, 17),
+                                                   (1000, 1100, 2000), (16385, 3, 40)])
 def test_bootstrap_drawn_in_blocks_gives_the_one_draw_interval_bit_for_bit(na: int, nb: int, n_resamples: int) -> None:
     rng = np.random.default_rng(na * 1000 + nb)
     a, b = rng.normal(60.0, 3.0, na), rng.normal(62.0, 3.0, nb)
