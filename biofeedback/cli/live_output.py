@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from operator import countOf
+from types import MappingProxyType
 from typing import IO, Any
 from typing import Protocol as TypingProtocol
 
@@ -146,43 +147,113 @@ class OutputWriter:
 
 #: ``json.dumps(obj, allow_nan=False)`` without building an encoder per call (the same text).
 _encode_line = json.JSONEncoder(allow_nan=False).encode
+_dumps = orjson.dumps
+#: orjson's indented text; a datetime, a dataclass or a subclass of str, int, dict or list (which
+#: ``json.dumps`` refuses or spells its own way) makes orjson raise instead of writing it.
+_INDENTED = (orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+             | orjson.OPT_PASSTHROUGH_SUBCLASS)
+
+
+def _orjson_floats_fit() -> bool:
+    """Whether this orjson spells floats as :func:`_flat_items` expects: as ``repr`` (``json.dumps``)
+    from 1e-4 on (large ones too: ``1e+16``), and every smaller one with ``e-`` or ``0.0000`` in its
+    text (orjson 3.13 writes ``0.00001``, ``1e-6``). Checked once, at import; if not (another orjson
+    version), :func:`_flat_items` gives nothing and every line is ``json.dumps``'."""
+    same = [1e-4, 0.00012, 0.1 + 0.2, 812.5, -0.0, 0.0, 1e15, 123456789012345.6, 9999999999999998.0,
+            1e16, 1.5e16, -2.5e22, 1.7976931348623157e308]
+    small = [9.999999999999999e-05, 1.234e-05, 1e-05, 9.9e-06, 1e-06, 1.5e-07, 1e-10, 5e-324]
+    return (_dumps(same) == json.dumps(same, separators=(",", ":")).encode()
+            and all(b"e-" in t or b"0.0000" in t for t in map(_dumps, small + [-x for x in small])))
+
+
+_FLOATS_FIT = _orjson_floats_fit()
+
+
+def _flat_items(obj: dict[str, Any]) -> bytes | None:
+    """The items of ``json.dumps(obj, allow_nan=False)`` (its text between the braces) as bytes,
+    written by orjson, or None where that text is not proven the same (the caller then uses
+    ``json.dumps``, which also raises for NaN and infinity).
+
+    orjson's indented text ``{\\n  "key": value,\\n  ...\\n}`` already has ``json.dumps``' key
+    separator ``": "``; a raw newline is never inside a string (orjson escapes it), so every
+    ``",\\n  "`` separates two items and becomes ``", "``. The text is taken only when every
+    difference is excluded, each by one check:
+
+    - an escaped character (a quote, a backslash or a control character in a string, spelled
+      differently by the two): no backslash in the text;
+    - a character ``json.dumps`` escapes and orjson does not: ASCII only, and no DEL;
+    - a float below 1e-4, spelled differently (orjson ``0.00001``, ``1e-6``; ``json.dumps``
+      ``1e-05``, ``1e-06``): no ``0.0000`` and no ``e-``; from 1e-4 on, the two write the same
+      shortest digits (:func:`_orjson_floats_fit`);
+    - NaN or infinity, which orjson writes as ``null`` where ``json.dumps`` refuses them: as many
+      ``null`` as None values;
+    - a nested list or object that is not empty (``json.dumps`` writes ``[1, 2]``): a newline
+      left after the replacement;
+    - a key not a str, an int beyond 64 bits, a datetime, a dataclass, a subclass of a built-in
+      type, a numpy scalar: orjson raises.
+
+    An object ``json.dumps`` cannot encode at all (a UUID, an Enum without a mixin type) is outside
+    this contract: orjson writes it.
+    """
+    if not _FLOATS_FIT:
+        return None
+    try:
+        text = _dumps(obj, option=_INDENTED)
+    except orjson.JSONEncodeError:
+        return None
+    if (
+        b"\\" in text
+        or not text.isascii()
+        or b"\x7f" in text
+        or b"0.0000" in text
+        or text.count(b"null") != countOf(obj.values(), None)
+    ):
+        return None
+    minus = text.find(b"-")  # an exponent "e-" (a '-' is rare: found by memchr, faster than "e-" in)
+    while minus > 0:
+        if text[minus - 1] == 101:  # "e"
+            return None
+        minus = text.find(b"-", minus + 1)
+    items = text[4:-2].replace(b",\n  ", b", ")
+    return None if b"\n" in items else items
 
 
 def flat_json_text(obj: dict[str, Any]) -> str:
     """``json.dumps(obj, allow_nan=False)`` of a flat object (values: floats, ints, strings,
-    booleans, ``None``), the same text, written by orjson when that gives it (about twice as fast: a
-    ``--jsonl`` line every beat at ``--speed max``).
-
-    orjson's indented text (``{\\n  "key": value,\\n  ...\\n}``) has ``json.dumps``' ``": "``
-    already; its item separators ``",\\n  "`` become ``", "`` (a newline inside a string is
-    escaped, so each is structural). That text is taken only when every difference is excluded:
-    one line per item (no nested list or object), no backslash (no escaped character, whose
-    spelling may differ), ASCII only without DEL (``json.dumps`` escapes the rest), no exponent
-    and no ``0.0000`` (floats below 1e-4 or from 1e16 on, which orjson 3.8 spells
-    ``0.00001``/``1e-7`` and ``json.dumps`` ``1e-05``/``1e-07``; between those both write the same
-    shortest digits), as many ``null`` as ``None`` values (orjson writes NaN and infinity as
-    ``null``, where ``json.dumps`` refuses them). Anything else (a float subclass, a huge int,
-    another key type) goes to ``json.dumps``, which raises for NaN as before.
+    booleans, ``None``), the same text, written by orjson when that gives it (:func:`_flat_items`;
+    anything else goes to ``json.dumps``, which raises for NaN as before).
 
     >>> flat_json_text({"type": "beat", "rr_ms": 812.5, "x": 1e-05, "ok": True, "why": None})
     '{"type": "beat", "rr_ms": 812.5, "x": 1e-05, "ok": true, "why": null}'
     """
-    try:
-        text = orjson.dumps(obj, option=orjson.OPT_INDENT_2)
-    except orjson.JSONEncodeError:
-        return _encode_line(obj)
-    if (
-        text.count(b"\n") != len(obj) + 1
-        or b"\\" in text
-        or b"e-" in text
-        or b"e+" in text
-        or b"0.0000" in text
-        or not text.isascii()
-        or b"\x7f" in text
-        or text.count(b"null") != countOf(obj.values(), None)
-    ):
-        return _encode_line(obj)
-    return "{" + text[4:-2].replace(b",\n  ", b", ").decode() + "}"
+    items = _flat_items(obj) if type(obj) is dict else None
+    return _encode_line(obj) if items is None else "{" + items.decode() + "}"
+
+
+#: ``{"type": "beat", "phase": <phase>, `` as ``json.dumps`` writes it, by phase (a handful).
+_BEAT_HEADS: dict[str | None, bytes] = {}
+
+
+def _beat_head(phase: str | None) -> bytes:
+    cached = phase is None or type(phase) is str
+    head = _BEAT_HEADS.get(phase) if cached else None
+    if head is None:
+        head = (_encode_line({"type": "beat", "phase": phase})[:-1] + ", ").encode()
+        if cached and len(_BEAT_HEADS) < 64:
+            _BEAT_HEADS[phase] = head
+    return head
+
+
+def beat_json_line(phase: str | None, values: Mapping[str, Any]) -> bytes:
+    """The ``--jsonl`` line of one beat: ``json.dumps({"type": "beat", "phase": phase, **values},
+    allow_nan=False) + "\\n"`` as UTF-8 bytes, byte for byte, mostly written by orjson
+    (:func:`_flat_items`) after ``json.dumps``' own text of the first two items."""
+    d = values.copy() if type(values) is MappingProxyType else values
+    if type(d) is dict and d and "type" not in d and "phase" not in d:
+        items = _flat_items(d)
+        if items is not None:
+            return _beat_head(phase) + items + b"}\n"
+    return (_encode_line({"type": "beat", "phase": phase, **values}) + "\n").encode()
 
 
 class JsonlSink:
@@ -194,8 +265,7 @@ class JsonlSink:
         self.out = out
 
     def on_beat(self, indices: BeatIndices, phase: str | None, values: Mapping[str, Any]) -> None:
-        obj = {"type": "beat", "phase": phase, **values}
-        self.out.write(flat_json_text(obj) + "\n")
+        self.out.write(beat_json_line(phase, values).decode())
 
     def on_event(self, event: Event, phase: str | None) -> None:
         obj = event.to_json_dict(phase)
