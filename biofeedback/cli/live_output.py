@@ -14,7 +14,8 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from itertools import chain
 from operator import countOf
 from types import MappingProxyType
 from typing import IO, Any
@@ -42,7 +43,12 @@ from biofeedback.practices import Practice, Protocol, pacer_at
 
 class Consumer(TypingProtocol):
     """What an output receives, on the writer's thread (may be slow, may block; should not raise).
-    ``values`` is ``indices.to_json_dict()``, built once per beat by the runner, read-only."""
+    ``values`` is ``indices.to_json_dict()``, built once per beat by the runner, read-only.
+
+    A consumer may also define ``on_beats(beats)``: the writer then hands it every run of beats
+    queued one after the other at once (a sequence of ``(indices, phase, values)``, in order, up to
+    :data:`MAX_RUN`), instead of one ``on_beat`` each (:meth:`JsonlSink.on_beats` writes a run in
+    one call)."""
 
     def on_beat(self, indices: BeatIndices, phase: str | None, values: Mapping[str, Any]) -> None: ...
 
@@ -51,27 +57,34 @@ class Consumer(TypingProtocol):
     def on_frame(self, now_s: float) -> None: ...
 
 
+#: What a consumer's ``on_beat`` is given: the beat's indices, its phase and its values.
+BeatArgs = tuple[BeatIndices, "str | None", Mapping[str, Any]]
 _STOP = object()
 #: After handing out what was queued, the output thread rests this long (real time) before it waits
 #: again, so that a session at full speed wakes it a few hundred times a second, not once a beat.
 BATCH_PAUSE_S = 0.005
+#: At most this many beats go to a consumer's ``on_beats`` in one call (a run of a stalled reader's
+#: backlog is handed out in pieces, not as one text of the whole session).
+MAX_RUN = 128
 
 
 class OutputWriter:
     """A queue-fed thread that feeds the session's outputs (the seam between recording and display).
 
     ``on_beat``/``on_event``/``on_frame`` (called on the event loop) only enqueue; a daemon thread
-    calls the same method of every consumer, in order. Nothing is dropped except frames: at most one
-    frame waits in the queue (a frame is a redraw, the next one supersedes it). A consumer that
-    raises (a closed pipe) is detached and its error kept in :attr:`errors`; the others go on.
-    :meth:`close` waits until every queued item has been handed out (a stalled reader still gets
-    every line once it reads again), then stops the thread. Use as a context manager.
+    calls the same method of every consumer, in order (consecutive beats as one ``on_beats`` call
+    to a consumer that has it). Nothing is dropped except frames: at most one frame waits in the
+    queue (a frame is a redraw, the next one supersedes it). A consumer that raises (a closed pipe)
+    is detached and its error kept in :attr:`errors`; the others go on. :meth:`close` waits until
+    every queued item has been handed out (a stalled reader still gets every line once it reads
+    again), then stops the thread. Use as a context manager.
     """
 
     def __init__(self, consumers: list[Consumer] | None = None):
         self.consumers: list[Consumer] = list(consumers or [])
         self.errors: list[BaseException] = []
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._put = self._queue.put
         self._frame_pending = threading.Event()
         self._thread = threading.Thread(target=self._work, name="biofeedback-output", daemon=True)
         self._started = False
@@ -96,21 +109,21 @@ class OutputWriter:
 
     # -- the loop's side: enqueue only ------------------------------------------------------------
     def on_beat(self, indices: BeatIndices, phase: str | None, values: Mapping[str, Any]) -> None:
-        self._queue.put(("on_beat", (indices, phase, values)))
+        self._put(("on_beat", (indices, phase, values)))
 
     def on_event(self, event: Event, phase: str | None) -> None:
-        self._queue.put(("on_event", (event, phase)))
+        self._put(("on_event", (event, phase)))
 
     def on_frame(self, now_s: float) -> None:
         if not self._frame_pending.is_set():
             self._frame_pending.set()
-            self._queue.put(("on_frame", (now_s,)))
+            self._put(("on_frame", (now_s,)))
 
     def close(self, timeout_s: float | None = None) -> None:
         """Hand out everything queued, then stop the thread (waits up to ``timeout_s``, default for ever)."""
         if not self._started:
             return
-        self._queue.put(_STOP)
+        self._put(_STOP)
         self._thread.join(timeout_s)
 
     # -- the writer thread ------------------------------------------------------------------------
@@ -118,22 +131,37 @@ class OutputWriter:
         # Woken by the first item, the thread hands out everything queued, then rests BATCH_PAUSE_S
         # before it waits again: at --speed max (a beat every few hundred microseconds) it wakes
         # ~200 times a second instead of once a beat, so the session's thread seldom waits for the
-        # GIL; in real time a line is at most that much later (a frame lasts 67 ms).
+        # GIL; in real time a line is at most that much later (a frame lasts 67 ms). Beats queued
+        # one after the other are gathered into a run, handed out before the next other item.
         get, get_nowait = self._queue.get, self._queue.get_nowait
+        run: list[BeatArgs] = []
         while True:
             item = get()
             while True:
                 if item is _STOP:
+                    self._hand_out_beats(run)
                     return
-                self._hand_out(item)
+                name, args = item
+                if name == "on_beat":
+                    run.append(args)
+                    if len(run) >= MAX_RUN:
+                        self._hand_out_beats(run)
+                        run = []
+                else:
+                    if run:
+                        self._hand_out_beats(run)
+                        run = []
+                    self._hand_out(name, args)
                 try:
                     item = get_nowait()
                 except queue.Empty:
                     break
+            if run:
+                self._hand_out_beats(run)
+                run = []
             time.sleep(BATCH_PAUSE_S)
 
-    def _hand_out(self, item: tuple[str, tuple[Any, ...]]) -> None:
-        name, args = item
+    def _hand_out(self, name: str, args: tuple[Any, ...]) -> None:
         if name == "on_frame":
             self._frame_pending.clear()
         for consumer in list(self.consumers):
@@ -141,8 +169,26 @@ class OutputWriter:
             try:
                 method(*args)
             except BaseException as exc:  # a closed pipe or a broken terminal: detach, keep going
-                self.errors.append(exc)
-                self.consumers.remove(consumer)
+                self._detach(consumer, exc)
+
+    def _hand_out_beats(self, run: list[BeatArgs]) -> None:
+        if not run:
+            return
+        for consumer in list(self.consumers):
+            on_beats: Callable[[list[BeatArgs]], None] | None = getattr(consumer, "on_beats", None)
+            try:
+                if on_beats is not None:
+                    on_beats(run)
+                else:
+                    on_beat = consumer.on_beat
+                    for args in run:
+                        on_beat(*args)
+            except BaseException as exc:  # as in _hand_out: this consumer gets nothing more
+                self._detach(consumer, exc)
+
+    def _detach(self, consumer: Consumer, exc: BaseException) -> None:
+        self.errors.append(exc)
+        self.consumers.remove(consumer)
 
 
 #: ``json.dumps(obj, allow_nan=False)`` without building an encoder per call (the same text).
@@ -169,14 +215,13 @@ def _orjson_floats_fit() -> bool:
 _FLOATS_FIT = _orjson_floats_fit()
 
 
-def _flat_items(obj: dict[str, Any]) -> bytes | None:
-    """The items of ``json.dumps(obj, allow_nan=False)`` (its text between the braces) as bytes,
-    written by orjson, or None where that text is not proven the same (the caller then uses
-    ``json.dumps``, which also raises for NaN and infinity).
+def _same_as_json_dumps(text: bytes, n_none: int) -> bool:
+    """Whether orjson's indented ``text`` of flat objects holding ``n_none`` None values in all,
+    respaced as :func:`_flat_items` and :func:`beat_json_lines` do, is ``json.dumps``' text.
 
-    orjson's indented text ``{\\n  "key": value,\\n  ...\\n}`` already has ``json.dumps``' key
-    separator ``": "``; a raw newline is never inside a string (orjson escapes it), so every
-    ``",\\n  "`` separates two items and becomes ``", "``. The text is taken only when every
+    orjson's indented text already has ``json.dumps``' key separator ``": "``, and a raw newline is
+    never inside a string (orjson escapes it), so the respacing of the item separators (newline
+    and indentation replaced) cannot touch a string. The text is taken only when every other
     difference is excluded, each by one check:
 
     - an escaped character (a quote, a backslash or a control character in a string, spelled
@@ -186,34 +231,45 @@ def _flat_items(obj: dict[str, Any]) -> bytes | None:
       ``1e-05``, ``1e-06``): no ``0.0000`` and no ``e-``; from 1e-4 on, the two write the same
       shortest digits (:func:`_orjson_floats_fit`);
     - NaN or infinity, which orjson writes as ``null`` where ``json.dumps`` refuses them: as many
-      ``null`` as None values;
-    - a nested list or object that is not empty (``json.dumps`` writes ``[1, 2]``): a newline
-      left after the replacement;
+      ``null`` as None values (a ``null`` inside a string only adds to the count);
+    - a nested list or object that is not empty (``json.dumps`` writes ``[1, 2]``): the caller
+      finds a newline left after the respacing (its opening bracket's newline is never replaced);
     - a key not a str, an int beyond 64 bits, a datetime, a dataclass, a subclass of a built-in
-      type, a numpy scalar: orjson raises.
+      type, a numpy scalar: orjson raised before (:data:`_INDENTED`).
 
     An object ``json.dumps`` cannot encode at all (a UUID, an Enum without a mixin type) is outside
     this contract: orjson writes it.
     """
-    if not _FLOATS_FIT:
-        return None
+    if (
+        not _FLOATS_FIT
+        or b"\\" in text
+        or not text.isascii()
+        or b"\x7f" in text
+        or b"0.0000" in text
+        or text.count(b"null") != n_none
+    ):
+        return False
+    minus = text.find(b"-")  # an exponent "e-" (a '-' is rare: found by memchr, faster than "e-" in)
+    while minus > 0:
+        if text[minus - 1] == 101:  # "e"
+            return False
+        minus = text.find(b"-", minus + 1)
+    return True
+
+
+def _flat_items(obj: dict[str, Any]) -> bytes | None:
+    """The items of ``json.dumps(obj, allow_nan=False)`` (its text between the braces) as bytes,
+    written by orjson, or None where that text is not proven the same (:func:`_same_as_json_dumps`;
+    the caller then uses ``json.dumps``, which also raises for NaN and infinity).
+
+    orjson's indented text is ``{\\n  "key": value,\\n  ...\\n}``: every ``",\\n  "``
+    separates two items and becomes ``", "``."""
     try:
         text = _dumps(obj, option=_INDENTED)
     except orjson.JSONEncodeError:
         return None
-    if (
-        b"\\" in text
-        or not text.isascii()
-        or b"\x7f" in text
-        or b"0.0000" in text
-        or text.count(b"null") != countOf(obj.values(), None)
-    ):
+    if not _same_as_json_dumps(text, countOf(obj.values(), None)):
         return None
-    minus = text.find(b"-")  # an exponent "e-" (a '-' is rare: found by memchr, faster than "e-" in)
-    while minus > 0:
-        if text[minus - 1] == 101:  # "e"
-            return None
-        minus = text.find(b"-", minus + 1)
     items = text[4:-2].replace(b",\n  ", b", ")
     return None if b"\n" in items else items
 
@@ -244,16 +300,78 @@ def _beat_head(phase: str | None) -> bytes:
     return head
 
 
+def _beat_dict(values: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``values`` as a dict orjson can write after a beat's head (a copy of a read-only view; the
+    same dict), or None (not a dict, empty, or holding a ``type`` or ``phase`` key of its own)."""
+    d = values.copy() if type(values) is MappingProxyType else values
+    if type(d) is dict and d and "type" not in d and "phase" not in d:
+        return d
+    return None
+
+
+def _beat_line_by_json_dumps(phase: str | None, values: Mapping[str, Any]) -> bytes:
+    return (_encode_line({"type": "beat", "phase": phase, **values}) + "\n").encode()
+
+
 def beat_json_line(phase: str | None, values: Mapping[str, Any]) -> bytes:
     """The ``--jsonl`` line of one beat: ``json.dumps({"type": "beat", "phase": phase, **values},
     allow_nan=False) + "\\n"`` as UTF-8 bytes, byte for byte, mostly written by orjson
     (:func:`_flat_items`) after ``json.dumps``' own text of the first two items."""
-    d = values.copy() if type(values) is MappingProxyType else values
-    if type(d) is dict and d and "type" not in d and "phase" not in d:
-        items = _flat_items(d)
-        if items is not None:
-            return _beat_head(phase) + items + b"}\n"
-    return (_encode_line({"type": "beat", "phase": phase, **values}) + "\n").encode()
+    d = _beat_dict(values)
+    items = None if d is None else _flat_items(d)
+    if items is None:
+        return _beat_line_by_json_dumps(phase, values)
+    return _beat_head(phase) + items + b"}\n"
+
+
+def _run_lines(head: bytes, dicts: list[dict[str, Any]]) -> bytes | None:
+    """The lines of beats of one phase (``head`` + the items of each dict + ``}``, each ending in a
+    newline) from one orjson text of them all, or None where that text is not proven the same.
+
+    orjson's indented text of the list is ``[\\n  {\\n    "key": value,\\n    ...\\n  },\\n  {\\n    ...
+    \\n  }\\n]``: every ``",\\n    "`` separates two items and becomes ``", "``; every
+    ``"\\n  },\\n  {\\n    "`` ends a beat and begins the next and becomes ``"}\\n" + head``. A
+    nested container keeps its opening newline: then more than the k + 3 newlines of k beats are
+    left."""
+    try:
+        text = _dumps(dicts, option=_INDENTED)
+    except orjson.JSONEncodeError:
+        return None
+    if not _same_as_json_dumps(text, countOf(chain.from_iterable(map(dict.values, dicts)), None)):
+        return None
+    body = text.replace(b",\n    ", b", ").replace(b"\n  },\n  {\n    ", b"}\n" + head)
+    if body.count(b"\n") != len(dicts) + 3:
+        return None
+    return head + body[10:-6] + b"}\n"
+
+
+def beat_json_lines(beats: Sequence[BeatArgs]) -> bytes:
+    """The ``--jsonl`` lines of a run of beats: the bytes of :func:`beat_json_line` of each, joined,
+    written by one orjson call for each stretch of beats of one phase (:func:`_run_lines`; a
+    stretch it cannot prove goes beat by beat). A beat that ``json.dumps`` refuses (NaN) raises
+    as it would alone; the lines before it are then lost with the run, so :meth:`JsonlSink.on_beats`
+    writes such a run beat by beat."""
+    out: list[bytes] = []
+    i, n = 0, len(beats)
+    while i < n:
+        phase = beats[i][1]
+        dicts: list[dict[str, Any]] = []
+        j = i
+        while j < n and beats[j][1] == phase:
+            d = _beat_dict(beats[j][2])
+            if d is None:
+                break
+            dicts.append(d)
+            j += 1
+        if len(dicts) > 1:  # beats i..j-1: one phase, each values a dict
+            lines = _run_lines(_beat_head(phase), dicts)
+            out.append(lines if lines is not None else b"".join(beat_json_line(p, v) for _, p, v in beats[i:j]))
+            i = j
+        else:
+            _, p, v = beats[i]
+            out.append(beat_json_line(p, v))
+            i += 1
+    return b"".join(out)
 
 
 class JsonlSink:
@@ -266,6 +384,18 @@ class JsonlSink:
 
     def on_beat(self, indices: BeatIndices, phase: str | None, values: Mapping[str, Any]) -> None:
         self.out.write(beat_json_line(phase, values).decode())
+
+    def on_beats(self, beats: Sequence[BeatArgs]) -> None:
+        """The lines of a run of beats, written in one call (:func:`beat_json_lines`). A run with a
+        beat ``json.dumps`` refuses (NaN) is written beat by beat: the lines before it are written
+        before the error goes on, as with ``on_beat``."""
+        try:
+            text = beat_json_lines(beats)
+        except Exception:
+            for indices, phase, values in beats:
+                self.on_beat(indices, phase, values)
+            return
+        self.out.write(text.decode())
 
     def on_event(self, event: Event, phase: str | None) -> None:
         obj = event.to_json_dict(phase)
