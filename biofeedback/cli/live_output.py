@@ -58,7 +58,7 @@ class Consumer(TypingProtocol):
 
 
 #: What a consumer's ``on_beat`` is given: the beat's indices, its phase and its values.
-BeatArgs = tuple[BeatIndices, "str | None", Mapping[str, Any]]
+BeatArgs = tuple[BeatIndices, str | None, Mapping[str, Any]]
 _STOP = object()
 #: After handing out what was queued, the output thread rests this long (real time) before it waits
 #: again, so that a session at full speed wakes it a few hundred times a second, not once a beat.
