@@ -16,6 +16,9 @@ fastest round and the median of 9), on the same rows:
   ``/dev/null`` (process CPU of both threads).
 
 Also: how many rows fall back to ``json.dumps`` (a float below 1e-4, an escaped character...).
+``--demo MINUTES``: instead, ``biofeedback demo --minutes MINUTES --speed max --seed 24`` in a
+fresh process with standard output to ``/dev/null`` (so JSON lines are written), printing the
+output thread's CPU time at its end and the process's CPU (``resource``, children included).
 Compare two versions of the code by running this alternately in the same conditions (the machine's
 load changes the absolute figures; the ratios to ``json.dumps`` are steadier).
 """
@@ -25,7 +28,12 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
+import resource
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -35,8 +43,7 @@ from typing import Any
 import numpy as np
 
 from biofeedback.beat import Beat
-from biofeedback.cli import live_output
-from biofeedback.cli.live_output import JsonlSink, OutputWriter, beat_json_line, beat_json_lines
+from biofeedback.cli import live_output  # its names looked up when used: --demo also times older versions
 from biofeedback.engine import EngineSettings, HRVEngine
 
 FILE = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "holter" / "rr_healthy_subjects_000_ms.txt"
@@ -66,17 +73,17 @@ def _by_json_dumps(beats: Beats) -> None:
 
 def _by_line(beats: Beats) -> None:
     for _, phase, values in beats:
-        beat_json_line(phase, values)
+        live_output.beat_json_line(phase, values)
 
 
 def _by_runs(beats: Beats) -> None:
     for k in range(0, len(beats), RUN):
-        beat_json_lines(beats[k:k + RUN])
+        live_output.beat_json_lines(beats[k:k + RUN])
 
 
 def _through_writer(beats: Beats) -> None:
     out = io.TextIOWrapper(open("/dev/null", "wb"), encoding="utf-8")  # noqa: SIM115 - closed below
-    writer = OutputWriter([JsonlSink(out)]).start()
+    writer = live_output.OutputWriter([live_output.JsonlSink(out)]).start()
     on_beat = writer.on_beat
     for indices, phase, values in beats:
         on_beat(indices, phase, values)
@@ -84,16 +91,51 @@ def _through_writer(beats: Beats) -> None:
     out.close()
 
 
+#: Run in the demo's process: the CLI as the program, the output thread's CPU printed on stderr at its end.
+_DEMO = """
+import sys, time
+import biofeedback.cli.live_output as L
+work = L.OutputWriter._work
+def timed(self):
+    try:
+        work(self)
+    finally:
+        print(f"output thread CPU {time.thread_time():.2f} s", file=sys.stderr, flush=True)
+L.OutputWriter._work = timed
+sys.argv = ["biofeedback", *sys.argv[1:]]
+from biofeedback.cli.main import main
+sys.exit(main())
+"""
+
+
+def demo(minutes: int) -> None:
+    with tempfile.TemporaryDirectory() as home:
+        c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        w0 = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", _DEMO, "demo", "--minutes", str(minutes), "--speed", "max",
+                               "--seed", "24", "--home", home], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True, env=os.environ, check=True)
+        wall = time.perf_counter() - w0
+        c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
+    thread = [line for line in done.stderr.splitlines() if line.startswith("output thread")]
+    print(f"demo {minutes} min: wall {wall:.1f} s, CPU {cpu:.1f} s; {thread[-1] if thread else 'no output thread'}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--beats", type=int, default=4000, help="beats of the Holter file to use (default 4000)")
+    ap.add_argument("--demo", type=int, metavar="MINUTES", help="time a demo of MINUTES at --speed max instead")
     args = ap.parse_args()
+    if args.demo:
+        demo(args.demo)
+        return
     beats = engine_rows(args.beats)
     expected = b"".join((json.dumps({"type": "beat", "phase": p, **v}, allow_nan=False) + "\n").encode()
                         for _, p, v in beats)
-    assert b"".join(beat_json_line(p, v) for _, p, v in beats) == expected
-    assert b"".join(beat_json_lines(beats[k:k + RUN]) for k in range(0, len(beats), RUN)) == expected
-    fallbacks = sum(live_output._flat_items(v.copy()) is None for _, _, v in beats)
+    assert b"".join(live_output.beat_json_line(p, v) for _, p, v in beats) == expected
+    assert b"".join(live_output.beat_json_lines(beats[k:k + RUN]) for k in range(0, len(beats), RUN)) == expected
+    fallbacks = sum(live_output._flat_items(dict(v)) is None for _, _, v in beats)
     ways: dict[str, Callable[[Beats], None]] = {"json.dumps": _by_json_dumps, "beat_json_line": _by_line,
                                                f"beat_json_lines (runs of {RUN})": _by_runs,
                                                "writer + JsonlSink": _through_writer}
