@@ -357,7 +357,7 @@ def beat_json_lines(beats: Sequence[BeatArgs]) -> bytes:
         phase = beats[i][1]
         dicts: list[dict[str, Any]] = []
         j = i
-        while j < n and beats[j][1] == phase:
+        while j < n and beats[j][1] == phase and type(beats[j][1]) is type(phase):  # (1 == True: not one phase)
             d = _beat_dict(beats[j][2])
             if d is None:
                 break

@@ -94,7 +94,7 @@ _keys = st.one_of(st.sampled_from(["rr_ms", "t_s", "type", "phase", "", ":", ","
 _values = st.one_of(_floats, st.floats(), st.integers(-(2**70), 2**70), st.booleans(), st.none(),
                     st.text(max_size=8), st.sampled_from(_TRICKY_STRINGS), st.just([]), st.just({}),
                     st.lists(st.integers(0, 3), min_size=1, max_size=2))
-_phases = st.sampled_from([None, "baseline", "practice", "recovery", "é", 'a"b'])
+_phases = st.sampled_from([None, "baseline", "practice", "recovery", "é", 'a"b', 1, True, 1.0, math.nan])
 
 
 def _dumps_line(phase, values) -> bytes:
