@@ -30,7 +30,7 @@ import struct
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import chain, repeat
 from operator import countOf, is_, itemgetter
 from types import MappingProxyType
 from typing import Any
@@ -165,20 +165,25 @@ def encode_json_rows(rows: Sequence[Row]) -> bytes:
     ``json.dumps`` text gave (the same float bits). Rows that share one order of text keys (every
     commit of the recorder) are then written with their keys once (``BIJ2``; two rows: a quarter
     smaller, so a commit writes fewer pages). Anything else is written by ``json.dumps`` (``BIJ1``)."""
-    # C loops only (this runs at every commit): the value types, the key order, the count of None
-    if rows and all(_ORJSON_SCALARS.issuperset(map(type, d.values())) for _, d in rows):
-        keys = list(rows[0][1])  # (a single row gains nothing from its keys apart)
-        keyed = len(rows) > 1 and _TEXT.issuperset(map(type, keys)) and all(keys == list(d) for _, d in rows)
-        try:
-            if keyed:
-                text = orjson.dumps([keys, [[s, *d.values()] for s, d in rows]])
+    # C loops only (this runs at every commit that writes indices): the values' types, the key
+    # order, the count of None
+    if rows:
+        dicts = list(map(itemgetter(1), rows))
+        values = list(chain.from_iterable(map(dict.values, dicts)))
+        if _ORJSON_SCALARS.issuperset(map(type, values)):
+            keys = tuple(dicts[0])  # (a single row gains nothing from its keys apart)
+            keyed = (len(rows) > 1 and _TEXT.issuperset(map(type, keys))
+                     and countOf(map(tuple, dicts), keys) == len(dicts))
+            try:
+                if keyed:
+                    text = orjson.dumps([keys, [[s, *d.values()] for s, d in rows]])
+                else:
+                    text = orjson.dumps(rows)  # (seq, dict) tuples are written as [seq, {...}] arrays
+            except orjson.JSONEncodeError:  # an int beyond 64 bits, a key that is not text
+                pass
             else:
-                text = orjson.dumps(rows)  # (seq, dict) tuples are written as [seq, {...}] arrays
-        except orjson.JSONEncodeError:  # an int beyond 64 bits, a key that is not text
-            pass
-        else:
-            if text.count(b"null") == sum(countOf(d.values(), None) for _, d in rows):
-                return (JSON_KEYED if keyed else JSON_ROWS) + text
+                if text.count(b"null") == sum(map(is_, values, repeat(None))):
+                    return (JSON_KEYED if keyed else JSON_ROWS) + text
     return JSON_ROWS + json.dumps([[s, d] for s, d in rows]).encode()
 
 

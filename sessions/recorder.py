@@ -78,7 +78,8 @@ from devices.clock import Clock, RealClock
 from sessions.index_chunks import CHUNK_BEATS, Chunk, Row, columnar_chunks, encode_json_rows, normalise
 from sessions.store import NewSession, Store, StoreError
 from sessions.store_rows import (
-    IndexChunkRow, LabelRow, Rows, event_row, next_ordinals, session_status, set_busy_wait, write_rows,
+    BeatRow, IndexChunkRow, LabelRow, Rows, event_row, insert_beats, next_ordinals, session_status, set_busy_wait,
+    write_rows,
 )
 
 RECENT_BEATS = 256  # beats remembered by seq_for_t
@@ -133,6 +134,8 @@ class Recorder:
         self._next_phase = nxt.phase
         self._open_phases: dict[str, int] = {}  # name -> ordinal of a begun, not yet ended phase
         self._rows = Rows()  # buffered raw rows (sessions.store_rows), written by _write
+        self._beats = self._rows.beats  # (the same list: add_beat appends to it)
+        self._others = 0  # raw rows other than beats buffered (gaps, events, phases, phase ends)
         self._labels: list[LabelRow] = []  # artifact labels not yet committed (derived rows)
         self._indices: list[Row] = []  # (seq, indices) not yet committed (derived rows)
         # Committed rows still stored as JSON chunks (one per commit that wrote indices), merged
@@ -143,13 +146,16 @@ class Recorder:
         # whole blocks of CHUNK_BEATS rows of tail + pending indices, from the first, being encoded
         # or encoded and not yet written (one thread at a time; in order, consecutive)
         self._merges: list[_Merge] = []
+        self._covered = 0  # rows of tail + pending indices that the merges cover (all from the first)
         self._final = False  # set by finish(): its flush merges the whole tail
-        self._recent: deque[tuple[float, int]] = deque(maxlen=RECENT_BEATS)  # (t_s, seq)
-        self._last_commit_s = self.clock.monotonic_s()
+        self._recent: deque[BeatRow] = deque(maxlen=RECENT_BEATS)  # the latest beat rows (t_s, seq in them)
+        self._now = self.clock.monotonic_s
+        self._last_commit_s = self._now()
         self._last_derived_s = self._last_commit_s  # when labels and indices were last committed
         self._last_commit_t_s = 0.0  # the latest session time committed
-        # the earliest and latest session time of the rows buffered since the last commit
-        self._pending_first_t_s = math.inf
+        # the session time a commit is counted from: the latest committed or, if earlier, that of
+        # the first row buffered since (min of the two); the latest session time buffered since
+        self._since_t_s = 0.0
         self._pending_last_t_s = -math.inf
         set_busy_wait(store, BUSY_WAIT_MS)  # this store's connection records now
         self.commits = 0  # number of transactions written (for tests and benchmarks)
@@ -174,27 +180,40 @@ class Recorder:
 
     def add_beat(self, beat: Beat) -> int:
         """Record one raw beat; return its ``seq`` (0, 1, 2... in call order)."""
-        self._check_open()
-        rr = float(beat.rr_ms)
-        if not (math.isfinite(rr) and rr > 0):
+        # (one beat of every session: the plain float fields of a Beat are taken as they are)
+        if self.finished_status is not None:
+            self._check_open()
+        rr = beat.rr_ms
+        if type(rr) is not float:
+            rr = float(rr)
+        if not 0.0 < rr < math.inf:
             raise ValueError(f"rr_ms must be finite and > 0, got {beat.rr_ms!r}")
-        t_s = _finite("t_s", beat.t_s)
-        arrival_s = None if beat.arrival_s is None else _finite("arrival_s", beat.arrival_s)
-        ticks = None if beat.rr_ticks_1024 is None else int(beat.rr_ticks_1024)
+        t_s = beat.t_s
+        if type(t_s) is not float or not -math.inf < t_s < math.inf:
+            t_s = _finite("t_s", t_s)
+        arrival_s = beat.arrival_s
+        if arrival_s is not None and (type(arrival_s) is not float or not -math.inf < arrival_s < math.inf):
+            arrival_s = _finite("arrival_s", arrival_s)
+        ticks = beat.rr_ticks_1024
+        if ticks is not None and type(ticks) is not int:
+            ticks = int(ticks)
+        contact = beat.contact
+        if contact is not None:
+            contact = 1 if contact else 0
         seq = self._next_seq
-        contact = None if beat.contact is None else int(bool(beat.contact))
-        self._rows.beats.append((self.session_id, seq, ticks, rr, arrival_s, t_s, contact))
-        self._next_seq += 1
-        self._recent.append((t_s, seq))
+        row = (self.session_id, seq, ticks, rr, arrival_s, t_s, contact)
+        self._beats.append(row)
+        self._recent.append(row)
+        self._next_seq = seq + 1
         self.poll(t_s)
         return seq
 
     def seq_for_t(self, t_s: float) -> int:
         """The seq of the recent beat (one of the last ``RECENT_BEATS``) whose ``t_s`` equals ``t_s``
         exactly: maps an engine output (which lags by its look-ahead) back to its beat."""
-        for t, seq in reversed(self._recent):
-            if t == t_s:
-                return seq
+        for row in reversed(self._recent):
+            if row[5] == t_s:
+                return row[1]
         raise KeyError(f"no recent beat at t_s={t_s!r}")
 
     def set_artifact_label(self, seq: int, label: str | None) -> None:
@@ -211,6 +230,7 @@ class Recorder:
         start_s = _finite("start_s", gap.start_s)
         end_s = _finite("end_s", gap.end_s)
         self._rows.gaps.append((self.session_id, self._next_gap, self._next_seq, start_s, end_s, str(gap.reason)))
+        self._others += 1
         self._next_gap += 1
         event = GapEvent(gap.start_s, str(gap.reason), gap.start_s, gap.end_s)
         self.record(event)
@@ -229,6 +249,7 @@ class Recorder:
         self._check_open()
         _finite("t_s", t_s)
         self._rows.events.append(event_row(self.session_id, self._next_event, self._next_seq, t_s, kind, data))
+        self._others += 1
         self._next_event += 1
         self.poll(float(t_s))
 
@@ -243,6 +264,7 @@ class Recorder:
         self._next_phase += 1
         self._open_phases[name] = ordinal
         self._rows.phases.append((self.session_id, ordinal, name, float(t_s)))
+        self._others += 1
         event = PhaseBegin(float(t_s), name)
         self.record(event)
         return event
@@ -255,6 +277,7 @@ class Recorder:
         if ordinal is None:
             raise ValueError(f"phase {name!r} was not begun (or already ended)")
         self._rows.phase_ends.append((float(t_s), self.session_id, ordinal))
+        self._others += 1
         event = PhaseEnd(float(t_s), name)
         self.record(event)
         return event
@@ -276,7 +299,8 @@ class Recorder:
         plain JSON values (float, int, str, bool, ``None``) that nobody changes afterwards: it is
         stored as given, without :meth:`add_indices`' copy and checks (about 5 us a beat at
         ``--speed max``), and reads back the same as through :meth:`add_indices`."""
-        self._check_indices_seq(seq)
+        if self.finished_status is not None or not self._last_indices_seq < seq < self._next_seq:
+            self._check_indices_seq(seq)  # raises
         self._indices.append((seq, values))
         self._labels.append((label, self.session_id, seq))
         self._last_indices_seq = seq
@@ -303,27 +327,23 @@ class Recorder:
         refuses the commit (:attr:`store_error`) does not raise here: the rows stay buffered and the
         next due commit retries."""
         if t_s is not None:
-            if t_s < self._pending_first_t_s:
-                self._pending_first_t_s = t_s
+            if t_s < self._since_t_s:
+                self._since_t_s = t_s
             if t_s > self._pending_last_t_s:
                 self._pending_last_t_s = t_s
-        now = self.clock.monotonic_s()
+        now = self._now()
         interval = self.commit_interval_s
-        since_derived = now - self._last_derived_s
-        if (
-            now - self._last_commit_s >= interval
-            or self._pending_last_t_s - min(self._last_commit_t_s, self._pending_first_t_s) >= interval
-        ):
+        if now - self._last_commit_s >= interval or self._pending_last_t_s - self._since_t_s >= interval:
             # derived rows ride along once half an interval of real time has passed since they
             # were last written: with every commit in real time, about twice a second of real
             # time when the session runs faster (a commit per session second carries raw rows)
-            derived = since_derived >= interval / 2
-        elif since_derived >= interval and (self._labels or self._indices):
+            derived = now - self._last_derived_s >= interval / 2
+        elif now - self._last_derived_s >= interval and (self._labels or self._indices):
             derived = True
         else:
             return False
         try:
-            self._commit(derived)
+            self._commit(derived, now)
         except StoreError:
             return False
         return True
@@ -342,46 +362,69 @@ class Recorder:
         """Write everything buffered (raw rows, labels and indices) in one transaction now.
         :class:`~sessions.store.StoreError` if the store refuses it (disk full, read-only, busy):
         then nothing is lost, the rows stay buffered for the next attempt."""
-        self._commit(True)
+        self._commit(True, self._now())
 
-    def _commit(self, derived: bool) -> None:
-        """One transaction: the buffered raw rows, and with ``derived`` the labels and indices too."""
-        now = self.clock.monotonic_s()
+    def _commit(self, derived: bool, now: float) -> None:
+        """One transaction (at ``now`` on the clock): the buffered raw rows, and with ``derived``
+        the labels and indices too."""
         self._last_commit_s = now
         if self._pending_last_t_s > self._last_commit_t_s:
             self._last_commit_t_s = self._pending_last_t_s
-        if not (self._rows or (derived and (self._labels or self._indices or (self._final and self._tail)))):
-            if derived:
-                self._last_derived_s = now
-            self._pending_first_t_s, self._pending_last_t_s = math.inf, -math.inf
+        if not derived and not self._others:  # beats only: each commit per session second at --speed max
+            if self._beats:
+                try:
+                    insert_beats(self.store, self._beats)
+                except StoreError as exc:
+                    self._refused(exc)
+                    raise
+                self._beats.clear()
+                self._committed()
+            else:
+                self._since_t_s, self._pending_last_t_s = self._last_commit_t_s, -math.inf
+            return
+        if not (self._beats or self._others
+                or (derived and (self._labels or self._indices or (self._final and self._tail)))):
+            self._last_derived_s = now  # (derived: nothing derived to write)
+            self._since_t_s, self._pending_last_t_s = self._last_commit_t_s, -math.inf
             return
         try:
             tail, merged = self._write(derived)
         except StoreError as exc:
-            self.failed_commits += 1
-            self.store_error = exc
-            # retry after another commit interval of session time, not on every call
-            self._pending_first_t_s = self._pending_last_t_s
+            self._refused(exc)
             raise
-        self.store_error = None
         if derived:
             self._last_derived_s = now
             if tail is None:
                 self._tail.extend(self._indices)
             else:
                 self._tail = tail
+                self._covered -= sum(len(m.rows) for m in self._merges[:merged])
                 del self._merges[:merged]  # written (or, at the end, no longer needed)
             self._labels = []
             self._indices = []
         self._rows.clear()
-        if not self._final and (not self._merges or self._merges[-1].done()):
-            covered = sum(len(m.rows) for m in self._merges)
-            blocks = (len(self._tail) + len(self._indices) - covered) // CHUNK_BEATS
-            if blocks:
-                rows = (self._tail + self._indices)[covered:covered + blocks * CHUNK_BEATS]
-                self._merges.append(_Merge(rows))
-        self._pending_first_t_s, self._pending_last_t_s = math.inf, -math.inf
+        self._others = 0
+        self._committed()
+
+    def _committed(self) -> None:
+        """After a commit: a merge of every whole block of CHUNK_BEATS rows not yet merged, once
+        the merges before are done."""
+        self.store_error = None
+        self._since_t_s, self._pending_last_t_s = self._last_commit_t_s, -math.inf
         self.commits += 1
+        uncovered = len(self._tail) + len(self._indices) - self._covered
+        if uncovered >= CHUNK_BEATS and not self._final and (not self._merges or self._merges[-1].done()):
+            covered = self._covered
+            rows = (self._tail + self._indices)[covered:covered + uncovered // CHUNK_BEATS * CHUNK_BEATS]
+            self._merges.append(_Merge(rows))
+            self._covered += len(rows)
+
+    def _refused(self, exc: StoreError) -> None:
+        """A commit the store refused: everything stays buffered; retried after another commit
+        interval of session time (or of real time), not on every call."""
+        self.failed_commits += 1
+        self.store_error = exc
+        self._since_t_s = min(self._last_commit_t_s, self._pending_last_t_s)
 
     def _index_chunks(self) -> tuple[list[IndexChunkRow], list[Row] | None, int | None, int]:
         """What a commit that writes indices writes to ``beat_index_chunks``: ``(rows to insert,
