@@ -426,41 +426,52 @@ class Recorder:
         self.store_error = exc
         self._since_t_s = min(self._last_commit_t_s, self._pending_last_t_s)
 
-    def _index_chunks(self) -> tuple[list[IndexChunkRow], list[Row] | None, int | None, int]:
+    def _index_chunks(self) -> tuple[list[IndexChunkRow], list[Row] | None, tuple[int, int] | None, int]:
         """What a commit that writes indices writes to ``beat_index_chunks``: ``(rows to insert,
-        the tail left (None: the tail followed by the pending rows), the first seq of the tail's
-        JSON chunks to delete first or None, the number of merges written)``. The pending rows go
-        as one JSON chunk. As soon as the rows not yet merged (the tail's, then the pending ones)
-        hold a whole block of CHUNK_BEATS rows, every such block is encoded as columnar chunks on a
-        thread of its own (:class:`_Merge`, one at a time); a commit of indices after that writes
-        the merges done in place of the tail's JSON chunks, and the rows after them as one JSON
-        chunk. At the end every row left is merged (the same chunks as merging at once: a merge
-        always takes whole blocks of CHUNK_BEATS rows from the first row not yet merged)."""
+        the tail left (None: the tail followed by the pending rows), the first and last seq of the
+        tail's JSON chunks to delete first (their first seq in that range) or None, the number of
+        merges written)``.
+
+        The rows of the recorder fall in blocks of CHUNK_BEATS (the first block from its first
+        row). As soon as the rows not yet merged (the tail's, then the pending ones) hold a whole
+        block, every such block is encoded as columnar chunks on a thread of its own
+        (:class:`_Merge`, one at a time); a commit of indices after that writes the merges done in
+        place of the JSON chunks of their rows. The pending rows not merged go as JSON chunks, one
+        per block they fall in: a JSON chunk never holds rows of two blocks, so a merged block
+        replaces whole JSON chunks and the JSON rows after it stay as they are (each row is written
+        as JSON once at most). At the end every row left is merged (the same chunks as merging at
+        once: a merge always takes whole blocks of CHUNK_BEATS rows from the first row not yet
+        merged)."""
         pending = self._indices
         merges = self._merges
-        first_tail = self._tail[0][0] if self._tail else None
+        tail = self._tail
+        sid = self.session_id
         if self._final:
-            rows = self._tail + pending
+            rows = tail + pending
             if not rows:
                 return [], None, None, 0
             chunks = [c for m in merges for c in m.wait()]
-            chunks += columnar_chunks(rows[sum(len(m.rows) for m in merges):])
-            out = [(self.session_id, c.first_seq, c.last_seq, c.n, c.data) for c in chunks]
-            return out, [], first_tail, len(merges)
+            chunks += columnar_chunks(rows[self._covered:])
+            out = [(sid, c.first_seq, c.last_seq, c.n, c.data) for c in chunks]
+            return out, [], (tail[0][0], tail[-1][0]) if tail else None, len(merges)
         done = 0
         while done < len(merges) and merges[done].done():
             done += 1
-        if done:
-            rows = self._tail + pending
-            tail = rows[sum(len(m.rows) for m in merges[:done]):]
-            out = [(self.session_id, c.first_seq, c.last_seq, c.n, c.data) for m in merges[:done] for c in m.wait()]
-            if tail:
-                out.append((self.session_id, tail[0][0], tail[-1][0], len(tail), encode_json_rows(tail)))
-            return out, tail, first_tail, done
-        if not pending:
-            return [], None, None, 0
-        data = encode_json_rows(pending)
-        return [(self.session_id, pending[0][0], pending[-1][0], len(pending), data)], None, None, 0
+        merged = sum(len(m.rows) for m in merges[:done])  # whole blocks from the tail's first row
+        out = [(sid, c.first_seq, c.last_seq, c.n, c.data) for m in merges[:done] for c in m.wait()]
+        # the pending rows not merged, one JSON chunk per block (the tail's first row begins one)
+        start = max(merged - len(tail), 0)
+        offset = len(tail) + start  # of pending[start] from the tail's first row
+        while start < len(pending):
+            end = min(start + CHUNK_BEATS - offset % CHUNK_BEATS, len(pending))
+            part = pending[start:end]
+            out.append((sid, part[0][0], part[-1][0], len(part), encode_json_rows(part)))
+            offset += end - start
+            start = end
+        if not done:
+            return out, None, None, 0
+        replaced = (tail[0][0], tail[min(merged, len(tail)) - 1][0]) if tail else None
+        return out, (tail + pending)[merged:], replaced, done
 
     def _write(self, derived: bool) -> tuple[list[Row] | None, int]:
         """Write the buffered raw rows, with ``derived`` the labels and indices too, in one
@@ -469,17 +480,17 @@ class Recorder:
         rows = self._rows
         tail, merged = None, 0
         if derived:
-            chunks, tail, replaced_from, merged = self._index_chunks()
+            chunks, tail, replaced, merged = self._index_chunks()
             rows.labels = self._labels
             rows.index_chunks = chunks
-            rows.index_chunks_from = None if replaced_from is None else (self.session_id, replaced_from)
+            rows.index_chunks_replaced = None if replaced is None else (self.session_id, *replaced)
         try:
             with self.store.transaction():
                 write_rows(self.store, rows)
         finally:  # derived again at the next attempt, from the buffered labels and indices
             rows.labels = []
             rows.index_chunks = []
-            rows.index_chunks_from = None
+            rows.index_chunks_replaced = None
         return tail, merged
 
     def finish(self, status: str = "complete", end_reason: str | None = None) -> None:

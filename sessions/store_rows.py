@@ -50,8 +50,9 @@ def event_row(session_id: str, ordinal: int, next_seq: int, t_s: float, kind: st
 class Rows:
     """Rows of one session, written together by :func:`write_rows` (a buffer: fill, write, clear).
 
-    ``index_chunks_from`` (a seq), when set, deletes the session's index chunks from that seq on
-    before ``index_chunks`` are inserted (a merge of JSON chunks into columnar ones)."""
+    ``index_chunks_replaced`` ``(session id, first seq, last seq)``, when set, deletes the session's
+    index chunks whose first seq is in that range before ``index_chunks`` are inserted (a merge of
+    JSON chunks into columnar ones)."""
 
     beats: list[BeatRow] = field(default_factory=list)
     labels: list[LabelRow] = field(default_factory=list)
@@ -60,7 +61,7 @@ class Rows:
     phases: list[PhaseRow] = field(default_factory=list)
     phase_ends: list[PhaseEndRow] = field(default_factory=list)
     index_chunks: list[IndexChunkRow] = field(default_factory=list)
-    index_chunks_from: tuple[str, int] | None = None  # (session id, first seq replaced)
+    index_chunks_replaced: tuple[str, int, int] | None = None  # (session id, first seq, last seq)
 
     def __len__(self) -> int:
         """Rows held (index chunks not counted: they are derived at write time)."""
@@ -70,7 +71,7 @@ class Rows:
     def clear(self) -> None:
         for rows in (self.beats, self.labels, self.gaps, self.events, self.phases, self.phase_ends, self.index_chunks):
             rows.clear()
-        self.index_chunks_from = None
+        self.index_chunks_replaced = None
 
 
 _INSERT_BEATS = "INSERT INTO beats (session_id, seq, rr_ticks_1024, rr_ms, arrival_s, t_s, contact) VALUES "
@@ -105,8 +106,9 @@ def write_rows(store: Store, rows: Rows) -> None:
         conn.executemany("INSERT INTO phases (session_id, ordinal, name, start_s) VALUES (?, ?, ?, ?)", rows.phases)
     if rows.phase_ends:
         conn.executemany("UPDATE phases SET end_s = ? WHERE session_id = ? AND ordinal = ?", rows.phase_ends)
-    if rows.index_chunks_from is not None:
-        conn.execute("DELETE FROM beat_index_chunks WHERE session_id = ? AND first_seq >= ?", rows.index_chunks_from)
+    if rows.index_chunks_replaced is not None:
+        conn.execute("DELETE FROM beat_index_chunks WHERE session_id = ? AND first_seq BETWEEN ? AND ?",
+                     rows.index_chunks_replaced)
     if rows.index_chunks:
         conn.executemany(
             "INSERT INTO beat_index_chunks (session_id, first_seq, last_seq, n, data) VALUES (?, ?, ?, ?, ?)",

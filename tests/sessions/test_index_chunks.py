@@ -214,3 +214,42 @@ def test_float_columns_encoded_together_give_each_column_s_bytes(columns):
         assert [np.float64(math.nan if v is None else v).tobytes() for v in want.values()] == [
             np.float64(math.nan if v is None else v).tobytes() for v in got.values()]
         assert [v is None for v in want.values()] == [v is None for v in got.values()]
+
+
+def test_json_chunks_hold_one_block_each_and_each_row_is_written_as_json_once_at_most(tmp_path):
+    """Faster than real time (commits every session second, indices about twice a second of the
+    clock), a merged block replaces whole JSON chunks and the JSON chunks after it stay: a JSON
+    chunk never holds rows of two blocks of CHUNK_BEATS, no row is ever in two JSON chunks (the
+    rows after a merged block are not written again), and after every commit the chunks give back
+    every committed row once, in order."""
+    n = 3 * CHUNK_BEATS + 300
+    with Store.open_home(tmp_path) as store:
+        sid = store.create_session(NewSession("simulator", WALL))
+        clock = VirtualClock()
+        rec = Recorder(store, sid, clock=clock)
+        json_chunks: set[tuple[int, int]] = set()  # (first seq, last seq) of every JSON chunk seen
+        merged_while_recording = False
+        for i in range(n):
+            seq = rec.add_beat(Beat(800.0, 0.8 * (i + 1)))
+            rec.add_settled(seq, _indices(i), "normal")
+            clock.advance(0.013)  # indices committed every ~40 beats, a block merged every ~1024
+            if i % 300 == 0:  # (else merges take several commits of indices, as on a busy machine)
+                for merge in rec._merges:
+                    merge.wait()
+            for first, last, magic in store.conn.execute(
+                    "SELECT first_seq, last_seq, substr(data, 1, 4) FROM beat_index_chunks WHERE session_id = ?",
+                    (sid,)):
+                if bytes(magic) == COLUMNAR:
+                    merged_while_recording = True
+                else:
+                    assert first // CHUNK_BEATS == last // CHUNK_BEATS, (first, last)
+                    json_chunks.add((first, last))
+            if i % 37 == 0:
+                stored = list(store.iter_beat_indices(sid))
+                assert stored == [(j, _indices(j)) for j in range(len(stored))]
+        assert merged_while_recording and len(json_chunks) > 3 * n // CHUNK_BEATS
+        written = sorted(seq for first, last in json_chunks for seq in range(first, last + 1))
+        assert written == sorted(set(written))  # no row in two JSON chunks
+        rec.finish()
+        assert _chunk_kinds(store, sid) == [("columnar", CHUNK_BEATS)] * 3 + [("columnar", 300)]
+        assert store.beat_indices(sid) == {i: _indices(i) for i in range(n)}
