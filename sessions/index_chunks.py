@@ -14,9 +14,9 @@ rows of one session are stored as chunks, each a ``bytes`` blob of one of two fo
   indices of settings version 2 (``python benchmarks/run.py store``).
 - **JSON** (``b"BIJ1"`` + JSON text ``[[seq, {...}], ...]``, or ``b"BIJ2"`` + ``[[key, ...], [[seq,
   value, ...], ...]]`` when the rows share one key order): the rows of one recorder commit that
-  wrote indices, written cheaply so that the crash guarantees of ``docs/storage.md`` hold. The
-  recorder merges them into columnar chunks, one per block of :data:`CHUNK_BEATS` rows, as soon as
-  such a block has accumulated, and at the end of a session.
+  wrote indices that fall in one block of :data:`CHUNK_BEATS` rows, written cheaply so that the
+  crash guarantees of ``docs/storage.md`` hold. The recorder merges them into columnar chunks, a
+  block at a time, as soon as a whole block has accumulated, and at the end of a session.
 
 Decoding gives back exactly what was given: the same keys in the same order, floats bit for bit
 (``-0.0``, subnormals), ints, strings, booleans and ``None``; anything that is not one of those

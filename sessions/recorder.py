@@ -22,7 +22,8 @@ Typical use by the session runner::
     # leaving the block normally calls finish("complete")
 
 Commit policy: every call buffers rows in memory; the buffer is written in ONE transaction
-(``executemany`` per table) when at least ``commit_interval_s`` of the injected clock (real time)
+(``executemany`` per table; beats alone, the commit per session second at ``--speed max``, as one
+``INSERT`` statement, a transaction of its own: :func:`sessions.store_rows.insert_beats`) when at least ``commit_interval_s`` of the injected clock (real time)
 has passed since the last commit, OR when the latest session time recorded (a beat's, gap's or
 event's ``t_s``) is ``commit_interval_s`` or more past the session time of the last commit or, if
 earlier, of the first row buffered since (checked on every ``add_*``/``set_*``/``poll`` call), and
@@ -197,11 +198,9 @@ class Recorder:
         ticks = beat.rr_ticks_1024
         if ticks is not None and type(ticks) is not int:
             ticks = int(ticks)
-        contact = beat.contact
-        if contact is not None:
-            contact = 1 if contact else 0
+        contact = None if beat.contact is None else 1 if beat.contact else 0
         seq = self._next_seq
-        row = (self.session_id, seq, ticks, rr, arrival_s, t_s, contact)
+        row: BeatRow = (self.session_id, seq, ticks, rr, arrival_s, t_s, contact)
         self._beats.append(row)
         self._recent.append(row)
         self._next_seq = seq + 1

@@ -121,7 +121,7 @@ def insert_beats(store: Store, beats: list[BeatRow]) -> None:
     Rows(beats=beats))`` does (the same rows, the same errors), for less: up to four beats (a
     commit per second of session time) are one ``INSERT`` statement, which SQLite makes a
     transaction of its own (atomic; the same write lock, busy wait and WAL commit as ``BEGIN
-    IMMEDIATE ... COMMIT``), without the two statements around it (~8 us of a ~45 us commit)."""
+    IMMEDIATE ... COMMIT``), without the two statements around it."""
     conn = store.conn
     n = len(beats)
     if not 0 < n < len(_INSERT_BEATS_OF) or conn.in_transaction:
