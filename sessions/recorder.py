@@ -23,10 +23,10 @@ Typical use by the session runner::
 
 Commit policy: every call buffers rows in memory; the buffer is written in ONE transaction
 (``executemany`` per table; beats alone, the commit per session second at ``--speed max``, as one
-``INSERT`` statement, a transaction of its own: :func:`sessions.store_rows.insert_beats`) when at least ``commit_interval_s`` of the injected clock (real time)
-has passed since the last commit, OR when the latest session time recorded (a beat's, gap's or
-event's ``t_s``) is ``commit_interval_s`` or more past the session time of the last commit or, if
-earlier, of the first row buffered since (checked on every ``add_*``/``set_*``/``poll`` call), and
+``INSERT`` statement, a transaction of its own: :func:`sessions.store_rows.insert_beats`) when at
+least ``commit_interval_s`` of the injected clock (real time) has passed since the last commit, OR
+when the latest session time recorded (a beat's, gap's or event's ``t_s``) is ``commit_interval_s``
+or more past the session time of the last commit or, if earlier, of the first row buffered since (checked on every ``add_*``/``set_*``/``poll`` call), and
 on :meth:`flush` and :meth:`finish`. The second reference matters after a stall (the first run
 compiling the kernels, a paused process): an event stamped with the clock's present can be far
 ahead of the overdue beats that follow it, and those must still be committed every session second.
@@ -139,8 +139,8 @@ class Recorder:
         self._others = 0  # raw rows other than beats buffered (gaps, events, phases, phase ends)
         self._labels: list[LabelRow] = []  # artifact labels not yet committed (derived rows)
         self._indices: list[Row] = []  # (seq, indices) not yet committed (derived rows)
-        # Committed rows still stored as JSON chunks (one per commit that wrote indices), merged
-        # into columnar chunks CHUNK_BEATS at a time (encoded by a _Merge, written by a later
+        # Committed rows still stored as JSON chunks (one per block of CHUNK_BEATS rows per commit
+        # that wrote indices), merged into columnar chunks CHUNK_BEATS at a time (encoded by a _Merge, written by a later
         # commit), and at the end.
         self._tail: list[Row] = []
         self._last_indices_seq = nxt.last_indices_seq
@@ -181,7 +181,8 @@ class Recorder:
 
     def add_beat(self, beat: Beat) -> int:
         """Record one raw beat; return its ``seq`` (0, 1, 2... in call order)."""
-        # (one beat of every session: the plain float fields of a Beat are taken as they are)
+        # (called for every beat: fields of exactly the types stored are taken as they are; any
+        # other value is converted and checked as _finite does)
         if self.finished_status is not None:
             self._check_open()
         rr = beat.rr_ms
@@ -406,8 +407,9 @@ class Recorder:
         self._committed()
 
     def _committed(self) -> None:
-        """After a commit: a merge of every whole block of CHUNK_BEATS rows not yet merged, once
-        the merges before are done."""
+        """After a successful commit: no store error, session time counted from what was just
+        committed, and a merge of every whole block of CHUNK_BEATS rows not yet merged, once the
+        merges before are done."""
         self.store_error = None
         self._since_t_s, self._pending_last_t_s = self._last_commit_t_s, -math.inf
         self.commits += 1
