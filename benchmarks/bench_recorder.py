@@ -45,6 +45,38 @@ def run(store: Store, n: int, *, extras: bool, virtual: bool) -> tuple[float, in
     return n / (time.perf_counter() - t0), rec.commits
 
 
+def commit_cost(n_commits: int = 5000, rounds: int = 3) -> dict[str, float]:
+    """CPU microseconds of one commit of two beats into a fresh store (the best of ``rounds``,
+    variants alternated): ``insert`` one ``INSERT``, as the recorder commits beats alone at
+    ``--speed max`` (:func:`sessions.store_rows.insert_beats`); ``transaction`` the same rows in
+    ``BEGIN IMMEDIATE ... COMMIT`` (every commit before); ``no_trigger`` one ``INSERT`` into a
+    store whose ``beats_raw_rows_never_replaced`` trigger was dropped (what that trigger's lookup
+    costs; for comparison only, a recording always has it)."""
+    from datetime import datetime, timezone
+
+    from sessions.store_rows import Rows, insert_beats, write_rows
+
+    best: dict[str, float] = {}
+    for _ in range(rounds):
+        for variant in ("insert", "transaction", "no_trigger"):
+            with tempfile.TemporaryDirectory() as tmp, Store.open_home(Path(tmp) / "home") as store:
+                sid = store.create_session(NewSession("simulator", datetime.now(timezone.utc)))
+                if variant == "no_trigger":
+                    store.conn.execute("DROP TRIGGER beats_raw_rows_never_replaced")
+                c0 = time.process_time()
+                for i in range(n_commits):
+                    t_s = 0.9 * i
+                    beats = [(sid, 2 * i + k, 921, 899.4140625, t_s, t_s, 1) for k in (0, 1)]
+                    if variant == "transaction":
+                        with store.transaction():
+                            write_rows(store, Rows(beats=beats))
+                    else:
+                        insert_beats(store, beats)
+                us = 1e6 * (time.process_time() - c0) / n_commits
+                best[variant] = min(best.get(variant, us), us)
+    return best
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
     with tempfile.TemporaryDirectory() as tmp, Store.open_home(Path(tmp) / "home") as store:

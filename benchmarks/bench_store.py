@@ -86,6 +86,10 @@ def section_recording(opts: Options) -> list[Row]:
         ):
             rate, commits = bench_recorder.run(store, n, extras=extras, virtual=virtual)
             rows.append(Row("recording", f"{label} ({n:,} beats)", f"{rate:,.0f} beats/s ({commits} commits)"))
+    cost = bench_recorder.commit_cost(2000 if opts.quick else 5000)
+    rows.append(Row("recording", "a commit of two beats, CPU: one INSERT (as at --speed max) / in BEGIN ... COMMIT "
+                    "/ one INSERT without the raw-beats trigger",
+                    f"{cost['insert']:.0f} / {cost['transaction']:.0f} / {cost['no_trigger']:.0f} us"))
     return rows
 
 

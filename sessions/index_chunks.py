@@ -14,9 +14,9 @@ rows of one session are stored as chunks, each a ``bytes`` blob of one of two fo
   indices of settings version 2 (``python benchmarks/run.py store``).
 - **JSON** (``b"BIJ1"`` + JSON text ``[[seq, {...}], ...]``, or ``b"BIJ2"`` + ``[[key, ...], [[seq,
   value, ...], ...]]`` when the rows share one key order): the rows of one recorder commit that
-  wrote indices, written cheaply so that the crash guarantees of ``docs/storage.md`` hold. The
-  recorder merges them into columnar chunks, one per block of :data:`CHUNK_BEATS` rows, as soon as
-  such a block has accumulated, and at the end of a session.
+  wrote indices that fall in one block of :data:`CHUNK_BEATS` rows, written cheaply so that the
+  crash guarantees of ``docs/storage.md`` hold. The recorder merges them into columnar chunks, a
+  block at a time, as soon as a whole block has accumulated, and at the end of a session.
 
 Decoding gives back exactly what was given: the same keys in the same order, floats bit for bit
 (``-0.0``, subnormals), ints, strings, booleans and ``None``; anything that is not one of those
@@ -30,7 +30,8 @@ import struct
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from operator import countOf, itemgetter
+from itertools import chain, repeat
+from operator import countOf, is_, itemgetter
 from types import MappingProxyType
 from typing import Any
 
@@ -73,22 +74,8 @@ def _unshuffled(b: bytes, n: int, dtype: type) -> np.ndarray:
 def _encode_column(values: Sequence[Any]) -> tuple[list[Any], bytes]:
     """``([kind, extra], bytes)`` of one column (see the module docstring)."""
     kinds = set(map(type, values))
-    n = len(values)
-    if kinds <= {float, type(None)} and float in kinds:
-        arr = np.array(values, dtype=np.float64)  # None becomes NaN (C loop)
-        has_nulls = type(None) in kinds
-        if has_nulls:  # a null repeats the previous value (0.0 before the first): its XOR is zero
-            null = np.zeros(n, dtype=bool)
-            nan_at = np.flatnonzero(np.isnan(arr)).tolist()
-            null[[i for i in nan_at if values[i] is None]] = True  # a NaN that was given stays NaN
-            given = np.where(null, -1, np.arange(n))
-            np.maximum.accumulate(given, out=given)  # the last non-null row at or before each row
-            arr = np.where(given >= 0, arr[given], 0.0)
-        bits = arr.view(np.uint64)
-        x = bits.copy()
-        x[1:] ^= bits[:-1]
-        mask = np.packbits(null).tobytes() if has_nulls else b""
-        return ["f8", has_nulls], mask + _shuffled(x)
+    if kinds <= _FLOAT_OR_NONE and float in kinds:
+        return ["f8", type(None) in kinds], _encode_floats([values], [type(None) in kinds])[0]
     if kinds == {int} and -(2**61) < min(values) and max(values) < 2**61:
         a = np.array(values, dtype=np.int64)
         return ["i8", None], _shuffled(np.diff(a, prepend=np.int64(0)))
@@ -101,27 +88,70 @@ def _encode_column(values: Sequence[Any]) -> tuple[list[Any], bytes]:
     return ["json", None], json.dumps(values).encode()
 
 
+_FLOAT_OR_NONE = frozenset({float, type(None)})
+
+
+def _encode_floats(columns: Sequence[Sequence[float | None]], has_nulls: Sequence[bool]) -> list[bytes]:
+    """The bodies of ``f8`` columns of one chunk (floats and ``None``, each column at least one
+    float), all at once as one 2-D array (a few numpy calls per chunk, not per column): the null
+    bitmap where ``has_nulls``, then the byte-shuffled XOR of each value with the previous one."""
+    arr = np.array(columns, dtype=np.float64)  # (columns, rows); None becomes NaN (C loop)
+    n = arr.shape[1]
+    masks: dict[int, bytes] = {}
+    with_nulls = [j for j, has in enumerate(has_nulls) if has]
+    if with_nulls:  # a null repeats the previous value (0.0 before the first): its XOR is zero
+        sub = arr[with_nulls]
+        null = np.isnan(sub)
+        for r, j in enumerate(with_nulls):
+            values = columns[j]
+            nan_at = np.flatnonzero(null[r]).tolist()
+            # a NaN that was given stays NaN (every NaN is a None unless a NaN was given: C loop)
+            if sum(map(is_, map(values.__getitem__, nan_at), repeat(None))) != len(nan_at):
+                null[r] = False
+                null[r, [i for i in nan_at if values[i] is None]] = True
+        given = np.where(null, -1, np.arange(n))
+        np.maximum.accumulate(given, axis=1, out=given)  # the last non-null row at or before each row
+        filled = np.take_along_axis(sub, np.maximum(given, 0), axis=1)
+        arr[with_nulls] = np.where(given >= 0, filled, 0.0)
+        packed = np.packbits(null, axis=1)  # each column's bitmap padded to whole bytes on its own
+        masks = {j: packed[r].tobytes() for r, j in enumerate(with_nulls)}
+    bits = arr.view(np.uint64)
+    x = bits.copy()
+    x[:, 1:] ^= bits[:, :-1]
+    planes = np.ascontiguousarray(x.view(np.uint8).reshape(len(columns), n, 8).transpose(0, 2, 1))
+    return [masks.get(j, b"") + planes[j].tobytes() for j in range(len(columns))]
+
+
 def encode_columnar(rows: Sequence[Row]) -> bytes:
     """A columnar chunk of ``rows`` (``(seq, indices)`` in seq order, every dict with the same keys
     in the same order)."""
     keys = tuple(rows[0][1])
-    n = len(rows)
-    dicts = [d for _, d in rows]
-    if countOf(map(tuple, dicts), keys) != n:  # (C loops)
+    dicts = list(map(itemgetter(1), rows))
+    if countOf(map(tuple, dicts), keys) != len(dicts):  # (C loops)
         raise ValueError("every row of a columnar chunk must have the same keys in the same order")
-    # the rows transposed into columns by C loops (itemgetter, zip): no Python step per value
-    columns: list[Sequence[Any]] = [[s for s, _ in rows]]
-    if len(keys) == 1:
-        columns.append([d[keys[0]] for d in dicts])
-    elif keys:
-        columns.extend(zip(*map(itemgetter(*keys), dicts)))
-    header_cols: list[list[Any]] = []
-    parts: list[bytes] = []
-    for values in columns:
-        kind, body = _encode_column(values)
-        header_cols.append([*kind, len(body)])
-        parts.append(body)
-    header = json.dumps({"n": n, "keys": list(keys), "cols": header_cols}).encode()
+    return _encode_columnar(list(map(itemgetter(0), rows)), keys, dicts)
+
+
+def _encode_columnar(seqs: list[int], keys: tuple[str, ...], dicts: list[dict[str, Any]]) -> bytes:
+    """:func:`encode_columnar` of rows whose dicts all have ``keys`` in that order (checked by the caller)."""
+    # the rows transposed into columns by C loops (dict.values, zip): no Python step per value
+    columns: list[Sequence[Any]] = [seqs, *zip(*map(dict.values, dicts))]
+    header_cols: list[list[Any]] = [[]] * len(columns)
+    parts: list[bytes] = [b""] * len(columns)
+    floats: list[int] = []
+    nulls: list[bool] = []
+    for j, values in enumerate(columns):
+        kinds = set(map(type, values))
+        if kinds <= _FLOAT_OR_NONE and float in kinds:  # encoded together below
+            floats.append(j)
+            nulls.append(type(None) in kinds)
+            continue
+        kind, parts[j] = _encode_column(values)
+        header_cols[j] = [*kind, len(parts[j])]
+    if floats:
+        for j, has, body in zip(floats, nulls, _encode_floats([columns[j] for j in floats], nulls)):
+            header_cols[j], parts[j] = ["f8", has, len(body)], body
+    header = json.dumps({"n": len(seqs), "keys": list(keys), "cols": header_cols}).encode()
     payload = _HEADER.pack(len(header)) + header + b"".join(parts)
     return COLUMNAR + zlib.compress(payload, _ZLIB_LEVEL)
 
@@ -135,20 +165,25 @@ def encode_json_rows(rows: Sequence[Row]) -> bytes:
     ``json.dumps`` text gave (the same float bits). Rows that share one order of text keys (every
     commit of the recorder) are then written with their keys once (``BIJ2``; two rows: a quarter
     smaller, so a commit writes fewer pages). Anything else is written by ``json.dumps`` (``BIJ1``)."""
-    # C loops only (this runs at every commit): the value types, the key order, the count of None
-    if rows and all(_ORJSON_SCALARS.issuperset(map(type, d.values())) for _, d in rows):
-        keys = list(rows[0][1])  # (a single row gains nothing from its keys apart)
-        keyed = len(rows) > 1 and _TEXT.issuperset(map(type, keys)) and all(keys == list(d) for _, d in rows)
-        try:
-            if keyed:
-                text = orjson.dumps([keys, [[s, *d.values()] for s, d in rows]])
+    # C loops only (this runs at every commit that writes indices): the values' types, the key
+    # order, the count of None
+    if rows:
+        dicts = list(map(itemgetter(1), rows))
+        values = list(chain.from_iterable(map(dict.values, dicts)))
+        if _ORJSON_SCALARS.issuperset(map(type, values)):
+            keys = tuple(dicts[0])  # (a single row gains nothing from its keys apart)
+            keyed = (len(rows) > 1 and _TEXT.issuperset(map(type, keys))
+                     and countOf(map(tuple, dicts), keys) == len(dicts))
+            try:
+                if keyed:
+                    text = orjson.dumps([keys, [[s, *d.values()] for s, d in rows]])
+                else:
+                    text = orjson.dumps(rows)  # (seq, dict) tuples are written as [seq, {...}] arrays
+            except orjson.JSONEncodeError:  # an int beyond 64 bits, a key that is not text
+                pass
             else:
-                text = orjson.dumps(rows)  # (seq, dict) tuples are written as [seq, {...}] arrays
-        except orjson.JSONEncodeError:  # an int beyond 64 bits, a key that is not text
-            pass
-        else:
-            if text.count(b"null") == sum(countOf(d.values(), None) for _, d in rows):
-                return (JSON_KEYED if keyed else JSON_ROWS) + text
+                if text.count(b"null") == sum(map(is_, values, repeat(None))):
+                    return (JSON_KEYED if keyed else JSON_ROWS) + text
     return JSON_ROWS + json.dumps([[s, d] for s, d in rows]).encode()
 
 
@@ -249,13 +284,13 @@ def columnar_chunks(rows: Sequence[Row]) -> Iterator[Chunk]:
     chunk wherever the keys change."""
     start = 0
     while start < len(rows):
-        keys = tuple(rows[start][1])
-        end = start + 1
-        while end < len(rows) and end - start < CHUNK_BEATS and tuple(rows[end][1]) == keys:
-            end += 1
-        part = rows[start:end]
-        yield Chunk(part[0][0], part[-1][0], len(part), encode_columnar(part))
-        start = end
+        dicts = list(map(itemgetter(1), rows[start:start + CHUNK_BEATS]))
+        keys = tuple(dicts[0])
+        same = list(map(keys.__eq__, map(tuple, dicts)))  # (C loops)
+        n = same.index(False) if countOf(same, True) != len(same) else len(same)
+        part = rows[start:start + n]
+        yield Chunk(part[0][0], part[-1][0], n, _encode_columnar(list(map(itemgetter(0), part)), keys, dicts[:n]))
+        start += n
 
 
 def normalise(indices: Mapping[str, Any]) -> dict[str, Any]:

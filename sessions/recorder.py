@@ -22,10 +22,11 @@ Typical use by the session runner::
     # leaving the block normally calls finish("complete")
 
 Commit policy: every call buffers rows in memory; the buffer is written in ONE transaction
-(``executemany`` per table) when at least ``commit_interval_s`` of the injected clock (real time)
-has passed since the last commit, OR when the latest session time recorded (a beat's, gap's or
-event's ``t_s``) is ``commit_interval_s`` or more past the session time of the last commit or, if
-earlier, of the first row buffered since (checked on every ``add_*``/``set_*``/``poll`` call), and
+(``executemany`` per table; beats alone, the commit per session second at ``--speed max``, as one
+``INSERT`` statement, a transaction of its own: :func:`sessions.store_rows.insert_beats`) when at
+least ``commit_interval_s`` of the injected clock (real time) has passed since the last commit, OR
+when the latest session time recorded (a beat's, gap's or event's ``t_s``) is ``commit_interval_s``
+or more past the session time of the last commit or, if earlier, of the first row buffered since (checked on every ``add_*``/``set_*``/``poll`` call), and
 on :meth:`flush` and :meth:`finish`. The second reference matters after a stall (the first run
 compiling the kernels, a paused process): an event stamped with the clock's present can be far
 ahead of the overdue beats that follow it, and those must still be committed every session second.
@@ -78,7 +79,8 @@ from devices.clock import Clock, RealClock
 from sessions.index_chunks import CHUNK_BEATS, Chunk, Row, columnar_chunks, encode_json_rows, normalise
 from sessions.store import NewSession, Store, StoreError
 from sessions.store_rows import (
-    IndexChunkRow, LabelRow, Rows, event_row, next_ordinals, session_status, set_busy_wait, write_rows,
+    BeatRow, IndexChunkRow, LabelRow, Rows, event_row, insert_beats, next_ordinals, session_status, set_busy_wait,
+    write_rows,
 )
 
 RECENT_BEATS = 256  # beats remembered by seq_for_t
@@ -133,23 +135,28 @@ class Recorder:
         self._next_phase = nxt.phase
         self._open_phases: dict[str, int] = {}  # name -> ordinal of a begun, not yet ended phase
         self._rows = Rows()  # buffered raw rows (sessions.store_rows), written by _write
+        self._beats = self._rows.beats  # (the same list: add_beat appends to it)
+        self._others = 0  # raw rows other than beats buffered (gaps, events, phases, phase ends)
         self._labels: list[LabelRow] = []  # artifact labels not yet committed (derived rows)
         self._indices: list[Row] = []  # (seq, indices) not yet committed (derived rows)
-        # Committed rows still stored as JSON chunks (one per commit that wrote indices), merged
-        # into columnar chunks CHUNK_BEATS at a time (encoded by a _Merge, written by a later
+        # Committed rows still stored as JSON chunks (one per block of CHUNK_BEATS rows per commit
+        # that wrote indices), merged into columnar chunks CHUNK_BEATS at a time (encoded by a _Merge, written by a later
         # commit), and at the end.
         self._tail: list[Row] = []
         self._last_indices_seq = nxt.last_indices_seq
         # whole blocks of CHUNK_BEATS rows of tail + pending indices, from the first, being encoded
         # or encoded and not yet written (one thread at a time; in order, consecutive)
         self._merges: list[_Merge] = []
+        self._covered = 0  # rows of tail + pending indices that the merges cover (all from the first)
         self._final = False  # set by finish(): its flush merges the whole tail
-        self._recent: deque[tuple[float, int]] = deque(maxlen=RECENT_BEATS)  # (t_s, seq)
-        self._last_commit_s = self.clock.monotonic_s()
+        self._recent: deque[BeatRow] = deque(maxlen=RECENT_BEATS)  # the latest beat rows (t_s, seq in them)
+        self._now = self.clock.monotonic_s
+        self._last_commit_s = self._now()
         self._last_derived_s = self._last_commit_s  # when labels and indices were last committed
         self._last_commit_t_s = 0.0  # the latest session time committed
-        # the earliest and latest session time of the rows buffered since the last commit
-        self._pending_first_t_s = math.inf
+        # the session time a commit is counted from: the latest committed or, if earlier, that of
+        # the first row buffered since (min of the two); the latest session time buffered since
+        self._since_t_s = 0.0
         self._pending_last_t_s = -math.inf
         set_busy_wait(store, BUSY_WAIT_MS)  # this store's connection records now
         self.commits = 0  # number of transactions written (for tests and benchmarks)
@@ -174,27 +181,39 @@ class Recorder:
 
     def add_beat(self, beat: Beat) -> int:
         """Record one raw beat; return its ``seq`` (0, 1, 2... in call order)."""
-        self._check_open()
-        rr = float(beat.rr_ms)
-        if not (math.isfinite(rr) and rr > 0):
+        # (called for every beat: fields of exactly the types stored are taken as they are; any
+        # other value is converted and checked as _finite does)
+        if self.finished_status is not None:
+            self._check_open()
+        rr = beat.rr_ms
+        if type(rr) is not float:
+            rr = float(rr)
+        if not 0.0 < rr < math.inf:
             raise ValueError(f"rr_ms must be finite and > 0, got {beat.rr_ms!r}")
-        t_s = _finite("t_s", beat.t_s)
-        arrival_s = None if beat.arrival_s is None else _finite("arrival_s", beat.arrival_s)
-        ticks = None if beat.rr_ticks_1024 is None else int(beat.rr_ticks_1024)
+        t_s = beat.t_s
+        if type(t_s) is not float or not -math.inf < t_s < math.inf:
+            t_s = _finite("t_s", t_s)
+        arrival_s = beat.arrival_s
+        if arrival_s is not None and (type(arrival_s) is not float or not -math.inf < arrival_s < math.inf):
+            arrival_s = _finite("arrival_s", arrival_s)
+        ticks = beat.rr_ticks_1024
+        if ticks is not None and type(ticks) is not int:
+            ticks = int(ticks)
+        contact = None if beat.contact is None else 1 if beat.contact else 0
         seq = self._next_seq
-        contact = None if beat.contact is None else int(bool(beat.contact))
-        self._rows.beats.append((self.session_id, seq, ticks, rr, arrival_s, t_s, contact))
-        self._next_seq += 1
-        self._recent.append((t_s, seq))
+        row: BeatRow = (self.session_id, seq, ticks, rr, arrival_s, t_s, contact)
+        self._beats.append(row)
+        self._recent.append(row)
+        self._next_seq = seq + 1
         self.poll(t_s)
         return seq
 
     def seq_for_t(self, t_s: float) -> int:
         """The seq of the recent beat (one of the last ``RECENT_BEATS``) whose ``t_s`` equals ``t_s``
         exactly: maps an engine output (which lags by its look-ahead) back to its beat."""
-        for t, seq in reversed(self._recent):
-            if t == t_s:
-                return seq
+        for row in reversed(self._recent):
+            if row[5] == t_s:
+                return row[1]
         raise KeyError(f"no recent beat at t_s={t_s!r}")
 
     def set_artifact_label(self, seq: int, label: str | None) -> None:
@@ -211,6 +230,7 @@ class Recorder:
         start_s = _finite("start_s", gap.start_s)
         end_s = _finite("end_s", gap.end_s)
         self._rows.gaps.append((self.session_id, self._next_gap, self._next_seq, start_s, end_s, str(gap.reason)))
+        self._others += 1
         self._next_gap += 1
         event = GapEvent(gap.start_s, str(gap.reason), gap.start_s, gap.end_s)
         self.record(event)
@@ -229,6 +249,7 @@ class Recorder:
         self._check_open()
         _finite("t_s", t_s)
         self._rows.events.append(event_row(self.session_id, self._next_event, self._next_seq, t_s, kind, data))
+        self._others += 1
         self._next_event += 1
         self.poll(float(t_s))
 
@@ -243,6 +264,7 @@ class Recorder:
         self._next_phase += 1
         self._open_phases[name] = ordinal
         self._rows.phases.append((self.session_id, ordinal, name, float(t_s)))
+        self._others += 1
         event = PhaseBegin(float(t_s), name)
         self.record(event)
         return event
@@ -255,6 +277,7 @@ class Recorder:
         if ordinal is None:
             raise ValueError(f"phase {name!r} was not begun (or already ended)")
         self._rows.phase_ends.append((float(t_s), self.session_id, ordinal))
+        self._others += 1
         event = PhaseEnd(float(t_s), name)
         self.record(event)
         return event
@@ -276,7 +299,8 @@ class Recorder:
         plain JSON values (float, int, str, bool, ``None``) that nobody changes afterwards: it is
         stored as given, without :meth:`add_indices`' copy and checks (about 5 us a beat at
         ``--speed max``), and reads back the same as through :meth:`add_indices`."""
-        self._check_indices_seq(seq)
+        if self.finished_status is not None or not self._last_indices_seq < seq < self._next_seq:
+            self._check_indices_seq(seq)  # raises
         self._indices.append((seq, values))
         self._labels.append((label, self.session_id, seq))
         self._last_indices_seq = seq
@@ -303,27 +327,23 @@ class Recorder:
         refuses the commit (:attr:`store_error`) does not raise here: the rows stay buffered and the
         next due commit retries."""
         if t_s is not None:
-            if t_s < self._pending_first_t_s:
-                self._pending_first_t_s = t_s
+            if t_s < self._since_t_s:
+                self._since_t_s = t_s
             if t_s > self._pending_last_t_s:
                 self._pending_last_t_s = t_s
-        now = self.clock.monotonic_s()
+        now = self._now()
         interval = self.commit_interval_s
-        since_derived = now - self._last_derived_s
-        if (
-            now - self._last_commit_s >= interval
-            or self._pending_last_t_s - min(self._last_commit_t_s, self._pending_first_t_s) >= interval
-        ):
+        if now - self._last_commit_s >= interval or self._pending_last_t_s - self._since_t_s >= interval:
             # derived rows ride along once half an interval of real time has passed since they
             # were last written: with every commit in real time, about twice a second of real
             # time when the session runs faster (a commit per session second carries raw rows)
-            derived = since_derived >= interval / 2
-        elif since_derived >= interval and (self._labels or self._indices):
+            derived = now - self._last_derived_s >= interval / 2
+        elif now - self._last_derived_s >= interval and (self._labels or self._indices):
             derived = True
         else:
             return False
         try:
-            self._commit(derived)
+            self._commit(derived, now)
         except StoreError:
             return False
         return True
@@ -342,82 +362,117 @@ class Recorder:
         """Write everything buffered (raw rows, labels and indices) in one transaction now.
         :class:`~sessions.store.StoreError` if the store refuses it (disk full, read-only, busy):
         then nothing is lost, the rows stay buffered for the next attempt."""
-        self._commit(True)
+        self._commit(True, self._now())
 
-    def _commit(self, derived: bool) -> None:
-        """One transaction: the buffered raw rows, and with ``derived`` the labels and indices too."""
-        now = self.clock.monotonic_s()
+    def _commit(self, derived: bool, now: float) -> None:
+        """One transaction (at ``now`` on the clock): the buffered raw rows, and with ``derived``
+        the labels and indices too."""
         self._last_commit_s = now
         if self._pending_last_t_s > self._last_commit_t_s:
             self._last_commit_t_s = self._pending_last_t_s
-        if not (self._rows or (derived and (self._labels or self._indices or (self._final and self._tail)))):
-            if derived:
-                self._last_derived_s = now
-            self._pending_first_t_s, self._pending_last_t_s = math.inf, -math.inf
+        if not derived and not self._others:  # beats only: each commit per session second at --speed max
+            if self._beats:
+                try:
+                    insert_beats(self.store, self._beats)
+                except StoreError as exc:
+                    self._refused(exc)
+                    raise
+                self._beats.clear()
+                self._committed()
+            else:
+                self._since_t_s, self._pending_last_t_s = self._last_commit_t_s, -math.inf
+            return
+        if not (self._beats or self._others
+                or (derived and (self._labels or self._indices or (self._final and self._tail)))):
+            self._last_derived_s = now  # (derived: nothing derived to write)
+            self._since_t_s, self._pending_last_t_s = self._last_commit_t_s, -math.inf
             return
         try:
             tail, merged = self._write(derived)
         except StoreError as exc:
-            self.failed_commits += 1
-            self.store_error = exc
-            # retry after another commit interval of session time, not on every call
-            self._pending_first_t_s = self._pending_last_t_s
+            self._refused(exc)
             raise
-        self.store_error = None
         if derived:
             self._last_derived_s = now
             if tail is None:
                 self._tail.extend(self._indices)
             else:
                 self._tail = tail
+                self._covered -= sum(len(m.rows) for m in self._merges[:merged])
                 del self._merges[:merged]  # written (or, at the end, no longer needed)
             self._labels = []
             self._indices = []
         self._rows.clear()
-        if not self._final and (not self._merges or self._merges[-1].done()):
-            covered = sum(len(m.rows) for m in self._merges)
-            blocks = (len(self._tail) + len(self._indices) - covered) // CHUNK_BEATS
-            if blocks:
-                rows = (self._tail + self._indices)[covered:covered + blocks * CHUNK_BEATS]
-                self._merges.append(_Merge(rows))
-        self._pending_first_t_s, self._pending_last_t_s = math.inf, -math.inf
-        self.commits += 1
+        self._others = 0
+        self._committed()
 
-    def _index_chunks(self) -> tuple[list[IndexChunkRow], list[Row] | None, int | None, int]:
+    def _committed(self) -> None:
+        """After a successful commit: no store error, session time counted from what was just
+        committed, and a merge of every whole block of CHUNK_BEATS rows not yet merged, once the
+        merges before are done."""
+        self.store_error = None
+        self._since_t_s, self._pending_last_t_s = self._last_commit_t_s, -math.inf
+        self.commits += 1
+        uncovered = len(self._tail) + len(self._indices) - self._covered
+        if uncovered >= CHUNK_BEATS and not self._final and (not self._merges or self._merges[-1].done()):
+            covered = self._covered
+            rows = (self._tail + self._indices)[covered:covered + uncovered // CHUNK_BEATS * CHUNK_BEATS]
+            self._merges.append(_Merge(rows))
+            self._covered += len(rows)
+
+    def _refused(self, exc: StoreError) -> None:
+        """A commit the store refused: everything stays buffered; retried after another commit
+        interval of session time (or of real time), not on every call."""
+        self.failed_commits += 1
+        self.store_error = exc
+        self._since_t_s = min(self._last_commit_t_s, self._pending_last_t_s)
+
+    def _index_chunks(self) -> tuple[list[IndexChunkRow], list[Row] | None, tuple[int, int] | None, int]:
         """What a commit that writes indices writes to ``beat_index_chunks``: ``(rows to insert,
-        the tail left (None: the tail followed by the pending rows), the first seq of the tail's
-        JSON chunks to delete first or None, the number of merges written)``. The pending rows go
-        as one JSON chunk. As soon as the rows not yet merged (the tail's, then the pending ones)
-        hold a whole block of CHUNK_BEATS rows, every such block is encoded as columnar chunks on a
-        thread of its own (:class:`_Merge`, one at a time); a commit of indices after that writes
-        the merges done in place of the tail's JSON chunks, and the rows after them as one JSON
-        chunk. At the end every row left is merged (the same chunks as merging at once: a merge
-        always takes whole blocks of CHUNK_BEATS rows from the first row not yet merged)."""
+        the tail left (None: the tail followed by the pending rows), the first and last seq of the
+        tail's JSON chunks to delete first (their first seq in that range) or None, the number of
+        merges written)``.
+
+        The rows of the recorder fall in blocks of CHUNK_BEATS (the first block from its first
+        row). As soon as the rows not yet merged (the tail's, then the pending ones) hold a whole
+        block, every such block is encoded as columnar chunks on a thread of its own
+        (:class:`_Merge`, one at a time); a commit of indices after that writes the merges done in
+        place of the JSON chunks of their rows. The pending rows not merged go as JSON chunks, one
+        per block they fall in: a JSON chunk never holds rows of two blocks, so a merged block
+        replaces whole JSON chunks and the JSON rows after it stay as they are (each row is written
+        as JSON once at most). At the end every row left is merged (the same chunks as merging at
+        once: a merge always takes whole blocks of CHUNK_BEATS rows from the first row not yet
+        merged)."""
         pending = self._indices
         merges = self._merges
-        first_tail = self._tail[0][0] if self._tail else None
+        tail = self._tail
+        sid = self.session_id
         if self._final:
-            rows = self._tail + pending
+            rows = tail + pending
             if not rows:
                 return [], None, None, 0
             chunks = [c for m in merges for c in m.wait()]
-            chunks += columnar_chunks(rows[sum(len(m.rows) for m in merges):])
-            out = [(self.session_id, c.first_seq, c.last_seq, c.n, c.data) for c in chunks]
-            return out, [], first_tail, len(merges)
+            chunks += columnar_chunks(rows[self._covered:])
+            out = [(sid, c.first_seq, c.last_seq, c.n, c.data) for c in chunks]
+            return out, [], (tail[0][0], tail[-1][0]) if tail else None, len(merges)
         done = 0
         while done < len(merges) and merges[done].done():
             done += 1
-        if done:
-            rows = self._tail + pending
-            tail = rows[sum(len(m.rows) for m in merges[:done]):]
-            out = [(self.session_id, c.first_seq, c.last_seq, c.n, c.data) for m in merges[:done] for c in m.wait()]
-            if tail:
-                out.append((self.session_id, tail[0][0], tail[-1][0], len(tail), encode_json_rows(tail)))
-            return out, tail, first_tail, done
-        if not pending:
-            return [], None, None, 0
-        data = encode_json_rows(pending)
-        return [(self.session_id, pending[0][0], pending[-1][0], len(pending), data)], None, None, 0
+        merged = sum(len(m.rows) for m in merges[:done])  # whole blocks from the tail's first row
+        out = [(sid, c.first_seq, c.last_seq, c.n, c.data) for m in merges[:done] for c in m.wait()]
+        # the pending rows not merged, one JSON chunk per block (the tail's first row begins one)
+        start = max(merged - len(tail), 0)
+        offset = len(tail) + start  # of pending[start] from the tail's first row
+        while start < len(pending):
+            end = min(start + CHUNK_BEATS - offset % CHUNK_BEATS, len(pending))
+            part = pending[start:end]
+            out.append((sid, part[0][0], part[-1][0], len(part), encode_json_rows(part)))
+            offset += end - start
+            start = end
+        if not done:
+            return out, None, None, 0
+        replaced = (tail[0][0], tail[min(merged, len(tail)) - 1][0]) if tail else None
+        return out, (tail + pending)[merged:], replaced, done
 
     def _write(self, derived: bool) -> tuple[list[Row] | None, int]:
         """Write the buffered raw rows, with ``derived`` the labels and indices too, in one
@@ -426,17 +481,17 @@ class Recorder:
         rows = self._rows
         tail, merged = None, 0
         if derived:
-            chunks, tail, replaced_from, merged = self._index_chunks()
+            chunks, tail, replaced, merged = self._index_chunks()
             rows.labels = self._labels
             rows.index_chunks = chunks
-            rows.index_chunks_from = None if replaced_from is None else (self.session_id, replaced_from)
+            rows.index_chunks_replaced = None if replaced is None else (self.session_id, *replaced)
         try:
             with self.store.transaction():
                 write_rows(self.store, rows)
         finally:  # derived again at the next attempt, from the buffered labels and indices
             rows.labels = []
             rows.index_chunks = []
-            rows.index_chunks_from = None
+            rows.index_chunks_replaced = None
         return tail, merged
 
     def finish(self, status: str = "complete", end_reason: str | None = None) -> None:

@@ -13,11 +13,13 @@ an ``UPDATE`` of the ``artifact`` column only.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
-from sessions.store import Store
+from sessions.store import Store, environment_failure
 
 
 # Rows are plain tuples in the column order of their statement (no per-row object: an import
@@ -48,8 +50,9 @@ def event_row(session_id: str, ordinal: int, next_seq: int, t_s: float, kind: st
 class Rows:
     """Rows of one session, written together by :func:`write_rows` (a buffer: fill, write, clear).
 
-    ``index_chunks_from`` (a seq), when set, deletes the session's index chunks from that seq on
-    before ``index_chunks`` are inserted (a merge of JSON chunks into columnar ones)."""
+    ``index_chunks_replaced`` ``(session id, first seq, last seq)``, when set, deletes the session's
+    index chunks whose first seq is in that range before ``index_chunks`` are inserted (a merge of
+    JSON chunks into columnar ones)."""
 
     beats: list[BeatRow] = field(default_factory=list)
     labels: list[LabelRow] = field(default_factory=list)
@@ -58,7 +61,7 @@ class Rows:
     phases: list[PhaseRow] = field(default_factory=list)
     phase_ends: list[PhaseEndRow] = field(default_factory=list)
     index_chunks: list[IndexChunkRow] = field(default_factory=list)
-    index_chunks_from: tuple[str, int] | None = None  # (session id, first seq replaced)
+    index_chunks_replaced: tuple[str, int, int] | None = None  # (session id, first seq, last seq)
 
     def __len__(self) -> int:
         """Rows held (index chunks not counted: they are derived at write time)."""
@@ -68,7 +71,14 @@ class Rows:
     def clear(self) -> None:
         for rows in (self.beats, self.labels, self.gaps, self.events, self.phases, self.phase_ends, self.index_chunks):
             rows.clear()
-        self.index_chunks_from = None
+        self.index_chunks_replaced = None
+
+
+_INSERT_BEATS = "INSERT INTO beats (session_id, seq, rr_ticks_1024, rr_ms, arrival_s, t_s, contact) VALUES "
+_BEAT_VALUES = "(?, ?, ?, ?, ?, ?, ?)"
+#: ``_INSERT_BEATS_OF[n]``: one statement inserting ``n`` beats (``n`` <= 4: the few beats of a
+#: commit per second of session time; SQLite caches each once prepared)
+_INSERT_BEATS_OF = [""] + [_INSERT_BEATS + ", ".join([_BEAT_VALUES] * n) for n in range(1, 5)]
 
 
 def write_rows(store: Store, rows: Rows) -> None:
@@ -76,11 +86,7 @@ def write_rows(store: Store, rows: Rows) -> None:
     tables in the order their foreign keys need."""
     conn = store.conn
     if rows.beats:
-        conn.executemany(
-            "INSERT INTO beats (session_id, seq, rr_ticks_1024, rr_ms, arrival_s, t_s, contact) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            rows.beats,
-        )
+        conn.executemany(_INSERT_BEATS_OF[1], rows.beats)
     if rows.labels:
         # one UPDATE per run of consecutive beats with the same label (a day at --speed max writes
         # ~2000 labels a second of real time in ~20 runs): what updating each in turn would give
@@ -100,13 +106,35 @@ def write_rows(store: Store, rows: Rows) -> None:
         conn.executemany("INSERT INTO phases (session_id, ordinal, name, start_s) VALUES (?, ?, ?, ?)", rows.phases)
     if rows.phase_ends:
         conn.executemany("UPDATE phases SET end_s = ? WHERE session_id = ? AND ordinal = ?", rows.phase_ends)
-    if rows.index_chunks_from is not None:
-        conn.execute("DELETE FROM beat_index_chunks WHERE session_id = ? AND first_seq >= ?", rows.index_chunks_from)
+    if rows.index_chunks_replaced is not None:
+        conn.execute("DELETE FROM beat_index_chunks WHERE session_id = ? AND first_seq BETWEEN ? AND ?",
+                     rows.index_chunks_replaced)
     if rows.index_chunks:
         conn.executemany(
             "INSERT INTO beat_index_chunks (session_id, first_seq, last_seq, n, data) VALUES (?, ?, ?, ?, ?)",
             rows.index_chunks,
         )
+
+
+def insert_beats(store: Store, beats: list[BeatRow]) -> None:
+    """Insert ``beats`` in a transaction of their own, as ``with store.transaction(): write_rows(store,
+    Rows(beats=beats))`` does (the same rows, the same errors), for less: up to four beats (a
+    commit per second of session time) are one ``INSERT`` statement, which SQLite makes a
+    transaction of its own (atomic; the same write lock, busy wait and WAL commit as ``BEGIN
+    IMMEDIATE ... COMMIT``), without the two statements around it."""
+    conn = store.conn
+    n = len(beats)
+    if not 0 < n < len(_INSERT_BEATS_OF) or conn.in_transaction:
+        with store.transaction():
+            write_rows(store, Rows(beats=beats))
+        return
+    try:
+        conn.execute(_INSERT_BEATS_OF[n], beats[0] if n == 1 else tuple(chain.from_iterable(beats)))
+    except sqlite3.Error as exc:  # SQLite rolled the statement back
+        translated = environment_failure(store.path, exc)
+        if translated is None:
+            raise
+        raise translated from exc
 
 
 def label_runs(labels: list[LabelRow]) -> list[tuple[str | None, str, int, int]]:

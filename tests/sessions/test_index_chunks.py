@@ -9,6 +9,8 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from biofeedback.beat import Beat
 from devices.clock import VirtualClock
@@ -154,3 +156,100 @@ def test_indices_are_recorded_once_per_beat_in_seq_order(tmp_path):
                 rec.add_indices(0, {"rmssd_ms": 2.0})
             rec.add_indices(2, {"rmssd_ms": 3.0, "when": datetime(2026, 1, 1).date().isoformat()})
         assert store.beat_indices(sid) == {1: {"rmssd_ms": 1.0}, 2: {"rmssd_ms": 3.0, "when": "2026-01-01"}}
+
+
+def _pinned_rows() -> list[tuple[int, dict]]:
+    """Rows with every kind of column (floats with runs of None, a given NaN, -0.0, inf and a
+    subnormal; ints; categories; lists; ints past 2**61) and a key-order change; every value exact
+    on any machine (no libm)."""
+    rows = []
+    for i in range(2600):
+        d = {"index": i, "t_s": i * 0.8, "rmssd_ms": 40.0 + i / 7, "lf_hf": None if i % 5 == 0 else i / 3,
+             "late": None if i < 30 else -i / 9, "odd": [math.nan, None, -0.0, math.inf, 1e-310, i / 11][i % 6],
+             "artifact": ("normal", "ectopic", None)[i % 3 // 2 if i % 7 else 2], "valid": i % 4 != 0,
+             "big": 2**62 + i if i % 100 == 0 else i, "listy": [i, i / 2] if i % 50 == 0 else None,
+             "none": None, "zero": 0.0}
+        if i >= 2000:
+            d = {"t_s": d.pop("t_s"), **d}  # another key order: a new chunk
+        rows.append((i, d))
+    return rows
+
+
+def test_columnar_chunks_keep_the_bytes_they_were_first_stored_with():
+    """The format is pinned: these rows gave this payload (before zlib, which is deterministic for
+    one zlib) when every column was encoded on its own, one Python pass per row; encoding the
+    float columns of a chunk at once gives the same bytes."""
+    import hashlib
+    import zlib
+
+    chunks = list(columnar_chunks(_pinned_rows()))
+    assert [(c.first_seq, c.last_seq, c.n) for c in chunks] == [(0, 1023, 1024), (1024, 1999, 976), (2000, 2599, 600)]
+    payloads = [zlib.decompress(c.data[len(COLUMNAR):]) for c in chunks]
+    assert [c.data for c in chunks] == [COLUMNAR + zlib.compress(p, 6) for p in payloads]
+    digest = hashlib.sha256(b"".join(payloads)).hexdigest()
+    assert digest == "55b2d4828f3ee90179a9593570fe0530beda7f4b27d99b38e2939f1b3c7ad1b4"
+    assert [r for c in chunks for r in decode_rows(c.data)].__repr__() == _pinned_rows().__repr__()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)), min_size=7,
+                         max_size=7), min_size=1, max_size=5))
+def test_float_columns_encoded_together_give_each_column_s_bytes(columns):
+    """A chunk's float columns are encoded as one array; each body is what encoding that column
+    alone gives (the null bitmap, the fill of nulls by the previous value, NaNs given kept)."""
+    from sessions.index_chunks import _encode_column, _encode_floats
+
+    columns = [c if any(isinstance(v, float) for v in c) else [0.5, *c[1:]] for c in columns]
+    has_nulls = [None in c for c in columns]
+    together = _encode_floats(columns, has_nulls)
+    for values, has, body in zip(columns, has_nulls, together):
+        kind, alone = _encode_column(values)
+        assert kind == ["f8", has] and body == alone
+        if has:  # the bitmap marks exactly the None values, not the NaNs given
+            bitmap = np.unpackbits(np.frombuffer(body[:1], dtype=np.uint8), count=len(values)).astype(bool)
+            assert bitmap.tolist() == [v is None for v in values]
+    rows = [(i, {f"c{j}": c[i] for j, c in enumerate(columns)}) for i in range(7)]
+    back = decode_rows(encode_columnar(rows))
+    for (_, want), (_, got) in zip(rows, back):
+        assert [np.float64(math.nan if v is None else v).tobytes() for v in want.values()] == [
+            np.float64(math.nan if v is None else v).tobytes() for v in got.values()]
+        assert [v is None for v in want.values()] == [v is None for v in got.values()]
+
+
+def test_json_chunks_hold_one_block_each_and_each_row_is_written_as_json_once_at_most(tmp_path):
+    """Faster than real time (commits every session second, indices about twice a second of the
+    clock), a merged block replaces whole JSON chunks and the JSON chunks after it stay: a JSON
+    chunk never holds rows of two blocks of CHUNK_BEATS, no row is ever in two JSON chunks (the
+    rows after a merged block are not written again), and after every commit the chunks give back
+    every committed row once, in order."""
+    n = 3 * CHUNK_BEATS + 300
+    with Store.open_home(tmp_path) as store:
+        sid = store.create_session(NewSession("simulator", WALL))
+        clock = VirtualClock()
+        rec = Recorder(store, sid, clock=clock)
+        json_chunks: set[tuple[int, int]] = set()  # (first seq, last seq) of every JSON chunk seen
+        merged_while_recording = False
+        for i in range(n):
+            seq = rec.add_beat(Beat(800.0, 0.8 * (i + 1)))
+            rec.add_settled(seq, _indices(i), "normal")
+            clock.advance(0.013)  # indices committed every ~40 beats, a block merged every ~1024
+            if i % 300 == 0:  # (else merges take several commits of indices, as on a busy machine)
+                for merge in rec._merges:
+                    merge.wait()
+            for first, last, magic in store.conn.execute(
+                    "SELECT first_seq, last_seq, substr(data, 1, 4) FROM beat_index_chunks WHERE session_id = ?",
+                    (sid,)):
+                if bytes(magic) == COLUMNAR:
+                    merged_while_recording = True
+                else:
+                    assert first // CHUNK_BEATS == last // CHUNK_BEATS, (first, last)
+                    json_chunks.add((first, last))
+            if i % 37 == 0:
+                stored = list(store.iter_beat_indices(sid))
+                assert stored == [(j, _indices(j)) for j in range(len(stored))]
+        assert merged_while_recording and len(json_chunks) > 3 * n // CHUNK_BEATS
+        written = sorted(seq for first, last in json_chunks for seq in range(first, last + 1))
+        assert written == sorted(set(written))  # no row in two JSON chunks
+        rec.finish()
+        assert _chunk_kinds(store, sid) == [("columnar", CHUNK_BEATS)] * 3 + [("columnar", 300)]
+        assert store.beat_indices(sid) == {i: _indices(i) for i in range(n)}

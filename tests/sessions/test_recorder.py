@@ -324,3 +324,37 @@ def test_add_settled_stores_what_add_indices_and_set_artifact_label_store(store:
     assert store.conn.execute(chunks, (one,)).fetchall() == store.conn.execute(chunks, (two,)).fetchall()
     assert [(b.seq, b.artifact) for b in store.beats(one)] == [(b.seq, b.artifact) for b in store.beats(two)]
     assert store.beat_indices(one) == store.beat_indices(two)
+
+
+def test_a_commit_of_beats_alone_is_one_insert_its_own_transaction(store: Store) -> None:
+    """Faster than real time, each commit per session second holds a beat or two and nothing else:
+    one INSERT statement (SQLite makes it a transaction of its own), no BEGIN/COMMIT around it;
+    more than four beats, or other rows, go in a BEGIN ... COMMIT as before."""
+    from sessions.store_rows import insert_beats
+
+    clock = VirtualClock()  # real time stands still
+    sid = store.create_session(NewSession("simulator", WALL))
+    rec = Recorder(store, sid, clock=clock)
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)
+    for i in range(6):  # 0.6 s apart: a commit every second beat
+        rec.add_beat(Beat(600.0, 0.6 * (i + 1), rr_ticks_1024=614, arrival_s=0.6 * (i + 1), contact=i % 2 == 0))
+    store.conn.set_trace_callback(None)
+    assert rec.commits == 3 and _committed_beats(store.path) == 6
+    # (the trace repeats a statement for each run of the beats' trigger)
+    assert len(set(statements)) == 3 and all(s.startswith("INSERT INTO beats") for s in statements)
+    rec.finish()
+    got = store.beats(sid)
+    assert [(b.seq, b.rr_ms, b.t_s, b.arrival_s, b.contact) for b in got] == [
+        (i, 600.0, 0.6 * (i + 1), 0.6 * (i + 1), i % 2 == 0) for i in range(6)]
+
+    rows = [(sid, 6 + i, None, 700.0, None, 10.0 + i, None) for i in range(5)]
+    statements.clear()
+    store.conn.set_trace_callback(statements.append)
+    insert_beats(store, rows)  # five: a transaction with executemany
+    store.conn.set_trace_callback(None)
+    assert statements[0].startswith("BEGIN") and statements[-1] == "COMMIT"
+    assert len(store.beats(sid)) == 11
+    with pytest.raises(sqlite3.IntegrityError, match="never replaced"):  # not an environment failure
+        insert_beats(store, [rows[0]])
+    assert not store.conn.in_transaction and len(store.beats(sid)) == 11
