@@ -358,3 +358,73 @@ def test_a_commit_of_beats_alone_is_one_insert_its_own_transaction(store: Store)
     with pytest.raises(sqlite3.IntegrityError, match="never replaced"):  # not an environment failure
         insert_beats(store, [rows[0]])
     assert not store.conn.in_transaction and len(store.beats(sid)) == 11
+
+
+def _record_a_fast_session(rec: Recorder, clock: VirtualClock) -> None:
+    """Beats faster than real time (commits per session second, about one a beat), labels and
+    indices, an event and a gap, a stall of real time, then the end."""
+    for i in range(60):
+        seq = rec.add_beat(Beat(700.0 + i, 0.7 * (i + 1)))
+        rec.add_settled(seq, {"rmssd_ms": 10.0 + i}, "normal" if i % 7 else "ectopic")
+        if i == 20:
+            rec.add_event(0.7 * (i + 1), "battery", {"battery_pct": 80})
+        if i == 30:
+            rec.add_gap(Gap(0.7 * (i + 1), 0.7 * (i + 1) + 0.1, "contact_lost"))
+        if i % 25 == 0:
+            clock.advance(0.6)  # real time moves now and then: the derived rows ride along
+
+
+def _store_rows(path: Path) -> dict[str, list]:
+    conn = sqlite3.connect(path)
+    try:
+        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in ("beats", "gaps", "events", "phases")}
+    finally:
+        conn.close()
+
+
+def test_background_commits_write_the_same_rows_with_the_same_commits(home: Path) -> None:
+    """background_commits (a session as fast as possible): each commit of beats alone is written by
+    a thread of its own while recording goes on; the commits are the same (one per second of
+    session time) and the store ends with the same rows."""
+    results = []
+    for background in (False, True):
+        with Store.open_home(home / str(background)) as store:
+            clock = VirtualClock()
+            sid = store.create_session(NewSession("simulator", WALL))
+            rec = Recorder(store, sid, clock=clock, background_commits=background)
+            _record_a_fast_session(rec, clock)
+            commits = rec.commits
+            rec.finish()
+            rows = _store_rows(store.path)
+            for table in rows.values():  # the session id differs
+                table[:] = [tuple("S" if v == sid else v for v in row) for row in table]
+            results.append((commits, rows, store.beat_indices(sid)))
+    assert results[0][0] >= 25  # a commit per second of session time: one every other beat
+    assert results[1] == results[0]
+
+
+def test_background_commits_refused_by_a_busy_store_are_kept_and_retried_in_order(store: Store) -> None:
+    """A commit of beats the store refuses on the recorder's thread (another process holds the write
+    lock longer than the recorder waits) comes back at the next commit: its beats go back in front
+    of the buffer, nothing is lost, and everything is written in order once the store is free."""
+    clock = VirtualClock()
+    sid = store.create_session(NewSession("simulator", WALL))
+    rec = Recorder(store, sid, clock=clock, background_commits=True)
+    rec.add_beat(Beat(800.0, 0.8))
+    rec.add_beat(Beat(800.0, 1.6))  # a commit of beats alone, handed over and done
+    rec.flush()
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    try:
+        for i in range(3, 9):  # session seconds pass: commits are handed over, refused, retried
+            rec.add_beat(Beat(800.0, 0.8 * i))
+        assert rec.failed_commits >= 1 and rec.store_error is not None
+        assert rec.unstored_beats >= 5
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    for i in range(9, 12):
+        rec.add_beat(Beat(800.0, 0.8 * i))
+    rec.finish()
+    assert [b.t_s for b in store.beats(sid)] == [0.8 * i for i in range(1, 12)]
+    assert rec.unstored_beats == 0
