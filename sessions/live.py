@@ -106,7 +106,7 @@ class _Run:
 
     def __init__(self, source: HeartRateSource, plan: SessionPlan, store: Store, clock: Clock,
                  sinks: Sequence[Sink], commit_clock: Clock, engine_block_beats: int = 1,
-                 engine_helper: EngineHelper | None = None, background_commits: bool = False):
+                 engine_helper: EngineHelper | None = None):
         self.source = source
         self.plan = plan
         self.clock = clock
@@ -132,7 +132,7 @@ class _Run:
                 engine_settings=plan.engine_settings.to_dict(),
             )
         )
-        self.recorder = Recorder(store, self.session_id, clock=commit_clock, background_commits=background_commits)
+        self.recorder = Recorder(store, self.session_id, clock=commit_clock)
         self.open_phases: list[str] = []
         self.now_s = 0.0
         self.last_beat_s = 0.0
@@ -370,7 +370,6 @@ async def run_session(
     interrupt: asyncio.Event | None = None,
     engine_block_beats: int = 1,
     engine_process: bool = False,
-    background_commits: bool = False,
 ) -> SessionOutcome:
     """Run one guided session from ``source`` to the end; return where it was stored and how it ended.
 
@@ -409,16 +408,11 @@ async def run_session(
         other core (:mod:`sessions.engine_worker`; computed here without two usable cores or when the
         helper fails) while this process goes on recording; what the sinks get, and the store, stay
         the same (the sinks' calls come a little later, at most :data:`MAX_WAITING` blocks and events).
-    background_commits:
-        The recorder's commits of beats alone (one per second of session time: about one a beat
-        as fast as possible) are written by a thread of its own while the session goes on
-        (:class:`~sessions.recorder.Recorder`'s ``background_commits``).
     """
     if not (isinstance(engine_block_beats, int) and engine_block_beats >= 1):
         raise ValueError(f"engine_block_beats must be an int >= 1, got {engine_block_beats!r}")
     helper = EngineHelper.launch() if engine_process and engine_block_beats > 1 else None
-    run = _Run(source, plan, store, clock, sinks, commit_clock or RealClock(), engine_block_beats, helper,
-               background_commits)
+    run = _Run(source, plan, store, clock, sinks, commit_clock or RealClock(), engine_block_beats, helper)
     if on_started is not None:
         on_started(run.session_id)
     status = "incomplete"

@@ -49,11 +49,7 @@ real time and of session time, whichever is less (a simulated session at ``--spe
 most one second of session, not twenty), and the labels and indices of at most the last
 ``commit_interval_s`` of real time (in real time the same second; at ``--speed max`` up to a real
 second of them, which ``replay`` recomputes from the stored beats), plus the time since the
-last call if the caller stops calling: call :meth:`poll` from a periodic task. With
-``background_commits`` (the live runner's choice for a session as fast as possible) each commit of
-beats alone is written by a thread of its own while recording goes on, one at a time and in order
-(the next commit of any kind waits for it): a kill may then also lose the one commit in flight
-(written in well under a millisecond; at ``--speed max`` about one more second of session).
+last call if the caller stops calling: call :meth:`poll` from a periodic task.
 
 When the store cannot be written (disk full, file size limit, read-only, busy: a
 :class:`~sessions.store.StoreError`), nothing is lost: the rows stay buffered in memory, the failure
@@ -109,19 +105,12 @@ class Recorder:
         :class:`~devices.clock.RealClock`.
     commit_interval_s:
         Longest time, on ``clock``, between commits while calls keep coming (default 1 s).
-    background_commits:
-        Write each commit of beats alone (one per second of session time: about one a beat at
-        ``--speed max``) on a thread of its own, through a second connection to the store, while
-        the caller goes on (SQLite writes without holding Python's lock); a refusal (a busy or full
-        store) comes back at the next commit, its beats kept in front of the buffer as for any
-        refused commit. Call :meth:`finish` at the end (it waits for the thread and ends it).
 
     Every ``add_*`` raises :class:`ValueError` for a value that cannot be a recording (non-finite
     or non-positive ``rr_ms``, non-finite times); nothing of that call is buffered then.
     """
 
-    def __init__(self, store: Store, session_id: str, *, clock: Clock | None = None, commit_interval_s: float = 1.0,
-                 background_commits: bool = False):
+    def __init__(self, store: Store, session_id: str, *, clock: Clock | None = None, commit_interval_s: float = 1.0):
         if not commit_interval_s > 0:
             raise ValueError(f"commit_interval_s must be > 0, got {commit_interval_s!r}")
         self.store = store
@@ -170,8 +159,6 @@ class Recorder:
         self._since_t_s = 0.0
         self._pending_last_t_s = -math.inf
         set_busy_wait(store, BUSY_WAIT_MS)  # this store's connection records now
-        # background_commits: the commits of beats alone go through a thread of their own
-        self._beat_commits = _BeatCommits(store) if background_commits else None
         self.commits = 0  # number of transactions written (for tests and benchmarks)
         self.failed_commits = 0  # commits that the store refused (kept in memory, retried)
         self.store_error: StoreError | None = None  # the latest refusal, None once a commit succeeds
@@ -363,23 +350,8 @@ class Recorder:
 
     @property
     def unstored_beats(self) -> int:
-        """Beats recorded but not (yet) in the store (a commit still in flight counted)."""
-        in_flight = 0 if self._beat_commits is None else self._beat_commits.in_flight
-        return len(self._rows.beats) + in_flight
-
-    def _settle_beat_commit(self) -> None:
-        """With ``background_commits``: wait for the commit of beats in flight; when the store refused
-        it, its beats go back in front of the buffered rows (they are older) and the refusal is raised
-        here, as this commit's (the rows are kept and retried like those of any refused commit)."""
-        if self._beat_commits is None:
-            return
-        refused = self._beat_commits.settle()
-        if refused is not None:
-            beats, exc = refused
-            self._rows.beats[:0] = beats
-            if isinstance(exc, StoreError):
-                self._refused(exc)
-            raise exc
+        """Beats recorded but not (yet) in the store."""
+        return len(self._rows.beats)
 
     @property
     def pending(self) -> int:
@@ -399,12 +371,7 @@ class Recorder:
         if self._pending_last_t_s > self._last_commit_t_s:
             self._last_commit_t_s = self._pending_last_t_s
         if not derived and not self._others:  # beats only: each commit per session second at --speed max
-            if self._beats and self._beat_commits is not None:
-                self._settle_beat_commit()  # the one before (if the store refused it: raised here)
-                self._beat_commits.submit(self._beats)  # the list goes to the thread; a new one buffers
-                self._beats = self._rows.beats = []
-                self._committed()
-            elif self._beats:
+            if self._beats:
                 try:
                     insert_beats(self.store, self._beats)
                 except StoreError as exc:
@@ -420,7 +387,6 @@ class Recorder:
             self._last_derived_s = now  # (derived: nothing derived to write)
             self._since_t_s, self._pending_last_t_s = self._last_commit_t_s, -math.inf
             return
-        self._settle_beat_commit()  # (refused: its beats are back in front, raised here)
         try:
             tail, merged = self._write(derived)
         except StoreError as exc:
@@ -539,11 +505,7 @@ class Recorder:
         set_busy_wait(self.store, FINAL_BUSY_WAIT_MS)
         self._final = True
         try:
-            try:
-                self.flush()
-            finally:
-                if self._beat_commits is not None:
-                    self._beat_commits.close()
+            self.flush()
         except StoreError as exc:
             self.finished_status = "incomplete"
             try:
@@ -615,64 +577,3 @@ def _finite(name: str, value: float) -> float:
     if isinstance(value, bool) or not math.isfinite(number):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     return number
-
-
-class _BeatCommits:
-    """The commits of beats alone (one per second of session time, about one a beat at ``--speed
-    max``), each written by a thread of its own through a second connection to the store
-    (:meth:`Store.second_connection`), one at a time: the recorder hands a commit over and goes on
-    while SQLite writes it (sqlite3 releases the GIL meanwhile), and waits for it before the next
-    commit of any kind, so that the commits stay in order and a refusal comes back before anything
-    later is written (:meth:`Recorder._settle_beat_commit`)."""
-
-    def __init__(self, store: Store):
-        self._connection = store.second_connection()
-        set_busy_wait(self._connection, BUSY_WAIT_MS)
-        self._ready = threading.Condition()
-        self._beats: list[BeatRow] | None = None  # handed over, not yet taken by the thread
-        self._busy = False  # a commit handed over and not yet done
-        self._refused: tuple[list[BeatRow], BaseException] | None = None
-        self._closed = False
-        self.in_flight = 0  # beats of the commit handed over and not yet done
-        self._thread = threading.Thread(target=self._run, name="biofeedback-commit", daemon=True)
-        self._thread.start()
-
-    def submit(self, beats: list[BeatRow]) -> None:
-        """Hand over a commit of ``beats`` (after :meth:`settle`: one at a time)."""
-        with self._ready:
-            assert not self._busy
-            self._beats, self._busy, self.in_flight = beats, True, len(beats)
-            self._ready.notify_all()
-
-    def settle(self) -> tuple[list[BeatRow], BaseException] | None:
-        """Wait until the commit handed over is done; ``(its beats, the error)`` when it failed."""
-        with self._ready:
-            while self._busy:
-                self._ready.wait()
-            refused, self._refused = self._refused, None
-            return refused
-
-    def close(self) -> None:
-        """End the thread (after :meth:`settle`) and close its connection."""
-        with self._ready:
-            self._closed = True
-            self._ready.notify_all()
-        self._thread.join()
-        self._connection.close()
-
-    def _run(self) -> None:
-        while True:
-            with self._ready:
-                while self._beats is None and not self._closed:
-                    self._ready.wait()
-                if self._beats is None:
-                    return
-                beats, self._beats = self._beats, None
-            refused: tuple[list[BeatRow], BaseException] | None = None
-            try:
-                insert_beats(self._connection, beats)
-            except BaseException as exc:  # noqa: BLE001 - handed back to the recorder, raised there
-                refused = (beats, exc)
-            with self._ready:
-                self._busy, self.in_flight, self._refused = False, 0, refused
-                self._ready.notify_all()

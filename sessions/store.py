@@ -403,13 +403,6 @@ class Store:
         """``with store.transaction():`` one ``BEGIN IMMEDIATE ... COMMIT``, rolled back on any exception."""
         return _Transaction(self.conn, self.path)
 
-    def second_connection(self) -> "StoreConnection":
-        """Another connection to this store's file, for another thread (the recorder's commits of beats
-        on a thread of their own, :class:`sessions.recorder.Recorder`'s ``background_commits``)."""
-        if self.readonly:
-            raise StoreError(f"{self.path}: opened for reading only")
-        return StoreConnection(self.path)
-
     # -- recording locks -------------------------------------------------------------------------
 
     def holds_lock(self, session_id: str) -> bool:
@@ -791,27 +784,6 @@ class Store:
         return Deleted(
             session_id, counts["beats"], counts["gaps"], counts["events"], counts["phases"], counts["beat_indices"]
         )
-
-
-class StoreConnection:
-    """A second connection to a store's file (:meth:`Store.second_connection`), set up as the
-    store's own (foreign keys, WAL, ``synchronous=NORMAL``), usable from the thread that writes with
-    it: its ``conn``, ``path`` and :meth:`transaction` are what :mod:`sessions.store_rows` writes through."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        try:
-            self.conn = sqlite3.connect(path, isolation_level=None, timeout=10.0, check_same_thread=False)
-            self.conn.execute("PRAGMA foreign_keys = ON")
-            self.conn.execute("PRAGMA synchronous = NORMAL")
-        except sqlite3.Error as exc:
-            raise (environment_failure(path, exc) or StoreError(f"{path}: cannot open the store again: {exc}")) from exc
-
-    def transaction(self) -> "_Transaction":
-        return _Transaction(self.conn, self.path)
-
-    def close(self) -> None:
-        self.conn.close()
 
 
 class _Transaction:

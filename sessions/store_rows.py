@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
-from sessions.store import Store, StoreConnection, environment_failure
+from sessions.store import Store, environment_failure
 
 
 # Rows are plain tuples in the column order of their statement (no per-row object: an import
@@ -81,7 +81,7 @@ _BEAT_VALUES = "(?, ?, ?, ?, ?, ?, ?)"
 _INSERT_BEATS_OF = [""] + [_INSERT_BEATS + ", ".join([_BEAT_VALUES] * n) for n in range(1, 5)]
 
 
-def write_rows(store: Store | StoreConnection, rows: Rows) -> None:
+def write_rows(store: Store, rows: Rows) -> None:
     """Insert ``rows``, in the caller's transaction (``with store.transaction(): write_rows(...)``);
     tables in the order their foreign keys need."""
     conn = store.conn
@@ -116,7 +116,7 @@ def write_rows(store: Store | StoreConnection, rows: Rows) -> None:
         )
 
 
-def insert_beats(store: Store | StoreConnection, beats: list[BeatRow]) -> None:
+def insert_beats(store: Store, beats: list[BeatRow]) -> None:
     """Insert ``beats`` in a transaction of their own, as ``with store.transaction(): write_rows(store,
     Rows(beats=beats))`` does (the same rows, the same errors), for less: up to four beats (a
     commit per second of session time) are one ``INSERT`` statement, which SQLite makes a
@@ -191,7 +191,7 @@ def session_status(store: Store, session_id: str) -> str | None:
     return None if row is None else str(row[0])
 
 
-def set_busy_wait(store: Store | StoreConnection, ms: int) -> None:
+def set_busy_wait(store: Store, ms: int) -> None:
     """How long this store's writes wait for another writer's lock before failing (``busy_timeout``)."""
     store.conn.execute(f"PRAGMA busy_timeout = {int(ms)}")
 

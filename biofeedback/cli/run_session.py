@@ -149,7 +149,7 @@ async def _run(args: argparse.Namespace, plan: Any, store: Any, *, source: str, 
                     return await run_session(hr_source, plan, store, clock=clock, sinks=[writer],
                                              frame_interval_s=None if math.isinf(speed) else FRAME_INTERVAL_S,
                                              on_started=started, interrupt=interrupt, engine_block_beats=block,
-                                             engine_process=block > 1, background_commits=block > 1)
+                                             engine_process=block > 1)
             if math.isinf(speed) or quiet:
                 return await _run_with_progress(hr_source, plan, store, clock, interrupt, more, started, block)
             with terminal_keys() as keys, ScreenSink(plan.practice, plan.protocol, plan.lang,
@@ -194,8 +194,7 @@ async def _run_with_progress(source: Any, plan: Any, store: Any, clock: Any, int
         with output_writer([ProgressSink(progress, task), *more]) as writer:
             return await run_session(source, plan, store, clock=clock, sinks=[writer], on_started=started,
                                      interrupt=interrupt, engine_block_beats=engine_block_beats,
-                                     engine_process=engine_block_beats > 1,
-                                     background_commits=engine_block_beats > 1)
+                                     engine_process=engine_block_beats > 1)
 
 
 @contextlib.asynccontextmanager
