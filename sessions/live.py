@@ -216,7 +216,7 @@ class _Run:
             self.drain()
             return
         for sink in self.sinks:
-            sink.on_event(event, phase or self.phase())
+            sink.on_event(event, phase)
 
     def take(self, item: SourceItem) -> None:
         """Record one item from the source the moment it arrives, then compute and show."""
@@ -412,7 +412,12 @@ async def run_session(
     if not (isinstance(engine_block_beats, int) and engine_block_beats >= 1):
         raise ValueError(f"engine_block_beats must be an int >= 1, got {engine_block_beats!r}")
     helper = EngineHelper.launch() if engine_process and engine_block_beats > 1 else None
-    run = _Run(source, plan, store, clock, sinks, commit_clock or RealClock(), engine_block_beats, helper)
+    try:
+        run = _Run(source, plan, store, clock, sinks, commit_clock or RealClock(), engine_block_beats, helper)
+    except BaseException:
+        if helper is not None:
+            helper.close()
+        raise
     if on_started is not None:
         on_started(run.session_id)
     status = "incomplete"
