@@ -94,9 +94,19 @@ def section_recording(opts: Options) -> list[Row]:
 
 
 _CLI_PROBE = r"""
-import json, resource, sys
+import collections, json, resource, sys, threading, time
+# each thread's CPU time (user + system), summed by name ("biofeedback-merge" for all the merges)
+threads_cpu = collections.Counter()
+_run = threading.Thread.run
+def _counted_run(self):
+    try:
+        _run(self)
+    finally:
+        threads_cpu[self.name] += time.thread_time()
+threading.Thread.run = _counted_run
 from biofeedback.cli.main import main
 rc = main(sys.argv[2:])
+threads_cpu["main"] += time.thread_time()
 with open("/proc/self/status") as f:
     peak = next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM:"))
 # the largest peak of its own child processes (report's figure worker, the engine's helper), KiB on
@@ -104,7 +114,7 @@ with open("/proc/self/status") as f:
 kids = resource.getrusage(resource.RUSAGE_CHILDREN)
 with open(sys.argv[1], "w") as out:
     json.dump({"rc": rc, "peak_mib": peak, "children_peak_mib": kids.ru_maxrss / 1024,
-               "children_cpu_s": kids.ru_utime + kids.ru_stime}, out)
+               "children_cpu_s": kids.ru_utime + kids.ru_stime, "threads_cpu_s": threads_cpu}, out)
 """
 
 
@@ -141,8 +151,10 @@ class _Day:
             ["demo", "--minutes", str(hours * 60), "--speed", "max", "--seed", "24", "--home", str(self.home)],
             self.tmp / "demo.json",
         )
-        # of which the engine's helper process (sessions/engine_worker.py)
-        self.demo_helper_cpu_s = float(json.loads((self.tmp / "demo.json").read_text()).get("children_cpu_s", 0.0))
+        probe = json.loads((self.tmp / "demo.json").read_text())
+        # of which the engine's helper process (sessions/engine_worker.py), and each thread's here
+        self.demo_helper_cpu_s = float(probe.get("children_cpu_s", 0.0))
+        self.demo_threads_cpu_s: dict[str, float] = probe.get("threads_cpu_s", {})
         from sessions.store import Store
 
         with Store.open_home(self.home, readonly=True) as store:
@@ -211,6 +223,9 @@ def section_demo24h(opts: Options) -> list[Row]:
         Row(label, "its CPU time (user + system, every thread and process)",
             f"{day.demo_cpu_s:.1f} s ({1e6 * day.demo_cpu_s / max(day.n_beats, 1):.0f} us a beat), of which the "
             f"engine's helper process {day.demo_helper_cpu_s:.1f} s"),
+        Row(label, "  its threads' CPU: main / index merges / JSON-lines output / the helper's answers read",
+            " / ".join(f"{day.demo_threads_cpu_s.get(name, 0.0):.1f}" for name in
+                       ("main", "biofeedback-merge", "biofeedback-output", "biofeedback-engine-reader")) + " s"),
         Row(label, "its peak memory", f"{day.demo_peak_mib:.0f} MiB"),
     ]
 
