@@ -26,8 +26,8 @@ Commit policy: every call buffers rows in memory; the buffer is written in ONE t
 ``INSERT`` statement, a transaction of its own: :func:`sessions.store_rows.insert_beats`) when at
 least ``commit_interval_s`` of the injected clock (real time) has passed since the last commit, OR
 when the latest session time recorded (a beat's, gap's or event's ``t_s``) is ``commit_interval_s``
-or more past the session time of the last commit or, if earlier, of the first row buffered since (checked on every ``add_*``/``set_*``/``poll`` call), and
-on :meth:`flush` and :meth:`finish`. The second reference matters after a stall (the first run
+or more past the session time of the last commit or, if earlier, of the first row buffered since
+(checked on every ``add_*``/``set_*``/``poll`` call), and on :meth:`flush` and :meth:`finish`. The second reference matters after a stall (the first run
 compiling the kernels, a paused process): an event stamped with the clock's present can be far
 ahead of the overdue beats that follow it, and those must still be committed every session second.
 
