@@ -35,10 +35,13 @@ from typing import Any
 
 from biofeedback.beat import Beat, Gap
 from biofeedback.engine import BeatIndices, EngineSettings
+from sessions.index_chunks import CHUNK_BEATS, Chunk, Row, columnar_chunks
 from sessions.pipeline import SessionPipeline
 
 #: A submission: ("beats", rr_ms, t_s) with two array('d'), ("gap", start_s, end_s, reason) or ("flush",).
 Submission = tuple[Any, ...]
+#: The columnar chunks of a whole block of settled beats: (first seq, last seq, chunks).
+BlockChunks = tuple[int, int, list[Chunk]]
 
 _GONE = object()  # put by the reader when the helper's output ends or is not an answer
 #: The helper's first word: its kernels are loaded, it waits for the pipeline's state.
@@ -69,6 +72,7 @@ class BlockPipeline:
         self._handed = 0  # the helper's results handed out
         self._ready: deque[list[BeatIndices]] = deque()  # results computed here, not yet handed out
         self.computed_here = 0  # submissions computed in this process (before the helper took over, or after it failed)
+        self._block_chunks: list[BlockChunks] = []  # from the helper, not yet taken (take_block_chunks)
 
     @property
     def uses_helper(self) -> bool:
@@ -120,7 +124,19 @@ class BlockPipeline:
             self._take_over()  # also kills a helper that hangs
             return self._ready.popleft() if self._ready else None
         self._handed += 1
-        return result  # type: ignore[no-any-return]
+        settled, block_chunks = result
+        self._block_chunks.extend(block_chunks)
+        return settled  # type: ignore[no-any-return]
+
+    def take_block_chunks(self) -> list[BlockChunks]:
+        """The columnar chunks of whole blocks of CHUNK_BEATS settled beats that the helper encoded
+        (:func:`~sessions.index_chunks.columnar_chunks` of ``(index, to_json_dict())`` of each, the
+        rows a recorder is given), as ``(first seq, last seq, chunks)``, since the last call: for
+        :meth:`sessions.recorder.Recorder.offer_block_chunks`, before the results they came with
+        are stored. Blocks are aligned on multiples of CHUNK_BEATS from seq 0 (a recorder's blocks
+        in a new session)."""
+        out, self._block_chunks = self._block_chunks, []
+        return out
 
     def close(self) -> None:
         """End the helper (there is nothing left for it to do, or it is not needed)."""
@@ -230,10 +246,11 @@ class EngineHelper:
             if pickle.load(stdout) == READY:
                 self._ready.set()
                 while True:
-                    rows = pickle.load(stdout)
-                    if not isinstance(rows, list):
+                    answer = pickle.load(stdout)
+                    if not (isinstance(answer, tuple) and len(answer) == 2):
                         break
-                    self._answers.put([from_row(row) for row in rows])
+                    rows, block_chunks = answer
+                    self._answers.put(([from_row(row) for row in rows], block_chunks))
         except Exception:  # noqa: BLE001 - the helper ended or said something else: computed here instead
             pass
         self._gone = True
@@ -277,10 +294,38 @@ def main() -> int:
         if start[0] != "start":
             return 2
         pipeline = SessionPipeline.restore(start[1])
+        block = _Block()
         while True:
             submission = pickle.load(stdin)
-            rows = [b.row() for b in _apply(pipeline, submission)]
-            pickle.dump(rows, stdout, protocol=pickle.HIGHEST_PROTOCOL)
+            settled = _apply(pipeline, submission)
+            answer = ([b.row() for b in settled], block.add(settled))
+            pickle.dump(answer, stdout, protocol=pickle.HIGHEST_PROTOCOL)
             stdout.flush()
     except EOFError:
         return 0
+
+
+class _Block:
+    """The helper's rows of the block of CHUNK_BEATS settled beats being filled (``(index,
+    to_json_dict())``, what the live runner gives the recorder), from the first multiple of
+    CHUNK_BEATS it settles; encoded once whole."""
+
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+
+    def add(self, settled: list[BeatIndices]) -> list[BlockChunks]:
+        """Add the rows of ``settled``; the chunks of each block it completes."""
+        done: list[BlockChunks] = []
+        rows = self.rows
+        for b in settled:
+            seq = b.index
+            if seq % CHUNK_BEATS == 0:
+                rows.clear()
+            elif not rows or rows[-1][0] != seq - 1:
+                rows.clear()  # not from the block's first beat (the helper took over mid-block)
+                continue
+            rows.append((seq, b.to_json_dict()))
+            if len(rows) == CHUNK_BEATS:
+                done.append((rows[0][0], seq, list(columnar_chunks(rows))))
+                rows.clear()
+        return done

@@ -278,6 +278,8 @@ class _Run:
                 if settled is None:
                     return
                 waiting.popleft()
+                for first_seq, last_seq, chunks in self.blocks.take_block_chunks():  # encoded by the helper
+                    self.recorder.offer_block_chunks(first_seq, last_seq, chunks)
                 self._show_indices(settled)
             else:
                 waiting.popleft()

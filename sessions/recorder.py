@@ -149,6 +149,10 @@ class Recorder:
         self._merges: list[_Merge] = []
         self._covered = 0  # rows of tail + pending indices that the merges cover (all from the first)
         self._final = False  # set by finish(): its flush merges the whole tail
+        # columnar chunks of whole blocks encoded elsewhere from the same rows (offer_block_chunks):
+        # first seq -> (last seq, chunks); used by the merge of that block instead of encoding it
+        self._offered: dict[int, tuple[int, list[Chunk]]] = {}
+        self.blocks_encoded_elsewhere = 0  # merged blocks whose chunks were offered (for tests and benchmarks)
         self._recent: deque[BeatRow] = deque(maxlen=RECENT_BEATS)  # the latest beat rows (t_s, seq in them)
         self._now = self.clock.monotonic_s
         self._last_commit_s = self._now()
@@ -417,8 +421,39 @@ class Recorder:
         if uncovered >= CHUNK_BEATS and not self._final and (not self._merges or self._merges[-1].done()):
             covered = self._covered
             rows = (self._tail + self._indices)[covered:covered + uncovered // CHUNK_BEATS * CHUNK_BEATS]
-            self._merges.append(_Merge(rows))
+            known = self._offered_for(rows)
+            self.blocks_encoded_elsewhere += len(known)
+            self._merges.append(_Merge(rows, known))
             self._covered += len(rows)
+
+    def offer_block_chunks(self, first_seq: int, last_seq: int, chunks: list[Chunk]) -> None:
+        """The columnar chunks of the indices of beats ``first_seq`` .. ``last_seq``, encoded elsewhere
+        (:func:`~sessions.index_chunks.columnar_chunks`) from the same rows this recorder is given
+        (``to_json_dict`` of the same beats): at ``--speed max`` the engine's helper process encodes
+        each whole block of CHUNK_BEATS beats it settles (:mod:`sessions.engine_worker`). The merge of
+        a block whose rows are exactly those (its first and last seq, CHUNK_BEATS rows, and the
+        chunks covering them without a gap) writes these chunks instead of encoding them here; any
+        other offer is ignored, and a block never offered is encoded here as before."""
+        if self._offered and min(self._offered) < first_seq - 8 * CHUNK_BEATS:  # never used: dropped
+            self._offered = {k: v for k, v in self._offered.items() if k >= first_seq - 8 * CHUNK_BEATS}
+        self._offered[first_seq] = (last_seq, list(chunks))
+
+    def _offered_for(self, rows: list[Row]) -> dict[int, list[Chunk]]:
+        """Of the blocks of ``rows`` (CHUNK_BEATS rows each), those with offered chunks that cover
+        exactly their rows: block start -> chunks."""
+        known: dict[int, list[Chunk]] = {}
+        for start in range(0, len(rows), CHUNK_BEATS):
+            first, last = rows[start][0], rows[start + CHUNK_BEATS - 1][0]
+            offer = self._offered.pop(first, None)
+            if offer is None or offer[0] != last or last - first != CHUNK_BEATS - 1:
+                continue
+            chunks = offer[1]
+            seqs = [(c.first_seq, c.last_seq, c.n) for c in chunks]
+            if (seqs and seqs[0][0] == first and seqs[-1][1] == last and sum(n for _, _, n in seqs) == CHUNK_BEATS
+                    and all(b[0] == a[1] + 1 for a, b in zip(seqs, seqs[1:]))
+                    and all(hi - lo + 1 == n for lo, hi, n in seqs)):
+                known[start] = chunks
+        return known
 
     def _refused(self, exc: StoreError) -> None:
         """A commit the store refused: everything stays buffered; retried after another commit
@@ -543,26 +578,34 @@ class _Merge:
     session's thread every ~1000 beats; zlib, ~40 % of it, releases the GIL. The rows are not
     changed meanwhile (the recorder never changes a row it buffered)."""
 
-    def __init__(self, rows: list[Row]):
+    def __init__(self, rows: list[Row], known: dict[int, list[Chunk]] | None = None):
         self.rows = rows
+        self._known = known or {}  # block start -> its chunks, encoded elsewhere (offer_block_chunks)
         self._chunks: list[Chunk] | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="biofeedback-merge", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        if len(self._known) * CHUNK_BEATS == len(rows):  # every block's chunks are there
+            self._run()
+        else:
+            self._thread = threading.Thread(target=self._run, name="biofeedback-merge", daemon=True)
+            self._thread.start()
 
     def _run(self) -> None:
         try:  # block by block: the chunks of merging each block of CHUNK_BEATS rows on its own
+            known = self._known
             self._chunks = [chunk for start in range(0, len(self.rows), CHUNK_BEATS)
-                            for chunk in columnar_chunks(self.rows[start:start + CHUNK_BEATS])]
+                            for chunk in (known[start] if start in known
+                                          else columnar_chunks(self.rows[start:start + CHUNK_BEATS]))]
         except BaseException as exc:  # raised again by wait(), on the recorder's thread
             self._error = exc
 
     def done(self) -> bool:
-        return not self._thread.is_alive()
+        return self._thread is None or not self._thread.is_alive()
 
     def wait(self) -> list[Chunk]:
         """The chunks (waits for the thread if it is still encoding)."""
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
         if self._error is not None:
             raise self._error
         assert self._chunks is not None

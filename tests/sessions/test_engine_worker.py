@@ -146,3 +146,29 @@ def test_a_helper_that_dies_before_it_is_ready_is_not_waited_for():
 
 def test_no_helper_with_a_single_core():
     assert EngineHelper.launch(cores=1) is None
+
+
+def test_the_helper_encodes_each_whole_block_of_indices_as_the_recorder_would():
+    # the helper also encodes the live indices of every whole block of CHUNK_BEATS settled beats
+    # (aligned on seq 0, as a recorder's blocks): the chunks columnar_chunks gives for the rows the
+    # recorder is given, (index, to_json_dict()) of each beat, for Recorder.offer_block_chunks
+    from sessions.index_chunks import CHUNK_BEATS, columnar_chunks
+
+    sim = RRSimulator(6, ectopic_rate=0.01, quantise_ticks=True)
+    items: list[Beat | Gap] = [Beat(b.rr_ms, b.t_s) for b in sim.beats_until(2000.0)]
+    want = [b for r in _submit_all(BlockPipeline(SETTINGS, 300.0), items) for b in r]
+    away = BlockPipeline(SETTINGS, 300.0, helper=_helper())
+    offered = []
+    try:
+        assert away.hand_over(wait=True)
+        got = _submit_all(away, items, on_result=lambda n: offered.extend(away.take_block_chunks()))
+        offered.extend(away.take_block_chunks())
+    finally:
+        away.close()
+    assert [repr(b) for r in got for b in r] == [repr(b) for b in want]
+    assert len(want) >= 2 * CHUNK_BEATS
+    assert [(first, last) for first, last, _ in offered] == [
+        (k * CHUNK_BEATS, (k + 1) * CHUNK_BEATS - 1) for k in range(len(want) // CHUNK_BEATS)]
+    for first, last, chunks in offered:
+        rows = [(b.index, b.to_json_dict()) for b in want[first:last + 1]]
+        assert chunks == list(columnar_chunks(rows))

@@ -358,3 +358,45 @@ def test_a_commit_of_beats_alone_is_one_insert_its_own_transaction(store: Store)
     with pytest.raises(sqlite3.IntegrityError, match="never replaced"):  # not an environment failure
         insert_beats(store, [rows[0]])
     assert not store.conn.in_transaction and len(store.beats(sid)) == 11
+
+
+def _chunk_rows(path: Path) -> list[tuple]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT first_seq, last_seq, n, data FROM beat_index_chunks ORDER BY first_seq").fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("offer", ["right", "wrong"])
+def test_offered_block_chunks_are_written_instead_of_encoding_them_when_they_are_the_blocks(home: Path, offer: str) -> None:
+    """offer_block_chunks (the engine's helper process encodes each whole block of CHUNK_BEATS rows
+    it settles): a block whose offered chunks cover exactly its rows is not encoded here; an offer
+    that does not fit its block (here: its last seq one short) is ignored and the block encoded here.
+    Either way the store holds the same chunks as without offers."""
+    from sessions.index_chunks import CHUNK_BEATS, columnar_chunks
+
+    n = 2 * CHUNK_BEATS + 300
+    values = [{"rmssd_ms": 10.0 + 0.5 * i, "artifact": "normal", "relaxation": None if i < 900 else 50.0 + i % 7}
+              for i in range(n)]
+    stored = []
+    for offers in (False, True):
+        with Store.open_home(home / str(offers)) as store:
+            clock = VirtualClock()
+            sid = store.create_session(NewSession("simulator", WALL))
+            rec = Recorder(store, sid, clock=clock)
+            for i in range(n):
+                seq = rec.add_beat(Beat(500.0, 0.5 * (i + 1)))
+                if offers and seq % CHUNK_BEATS == CHUNK_BEATS - 1:
+                    first = seq - CHUNK_BEATS + 1
+                    chunks = list(columnar_chunks([(s, values[s]) for s in range(first, seq + 1)]))
+                    rec.offer_block_chunks(first, seq if offer == "right" else seq - 1, chunks)
+                rec.add_settled(seq, dict(values[seq]), "normal")
+                if i % 100 == 0:
+                    clock.advance(0.6)
+            rec.finish()
+            if offers:
+                assert rec.blocks_encoded_elsewhere == (2 if offer == "right" else 0)
+            stored.append((_chunk_rows(store.path), store.beat_indices(sid)))
+    assert stored[1] == stored[0]
+    assert stored[0][1] == dict(enumerate(values))
