@@ -7,6 +7,11 @@ third of that work) to a helper process on the machine's other core
 recorded beats a block at a time (and the gaps, and the end), goes on recording the next beats, and
 takes each block's settled :class:`~biofeedback.engine.BeatIndices` when they are back, in order.
 
+The helper also encodes the live indices of every whole block of CHUNK_BEATS beats it settles as the
+recorder stores them (:func:`~sessions.index_chunks.columnar_chunks`; handed to
+:meth:`~sessions.recorder.Recorder.offer_block_chunks`, which writes them instead of encoding the
+block here: the same bytes).
+
 The helper is launched when the session starts and loads the engine meanwhile; until it says it is
 ready, the blocks are computed here (a short session never waits for it). Then the pipeline's state
 (:meth:`SessionPipeline.snapshot`, which :meth:`~SessionPipeline.restore` continues bit for bit)
