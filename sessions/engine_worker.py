@@ -69,7 +69,6 @@ class BlockPipeline:
     """
 
     def __init__(self, settings: EngineSettings, baseline_end_s: float | None, *, helper: EngineHelper | None = None):
-        self.settings = settings
         self._local: SessionPipeline | None = SessionPipeline(settings, baseline_end_s)  # None: the helper computes
         self._helper = helper
         self._base: dict[str, Any] | None = None  # the pipeline's state when the helper took it over
@@ -186,7 +185,7 @@ def _apply(pipeline: SessionPipeline, submission: Submission) -> list[BeatIndice
     kind = submission[0]
     if kind == "beats":
         _, rr_ms, t_s = submission
-        return list(pipeline.push_beats([Beat(rr, t) for rr, t in zip(rr_ms, t_s)]))
+        return list(pipeline.push_beats(rr_ms, t_s))
     if kind == "gap":
         return pipeline.push(Gap(*submission[1:]))
     if kind == "flush":
@@ -290,7 +289,7 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it ends us
     warm = SessionPipeline(EngineSettings(), None)
-    list(warm.push_beats([Beat(800.0, 0.8), Beat(810.0, 1.61)]))  # the compiled kernels, loaded
+    list(warm.push_beats([800.0, 810.0], [0.8, 1.61]))  # the compiled kernels, loaded
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     pickle.dump(READY, stdout, protocol=pickle.HIGHEST_PROTOCOL)
     stdout.flush()

@@ -42,26 +42,27 @@ class SessionPipeline:
             self._close_baseline()
         return self.engine.push(item)
 
-    def push_beats(self, beats: Sequence[Beat]) -> Iterator[BeatIndices]:
-        """:meth:`push` of each of ``beats`` in order (a session as fast as possible): the same
-        :class:`BeatIndices`, the same bits, fed to the engine many at a time
-        (:meth:`~biofeedback.engine.HRVEngine.push_beats`, its FFTs done in blocks). The baseline still
-        ends just before the first beat at or after ``baseline_end_s``. Lazy: a bad beat raises when
-        it is reached, after the indices of the beats before it; until the iterator is exhausted, call
-        nothing else on this pipeline.
+    def push_beats(self, rr_ms: Sequence[float], t_s: Sequence[float]) -> Iterator[BeatIndices]:
+        """:meth:`push` of ``Beat(rr_ms[i], t_s[i])`` for each ``i`` in order (a session as fast as
+        possible, a replay): the same :class:`BeatIndices`, the same bits, fed to the engine many at a
+        time (:meth:`~biofeedback.engine.HRVEngine.push_beats`, its FFTs done in blocks). The baseline
+        still ends just before the first beat at or after ``baseline_end_s``. Lazy: a bad beat raises
+        when it is reached, after the indices of the beats before it; until the iterator is exhausted,
+        call nothing else on this pipeline.
         """
-        split = len(beats)
+        n = len(t_s)
+        split = n
         if not self._baseline_closed:
             end_s = self.baseline_end_s
-            split = next((i for i, beat in enumerate(beats) if beat.t_s >= end_s), split)  # type: ignore[operator]
+            split = next((i for i, t in enumerate(t_s) if t >= end_s), n)  # type: ignore[operator]
         push_beats = self.engine.push_beats
+        if split == n:
+            yield from push_beats(rr_ms, t_s)
+            return
         if split:
-            head = beats[:split] if split < len(beats) else beats
-            yield from push_beats([b.rr_ms for b in head], [b.t_s for b in head])
-        if split < len(beats):
-            self._close_baseline()
-            tail = beats[split:]
-            yield from push_beats([b.rr_ms for b in tail], [b.t_s for b in tail])
+            yield from push_beats(rr_ms[:split], t_s[:split])
+        self._close_baseline()
+        yield from push_beats(rr_ms[split:], t_s[split:])
 
     def flush(self) -> list[BeatIndices]:
         """Settle the beats still waiting for look-ahead (the end of the session)."""

@@ -284,20 +284,22 @@ class SessionReplay:
 
         # the beats between gaps go to the engine REPLAY_BLOCK_BEATS at a time (push_beats: the same
         # bits as one by one, its FFTs done in blocks); the records' order follows the seqs anyway
-        block: list[Beat] = []
+        rr_ms: list[float] = []
+        t_s: list[float] = []
         for item in self._items_of():
             if isinstance(item, Beat):
-                block.append(item)
-                if len(block) == REPLAY_BLOCK_BEATS:
-                    yield from settle(pipeline.push_beats(block))
-                    block = []
+                rr_ms.append(item.rr_ms)
+                t_s.append(item.t_s)
+                if len(t_s) == REPLAY_BLOCK_BEATS:
+                    yield from settle(pipeline.push_beats(rr_ms, t_s))
+                    rr_ms, t_s = [], []
                 continue
-            if block:
-                yield from settle(pipeline.push_beats(block))
-                block = []
+            if t_s:
+                yield from settle(pipeline.push_beats(rr_ms, t_s))
+                rr_ms, t_s = [], []
             yield from settle(pipeline.push(item))
-        if block:
-            yield from settle(pipeline.push_beats(block))
+        if t_s:
+            yield from settle(pipeline.push_beats(rr_ms, t_s))
         yield from settle(pipeline.flush())
         while e < len(events):
             ev = events[e]
