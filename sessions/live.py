@@ -132,7 +132,10 @@ class _Run:
                 engine_settings=plan.engine_settings.to_dict(),
             )
         )
-        self.recorder = Recorder(store, self.session_id, clock=commit_clock)
+        # as fast as possible (engine_block_beats > 1), the recorder commits thousands of times a
+        # second: its WAL checkpoints (and their fsync) run on a thread of their own
+        self.recorder = Recorder(store, self.session_id, clock=commit_clock,
+                                 background_checkpoints=engine_block_beats > 1)
         self.open_phases: list[str] = []
         self.now_s = 0.0
         self.last_beat_s = 0.0
@@ -404,7 +407,8 @@ async def run_session(
         (:meth:`~sessions.pipeline.SessionPipeline.push_beats`: the same indices, the same bits,
         about half the engine's time a beat); the sinks get the same calls in the same order, and the
         store the same rows. The raw beats are recorded (and committed) the moment they arrive, as
-        always.
+        always; the store's WAL checkpoints run on a thread of their own
+        (:class:`~sessions.checkpointer.WalCheckpointer`).
     engine_process:
         With ``engine_block_beats > 1``: compute the blocks in a helper process on the machine's
         other core (:mod:`sessions.engine_worker`; computed here without two usable cores or when the

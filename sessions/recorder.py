@@ -67,6 +67,7 @@ holds no SQL).
 from __future__ import annotations
 
 import math
+import sqlite3
 import threading
 from collections import deque
 from collections.abc import Mapping
@@ -76,11 +77,12 @@ from typing import Any
 from biofeedback.beat import Beat, Gap
 from biofeedback.events import Event, GapEvent, PhaseBegin, PhaseEnd
 from devices.clock import Clock, RealClock
+from sessions.checkpointer import AUTO_CHECKPOINT_PAGES, BACKSTOP_PAGES, CHECKPOINT_EVERY_COMMITS, WalCheckpointer
 from sessions.index_chunks import CHUNK_BEATS, Chunk, Row, columnar_chunks, encode_json_rows, normalise
 from sessions.store import NewSession, Store, StoreError
 from sessions.store_rows import (
-    BeatRow, IndexChunkRow, LabelRow, Rows, event_row, insert_beats, next_ordinals, session_status, set_busy_wait,
-    write_rows,
+    BeatRow, IndexChunkRow, LabelRow, Rows, event_row, insert_beats, next_ordinals, session_status,
+    set_auto_checkpoint, set_busy_wait, write_rows,
 )
 
 RECENT_BEATS = 256  # beats remembered by seq_for_t
@@ -105,12 +107,17 @@ class Recorder:
         :class:`~devices.clock.RealClock`.
     commit_interval_s:
         Longest time, on ``clock``, between commits while calls keep coming (default 1 s).
+    background_checkpoints:
+        Copy the WAL back into the database on a thread of its own
+        (:class:`~sessions.checkpointer.WalCheckpointer`), not inside this thread's commits: for a
+        session that commits many times a second of real time (``--speed max``).
 
     Every ``add_*`` raises :class:`ValueError` for a value that cannot be a recording (non-finite
     or non-positive ``rr_ms``, non-finite times); nothing of that call is buffered then.
     """
 
-    def __init__(self, store: Store, session_id: str, *, clock: Clock | None = None, commit_interval_s: float = 1.0):
+    def __init__(self, store: Store, session_id: str, *, clock: Clock | None = None, commit_interval_s: float = 1.0,
+                 background_checkpoints: bool = False):
         if not commit_interval_s > 0:
             raise ValueError(f"commit_interval_s must be > 0, got {commit_interval_s!r}")
         self.store = store
@@ -167,14 +174,20 @@ class Recorder:
         self.failed_commits = 0  # commits that the store refused (kept in memory, retried)
         self.store_error: StoreError | None = None  # the latest refusal, None once a commit succeeds
         self.finished_status: str | None = None
+        self.checkpointer: WalCheckpointer | None = None
+        if background_checkpoints:
+            self.checkpointer = WalCheckpointer(store.path)
+            set_auto_checkpoint(store, BACKSTOP_PAGES)
 
     @classmethod
     def create(
-        cls, store: Store, new: NewSession, *, clock: Clock | None = None, commit_interval_s: float = 1.0
+        cls, store: Store, new: NewSession, *, clock: Clock | None = None, commit_interval_s: float = 1.0,
+        background_checkpoints: bool = False,
     ) -> "Recorder":
         """Create a ``recording`` session from ``new`` and return its recorder (``.session_id``)."""
         session_id = store.create_session(new)
-        return cls(store, session_id, clock=clock, commit_interval_s=commit_interval_s)
+        return cls(store, session_id, clock=clock, commit_interval_s=commit_interval_s,
+                   background_checkpoints=background_checkpoints)
 
     # -- recording -------------------------------------------------------------------------------
 
@@ -417,6 +430,8 @@ class Recorder:
         self.store_error = None
         self._since_t_s, self._pending_last_t_s = self._last_commit_t_s, -math.inf
         self.commits += 1
+        if self.checkpointer is not None and self.commits % CHECKPOINT_EVERY_COMMITS == 0:
+            self.checkpointer.request()
         uncovered = len(self._tail) + len(self._indices) - self._covered
         if uncovered >= CHUNK_BEATS and not self._final and (not self._merges or self._merges[-1].done()):
             covered = self._covered
@@ -540,6 +555,12 @@ class Recorder:
         set_busy_wait(self.store, FINAL_BUSY_WAIT_MS)
         self._final = True
         try:
+            self._finish(status, end_reason)
+        finally:
+            self._end_checkpoints()
+
+    def _finish(self, status: str, end_reason: str | None) -> None:
+        try:
             self.flush()
         except StoreError as exc:
             self.finished_status = "incomplete"
@@ -558,6 +579,16 @@ class Recorder:
             raise
         self.finished_status = status
         self.store.finish_session(self.session_id, status, self.clock.wall_now(), end_reason)
+
+    def _end_checkpoints(self) -> None:
+        """Stop the checkpoint thread, if any, and give the connection SQLite's own checkpoints back."""
+        checkpointer, self.checkpointer = self.checkpointer, None
+        if checkpointer is not None:
+            checkpointer.close()
+            try:
+                set_auto_checkpoint(self.store, AUTO_CHECKPOINT_PAGES)
+            except sqlite3.Error:  # a store closed meanwhile: nothing to give back
+                pass
 
     def __enter__(self) -> "Recorder":
         return self

@@ -196,6 +196,11 @@ def set_busy_wait(store: Store, ms: int) -> None:
     store.conn.execute(f"PRAGMA busy_timeout = {int(ms)}")
 
 
+def set_auto_checkpoint(store: Store, pages: int) -> None:
+    """The WAL size (pages) from which this store's commits checkpoint it themselves (``wal_autocheckpoint``)."""
+    store.conn.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
+
+
 # -- assessments -------------------------------------------------------------------------------------
 
 

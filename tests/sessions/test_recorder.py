@@ -400,3 +400,60 @@ def test_offered_block_chunks_are_written_instead_of_encoding_them_when_they_are
             stored.append((_chunk_rows(store.path), store.beat_indices(sid)))
     assert stored[1] == stored[0]
     assert stored[0][1] == dict(enumerate(values))
+
+
+def _wal_pages(path: Path) -> int:
+    wal = path.with_name(path.name + "-wal")
+    return wal.stat().st_size // 4096 if wal.exists() else 0
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_background_checkpoints_keep_the_wal_bounded_and_lose_nothing(store: Store, background: bool) -> None:
+    """At --speed max (a commit per session second, real time standing still) the WAL is
+    checkpointed on a thread of its own; the connection's own checkpoint is only a backstop, so
+    the WAL stays within it and every beat is stored, exactly. At the end the thread is gone and
+    the connection checkpoints as SQLite does by default."""
+    from sessions.checkpointer import AUTO_CHECKPOINT_PAGES, BACKSTOP_PAGES
+
+    clock = VirtualClock()
+    sid = store.create_session(NewSession("simulator", WALL))
+    rec = Recorder(store, sid, clock=clock, background_checkpoints=background)
+    checkpointer = rec.checkpointer
+    assert (checkpointer is not None) is background
+    pages = store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    assert pages == (BACKSTOP_PAGES if background else AUTO_CHECKPOINT_PAGES)
+    t_s, expected = 0.0, []
+    for i in range(12_000):  # ~7 400 commits of beats alone: ~12 000 WAL pages, three times the backstop
+        rr_ms = 700 + (i * 37) % 400 + 0.25
+        t_s += rr_ms / 1000
+        rec.add_beat(Beat(rr_ms, t_s))
+        expected.append((i, rr_ms, t_s))
+    assert rec.commits > 7000
+    # (the backstop may come a little late: it gives way to the thread's checkpoint while that runs)
+    assert _wal_pages(store.path) <= (2 * BACKSTOP_PAGES if background else AUTO_CHECKPOINT_PAGES + 64)
+    rec.finish()
+    assert rec.checkpointer is None
+    if checkpointer is not None:
+        assert checkpointer.checkpoints >= 1 and checkpointer.error is None  # asked every 256 commits
+        assert not checkpointer._thread.is_alive()
+    assert store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == AUTO_CHECKPOINT_PAGES
+    conn = sqlite3.connect(store.path)
+    try:
+        assert conn.execute("SELECT seq, rr_ms, t_s FROM beats ORDER BY seq").fetchall() == expected
+    finally:
+        conn.close()
+
+
+def test_a_checkpointer_that_cannot_open_the_store_changes_nothing(tmp_path: Path) -> None:
+    """A store that vanished is not created again by the checkpoint thread: it says why, and asking
+    it for checkpoints, then closing it, does nothing more."""
+    from sessions.checkpointer import WalCheckpointer
+
+    missing = tmp_path / "gone" / "biofeedback.sqlite"
+    checkpointer = WalCheckpointer(missing)
+    checkpointer.request()
+    checkpointer.close()
+    checkpointer.close()
+    assert checkpointer.checkpoints == 0
+    assert isinstance(checkpointer.error, sqlite3.Error)
+    assert not missing.parent.exists()
