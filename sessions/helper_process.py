@@ -15,6 +15,11 @@ import os
 import subprocess
 import sys
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 
 def usable_cores() -> int:
     """The CPU cores this process may run on (its affinity where the system says, else all)."""
@@ -37,7 +42,37 @@ def start_helper(module: str, *, cores: int | None = None, stderr: int = subproc
     boot = f"import json, sys; sys.path[:] = json.loads(sys.argv[1]); from {module} import main; sys.exit(main())"
     path = json.dumps([p for p in sys.path if isinstance(p, str)])
     try:
-        return subprocess.Popen([sys.executable, "-I", "-c", boot, path],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
+        process = subprocess.Popen([sys.executable, "-I", "-c", boot, path],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
     except OSError:
         return None
+    for pipe in (process.stdin, process.stdout):
+        if pipe is not None:
+            _widen(pipe.fileno())
+    return process
+
+
+#: The pipes' size asked for (bytes; Linux allows an unprivileged process up to
+#: ``/proc/sys/fs/pipe-max-size``, 1 MiB by default): the default 64 KiB holds about one answer of the
+#: engine's helper (32 beats with their ``--jsonl`` items, ~50 KB), so that each side would wait for
+#: the other to read, answer by answer.
+PIPE_BYTES = 1 << 20
+
+
+def _widen(fd: int) -> None:
+    """Ask for a pipe of :data:`PIPE_BYTES` (as much as the system allows; unchanged where it says no)."""
+    setsize = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if setsize is None:
+        return
+    try:
+        fcntl.fcntl(fd, setsize, PIPE_BYTES)
+    except OSError:  # above pipe-max-size, or over the user's pipe quota: the size the system gives
+        try:
+            fcntl.fcntl(fd, setsize, _max_pipe_bytes())
+        except (OSError, ValueError):
+            pass
+
+
+def _max_pipe_bytes() -> int:
+    with open("/proc/sys/fs/pipe-max-size", encoding="ascii") as f:
+        return min(int(f.read()), PIPE_BYTES)

@@ -172,3 +172,32 @@ def test_the_helper_encodes_each_whole_block_of_indices_as_the_recorder_would():
     for first, last, chunks in offered:
         rows = [(b.index, b.to_json_dict()) for b in want[first:last + 1]]
         assert chunks == list(columnar_chunks(rows))
+
+
+def test_the_helpers_pipes_hold_many_answers():
+    # An answer of the engine's helper is ~10 KB: in the default 64 KiB pipes each side waited for
+    # the other to read, answer by answer (the 24 h demo took 15 s instead of 10). Its pipes are
+    # asked for 1 MiB (or as much as the system allows an unprivileged process).
+    import fcntl
+    from pathlib import Path
+
+    import pytest
+
+    from sessions.helper_process import PIPE_BYTES, start_helper
+
+    if not hasattr(fcntl, "F_GETPIPE_SZ"):
+        pytest.skip("no F_GETPIPE_SZ on this system (pipe sizes are Linux's)")
+    limit = Path("/proc/sys/fs/pipe-max-size")
+    want = min(PIPE_BYTES, int(limit.read_text())) if limit.exists() else PIPE_BYTES
+    process = start_helper("sessions.engine_worker", cores=2)
+    assert process is not None and process.stdin is not None and process.stdout is not None
+    try:
+        for pipe in (process.stdin, process.stdout):
+            assert fcntl.fcntl(pipe.fileno(), fcntl.F_GETPIPE_SZ) >= want > 64 * 1024
+    finally:
+        process.kill()
+        process.wait()
+        process.stdin.close()
+        process.stdout.close()
+        if process.stderr is not None:
+            process.stderr.close()
