@@ -29,6 +29,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from sessions.store_rows import checkpoint_wal
+
 #: SQLite's default ``wal_autocheckpoint`` (pages): what the recording connection gets back at the end.
 AUTO_CHECKPOINT_PAGES = 1000
 #: The recording connection's own automatic checkpoint while a :class:`WalCheckpointer` runs (pages:
@@ -82,7 +84,7 @@ class WalCheckpointer:
             if self._pending and conn is not None:
                 self._pending = False
                 try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    checkpoint_wal(conn)
                     self.checkpoints += 1
                 except sqlite3.Error as exc:  # nothing changed; the next one, or the backstop, retries
                     self.error = exc

@@ -196,6 +196,12 @@ def set_busy_wait(store: Store, ms: int) -> None:
     store.conn.execute(f"PRAGMA busy_timeout = {int(ms)}")
 
 
+def checkpoint_wal(conn: sqlite3.Connection) -> None:
+    """A passive WAL checkpoint on ``conn`` (a connection of its own to a store file): copies back
+    into the database what it can without waiting for, or blocking, any writer."""
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()  # (fetched: the statement ends here)
+
+
 def set_auto_checkpoint(store: Store, pages: int) -> None:
     """The WAL size (pages) from which this store's commits checkpoint it themselves (``wal_autocheckpoint``)."""
     store.conn.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
