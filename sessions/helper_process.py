@@ -53,9 +53,9 @@ def start_helper(module: str, *, cores: int | None = None, stderr: int = subproc
 
 
 #: The pipes' size asked for (bytes; Linux allows an unprivileged process up to
-#: ``/proc/sys/fs/pipe-max-size``, 1 MiB by default): the default 64 KiB holds about one answer of the
-#: engine's helper (32 beats with their ``--jsonl`` items, ~50 KB), so that each side would wait for
-#: the other to read, answer by answer.
+#: ``/proc/sys/fs/pipe-max-size``, 1 MiB by default): an answer of the engine's helper that carries a
+#: block's index chunks (~150 KB) does not fit in the default 64 KiB, and the helper would wait, in
+#: the middle of writing it, for the session's reader thread (which needs the GIL) to take each part.
 PIPE_BYTES = 1 << 20
 
 

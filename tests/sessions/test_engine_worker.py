@@ -175,9 +175,9 @@ def test_the_helper_encodes_each_whole_block_of_indices_as_the_recorder_would():
 
 
 def test_the_helpers_pipes_hold_many_answers():
-    # An answer of the engine's helper is ~10 KB: in the default 64 KiB pipes each side waited for
-    # the other to read, answer by answer (the 24 h demo took 15 s instead of 10). Its pipes are
-    # asked for 1 MiB (or as much as the system allows an unprivileged process).
+    # An answer of the engine's helper that carries a block's index chunks is ~150 KB: in a default
+    # 64 KiB pipe the helper waits mid-answer for the session's reader thread. Its pipes are asked
+    # for 1 MiB (or as much as the system allows an unprivileged process).
     import fcntl
     from pathlib import Path
 
