@@ -176,8 +176,8 @@ class Recorder:
         self.finished_status: str | None = None
         self.checkpointer: WalCheckpointer | None = None
         if background_checkpoints:
+            set_auto_checkpoint(store, BACKSTOP_PAGES)  # (first: a thread is started only once this is done)
             self.checkpointer = WalCheckpointer(store.path)
-            set_auto_checkpoint(store, BACKSTOP_PAGES)
 
     @classmethod
     def create(
@@ -560,6 +560,8 @@ class Recorder:
             self._end_checkpoints()
 
     def _finish(self, status: str, end_reason: str | None) -> None:
+        """:meth:`finish`'s work: the last flush, then the session's status (the checkpoint thread
+        still runs meanwhile)."""
         try:
             self.flush()
         except StoreError as exc:
