@@ -234,7 +234,7 @@ class EngineHelper:
         return True
 
     def result(self, wait: bool) -> Any:
-        """The next answer (a list of BeatIndices), :data:`_GONE` (also when ``wait`` waited
+        """The next answer (``(settled BeatIndices, block chunks)``), :data:`_GONE` (also when ``wait`` waited
         :data:`ANSWER_TIMEOUT_S` in vain: a helper that hangs is given up), or ``None`` when none is
         ready and ``wait`` is False."""
         try:
@@ -283,7 +283,7 @@ def main() -> int:
     """The helper: load the engine's kernels at once (while the parent starts its session), say
     :data:`READY`, then read ``("start", state)`` (:meth:`SessionPipeline.snapshot`) and submissions
     from standard input; answer each with the rows (:meth:`BeatIndices.row`) of the beats it
-    settled, until the input ends."""
+    settled and the chunks of the blocks they complete (:class:`_Block`), until the input ends."""
     import signal
     import sys
 

@@ -27,9 +27,10 @@ Commit policy: every call buffers rows in memory; the buffer is written in ONE t
 least ``commit_interval_s`` of the injected clock (real time) has passed since the last commit, OR
 when the latest session time recorded (a beat's, gap's or event's ``t_s``) is ``commit_interval_s``
 or more past the session time of the last commit or, if earlier, of the first row buffered since
-(checked on every ``add_*``/``set_*``/``poll`` call), and on :meth:`flush` and :meth:`finish`. The second reference matters after a stall (the first run
-compiling the kernels, a paused process): an event stamped with the clock's present can be far
-ahead of the overdue beats that follow it, and those must still be committed every session second.
+(checked on every ``add_*``/``set_*``/``poll`` call), and on :meth:`flush` and :meth:`finish`.
+The second reference matters after a stall (the first run compiling the kernels, a paused
+process): an event stamped with the clock's present can be far ahead of the overdue beats that
+follow it, and those must still be committed every session second.
 
 What a commit writes: always every buffered *raw* row (beats, gaps, events, phases). The *derived*
 rows (the engine's artifact labels and the live indices, which ``replay`` recomputes bit for bit
@@ -147,8 +148,8 @@ class Recorder:
         self._labels: list[LabelRow] = []  # artifact labels not yet committed (derived rows)
         self._indices: list[Row] = []  # (seq, indices) not yet committed (derived rows)
         # Committed rows still stored as JSON chunks (one per block of CHUNK_BEATS rows per commit
-        # that wrote indices), merged into columnar chunks CHUNK_BEATS at a time (encoded by a _Merge, written by a later
-        # commit), and at the end.
+        # that wrote indices), merged into columnar chunks CHUNK_BEATS at a time (encoded by a
+        # _Merge, written by a later commit), and at the end.
         self._tail: list[Row] = []
         self._last_indices_seq = nxt.last_indices_seq
         # whole blocks of CHUNK_BEATS rows of tail + pending indices, from the first, being encoded
